@@ -47,6 +47,7 @@ export default defineConfig({
     path: soljsonPath,
     settings: {
       optimizer: { enabled: true, runs: 10_000 },
+      viaIR: true,
     },
   },
   paths: {

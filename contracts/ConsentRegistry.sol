@@ -1,0 +1,676 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+
+import {IConsentRegistry} from "./interfaces/IConsentRegistry.sol";
+import {ConsentCodes} from "./libraries/ConsentCodes.sol";
+import {OrganizationRegistry} from "./OrganizationRegistry.sol";
+
+/// @title ConsentRegistry
+/// @notice Patients' grants of access to their health data, their revocations, delegates and
+/// break-glass emergency access; and the O(1) check that custodians run before any record leaves.
+contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
+    /// @notice The role of contracts (the StudyEscrow) that create and revoke study grants.
+    bytes32 public constant STUDY_MANAGER_ROLE = keccak256("STUDY_MANAGER_ROLE");
+
+    /// @dev keccak256("Grant(address patient,address grantee,uint32 categories,uint64 purpose,uint40 validFrom,uint40 expiresAt,uint64 nonce,uint256 deadline)")
+    bytes32 public constant GRANT_TYPEHASH =
+        keccak256(
+            "Grant(address patient,address grantee,uint32 categories,uint64 purpose,uint40 validFrom,uint40 expiresAt,uint64 nonce,uint256 deadline)"
+        );
+    /// @dev keccak256("Revoke(address patient,address grantee,bytes32 scope,uint64 nonce,uint256 deadline)")
+    bytes32 public constant REVOKE_TYPEHASH =
+        keccak256("Revoke(address patient,address grantee,bytes32 scope,uint64 nonce,uint256 deadline)");
+    /// @dev keccak256("RevokeAll(address patient,uint64 nonce,uint256 deadline)")
+    bytes32 public constant REVOKE_ALL_TYPEHASH = keccak256("RevokeAll(address patient,uint64 nonce,uint256 deadline)");
+    /// @dev keccak256("CancelSignatures(address patient,uint64 nonce,uint256 deadline)")
+    bytes32 public constant CANCEL_SIGNATURES_TYPEHASH =
+        keccak256("CancelSignatures(address patient,uint64 nonce,uint256 deadline)");
+
+    /// @notice The fixed bounds of the governance-set break-glass policy.
+    uint40 public constant MIN_EMERGENCY_DURATION = 15 minutes;
+    uint40 public constant MAX_EMERGENCY_DURATION = 72 hours;
+    uint8 public constant MAX_EMERGENCY_OPENINGS = 10;
+    /// @notice The window over which emergency openings per patient are counted.
+    uint40 public constant EMERGENCY_WINDOW = 1 days;
+
+    /// @dev Everything per patient that a check or a signed action reads, in one slot.
+    struct PatientState {
+        uint32 epoch;
+        uint64 nonce;
+        uint40 emergencyWindowStart;
+        uint8 emergencyOpenings;
+    }
+
+    /// @dev One open emergency access of an organization to a patient, in one slot.
+    struct Emergency {
+        uint40 expiresAt;
+        address clinician;
+        uint16 reasonCode;
+        uint32 epoch;
+    }
+
+    // Grants live at raw storage slots: the slot of a grant IS its id,
+    // keccak256(abi.encode(patient, grantee, scope)) (see `_grantId`), one keccak cheaper than a
+    // mapping on the check path. Each holds a `Grant` packed as Solidity would pack the struct.
+    mapping(address patient => PatientState) private _patients;
+    mapping(address patient => mapping(address delegate => uint40 expiresAt)) private _delegates;
+    mapping(bytes32 key => Emergency) private _emergencies;
+    uint40 private _emergencyMaxDuration = 24 hours;
+    uint8 private _emergencyMaxOpenings = 3;
+
+    /// @param admin Holder of DEFAULT_ADMIN_ROLE (a multisig or timelock in production).
+    /// @param governance Holder of GOVERNANCE_ROLE (accreditation, break-glass policy).
+    constructor(address admin, address governance) EIP712("Consentry ConsentRegistry", "1") {
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(GOVERNANCE_ROLE, governance);
+    }
+
+    modifier onlyDelegateOf(address patient) {
+        _checkDelegate(patient);
+        _;
+    }
+
+    // ------------------------------------------------------------------ grants
+
+    /// @inheritdoc IConsentRegistry
+    function grant(
+        address grantee,
+        uint32 categories,
+        uint64 purpose,
+        uint40 validFrom,
+        uint40 expiresAt
+    ) external returns (bytes32) {
+        return _grantPurpose(msg.sender, grantee, categories, purpose, validFrom, expiresAt);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function grantFor(
+        address patient,
+        address grantee,
+        uint32 categories,
+        uint64 purpose,
+        uint40 validFrom,
+        uint40 expiresAt
+    ) external onlyDelegateOf(patient) returns (bytes32) {
+        return _grantPurpose(patient, grantee, categories, purpose, validFrom, expiresAt);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function grantBySig(
+        address patient,
+        address grantee,
+        uint32 categories,
+        uint64 purpose,
+        uint40 validFrom,
+        uint40 expiresAt,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (bytes32) {
+        uint64 nonce = _patients[patient].nonce;
+        bytes32 structHash = keccak256(
+            abi.encode(GRANT_TYPEHASH, patient, grantee, categories, purpose, validFrom, expiresAt, nonce, deadline)
+        );
+        _useSignature(patient, nonce, structHash, deadline, signature);
+        return _grantPurpose(patient, grantee, categories, purpose, validFrom, expiresAt);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function revoke(address grantee, bytes32 scope) external {
+        _revoke(msg.sender, grantee, scope);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function revokeFor(address patient, address grantee, bytes32 scope) external onlyDelegateOf(patient) {
+        _revoke(patient, grantee, scope);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function revokeBySig(
+        address patient,
+        address grantee,
+        bytes32 scope,
+        uint256 deadline,
+        bytes calldata signature
+    ) external {
+        uint64 nonce = _patients[patient].nonce;
+        bytes32 structHash = keccak256(abi.encode(REVOKE_TYPEHASH, patient, grantee, scope, nonce, deadline));
+        _useSignature(patient, nonce, structHash, deadline, signature);
+        _revoke(patient, grantee, scope);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function revokeAll() external {
+        _revokeAll(msg.sender);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function revokeAllFor(address patient) external onlyDelegateOf(patient) {
+        _revokeAll(patient);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function revokeAllBySig(address patient, uint256 deadline, bytes calldata signature) external {
+        uint64 nonce = _patients[patient].nonce;
+        bytes32 structHash = keccak256(abi.encode(REVOKE_ALL_TYPEHASH, patient, nonce, deadline));
+        _useSignature(patient, nonce, structHash, deadline, signature);
+        _revokeAll(patient);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function cancelSignatures() external {
+        uint64 nonce = ++_patients[msg.sender].nonce;
+        emit SignaturesCancelled(msg.sender, nonce, msg.sender);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function cancelSignaturesBySig(address patient, uint256 deadline, bytes calldata signature) external {
+        uint64 nonce = _patients[patient].nonce;
+        bytes32 structHash = keccak256(abi.encode(CANCEL_SIGNATURES_TYPEHASH, patient, nonce, deadline));
+        _useSignature(patient, nonce, structHash, deadline, signature);
+        emit SignaturesCancelled(patient, nonce + 1, msg.sender);
+    }
+
+    // ------------------------------------------------------------------ studies
+
+    /// @inheritdoc IConsentRegistry
+    function grantStudyConsent(
+        address patient,
+        address grantee,
+        bytes32 studyKey,
+        uint32 categories,
+        uint64 purpose,
+        uint40 expiresAt
+    ) external onlyRole(STUDY_MANAGER_ROLE) returns (bytes32) {
+        _checkStudyKey(studyKey);
+        if (patient == address(0)) revert ConsentRegistryInvalidPatient(patient);
+        if (ConsentCodes.code(purpose) < ConsentCodes.HRESCH) revert ConsentRegistryUnknownPurpose(purpose);
+        return _grant(patient, grantee, studyKey, categories, purpose, 0, expiresAt);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function revokeStudyConsent(
+        address patient,
+        address grantee,
+        bytes32 studyKey
+    ) external onlyRole(STUDY_MANAGER_ROLE) {
+        _checkStudyKey(studyKey);
+        _revoke(patient, grantee, studyKey);
+    }
+
+    // ------------------------------------------------------------------ delegates
+
+    /// @inheritdoc IConsentRegistry
+    function appointDelegate(address delegate, uint40 expiresAt) external {
+        if (delegate == address(0) || delegate == msg.sender) revert ConsentRegistryInvalidDelegate(delegate);
+        if (expiresAt == 0) {
+            expiresAt = type(uint40).max;
+        } else if (expiresAt <= block.timestamp) {
+            revert ConsentRegistryExpiryNotInFuture(expiresAt, block.timestamp);
+        }
+        _delegates[msg.sender][delegate] = expiresAt;
+        emit DelegateAppointed(msg.sender, delegate, expiresAt);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function removeDelegate(address patient, address delegate) external {
+        if (msg.sender != patient && msg.sender != delegate) revert ConsentRegistryNotDelegate(patient, msg.sender);
+        if (_delegates[patient][delegate] == 0) revert ConsentRegistryNotDelegate(patient, delegate);
+        delete _delegates[patient][delegate];
+        emit DelegateRemoved(patient, delegate, msg.sender);
+    }
+
+    // ------------------------------------------------------------------ break-glass
+
+    /// @inheritdoc IConsentRegistry
+    function openEmergencyAccess(
+        address patient,
+        uint16 reasonCode,
+        uint40 duration
+    ) external returns (uint40 expiresAt) {
+        (address organization, uint8 role, uint8 kind, Status status) = _resolve(msg.sender);
+        if (
+            role != ConsentCodes.ROLE_CLINICIAN ||
+            organization == msg.sender ||
+            kind != ConsentCodes.KIND_PROVIDER ||
+            status != Status.Active
+        ) revert ConsentRegistryNotEmergencyClinician(msg.sender);
+        if (patient == address(0) || patient == msg.sender) revert ConsentRegistryInvalidPatient(patient);
+        if (reasonCode == 0 || reasonCode > ConsentCodes.MAX_EMERGENCY_REASON) {
+            revert ConsentRegistryUnknownEmergencyReason(reasonCode);
+        }
+        uint40 maxDuration = _emergencyMaxDuration;
+        if (duration == 0 || duration > maxDuration) revert ConsentRegistryEmergencyDurationInvalid(duration, maxDuration);
+
+        PatientState storage state = _patients[patient];
+        bytes32 key = _emergencyKey(patient, organization);
+        Emergency memory open = _emergencies[key];
+        uint40 now_ = uint40(block.timestamp);
+        if (open.expiresAt > now_ && open.epoch == state.epoch) {
+            revert ConsentRegistryEmergencyAlreadyOpen(patient, organization, open.expiresAt);
+        }
+        if (now_ >= state.emergencyWindowStart + EMERGENCY_WINDOW) {
+            state.emergencyWindowStart = now_;
+            state.emergencyOpenings = 0;
+        }
+        if (state.emergencyOpenings >= _emergencyMaxOpenings) {
+            revert ConsentRegistryEmergencyRateLimited(patient, state.emergencyWindowStart + EMERGENCY_WINDOW);
+        }
+        ++state.emergencyOpenings;
+        expiresAt = now_ + duration;
+        _emergencies[key] = Emergency(expiresAt, msg.sender, reasonCode, state.epoch);
+        emit EmergencyAccessOpened(patient, organization, msg.sender, reasonCode, expiresAt);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function closeEmergencyAccess(address patient, address organization) external {
+        if (msg.sender != patient && _delegates[patient][msg.sender] <= block.timestamp) {
+            (address callerOrganization, , , ) = _resolve(msg.sender);
+            if (callerOrganization != organization || organization == address(0)) {
+                revert ConsentRegistryNotAllowedToClose(msg.sender);
+            }
+        }
+        bytes32 key = _emergencyKey(patient, organization);
+        Emergency memory open = _emergencies[key];
+        if (open.expiresAt <= block.timestamp || open.epoch != _patients[patient].epoch) {
+            revert ConsentRegistryNoEmergencyAccess(patient, organization);
+        }
+        delete _emergencies[key];
+        emit EmergencyAccessClosed(patient, organization, msg.sender);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function setEmergencyPolicy(uint40 maxDuration, uint8 maxOpeningsPerWindow) external onlyRole(GOVERNANCE_ROLE) {
+        if (
+            maxDuration < MIN_EMERGENCY_DURATION ||
+            maxDuration > MAX_EMERGENCY_DURATION ||
+            maxOpeningsPerWindow == 0 ||
+            maxOpeningsPerWindow > MAX_EMERGENCY_OPENINGS
+        ) revert ConsentRegistryInvalidEmergencyPolicy(maxDuration, maxOpeningsPerWindow);
+        _emergencyMaxDuration = maxDuration;
+        _emergencyMaxOpenings = maxOpeningsPerWindow;
+        emit EmergencyPolicyChanged(maxDuration, maxOpeningsPerWindow);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IConsentRegistry
+    function mayUse(
+        address patient,
+        address grantee,
+        uint64 purpose,
+        uint8 category
+    ) external view returns (bool allowed, uint40 expiresAt) {
+        (uint256 reason, uint256 until, ) = _consentStatus(patient, grantee, category, purpose);
+        assembly ("memory-safe") {
+            allowed := lt(reason, 2) // Allowed or EmergencyAccess
+            expiresAt := until
+        }
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function consentStatus(
+        address patient,
+        address grantee,
+        uint8 category,
+        uint64 purpose
+    ) external view returns (Reason reason, uint40 expiresAt, address organization) {
+        (uint256 r, uint256 e, uint256 o) = _consentStatus(patient, grantee, category, purpose);
+        return (Reason(r), uint40(e), address(uint160(o)));
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function scopeStatus(
+        address patient,
+        address grantee,
+        bytes32 scope,
+        uint8 category
+    ) external view returns (Reason reason, uint40 expiresAt) {
+        (address organization, uint8 role, uint8 kind, Status status) = _resolve(grantee);
+        if (organization == address(0)) return (Reason.UnknownGrantee, 0);
+        if (status != Status.Active) return (Reason.OrganizationSuspended, 0);
+        uint256 g = _grantWord(_grantId(patient, organization, scope));
+        if (g == 0) return (Reason.NoGrant, 0);
+        uint64 purpose = uint64(g >> 32);
+        uint8 code = uint8(purpose);
+        if (kind != ConsentCodes.requiredKind(code)) return (Reason.WrongOrganizationKind, 0);
+        if (organization != grantee && role != ConsentCodes.requiredRole(code)) return (Reason.WrongMemberRole, 0);
+        reason = _evaluate(g, uint32(_patientWord(patient)), category, purpose);
+        if (reason == Reason.Allowed) expiresAt = uint40(g >> 136);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function getGrant(bytes32 grantId) external view returns (Grant memory) {
+        uint256 g = _grantWord(grantId);
+        return Grant(uint32(g), uint64(g >> 32), uint40(g >> 96), uint40(g >> 136), uint32(g >> 176));
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function grantIdOf(address patient, address grantee, bytes32 scope) external pure returns (bytes32) {
+        return _grantId(patient, grantee, scope);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function patientState(address patient) external view returns (uint32 epoch, uint64 nonce) {
+        PatientState memory state = _patients[patient];
+        return (state.epoch, state.nonce);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function delegateExpiry(address patient, address delegate) external view returns (uint40) {
+        return _delegates[patient][delegate];
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function emergencyAccess(
+        address patient,
+        address organization
+    ) external view returns (uint40 expiresAt, address clinician, uint16 reasonCode) {
+        Emergency memory open = _emergencies[_emergencyKey(patient, organization)];
+        if (open.expiresAt <= block.timestamp || open.epoch != _patients[patient].epoch) return (0, address(0), 0);
+        return (open.expiresAt, open.clinician, open.reasonCode);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function emergencyPolicy() external view returns (uint40 maxDuration, uint8 maxOpeningsPerWindow) {
+        return (_emergencyMaxDuration, _emergencyMaxOpenings);
+    }
+
+    /// @notice The EIP-712 domain separator (chain id and this contract).
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    // ------------------------------------------------------------------ private paths
+
+    function _grantPurpose(
+        address patient,
+        address grantee,
+        uint32 categories,
+        uint64 purpose,
+        uint40 validFrom,
+        uint40 expiresAt
+    ) private returns (bytes32) {
+        return
+            _grant(
+                patient,
+                grantee,
+                bytes32(uint256(ConsentCodes.code(purpose))),
+                categories,
+                purpose,
+                validFrom,
+                expiresAt
+            );
+    }
+
+    /// @dev The one path of every grant: direct, by delegate, by signature, by study manager.
+    function _grant(
+        address patient,
+        address grantee,
+        bytes32 scope,
+        uint32 categories,
+        uint64 purpose,
+        uint40 validFrom,
+        uint40 expiresAt
+    ) private returns (bytes32 grantId) {
+        if (grantee == address(0) || grantee == patient) revert ConsentRegistryInvalidGrantee(grantee);
+        if (!ConsentCodes.isValidPurpose(purpose)) revert ConsentRegistryUnknownPurpose(purpose);
+        if (categories == 0) revert ConsentRegistryNoCategories();
+        uint32 unknown = categories & ~ConsentCodes.ALL_CATEGORIES;
+        if (unknown != 0) revert ConsentRegistryUnknownCategories(unknown);
+        uint8 kind = ConsentCodes.requiredKind(ConsentCodes.code(purpose));
+        if (!_isActiveOrganization(grantee, kind)) revert ConsentRegistryGranteeNotAccredited(grantee, kind);
+        if (expiresAt <= block.timestamp) revert ConsentRegistryExpiryNotInFuture(expiresAt, block.timestamp);
+        if (validFrom == 0) validFrom = uint40(block.timestamp);
+        if (validFrom >= expiresAt) revert ConsentRegistryInvalidValidity(validFrom, expiresAt);
+
+        grantId = _grantId(patient, grantee, scope);
+        uint256 word = uint256(categories) |
+            (uint256(purpose) << 32) |
+            (uint256(validFrom) << 96) |
+            (uint256(expiresAt) << 136) |
+            (uint256(uint32(_patientWord(patient))) << 176);
+        assembly ("memory-safe") {
+            sstore(grantId, word)
+        }
+        emit ConsentGranted(grantId, patient, grantee, scope, purpose, categories, validFrom, expiresAt, msg.sender);
+    }
+
+    /// @dev The one path of every revocation.
+    function _revoke(address patient, address grantee, bytes32 scope) private {
+        bytes32 grantId = _grantId(patient, grantee, scope);
+        if (_grantWord(grantId) == 0) revert ConsentRegistryNoGrant(grantId);
+        assembly ("memory-safe") {
+            sstore(grantId, 0)
+        }
+        emit ConsentRevoked(grantId, patient, grantee, scope, msg.sender);
+    }
+
+    /// @dev The one path of every revoke-all: an epoch bump voids every earlier grant and emergency.
+    function _revokeAll(address patient) private {
+        uint32 epoch = ++_patients[patient].epoch;
+        emit AllConsentsRevoked(patient, epoch, msg.sender);
+    }
+
+    /// @dev Checks the deadline and the patient's signature of `structHash` (which commits to
+    /// `nonce`, the patient's current one), then consumes the nonce. EOAs by ecrecover first,
+    /// contract wallets by ERC-1271.
+    function _useSignature(
+        address patient,
+        uint64 nonce,
+        bytes32 structHash,
+        uint256 deadline,
+        bytes calldata signature
+    ) private {
+        if (block.timestamp > deadline) revert ConsentRegistrySignatureExpired(deadline, block.timestamp);
+        bytes32 digest = _hashTypedDataV4(structHash);
+        (address recovered, ECDSA.RecoverError error, ) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (
+            patient == address(0) ||
+            ((error != ECDSA.RecoverError.NoError || recovered != patient) &&
+                !SignatureChecker.isValidERC1271SignatureNow(patient, digest, signature))
+        ) revert ConsentRegistryInvalidSignature(patient, nonce);
+        _patients[patient].nonce = nonce + 1;
+    }
+
+    /// @dev The check, in one assembly block so that it costs little more than its storage reads
+    /// (the gas budget of a check called from a contract is near the floor): the grantee's account
+    /// (and its organization's, for a member), the patient's state, the grant for the purpose
+    /// and those of the purposes that cover it, then an open emergency access for ETREAT. It
+    /// mirrors `ConsentCodes` (isValidPurpose, requiredKind, requiredRole, parent, covers);
+    /// `ConsentCheck.t.sol` fuzzes it against a plain-Solidity model built on that library.
+    /// Packed layouts (Solidity's own for the structs): Account = organization | role << 160 |
+    /// kind << 168 | status << 176; PatientState: epoch in bits 0-31; Grant = categories |
+    /// purpose << 32 | validFrom << 96 | expiresAt << 136 | epoch << 176; Emergency = expiresAt |
+    /// clinician << 40 | reasonCode << 200 | epoch << 216.
+    function _consentStatus(
+        address patient,
+        address grantee,
+        uint8 category,
+        uint64 purpose
+    ) private view returns (uint256 r, uint256 e, uint256 o) {
+        assembly ("memory-safe") {
+            // ConsentCodes.isValidPurpose, negated: a code 1..9, nothing set in flag bits 2-7 or
+            // above bit 47, flags only on research codes (>= HRESCH 6), a disease exactly on DS 9.
+            function invalidPurpose(p) -> bad {
+                let code := and(p, 0xff)
+                bad := or(
+                    or(and(p, not(0xffffffff03ff)), gt(sub(code, 1), 8)),
+                    or(and(iszero(iszero(and(p, 0x300))), lt(code, 6)), xor(eq(code, 9), iszero(iszero(shr(16, p)))))
+                )
+            }
+            // ConsentCodes.requiredKind as a byte table indexed by code 0..9:
+            // TREAT, ETREAT, HOPERAT -> PROVIDER 1; HPAYMT -> PAYER 3; PUBHLTH -> PUBLIC_HEALTH 4;
+            // research -> RESEARCHER 2
+            function requiredKind(code) -> kind {
+                kind := byte(code, 0x0001010301040202020200000000000000000000000000000000000000000000)
+            }
+            // ConsentCodes.parent as a byte table: ETREAT 2 -> TREAT 1, DS 9 -> HMB 8 -> GRU 7 -> HRESCH 6
+            function parent(c) -> up {
+                up := byte(c, 0x0000010000000006070800000000000000000000000000000000000000000000)
+            }
+            // _evaluate on a packed Grant word; `used` is the purpose of the use
+            function evaluate(g, epoch, cat, used) -> res, until {
+                if iszero(eq(and(shr(176, g), 0xffffffff), epoch)) {
+                    res := 8 // RevokedByRevokeAll
+                    leave
+                }
+                let gp := shr(32, g)
+                // ConsentCodes.covers: the same disease for DS, no restriction flag in the use
+                if or(
+                    and(eq(and(gp, 0xff), 9), iszero(eq(and(shr(16, gp), 0xffffffff), and(shr(16, used), 0xffffffff)))),
+                    and(and(shr(8, gp), shr(8, used)), 0xff)
+                ) {
+                    res := 12 // PurposeNotCovered
+                    leave
+                }
+                if lt(timestamp(), and(shr(96, g), 0xffffffffff)) {
+                    res := 9 // NotYetValid
+                    leave
+                }
+                until := and(shr(136, g), 0xffffffffff)
+                if iszero(lt(timestamp(), until)) {
+                    res := 10 // Expired
+                    until := 0
+                    leave
+                }
+                if or(gt(cat, 9), iszero(and(shr(cat, g), 1))) {
+                    res := 11 // CategoryNotGranted
+                    until := 0
+                }
+            }
+            function status(who, grantee_, cat, used) -> res, until, org {
+                let account
+                {
+                    mstore(0x00, grantee_)
+                    mstore(0x20, _accounts.slot)
+                    account := sload(keccak256(0x00, 0x40))
+                }
+                org := and(account, 0xffffffffffffffffffffffffffffffffffffffff)
+                if iszero(org) {
+                    res := 2 // UnknownGrantee
+                    leave
+                }
+                let orgWord := account
+                if iszero(eq(org, grantee_)) {
+                    mstore(0x00, org)
+                    orgWord := sload(keccak256(0x00, 0x40))
+                }
+                if iszero(eq(and(shr(176, orgWord), 0xff), 1)) {
+                    res := 3 // OrganizationSuspended (Status.Active == 1)
+                    leave
+                }
+                if invalidPurpose(used) {
+                    res := 6 // InvalidPurpose
+                    leave
+                }
+                let code := and(used, 0xff)
+                if iszero(eq(and(shr(168, orgWord), 0xff), requiredKind(code))) {
+                    res := 4 // WrongOrganizationKind
+                    leave
+                }
+                // ConsentCodes.requiredRole: CLINICIAN 2 for TREAT/ETREAT, ANALYST 4 otherwise
+                if iszero(eq(org, grantee_)) {
+                    if iszero(eq(and(shr(160, account), 0xff), add(2, shl(1, gt(code, 2))))) {
+                        res := 5 // WrongMemberRole
+                        leave
+                    }
+                }
+                mstore(0x00, who)
+                mstore(0x20, _patients.slot)
+                let epoch := and(sload(keccak256(0x00, 0x40)), 0xffffffff)
+
+                res := 7 // NoGrant
+                let ptr := mload(0x40)
+                mstore(ptr, who)
+                mstore(add(ptr, 0x20), org)
+                for { let c := code } c { c := parent(c) } {
+                    mstore(add(ptr, 0x40), c)
+                    let g := sload(keccak256(ptr, 0x60)) // the grant id is its slot
+                    if g {
+                        let gr, gu := evaluate(g, epoch, cat, used)
+                        if iszero(gr) {
+                            res := 0 // Allowed
+                            until := gu
+                            leave
+                        }
+                        if eq(res, 7) { res := gr }
+                    }
+                }
+                if eq(code, 2) {
+                    mstore(0x00, who)
+                    mstore(0x20, org)
+                    mstore(0x00, keccak256(0x00, 0x40))
+                    mstore(0x20, _emergencies.slot)
+                    let em := sload(keccak256(0x00, 0x40))
+                    let emUntil := and(em, 0xffffffffff)
+                    if and(gt(emUntil, timestamp()), eq(and(shr(216, em), 0xffffffff), epoch)) {
+                        res := 1 // EmergencyAccess
+                        until := emUntil
+                    }
+                }
+            }
+            // The arguments come ABI-decoded (validated clean) from calldata.
+            r, e, o := status(patient, grantee, category, purpose)
+        }
+    }
+
+    /// @dev Evaluates a packed `Grant` word (categories | purpose << 32 | validFrom << 96 |
+    /// expiresAt << 136 | epoch << 176) for a use now.
+    function _evaluate(uint256 g, uint256 epoch, uint8 category, uint64 used) private view returns (Reason) {
+        if (uint32(g >> 176) != epoch) return Reason.RevokedByRevokeAll;
+        if (!ConsentCodes.covers(uint64(g >> 32), used)) return Reason.PurposeNotCovered;
+        if (block.timestamp < uint40(g >> 96)) return Reason.NotYetValid;
+        if (block.timestamp >= uint40(g >> 136)) return Reason.Expired;
+        if (category >= ConsentCodes.CATEGORY_COUNT || (uint32(g) >> category) & 1 == 0) {
+            return Reason.CategoryNotGranted;
+        }
+        return Reason.Allowed;
+    }
+
+    /// @dev The packed `Grant` slot of `grantId`.
+    function _grantWord(bytes32 grantId) private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := sload(grantId)
+        }
+    }
+
+    /// @dev The packed `PatientState` slot of `patient` (epoch in the low 32 bits).
+    function _patientWord(address patient) private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            mstore(0x00, and(patient, 0xffffffffffffffffffffffffffffffffffffffff))
+            mstore(0x20, _patients.slot)
+            word := sload(keccak256(0x00, 0x40))
+        }
+    }
+
+    function _checkDelegate(address patient) private view {
+        if (_delegates[patient][msg.sender] <= block.timestamp) revert ConsentRegistryNotDelegate(patient, msg.sender);
+    }
+
+    function _checkStudyKey(bytes32 studyKey) private pure {
+        if (uint256(studyKey) <= type(uint8).max) revert ConsentRegistryInvalidScope(studyKey);
+    }
+
+    function _grantId(address patient, address grantee, bytes32 scope) private pure returns (bytes32 id) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            // Inline assembly may see dirty high bits of narrower types: clean the addresses.
+            mstore(ptr, and(patient, 0xffffffffffffffffffffffffffffffffffffffff))
+            mstore(add(ptr, 0x20), and(grantee, 0xffffffffffffffffffffffffffffffffffffffff))
+            mstore(add(ptr, 0x40), scope)
+            id := keccak256(ptr, 0x60)
+        }
+    }
+
+    function _emergencyKey(address patient, address organization) private pure returns (bytes32 key) {
+        assembly ("memory-safe") {
+            mstore(0x00, and(patient, 0xffffffffffffffffffffffffffffffffffffffff))
+            mstore(0x20, and(organization, 0xffffffffffffffffffffffffffffffffffffffff))
+            key := keccak256(0x00, 0x40)
+        }
+    }
+}

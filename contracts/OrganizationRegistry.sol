@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+
+import {IOrganizationRegistry} from "./interfaces/IOrganizationRegistry.sol";
+import {ConsentCodes} from "./libraries/ConsentCodes.sol";
+
+/// @title OrganizationRegistry
+/// @notice Accreditation of organizations and their members. Deployed as part of ConsentRegistry
+/// so that a consent check reads the grant, the patient's epoch and the accreditation from one
+/// contract's storage (one cold contract on the check path).
+abstract contract OrganizationRegistry is IOrganizationRegistry, AccessControl {
+    /// @notice The role that accredits, updates, suspends and reinstates organizations.
+    bytes32 public constant GOVERNANCE_ROLE = keccak256("GOVERNANCE_ROLE");
+
+    uint256 private constant MAX_NAME_LENGTH = 100;
+    uint256 private constant MAX_URL_LENGTH = 200;
+
+    /// @dev One slot per address. For an organization's own address, `organization` is itself,
+    /// `role` is 0 and `kind`/`status` are its own; for a member, `organization` is the one it acts
+    /// for and `kind`/`status` are unused (read from the organization's slot).
+    struct Account {
+        address organization;
+        uint8 role;
+        uint8 kind;
+        Status status;
+    }
+
+    struct OrganizationInfo {
+        string name;
+        string gatewayUrl;
+        bytes32 licenceHash;
+    }
+
+    /// @dev Internal only so that ConsentRegistry's check can read it in assembly.
+    mapping(address account => Account) internal _accounts;
+    mapping(address organization => OrganizationInfo) private _info;
+    address[] private _organizations;
+
+    modifier onlyOrganizationAdmin(address organization) {
+        _checkOrganizationAdmin(organization);
+        _;
+    }
+
+    /// @inheritdoc IOrganizationRegistry
+    function accredit(
+        address organization,
+        uint8 kind,
+        string calldata name,
+        string calldata gatewayUrl,
+        bytes32 licenceHash
+    ) external onlyRole(GOVERNANCE_ROLE) {
+        if (organization == address(0)) revert OrganizationRegistryZeroAddress();
+        if (kind == 0 || kind > ConsentCodes.MAX_KIND) revert OrganizationRegistryUnknownKind(kind);
+        address existing = _accounts[organization].organization;
+        if (existing != address(0)) revert OrganizationRegistryAddressInUse(organization, existing);
+        _checkInfo(name, gatewayUrl);
+        _accounts[organization] = Account(organization, ConsentCodes.ROLE_ORGANIZATION, kind, Status.Active);
+        _info[organization] = OrganizationInfo(name, gatewayUrl, licenceHash);
+        _organizations.push(organization);
+        emit OrganizationAccredited(organization, kind, name, gatewayUrl, licenceHash, msg.sender);
+    }
+
+    /// @inheritdoc IOrganizationRegistry
+    function updateOrganization(
+        address organization,
+        string calldata name,
+        string calldata gatewayUrl,
+        bytes32 licenceHash
+    ) external onlyRole(GOVERNANCE_ROLE) {
+        _requireOrganization(organization);
+        _checkInfo(name, gatewayUrl);
+        _info[organization] = OrganizationInfo(name, gatewayUrl, licenceHash);
+        emit OrganizationUpdated(organization, name, gatewayUrl, licenceHash, msg.sender);
+    }
+
+    /// @inheritdoc IOrganizationRegistry
+    function setGatewayUrl(
+        address organization,
+        string calldata gatewayUrl
+    ) external onlyOrganizationAdmin(organization) {
+        OrganizationInfo storage info = _info[organization];
+        _checkInfo(info.name, gatewayUrl);
+        info.gatewayUrl = gatewayUrl;
+        emit OrganizationUpdated(organization, info.name, gatewayUrl, info.licenceHash, msg.sender);
+    }
+
+    /// @inheritdoc IOrganizationRegistry
+    function suspend(address organization, bytes32 reason) external onlyRole(GOVERNANCE_ROLE) {
+        Account storage account = _requireOrganization(organization);
+        if (account.status != Status.Active) revert OrganizationRegistryWrongStatus(organization, account.status);
+        account.status = Status.Suspended;
+        emit OrganizationSuspended(organization, reason, msg.sender);
+    }
+
+    /// @inheritdoc IOrganizationRegistry
+    function reinstate(address organization) external onlyRole(GOVERNANCE_ROLE) {
+        Account storage account = _requireOrganization(organization);
+        if (account.status != Status.Suspended) {
+            revert OrganizationRegistryWrongStatus(organization, account.status);
+        }
+        account.status = Status.Active;
+        emit OrganizationReinstated(organization, msg.sender);
+    }
+
+    /// @inheritdoc IOrganizationRegistry
+    function addMember(
+        address organization,
+        address member,
+        uint8 role
+    ) external onlyOrganizationAdmin(organization) {
+        Status status = _accounts[organization].status;
+        if (status != Status.Active) revert OrganizationRegistryWrongStatus(organization, status);
+        if (member == address(0)) revert OrganizationRegistryZeroAddress();
+        if (role == ConsentCodes.ROLE_ORGANIZATION || role > ConsentCodes.MAX_ROLE) {
+            revert OrganizationRegistryUnknownRole(role);
+        }
+        address existing = _accounts[member].organization;
+        if (existing != address(0)) revert OrganizationRegistryAddressInUse(member, existing);
+        _accounts[member] = Account(organization, role, 0, Status.None);
+        emit MemberAdded(organization, member, role, msg.sender);
+    }
+
+    /// @inheritdoc IOrganizationRegistry
+    function removeMember(address organization, address member) external {
+        if (msg.sender != member) _checkOrganizationAdmin(organization);
+        if (member == organization || _accounts[member].organization != organization) {
+            revert OrganizationRegistryNotMember(organization, member);
+        }
+        delete _accounts[member];
+        emit MemberRemoved(organization, member, msg.sender);
+    }
+
+    /// @inheritdoc IOrganizationRegistry
+    function getOrganization(address organization) external view returns (Organization memory) {
+        Account storage account = _requireOrganization(organization);
+        OrganizationInfo storage info = _info[organization];
+        return Organization(account.kind, account.status, info.name, info.gatewayUrl, info.licenceHash);
+    }
+
+    /// @inheritdoc IOrganizationRegistry
+    function organizationCount() external view returns (uint256) {
+        return _organizations.length;
+    }
+
+    /// @inheritdoc IOrganizationRegistry
+    function organizationAt(uint256 index) external view returns (address) {
+        return _organizations[index];
+    }
+
+    /// @inheritdoc IOrganizationRegistry
+    function accountOf(
+        address account
+    ) external view returns (address organization, uint8 role, uint8 kind, Status status) {
+        (organization, role, kind, status) = _resolve(account);
+    }
+
+    /// @dev The organization `account` acts for, its role, and the organization's kind and status:
+    /// one storage read for an organization's own address, two for a member.
+    function _resolve(
+        address account
+    ) internal view returns (address organization, uint8 role, uint8 kind, Status status) {
+        uint256 word = _accountWord(account);
+        organization = address(uint160(word));
+        if (organization == address(0)) return (address(0), 0, 0, Status.None);
+        role = uint8(word >> 160);
+        if (organization != account) word = _accountWord(organization);
+        kind = uint8(word >> 168);
+        status = Status(uint8(word >> 176));
+    }
+
+    /// @dev Whether `organization` is an active organization of `kind` (its own address).
+    function _isActiveOrganization(address organization, uint8 kind) internal view returns (bool) {
+        uint256 word = _accountWord(organization);
+        return
+            address(uint160(word)) == organization &&
+            uint8(word >> 176) == uint8(Status.Active) &&
+            uint8(word >> 168) == kind;
+    }
+
+    /// @dev The packed `Account` slot of `account`: organization | role << 160 | kind << 168 |
+    /// status << 176 (the layout Solidity gives the struct), read with one SLOAD.
+    function _accountWord(address account) internal view returns (uint256 word) {
+        assembly ("memory-safe") {
+            mstore(0x00, and(account, 0xffffffffffffffffffffffffffffffffffffffff))
+            mstore(0x20, _accounts.slot)
+            word := sload(keccak256(0x00, 0x40))
+        }
+    }
+
+    function _requireOrganization(address organization) private view returns (Account storage account) {
+        account = _accounts[organization];
+        if (organization == address(0) || account.organization != organization) {
+            revert OrganizationRegistryUnknownOrganization(organization);
+        }
+    }
+
+    function _checkOrganizationAdmin(address organization) private view {
+        _requireOrganization(organization);
+        if (msg.sender == organization) return;
+        Account memory caller = _accounts[msg.sender];
+        if (caller.organization != organization || caller.role != ConsentCodes.ROLE_ADMIN) {
+            revert OrganizationRegistryNotOrganizationAdmin(organization, msg.sender);
+        }
+    }
+
+    function _checkInfo(string memory name, string calldata gatewayUrl) private pure {
+        uint256 nameLength = bytes(name).length;
+        if (nameLength == 0 || nameLength > MAX_NAME_LENGTH) revert OrganizationRegistryInvalidName(nameLength);
+        bytes memory url = bytes(gatewayUrl);
+        if (url.length == 0) return;
+        if (url.length > MAX_URL_LENGTH || !(_startsWith(url, "https://") || _startsWith(url, "http://"))) {
+            revert OrganizationRegistryInvalidGatewayUrl(gatewayUrl);
+        }
+    }
+
+    function _startsWith(bytes memory value, bytes memory prefix) private pure returns (bool) {
+        if (value.length < prefix.length) return false;
+        for (uint256 i = 0; i < prefix.length; ++i) {
+            if (value[i] != prefix[i]) return false;
+        }
+        return true;
+    }
+}

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IOrganizationRegistry} from "./IOrganizationRegistry.sol";
+
+/// @title IConsentRegistry
+/// @notice Who may read which part of a patient's data, for which purpose, until when.
+/// @dev A grant is keyed by (patient, grantee organization, scope): the scope of a direct grant is
+/// its purpose code (`bytes32(uint256(code))`), that of a study grant the study's key. An update
+/// overwrites; the id is `keccak256(abi.encode(patient, grantee, scope))`. A grant is one storage
+/// slot. Revoke-all bumps the patient's epoch, which voids every grant made before it.
+/// Purposes, categories, kinds and roles are the codes of `ConsentCodes` (mirrored in `sdk/`).
+interface IConsentRegistry is IOrganizationRegistry {
+    /// @notice A grant, packed in one slot. `expiresAt == 0` means no grant.
+    struct Grant {
+        uint32 categories;
+        uint64 purpose;
+        uint40 validFrom;
+        uint40 expiresAt;
+        uint32 epoch;
+    }
+
+    /// @notice Why a check passed or failed (`sdk` `ConsentReason` mirrors it).
+    enum Reason {
+        Allowed,
+        EmergencyAccess,
+        UnknownGrantee,
+        OrganizationSuspended,
+        WrongOrganizationKind,
+        WrongMemberRole,
+        InvalidPurpose,
+        NoGrant,
+        RevokedByRevokeAll,
+        NotYetValid,
+        Expired,
+        CategoryNotGranted,
+        PurposeNotCovered
+    }
+
+    /// @notice `actor` (the patient, a delegate, a relayer of the patient's signature, or the
+    /// study manager) granted or updated a grant.
+    event ConsentGranted(
+        bytes32 indexed grantId,
+        address indexed patient,
+        address indexed grantee,
+        bytes32 scope,
+        uint64 purpose,
+        uint32 categories,
+        uint40 validFrom,
+        uint40 expiresAt,
+        address actor
+    );
+    /// @notice A grant was revoked.
+    event ConsentRevoked(
+        bytes32 indexed grantId,
+        address indexed patient,
+        address indexed grantee,
+        bytes32 scope,
+        address actor
+    );
+    /// @notice Every grant of `patient` made before now is void.
+    event AllConsentsRevoked(address indexed patient, uint32 epoch, address actor);
+    /// @notice Every outstanding signature of `patient` is void; the next nonce is `nonce`.
+    event SignaturesCancelled(address indexed patient, uint64 nonce, address actor);
+    /// @notice `delegate` may act for `patient` until `expiresAt`.
+    event DelegateAppointed(address indexed patient, address indexed delegate, uint40 expiresAt);
+    /// @notice `delegate` no longer acts for `patient`.
+    event DelegateRemoved(address indexed patient, address indexed delegate, address actor);
+    /// @notice Emergency (break-glass) access to `patient`'s data was opened.
+    event EmergencyAccessOpened(
+        address indexed patient,
+        address indexed organization,
+        address indexed clinician,
+        uint16 reasonCode,
+        uint40 expiresAt
+    );
+    /// @notice Emergency access ended early.
+    event EmergencyAccessClosed(address indexed patient, address indexed organization, address actor);
+    /// @notice Governance changed the break-glass policy.
+    event EmergencyPolicyChanged(uint40 maxDuration, uint8 maxOpeningsPerWindow);
+
+    /// @notice The grantee is the zero address or the patient.
+    error ConsentRegistryInvalidGrantee(address grantee);
+    /// @notice The grantee is not an active organization of the kind the purpose needs.
+    error ConsentRegistryGranteeNotAccredited(address grantee, uint8 requiredKind);
+    /// @notice The expiry is not in the future.
+    error ConsentRegistryExpiryNotInFuture(uint40 expiresAt, uint256 timestamp);
+    /// @notice The grant would start at or after its expiry.
+    error ConsentRegistryInvalidValidity(uint40 validFrom, uint40 expiresAt);
+    /// @notice No category was given.
+    error ConsentRegistryNoCategories();
+    /// @notice Some category bits are not known categories.
+    error ConsentRegistryUnknownCategories(uint32 unknownBits);
+    /// @notice The purpose is not a well-formed, known purpose.
+    error ConsentRegistryUnknownPurpose(uint64 purpose);
+    /// @notice There is no grant with that id to revoke.
+    error ConsentRegistryNoGrant(bytes32 grantId);
+    /// @notice The caller is not a current delegate of the patient.
+    error ConsentRegistryNotDelegate(address patient, address caller);
+    /// @notice The delegate is the zero address or the patient.
+    error ConsentRegistryInvalidDelegate(address delegate);
+    /// @notice The signature's deadline has passed.
+    error ConsentRegistrySignatureExpired(uint256 deadline, uint256 timestamp);
+    /// @notice The signature is not the patient's for this action and the patient's current nonce.
+    error ConsentRegistryInvalidSignature(address patient, uint64 nonce);
+    /// @notice Only an active CLINICIAN member of an active PROVIDER may open emergency access.
+    error ConsentRegistryNotEmergencyClinician(address caller);
+    /// @notice The duration is zero or above the governance cap.
+    error ConsentRegistryEmergencyDurationInvalid(uint40 duration, uint40 maxDuration);
+    /// @notice The organization already has emergency access to this patient open.
+    error ConsentRegistryEmergencyAlreadyOpen(address patient, address organization, uint40 expiresAt);
+    /// @notice Too many emergency openings for this patient in the current window.
+    error ConsentRegistryEmergencyRateLimited(address patient, uint40 windowEndsAt);
+    /// @notice There is no open emergency access to close.
+    error ConsentRegistryNoEmergencyAccess(address patient, address organization);
+    /// @notice The caller may not close this emergency access.
+    error ConsentRegistryNotAllowedToClose(address caller);
+    /// @notice The patient address is zero.
+    error ConsentRegistryInvalidPatient(address patient);
+    /// @notice A study key must not be a purpose-code scope (a small integer).
+    error ConsentRegistryInvalidScope(bytes32 scope);
+    /// @notice The break-glass reason code is not a known one.
+    error ConsentRegistryUnknownEmergencyReason(uint16 reasonCode);
+    /// @notice The policy is outside its fixed bounds (duration 15 min..72 h, 1..10 openings per day).
+    error ConsentRegistryInvalidEmergencyPolicy(uint40 maxDuration, uint8 maxOpeningsPerWindow);
+
+    // ---------------------------------------------------------------- grants
+
+    /// @notice Grant (or update) consent to `grantee` for `purpose` and `categories`, from
+    /// `validFrom` (0: now) until `expiresAt`. Returns the grant id.
+    function grant(
+        address grantee,
+        uint32 categories,
+        uint64 purpose,
+        uint40 validFrom,
+        uint40 expiresAt
+    ) external returns (bytes32 grantId);
+
+    /// @notice `grant` by a delegate of `patient`.
+    function grantFor(
+        address patient,
+        address grantee,
+        uint32 categories,
+        uint64 purpose,
+        uint40 validFrom,
+        uint40 expiresAt
+    ) external returns (bytes32 grantId);
+
+    /// @notice `grant` by anyone, with the patient's EIP-712 `Grant` signature (EOA or ERC-1271).
+    function grantBySig(
+        address patient,
+        address grantee,
+        uint32 categories,
+        uint64 purpose,
+        uint40 validFrom,
+        uint40 expiresAt,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (bytes32 grantId);
+
+    /// @notice Revoke the caller's grant to `grantee` in `scope`.
+    function revoke(address grantee, bytes32 scope) external;
+
+    /// @notice `revoke` by a delegate of `patient`.
+    function revokeFor(address patient, address grantee, bytes32 scope) external;
+
+    /// @notice `revoke` by anyone, with the patient's EIP-712 `Revoke` signature.
+    function revokeBySig(
+        address patient,
+        address grantee,
+        bytes32 scope,
+        uint256 deadline,
+        bytes calldata signature
+    ) external;
+
+    /// @notice Void every grant (and open emergency access) of the caller, in O(1).
+    function revokeAll() external;
+
+    /// @notice `revokeAll` by a delegate of `patient`.
+    function revokeAllFor(address patient) external;
+
+    /// @notice `revokeAll` by anyone, with the patient's EIP-712 `RevokeAll` signature.
+    function revokeAllBySig(address patient, uint256 deadline, bytes calldata signature) external;
+
+    /// @notice Void every outstanding signature of the caller (a nonce bump).
+    function cancelSignatures() external;
+
+    /// @notice `cancelSignatures` by anyone, with the patient's EIP-712 `CancelSignatures` signature.
+    function cancelSignaturesBySig(address patient, uint256 deadline, bytes calldata signature) external;
+
+    // ---------------------------------------------------------------- studies
+
+    /// @notice Grant `patient`'s consent to a study, by a study manager (the StudyEscrow), which
+    /// must have checked that the patient sent or signed the join. `studyKey` is the scope.
+    function grantStudyConsent(
+        address patient,
+        address grantee,
+        bytes32 studyKey,
+        uint32 categories,
+        uint64 purpose,
+        uint40 expiresAt
+    ) external returns (bytes32 grantId);
+
+    /// @notice Revoke `patient`'s consent to a study, by the study manager (on leave).
+    function revokeStudyConsent(address patient, address grantee, bytes32 studyKey) external;
+
+    // ---------------------------------------------------------------- delegates
+
+    /// @notice Appoint `delegate` (guardian, caregiver) until `expiresAt` (0: no end), or change
+    /// the term of a current one. Only the patient.
+    function appointDelegate(address delegate, uint40 expiresAt) external;
+
+    /// @notice Remove a delegate: by the patient, or by the delegate itself (stepping down).
+    function removeDelegate(address patient, address delegate) external;
+
+    // ---------------------------------------------------------------- break-glass
+
+    /// @notice Open emergency (ETREAT) access to `patient`'s data for `duration` seconds, by a
+    /// CLINICIAN member of an active PROVIDER, with a reason code.
+    function openEmergencyAccess(address patient, uint16 reasonCode, uint40 duration) external returns (uint40 expiresAt);
+
+    /// @notice Close emergency access early: by the patient, a delegate, or the organization's side.
+    function closeEmergencyAccess(address patient, address organization) external;
+
+    /// @notice Set the break-glass policy within fixed bounds. Governance only.
+    function setEmergencyPolicy(uint40 maxDuration, uint8 maxOpeningsPerWindow) external;
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice The consent check: whether `grantee` (an organization or one of its members) may
+    /// use `category` of `patient`'s data for `purpose` now, and until when. O(1) in the number
+    /// of grants: it reads the grantee's account (and its organization's), the patient's state and
+    /// the grant. Named and ordered so that its selector sorts first: the dispatcher compares
+    /// selectors in ascending order, and this is the function other contracts call most.
+    function mayUse(
+        address patient,
+        address grantee,
+        uint64 purpose,
+        uint8 category
+    ) external view returns (bool allowed, uint40 expiresAt);
+
+    /// @notice `mayUse` with the reason and the organization the grantee acts for.
+    function consentStatus(
+        address patient,
+        address grantee,
+        uint8 category,
+        uint64 purpose
+    ) external view returns (Reason reason, uint40 expiresAt, address organization);
+
+    /// @notice Whether `patient`'s grant to `grantee` in `scope` (e.g. a study) is in force now
+    /// for `category`, with the reason.
+    function scopeStatus(
+        address patient,
+        address grantee,
+        bytes32 scope,
+        uint8 category
+    ) external view returns (Reason reason, uint40 expiresAt);
+
+    /// @notice The stored grant (void if its epoch is not the patient's current one).
+    function getGrant(bytes32 grantId) external view returns (Grant memory);
+
+    /// @notice The id of the grant keyed by (patient, grantee, scope).
+    function grantIdOf(address patient, address grantee, bytes32 scope) external pure returns (bytes32);
+
+    /// @notice The patient's current epoch and signature nonce.
+    function patientState(address patient) external view returns (uint32 epoch, uint64 nonce);
+
+    /// @notice Until when `delegate` acts for `patient` (0: not a delegate; past: expired).
+    function delegateExpiry(address patient, address delegate) external view returns (uint40);
+
+    /// @notice Open emergency access of `organization` to `patient`: until when (0 if none), by whom, why.
+    function emergencyAccess(
+        address patient,
+        address organization
+    ) external view returns (uint40 expiresAt, address clinician, uint16 reasonCode);
+
+    /// @notice The break-glass policy.
+    function emergencyPolicy() external view returns (uint40 maxDuration, uint8 maxOpeningsPerWindow);
+}

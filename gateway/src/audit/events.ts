@@ -1,0 +1,118 @@
+/**
+ * Builds FHIR R4 AuditEvent resources from the code tables: one per access attempt, allowed or
+ * denied, naming who (the wallet as a did:pkh identifier), why (purpose of use), what (the
+ * patient and the resource or query) and how it ended.
+ */
+import type { AuditEvent, AuditEventAgent, AuditEventEntity } from "@medplum/fhirtypes";
+import { randomUUID } from "node:crypto";
+import {
+  AGENT_TYPE,
+  AUDIT_EVENT_TYPE,
+  AUDIT_OUTCOME,
+  ENTITY_ROLE,
+  ENTITY_TYPE,
+  INTERACTION_ACTION,
+  NETWORK_TYPE_IP,
+  PURPOSE_OF_USE,
+  PURPOSE_OF_USE_SYSTEM,
+  RESTFUL_INTERACTION,
+  SOURCE_TYPE,
+  URI_SYSTEM,
+  type AgentKind,
+  type AuditOutcome,
+  type PurposeOfUse,
+  type RestInteraction,
+} from "./codes.ts";
+
+export interface AuditAgentInput {
+  kind: AgentKind;
+  /** The requesting wallet, did:pkh:eip155:{chainId}:{address}; absent when unauthenticated. */
+  did?: string | undefined;
+  /** Human-readable name (e.g. "custodian ingestion"). */
+  display?: string | undefined;
+  /** Client IP address. */
+  address?: string | undefined;
+}
+
+export interface AuditInput {
+  interaction: RestInteraction;
+  outcome: AuditOutcome;
+  /** Why it failed (never health data). */
+  outcomeDesc?: string | undefined;
+  recorded: Date;
+  agent: AuditAgentInput;
+  purposeOfUse?: PurposeOfUse | undefined;
+  /** The patient whose data was touched. */
+  patientId?: string | undefined;
+  /** The resource read or written, e.g. { type: "Observation", id: "…" }. */
+  resource?: { type: string; id?: string | undefined } | undefined;
+  /** The search query string (no health data: ids and codes only). */
+  query?: string | undefined;
+  /** Who observed the event: the gateway of this custodian. */
+  source: { observer: string; site?: string | undefined };
+}
+
+function purposeCoding(purpose: PurposeOfUse) {
+  return { coding: [{ system: PURPOSE_OF_USE_SYSTEM, code: purpose, display: PURPOSE_OF_USE[purpose] }] };
+}
+
+export function buildAuditEvent(input: AuditInput): AuditEvent {
+  const agent: AuditEventAgent = {
+    type: { coding: [AGENT_TYPE[input.agent.kind]] },
+    requestor: true,
+  };
+  if (input.agent.did !== undefined || input.agent.display !== undefined) {
+    agent.who = {};
+    if (input.agent.did !== undefined) agent.who.identifier = { system: URI_SYSTEM, value: input.agent.did };
+    if (input.agent.display !== undefined) agent.who.display = input.agent.display;
+  }
+  if (input.agent.address !== undefined) agent.network = { address: input.agent.address, type: NETWORK_TYPE_IP };
+  if (input.purposeOfUse !== undefined) agent.purposeOfUse = [purposeCoding(input.purposeOfUse)];
+
+  const entity: AuditEventEntity[] = [];
+  if (input.patientId !== undefined) {
+    entity.push({ what: { reference: `Patient/${input.patientId}` }, type: ENTITY_TYPE.person, role: ENTITY_ROLE.patient });
+  }
+  if (input.resource !== undefined && !(input.resource.type === "Patient" && input.resource.id === input.patientId)) {
+    const what = input.resource.id !== undefined ? { reference: `${input.resource.type}/${input.resource.id}` } : { display: input.resource.type };
+    entity.push({ what, type: ENTITY_TYPE.systemObject, role: ENTITY_ROLE.domainResource });
+  }
+  if (input.query !== undefined) {
+    entity.push({
+      type: ENTITY_TYPE.systemObject,
+      role: ENTITY_ROLE.query,
+      query: Buffer.from(input.query, "utf8").toString("base64"),
+    });
+  }
+
+  const event: AuditEvent = {
+    resourceType: "AuditEvent",
+    id: randomUUID(),
+    type: AUDIT_EVENT_TYPE.rest,
+    subtype: [RESTFUL_INTERACTION[input.interaction]],
+    action: INTERACTION_ACTION[input.interaction],
+    recorded: input.recorded.toISOString(),
+    outcome: AUDIT_OUTCOME[input.outcome],
+    agent: [agent],
+    source: {
+      observer: { display: input.source.observer },
+      type: [SOURCE_TYPE.webServer],
+      ...(input.source.site !== undefined ? { site: input.source.site } : {}),
+    },
+  };
+  if (input.outcomeDesc !== undefined) event.outcomeDesc = input.outcomeDesc;
+  if (input.purposeOfUse !== undefined) event.purposeOfEvent = [purposeCoding(input.purposeOfUse)];
+  if (entity.length > 0) event.entity = entity;
+  return event;
+}
+
+/** The patient an AuditEvent is about: its entity with role Patient, "Patient/{id}". */
+export function auditPatientId(event: AuditEvent): string | null {
+  for (const e of event.entity ?? []) {
+    if (e.role?.code === ENTITY_ROLE.patient.code && e.role.system === ENTITY_ROLE.patient.system) {
+      const m = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(e.what?.reference ?? "");
+      if (m) return m[1]!;
+    }
+  }
+  return null;
+}

@@ -1,0 +1,324 @@
+/**
+ * Typed, validated gateway configuration from environment variables.
+ *
+ * `loadConfig(env)` is pure: it reads nothing but `env` and, for *_FILE variables, the injected
+ * `io.readFile`. Every problem is collected and thrown at once as a {@link ConfigError} naming
+ * each variable and what is wrong with it — never its value. Secrets have no defaults.
+ */
+import path from "node:path";
+import { readFileSync } from "node:fs";
+import { getAddress, isAddress, type Address, type Hex } from "viem";
+import { parseMasterKeyHex, KEY_BYTES } from "../store/crypto.ts";
+import { Secret } from "./secret.ts";
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface ConfigIo {
+  /** Reads a secret file (for *_FILE variables). */
+  readFile(file: string): Buffer;
+  /** Base for relative paths. */
+  cwd(): string;
+}
+
+export const nodeIo: ConfigIo = {
+  readFile: (file) => readFileSync(file),
+  cwd: () => process.cwd(),
+};
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export type DatabaseConfig =
+  | { kind: "postgres"; url: Secret<string> }
+  /** dataDir undefined: in memory (GATEWAY_DATA_DIR=":memory:"), nothing survives a restart. */
+  | { kind: "pglite"; dataDir: string | undefined };
+
+export interface StorageConfig {
+  database: DatabaseConfig;
+  masterKey: Secret<Buffer>;
+}
+
+export interface GatewayConfig extends StorageConfig {
+  host: string;
+  port: number;
+  /** Base URL clients use (no trailing slash); SIWE domain/URI and Location headers derive from it. */
+  publicUrl: string;
+  rpcUrl: string;
+  chainId: number;
+  /** The custodian organization's on-chain address (EIP-55). */
+  custodianAddress: Address;
+  /** Display name of the custodian (AuditEvent.source.observer). */
+  custodianName: string;
+  /** Gateway member key that relays transactions (optional until relaying is enabled). */
+  gatewayPrivateKey: Secret<Hex> | undefined;
+  /** Bearer token of the custodian's ingestion clients. */
+  adminToken: Secret<string>;
+  bodyLimitBytes: number;
+  logLevel: LogLevel;
+}
+
+export interface ConfigProblem {
+  variable: string;
+  problem: string;
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly ConfigProblem[];
+  constructor(problems: readonly ConfigProblem[]) {
+    super(
+      `Invalid gateway configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((p) => `  - ${p.variable}: ${p.problem}`).join("\n"),
+    );
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+/** Every variable the gateway reads; another GATEWAY_* variable is reported as a likely typo. */
+export const KNOWN_VARIABLES = [
+  "GATEWAY_HOST",
+  "GATEWAY_PORT",
+  "GATEWAY_PUBLIC_URL",
+  "RPC_URL",
+  "CHAIN_ID",
+  "CUSTODIAN_ADDRESS",
+  "GATEWAY_CUSTODIAN_NAME",
+  "GATEWAY_PRIVATE_KEY",
+  "DATABASE_URL",
+  "GATEWAY_DATA_DIR",
+  "GATEWAY_MASTER_KEY",
+  "GATEWAY_MASTER_KEY_FILE",
+  "GATEWAY_NEW_MASTER_KEY",
+  "GATEWAY_NEW_MASTER_KEY_FILE",
+  "GATEWAY_ADMIN_TOKEN",
+  "GATEWAY_BODY_LIMIT_BYTES",
+  "GATEWAY_LOG_LEVEL",
+] as const;
+
+export const DEFAULTS = {
+  host: "127.0.0.1",
+  port: 8080,
+  dataDir: ".data/gateway",
+  bodyLimitBytes: 1024 * 1024,
+  logLevel: "info",
+  custodianName: "Consentry gateway",
+} as const;
+
+const ADMIN_TOKEN_MIN = 32;
+const ADMIN_TOKEN_MAX = 512;
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+/** Collects problems while reading variables. */
+class Reader {
+  readonly problems: ConfigProblem[] = [];
+  readonly env: Env;
+  readonly io: ConfigIo;
+  constructor(env: Env, io: ConfigIo) {
+    this.env = env;
+    this.io = io;
+  }
+
+  fail(variable: string, problem: string): undefined {
+    this.problems.push({ variable, problem });
+    return undefined;
+  }
+
+  /** The trimmed value; "" counts as unset. */
+  get(name: string): string | undefined {
+    const v = this.env[name];
+    if (v === undefined) return undefined;
+    const t = v.trim();
+    return t === "" ? undefined : t;
+  }
+
+  required(name: string, what: string): string | undefined {
+    const v = this.get(name);
+    return v === undefined ? this.fail(name, `is required (${what})`) : v;
+  }
+
+  int(name: string, fallback: number | undefined, min: number, max: number, what: string): number | undefined {
+    const raw = fallback === undefined ? this.required(name, what) : this.get(name);
+    if (raw === undefined) return fallback;
+    if (!/^[0-9]+$/.test(raw)) return this.fail(name, `must be an integer from ${min} to ${max}`);
+    const n = Number(raw);
+    if (!Number.isSafeInteger(n) || n < min || n > max) return this.fail(name, `must be an integer from ${min} to ${max}`);
+    return n;
+  }
+
+  url(name: string, raw: string, protocols: readonly string[]): URL | undefined {
+    let u: URL;
+    try {
+      u = new URL(raw);
+    } catch {
+      return this.fail(name, "is not a valid URL");
+    }
+    if (!protocols.includes(u.protocol)) {
+      return this.fail(name, `must use ${protocols.map((p) => p.replace(/:$/, "")).join(" or ")}, not ${u.protocol.replace(/:$/, "")}`);
+    }
+    if (!u.hostname) return this.fail(name, "must name a host");
+    return u;
+  }
+
+  /** A secret from NAME or NAME_FILE (exactly one). */
+  secretSource(name: string, what: string): { from: string; value: Buffer } | undefined {
+    const fileVar = `${name}_FILE`;
+    const inline = this.get(name);
+    const file = this.get(fileVar);
+    if (inline !== undefined && file !== undefined) {
+      return this.fail(name, `set either ${name} or ${fileVar}, not both`);
+    }
+    if (inline === undefined && file === undefined) {
+      return this.fail(name, `is required (${what}); set ${name} or ${fileVar}`);
+    }
+    if (inline !== undefined) return { from: name, value: Buffer.from(inline, "utf8") };
+    try {
+      return { from: fileVar, value: this.io.readFile(path.resolve(this.io.cwd(), file!)) };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      return this.fail(fileVar, `cannot read the file${code ? ` (${code})` : ""}`);
+    }
+  }
+
+  masterKey(name: string): Secret<Buffer> | undefined {
+    const src = this.secretSource(name, "the 256-bit master key that wraps patient data keys, 64 hex characters");
+    if (!src) return undefined;
+    // A key file may hold the 32 raw bytes (e.g. `openssl rand 32`) or 64 hex characters.
+    if (src.from.endsWith("_FILE") && src.value.length === KEY_BYTES && !/^[0-9a-fA-F]+$/.test(src.value.toString("latin1"))) {
+      if (src.value.every((b) => b === src.value[0])) return this.fail(src.from, "must be random: a key of one repeated byte is refused");
+      return new Secret(Buffer.from(src.value));
+    }
+    try {
+      return new Secret(parseMasterKeyHex(src.value.toString("utf8")));
+    } catch (err) {
+      return this.fail(src.from, (err as Error).message);
+    }
+  }
+}
+
+function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, "");
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+function readDatabase(r: Reader): DatabaseConfig | undefined {
+  const url = r.get("DATABASE_URL");
+  const dataDir = r.get("GATEWAY_DATA_DIR");
+  if (url !== undefined) {
+    if (dataDir !== undefined) {
+      return r.fail("GATEWAY_DATA_DIR", "set either DATABASE_URL (PostgreSQL) or GATEWAY_DATA_DIR (PGlite), not both");
+    }
+    const u = r.url("DATABASE_URL", url, ["postgres:", "postgresql:"]);
+    return u ? { kind: "postgres", url: new Secret(url) } : undefined;
+  }
+  if (dataDir === ":memory:") return { kind: "pglite", dataDir: undefined };
+  return { kind: "pglite", dataDir: path.resolve(r.io.cwd(), dataDir ?? DEFAULTS.dataDir) };
+}
+
+/** Database + master key only: for tools (key rotation) that need no chain or HTTP settings. */
+export function loadStorageConfig(env: Env, io: ConfigIo = nodeIo): StorageConfig {
+  const r = new Reader(env, io);
+  const database = readDatabase(r);
+  const masterKey = r.masterKey("GATEWAY_MASTER_KEY");
+  if (r.problems.length > 0 || !database || !masterKey) throw new ConfigError(r.problems);
+  return { database, masterKey };
+}
+
+/** Reads a second master key, GATEWAY_NEW_MASTER_KEY or GATEWAY_NEW_MASTER_KEY_FILE (rotation). */
+export function loadNewMasterKey(env: Env, io: ConfigIo = nodeIo): Secret<Buffer> {
+  const r = new Reader(env, io);
+  const key = r.masterKey("GATEWAY_NEW_MASTER_KEY");
+  if (r.problems.length > 0 || !key) throw new ConfigError(r.problems);
+  return key;
+}
+
+export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
+  const r = new Reader(env, io);
+
+  for (const name of Object.keys(env)) {
+    if (name.startsWith("GATEWAY_") && !(KNOWN_VARIABLES as readonly string[]).includes(name)) {
+      r.fail(name, "is not a gateway setting (misspelt?)");
+    }
+  }
+
+  const host = r.get("GATEWAY_HOST") ?? DEFAULTS.host;
+  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) r.fail("GATEWAY_HOST", "must be a host name or IP address");
+  const port = r.int("GATEWAY_PORT", DEFAULTS.port, 0, 65535, "TCP port");
+
+  let publicUrl: string | undefined;
+  const publicRaw = r.get("GATEWAY_PUBLIC_URL");
+  if (publicRaw === undefined) {
+    if (isLoopback(host) && port !== undefined) publicUrl = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    else r.fail("GATEWAY_PUBLIC_URL", "is required when GATEWAY_HOST is not a loopback address (the URL clients use, e.g. https://fhir.example-hospital.org)");
+  } else {
+    const u = r.url("GATEWAY_PUBLIC_URL", publicRaw, ["http:", "https:"]);
+    if (u) {
+      if (u.username || u.password) r.fail("GATEWAY_PUBLIC_URL", "must not contain credentials");
+      else if (u.search || u.hash) r.fail("GATEWAY_PUBLIC_URL", "must not have a query or fragment");
+      else if (u.protocol === "http:" && !isLoopback(u.hostname)) r.fail("GATEWAY_PUBLIC_URL", "must use https unless the host is loopback");
+      else publicUrl = `${u.origin}${u.pathname.replace(/\/+$/, "")}`;
+    }
+  }
+
+  let rpcUrl: string | undefined;
+  const rpcRaw = r.required("RPC_URL", "JSON-RPC endpoint of the chain holding the consent registry");
+  if (rpcRaw !== undefined && r.url("RPC_URL", rpcRaw, ["http:", "https:", "ws:", "wss:"])) rpcUrl = rpcRaw;
+
+  const chainId = r.int("CHAIN_ID", undefined, 1, Number.MAX_SAFE_INTEGER, "EIP-155 chain id, e.g. 31337");
+
+  let custodianAddress: Address | undefined;
+  const addr = r.required("CUSTODIAN_ADDRESS", "the custodian organization's on-chain address");
+  if (addr !== undefined) {
+    if (!isAddress(addr, { strict: true })) r.fail("CUSTODIAN_ADDRESS", "must be a 0x-prefixed 20-byte address (with a valid EIP-55 checksum if mixed-case)");
+    else if (/^0x0{40}$/i.test(addr)) r.fail("CUSTODIAN_ADDRESS", "must not be the zero address");
+    else custodianAddress = getAddress(addr);
+  }
+
+  const custodianName = r.get("GATEWAY_CUSTODIAN_NAME") ?? DEFAULTS.custodianName;
+  if (custodianName.length > 200) r.fail("GATEWAY_CUSTODIAN_NAME", "must be at most 200 characters");
+
+  let gatewayPrivateKey: Secret<Hex> | undefined;
+  const pk = r.get("GATEWAY_PRIVATE_KEY");
+  if (pk !== undefined) {
+    if (!/^0x[0-9a-fA-F]{64}$/.test(pk)) r.fail("GATEWAY_PRIVATE_KEY", "must be 0x followed by 64 hex characters");
+    else {
+      const k = BigInt(pk);
+      if (k === 0n || k >= SECP256K1_N) r.fail("GATEWAY_PRIVATE_KEY", "is not a valid secp256k1 private key");
+      else gatewayPrivateKey = new Secret(pk.toLowerCase() as Hex);
+    }
+  }
+
+  const database = readDatabase(r);
+  const masterKey = r.masterKey("GATEWAY_MASTER_KEY");
+
+  let adminToken: Secret<string> | undefined;
+  const token = r.required("GATEWAY_ADMIN_TOKEN", `bearer token of the custodian's ingestion clients, at least ${ADMIN_TOKEN_MIN} characters`);
+  if (token !== undefined) {
+    if (token.length < ADMIN_TOKEN_MIN) r.fail("GATEWAY_ADMIN_TOKEN", `must be at least ${ADMIN_TOKEN_MIN} characters (got ${token.length})`);
+    else if (token.length > ADMIN_TOKEN_MAX) r.fail("GATEWAY_ADMIN_TOKEN", `must be at most ${ADMIN_TOKEN_MAX} characters`);
+    else if (!/^[A-Za-z0-9\-._~+/=]+$/.test(token)) r.fail("GATEWAY_ADMIN_TOKEN", "must use only the bearer token characters A-Z a-z 0-9 - . _ ~ + / =");
+    else if (new Set(token).size < 8) r.fail("GATEWAY_ADMIN_TOKEN", "is too repetitive to be a random token");
+    else adminToken = new Secret(token);
+  }
+
+  const bodyLimitBytes = r.int("GATEWAY_BODY_LIMIT_BYTES", DEFAULTS.bodyLimitBytes, 1024, 64 * 1024 * 1024, "maximum request body size");
+
+  const level = r.get("GATEWAY_LOG_LEVEL") ?? DEFAULTS.logLevel;
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) r.fail("GATEWAY_LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}`);
+
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return {
+    host,
+    port: port!,
+    publicUrl: publicUrl!,
+    rpcUrl: rpcUrl!,
+    chainId: chainId!,
+    custodianAddress: custodianAddress!,
+    custodianName,
+    gatewayPrivateKey,
+    database: database!,
+    masterKey: masterKey!,
+    adminToken: adminToken!,
+    bodyLimitBytes: bodyLimitBytes!,
+    logLevel: level as LogLevel,
+  };
+}

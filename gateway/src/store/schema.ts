@@ -1,0 +1,153 @@
+/**
+ * The gateway's one database schema (PostgreSQL dialect), shared by PGlite and a PostgreSQL
+ * server. Migrations under gateway/drizzle/ are generated from this file by drizzle-kit
+ * (`npx drizzle-kit generate --config gateway/drizzle.config.ts`); never edit them by hand.
+ *
+ * Health data lives only in `resources.ciphertext` (AES-256-GCM under a per-patient data key).
+ * The plaintext columns are the minimum needed to index: resource type, id, patient id and
+ * last-updated time. Audit events are not health data and stay readable JSON.
+ */
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  check,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+} from "drizzle-orm/pg-core";
+
+/** PostgreSQL `bytea`; node-postgres yields Buffer, PGlite Uint8Array: both normalized to Buffer. */
+export const bytea = customType<{ data: Buffer; driverData: Uint8Array }>({
+  dataType() {
+    return "bytea";
+  },
+  toDriver(value: Buffer): Uint8Array {
+    return value;
+  },
+  fromDriver(value: Uint8Array): Buffer {
+    return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  },
+});
+
+const timestamptz = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: "date" });
+
+/** Which master key (by version and fingerprint) wraps the data keys. Exactly one row. */
+export const keyring = pgTable(
+  "keyring",
+  {
+    id: smallint("id").primaryKey().default(1),
+    keyVersion: integer("key_version").notNull(),
+    /** HMAC-SHA256(master key, fixed label), truncated: identifies the key, reveals nothing. */
+    fingerprint: text("fingerprint").notNull(),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+    rotatedAt: timestamptz("rotated_at"),
+  },
+  (t) => [check("keyring_singleton", sql`${t.id} = 1`), check("keyring_version_positive", sql`${t.keyVersion} > 0`)],
+);
+
+/** One random AES-256 data key per patient, wrapped by the master key; NULL once erased. */
+export const patientKeys = pgTable(
+  "patient_keys",
+  {
+    patientId: text("patient_id").primaryKey(),
+    /** iv (12) || tag (16) || wrapped key (32). */
+    wrappedKey: bytea("wrapped_key"),
+    keyVersion: integer("key_version").notNull(),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+    erasedAt: timestamptz("erased_at"),
+  },
+  (t) => [
+    check("patient_keys_erasure", sql`(${t.erasedAt} IS NULL) = (${t.wrappedKey} IS NOT NULL)`),
+    check("patient_keys_version_positive", sql`${t.keyVersion} > 0`),
+  ],
+);
+
+/** Current version of each stored FHIR resource, encrypted under its patient's data key. */
+export const resources = pgTable(
+  "resources",
+  {
+    resourceType: text("resource_type").notNull(),
+    id: text("id").notNull(),
+    patientId: text("patient_id")
+      .notNull()
+      .references(() => patientKeys.patientId),
+    lastUpdated: timestamptz("last_updated").notNull(),
+    version: integer("version").notNull(),
+    ciphertext: bytea("ciphertext").notNull(),
+    iv: bytea("iv").notNull(),
+    authTag: bytea("auth_tag").notNull(),
+  },
+  (t) => [
+    primaryKey({ name: "resources_pkey", columns: [t.resourceType, t.id] }),
+    index("resources_patient_idx").on(t.patientId, t.resourceType, t.lastUpdated, t.id),
+    index("resources_type_updated_idx").on(t.resourceType, t.lastUpdated, t.id),
+    check("resources_id_format", sql`${t.id} ~ '^[A-Za-z0-9.-]{1,64}$'`),
+    check("resources_version_positive", sql`${t.version} > 0`),
+    check("resources_iv_length", sql`octet_length(${t.iv}) = 12`),
+    check("resources_tag_length", sql`octet_length(${t.authTag}) = 16`),
+  ],
+);
+
+/** Append-only, hash-chained log of FHIR AuditEvent resources. */
+export const auditEvents = pgTable(
+  "audit_events",
+  {
+    /** Gapless, assigned under a table lock: 1, 2, 3, … */
+    seq: bigint("seq", { mode: "number" }).primaryKey(),
+    recordedAt: timestamptz("recorded_at").notNull(),
+    /** The patient the event is about, if any (copied from the event, checked by verifyChain). */
+    patientId: text("patient_id"),
+    /** Hex sha256; 64 zeros for the first entry. */
+    prevHash: text("prev_hash").notNull(),
+    /** Hex sha256(prev_hash bytes || canonical JSON of event). */
+    hash: text("hash").notNull().unique("audit_events_hash_key"),
+    event: jsonb("event").notNull(),
+  },
+  (t) => [
+    index("audit_events_patient_idx").on(t.patientId, t.seq),
+    check("audit_events_seq_positive", sql`${t.seq} > 0`),
+    check("audit_events_hash_format", sql`${t.hash} ~ '^[0-9a-f]{64}$' AND ${t.prevHash} ~ '^[0-9a-f]{64}$'`),
+  ],
+);
+
+/** One-time codes (only their sha256 is stored) that tie a Patient to a wallet. */
+export const linkCodes = pgTable(
+  "link_codes",
+  {
+    codeHash: text("code_hash").primaryKey(),
+    patientId: text("patient_id")
+      .notNull()
+      .references(() => patientKeys.patientId, { onDelete: "cascade" }),
+    createdAt: timestamptz("created_at").notNull(),
+    expiresAt: timestamptz("expires_at").notNull(),
+    usedAt: timestamptz("used_at"),
+    usedBy: text("used_by"),
+  },
+  (t) => [
+    index("link_codes_patient_idx").on(t.patientId),
+    check("link_codes_hash_format", sql`${t.codeHash} ~ '^[0-9a-f]{64}$'`),
+    check("link_codes_expiry_after_creation", sql`${t.expiresAt} > ${t.createdAt}`),
+  ],
+);
+
+/** A wallet (did:pkh) belongs to at most one patient; a patient may have several wallets. */
+export const patientWallets = pgTable(
+  "patient_wallets",
+  {
+    did: text("did").primaryKey(),
+    patientId: text("patient_id")
+      .notNull()
+      .references(() => patientKeys.patientId, { onDelete: "cascade" }),
+    linkedAt: timestamptz("linked_at").notNull(),
+  },
+  (t) => [
+    index("patient_wallets_patient_idx").on(t.patientId),
+    check("patient_wallets_did_format", sql`${t.did} ~ '^did:pkh:eip155:[0-9]{1,20}:0x[0-9a-fA-F]{40}$'`),
+  ],
+);

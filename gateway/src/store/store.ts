@@ -1,0 +1,587 @@
+/**
+ * The encrypted FHIR resource store: one current version per (type, id), encrypted under the
+ * patient's data key; per-patient erasure; master-key rotation.
+ *
+ * Reads say what they found — `found`, `not-found` or `erased` — and never return garbage: a
+ * record that fails to decrypt for any other reason raises {@link StoreIntegrityError}.
+ */
+import type { Meta } from "@medplum/fhirtypes";
+import { and, asc, count, eq, gt, inArray, isNull, sql } from "drizzle-orm";
+import { randomUUID } from "node:crypto";
+import { badRequest, conflict, gone, notFound } from "../fhir/outcomes.ts";
+import {
+  PATIENT_REFERENCE_ELEMENT,
+  SUPPORTED_RESOURCE_TYPES,
+  assertValidId,
+  isSupportedResourceType,
+  isValidId,
+  requirePatientId,
+  type ResourceOfType,
+  type SupportedResource,
+  type SupportedResourceType,
+} from "../fhir/resources.ts";
+import {
+  DecryptionError,
+  decryptRecord,
+  encryptRecord,
+  fingerprintsEqual,
+  generateKey,
+  keyFingerprint,
+  unwrapDataKey,
+  wrapDataKey,
+} from "./crypto.ts";
+import type { Database, GatewayDb } from "./database.ts";
+import * as links from "./links.ts";
+import { keyring, patientKeys, resources } from "./schema.ts";
+
+export type ReadOutcome<T> =
+  | { kind: "found"; resource: T }
+  | { kind: "not-found" }
+  | { kind: "erased"; patientId: string; erasedAt: string };
+
+export type SearchOutcome<T> =
+  | { kind: "ok"; total: number; resources: T[] }
+  | { kind: "erased"; patientId: string; erasedAt: string };
+
+export interface SearchParams {
+  /** Only resources in this patient's compartment. */
+  patient?: string | undefined;
+  /** Page size, 0..MAX_PAGE_SIZE (0: count only). Default DEFAULT_PAGE_SIZE. */
+  _count?: number | undefined;
+  /** Rows to skip. Default 0. */
+  offset?: number | undefined;
+}
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 1000;
+export const MAX_OFFSET = 100_000;
+
+export interface ErasureResult {
+  patientId: string;
+  erasedAt: string;
+  /** True when the patient had been erased before this call. */
+  alreadyErased: boolean;
+}
+
+export interface RotationResult {
+  keyVersion: number;
+  fingerprint: string;
+  rewrapped: number;
+}
+
+/** Stored bytes that do not decrypt, or a data key wrapped by another master key version. */
+export class StoreIntegrityError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StoreIntegrityError";
+  }
+}
+
+/** The configured master key is not the one that wraps this database's data keys. */
+export class MasterKeyMismatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MasterKeyMismatchError";
+  }
+}
+
+interface KeyState {
+  masterKey: Buffer;
+  version: number;
+  fingerprint: string;
+}
+
+/** Operations available inside {@link Store.transaction}: all run in that one transaction. */
+export interface StoreTransaction {
+  /** The transaction, for other tables written atomically with the resources (e.g. audit). */
+  readonly db: GatewayDb;
+  putResource<T extends SupportedResource>(resource: T): Promise<T>;
+  getResource<K extends SupportedResourceType>(type: K, id: string): Promise<ReadOutcome<ResourceOfType<K>>>;
+}
+
+export interface StoreOptions {
+  database: Database;
+  masterKey: Uint8Array;
+  /** Clock (tests). */
+  now?: () => Date;
+}
+
+const BATCH = 500;
+
+export class Store {
+  readonly database: Database;
+  readonly #now: () => Date;
+  #keys: KeyState;
+
+  private constructor(database: Database, keys: KeyState, now: () => Date) {
+    this.database = database;
+    this.#keys = keys;
+    this.#now = now;
+  }
+
+  /**
+   * Binds a store to a migrated database and a master key. On a fresh database the key becomes
+   * version 1; otherwise it must be the key the data keys are wrapped with
+   * ({@link MasterKeyMismatchError} if not — the gateway must not start).
+   */
+  static async open(options: StoreOptions): Promise<Store> {
+    const masterKey = Buffer.from(options.masterKey);
+    const fingerprint = keyFingerprint(masterKey);
+    const db = options.database.db;
+    const version = await db.transaction(async (tx) => {
+      let [row] = await tx.select().from(keyring).where(eq(keyring.id, 1)).for("share");
+      if (!row) {
+        const [{ n } = { n: 0 }] = await tx.select({ n: count() }).from(patientKeys);
+        if (n > 0) {
+          throw new MasterKeyMismatchError(
+            "The keyring is missing but data keys exist: refusing to adopt a master key for them",
+          );
+        }
+        await tx.insert(keyring).values({ id: 1, keyVersion: 1, fingerprint }).onConflictDoNothing();
+        [row] = await tx.select().from(keyring).where(eq(keyring.id, 1));
+      }
+      if (!row) throw new Error("keyring row missing after initialisation");
+      if (!fingerprintsEqual(row.fingerprint, fingerprint)) {
+        throw new MasterKeyMismatchError(
+          `The configured master key (fingerprint ${fingerprint}) is not the one this database's data keys are ` +
+            `wrapped with (key version ${row.keyVersion}, fingerprint ${row.fingerprint}). If the key was rotated, configure the new key.`,
+        );
+      }
+      return row.keyVersion;
+    });
+    return new Store(options.database, { masterKey, version, fingerprint }, options.now ?? (() => new Date()));
+  }
+
+  get db(): GatewayDb {
+    return this.database.db;
+  }
+
+  /** Version of the master key in use (incremented by each rotation). */
+  get keyVersion(): number {
+    return this.#keys.version;
+  }
+
+  get keyFingerprint(): string {
+    return this.#keys.fingerprint;
+  }
+
+  now(): Date {
+    return this.#now();
+  }
+
+  /**
+   * Creates or updates a resource: assigns an id if missing, sets meta.versionId (1, 2, …) and
+   * meta.lastUpdated, encrypts it under its patient's data key. A Patient gets a data key on
+   * first write; any other resource must reference a Patient the gateway holds. Returns the
+   * stored resource. Throws 400 (no/unknown patient, bad id), 410 (patient erased), 409 (race).
+   */
+  async putResource<T extends SupportedResource>(resource: T): Promise<T> {
+    return this.db.transaction((tx) => putIn(tx, this.#keys, resource, this.#now()));
+  }
+
+  async getResource<K extends SupportedResourceType>(type: K, id: string): Promise<ReadOutcome<ResourceOfType<K>>> {
+    return getIn(this.db, this.#keys, type, id);
+  }
+
+  /**
+   * A page of resources of one type, optionally in one patient's compartment, ordered by
+   * (last updated, id) ascending: deterministic, and stable for earlier pages while new data
+   * arrives. Erased patients' resources are never included; asking for an erased patient's
+   * compartment yields `erased`.
+   */
+  async search<K extends SupportedResourceType>(
+    type: K,
+    params: SearchParams = {},
+  ): Promise<SearchOutcome<ResourceOfType<K>>> {
+    if (!isSupportedResourceType(type)) throw notFound(`Resource type "${String(type)}" is not supported`);
+    const limit = intParam("_count", params._count, DEFAULT_PAGE_SIZE, 0, MAX_PAGE_SIZE);
+    const offset = intParam("_offset", params.offset, 0, 0, MAX_OFFSET);
+    const db = this.db;
+    const conditions = [eq(resources.resourceType, type), isNull(patientKeys.erasedAt)];
+    if (params.patient !== undefined) {
+      const status = await this.patientStatus(params.patient);
+      if (status.kind === "erased") return status;
+      if (status.kind === "unknown") return { kind: "ok", total: 0, resources: [] };
+      conditions.push(eq(resources.patientId, params.patient));
+    }
+    const where = and(...conditions);
+    const [{ total } = { total: 0 }] = await db
+      .select({ total: count() })
+      .from(resources)
+      .innerJoin(patientKeys, eq(patientKeys.patientId, resources.patientId))
+      .where(where);
+    if (limit === 0) return { kind: "ok", total, resources: [] };
+    const rows = await db
+      .select(rowColumns)
+      .from(resources)
+      .innerJoin(patientKeys, eq(patientKeys.patientId, resources.patientId))
+      .where(where)
+      .orderBy(asc(resources.lastUpdated), asc(resources.id))
+      .limit(limit)
+      .offset(offset);
+    const out = decryptRows(this.#keys, rows) as Array<ResourceOfType<K>>;
+    return { kind: "ok", total, resources: out };
+  }
+
+  /**
+   * Every resource in a patient's compartment of the given types (default: all supported),
+   * ordered by type (SUPPORTED_RESOURCE_TYPES order, Patient first), last updated, id.
+   */
+  async everything(
+    patientId: string,
+    types: readonly SupportedResourceType[] = SUPPORTED_RESOURCE_TYPES,
+  ): Promise<SearchOutcome<SupportedResource>> {
+    for (const t of types) if (!isSupportedResourceType(t)) throw badRequest(`Unsupported resource type "${String(t)}"`);
+    const status = await this.patientStatus(patientId);
+    if (status.kind === "erased") return status;
+    if (status.kind === "unknown" || types.length === 0) return { kind: "ok", total: 0, resources: [] };
+    const order = sql`array_position(ARRAY[${sql.join(
+      SUPPORTED_RESOURCE_TYPES.map((t) => sql`${t}`),
+      sql`, `,
+    )}]::text[], ${resources.resourceType})`;
+    const rows = await this.db
+      .select(rowColumns)
+      .from(resources)
+      .innerJoin(patientKeys, eq(patientKeys.patientId, resources.patientId))
+      .where(
+        and(eq(resources.patientId, patientId), inArray(resources.resourceType, [...types]), isNull(patientKeys.erasedAt)),
+      )
+      .orderBy(order, asc(resources.lastUpdated), asc(resources.id));
+    const out = decryptRows(this.#keys, rows);
+    return { kind: "ok", total: out.length, resources: out };
+  }
+
+  /** Whether the gateway holds a patient, and whether it has been erased. */
+  async patientStatus(
+    patientId: string,
+  ): Promise<{ kind: "active"; patientId: string } | { kind: "unknown" } | { kind: "erased"; patientId: string; erasedAt: string }> {
+    if (!isValidId(patientId)) return { kind: "unknown" };
+    const [row] = await this.db
+      .select({ erasedAt: patientKeys.erasedAt })
+      .from(patientKeys)
+      .where(eq(patientKeys.patientId, patientId));
+    if (!row) return { kind: "unknown" };
+    if (row.erasedAt) return { kind: "erased", patientId, erasedAt: row.erasedAt.toISOString() };
+    return { kind: "active", patientId };
+  }
+
+  /**
+   * Erases a patient: destroys their data key (every record of theirs becomes unreadable, and
+   * reads say `erased`), unlinks their wallets and link codes, and keeps the fact (erased_at).
+   * Idempotent. 404 if the gateway never held the patient.
+   *
+   * Copies of the wrapped key may survive in PostgreSQL's dead tuples, WAL and backups; they are
+   * useless without the master key, so erasure is complete once the master key in use at the
+   * time has been rotated away and destroyed.
+   */
+  async erasePatient(patientId: string): Promise<ErasureResult> {
+    assertValidId(patientId);
+    const now = this.#now();
+    const result = await this.db.transaction(async (tx): Promise<ErasureResult> => {
+      const [row] = await tx.select().from(patientKeys).where(eq(patientKeys.patientId, patientId)).for("update");
+      if (!row) throw notFound(`Patient/${patientId} is not held by this gateway`);
+      if (row.erasedAt) return { patientId, erasedAt: row.erasedAt.toISOString(), alreadyErased: true };
+      await tx
+        .update(patientKeys)
+        .set({ wrappedKey: null, erasedAt: now })
+        .where(eq(patientKeys.patientId, patientId));
+      // link_codes and patient_wallets reference patient_keys ON DELETE CASCADE, but the key row
+      // is kept (the fact of erasure), so remove them explicitly.
+      await tx.execute(sql`DELETE FROM link_codes WHERE patient_id = ${patientId}`);
+      await tx.execute(sql`DELETE FROM patient_wallets WHERE patient_id = ${patientId}`);
+      return { patientId, erasedAt: now.toISOString(), alreadyErased: false };
+    });
+    if (!result.alreadyErased) {
+      // Reclaim the dead tuple that still holds the wrapped key (best effort; see above).
+      try {
+        await this.db.execute(sql.raw(this.database.kind === "pglite" ? "VACUUM FULL patient_keys" : "VACUUM patient_keys"));
+      } catch (err) {
+        process.emitWarning(`VACUUM after erasure failed: ${(err as Error).message}`);
+      }
+    }
+    return result;
+  }
+
+  /**
+   * Re-wraps every data key from `oldKey` to `newKey` in one transaction and records the new
+   * key version. `oldKey` must be the current master key. Afterwards this store uses `newKey`;
+   * other processes still holding `oldKey` refuse to write new keys and must be restarted.
+   */
+  async rotateMasterKey(oldKey: Uint8Array, newKey: Uint8Array): Promise<RotationResult> {
+    const result = await rotateMasterKey(this.db, oldKey, newKey, this.#now());
+    if (fingerprintsEqual(this.#keys.fingerprint, keyFingerprint(oldKey))) {
+      this.#keys = { masterKey: Buffer.from(newKey), version: result.keyVersion, fingerprint: result.fingerprint };
+    }
+    return result;
+  }
+
+  /** Runs `fn` in one database transaction: all of its writes commit, or none. */
+  async transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    const keys = this.#keys;
+    return this.db.transaction(async (tx) => {
+      const now = this.#now();
+      const scoped: StoreTransaction = {
+        db: tx,
+        putResource: (resource) => putIn(tx, keys, resource, now),
+        getResource: (type, id) => getIn(tx, keys, type, id),
+      };
+      return fn(scoped);
+    });
+  }
+
+  createLinkCode(patientId: string, options: { ttlSeconds?: number } = {}): Promise<links.LinkCode> {
+    return links.createLinkCode(this.db, patientId, { ...options, now: this.#now() });
+  }
+
+  redeemLinkCode(code: string, did: string): Promise<{ patientId: string; did: string }> {
+    return links.redeemLinkCode(this.db, code, did, this.#now());
+  }
+
+  findPatientByWallet(did: string): Promise<string | undefined> {
+    return links.findPatientByWallet(this.db, did);
+  }
+
+  listWallets(patientId: string): Promise<string[]> {
+    return links.listWallets(this.db, patientId);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const rowColumns = {
+  resourceType: resources.resourceType,
+  id: resources.id,
+  patientId: resources.patientId,
+  version: resources.version,
+  ciphertext: resources.ciphertext,
+  iv: resources.iv,
+  authTag: resources.authTag,
+  wrappedKey: patientKeys.wrappedKey,
+  keyVersion: patientKeys.keyVersion,
+  erasedAt: patientKeys.erasedAt,
+};
+
+interface EncryptedRow {
+  resourceType: string;
+  id: string;
+  patientId: string;
+  version: number;
+  ciphertext: Buffer;
+  iv: Buffer;
+  authTag: Buffer;
+  wrappedKey: Buffer | null;
+  keyVersion: number;
+  erasedAt: Date | null;
+}
+
+function intParam(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw badRequest(`${name} must be an integer from ${min} to ${max}`, name);
+  }
+  return value;
+}
+
+function dataKeyOf(keys: KeyState, patientId: string, wrapped: Buffer, keyVersion: number): Buffer {
+  if (keyVersion !== keys.version) {
+    throw new StoreIntegrityError(
+      `Data key of patient ${patientId} is wrapped by master key version ${keyVersion}, this process holds version ${keys.version}: restart with the current master key`,
+    );
+  }
+  try {
+    return unwrapDataKey(keys.masterKey, wrapped, patientId);
+  } catch (err) {
+    throw new StoreIntegrityError(`Cannot unwrap the data key of patient ${patientId}`, { cause: err });
+  }
+}
+
+function decryptRows(keys: KeyState, rows: EncryptedRow[]): SupportedResource[] {
+  const dataKeys = new Map<string, Buffer>();
+  return rows.map((row) => {
+    if (!row.wrappedKey) throw new StoreIntegrityError(`Patient ${row.patientId} is erased`);
+    let key = dataKeys.get(row.patientId);
+    if (!key) {
+      key = dataKeyOf(keys, row.patientId, row.wrappedKey, row.keyVersion);
+      dataKeys.set(row.patientId, key);
+    }
+    return decryptRow(key, row);
+  });
+}
+
+function decryptRow(dataKey: Buffer, row: EncryptedRow): SupportedResource {
+  try {
+    const plaintext = decryptRecord(
+      dataKey,
+      { ciphertext: row.ciphertext, iv: row.iv, authTag: row.authTag },
+      { resourceType: row.resourceType, id: row.id, version: row.version, patientId: row.patientId },
+    );
+    return JSON.parse(plaintext.toString("utf8")) as SupportedResource;
+  } catch (err) {
+    if (err instanceof DecryptionError) {
+      throw new StoreIntegrityError(`${row.resourceType}/${row.id} does not decrypt`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+async function getIn<K extends SupportedResourceType>(
+  db: GatewayDb,
+  keys: KeyState,
+  type: K,
+  id: string,
+): Promise<ReadOutcome<ResourceOfType<K>>> {
+  if (!isSupportedResourceType(type) || !isValidId(id)) return { kind: "not-found" };
+  const [row] = await db
+    .select(rowColumns)
+    .from(resources)
+    .innerJoin(patientKeys, eq(patientKeys.patientId, resources.patientId))
+    .where(and(eq(resources.resourceType, type), eq(resources.id, id)));
+  if (!row) return { kind: "not-found" };
+  if (row.erasedAt || !row.wrappedKey) {
+    return { kind: "erased", patientId: row.patientId, erasedAt: (row.erasedAt ?? new Date(0)).toISOString() };
+  }
+  const key = dataKeyOf(keys, row.patientId, row.wrappedKey, row.keyVersion);
+  return { kind: "found", resource: decryptRow(key, row) as ResourceOfType<K> };
+}
+
+/** The patient's data key for a write, creating it for a new Patient. Locks the key row (share). */
+async function dataKeyForWrite(
+  tx: GatewayDb,
+  keys: KeyState,
+  resource: SupportedResource,
+  patientId: string,
+): Promise<Buffer> {
+  const select = () =>
+    tx
+      .select({ wrappedKey: patientKeys.wrappedKey, keyVersion: patientKeys.keyVersion, erasedAt: patientKeys.erasedAt })
+      .from(patientKeys)
+      .where(eq(patientKeys.patientId, patientId))
+      .for("share");
+  let [row] = await select();
+  if (!row) {
+    if (resource.resourceType !== "Patient") {
+      const element = PATIENT_REFERENCE_ELEMENT[resource.resourceType];
+      throw badRequest(
+        `${resource.resourceType}.${element} references Patient/${patientId}, which this gateway does not hold: ingest the Patient first`,
+        `${resource.resourceType}.${element}`,
+      );
+    }
+    // Serialize with rotation: the key is wrapped under the version the keyring says is current.
+    const [ring] = await tx.select().from(keyring).where(eq(keyring.id, 1)).for("share");
+    if (!ring || ring.keyVersion !== keys.version || !fingerprintsEqual(ring.fingerprint, keys.fingerprint)) {
+      throw new StoreIntegrityError("The master key was rotated by another process: restart with the current master key");
+    }
+    const wrapped = wrapDataKey(keys.masterKey, generateKey(), patientId);
+    await tx.insert(patientKeys).values({ patientId, wrappedKey: wrapped, keyVersion: keys.version }).onConflictDoNothing();
+    [row] = await select();
+    if (!row) throw new StoreIntegrityError(`Data key of patient ${patientId} vanished`);
+  }
+  if (row.erasedAt || !row.wrappedKey) throw gone(`Patient/${patientId} has been erased`);
+  return dataKeyOf(keys, patientId, row.wrappedKey, row.keyVersion);
+}
+
+async function putIn<T extends SupportedResource>(tx: GatewayDb, keys: KeyState, input: T, now: Date): Promise<T> {
+  if (!isSupportedResourceType(input.resourceType)) {
+    throw badRequest(`Resource type "${String(input.resourceType)}" is not supported`, "resourceType");
+  }
+  const id = input.id === undefined ? randomUUID() : assertValidId(input.id, `${input.resourceType}.id`);
+  const patientId = requirePatientId({ ...input, id } as SupportedResource);
+  const type = input.resourceType;
+
+  const [existing] = await tx
+    .select({ version: resources.version, patientId: resources.patientId, erasedAt: patientKeys.erasedAt })
+    .from(resources)
+    .innerJoin(patientKeys, eq(patientKeys.patientId, resources.patientId))
+    .where(and(eq(resources.resourceType, type), eq(resources.id, id)))
+    .for("update", { of: resources });
+  if (existing?.erasedAt) throw gone(`${type}/${id} belongs to an erased patient`);
+
+  const dataKey = await dataKeyForWrite(tx, keys, { ...input, id } as SupportedResource, patientId);
+  const version = (existing?.version ?? 0) + 1;
+  const meta: Meta = { ...input.meta, versionId: String(version), lastUpdated: now.toISOString() };
+  const { resourceType: _type, id: _id, meta: _meta, ...rest } = input;
+  const stored = { resourceType: type, id, meta, ...rest } as unknown as T;
+  const encrypted = encryptRecord(dataKey, Buffer.from(JSON.stringify(stored), "utf8"), {
+    resourceType: type,
+    id,
+    version,
+    patientId,
+  });
+  const values = { patientId, lastUpdated: now, version, ...encrypted };
+  if (existing) {
+    await tx
+      .update(resources)
+      .set(values)
+      .where(and(eq(resources.resourceType, type), eq(resources.id, id), eq(resources.version, existing.version)));
+  } else {
+    const inserted = await tx
+      .insert(resources)
+      .values({ resourceType: type, id, ...values })
+      .onConflictDoNothing()
+      .returning({ id: resources.id });
+    if (inserted.length === 0) throw conflict(`${type}/${id} was created concurrently; retry`);
+  }
+  return stored;
+}
+
+/**
+ * Re-wraps every live data key from `oldKey` to `newKey` in one transaction (keyset-paged, so
+ * memory stays flat) and bumps the keyring version. Throws if `oldKey` is not the current key,
+ * if the keys are equal, or if any data key fails to unwrap (nothing is changed then).
+ */
+export async function rotateMasterKey(
+  db: GatewayDb,
+  oldKey: Uint8Array,
+  newKey: Uint8Array,
+  now: Date = new Date(),
+): Promise<RotationResult> {
+  const oldFp = keyFingerprint(oldKey);
+  const newFp = keyFingerprint(newKey);
+  if (fingerprintsEqual(oldFp, newFp)) throw new Error("The new master key equals the old one");
+  return db.transaction(async (tx) => {
+    const [ring] = await tx.select().from(keyring).where(eq(keyring.id, 1)).for("update");
+    if (!ring) throw new MasterKeyMismatchError("The database has no keyring yet: nothing to rotate");
+    if (!fingerprintsEqual(ring.fingerprint, oldFp)) {
+      throw new MasterKeyMismatchError(
+        `The old key (fingerprint ${oldFp}) is not the current master key (version ${ring.keyVersion}, fingerprint ${ring.fingerprint})`,
+      );
+    }
+    const version = ring.keyVersion + 1;
+    let rewrapped = 0;
+    let after = "";
+    for (;;) {
+      const rows = await tx
+        .select({ patientId: patientKeys.patientId, wrappedKey: patientKeys.wrappedKey, keyVersion: patientKeys.keyVersion })
+        .from(patientKeys)
+        .where(and(isNull(patientKeys.erasedAt), gt(patientKeys.patientId, after)))
+        .orderBy(asc(patientKeys.patientId))
+        .limit(BATCH)
+        .for("update");
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        if (!row.wrappedKey) continue;
+        if (row.keyVersion !== ring.keyVersion) {
+          throw new StoreIntegrityError(
+            `Data key of patient ${row.patientId} has key version ${row.keyVersion}, expected ${ring.keyVersion}`,
+          );
+        }
+        let dataKey: Buffer;
+        try {
+          dataKey = unwrapDataKey(oldKey, row.wrappedKey, row.patientId);
+        } catch (err) {
+          throw new StoreIntegrityError(`Cannot unwrap the data key of patient ${row.patientId}`, { cause: err });
+        }
+        await tx
+          .update(patientKeys)
+          .set({ wrappedKey: wrapDataKey(newKey, dataKey, row.patientId), keyVersion: version })
+          .where(eq(patientKeys.patientId, row.patientId));
+        rewrapped++;
+      }
+      after = rows[rows.length - 1]!.patientId;
+    }
+    // Erased rows carry no key; move their version along so every row names the current version.
+    await tx.update(patientKeys).set({ keyVersion: version }).where(sql`${patientKeys.erasedAt} IS NOT NULL`);
+    await tx.update(keyring).set({ keyVersion: version, fingerprint: newFp, rotatedAt: now }).where(eq(keyring.id, 1));
+    return { keyVersion: version, fingerprint: newFp, rewrapped };
+  });
+}
