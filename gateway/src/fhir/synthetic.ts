@@ -24,6 +24,7 @@ import type {
   MedicationRequest,
   Observation,
   ObservationReferenceRange,
+  Organization,
   Patient,
   Procedure,
   Quantity,
@@ -431,7 +432,7 @@ export function generateSyntheticData(options: SyntheticOptions): SyntheticDataS
 
   const slug = custodianSlug(custodianName);
   const mrnSystem = `https://${slug}.example.org/fhir/sid/mrn`;
-  const organization: Reference = { display: custodianName };
+  const organization: Reference<Organization> = { display: custodianName };
   const patients: Patient[] = [];
   const out: SupportedResource[] = [];
 
@@ -450,7 +451,7 @@ export function generateSyntheticData(options: SyntheticOptions): SyntheticDataS
     const nextId = (kind: string): string => uuidFrom(`${seed}|${slug}|${i}|${kind}|${serial++}`);
 
     const patientId = nextId("Patient");
-    const subject: Reference = { reference: `Patient/${patientId}`, display: `${person.given} ${person.family}` };
+    const subject: Reference<Patient> = { reference: `Patient/${patientId}`, display: `${person.given} ${person.family}` };
     const patient: Patient = {
       resourceType: "Patient",
       id: patientId,
@@ -525,7 +526,7 @@ export function generateSyntheticData(options: SyntheticOptions): SyntheticDataS
         serviceProvider: organization,
       };
       out.push(encounter);
-      const encounterRef: Reference = { reference: `Encounter/${encounterId}` };
+      const encounterRef: Reference<Encounter> = { reference: `Encounter/${encounterId}` };
       const effective = isoDateTime(start + 10 * 60_000);
       const issued = isoDateTime(end + 2 * 3_600_000);
 

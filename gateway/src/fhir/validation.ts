@@ -53,7 +53,8 @@ function prefixed(err: OperationOutcomeError, path: string | undefined): Operati
 }
 
 /**
- * Checks that `value` is a valid FHIR R4 resource of a supported type that belongs to a patient.
+ * Checks that `value` is a valid FHIR R4 resource of a supported type that belongs to a patient
+ * (references "Patient/{id}" in its subject/patient element; a Patient is its own).
  * Returns it typed; throws a 400 OperationOutcomeError listing the issues otherwise.
  */
 export function validateIncomingResource(value: unknown, options: ValidateOptions = {}): SupportedResource {
@@ -84,11 +85,14 @@ export function validateIncomingResource(value: unknown, options: ValidateOption
     throw err;
   }
   const resource = value as unknown as SupportedResource;
-  try {
-    requirePatientId(resource);
-  } catch (err) {
-    const ooe = asOperationOutcomeError(err);
-    throw ooe ? prefixed(ooe, options.path) : err;
+  // Every record lives in a patient's compartment (a Patient is its own; its id may come later).
+  if (resource.resourceType !== "Patient") {
+    try {
+      requirePatientId(resource);
+    } catch (err) {
+      const ooe = asOperationOutcomeError(err);
+      throw ooe ? prefixed(ooe, options.path) : err;
+    }
   }
   return resource;
 }

@@ -229,7 +229,7 @@ async function openPostgres(url: string, maxConnections: number): Promise<Databa
   } finally {
     await migrator.end();
   }
-  const pool = new pg.Pool({ connectionString: url, max: maxConnections });
+  const pool = new pg.Pool({ connectionString: url, max: maxConnections, allowExitOnIdle: true });
   pool.on("error", (err) => {
     // An idle client lost its connection; the pool replaces it. Never crash the gateway for it.
     process.emitWarning(`PostgreSQL idle client error: ${err.message}`);

@@ -1,0 +1,157 @@
+import { expect } from "chai";
+import { inspect } from "node:util";
+import { ConfigError, loadConfig, loadNewMasterKey, loadStorageConfig, type ConfigIo, type Env } from "./config.ts";
+
+const KEY_HEX = "3c6e0b8a9c15224a8228b9a98ca1531d3c6e0b8a9c15224a8228b9a98ca1531e";
+const TOKEN = "s3cr3t-admin-token-abcdefghijklmnopqrstuvwxyz0123";
+
+const VALID: Env = {
+  GATEWAY_PORT: "8081",
+  RPC_URL: "http://127.0.0.1:8545",
+  CHAIN_ID: "31337",
+  CUSTODIAN_ADDRESS: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+  GATEWAY_MASTER_KEY: KEY_HEX,
+  GATEWAY_ADMIN_TOKEN: TOKEN,
+};
+
+function io(files: Record<string, Buffer | string> = {}): ConfigIo {
+  return {
+    cwd: () => "/srv/gateway",
+    readFile: (file) => {
+      const content = files[file];
+      if (content === undefined) throw Object.assign(new Error(`ENOENT: ${file}`), { code: "ENOENT" });
+      return Buffer.isBuffer(content) ? content : Buffer.from(content, "utf8");
+    },
+  };
+}
+
+function problems(env: Env, files: Record<string, Buffer | string> = {}): Record<string, string> {
+  try {
+    loadConfig(env, io(files));
+  } catch (err) {
+    expect(err).to.be.instanceOf(ConfigError);
+    return Object.fromEntries((err as ConfigError).problems.map((p) => [p.variable, p.problem]));
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("config", () => {
+  it("loads a valid environment with defaults", () => {
+    const config = loadConfig(VALID, io());
+    expect(config.host).to.equal("127.0.0.1");
+    expect(config.port).to.equal(8081);
+    expect(config.publicUrl).to.equal("http://127.0.0.1:8081");
+    expect(config.chainId).to.equal(31337);
+    expect(config.custodianAddress).to.equal("0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+    expect(config.database).to.deep.equal({ kind: "pglite", dataDir: "/srv/gateway/.data/gateway" });
+    expect(config.masterKey.reveal().toString("hex")).to.equal(KEY_HEX);
+    expect(config.adminToken.reveal()).to.equal(TOKEN);
+    expect(config.gatewayPrivateKey).to.equal(undefined);
+    expect(config.bodyLimitBytes).to.equal(1024 * 1024);
+  });
+
+  it("lists every missing required variable by name in one error", () => {
+    const p = problems({});
+    expect(Object.keys(p).sort()).to.deep.equal(
+      ["CHAIN_ID", "CUSTODIAN_ADDRESS", "GATEWAY_ADMIN_TOKEN", "GATEWAY_MASTER_KEY", "RPC_URL"].sort(),
+    );
+    try {
+      loadConfig({}, io());
+    } catch (err) {
+      for (const name of Object.keys(p)) expect((err as Error).message).to.contain(`${name}:`);
+    }
+  });
+
+  it("says what is wrong with each bad value, without echoing secrets", () => {
+    const env: Env = {
+      ...VALID,
+      GATEWAY_PORT: "80a",
+      RPC_URL: "ftp://chain",
+      CHAIN_ID: "-1",
+      CUSTODIAN_ADDRESS: "0x70997970c51812dc3a010c7d01b50e0d17dc79C8", // broken checksum
+      GATEWAY_MASTER_KEY: "abc123",
+      GATEWAY_ADMIN_TOKEN: "short-token-value",
+      GATEWAY_PRIVATE_KEY: "0x1234",
+      DATABASE_URL: "mysql://db/x",
+      GATEWAY_LOG_LEVEL: "loud",
+    };
+    const p = problems(env);
+    expect(p["GATEWAY_PORT"]).to.match(/integer/);
+    expect(p["RPC_URL"]).to.match(/http or https or ws or wss/);
+    expect(p["CHAIN_ID"]).to.match(/integer/);
+    expect(p["CUSTODIAN_ADDRESS"]).to.match(/checksum/);
+    expect(p["GATEWAY_MASTER_KEY"]).to.match(/64 hexadecimal/);
+    expect(p["GATEWAY_ADMIN_TOKEN"]).to.match(/at least 32/);
+    expect(p["GATEWAY_PRIVATE_KEY"]).to.match(/64 hex/);
+    expect(p["DATABASE_URL"]).to.match(/postgres/);
+    expect(p["GATEWAY_LOG_LEVEL"]).to.match(/one of/);
+    const message = (() => {
+      try {
+        loadConfig(env, io());
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return "";
+    })();
+    expect(message).not.to.contain("abc123");
+    expect(message).not.to.contain("short-token-value");
+  });
+
+  it("reads the master key from a file (hex or 32 raw bytes), relative to cwd", () => {
+    const { GATEWAY_MASTER_KEY: _k, ...rest } = VALID;
+    const hexConfig = loadConfig({ ...rest, GATEWAY_MASTER_KEY_FILE: "secrets/master.key" }, io({ "/srv/gateway/secrets/master.key": `${KEY_HEX}\n` }));
+    expect(hexConfig.masterKey.reveal().toString("hex")).to.equal(KEY_HEX);
+    const raw = Buffer.from(KEY_HEX, "hex");
+    const rawConfig = loadConfig({ ...rest, GATEWAY_MASTER_KEY_FILE: "/keys/raw" }, io({ "/keys/raw": raw }));
+    expect(rawConfig.masterKey.reveal().equals(raw)).to.equal(true);
+  });
+
+  it("refuses both or neither master key source, unreadable files and weak keys", () => {
+    expect(problems({ ...VALID, GATEWAY_MASTER_KEY_FILE: "/k" })["GATEWAY_MASTER_KEY"]).to.match(/not both/);
+    const { GATEWAY_MASTER_KEY: _k, ...rest } = VALID;
+    expect(problems(rest)["GATEWAY_MASTER_KEY"]).to.match(/required.*GATEWAY_MASTER_KEY_FILE/);
+    expect(problems({ ...rest, GATEWAY_MASTER_KEY_FILE: "/missing" })["GATEWAY_MASTER_KEY_FILE"]).to.match(/cannot read.*ENOENT/);
+    expect(problems({ ...VALID, GATEWAY_MASTER_KEY: "00".repeat(32) })["GATEWAY_MASTER_KEY"]).to.match(/random/);
+  });
+
+  it("requires GATEWAY_PUBLIC_URL off loopback, and https for public hosts", () => {
+    expect(problems({ ...VALID, GATEWAY_HOST: "0.0.0.0" })["GATEWAY_PUBLIC_URL"]).to.match(/required/);
+    expect(problems({ ...VALID, GATEWAY_PUBLIC_URL: "http://fhir.example.org" })["GATEWAY_PUBLIC_URL"]).to.match(/https/);
+    expect(problems({ ...VALID, GATEWAY_PUBLIC_URL: "https://u:p@fhir.example.org" })["GATEWAY_PUBLIC_URL"]).to.match(/credentials/);
+    const config = loadConfig({ ...VALID, GATEWAY_HOST: "0.0.0.0", GATEWAY_PUBLIC_URL: "https://fhir.example.org/gw/" }, io());
+    expect(config.publicUrl).to.equal("https://fhir.example.org/gw");
+  });
+
+  it("chooses PostgreSQL by DATABASE_URL, and refuses it together with GATEWAY_DATA_DIR", () => {
+    const config = loadConfig({ ...VALID, DATABASE_URL: "postgres://gw:pw@127.0.0.1:5432/consentry" }, io());
+    expect(config.database.kind).to.equal("postgres");
+    expect(problems({ ...VALID, DATABASE_URL: "postgres://h/db", GATEWAY_DATA_DIR: "/d" })["GATEWAY_DATA_DIR"]).to.match(/either/);
+    expect(loadConfig({ ...VALID, GATEWAY_DATA_DIR: ":memory:" }, io()).database).to.deep.equal({ kind: "pglite", dataDir: undefined });
+  });
+
+  it("validates the optional gateway private key as a secp256k1 scalar", () => {
+    expect(problems({ ...VALID, GATEWAY_PRIVATE_KEY: `0x${"0".repeat(64)}` })["GATEWAY_PRIVATE_KEY"]).to.match(/secp256k1/);
+    expect(problems({ ...VALID, GATEWAY_PRIVATE_KEY: `0x${"f".repeat(64)}` })["GATEWAY_PRIVATE_KEY"]).to.match(/secp256k1/);
+    const pk = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+    expect(loadConfig({ ...VALID, GATEWAY_PRIVATE_KEY: pk }, io()).gatewayPrivateKey?.reveal()).to.equal(pk);
+  });
+
+  it("flags unknown GATEWAY_* variables as likely typos", () => {
+    expect(problems({ ...VALID, GATEWAY_PROT: "8080" })["GATEWAY_PROT"]).to.match(/misspelt/);
+  });
+
+  it("never prints secrets when the config is logged", () => {
+    const config = loadConfig({ ...VALID, DATABASE_URL: "postgres://gw:hunter2@db/x" }, io());
+    const printed = JSON.stringify(config) + inspect(config, { depth: 5 }) + String(config.adminToken);
+    expect(printed).not.to.contain(TOKEN);
+    expect(printed).not.to.contain("hunter2");
+    expect(printed).not.to.contain(KEY_HEX);
+    expect(printed).to.contain("[redacted]");
+  });
+
+  it("loads storage settings and the new key alone for the rotation tool", () => {
+    const storage = loadStorageConfig({ GATEWAY_MASTER_KEY: KEY_HEX, GATEWAY_DATA_DIR: "db" }, io());
+    expect(storage.database).to.deep.equal({ kind: "pglite", dataDir: "/srv/gateway/db" });
+    expect(() => loadNewMasterKey({}, io())).to.throw(ConfigError, /GATEWAY_NEW_MASTER_KEY: is required/);
+  });
+});

@@ -1,0 +1,78 @@
+/**
+ * The gateway's CapabilityStatement (GET [base]/metadata), generated from the supported types.
+ */
+import type { CapabilityStatement, CapabilityStatementRestResource } from "@medplum/fhirtypes";
+import { PATIENT_REFERENCE_ELEMENT, SUPPORTED_RESOURCE_TYPES, type SupportedResourceType } from "./resources.ts";
+
+export const SOFTWARE = { name: "Consentry gateway", version: "0.1.0" } as const;
+
+export const FHIR_JSON = "application/fhir+json";
+
+type TypeInteraction = "read" | "vread" | "update" | "delete" | "history-instance" | "history-type" | "create" | "search-type";
+
+export interface CapabilityOptions {
+  publicUrl: string;
+  custodianName: string;
+  /** Publication date (FHIR dateTime). */
+  date: string;
+  /** Type-level interactions the server implements. */
+  interactions: readonly TypeInteraction[];
+  /** Whether `POST [base]` accepts transaction Bundles. */
+  transaction: boolean;
+}
+
+/** Search parameters the store implements for a type: its patient compartment, and paging. */
+export function searchParamsFor(type: SupportedResourceType): CapabilityStatementRestResource["searchParam"] {
+  const params: NonNullable<CapabilityStatementRestResource["searchParam"]> = [];
+  if (PATIENT_REFERENCE_ELEMENT[type] === null) {
+    params.push({ name: "_id", type: "token", definition: "http://hl7.org/fhir/SearchParameter/Resource-id" });
+  } else {
+    params.push({
+      name: "patient",
+      type: "reference",
+      documentation: `The patient the ${type} belongs to (${type}.${PATIENT_REFERENCE_ELEMENT[type]}), as Patient/{id}`,
+    });
+  }
+  params.push(
+    { name: "_count", type: "number", documentation: "Page size, 0 to 1000 (default 20)" },
+    { name: "_offset", type: "number", documentation: "Entries to skip; results are ordered by last update, then id" },
+  );
+  return params;
+}
+
+export function buildCapabilityStatement(options: CapabilityOptions): CapabilityStatement {
+  const resource: CapabilityStatementRestResource[] = SUPPORTED_RESOURCE_TYPES.map((type) => ({
+    type,
+    profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
+    interaction: options.interactions.map((code) => ({ code })),
+    versioning: "versioned",
+    readHistory: false,
+    updateCreate: true,
+    conditionalCreate: false,
+    conditionalUpdate: false,
+    conditionalDelete: "not-supported",
+    searchParam: searchParamsFor(type),
+  }));
+  return {
+    resourceType: "CapabilityStatement",
+    status: "active",
+    date: options.date,
+    publisher: options.custodianName,
+    kind: "instance",
+    software: { name: SOFTWARE.name, version: SOFTWARE.version },
+    implementation: { description: `${options.custodianName} — Consentry consent-checking FHIR gateway`, url: `${options.publicUrl}/fhir` },
+    fhirVersion: "4.0.1",
+    format: [FHIR_JSON, "json"],
+    rest: [
+      {
+        mode: "server",
+        documentation:
+          "Custodian ingestion authenticates with the custodian's bearer token. Records are encrypted at rest per patient; " +
+          "every access is written to a hash-chained AuditEvent log.",
+        security: { cors: false, description: "Bearer token (Authorization: Bearer …)" },
+        resource,
+        ...(options.transaction ? { interaction: [{ code: "transaction" as const }] } : {}),
+      },
+    ],
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * Deploys every contract through the Ignition modules, writes the addresses where sdk/ reads
+ * them (sdk/generated/deployments.json) and seeds the local demo organizations.
+ * Run by `npm start` as `hardhat run --network localhost scripts/deploy-local.ts`.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+
+import { network } from "hardhat";
+
+import ConsentRegistryModule from "../ignition/modules/ConsentRegistry.ts";
+import { KINDS, ROLES } from "../sdk/codes.ts";
+import { DEMO_ACCOUNTS, DEMO_MEMBERS, DEMO_ORGANIZATIONS } from "./lib/demo.ts";
+
+const { ethers, ignition } = await network.connect();
+const chainId = Number((await ethers.provider.getNetwork()).chainId);
+const signers = await ethers.getSigners();
+const signer = (name: keyof typeof DEMO_ACCOUNTS) => signers[DEMO_ACCOUNTS[name]]!;
+
+const { consentRegistry } = await ignition.deploy(ConsentRegistryModule);
+const registry = consentRegistry as unknown as {
+  getAddress(): Promise<string>;
+  connect(s: unknown): typeof registry;
+  accredit(...args: unknown[]): Promise<{ wait(): Promise<unknown> }>;
+  addMember(...args: unknown[]): Promise<{ wait(): Promise<unknown> }>;
+};
+const addresses: Record<string, string> = { ConsentRegistry: await registry.getAddress() };
+console.log(`ConsentRegistry  ${addresses.ConsentRegistry}`);
+
+for (const org of DEMO_ORGANIZATIONS) {
+  const url = org.gatewayPort ? `http://127.0.0.1:${org.gatewayPort}/fhir` : "";
+  const licence = ethers.id(`${org.name} licence documents`);
+  await (await registry.accredit(signer(org.account).address, KINDS[org.kind], org.name, url, licence)).wait();
+  console.log(`accredited ${org.kind.padEnd(11)} ${org.name} (${signer(org.account).address})`);
+}
+for (const member of DEMO_MEMBERS) {
+  const org = signer(member.organization);
+  await (await registry.connect(org).addMember(org.address, signer(member.account).address, ROLES[member.role])).wait();
+}
+
+const file = new URL("../sdk/generated/deployments.json", import.meta.url);
+const all = JSON.parse(readFileSync(file, "utf8")) as Record<string, Record<string, string>>;
+all[String(chainId)] = addresses;
+writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
+console.log(`addresses written to sdk/generated/deployments.json for chain ${chainId}`);

@@ -1,0 +1,115 @@
+/**
+ * `npm start`: the whole local stack. A Hardhat node (chainId 31337) on 127.0.0.1:8545, every
+ * contract deployed through the Ignition modules with the addresses written where sdk/ reads
+ * them, and the demo organizations seeded. Ctrl-C stops every child and leaves nothing behind.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+
+import { LOCAL_CHAIN_ID, LOCAL_RPC_URL } from "./lib/demo.ts";
+
+const CHAIN_PORT = 8545;
+const HOST = "127.0.0.1";
+const hardhatCli = fileURLToPath(new URL("../node_modules/hardhat/dist/src/cli.js", import.meta.url));
+const children: ChildProcess[] = [];
+let stopping = false;
+
+const say = (msg: string) => console.log(`[stack] ${msg}`);
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, HOST, () => server.close(() => resolve(true)));
+  });
+}
+
+function start(name: string, args: string[], opts: { quiet?: boolean } = {}): ChildProcess {
+  const child = spawn(process.execPath, args, { stdio: ["ignore", opts.quiet ? "pipe" : "inherit", "inherit"] });
+  children.push(child);
+  child.on("exit", (code, signal) => {
+    if (!stopping) {
+      say(`${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping the stack.`);
+      void stop(1);
+    }
+  });
+  return child;
+}
+
+function runToEnd(name: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: "inherit" });
+    children.push(child);
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${name} failed (exit ${code})`))));
+  });
+}
+
+async function rpc(method: string): Promise<unknown> {
+  const res = await fetch(LOCAL_RPC_URL, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params: [] }),
+  });
+  const body = (await res.json()) as { result?: unknown };
+  return body.result;
+}
+
+async function waitForChain(timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await rpc("eth_chainId")) === `0x${LOCAL_CHAIN_ID.toString(16)}`) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the chain did not answer on ${LOCAL_RPC_URL} within ${timeoutMs / 1000} s`);
+}
+
+async function stop(code: number): Promise<never> {
+  stopping = true;
+  const alive = children.filter((c) => c.exitCode === null && c.signalCode === null);
+  for (const c of alive) c.kill("SIGTERM");
+  await Promise.race([
+    Promise.all(alive.map((c) => new Promise((r) => c.once("exit", r)))),
+    new Promise((r) => setTimeout(r, 5000)),
+  ]);
+  for (const c of alive) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  process.exit(code);
+}
+
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(sig, () => {
+    if (stopping) return;
+    say(`${sig}: stopping every process of the stack ...`);
+    void stop(0);
+  });
+}
+
+try {
+  if (!(await portFree(CHAIN_PORT))) {
+    throw new Error(`port ${CHAIN_PORT} on ${HOST} is taken: stop whatever uses it (another \`npm start\`?) and retry.`);
+  }
+  say("compiling contracts ...");
+  await runToEnd("hardhat build", [hardhatCli, "build", "--quiet"]);
+  say(`starting the local chain (Hardhat node, chainId ${LOCAL_CHAIN_ID}) on ${HOST}:${CHAIN_PORT} ...`);
+  start("hardhat node", [hardhatCli, "node", "--hostname", HOST, "--port", String(CHAIN_PORT)], { quiet: true });
+  await waitForChain(60_000);
+  // Every start is a fresh chain: drop Ignition's journal of the previous one.
+  rmSync(fileURLToPath(new URL(`../ignition/deployments/chain-${LOCAL_CHAIN_ID}`, import.meta.url)), {
+    recursive: true,
+    force: true,
+  });
+  say("deploying contracts through Ignition and seeding the demo organizations ...");
+  await runToEnd("deploy", [hardhatCli, "run", "--network", "localhost", "scripts/deploy-local.ts"]);
+  say("ready:");
+  say(`  chain      ${LOCAL_RPC_URL}  (chainId ${LOCAL_CHAIN_ID})`);
+  say("  contracts  sdk/generated/deployments.json");
+  say("Press Ctrl-C to stop everything.");
+} catch (error) {
+  console.error(`[stack] error: ${(error as Error).message}`);
+  await stop(1);
+}

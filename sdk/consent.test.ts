@@ -1,0 +1,115 @@
+import { expect } from "chai";
+import hre from "hardhat";
+import { type Address, type Hex, type PublicClient, createPublicClient, createWalletClient, custom, parseSignature } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+
+import ConsentRegistryModule from "../ignition/modules/ConsentRegistry.ts";
+import { KINDS, ROLES, categoriesToMask, encodePurpose, purposeScope } from "./codes.ts";
+import { verifyConsent } from "./consent.ts";
+import { grantTypedData } from "./eip712.ts";
+import { consentRegistryAbi } from "./generated/abis.ts";
+
+// The verifyConsent() any provider's backend calls, against a real EDR chain and the real contract.
+describe("verifyConsent (sdk) on a real chain", function () {
+  this.timeout(60_000);
+  let client: PublicClient;
+  let registry: Address;
+  let accounts: Address[];
+  let write: (account: Address, functionName: string, args: readonly unknown[]) => Promise<void>;
+  let mine: (seconds: number) => Promise<void>;
+
+  before(async () => {
+    const connection = await hre.network.connect();
+    const deployed = await connection.ignition.deploy(ConsentRegistryModule);
+    registry = (await deployed.consentRegistry.getAddress()) as Address;
+    const provider = connection.provider;
+    client = createPublicClient({ transport: custom(provider) }) as PublicClient;
+    accounts = (await provider.request({ method: "eth_accounts" })) as Address[];
+    const wallet = createWalletClient({ transport: custom(provider) });
+    const chain = { id: 31337, name: "hardhat", nativeCurrency: { name: "ETH", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [] } } } as const;
+    write = async (account, functionName, args) => {
+      const hash = await wallet.writeContract({ account, chain, address: registry, abi: consentRegistryAbi, functionName: functionName as never, args: args as never });
+      const receipt = await client.waitForTransactionReceipt({ hash });
+      if (receipt.status !== "success") throw new Error(`${functionName} reverted`);
+    };
+    mine = async (seconds) => {
+      await provider.request({ method: "evm_increaseTime", params: [seconds] });
+      await provider.request({ method: "evm_mine", params: [] });
+    };
+  });
+
+  const governance = () => accounts[0]!;
+  const patient = () => accounts[1]!;
+  const hospital = () => accounts[2]!;
+  const clinician = () => accounts[3]!;
+
+  it("follows a grant's life: no grant, allowed with expiry, member, wrong category, revoked, block pinned", async () => {
+    await write(governance(), "accredit", [hospital(), KINDS.PROVIDER, "St. Example Hospital", "http://127.0.0.1:4001/fhir", `0x${"00".repeat(32)}`]);
+    await write(hospital(), "addMember", [hospital(), clinician(), ROLES.CLINICIAN]);
+    const base = { registry, patient: patient(), grantee: clinician(), category: "Observation", purpose: "TREAT" } as const;
+
+    const before = await verifyConsent(client, base);
+    expect(before).to.include({ allowed: false, reason: "NoGrant", emergency: false, expiresAt: null });
+    expect(before.organization.toLowerCase()).to.equal(hospital().toLowerCase());
+
+    const now = Number((await client.getBlock()).timestamp);
+    await write(patient(), "grant", [hospital(), categoriesToMask(["Observation"]), encodePurpose("TREAT"), 0, now + 3600]);
+    const granted = await verifyConsent(client, base);
+    expect(granted).to.include({ allowed: true, reason: "Allowed", expiresAt: now + 3600 });
+    expect(granted.blockNumber).to.equal(await client.getBlockNumber({ cacheTime: 0 }));
+
+    expect(await verifyConsent(client, { ...base, category: "Condition" })).to.include({ allowed: false, reason: "CategoryNotGranted" });
+    expect(await verifyConsent(client, { ...base, purpose: "ETREAT" })).to.include({ allowed: true, reason: "Allowed" });
+    expect(await verifyConsent(client, { ...base, purpose: "HPAYMT" })).to.include({ allowed: false, reason: "WrongOrganizationKind" });
+
+    const grantedAt = granted.blockNumber;
+    await write(patient(), "revoke", [hospital(), purposeScope("TREAT")]);
+    // The very next read after the revocation is mined is refused ...
+    expect(await verifyConsent(client, base)).to.include({ allowed: false, reason: "NoGrant" });
+    // ... while a read pinned at the earlier block still shows what was true then.
+    expect(await verifyConsent(client, { ...base, blockNumber: grantedAt })).to.include({ allowed: true });
+  });
+
+  it("reports expiry, revoke-all and suspension", async () => {
+    const base = { registry, patient: patient(), grantee: hospital(), category: "Observation", purpose: "TREAT" } as const;
+    const now = Number((await client.getBlock()).timestamp);
+    await write(patient(), "grant", [hospital(), categoriesToMask(["Observation"]), encodePurpose("TREAT"), 0, now + 100]);
+    expect(await verifyConsent(client, base)).to.include({ allowed: true });
+    await mine(200);
+    expect(await verifyConsent(client, base)).to.include({ allowed: false, reason: "Expired" });
+
+    const later = Number((await client.getBlock()).timestamp);
+    await write(patient(), "grant", [hospital(), categoriesToMask(["Observation"]), encodePurpose("TREAT"), 0, later + 3600]);
+    await write(patient(), "revokeAll", []);
+    expect(await verifyConsent(client, base)).to.include({ allowed: false, reason: "RevokedByRevokeAll" });
+
+    await write(patient(), "grant", [hospital(), categoriesToMask(["Observation"]), encodePurpose("TREAT"), 0, later + 3600]);
+    expect(await verifyConsent(client, base)).to.include({ allowed: true });
+    await write(governance(), "suspend", [hospital(), `0x${"00".repeat(32)}`]);
+    expect(await verifyConsent(client, base)).to.include({ allowed: false, reason: "OrganizationSuspended" });
+    await write(governance(), "reinstate", [hospital()]);
+    expect(await verifyConsent(client, base)).to.include({ allowed: true });
+  });
+
+  it("accepts a relayed grant signed with the sdk's EIP-712 typed data", async () => {
+    const signer = privateKeyToAccount(`0x${"11".repeat(32)}` as Hex);
+    const now = Number((await client.getBlock()).timestamp);
+    const message = {
+      patient: signer.address,
+      grantee: hospital(),
+      categories: categoriesToMask(["Condition"]),
+      purpose: encodePurpose("TREAT"),
+      validFrom: 0,
+      expiresAt: now + 3600,
+      nonce: 0n,
+      deadline: BigInt(now + 600),
+    };
+    const signature = await signer.signTypedData(grantTypedData({ chainId: 31337, registry }, message));
+    expect(parseSignature(signature).r).to.match(/^0x/);
+    await write(governance(), "grantBySig", [
+      message.patient, message.grantee, message.categories, message.purpose, message.validFrom, message.expiresAt, message.deadline, signature,
+    ]);
+    const decision = await verifyConsent(client, { registry, patient: signer.address, grantee: hospital(), category: "Condition", purpose: "TREAT" });
+    expect(decision).to.include({ allowed: true, expiresAt: now + 3600 });
+  });
+});

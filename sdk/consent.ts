@@ -1,0 +1,72 @@
+/**
+ * verifyConsent(): the consent check any provider's backend (and every Consentry gateway) runs
+ * before a record leaves it. It reads ConsentRegistry at one block, the chain's latest unless
+ * told otherwise, and returns the decision with its reason.
+ */
+import type { Address, PublicClient } from "viem";
+
+import { consentRegistryAbi } from "./generated/abis.ts";
+import {
+  CONSENT_REASONS,
+  type CategoryName,
+  type ConsentReasonName,
+  type PurposeName,
+  type PurposeSpec,
+  categoryIndex,
+  encodePurpose,
+} from "./codes.ts";
+
+export interface ConsentQuery {
+  registry: Address;
+  patient: Address;
+  /** The reader: an organization's own address or a member's. */
+  grantee: Address;
+  category: CategoryName;
+  purpose: PurposeName | PurposeSpec | bigint;
+  /** Read at this block; default: the latest block, fetched uncached. */
+  blockNumber?: bigint;
+}
+
+export interface ConsentDecision {
+  allowed: boolean;
+  /** Allowed through break-glass emergency access. */
+  emergency: boolean;
+  reason: ConsentReasonName;
+  /** The reason in plain words. */
+  explanation: string;
+  /** Until when the access lasts (unix seconds), when allowed. */
+  expiresAt: number | null;
+  /** The organization the grantee acts for (zero address when unknown). */
+  organization: Address;
+  /** The block the decision was read at. */
+  blockNumber: bigint;
+}
+
+/** The latest block number, never from viem's cache (a cached number could serve a stale read). */
+export async function latestBlockNumber(client: PublicClient): Promise<bigint> {
+  return client.getBlockNumber({ cacheTime: 0 });
+}
+
+export async function verifyConsent(client: PublicClient, query: ConsentQuery): Promise<ConsentDecision> {
+  const blockNumber = query.blockNumber ?? (await latestBlockNumber(client));
+  const purpose = typeof query.purpose === "bigint" ? query.purpose : encodePurpose(query.purpose);
+  const [reasonIndex, expiresAt, organization] = await client.readContract({
+    address: query.registry,
+    abi: consentRegistryAbi,
+    functionName: "consentStatus",
+    args: [query.patient, query.grantee, categoryIndex(query.category), purpose],
+    blockNumber,
+  });
+  const reason = CONSENT_REASONS[reasonIndex];
+  if (!reason) throw new Error(`ConsentRegistry returned an unknown reason ${reasonIndex}`);
+  const allowed = reasonIndex <= 1;
+  return {
+    allowed,
+    emergency: reasonIndex === 1,
+    reason: reason.name,
+    explanation: reason.text,
+    expiresAt: allowed ? Number(expiresAt) : null,
+    organization,
+    blockNumber,
+  };
+}

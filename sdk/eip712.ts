@@ -1,0 +1,88 @@
+/**
+ * EIP-712 typed data for every signed consent action, ready for viem's `signTypedData` (wallet)
+ * and `verifyTypedData`. The type strings match the typehashes in ConsentRegistry.sol.
+ */
+import type { Address, Hex } from "viem";
+
+export const CONSENT_REGISTRY_DOMAIN_NAME = "Consentry ConsentRegistry";
+export const CONSENT_REGISTRY_DOMAIN_VERSION = "1";
+
+export const consentTypes = {
+  Grant: [
+    { name: "patient", type: "address" },
+    { name: "grantee", type: "address" },
+    { name: "categories", type: "uint32" },
+    { name: "purpose", type: "uint64" },
+    { name: "validFrom", type: "uint40" },
+    { name: "expiresAt", type: "uint40" },
+    { name: "nonce", type: "uint64" },
+    { name: "deadline", type: "uint256" },
+  ],
+  Revoke: [
+    { name: "patient", type: "address" },
+    { name: "grantee", type: "address" },
+    { name: "scope", type: "bytes32" },
+    { name: "nonce", type: "uint64" },
+    { name: "deadline", type: "uint256" },
+  ],
+  RevokeAll: [
+    { name: "patient", type: "address" },
+    { name: "nonce", type: "uint64" },
+    { name: "deadline", type: "uint256" },
+  ],
+  CancelSignatures: [
+    { name: "patient", type: "address" },
+    { name: "nonce", type: "uint64" },
+    { name: "deadline", type: "uint256" },
+  ],
+} as const;
+
+export interface RegistryDomainInput {
+  chainId: number;
+  registry: Address;
+}
+
+export function consentRegistryDomain({ chainId, registry }: RegistryDomainInput) {
+  return {
+    name: CONSENT_REGISTRY_DOMAIN_NAME,
+    version: CONSENT_REGISTRY_DOMAIN_VERSION,
+    chainId,
+    verifyingContract: registry,
+  } as const;
+}
+
+interface Signed {
+  patient: Address;
+  nonce: bigint;
+  deadline: bigint;
+}
+
+export interface GrantMessage extends Signed {
+  grantee: Address;
+  categories: number;
+  purpose: bigint;
+  /** Unix seconds; 0 means "from when it is mined". */
+  validFrom: number;
+  expiresAt: number;
+}
+
+export function grantTypedData(domain: RegistryDomainInput, message: GrantMessage) {
+  return { domain: consentRegistryDomain(domain), types: consentTypes, primaryType: "Grant", message } as const;
+}
+
+export function revokeTypedData(domain: RegistryDomainInput, message: Signed & { grantee: Address; scope: Hex }) {
+  return { domain: consentRegistryDomain(domain), types: consentTypes, primaryType: "Revoke", message } as const;
+}
+
+export function revokeAllTypedData(domain: RegistryDomainInput, message: Signed) {
+  return { domain: consentRegistryDomain(domain), types: consentTypes, primaryType: "RevokeAll", message } as const;
+}
+
+export function cancelSignaturesTypedData(domain: RegistryDomainInput, message: Signed) {
+  return {
+    domain: consentRegistryDomain(domain),
+    types: consentTypes,
+    primaryType: "CancelSignatures",
+    message,
+  } as const;
+}
