@@ -8,7 +8,7 @@ import { network } from "hardhat";
 import ConsentRegistryModule from "../ignition/modules/ConsentRegistry.ts";
 
 const { ethers, ignition } = await network.connect();
-const [governance, patient, provider, clinician, researcher, manager, relayer, other] = await ethers.getSigners();
+const [, patient, provider, clinician, researcher, manager, relayer, other] = await ethers.getSigners();
 const { consentRegistry } = await ignition.deploy(ConsentRegistryModule);
 const registry = consentRegistry as unknown as any; // eslint-disable-line @typescript-eslint/no-explicit-any
 

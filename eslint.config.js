@@ -1,0 +1,31 @@
+// ESLint flat config: TypeScript (strict, type-aware where cheap) for sdk/, gateway/, scripts/, test/.
+import js from "@eslint/js";
+import globals from "globals";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  {
+    ignores: [
+      "node_modules/**",
+      ".tools/**",
+      ".next/**",
+      "artifacts/**",
+      "cache/**",
+      "coverage/**",
+      "types/**",
+      "ignition/deployments/**",
+      "sdk/generated/**",
+      "gateway/drizzle/**",
+      "next-env.d.ts",
+    ],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node, ...globals.mocha } },
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/consistent-type-imports": "error",
+    },
+  },
+);

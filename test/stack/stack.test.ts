@@ -1,0 +1,84 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+
+import { expect } from "chai";
+import { createPublicClient, http } from "viem";
+
+import { consentRegistryAbi } from "../../sdk/generated/abis.ts";
+import { contractAddress } from "../../sdk/deployments.ts";
+
+// `npm start`'s orchestrator, for real: a Hardhat node on 127.0.0.1:8545, contracts deployed and
+// seeded, and nothing left behind after Ctrl-C (SIGINT to the whole process group).
+const RPC = "http://127.0.0.1:8545";
+
+function startStack(): { child: ChildProcess; output: () => string; ready: Promise<void>; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ["scripts/stack.ts"], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes("Press Ctrl-C to stop everything.")) resolve();
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`the stack exited (${code}) before it was ready:\n${out}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, output: () => out, ready, exited };
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function rpcAnswers(): Promise<boolean> {
+  try {
+    await fetch(RPC, { method: "POST", body: "{}", signal: AbortSignal.timeout(1000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("npm start (scripts/stack.ts)", function () {
+  this.timeout(180_000);
+
+  it("serves chainId 31337 on 127.0.0.1:8545 with the contracts deployed, and Ctrl-C leaves no process", async () => {
+    const stack = startStack();
+    try {
+      await stack.ready;
+      const client = createPublicClient({ transport: http(RPC) });
+      expect(await client.getChainId()).to.equal(31337);
+      const registry = contractAddress(31337, "ConsentRegistry");
+      expect(await client.getCode({ address: registry })).to.match(/^0x[0-9a-f]{100,}/);
+      expect(
+        await client.readContract({ address: registry, abi: consentRegistryAbi, functionName: "organizationCount" }),
+      ).to.equal(3n);
+    } finally {
+      process.kill(-stack.child.pid!, "SIGINT");
+      await stack.exited;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    expect(groupAlive(stack.child.pid!), "a process of the stack survived Ctrl-C").to.equal(false);
+    expect(await rpcAnswers(), "the chain still answers after Ctrl-C").to.equal(false);
+  });
+
+  it("fails with a clear message when port 8545 is taken", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(8545, "127.0.0.1", resolve));
+    try {
+      const stack = startStack();
+      stack.ready.catch(() => undefined);
+      expect(await stack.exited).to.equal(1);
+      expect(stack.output()).to.match(/port 8545 on 127\.0\.0\.1 is taken/);
+      expect(groupAlive(stack.child.pid!)).to.equal(false);
+    } finally {
+      blocker.close();
+    }
+  });
+});
