@@ -23,8 +23,9 @@ const steps: Step[] = [
   { name: "typecheck", command: ["npx", "tsc", "--noEmit", "-p", "tsconfig.json"] },
   { name: "build contracts", command: ["npx", "hardhat", "build"] },
   { name: "sdk ABIs match the build", command: ["node", "scripts/export-sdk.ts", "--check"] },
-  { name: "Solidity tests (fuzz, invariants)", command: ["npx", "hardhat", "test", "solidity"] },
-  { name: "contract tests (TypeScript)", command: ["npx", "hardhat", "test", "mocha"] },
+  // One instrumented run of the Solidity (fuzz, invariant) and TypeScript contract tests.
+  { name: "contract tests with coverage", command: ["npx", "hardhat", "test", "--coverage"] },
+  { name: "contract coverage >= 95%", command: ["node", "scripts/coverage-check.ts", "95"] },
   {
     name: "sdk, gateway and stack tests",
     command: ["npx", "mocha", "sdk/**/*.test.ts", "gateway/**/*.test.ts", "test/stack/*.test.ts"],

@@ -69,16 +69,6 @@ library ConsentCodes {
         return uint8(purpose);
     }
 
-    /// @notice The flags of `purpose`.
-    function flags(uint64 purpose) internal pure returns (uint8) {
-        return uint8(purpose >> 8);
-    }
-
-    /// @notice The disease code of `purpose` (DUO DS only).
-    function disease(uint64 purpose) internal pure returns (uint32) {
-        return uint32(purpose >> 16);
-    }
-
     /// @notice Whether `purpose` is well formed: a known code; flags only on research uses;
     /// a disease code exactly on DS; nothing above bit 47.
     function isValidPurpose(uint64 purpose) internal pure returns (bool) {
