@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 
 import { network } from "hardhat";
 
-import ConsentRegistryModule from "../ignition/modules/ConsentRegistry.ts";
+import AuditAnchorModule from "../ignition/modules/AuditAnchor.ts";
 import { KINDS, ROLES } from "../sdk/codes.ts";
 import { DEMO_ACCOUNTS, DEMO_MEMBERS, DEMO_ORGANIZATIONS } from "./lib/demo.ts";
 
@@ -16,15 +16,18 @@ const chainId = Number((await ethers.provider.getNetwork()).chainId);
 const signers = await ethers.getSigners();
 const signer = (name: keyof typeof DEMO_ACCOUNTS) => signers[DEMO_ACCOUNTS[name]]!;
 
-const { consentRegistry } = await ignition.deploy(ConsentRegistryModule);
+const { consentRegistry, auditAnchor } = await ignition.deploy(AuditAnchorModule);
 const registry = consentRegistry as unknown as {
   getAddress(): Promise<string>;
   connect(s: unknown): typeof registry;
   accredit(...args: unknown[]): Promise<{ wait(): Promise<unknown> }>;
   addMember(...args: unknown[]): Promise<{ wait(): Promise<unknown> }>;
 };
-const addresses: Record<string, string> = { ConsentRegistry: await registry.getAddress() };
-console.log(`ConsentRegistry  ${addresses.ConsentRegistry}`);
+const addresses: Record<string, string> = {
+  ConsentRegistry: await registry.getAddress(),
+  AuditAnchor: await auditAnchor.getAddress(),
+};
+for (const [name, address] of Object.entries(addresses)) console.log(`${name.padEnd(18)} ${address}`);
 
 for (const org of DEMO_ORGANIZATIONS) {
   const url = org.gatewayPort ? `http://127.0.0.1:${org.gatewayPort}/fhir` : "";

@@ -1,0 +1,99 @@
+import { expect } from "chai";
+import { network } from "hardhat";
+
+import AuditAnchorModule from "../../ignition/modules/AuditAnchor.ts";
+
+const { ethers, ignition, networkHelpers } = await network.connect();
+
+const PROVIDER = 1;
+const ROLE = { ADMIN: 1, CLINICIAN: 2, GATEWAY: 3 };
+const root = (n: number) => ethers.keccak256(ethers.toUtf8Bytes(`batch ${n}`));
+
+async function deployAuditAnchorFixture() {
+  const [governance, hospital, gateway, clinician, stranger, otherHospital, otherGateway] = await ethers.getSigners();
+  const { auditAnchor, consentRegistry } = await ignition.deploy(AuditAnchorModule);
+  const registry = consentRegistry as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const anchor = auditAnchor as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  await registry.accredit(hospital.address, PROVIDER, "St. Example Hospital", "https://h.example/fhir", ethers.ZeroHash);
+  await registry.accredit(otherHospital.address, PROVIDER, "Other Hospital", "", ethers.ZeroHash);
+  await registry.connect(hospital).addMember(hospital.address, gateway.address, ROLE.GATEWAY);
+  await registry.connect(hospital).addMember(hospital.address, clinician.address, ROLE.CLINICIAN);
+  await registry.connect(otherHospital).addMember(otherHospital.address, otherGateway.address, ROLE.GATEWAY);
+  return { anchor, registry, governance, hospital, gateway, clinician, stranger, otherHospital, otherGateway };
+}
+
+describe("AuditAnchor", () => {
+  it("reads the registry it was deployed with", async () => {
+    const { anchor, registry } = await networkHelpers.loadFixture(deployAuditAnchorFixture);
+    expect(await anchor.registry()).to.equal(await registry.getAddress());
+  });
+
+  it("anchors contiguous batches of a custodian, posted by its gateway", async () => {
+    const { anchor, hospital, gateway } = await networkHelpers.loadFixture(deployAuditAnchorFixture);
+    expect(await anchor.nextSequence(hospital.address)).to.equal(1n);
+    expect(await anchor.connect(gateway).anchor.staticCall(root(1), 1, 10)).to.equal(0n);
+    await expect(anchor.connect(gateway).anchor(root(1), 1, 10))
+      .to.emit(anchor, "AuditBatchAnchored")
+      .withArgs(hospital.address, 0n, root(1), 1n, 10n, gateway.address);
+    const at = await networkHelpers.time.latest();
+    await expect(anchor.connect(gateway).anchor(root(2), 11, 11))
+      .to.emit(anchor, "AuditBatchAnchored")
+      .withArgs(hospital.address, 1n, root(2), 11n, 11n, gateway.address);
+    expect(await anchor.batchCount(hospital.address)).to.equal(2n);
+    expect(await anchor.nextSequence(hospital.address)).to.equal(12n);
+    const first = await anchor.batchAt(hospital.address, 0);
+    expect([first.merkleRoot, first.firstSequence, first.lastSequence]).to.deep.equal([root(1), 1n, 10n]);
+    expect(Number(first.anchoredAt)).to.equal(at);
+  });
+
+  it("keeps each custodian's batches apart", async () => {
+    const { anchor, hospital, gateway, otherHospital, otherGateway } = await networkHelpers.loadFixture(deployAuditAnchorFixture);
+    await anchor.connect(gateway).anchor(root(1), 1, 5);
+    await anchor.connect(otherGateway).anchor(root(9), 1, 3);
+    expect(await anchor.nextSequence(hospital.address)).to.equal(6n);
+    expect(await anchor.nextSequence(otherHospital.address)).to.equal(4n);
+  });
+
+  it("refuses anyone but an active organization's GATEWAY member", async () => {
+    const { anchor, registry, governance, hospital, gateway, clinician, stranger } =
+      await networkHelpers.loadFixture(deployAuditAnchorFixture);
+    for (const who of [stranger, clinician, hospital]) {
+      await expect(anchor.connect(who).anchor(root(1), 1, 1))
+        .to.be.revertedWithCustomError(anchor, "AuditAnchorNotGateway")
+        .withArgs(who.address);
+    }
+    await registry.connect(governance).suspend(hospital.address, ethers.ZeroHash);
+    await expect(anchor.connect(gateway).anchor(root(1), 1, 1))
+      .to.be.revertedWithCustomError(anchor, "AuditAnchorNotGateway")
+      .withArgs(gateway.address);
+    await registry.connect(governance).reinstate(hospital.address);
+    await anchor.connect(gateway).anchor(root(1), 1, 1);
+    await registry.connect(hospital).removeMember(hospital.address, gateway.address);
+    await expect(anchor.connect(gateway).anchor(root(2), 2, 2))
+      .to.be.revertedWithCustomError(anchor, "AuditAnchorNotGateway")
+      .withArgs(gateway.address);
+  });
+
+  it("refuses an empty root, a gap, an overlap and a reversed range", async () => {
+    const { anchor, gateway } = await networkHelpers.loadFixture(deployAuditAnchorFixture);
+    await expect(anchor.connect(gateway).anchor(ethers.ZeroHash, 1, 1)).to.be.revertedWithCustomError(
+      anchor,
+      "AuditAnchorEmptyRoot",
+    );
+    await expect(anchor.connect(gateway).anchor(root(1), 2, 3))
+      .to.be.revertedWithCustomError(anchor, "AuditAnchorInvalidRange")
+      .withArgs(1n, 2n, 3n);
+    await expect(anchor.connect(gateway).anchor(root(1), 1, 0))
+      .to.be.revertedWithCustomError(anchor, "AuditAnchorInvalidRange")
+      .withArgs(1n, 1n, 0n);
+    await anchor.connect(gateway).anchor(root(1), 1, 4);
+    await expect(anchor.connect(gateway).anchor(root(2), 4, 6))
+      .to.be.revertedWithCustomError(anchor, "AuditAnchorInvalidRange")
+      .withArgs(5n, 4n, 6n);
+  });
+
+  it("reverts reading a batch that does not exist", async () => {
+    const { anchor, hospital } = await networkHelpers.loadFixture(deployAuditAnchorFixture);
+    await expect(anchor.batchAt(hospital.address, 0)).to.be.revert(ethers);
+  });
+});
