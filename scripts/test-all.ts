@@ -21,6 +21,7 @@ const steps: Step[] = [
   { name: "lint: eslint", command: ["npx", "eslint", "."] },
   { name: "lint: prettier", command: ["npx", "prettier", "--check", "."] },
   { name: "typecheck", command: ["npx", "tsc", "--noEmit", "-p", "tsconfig.json"] },
+  { name: "typecheck: gateway (with sdk)", command: ["npx", "tsc", "--noEmit", "-p", "gateway/tsconfig.json"] },
   { name: "build contracts", command: ["npx", "hardhat", "build"] },
   { name: "sdk ABIs match the build", command: ["node", "scripts/export-sdk.ts", "--check"] },
   // One instrumented run of the Solidity (fuzz, invariant) and TypeScript contract tests.
