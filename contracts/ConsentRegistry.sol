@@ -329,16 +329,19 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
         bytes32 scope,
         uint8 category
     ) external view returns (Reason reason, uint40 expiresAt) {
-        (address organization, uint8 role, uint8 kind, Status status) = _resolve(grantee);
+        (address organization, uint8 role, , Status status) = _resolve(grantee);
         if (organization == address(0)) return (Reason.UnknownGrantee, 0);
         if (status != Status.Active) return (Reason.OrganizationSuspended, 0);
         uint256 g = _grantWord(_grantId(patient, organization, scope));
         if (g == 0) return (Reason.NoGrant, 0);
+        // The grant was made for this organization's kind (kinds never change): only the role is left.
         uint64 purpose = uint64(g >> 32);
-        uint8 code = uint8(purpose);
-        if (kind != ConsentCodes.requiredKind(code)) return (Reason.WrongOrganizationKind, 0);
-        if (organization != grantee && role != ConsentCodes.requiredRole(code)) return (Reason.WrongMemberRole, 0);
-        reason = _evaluate(g, uint32(_patientWord(patient)), category, purpose);
+        if (organization != grantee && role != ConsentCodes.requiredRole(uint8(purpose))) {
+            return (Reason.WrongMemberRole, 0);
+        }
+        // The use is the grant's own purpose without use flags (no commercial or for-profit use),
+        // so that the grant's DUO restrictions are not read as properties of the use.
+        reason = _evaluate(g, uint32(_patientWord(patient)), category, purpose & ~uint64(0xff00));
         if (reason == Reason.Allowed) expiresAt = uint40(g >> 136);
     }
 
@@ -600,7 +603,8 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
                         if eq(res, 7) { res := gr }
                     }
                 }
-                if eq(code, 2) {
+                // Emergency access covers every known category (and no unknown one) for ETREAT.
+                if and(eq(code, 2), lt(cat, 10)) {
                     mstore(0x00, who)
                     mstore(0x20, org)
                     mstore(0x00, keccak256(0x00, 0x40))

@@ -4145,13 +4145,7 @@ export const studyEscrowAbi = [
       }
     ],
     "name": "join",
-    "outputs": [
-      {
-        "internalType": "uint32",
-        "name": "",
-        "type": "uint32"
-      }
-    ],
+    "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
   },
@@ -4179,13 +4173,7 @@ export const studyEscrowAbi = [
       }
     ],
     "name": "joinBySig",
-    "outputs": [
-      {
-        "internalType": "uint32",
-        "name": "",
-        "type": "uint32"
-      }
-    ],
+    "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
   },

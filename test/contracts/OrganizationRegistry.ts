@@ -2,11 +2,19 @@
  * OrganizationRegistry (deployed as part of ConsentRegistry): accreditation by governance,
  * organization info, suspension, members, and the account lookup the consent check builds on.
  */
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { expect } from "chai";
 import { network } from "hardhat";
 
 import ConsentRegistryModule from "../../ignition/modules/ConsentRegistry.ts";
 import type { ConsentRegistry } from "../../types/ethers-contracts/index.js";
+
+/** The node's first accounts under the given names (fails clearly if there are too few). */
+async function namedSigners<const N extends readonly string[]>(...names: N) {
+  const signers = await ethers.getSigners();
+  if (signers.length < names.length) throw new Error(`need ${names.length} accounts, the node has ${signers.length}`);
+  return Object.fromEntries(names.map((name, i) => [name, signers[i]!])) as Record<N[number], HardhatEthersSigner>;
+}
 
 const { ethers, ignition, networkHelpers } = await network.create();
 
@@ -31,8 +39,19 @@ const URL = "https://fhir.st-example.org/r4";
 /** Deploys through the Ignition module with distinct admin and governance accounts, and accredits
  * one provider with an ADMIN and a CLINICIAN member. */
 async function deployOrganizationRegistryFixture() {
-  const [deployer, governance, provider, admin, clinician, researcher, researchAdmin, stranger, member, other] =
-    await ethers.getSigners();
+  const { deployer, governance, provider, admin, clinician, researcher, researchAdmin, stranger, member, other } =
+    await namedSigners(
+      "deployer",
+      "governance",
+      "provider",
+      "admin",
+      "clinician",
+      "researcher",
+      "researchAdmin",
+      "stranger",
+      "member",
+      "other",
+    );
   const { consentRegistry } = await ignition.deploy(ConsentRegistryModule, {
     parameters: { ConsentRegistryModule: { admin: deployer.address, governance: governance.address } },
   });
@@ -93,15 +112,21 @@ describe("OrganizationRegistry", function () {
         expect(org.name).to.equal(name);
         expect(org.gatewayUrl).to.equal(url);
         expect(org.licenceHash).to.equal(LICENCE_2);
-        expect(await registry.accountOf(member.address)).to.deep.equal([member.address, 0n, BigInt(kind), BigInt(ACTIVE)]);
+        expect(await registry.accountOf(member.address)).to.deep.equal([
+          member.address,
+          0n,
+          BigInt(kind),
+          BigInt(ACTIVE),
+        ]);
         expect(await registry.organizationCount()).to.equal(2n);
         expect(await registry.organizationAt(1)).to.equal(member.address);
       });
     }
 
     it("accepts the boundaries: name of 1 and 100 bytes, http and https URLs of up to 200 bytes, no URL", async function () {
-      const { registry, member, other, stranger, researcher } =
-        await networkHelpers.loadFixture(deployOrganizationRegistryFixture);
+      const { registry, member, other, stranger, researcher } = await networkHelpers.loadFixture(
+        deployOrganizationRegistryFixture,
+      );
       await expect(registry.accredit(member.address, PAYER, "x", "", ethers.ZeroHash)).to.emit(
         registry,
         "OrganizationAccredited",
@@ -171,7 +196,9 @@ describe("OrganizationRegistry", function () {
     }
 
     it("refuses an address that already is an organization or a member", async function () {
-      const { registry, provider, clinician, admin } = await networkHelpers.loadFixture(deployOrganizationRegistryFixture);
+      const { registry, provider, clinician, admin } = await networkHelpers.loadFixture(
+        deployOrganizationRegistryFixture,
+      );
       await expect(registry.accredit(provider.address, RESEARCHER, "Again", "", LICENCE))
         .to.be.revertedWithCustomError(registry, "OrganizationRegistryAddressInUse")
         .withArgs(provider.address, provider.address);
@@ -199,8 +226,9 @@ describe("OrganizationRegistry", function () {
     });
 
     it("is governance only: the default admin, an organization and a stranger are refused", async function () {
-      const { registry, deployer, provider, stranger, member } =
-        await networkHelpers.loadFixture(deployOrganizationRegistryFixture);
+      const { registry, deployer, provider, stranger, member } = await networkHelpers.loadFixture(
+        deployOrganizationRegistryFixture,
+      );
       for (const caller of [deployer, provider, stranger]) {
         await expect(registry.connect(caller).accredit(member.address, PROVIDER, "Hospital", "", LICENCE))
           .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
@@ -271,7 +299,9 @@ describe("OrganizationRegistry", function () {
     });
 
     it("is governance only, also for the organization and its ADMIN", async function () {
-      const { registry, provider, admin, stranger } = await networkHelpers.loadFixture(deployOrganizationRegistryFixture);
+      const { registry, provider, admin, stranger } = await networkHelpers.loadFixture(
+        deployOrganizationRegistryFixture,
+      );
       for (const caller of [provider, admin, stranger]) {
         await expect(registry.connect(caller).updateOrganization(provider.address, "Mine", "", LICENCE))
           .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
@@ -392,7 +422,9 @@ describe("OrganizationRegistry", function () {
     });
 
     it("is governance only", async function () {
-      const { registry, deployer, provider, admin } = await networkHelpers.loadFixture(deployOrganizationRegistryFixture);
+      const { registry, deployer, provider, admin } = await networkHelpers.loadFixture(
+        deployOrganizationRegistryFixture,
+      );
       for (const caller of [deployer, provider, admin]) {
         await expect(registry.connect(caller).suspend(provider.address, ethers.ZeroHash))
           .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
@@ -414,7 +446,7 @@ describe("OrganizationRegistry", function () {
       [GATEWAY, "GATEWAY"],
       [ANALYST, "ANALYST"],
     ] as const) {
-      it(`lets the organization add a ${label} member`, async function () {
+      it(`lets the organization add a member with role ${label}`, async function () {
         const { registry, provider, member } = await networkHelpers.loadFixture(deployOrganizationRegistryFixture);
         await expect(registry.connect(provider).addMember(provider.address, member.address, role))
           .to.emit(registry, "MemberAdded")
@@ -518,7 +550,9 @@ describe("OrganizationRegistry", function () {
     });
 
     it("lets an ADMIN member remove a member", async function () {
-      const { registry, provider, admin, clinician } = await networkHelpers.loadFixture(deployOrganizationRegistryFixture);
+      const { registry, provider, admin, clinician } = await networkHelpers.loadFixture(
+        deployOrganizationRegistryFixture,
+      );
       await expect(registry.connect(admin).removeMember(provider.address, clinician.address))
         .to.emit(registry, "MemberRemoved")
         .withArgs(provider.address, clinician.address, admin.address);
