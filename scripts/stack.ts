@@ -11,6 +11,10 @@ import { fileURLToPath } from "node:url";
 import { LOCAL_CHAIN_ID, LOCAL_RPC_URL } from "./lib/demo.ts";
 
 const CHAIN_PORT = 8545;
+const GATEWAYS = [
+  { name: "St. Example Hospital", custodian: "hospital", port: 4001 },
+  { name: "Riverside Clinical Lab", custodian: "lab", port: 4002 },
+] as const;
 const HOST = "127.0.0.1";
 const hardhatCli = fileURLToPath(new URL("../node_modules/hardhat/dist/src/cli.js", import.meta.url));
 const children: ChildProcess[] = [];
@@ -69,6 +73,20 @@ async function waitForChain(timeoutMs: number): Promise<void> {
   throw new Error(`the chain did not answer on ${LOCAL_RPC_URL} within ${timeoutMs / 1000} s`);
 }
 
+async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (stopping) return;
+    try {
+      if ((await fetch(url, { signal: AbortSignal.timeout(2000) })).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs / 1000} s`);
+}
+
 async function stop(code: number): Promise<never> {
   stopping = true;
   const alive = children.filter((c) => c.exitCode === null && c.signalCode === null);
@@ -90,6 +108,11 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
 }
 
 try {
+  for (const gateway of GATEWAYS) {
+    if (!(await portFree(gateway.port))) {
+      throw new Error(`port ${gateway.port} on ${HOST} is taken (${gateway.name} gateway): stop whatever uses it and retry.`);
+    }
+  }
   if (!(await portFree(CHAIN_PORT))) {
     throw new Error(`port ${CHAIN_PORT} on ${HOST} is taken: stop whatever uses it (another \`npm start\`?) and retry.`);
   }
@@ -105,9 +128,21 @@ try {
   });
   say("deploying contracts through Ignition and seeding the demo organizations ...");
   await runToEnd("deploy", [hardhatCli, "run", "--network", "localhost", "scripts/deploy-local.ts"]);
+  for (const gateway of GATEWAYS) {
+    say(`starting the ${gateway.name} FHIR gateway on ${HOST}:${gateway.port} (first start seeds synthetic data) ...`);
+    start(`${gateway.name} gateway`, [
+      "gateway/src/cli/dev.ts",
+      "--custodian",
+      gateway.custodian,
+      "--port",
+      String(gateway.port),
+    ]);
+  }
+  for (const gateway of GATEWAYS) await waitForHttp(`http://${HOST}:${gateway.port}/healthz`, 180_000);
   say("ready:");
   say(`  chain      ${LOCAL_RPC_URL}  (chainId ${LOCAL_CHAIN_ID})`);
   say("  contracts  sdk/generated/deployments.json");
+  for (const gateway of GATEWAYS) say(`  gateway    http://${HOST}:${gateway.port}/fhir  (${gateway.name})`);
   say("Press Ctrl-C to stop everything.");
 } catch (error) {
   console.error(`[stack] error: ${(error as Error).message}`);

@@ -11,6 +11,7 @@ import { findChromium } from "./lib/chromium.ts";
 interface Step {
   name: string;
   command: string[];
+  env?: Record<string, string>;
   skip?: string;
 }
 
@@ -31,6 +32,17 @@ const steps: Step[] = [
     name: "sdk, gateway and stack tests",
     command: ["npx", "mocha", "sdk/**/*.test.ts", "gateway/**/*.test.ts", "test/stack/*.test.ts"],
   },
+  process.env.CONSENTRY_TEST_DATABASE_URL
+    ? {
+        name: "gateway tests on PostgreSQL",
+        command: ["npx", "mocha", "gateway/**/*.test.ts"],
+        env: { DATABASE_URL: process.env.CONSENTRY_TEST_DATABASE_URL },
+      }
+    : {
+        name: "gateway tests on PostgreSQL",
+        command: [],
+        skip: "CONSENTRY_TEST_DATABASE_URL not set (.ci/run sets it up)",
+      },
   e2eFiles.length === 0
     ? { name: "browser tests", command: [], skip: "no browser tests in test/e2e yet" }
     : chromium
@@ -38,10 +50,10 @@ const steps: Step[] = [
       : { name: "browser tests", command: [], skip: "NO CHROMIUM FOUND (set CHROMIUM_PATH or apt-get install chromium)" },
 ];
 
-function run(command: string[]): Promise<number> {
+function run(command: string[], env: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve) => {
     const [cmd, ...args] = command;
-    const child = spawn(cmd!, args, { stdio: "inherit", env: process.env });
+    const child = spawn(cmd!, args, { stdio: "inherit", env: { ...process.env, ...env } });
     child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
     child.on("error", () => resolve(1));
   });
@@ -56,7 +68,7 @@ for (const step of steps) {
   }
   console.log(`\n=== ${step.name}: ${step.command.join(" ")}\n`);
   const started = performance.now();
-  const code = await run(step.command);
+  const code = await run(step.command, step.env);
   results.push({ name: step.name, status: code === 0 ? "passed" : "FAILED", seconds: (performance.now() - started) / 1000 });
 }
 

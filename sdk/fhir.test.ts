@@ -6,7 +6,8 @@ import { expect } from "chai";
 import { ALL_CATEGORIES_MASK, categoriesToMask, encodePurpose } from "./codes.ts";
 import { type GrantRecord, didPkh, toFhirConsent } from "./fhir.ts";
 
-before(() => {
+before(function () {
+  this.timeout(60_000);
   indexStructureDefinitionBundle(readJson("fhir/r4/profiles-types.json") as Bundle);
   indexStructureDefinitionBundle(readJson("fhir/r4/profiles-resources.json") as Bundle);
   for (const file of SEARCH_PARAMETER_BUNDLE_FILES) indexSearchParameterBundle(readJson(file) as Bundle<SearchParameter>);

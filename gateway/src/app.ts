@@ -2,15 +2,30 @@
  * The gateway's HTTP app (Fastify 5). `buildApp` only builds it: server.ts listens, tests inject.
  *
  * Every error leaves as a FHIR OperationOutcome: thrown OperationOutcomeErrors with their
- * status; Fastify's own client errors (bad JSON, wrong Content-Type, body too large, unknown
- * route) as the matching 4xx; anything else as a generic 500 whose detail goes to the log only.
+ * status; chain failures as 422 (the contract's error in words) or 503; Fastify's own client
+ * errors (bad JSON, wrong Content-Type, body too large, schema, unknown route) as the matching
+ * 4xx; anything else as a generic 500 whose detail goes to the log only.
+ *
+ * Without a chain (`options.chain`), only ingestion, metadata and health are served; with one,
+ * Sign-In with Ethereum, consent-checked reads, linking and relaying too (routes/).
  */
 import type { Bundle, BundleEntry } from "@medplum/fhirtypes";
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from "fastify";
 import { createHash, timingSafeEqual } from "node:crypto";
+import type { Address } from "viem";
+import { RateLimiter } from "./auth/rate-limit.ts";
+import { SiweVerifier } from "./auth/siwe.ts";
+import { TokenIssuer } from "./auth/tokens.ts";
 import { buildAuditEvent, type AuditInput } from "./audit/events.ts";
 import { appendAudit } from "./audit/log.ts";
-import type { GatewayConfig } from "./config/config.ts";
+import type { GatewayChain } from "./chain/chain.ts";
+import { AccessControl } from "./consent/access.ts";
+import { PURPOSE_HEADER_NAME } from "./consent/purpose.ts";
 import { prepareTransaction } from "./fhir/bundle.ts";
 import { FHIR_JSON, buildCapabilityStatement } from "./fhir/capability.ts";
 import {
@@ -23,23 +38,27 @@ import {
   payloadTooLarge,
   serverError,
   serviceUnavailable,
+  tooManyRequests,
   unauthorized,
   unsupportedMediaType,
 } from "./fhir/outcomes.ts";
 import { assertSupportedType, assertValidId, getPatientId, type SupportedResource } from "./fhir/resources.ts";
 import { loadFhirDefinitions, validateIncomingResource } from "./fhir/validation.ts";
+import { registerAuthRoutes } from "./routes/auth.ts";
+import { chainOutcome, knownOutcome, type AppConfig, type AuditContext, type RouteContext } from "./routes/context.ts";
+import { registerReadRoutes } from "./routes/fhir-read.ts";
+import { registerRelayRoutes } from "./routes/relay.ts";
 import type { Store, StoreTransaction } from "./store/store.ts";
 
-export type AppConfig = Pick<
-  GatewayConfig,
-  "publicUrl" | "adminToken" | "bodyLimitBytes" | "custodianName" | "custodianAddress" | "chainId" | "logLevel"
->;
+export type { AppConfig } from "./routes/context.ts";
 
 export interface BuildAppOptions {
   config: AppConfig;
   store: Store;
   /** Fastify logger options; default: pino at config.logLevel. */
   logger?: FastifyServerOptions["logger"];
+  /** The chain (consent checks, SIWE for contract wallets, relaying). Without it: ingestion only. */
+  chain?: GatewayChain | undefined;
 }
 
 const JSON_TYPES = ["application/fhir+json", "application/json", "application/json+fhir"];
@@ -59,6 +78,11 @@ function fastifyClientError(err: unknown, bodyLimit: number): OperationOutcomeEr
       return badRequest("Request body is not valid JSON");
     case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
       return badRequest("Request body size does not match Content-Length");
+    case "FST_ERR_VALIDATION": {
+      // Schema messages name the field and the rule ("body/patient must match pattern …"), never data.
+      const message = String((err as { message?: unknown }).message ?? "Invalid request").slice(0, 300);
+      return badRequest(`Invalid request: ${message}`);
+    }
     default: {
       const status = typeof e.statusCode === "number" ? e.statusCode : 500;
       if (status >= 400 && status < 500) {
@@ -86,7 +110,10 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     // Never trust X-Forwarded-* unless configured (a later option); req.ip is the peer.
     trustProxy: false,
     return503OnClosing: true,
+    // Request schemas reject what they do not describe, and never coerce types.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
   });
+  app.decorateRequest("requester", null);
 
   const startedAt = store.now().toISOString();
   const adminTokenHash = sha256(config.adminToken.reveal());
@@ -98,7 +125,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   app.addContentTypeParser(JSON_TYPES, { parseAs: "string" }, app.getDefaultJsonParser("error", "error"));
 
   app.setErrorHandler((err, request, reply) => {
-    let ooe = asOperationOutcomeError(err) ?? fastifyClientError(err, config.bodyLimitBytes);
+    let ooe = asOperationOutcomeError(err) ?? chainOutcome(err) ?? fastifyClientError(err, config.bodyLimitBytes);
     if (ooe && ooe.status >= 500) {
       request.log.error({ err }, "request failed");
     } else if (ooe) {
@@ -108,12 +135,19 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       ooe = serverError();
     }
     if (ooe.status === 401) reply.header("www-authenticate", 'Bearer realm="consentry-gateway"');
-    return reply.code(ooe.status).type(FHIR_JSON).send(ooe.status >= 500 && !isExposable(ooe) ? serverError().outcome : ooe.outcome);
+    if (ooe.retryAfterSeconds !== undefined) reply.header("retry-after", String(ooe.retryAfterSeconds));
+    return reply
+      .code(ooe.status)
+      .type(FHIR_JSON)
+      .send(ooe.status >= 500 && !isExposable(ooe) ? serverError().outcome : ooe.outcome);
   });
 
   app.setNotFoundHandler((request, reply) => {
     const route = `${request.method} ${request.url.split("?")[0] ?? ""}`;
-    reply.code(404).type(FHIR_JSON).send(notFound(`No route ${route.slice(0, 200)}`).outcome);
+    reply
+      .code(404)
+      .type(FHIR_JSON)
+      .send(notFound(`No route ${route.slice(0, 200)}`).outcome);
   });
 
   app.addHook("onSend", async (_request, reply, payload) => {
@@ -122,6 +156,28 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     reply.header("x-content-type-options", "nosniff");
     return payload;
   });
+
+  // ------------------------------------------------------------------ CORS (configured origins only)
+  const corsOrigins = new Set(config.corsOrigins);
+  if (corsOrigins.size > 0) {
+    app.addHook("onRequest", async (request, reply) => {
+      const origin = request.headers.origin;
+      if (origin === undefined || !corsOrigins.has(origin)) return;
+      reply.header("access-control-allow-origin", origin);
+      reply.header("vary", "Origin");
+      reply.header("access-control-expose-headers", "ETag, Last-Modified, Location, Retry-After, WWW-Authenticate");
+    });
+    app.options("/*", async (request, reply) => {
+      const origin = request.headers.origin;
+      if (origin === undefined || !corsOrigins.has(origin)) return reply.code(204).send();
+      return reply
+        .code(204)
+        .header("access-control-allow-methods", "GET, POST, PUT, OPTIONS")
+        .header("access-control-allow-headers", `Authorization, Content-Type, ${PURPOSE_HEADER_NAME}`)
+        .header("access-control-max-age", "600")
+        .send();
+    });
+  }
 
   // ------------------------------------------------------------------ authentication
   /** The custodian's ingestion clients: a static bearer token, compared in constant time. */
@@ -134,17 +190,30 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   }
 
   // ------------------------------------------------------------------ audit
-  function ingestionAudit(request: FastifyRequest, input: Omit<AuditInput, "agent" | "source" | "recorded">): AuditInput {
+  function ingestionAudit(
+    request: FastifyRequest,
+    input: Omit<AuditInput, "agent" | "source" | "recorded">,
+  ): AuditInput {
     return {
       ...input,
       recorded: store.now(),
-      agent: { kind: "dataCollector", did: custodianDid, display: `${config.custodianName} ingestion`, address: request.ip },
+      agent: {
+        kind: "dataCollector",
+        did: custodianDid,
+        display: `${config.custodianName} ingestion`,
+        address: request.ip,
+      },
       source: { observer },
     };
   }
 
   /** Records a failed ingestion attempt (after authentication); never masks the original error. */
-  async function auditFailure(request: FastifyRequest, interaction: "create" | "update" | "transaction", err: unknown, type?: string): Promise<void> {
+  async function auditFailure(
+    request: FastifyRequest,
+    interaction: "create" | "update" | "transaction",
+    err: unknown,
+    type?: string,
+  ): Promise<void> {
     const ooe = asOperationOutcomeError(err);
     try {
       await appendAudit(
@@ -163,23 +232,31 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     }
   }
 
+  /**
+   * Writes resources and their AuditEvents in the caller's transaction. All resource rows are
+   * written (and locked) before the audit log's table lock is taken, so a transaction holding
+   * that lock never waits for a row: concurrent ingestions cannot deadlock on it.
+   */
   async function writeAudited(
     tx: StoreTransaction,
     request: FastifyRequest,
-    resource: SupportedResource,
-  ): Promise<SupportedResource> {
-    const saved = await tx.putResource(resource);
-    await appendAudit(
-      tx.db,
-      buildAuditEvent(
-        ingestionAudit(request, {
-          interaction: saved.meta?.versionId === "1" ? "create" : "update",
-          outcome: "success",
-          patientId: getPatientId(saved),
-          resource: { type: saved.resourceType, id: saved.id },
-        }),
-      ),
-    );
+    resources: readonly SupportedResource[],
+  ): Promise<SupportedResource[]> {
+    const saved: SupportedResource[] = [];
+    for (const resource of resources) saved.push(await tx.putResource(resource));
+    for (const r of saved) {
+      await appendAudit(
+        tx.db,
+        buildAuditEvent(
+          ingestionAudit(request, {
+            interaction: r.meta?.versionId === "1" ? "create" : "update",
+            outcome: "success",
+            patientId: getPatientId(r),
+            resource: { type: r.resourceType, id: r.id },
+          }),
+        ),
+      );
+    }
     return saved;
   }
 
@@ -194,6 +271,69 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       .send(saved);
   }
 
+  // ------------------------------------------------------------------ audit of patient-touching requests
+  function agentOf(request: FastifyRequest, audit: AuditContext): AuditInput["agent"] {
+    if (audit.agent) return { ...audit.agent, address: request.ip };
+    if (request.requester) return { kind: "humanUser", did: request.requester.did, address: request.ip };
+    return {
+      kind: "application",
+      did: custodianDid,
+      display: `${config.custodianName} administration`,
+      address: request.ip,
+    };
+  }
+
+  function auditInput(
+    request: FastifyRequest,
+    audit: AuditContext,
+    outcome: AuditInput["outcome"],
+    outcomeDesc: string | undefined,
+  ): AuditInput {
+    return {
+      interaction: audit.interaction,
+      operation: audit.operation,
+      outcome,
+      outcomeDesc,
+      recorded: store.now(),
+      agent: agentOf(request, audit),
+      purposeOfUse: audit.purposeOfUse,
+      patientId: audit.patientId,
+      resource: audit.resource,
+      query: audit.query,
+      emergency: audit.emergency,
+      details: audit.details,
+      source: { observer },
+    };
+  }
+
+  async function audited<T>(request: FastifyRequest, audit: AuditContext, fn: () => Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await fn();
+    } catch (err) {
+      const ooe = knownOutcome(err);
+      try {
+        await appendAudit(
+          store.db,
+          buildAuditEvent(
+            auditInput(
+              request,
+              audit,
+              ooe && ooe.status < 500 ? "minorFailure" : "seriousFailure",
+              ooe ? outcomeText(ooe.outcome).slice(0, 1000) : "internal error",
+            ),
+          ),
+        );
+      } catch (auditErr) {
+        request.log.error({ err: auditErr }, "could not write the audit event of a failed request");
+      }
+      throw err;
+    }
+    // Written before the response leaves: no record is released without its AuditEvent.
+    await appendAudit(store.db, buildAuditEvent(auditInput(request, audit, "success", audit.note?.slice(0, 1000))));
+    return result;
+  }
+
   // ------------------------------------------------------------------ routes
   app.get("/healthz", async (request, reply) => {
     try {
@@ -202,7 +342,21 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       request.log.error({ err }, "health check: database unreachable");
       throw serviceUnavailable("Database unavailable");
     }
-    return reply.type("application/json").send({ status: "ok", database: store.database.kind });
+    // Without the chain no consent can be checked: the gateway is not able to serve reads.
+    let block: string | undefined;
+    if (options.chain) {
+      try {
+        block = (await options.chain.latestBlock()).number.toString();
+      } catch (err) {
+        request.log.error({ err }, "health check: chain unreachable");
+        throw serviceUnavailable("Chain unavailable: consent cannot be checked");
+      }
+    }
+    return reply.type("application/json").send({
+      status: "ok",
+      database: store.database.kind,
+      ...(block !== undefined ? { chainId: config.chainId, block } : {}),
+    });
   });
 
   app.get("/fhir/metadata", async (_request, reply) => {
@@ -210,11 +364,80 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       publicUrl: config.publicUrl,
       custodianName: config.custodianName,
       date: startedAt,
-      interactions: ["create", "update"],
+      interactions: options.chain ? ["read", "search-type", "create", "update"] : ["create", "update"],
       transaction: true,
+      reads: options.chain !== undefined,
+      cors: corsOrigins.size > 0,
     });
     return reply.type(FHIR_JSON).send(capability);
   });
+
+  if (options.chain) {
+    const chain = options.chain;
+    const limiters = {
+      address: new RateLimiter({ perMinute: config.rateLimits.perAddressPerMinute }),
+      ip: new RateLimiter({ perMinute: config.rateLimits.perIpPerMinute }),
+    };
+    const tokens = new TokenIssuer({
+      secret: config.tokenSecret.reveal(),
+      audience: config.publicUrl,
+      chainId: config.chainId,
+      ttlSeconds: config.tokenTtlSeconds,
+      now: () => store.now(),
+    });
+    const throttle = (limiter: RateLimiter, key: string, what: string): void => {
+      const taken = limiter.take(key);
+      if (!taken.ok)
+        throw tooManyRequests(
+          `Too many requests ${what}: at most ${limiter.perMinute} per minute`,
+          taken.retryAfterSeconds,
+        );
+    };
+    const limitByIp = async (request: FastifyRequest): Promise<void> =>
+      throttle(limiters.ip, request.ip, "from this address");
+    const context: RouteContext = {
+      config,
+      store,
+      chain,
+      access: new AccessControl(store, chain),
+      tokens,
+      siwe: new SiweVerifier({
+        db: store.db,
+        client: chain.client,
+        publicUrl: config.publicUrl,
+        chainId: config.chainId,
+        now: () => store.now(),
+      }),
+      limiters,
+      limitByIp,
+      requireCustodian,
+      audited,
+      async requireReader(request) {
+        const header = request.headers.authorization;
+        const m = header === undefined ? null : /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+        if (!m) {
+          await limitByIp(request);
+          throw unauthorized(
+            header === undefined
+              ? "Missing bearer token: sign in with Ethereum (/auth/siwe)"
+              : "Malformed Authorization header: expected Bearer token",
+          );
+        }
+        let claims;
+        try {
+          claims = tokens.verify(m[1]!);
+        } catch (err) {
+          await limitByIp(request); // failed attempts count against the client's address
+          throw err;
+        }
+        throttle(limiters.address, claims.addr.toLowerCase(), `for ${claims.addr}`);
+        request.requester = { address: claims.addr as Address, did: claims.sub, tokenId: claims.jti };
+      },
+    };
+    registerAuthRoutes(app, context);
+    registerReadRoutes(app, context);
+    registerRelayRoutes(app, context);
+  }
 
   /** create: the server assigns the id (a client-sent id is checked, then ignored, per FHIR). */
   app.post<{ Params: { type: string } }>("/fhir/:type", { onRequest: requireCustodian }, async (request, reply) => {
@@ -222,8 +445,8 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     try {
       const resource = validateIncomingResource(request.body, { expectedType: type });
       const { id: _ignored, ...withoutId } = resource;
-      const saved = await store.transaction((tx) => writeAudited(tx, request, withoutId as SupportedResource));
-      return sendStored(reply, saved);
+      const [saved] = await store.transaction((tx) => writeAudited(tx, request, [withoutId as SupportedResource]));
+      return sendStored(reply, saved!);
     } catch (err) {
       await auditFailure(request, "create", err, type);
       throw err;
@@ -231,29 +454,38 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   });
 
   /** update-as-create: the client chooses the id (the custodian's own identifiers). */
-  app.put<{ Params: { type: string; id: string } }>("/fhir/:type/:id", { onRequest: requireCustodian }, async (request, reply) => {
-    const type = assertSupportedType(request.params.type);
-    try {
-      const id = assertValidId(request.params.id);
-      const resource = validateIncomingResource(request.body, { expectedType: type });
-      if (resource.id !== id) throw badRequest(`The resource id must equal the id in the URL (${id})`, `${type}.id`);
-      const saved = await store.transaction((tx) => writeAudited(tx, request, resource));
-      return sendStored(reply, saved);
-    } catch (err) {
-      await auditFailure(request, "update", err, type);
-      throw err;
-    }
-  });
+  app.put<{ Params: { type: string; id: string } }>(
+    "/fhir/:type/:id",
+    { onRequest: requireCustodian },
+    async (request, reply) => {
+      const type = assertSupportedType(request.params.type);
+      try {
+        const id = assertValidId(request.params.id);
+        const resource = validateIncomingResource(request.body, { expectedType: type });
+        if (resource.id !== id) throw badRequest(`The resource id must equal the id in the URL (${id})`, `${type}.id`);
+        const [saved] = await store.transaction((tx) => writeAudited(tx, request, [resource]));
+        return sendStored(reply, saved!);
+      } catch (err) {
+        await auditFailure(request, "update", err, type);
+        throw err;
+      }
+    },
+  );
 
   /** transaction: every entry is validated first, then all are written in one DB transaction. */
   app.post("/fhir", { onRequest: requireCustodian }, async (request, reply) => {
     try {
       const prepared = prepareTransaction(request.body);
-      const saved = await store.transaction(async (tx) => {
-        const out: Array<SupportedResource | undefined> = [];
-        for (const entry of prepared) out[entry.index] = await writeAudited(tx, request, entry.resource);
-        return out;
-      });
+      const written = await store.transaction((tx) =>
+        writeAudited(
+          tx,
+          request,
+          prepared.map((e) => e.resource),
+        ),
+      );
+      // Responses in the order of the submitted entries.
+      const saved: SupportedResource[] = [];
+      prepared.forEach((e, i) => (saved[e.index] = written[i]!));
       const entry: BundleEntry[] = saved.map((r) => {
         const vid = r!.meta?.versionId ?? "1";
         return {
@@ -281,4 +513,3 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
 function isExposable(err: OperationOutcomeError): boolean {
   return err.status !== 500;
 }
-

@@ -46,7 +46,7 @@ async function rpcAnswers(): Promise<boolean> {
 }
 
 describe("npm start (scripts/stack.ts)", function () {
-  this.timeout(180_000);
+  this.timeout(420_000);
 
   it("serves chainId 31337 on 127.0.0.1:8545 with the contracts deployed, and Ctrl-C leaves no process", async () => {
     const stack = startStack();
@@ -59,6 +59,11 @@ describe("npm start (scripts/stack.ts)", function () {
       expect(
         await client.readContract({ address: registry, abi: consentRegistryAbi, functionName: "organizationCount" }),
       ).to.equal(3n);
+      for (const port of [4001, 4002]) {
+        const res = await fetch(`http://127.0.0.1:${port}/fhir/metadata`);
+        expect(res.status, `gateway on ${port}`).to.equal(200);
+        expect(((await res.json()) as { resourceType: string }).resourceType).to.equal("CapabilityStatement");
+      }
     } finally {
       process.kill(-stack.child.pid!, "SIGINT");
       await stack.exited;
@@ -66,6 +71,13 @@ describe("npm start (scripts/stack.ts)", function () {
     await new Promise((r) => setTimeout(r, 500));
     expect(groupAlive(stack.child.pid!), "a process of the stack survived Ctrl-C").to.equal(false);
     expect(await rpcAnswers(), "the chain still answers after Ctrl-C").to.equal(false);
+    for (const port of [4001, 4002]) {
+      const alive = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        () => true,
+        () => false,
+      );
+      expect(alive, `the gateway on ${port} still answers after Ctrl-C`).to.equal(false);
+    }
   });
 
   it("fails with a clear message when port 8545 is taken", async () => {

@@ -1,6 +1,6 @@
 /**
  * Code tables for AuditEvent (FHIR R4), taken from the HL7 and DICOM code systems. Purposes of
- * use are HL7 v3 ActReason codes; the shared sdk/ tables are the reference once they exist.
+ * use come from sdk/ (HL7 v3 PurposeOfUse codes, GA4GH DUO codes for research uses).
  */
 import type { Coding } from "@medplum/fhirtypes";
 
@@ -62,25 +62,17 @@ export const AUDIT_OUTCOME = {
 
 export type AuditOutcome = keyof typeof AUDIT_OUTCOME;
 
-/** HL7 v3 ActReason purposes of use (AuditEvent.purposeOfEvent, agent.purposeOfUse). */
-export const PURPOSE_OF_USE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActReason";
-export const PURPOSE_OF_USE = {
-  TREAT: "treatment",
-  ETREAT: "Emergency Treatment",
-  HPAYMT: "healthcare payment",
-  HOPERAT: "healthcare operations",
-  HRESCH: "healthcare research",
-  PUBHLTH: "public health",
-  PATRQT: "patient requested",
-  HSYSADMIN: "health system administration",
-} as const;
-
-export type PurposeOfUse = keyof typeof PURPOSE_OF_USE;
+/** Purposes of use: the one table in sdk/ (HL7 v3 PurposeOfUse, GA4GH DUO for research). */
+export { PURPOSES, type PurposeName } from "../../../sdk/codes.ts";
 
 /** AuditEvent.agent.type. */
 export const AGENT_TYPE = {
   /** A person signed in with a wallet (patient, clinician, researcher). */
-  humanUser: { system: "http://terminology.hl7.org/CodeSystem/extra-security-role-type", code: "humanuser", display: "human user" },
+  humanUser: {
+    system: "http://terminology.hl7.org/CodeSystem/extra-security-role-type",
+    code: "humanuser",
+    display: "human user",
+  },
   /** The custodian's own systems feeding data in (admin token). */
   dataCollector: {
     system: "http://terminology.hl7.org/CodeSystem/extra-security-role-type",
@@ -101,15 +93,50 @@ export const SOURCE_TYPE = {
 /** AuditEvent.entity.type (http://terminology.hl7.org/CodeSystem/audit-entity-type). */
 export const ENTITY_TYPE = {
   person: { system: "http://terminology.hl7.org/CodeSystem/audit-entity-type", code: "1", display: "Person" },
-  systemObject: { system: "http://terminology.hl7.org/CodeSystem/audit-entity-type", code: "2", display: "System Object" },
+  systemObject: {
+    system: "http://terminology.hl7.org/CodeSystem/audit-entity-type",
+    code: "2",
+    display: "System Object",
+  },
 } as const satisfies Record<string, Coding>;
 
 /** AuditEvent.entity.role (http://terminology.hl7.org/CodeSystem/object-role). */
 export const ENTITY_ROLE = {
   patient: { system: "http://terminology.hl7.org/CodeSystem/object-role", code: "1", display: "Patient" },
-  domainResource: { system: "http://terminology.hl7.org/CodeSystem/object-role", code: "4", display: "Domain Resource" },
+  domainResource: {
+    system: "http://terminology.hl7.org/CodeSystem/object-role",
+    code: "4",
+    display: "Domain Resource",
+  },
   query: { system: "http://terminology.hl7.org/CodeSystem/object-role", code: "24", display: "Query" },
 } as const satisfies Record<string, Coding>;
+
+/**
+ * Break-the-glass (HL7 v3 ActReason BTG): added to AuditEvent.purposeOfEvent when data left
+ * under emergency access rather than a grant, so the patient's trail shows it plainly.
+ */
+export const BREAK_THE_GLASS = {
+  system: "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+  code: "BTG",
+  display: "break the glass",
+} as const satisfies Coding;
+
+/** The gateway's own operations (AuditEvent.subtype next to "operation"). */
+export const GATEWAY_OPERATION_SYSTEM = "urn:consentry:gateway-operation";
+export const GATEWAY_OPERATION = {
+  everything: "Patient $everything",
+  "issue-link-code": "link code issued",
+  "issue-relink-code": "relink code issued",
+  "link-wallet": "wallet linked",
+  "relink-wallet": "wallet relinked",
+  "relay-grant": "signed grant relayed",
+  "relay-revoke": "signed revocation relayed",
+  "relay-revoke-all": "signed revoke-all relayed",
+  "relay-cancel-signatures": "signed signature cancellation relayed",
+  "relay-join": "signed study join relayed",
+  "relay-leave": "signed study leave relayed",
+} as const;
+export type GatewayOperation = keyof typeof GATEWAY_OPERATION;
 
 /** AuditEvent.agent.network.type: 2 = IP address. */
 export const NETWORK_TYPE_IP = "2";

@@ -3,24 +3,27 @@
  * denied, naming who (the wallet as a did:pkh identifier), why (purpose of use), what (the
  * patient and the resource or query) and how it ended.
  */
-import type { AuditEvent, AuditEventAgent, AuditEventEntity } from "@medplum/fhirtypes";
+import type { AuditEvent, AuditEventAgent, AuditEventEntity, Coding } from "@medplum/fhirtypes";
 import { randomUUID } from "node:crypto";
 import {
   AGENT_TYPE,
   AUDIT_EVENT_TYPE,
+  BREAK_THE_GLASS,
+  GATEWAY_OPERATION,
+  GATEWAY_OPERATION_SYSTEM,
   AUDIT_OUTCOME,
   ENTITY_ROLE,
   ENTITY_TYPE,
   INTERACTION_ACTION,
   NETWORK_TYPE_IP,
-  PURPOSE_OF_USE,
-  PURPOSE_OF_USE_SYSTEM,
+  PURPOSES,
   RESTFUL_INTERACTION,
   SOURCE_TYPE,
   URI_SYSTEM,
   type AgentKind,
   type AuditOutcome,
-  type PurposeOfUse,
+  type GatewayOperation,
+  type PurposeName,
   type RestInteraction,
 } from "./codes.ts";
 
@@ -41,7 +44,8 @@ export interface AuditInput {
   outcomeDesc?: string | undefined;
   recorded: Date;
   agent: AuditAgentInput;
-  purposeOfUse?: PurposeOfUse | undefined;
+  /** Why the data was requested (sdk purpose name, e.g. "TREAT", "HMB"). */
+  purposeOfUse?: PurposeName | undefined;
   /** The patient whose data was touched. */
   patientId?: string | undefined;
   /** The resource read or written, e.g. { type: "Observation", id: "…" }. */
@@ -50,10 +54,17 @@ export interface AuditInput {
   query?: string | undefined;
   /** Who observed the event: the gateway of this custodian. */
   source: { observer: string; site?: string | undefined };
+  /** Which of the gateway's operations (for interaction "operation"). */
+  operation?: GatewayOperation | undefined;
+  /** Data left under emergency (break-glass) access: purposeOfEvent gets BTG. */
+  emergency?: boolean | undefined;
+  /** Facts of the decision (e.g. the block the consent was read at), as entity details. */
+  details?: ReadonlyArray<{ type: string; value: string }> | undefined;
 }
 
-function purposeCoding(purpose: PurposeOfUse) {
-  return { coding: [{ system: PURPOSE_OF_USE_SYSTEM, code: purpose, display: PURPOSE_OF_USE[purpose] }] };
+function purposeCoding(purpose: PurposeName) {
+  const p = PURPOSES[purpose];
+  return { coding: [{ system: p.system, code: p.code, display: p.display }] };
 }
 
 export function buildAuditEvent(input: AuditInput): AuditEvent {
@@ -71,10 +82,17 @@ export function buildAuditEvent(input: AuditInput): AuditEvent {
 
   const entity: AuditEventEntity[] = [];
   if (input.patientId !== undefined) {
-    entity.push({ what: { reference: `Patient/${input.patientId}` }, type: ENTITY_TYPE.person, role: ENTITY_ROLE.patient });
+    entity.push({
+      what: { reference: `Patient/${input.patientId}` },
+      type: ENTITY_TYPE.person,
+      role: ENTITY_ROLE.patient,
+    });
   }
   if (input.resource !== undefined && !(input.resource.type === "Patient" && input.resource.id === input.patientId)) {
-    const what = input.resource.id !== undefined ? { reference: `${input.resource.type}/${input.resource.id}` } : { display: input.resource.type };
+    const what =
+      input.resource.id !== undefined
+        ? { reference: `${input.resource.type}/${input.resource.id}` }
+        : { display: input.resource.type };
     entity.push({ what, type: ENTITY_TYPE.systemObject, role: ENTITY_ROLE.domainResource });
   }
   if (input.query !== undefined) {
@@ -85,11 +103,25 @@ export function buildAuditEvent(input: AuditInput): AuditEvent {
     });
   }
 
+  if (input.details !== undefined && input.details.length > 0) {
+    const detail = input.details.map((d) => ({ type: d.type, valueString: d.value }));
+    const target = entity[0];
+    if (target) target.detail = [...(target.detail ?? []), ...detail];
+    else entity.push({ type: ENTITY_TYPE.systemObject, detail });
+  }
+  const subtype: Coding[] = [RESTFUL_INTERACTION[input.interaction]];
+  if (input.operation !== undefined) {
+    subtype.push({
+      system: GATEWAY_OPERATION_SYSTEM,
+      code: input.operation,
+      display: GATEWAY_OPERATION[input.operation],
+    });
+  }
   const event: AuditEvent = {
     resourceType: "AuditEvent",
     id: randomUUID(),
     type: AUDIT_EVENT_TYPE.rest,
-    subtype: [RESTFUL_INTERACTION[input.interaction]],
+    subtype,
     action: INTERACTION_ACTION[input.interaction],
     recorded: input.recorded.toISOString(),
     outcome: AUDIT_OUTCOME[input.outcome],
@@ -102,6 +134,7 @@ export function buildAuditEvent(input: AuditInput): AuditEvent {
   };
   if (input.outcomeDesc !== undefined) event.outcomeDesc = input.outcomeDesc;
   if (input.purposeOfUse !== undefined) event.purposeOfEvent = [purposeCoding(input.purposeOfUse)];
+  if (input.emergency) event.purposeOfEvent = [...(event.purposeOfEvent ?? []), { coding: [BREAK_THE_GLASS] }];
   if (entity.length > 0) event.entity = entity;
   return event;
 }

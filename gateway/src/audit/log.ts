@@ -11,7 +11,7 @@
  * shorter chain: that is caught against a head anchored elsewhere (`expectedHead`, on-chain).
  */
 import type { AuditEvent } from "@medplum/fhirtypes";
-import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, lt, sql } from "drizzle-orm";
 import { createHash } from "node:crypto";
 import type { GatewayDb } from "../store/database.ts";
 import { auditEvents } from "../store/schema.ts";
@@ -36,10 +36,7 @@ export type ChainVerification =
 /** sha256(prevHash bytes || canonical JSON of the event), hex. */
 export function entryHash(prevHash: string, event: AuditEvent): string {
   if (!/^[0-9a-f]{64}$/.test(prevHash)) throw new TypeError("prevHash must be 64 lowercase hex characters");
-  return createHash("sha256")
-    .update(Buffer.from(prevHash, "hex"))
-    .update(canonicalJson(event), "utf8")
-    .digest("hex");
+  return createHash("sha256").update(Buffer.from(prevHash, "hex")).update(canonicalJson(event), "utf8").digest("hex");
 }
 
 function toEntry(row: typeof auditEvents.$inferSelect): AuditEntry {
@@ -98,6 +95,36 @@ export async function listAudit(
     .orderBy(asc(auditEvents.seq))
     .limit(limit);
   return rows.map(toEntry);
+}
+
+/**
+ * A page of a patient's audit trail, newest first: entries with seq < `beforeSeq` (all when
+ * undefined), at most `limit`, and how many entries the trail has in all.
+ */
+export async function listAuditNewestFirst(
+  db: GatewayDb,
+  patientId: string,
+  options: { beforeSeq?: number | undefined; limit: number },
+): Promise<{ entries: AuditEntry[]; total: number }> {
+  const limit = Math.min(Math.max(options.limit, 0), 1000);
+  const [counted] = await db
+    .select({ total: sql<string>`count(*)` })
+    .from(auditEvents)
+    .where(eq(auditEvents.patientId, patientId));
+  const total = Number(counted?.total ?? 0);
+  if (limit === 0) return { entries: [], total };
+  const where =
+    options.beforeSeq === undefined
+      ? eq(auditEvents.patientId, patientId)
+      : and(eq(auditEvents.patientId, patientId), lt(auditEvents.seq, options.beforeSeq));
+  const rows = await db.select().from(auditEvents).where(where).orderBy(desc(auditEvents.seq)).limit(limit);
+  return { entries: rows.map(toEntry), total };
+}
+
+/** The newest entry's sequence number (0 when the log is empty). */
+export async function lastAuditSeq(db: GatewayDb): Promise<number> {
+  const [row] = await db.select({ seq: auditEvents.seq }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1);
+  return row?.seq ?? 0;
 }
 
 /** Entries fromSeq..toSeq inclusive, in order (a batch to anchor). */

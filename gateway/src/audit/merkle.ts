@@ -10,7 +10,8 @@
  * - A single-entry batch's root is its leaf. An empty batch has no root.
  * Sorted pairs make sibling order irrelevant; the chain's hashes (not the tree) fix entry order.
  */
-import { concat, keccak256, type Hex } from "viem";
+import type { Hex } from "viem";
+import { concat, keccak256 } from "viem/utils";
 
 const HASH = /^(0x)?[0-9a-fA-F]{64}$/;
 
@@ -50,7 +51,8 @@ export function merkleRoot(entryHashes: readonly string[]): Hex {
 /** The sibling hashes proving entry `index` of the batch, bottom-up. */
 export function merkleProof(entryHashes: readonly string[], index: number): Hex[] {
   const all = levels(entryHashes);
-  if (!Number.isInteger(index) || index < 0 || index >= entryHashes.length) throw new RangeError("merkleProof: bad index");
+  if (!Number.isInteger(index) || index < 0 || index >= entryHashes.length)
+    throw new RangeError("merkleProof: bad index");
   const proof: Hex[] = [];
   let i = index;
   for (let l = 0; l < all.length - 1; l++) {

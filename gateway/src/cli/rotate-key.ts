@@ -15,16 +15,23 @@
  * Store.erasePatient).
  */
 import { ConfigError, loadNewMasterKey, loadStorageConfig, type Env } from "../config/config.ts";
-import { openDatabase } from "../store/database.ts";
+import { openDatabase as openRealDatabase, type Database, type DatabaseOptions } from "../store/database.ts";
 import { Store } from "../store/store.ts";
 
-export async function runRotateKey(env: Env, argv: readonly string[], out: (line: string) => void): Promise<number> {
+export async function runRotateKey(
+  env: Env,
+  argv: readonly string[],
+  out: (line: string) => void,
+  openDatabase: (options: DatabaseOptions) => Promise<Database> = openRealDatabase,
+): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
     out("usage: node gateway/src/cli/rotate-key.ts   (keys and database from the environment; see the file header)");
     return 0;
   }
   if (argv.length > 0) {
-    out("rotate-key takes no arguments: keys are read from GATEWAY_MASTER_KEY[_FILE] and GATEWAY_NEW_MASTER_KEY[_FILE]");
+    out(
+      "rotate-key takes no arguments: keys are read from GATEWAY_MASTER_KEY[_FILE] and GATEWAY_NEW_MASTER_KEY[_FILE]",
+    );
     return 64; // EX_USAGE
   }
   let storage;

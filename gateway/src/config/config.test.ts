@@ -4,6 +4,10 @@ import { ConfigError, loadConfig, loadNewMasterKey, loadStorageConfig, type Conf
 
 const KEY_HEX = "3c6e0b8a9c15224a8228b9a98ca1531d3c6e0b8a9c15224a8228b9a98ca1531e";
 const TOKEN = "s3cr3t-admin-token-abcdefghijklmnopqrstuvwxyz0123";
+const GATEWAY_KEY = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba";
+const TOKEN_SECRET = "hmac-key-for-bearer-tokens-0123456789abcdef";
+const REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+const ANCHOR = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512";
 
 const VALID: Env = {
   GATEWAY_PORT: "8081",
@@ -12,10 +16,13 @@ const VALID: Env = {
   CUSTODIAN_ADDRESS: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
   GATEWAY_MASTER_KEY: KEY_HEX,
   GATEWAY_ADMIN_TOKEN: TOKEN,
+  GATEWAY_PRIVATE_KEY: GATEWAY_KEY,
+  GATEWAY_TOKEN_SECRET: TOKEN_SECRET,
 };
 
 function io(files: Record<string, Buffer | string> = {}): ConfigIo {
   return {
+    deployment: (chainId) => (chainId === 31337 ? { ConsentRegistry: REGISTRY, AuditAnchor: ANCHOR } : undefined),
     cwd: () => "/srv/gateway",
     readFile: (file) => {
       const content = files[file];
@@ -46,14 +53,27 @@ describe("config", () => {
     expect(config.database).to.deep.equal({ kind: "pglite", dataDir: "/srv/gateway/.data/gateway" });
     expect(config.masterKey.reveal().toString("hex")).to.equal(KEY_HEX);
     expect(config.adminToken.reveal()).to.equal(TOKEN);
-    expect(config.gatewayPrivateKey).to.equal(undefined);
+    expect(config.gatewayPrivateKey.reveal()).to.equal(GATEWAY_KEY);
+    expect(config.tokenSecret.reveal().toString("utf8")).to.equal(TOKEN_SECRET);
+    expect(config.consentRegistryAddress).to.equal(REGISTRY);
+    expect(config.auditAnchorAddress).to.equal(ANCHOR);
+    expect(config.studyEscrowAddress).to.equal(undefined);
+    expect(config.tokenTtlSeconds).to.equal(900);
     expect(config.bodyLimitBytes).to.equal(1024 * 1024);
   });
 
   it("lists every missing required variable by name in one error", () => {
     const p = problems({});
     expect(Object.keys(p).sort()).to.deep.equal(
-      ["CHAIN_ID", "CUSTODIAN_ADDRESS", "GATEWAY_ADMIN_TOKEN", "GATEWAY_MASTER_KEY", "RPC_URL"].sort(),
+      [
+        "CHAIN_ID",
+        "CUSTODIAN_ADDRESS",
+        "GATEWAY_ADMIN_TOKEN",
+        "GATEWAY_MASTER_KEY",
+        "GATEWAY_PRIVATE_KEY",
+        "GATEWAY_TOKEN_SECRET",
+        "RPC_URL",
+      ].sort(),
     );
     try {
       loadConfig({}, io());
@@ -99,7 +119,10 @@ describe("config", () => {
 
   it("reads the master key from a file (hex or 32 raw bytes), relative to cwd", () => {
     const { GATEWAY_MASTER_KEY: _k, ...rest } = VALID;
-    const hexConfig = loadConfig({ ...rest, GATEWAY_MASTER_KEY_FILE: "secrets/master.key" }, io({ "/srv/gateway/secrets/master.key": `${KEY_HEX}\n` }));
+    const hexConfig = loadConfig(
+      { ...rest, GATEWAY_MASTER_KEY_FILE: "secrets/master.key" },
+      io({ "/srv/gateway/secrets/master.key": `${KEY_HEX}\n` }),
+    );
     expect(hexConfig.masterKey.reveal().toString("hex")).to.equal(KEY_HEX);
     const raw = Buffer.from(KEY_HEX, "hex");
     const rawConfig = loadConfig({ ...rest, GATEWAY_MASTER_KEY_FILE: "/keys/raw" }, io({ "/keys/raw": raw }));
@@ -110,28 +133,46 @@ describe("config", () => {
     expect(problems({ ...VALID, GATEWAY_MASTER_KEY_FILE: "/k" })["GATEWAY_MASTER_KEY"]).to.match(/not both/);
     const { GATEWAY_MASTER_KEY: _k, ...rest } = VALID;
     expect(problems(rest)["GATEWAY_MASTER_KEY"]).to.match(/required.*GATEWAY_MASTER_KEY_FILE/);
-    expect(problems({ ...rest, GATEWAY_MASTER_KEY_FILE: "/missing" })["GATEWAY_MASTER_KEY_FILE"]).to.match(/cannot read.*ENOENT/);
+    expect(problems({ ...rest, GATEWAY_MASTER_KEY_FILE: "/missing" })["GATEWAY_MASTER_KEY_FILE"]).to.match(
+      /cannot read.*ENOENT/,
+    );
     expect(problems({ ...VALID, GATEWAY_MASTER_KEY: "00".repeat(32) })["GATEWAY_MASTER_KEY"]).to.match(/random/);
   });
 
   it("requires GATEWAY_PUBLIC_URL off loopback, and https for public hosts", () => {
     expect(problems({ ...VALID, GATEWAY_HOST: "0.0.0.0" })["GATEWAY_PUBLIC_URL"]).to.match(/required/);
-    expect(problems({ ...VALID, GATEWAY_PUBLIC_URL: "http://fhir.example.org" })["GATEWAY_PUBLIC_URL"]).to.match(/https/);
-    expect(problems({ ...VALID, GATEWAY_PUBLIC_URL: "https://u:p@fhir.example.org" })["GATEWAY_PUBLIC_URL"]).to.match(/credentials/);
-    const config = loadConfig({ ...VALID, GATEWAY_HOST: "0.0.0.0", GATEWAY_PUBLIC_URL: "https://fhir.example.org/gw/" }, io());
+    expect(problems({ ...VALID, GATEWAY_PUBLIC_URL: "http://fhir.example.org" })["GATEWAY_PUBLIC_URL"]).to.match(
+      /https/,
+    );
+    expect(problems({ ...VALID, GATEWAY_PUBLIC_URL: "https://u:p@fhir.example.org" })["GATEWAY_PUBLIC_URL"]).to.match(
+      /credentials/,
+    );
+    const config = loadConfig(
+      { ...VALID, GATEWAY_HOST: "0.0.0.0", GATEWAY_PUBLIC_URL: "https://fhir.example.org/gw/" },
+      io(),
+    );
     expect(config.publicUrl).to.equal("https://fhir.example.org/gw");
   });
 
   it("chooses PostgreSQL by DATABASE_URL, and refuses it together with GATEWAY_DATA_DIR", () => {
     const config = loadConfig({ ...VALID, DATABASE_URL: "postgres://gw:pw@127.0.0.1:5432/consentry" }, io());
     expect(config.database.kind).to.equal("postgres");
-    expect(problems({ ...VALID, DATABASE_URL: "postgres://h/db", GATEWAY_DATA_DIR: "/d" })["GATEWAY_DATA_DIR"]).to.match(/either/);
-    expect(loadConfig({ ...VALID, GATEWAY_DATA_DIR: ":memory:" }, io()).database).to.deep.equal({ kind: "pglite", dataDir: undefined });
+    expect(
+      problems({ ...VALID, DATABASE_URL: "postgres://h/db", GATEWAY_DATA_DIR: "/d" })["GATEWAY_DATA_DIR"],
+    ).to.match(/either/);
+    expect(loadConfig({ ...VALID, GATEWAY_DATA_DIR: ":memory:" }, io()).database).to.deep.equal({
+      kind: "pglite",
+      dataDir: undefined,
+    });
   });
 
-  it("validates the optional gateway private key as a secp256k1 scalar", () => {
-    expect(problems({ ...VALID, GATEWAY_PRIVATE_KEY: `0x${"0".repeat(64)}` })["GATEWAY_PRIVATE_KEY"]).to.match(/secp256k1/);
-    expect(problems({ ...VALID, GATEWAY_PRIVATE_KEY: `0x${"f".repeat(64)}` })["GATEWAY_PRIVATE_KEY"]).to.match(/secp256k1/);
+  it("validates the gateway private key as a secp256k1 scalar", () => {
+    expect(problems({ ...VALID, GATEWAY_PRIVATE_KEY: `0x${"0".repeat(64)}` })["GATEWAY_PRIVATE_KEY"]).to.match(
+      /secp256k1/,
+    );
+    expect(problems({ ...VALID, GATEWAY_PRIVATE_KEY: `0x${"f".repeat(64)}` })["GATEWAY_PRIVATE_KEY"]).to.match(
+      /secp256k1/,
+    );
     const pk = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
     expect(loadConfig({ ...VALID, GATEWAY_PRIVATE_KEY: pk }, io()).gatewayPrivateKey?.reveal()).to.equal(pk);
   });
@@ -153,5 +194,79 @@ describe("config", () => {
     const storage = loadStorageConfig({ GATEWAY_MASTER_KEY: KEY_HEX, GATEWAY_DATA_DIR: "db" }, io());
     expect(storage.database).to.deep.equal({ kind: "pglite", dataDir: "/srv/gateway/db" });
     expect(() => loadNewMasterKey({}, io())).to.throw(ConfigError, /GATEWAY_NEW_MASTER_KEY: is required/);
+  });
+
+  it("takes contract addresses from the environment, else from the sdk deployment, naming what is missing", () => {
+    const own = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0";
+    const config = loadConfig({ ...VALID, CONSENT_REGISTRY_ADDRESS: own, STUDY_ESCROW_ADDRESS: own }, io());
+    expect(config.consentRegistryAddress).to.equal(own);
+    expect(config.auditAnchorAddress).to.equal(ANCHOR);
+    expect(config.studyEscrowAddress).to.equal(own);
+    const p = problems({ ...VALID, CHAIN_ID: "11155111" });
+    expect(p["CONSENT_REGISTRY_ADDRESS"]).to.match(/no ConsentRegistry deployment is known for chain 11155111/);
+    expect(p["AUDIT_ANCHOR_ADDRESS"]).to.match(/no AuditAnchor deployment/);
+    expect(p["STUDY_ESCROW_ADDRESS"]).to.equal(undefined); // optional
+    expect(problems({ ...VALID, AUDIT_ANCHOR_ADDRESS: "0x1234" })["AUDIT_ANCHOR_ADDRESS"]).to.match(/20-byte address/);
+    expect(
+      problems({ ...VALID, CONSENT_REGISTRY_ADDRESS: `0x${"0".repeat(40)}` })["CONSENT_REGISTRY_ADDRESS"],
+    ).to.match(/zero address/);
+  });
+
+  it("requires a bearer-token secret of at least 32 bytes, from the variable or a file, unlike the admin token", () => {
+    const { GATEWAY_TOKEN_SECRET: _s, ...rest } = VALID;
+    expect(problems(rest)["GATEWAY_TOKEN_SECRET"]).to.match(/is required.*GATEWAY_TOKEN_SECRET_FILE/);
+    expect(problems({ ...VALID, GATEWAY_TOKEN_SECRET: "too-short-secret" })["GATEWAY_TOKEN_SECRET"]).to.match(
+      /at least 32 bytes \(got 16\)/,
+    );
+    expect(problems({ ...VALID, GATEWAY_TOKEN_SECRET: "a".repeat(40) })["GATEWAY_TOKEN_SECRET"]).to.match(/repetitive/);
+    expect(problems({ ...VALID, GATEWAY_TOKEN_SECRET: TOKEN })["GATEWAY_TOKEN_SECRET"]).to.match(/differ/);
+    const fromFile = loadConfig(
+      { ...rest, GATEWAY_TOKEN_SECRET_FILE: "/run/secrets/token" },
+      io({ "/run/secrets/token": `${TOKEN_SECRET}\n` }),
+    );
+    expect(fromFile.tokenSecret.reveal().toString("utf8")).to.equal(TOKEN_SECRET);
+    expect(JSON.stringify(fromFile)).not.to.contain(TOKEN_SECRET);
+    expect(problems({ ...VALID, GATEWAY_PRIVATE_KEY: undefined })["GATEWAY_PRIVATE_KEY"]).to.match(/is required/);
+    const keyFromFile = loadConfig(
+      { ...VALID, GATEWAY_PRIVATE_KEY: undefined, GATEWAY_PRIVATE_KEY_FILE: "/run/secrets/gateway.key" },
+      io({ "/run/secrets/gateway.key": `${GATEWAY_KEY}\n` }),
+    );
+    expect(keyFromFile.gatewayPrivateKey.reveal()).to.equal(GATEWAY_KEY);
+  });
+
+  it("validates token lifetime, anchoring interval, rate and relay limits, CORS origins", () => {
+    const config = loadConfig(
+      {
+        ...VALID,
+        GATEWAY_TOKEN_TTL_SECONDS: "300",
+        GATEWAY_ANCHOR_INTERVAL_SECONDS: "0",
+        GATEWAY_RATE_LIMIT_PER_MINUTE: "50",
+        GATEWAY_RATE_LIMIT_IP_PER_MINUTE: "10",
+        GATEWAY_RELAY_LIMIT_PER_HOUR: "3",
+        GATEWAY_RELAY_GLOBAL_LIMIT_PER_HOUR: "100",
+        GATEWAY_CORS_ORIGINS: "http://localhost:3000, https://portal.example.org",
+        GATEWAY_EVENTS_FROM_BLOCK: "123",
+      },
+      io(),
+    );
+    expect(config).to.deep.include({
+      tokenTtlSeconds: 300,
+      anchorIntervalSeconds: 0,
+      rateLimits: { perAddressPerMinute: 50, perIpPerMinute: 10 },
+      relayLimits: { perAddressPerHour: 3, globalPerHour: 100 },
+      corsOrigins: ["http://localhost:3000", "https://portal.example.org"],
+      eventsFromBlock: 123,
+    });
+    const p = problems({
+      ...VALID,
+      GATEWAY_TOKEN_TTL_SECONDS: "86400",
+      GATEWAY_RATE_LIMIT_PER_MINUTE: "0",
+      GATEWAY_CORS_ORIGINS: "https://portal.example.org/app",
+      GATEWAY_EVENTS_FROM_BLOCK: "latest",
+    });
+    expect(p["GATEWAY_TOKEN_TTL_SECONDS"]).to.match(/from 60 to 3600/);
+    expect(p["GATEWAY_RATE_LIMIT_PER_MINUTE"]).to.match(/integer/);
+    expect(p["GATEWAY_CORS_ORIGINS"]).to.match(/origins only/);
+    expect(p["GATEWAY_EVENTS_FROM_BLOCK"]).to.match(/integer from 0/);
   });
 });

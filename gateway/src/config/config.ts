@@ -7,7 +7,9 @@
  */
 import path from "node:path";
 import { readFileSync } from "node:fs";
-import { getAddress, isAddress, type Address, type Hex } from "viem";
+import type { Address, Hex } from "viem";
+import { getAddress, isAddress } from "viem/utils";
+import { deploymentFor, type Deployment } from "../../../sdk/deployments.ts";
 import { parseMasterKeyHex, KEY_BYTES } from "../store/crypto.ts";
 import { Secret } from "./secret.ts";
 
@@ -18,11 +20,26 @@ export interface ConfigIo {
   readFile(file: string): Buffer;
   /** Base for relative paths. */
   cwd(): string;
+  /**
+   * The contract addresses known for a chain (default: sdk/generated/deployments.json), used when
+   * CONSENT_REGISTRY_ADDRESS / AUDIT_ANCHOR_ADDRESS / STUDY_ESCROW_ADDRESS are not set.
+   */
+  deployment?(chainId: number): Deployment | undefined;
+}
+
+/** The sdk's deployments for a chain, or undefined when none is known. */
+export function sdkDeployment(chainId: number): Deployment | undefined {
+  try {
+    return deploymentFor(chainId);
+  } catch {
+    return undefined;
+  }
 }
 
 export const nodeIo: ConfigIo = {
   readFile: (file) => readFileSync(file),
   cwd: () => process.cwd(),
+  deployment: sdkDeployment,
 };
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -38,6 +55,18 @@ export interface StorageConfig {
   masterKey: Secret<Buffer>;
 }
 
+/** Requests per minute: per signed-in address, and per client IP for unauthenticated requests. */
+export interface RateLimitConfig {
+  perAddressPerMinute: number;
+  perIpPerMinute: number;
+}
+
+/** Relayed transactions per hour: per patient address, and for the whole gateway. */
+export interface RelayLimitConfig {
+  perAddressPerHour: number;
+  globalPerHour: number;
+}
+
 export interface GatewayConfig extends StorageConfig {
   host: string;
   port: number;
@@ -45,14 +74,32 @@ export interface GatewayConfig extends StorageConfig {
   publicUrl: string;
   rpcUrl: string;
   chainId: number;
+  /** ConsentRegistry (with OrganizationRegistry): the consent check, grants, delegates. */
+  consentRegistryAddress: Address;
+  /** AuditAnchor: where the audit log's Merkle roots are posted. */
+  auditAnchorAddress: Address;
+  /** StudyEscrow, when deployed: study joins are relayed to it. */
+  studyEscrowAddress: Address | undefined;
+  /** Scan the registry's events from this block (its deployment block; 0 on a dev chain). */
+  eventsFromBlock: number;
   /** The custodian organization's on-chain address (EIP-55). */
   custodianAddress: Address;
   /** Display name of the custodian (AuditEvent.source.observer). */
   custodianName: string;
-  /** Gateway member key that relays transactions (optional until relaying is enabled). */
-  gatewayPrivateKey: Secret<Hex> | undefined;
+  /** The custodian's GATEWAY member key: relays signed consents, anchors the audit log. */
+  gatewayPrivateKey: Secret<Hex>;
+  /** HMAC key of the bearer tokens issued after Sign-In with Ethereum (>= 32 bytes). */
+  tokenSecret: Secret<Buffer>;
+  /** Lifetime of those bearer tokens, seconds. */
+  tokenTtlSeconds: number;
   /** Bearer token of the custodian's ingestion clients. */
   adminToken: Secret<string>;
+  /** Seconds between audit anchoring runs; 0 disables the periodic job. */
+  anchorIntervalSeconds: number;
+  rateLimits: RateLimitConfig;
+  relayLimits: RelayLimitConfig;
+  /** Browser origins allowed to call the gateway (CORS); empty: none. */
+  corsOrigins: readonly string[];
   bodyLimitBytes: number;
   logLevel: LogLevel;
 }
@@ -82,8 +129,22 @@ export const KNOWN_VARIABLES = [
   "RPC_URL",
   "CHAIN_ID",
   "CUSTODIAN_ADDRESS",
+  "CONSENT_REGISTRY_ADDRESS",
+  "AUDIT_ANCHOR_ADDRESS",
+  "STUDY_ESCROW_ADDRESS",
+  "GATEWAY_EVENTS_FROM_BLOCK",
   "GATEWAY_CUSTODIAN_NAME",
   "GATEWAY_PRIVATE_KEY",
+  "GATEWAY_PRIVATE_KEY_FILE",
+  "GATEWAY_TOKEN_SECRET",
+  "GATEWAY_TOKEN_SECRET_FILE",
+  "GATEWAY_TOKEN_TTL_SECONDS",
+  "GATEWAY_ANCHOR_INTERVAL_SECONDS",
+  "GATEWAY_RATE_LIMIT_PER_MINUTE",
+  "GATEWAY_RATE_LIMIT_IP_PER_MINUTE",
+  "GATEWAY_RELAY_LIMIT_PER_HOUR",
+  "GATEWAY_RELAY_GLOBAL_LIMIT_PER_HOUR",
+  "GATEWAY_CORS_ORIGINS",
   "DATABASE_URL",
   "GATEWAY_DATA_DIR",
   "GATEWAY_MASTER_KEY",
@@ -102,7 +163,16 @@ export const DEFAULTS = {
   bodyLimitBytes: 1024 * 1024,
   logLevel: "info",
   custodianName: "Consentry gateway",
+  tokenTtlSeconds: 15 * 60,
+  anchorIntervalSeconds: 5 * 60,
+  rateLimitPerMinute: 600,
+  rateLimitIpPerMinute: 120,
+  relayLimitPerHour: 20,
+  relayGlobalLimitPerHour: 1000,
 } as const;
+
+/** The bearer-token HMAC key: at least this many bytes. */
+export const TOKEN_SECRET_MIN_BYTES = 32;
 
 const ADMIN_TOKEN_MIN = 32;
 const ADMIN_TOKEN_MAX = 512;
@@ -141,7 +211,8 @@ class Reader {
     if (raw === undefined) return fallback;
     if (!/^[0-9]+$/.test(raw)) return this.fail(name, `must be an integer from ${min} to ${max}`);
     const n = Number(raw);
-    if (!Number.isSafeInteger(n) || n < min || n > max) return this.fail(name, `must be an integer from ${min} to ${max}`);
+    if (!Number.isSafeInteger(n) || n < min || n > max)
+      return this.fail(name, `must be an integer from ${min} to ${max}`);
     return n;
   }
 
@@ -153,7 +224,10 @@ class Reader {
       return this.fail(name, "is not a valid URL");
     }
     if (!protocols.includes(u.protocol)) {
-      return this.fail(name, `must use ${protocols.map((p) => p.replace(/:$/, "")).join(" or ")}, not ${u.protocol.replace(/:$/, "")}`);
+      return this.fail(
+        name,
+        `must use ${protocols.map((p) => p.replace(/:$/, "")).join(" or ")}, not ${u.protocol.replace(/:$/, "")}`,
+      );
     }
     if (!u.hostname) return this.fail(name, "must name a host");
     return u;
@@ -179,12 +253,44 @@ class Reader {
     }
   }
 
+  /** A contract or account address: 0x + 40 hex, EIP-55 if mixed-case, not zero. */
+  address(name: string, raw: string): Address | undefined {
+    if (!isAddress(raw, { strict: true }))
+      return this.fail(name, "must be a 0x-prefixed 20-byte address (with a valid EIP-55 checksum if mixed-case)");
+    if (/^0x0{40}$/i.test(raw)) return this.fail(name, "must not be the zero address");
+    return getAddress(raw);
+  }
+
+  /** A contract address from NAME, else from the known deployment on the chain. */
+  contract(
+    name: string,
+    contract: "ConsentRegistry" | "AuditAnchor" | "StudyEscrow",
+    chainId: number | undefined,
+    required: boolean,
+  ): Address | undefined {
+    const raw = this.get(name);
+    if (raw !== undefined) return this.address(name, raw);
+    if (chainId === undefined) return undefined; // CHAIN_ID itself is reported
+    const known = this.io.deployment?.(chainId)?.[contract];
+    if (known !== undefined) return this.address(name, known);
+    if (!required) return undefined;
+    return this.fail(
+      name,
+      `is required: no ${contract} deployment is known for chain ${chainId} (set ${name}, or deploy with npm start)`,
+    );
+  }
+
   masterKey(name: string): Secret<Buffer> | undefined {
     const src = this.secretSource(name, "the 256-bit master key that wraps patient data keys, 64 hex characters");
     if (!src) return undefined;
     // A key file may hold the 32 raw bytes (e.g. `openssl rand 32`) or 64 hex characters.
-    if (src.from.endsWith("_FILE") && src.value.length === KEY_BYTES && !/^[0-9a-fA-F]+$/.test(src.value.toString("latin1"))) {
-      if (src.value.every((b) => b === src.value[0])) return this.fail(src.from, "must be random: a key of one repeated byte is refused");
+    if (
+      src.from.endsWith("_FILE") &&
+      src.value.length === KEY_BYTES &&
+      !/^[0-9a-fA-F]+$/.test(src.value.toString("latin1"))
+    ) {
+      if (src.value.every((b) => b === src.value[0]))
+        return this.fail(src.from, "must be random: a key of one repeated byte is refused");
       return new Secret(Buffer.from(src.value));
     }
     try {
@@ -223,6 +329,41 @@ export function loadStorageConfig(env: Env, io: ConfigIo = nodeIo): StorageConfi
   return { database, masterKey };
 }
 
+export interface AuditVerifyConfig {
+  database: DatabaseConfig;
+  rpcUrl: string;
+  chainId: number;
+  auditAnchorAddress: Address;
+  custodianAddress: Address;
+  eventsFromBlock: number;
+}
+
+/**
+ * What the audit verifier needs: the database (no master key: the audit log is not encrypted),
+ * the chain and the custodian whose anchored batches to check.
+ */
+export function loadAuditVerifyConfig(env: Env, io: ConfigIo = nodeIo): AuditVerifyConfig {
+  const r = new Reader(env, io);
+  const database = readDatabase(r);
+  let rpcUrl: string | undefined;
+  const rpcRaw = r.required("RPC_URL", "JSON-RPC endpoint of the chain holding the audit anchors");
+  if (rpcRaw !== undefined && r.url("RPC_URL", rpcRaw, ["http:", "https:", "ws:", "wss:"])) rpcUrl = rpcRaw;
+  const chainId = r.int("CHAIN_ID", undefined, 1, Number.MAX_SAFE_INTEGER, "EIP-155 chain id, e.g. 31337");
+  const auditAnchorAddress = r.contract("AUDIT_ANCHOR_ADDRESS", "AuditAnchor", chainId, true);
+  const addr = r.required("CUSTODIAN_ADDRESS", "the custodian organization whose audit log this is");
+  const custodianAddress = addr === undefined ? undefined : r.address("CUSTODIAN_ADDRESS", addr);
+  const eventsFromBlock = r.int("GATEWAY_EVENTS_FROM_BLOCK", 0, 0, Number.MAX_SAFE_INTEGER, "a block number");
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return {
+    database: database!,
+    rpcUrl: rpcUrl!,
+    chainId: chainId!,
+    auditAnchorAddress: auditAnchorAddress!,
+    custodianAddress: custodianAddress!,
+    eventsFromBlock: eventsFromBlock!,
+  };
+}
+
 /** Reads a second master key, GATEWAY_NEW_MASTER_KEY or GATEWAY_NEW_MASTER_KEY_FILE (rotation). */
 export function loadNewMasterKey(env: Env, io: ConfigIo = nodeIo): Secret<Buffer> {
   const r = new Reader(env, io);
@@ -248,13 +389,18 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
   const publicRaw = r.get("GATEWAY_PUBLIC_URL");
   if (publicRaw === undefined) {
     if (isLoopback(host) && port !== undefined) publicUrl = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-    else r.fail("GATEWAY_PUBLIC_URL", "is required when GATEWAY_HOST is not a loopback address (the URL clients use, e.g. https://fhir.example-hospital.org)");
+    else
+      r.fail(
+        "GATEWAY_PUBLIC_URL",
+        "is required when GATEWAY_HOST is not a loopback address (the URL clients use, e.g. https://fhir.example-hospital.org)",
+      );
   } else {
     const u = r.url("GATEWAY_PUBLIC_URL", publicRaw, ["http:", "https:"]);
     if (u) {
       if (u.username || u.password) r.fail("GATEWAY_PUBLIC_URL", "must not contain credentials");
       else if (u.search || u.hash) r.fail("GATEWAY_PUBLIC_URL", "must not have a query or fragment");
-      else if (u.protocol === "http:" && !isLoopback(u.hostname)) r.fail("GATEWAY_PUBLIC_URL", "must use https unless the host is loopback");
+      else if (u.protocol === "http:" && !isLoopback(u.hostname))
+        r.fail("GATEWAY_PUBLIC_URL", "must use https unless the host is loopback");
       else publicUrl = `${u.origin}${u.pathname.replace(/\/+$/, "")}`;
     }
   }
@@ -265,24 +411,29 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
 
   const chainId = r.int("CHAIN_ID", undefined, 1, Number.MAX_SAFE_INTEGER, "EIP-155 chain id, e.g. 31337");
 
+  const consentRegistryAddress = r.contract("CONSENT_REGISTRY_ADDRESS", "ConsentRegistry", chainId, true);
+  const auditAnchorAddress = r.contract("AUDIT_ANCHOR_ADDRESS", "AuditAnchor", chainId, true);
+  const studyEscrowAddress = r.contract("STUDY_ESCROW_ADDRESS", "StudyEscrow", chainId, false);
+  const eventsFromBlock = r.int("GATEWAY_EVENTS_FROM_BLOCK", 0, 0, Number.MAX_SAFE_INTEGER, "a block number");
+
   let custodianAddress: Address | undefined;
   const addr = r.required("CUSTODIAN_ADDRESS", "the custodian organization's on-chain address");
-  if (addr !== undefined) {
-    if (!isAddress(addr, { strict: true })) r.fail("CUSTODIAN_ADDRESS", "must be a 0x-prefixed 20-byte address (with a valid EIP-55 checksum if mixed-case)");
-    else if (/^0x0{40}$/i.test(addr)) r.fail("CUSTODIAN_ADDRESS", "must not be the zero address");
-    else custodianAddress = getAddress(addr);
-  }
+  if (addr !== undefined) custodianAddress = r.address("CUSTODIAN_ADDRESS", addr);
 
   const custodianName = r.get("GATEWAY_CUSTODIAN_NAME") ?? DEFAULTS.custodianName;
   if (custodianName.length > 200) r.fail("GATEWAY_CUSTODIAN_NAME", "must be at most 200 characters");
 
   let gatewayPrivateKey: Secret<Hex> | undefined;
-  const pk = r.get("GATEWAY_PRIVATE_KEY");
-  if (pk !== undefined) {
-    if (!/^0x[0-9a-fA-F]{64}$/.test(pk)) r.fail("GATEWAY_PRIVATE_KEY", "must be 0x followed by 64 hex characters");
+  const pkSource = r.secretSource(
+    "GATEWAY_PRIVATE_KEY",
+    "the custodian's GATEWAY member key that relays signed consents and anchors the audit log, 0x + 64 hex",
+  );
+  if (pkSource !== undefined) {
+    const pk = pkSource.value.toString("latin1").trim();
+    if (!/^0x[0-9a-fA-F]{64}$/.test(pk)) r.fail(pkSource.from, "must be 0x followed by 64 hex characters");
     else {
       const k = BigInt(pk);
-      if (k === 0n || k >= SECP256K1_N) r.fail("GATEWAY_PRIVATE_KEY", "is not a valid secp256k1 private key");
+      if (k === 0n || k >= SECP256K1_N) r.fail(pkSource.from, "is not a valid secp256k1 private key");
       else gatewayPrivateKey = new Secret(pk.toLowerCase() as Hex);
     }
   }
@@ -291,19 +442,104 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
   const masterKey = r.masterKey("GATEWAY_MASTER_KEY");
 
   let adminToken: Secret<string> | undefined;
-  const token = r.required("GATEWAY_ADMIN_TOKEN", `bearer token of the custodian's ingestion clients, at least ${ADMIN_TOKEN_MIN} characters`);
+  const token = r.required(
+    "GATEWAY_ADMIN_TOKEN",
+    `bearer token of the custodian's ingestion clients, at least ${ADMIN_TOKEN_MIN} characters`,
+  );
   if (token !== undefined) {
-    if (token.length < ADMIN_TOKEN_MIN) r.fail("GATEWAY_ADMIN_TOKEN", `must be at least ${ADMIN_TOKEN_MIN} characters (got ${token.length})`);
-    else if (token.length > ADMIN_TOKEN_MAX) r.fail("GATEWAY_ADMIN_TOKEN", `must be at most ${ADMIN_TOKEN_MAX} characters`);
-    else if (!/^[A-Za-z0-9\-._~+/=]+$/.test(token)) r.fail("GATEWAY_ADMIN_TOKEN", "must use only the bearer token characters A-Z a-z 0-9 - . _ ~ + / =");
+    if (token.length < ADMIN_TOKEN_MIN)
+      r.fail("GATEWAY_ADMIN_TOKEN", `must be at least ${ADMIN_TOKEN_MIN} characters (got ${token.length})`);
+    else if (token.length > ADMIN_TOKEN_MAX)
+      r.fail("GATEWAY_ADMIN_TOKEN", `must be at most ${ADMIN_TOKEN_MAX} characters`);
+    else if (!/^[A-Za-z0-9\-._~+/=]+$/.test(token))
+      r.fail("GATEWAY_ADMIN_TOKEN", "must use only the bearer token characters A-Z a-z 0-9 - . _ ~ + / =");
     else if (new Set(token).size < 8) r.fail("GATEWAY_ADMIN_TOKEN", "is too repetitive to be a random token");
     else adminToken = new Secret(token);
   }
 
-  const bodyLimitBytes = r.int("GATEWAY_BODY_LIMIT_BYTES", DEFAULTS.bodyLimitBytes, 1024, 64 * 1024 * 1024, "maximum request body size");
+  let tokenSecret: Secret<Buffer> | undefined;
+  const tokenSrc = r.secretSource(
+    "GATEWAY_TOKEN_SECRET",
+    `HMAC key of the bearer tokens issued at sign-in, at least ${TOKEN_SECRET_MIN_BYTES} bytes`,
+  );
+  if (tokenSrc !== undefined) {
+    // A file may end with a newline; the key is what precedes it.
+    const value = tokenSrc.from.endsWith("_FILE")
+      ? Buffer.from(tokenSrc.value.toString("latin1").replace(/\r?\n$/, ""), "latin1")
+      : tokenSrc.value;
+    if (value.length < TOKEN_SECRET_MIN_BYTES)
+      r.fail(tokenSrc.from, `must be at least ${TOKEN_SECRET_MIN_BYTES} bytes (got ${value.length})`);
+    else if (new Set(value).size < 8) r.fail(tokenSrc.from, "is too repetitive to be a random key");
+    else if (adminToken !== undefined && value.equals(Buffer.from(adminToken.reveal(), "utf8")))
+      r.fail(tokenSrc.from, "must differ from GATEWAY_ADMIN_TOKEN");
+    else tokenSecret = new Secret(Buffer.from(value));
+  }
+  const tokenTtlSeconds = r.int(
+    "GATEWAY_TOKEN_TTL_SECONDS",
+    DEFAULTS.tokenTtlSeconds,
+    60,
+    3600,
+    "lifetime of sign-in bearer tokens",
+  );
+  const anchorIntervalSeconds = r.int(
+    "GATEWAY_ANCHOR_INTERVAL_SECONDS",
+    DEFAULTS.anchorIntervalSeconds,
+    0,
+    7 * 24 * 3600,
+    "seconds between audit anchoring runs, 0 to disable",
+  );
+  const perAddressPerMinute = r.int(
+    "GATEWAY_RATE_LIMIT_PER_MINUTE",
+    DEFAULTS.rateLimitPerMinute,
+    1,
+    1_000_000,
+    "requests per minute per signed-in address",
+  );
+  const perIpPerMinute = r.int(
+    "GATEWAY_RATE_LIMIT_IP_PER_MINUTE",
+    DEFAULTS.rateLimitIpPerMinute,
+    1,
+    1_000_000,
+    "unauthenticated requests per minute per client IP",
+  );
+  const relayPerHour = r.int(
+    "GATEWAY_RELAY_LIMIT_PER_HOUR",
+    DEFAULTS.relayLimitPerHour,
+    0,
+    100_000,
+    "relayed transactions per hour per patient address",
+  );
+  const relayGlobalPerHour = r.int(
+    "GATEWAY_RELAY_GLOBAL_LIMIT_PER_HOUR",
+    DEFAULTS.relayGlobalLimitPerHour,
+    0,
+    1_000_000,
+    "relayed transactions per hour for the whole gateway",
+  );
+
+  const corsOrigins: string[] = [];
+  for (const origin of (r.get("GATEWAY_CORS_ORIGINS") ?? "").split(",").map((o) => o.trim())) {
+    if (origin === "") continue;
+    const u = r.url("GATEWAY_CORS_ORIGINS", origin, ["http:", "https:"]);
+    if (!u) continue;
+    if (u.origin !== origin.replace(/\/$/, "")) {
+      r.fail("GATEWAY_CORS_ORIGINS", "must list origins only (scheme://host[:port]), comma-separated");
+      continue;
+    }
+    corsOrigins.push(u.origin);
+  }
+
+  const bodyLimitBytes = r.int(
+    "GATEWAY_BODY_LIMIT_BYTES",
+    DEFAULTS.bodyLimitBytes,
+    1024,
+    64 * 1024 * 1024,
+    "maximum request body size",
+  );
 
   const level = r.get("GATEWAY_LOG_LEVEL") ?? DEFAULTS.logLevel;
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) r.fail("GATEWAY_LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}`);
+  if (!(LOG_LEVELS as readonly string[]).includes(level))
+    r.fail("GATEWAY_LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}`);
 
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return {
@@ -312,12 +548,22 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
     publicUrl: publicUrl!,
     rpcUrl: rpcUrl!,
     chainId: chainId!,
+    consentRegistryAddress: consentRegistryAddress!,
+    auditAnchorAddress: auditAnchorAddress!,
+    studyEscrowAddress,
+    eventsFromBlock: eventsFromBlock!,
     custodianAddress: custodianAddress!,
     custodianName,
-    gatewayPrivateKey,
+    gatewayPrivateKey: gatewayPrivateKey!,
+    tokenSecret: tokenSecret!,
+    tokenTtlSeconds: tokenTtlSeconds!,
     database: database!,
     masterKey: masterKey!,
     adminToken: adminToken!,
+    anchorIntervalSeconds: anchorIntervalSeconds!,
+    rateLimits: { perAddressPerMinute: perAddressPerMinute!, perIpPerMinute: perIpPerMinute! },
+    relayLimits: { perAddressPerHour: relayPerHour!, globalPerHour: relayGlobalPerHour! },
+    corsOrigins,
     bodyLimitBytes: bodyLimitBytes!,
     logLevel: level as LogLevel,
   };

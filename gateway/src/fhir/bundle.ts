@@ -46,7 +46,10 @@ export function prepareTransaction(body: unknown, newId: () => string = randomUU
     throw badRequest("Expected a Bundle of type transaction", "Bundle");
   }
   if (body["type"] !== "transaction") {
-    throw badRequest(`Only transaction Bundles are accepted here (got type "${truncate(String(body["type"]))}")`, "Bundle.type");
+    throw badRequest(
+      `Only transaction Bundles are accepted here (got type "${truncate(String(body["type"]))}")`,
+      "Bundle.type",
+    );
   }
   const bundle = structuredClone(body) as unknown as Bundle;
   const entries: unknown = bundle.entry ?? [];
@@ -67,11 +70,19 @@ export function prepareTransaction(body: unknown, newId: () => string = randomUU
     if (!isObject(resource)) throw badRequest("Entry has no resource", `${at}.resource`);
     const type = resource["resourceType"];
     if (!isSupportedResourceType(type)) {
-      throw badRequest(`Resource type "${truncate(String(type))}" is not supported by this gateway`, `${at}.resource.resourceType`);
+      throw badRequest(
+        `Resource type "${truncate(String(type))}" is not supported by this gateway`,
+        `${at}.resource.resourceType`,
+      );
     }
     const request = entry.request;
     if (!isObject(request)) throw badRequest("Entry has no request", `${at}.request`);
-    if (request.ifNoneExist !== undefined || request.ifMatch !== undefined || request.ifNoneMatch !== undefined || request.ifModifiedSince !== undefined) {
+    if (
+      request.ifNoneExist !== undefined ||
+      request.ifMatch !== undefined ||
+      request.ifNoneMatch !== undefined ||
+      request.ifModifiedSince !== undefined
+    ) {
       throw badRequest("Conditional requests are not supported", `${at}.request`);
     }
     const url = typeof request.url === "string" ? request.url : "";
@@ -94,13 +105,17 @@ export function prepareTransaction(body: unknown, newId: () => string = randomUU
       }
       method = "PUT";
     } else {
-      throw badRequest(`Method "${truncate(String(request.method))}" is not supported in transactions (POST or PUT only)`, `${at}.request.method`);
+      throw badRequest(
+        `Method "${truncate(String(request.method))}" is not supported in transactions (POST or PUT only)`,
+        `${at}.request.method`,
+      );
     }
     const target = `${type}/${id}`;
     if (seen.has(target)) throw badRequest(`${target} appears twice in the transaction`, at);
     seen.add(target);
     if (typeof entry.fullUrl === "string" && /^urn:(uuid|oid):/.test(entry.fullUrl)) {
-      if (targets.has(entry.fullUrl)) throw badRequest(`fullUrl ${truncate(entry.fullUrl)} appears twice`, `${at}.fullUrl`);
+      if (targets.has(entry.fullUrl))
+        throw badRequest(`fullUrl ${truncate(entry.fullUrl)} appears twice`, `${at}.fullUrl`);
       targets.set(entry.fullUrl, target);
     }
     resource["id"] = id;

@@ -8,7 +8,8 @@ export const SOFTWARE = { name: "Consentry gateway", version: "0.1.0" } as const
 
 export const FHIR_JSON = "application/fhir+json";
 
-type TypeInteraction = "read" | "vread" | "update" | "delete" | "history-instance" | "history-type" | "create" | "search-type";
+type TypeInteraction =
+  "read" | "vread" | "update" | "delete" | "history-instance" | "history-type" | "create" | "search-type";
 
 export interface CapabilityOptions {
   publicUrl: string;
@@ -19,6 +20,10 @@ export interface CapabilityOptions {
   interactions: readonly TypeInteraction[];
   /** Whether `POST [base]` accepts transaction Bundles. */
   transaction: boolean;
+  /** Consent-checked reads (SIWE bearer tokens): Consent and AuditEvent searches, Patient $everything. */
+  reads?: boolean;
+  /** Whether CORS is enabled for configured origins. */
+  cors?: boolean;
 }
 
 /** Search parameters the store implements for a type: its patient compartment, and paging. */
@@ -40,6 +45,34 @@ export function searchParamsFor(type: SupportedResourceType): CapabilityStatemen
   return params;
 }
 
+/** The resources only read (never ingested): the patient's grants and its access log. */
+function readOnlyResources(): CapabilityStatementRestResource[] {
+  const patientParam = (what: string) => ({
+    name: "patient",
+    type: "reference" as const,
+    documentation: `The patient whose ${what} (Patient/{id} or {id}); required`,
+  });
+  return [
+    {
+      type: "Consent",
+      profile: "http://hl7.org/fhir/StructureDefinition/Consent",
+      documentation: "The patient's grants, read from the consent registry on-chain (patient, delegates, grantees)",
+      interaction: [{ code: "search-type" }],
+      searchParam: [patientParam("grants")],
+    },
+    {
+      type: "AuditEvent",
+      profile: "http://hl7.org/fhir/StructureDefinition/AuditEvent",
+      documentation: "The patient's access log, newest first (patient and delegates)",
+      interaction: [{ code: "search-type" }],
+      searchParam: [
+        patientParam("access log"),
+        { name: "_count", type: "number", documentation: "Page size, 0 to 1000 (default 20)" },
+      ],
+    },
+  ];
+}
+
 export function buildCapabilityStatement(options: CapabilityOptions): CapabilityStatement {
   const resource: CapabilityStatementRestResource[] = SUPPORTED_RESOURCE_TYPES.map((type) => ({
     type,
@@ -52,7 +85,19 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
     conditionalUpdate: false,
     conditionalDelete: "not-supported",
     searchParam: searchParamsFor(type),
+    ...(options.reads && type === "Patient"
+      ? {
+          operation: [
+            {
+              name: "everything",
+              definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+              documentation: "The consented categories of the patient's record",
+            },
+          ],
+        }
+      : {}),
   }));
+  if (options.reads) resource.push(...readOnlyResources());
   return {
     resourceType: "CapabilityStatement",
     status: "active",
@@ -60,7 +105,10 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
     publisher: options.custodianName,
     kind: "instance",
     software: { name: SOFTWARE.name, version: SOFTWARE.version },
-    implementation: { description: `${options.custodianName} — Consentry consent-checking FHIR gateway`, url: `${options.publicUrl}/fhir` },
+    implementation: {
+      description: `${options.custodianName} — Consentry consent-checking FHIR gateway`,
+      url: `${options.publicUrl}/fhir`,
+    },
     fhirVersion: "4.0.1",
     format: [FHIR_JSON, "json"],
     rest: [
@@ -68,8 +116,18 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
         mode: "server",
         documentation:
           "Custodian ingestion authenticates with the custodian's bearer token. Records are encrypted at rest per patient; " +
-          "every access is written to a hash-chained AuditEvent log.",
-        security: { cors: false, description: "Bearer token (Authorization: Bearer …)" },
+          "every access is written to a hash-chained AuditEvent log." +
+          (options.reads
+            ? " Reads authenticate with a bearer token from Sign-In with Ethereum (GET /auth/nonce, POST /auth/siwe), " +
+              "state their purpose in the X-Purpose-Of-Use header (HL7 v3 PurposeOfUse or GA4GH DUO code), and are " +
+              "checked against the on-chain consent registry at the latest block."
+            : ""),
+        security: {
+          cors: options.cors ?? false,
+          description: options.reads
+            ? "Bearer token (Authorization: Bearer …): Sign-In with Ethereum (EIP-4361) for readers, the custodian's token for ingestion"
+            : "Bearer token (Authorization: Bearer …)",
+        },
         resource,
         ...(options.transaction ? { interaction: [{ code: "transaction" as const }] } : {}),
       },

@@ -15,6 +15,8 @@ export type IssueCode = OperationOutcomeIssue["code"];
  */
 export class OperationOutcomeError extends MedplumOperationOutcomeError {
   readonly status: number;
+  /** For 429 and 503: seconds after which a retry may succeed (the Retry-After header). */
+  retryAfterSeconds: number | undefined;
   constructor(status: number, outcome: OperationOutcome, options?: ErrorOptions) {
     super(outcome, options);
     this.name = "OperationOutcomeError";
@@ -82,9 +84,23 @@ export function unsupportedMediaType(message: string): OperationOutcomeError {
   return error(415, "not-supported", message);
 }
 
-/** 429: slow down. */
-export function tooManyRequests(message = "Too many requests"): OperationOutcomeError {
-  return error(429, "throttled", message);
+/** 429: slow down (and, when known, when to retry). */
+export function tooManyRequests(message = "Too many requests", retryAfterSeconds?: number): OperationOutcomeError {
+  const err = error(429, "throttled", message);
+  err.retryAfterSeconds = retryAfterSeconds;
+  return err;
+}
+
+/** 422: well-formed, but the contract (or a business rule) refuses it. */
+export function unprocessable(message: string, diagnostics?: string): OperationOutcomeError {
+  const err = error(422, "business-rule", message);
+  if (diagnostics !== undefined) err.outcome.issue![0]!.diagnostics = diagnostics;
+  return err;
+}
+
+/** 501: a feature this deployment does not have. */
+export function notImplemented(message: string): OperationOutcomeError {
+  return error(501, "not-supported", message);
 }
 
 /** 500 with a generic body; the detail belongs in the log only. */

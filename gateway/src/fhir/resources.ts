@@ -2,23 +2,16 @@
  * The FHIR R4 resource types this gateway holds, and which patient each resource belongs to.
  */
 import type { Resource } from "@medplum/fhirtypes";
+import { CATEGORY_NAMES, type CategoryName } from "../../../sdk/codes.ts";
 import { badRequest, notFound } from "./outcomes.ts";
 
-/** Resource types the gateway accepts, stores and (later) serves. Order is the display order. */
-export const SUPPORTED_RESOURCE_TYPES = [
-  "Patient",
-  "Observation",
-  "Condition",
-  "MedicationRequest",
-  "AllergyIntolerance",
-  "Immunization",
-  "Procedure",
-  "DiagnosticReport",
-  "DocumentReference",
-  "Encounter",
-] as const;
+/**
+ * Resource types the gateway accepts, stores and serves: the consent data categories of sdk/
+ * (one per FHIR resource type, as in SMART v2 scopes), in their order.
+ */
+export const SUPPORTED_RESOURCE_TYPES: readonly CategoryName[] = CATEGORY_NAMES;
 
-export type SupportedResourceType = (typeof SUPPORTED_RESOURCE_TYPES)[number];
+export type SupportedResourceType = CategoryName;
 export type SupportedResource = Extract<Resource, { resourceType: SupportedResourceType }>;
 export type ResourceOfType<T extends SupportedResourceType> = Extract<Resource, { resourceType: T }>;
 
@@ -61,7 +54,10 @@ export function assertSupportedType(type: string): SupportedResourceType {
 /** Throws 400 for an id that is not a FHIR id. */
 export function assertValidId(id: string, expression?: string): string {
   if (!isValidId(id)) {
-    throw badRequest(`Invalid resource id "${truncate(id)}" (FHIR ids are 1-64 characters of A-Z a-z 0-9 - .)`, expression);
+    throw badRequest(
+      `Invalid resource id "${truncate(id)}" (FHIR ids are 1-64 characters of A-Z a-z 0-9 - .)`,
+      expression,
+    );
   }
   return id;
 }

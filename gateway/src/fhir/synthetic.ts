@@ -124,21 +124,98 @@ function isoDateTime(ms: number): string {
 // ------------------------------------------------------------------ vocabularies
 
 const GIVEN_FEMALE = [
-  "Amara", "Beatriz", "Chloe", "Dana", "Elena", "Fatima", "Grace", "Hana", "Ingrid", "Julia", "Keiko", "Leila",
-  "Maria", "Nadia", "Olivia", "Priya", "Rosa", "Sofia", "Tamar", "Uma", "Valentina", "Wen", "Yara", "Zoe",
+  "Amara",
+  "Beatriz",
+  "Chloe",
+  "Dana",
+  "Elena",
+  "Fatima",
+  "Grace",
+  "Hana",
+  "Ingrid",
+  "Julia",
+  "Keiko",
+  "Leila",
+  "Maria",
+  "Nadia",
+  "Olivia",
+  "Priya",
+  "Rosa",
+  "Sofia",
+  "Tamar",
+  "Uma",
+  "Valentina",
+  "Wen",
+  "Yara",
+  "Zoe",
 ] as const;
 const GIVEN_MALE = [
-  "Aarav", "Ben", "Carlos", "David", "Emeka", "Farid", "George", "Hiroshi", "Ivan", "James", "Kwame", "Luis",
-  "Marcus", "Noah", "Omar", "Pavel", "Rafael", "Samuel", "Tomas", "Viktor", "Walter", "Xavier", "Yusuf", "Zane",
+  "Aarav",
+  "Ben",
+  "Carlos",
+  "David",
+  "Emeka",
+  "Farid",
+  "George",
+  "Hiroshi",
+  "Ivan",
+  "James",
+  "Kwame",
+  "Luis",
+  "Marcus",
+  "Noah",
+  "Omar",
+  "Pavel",
+  "Rafael",
+  "Samuel",
+  "Tomas",
+  "Viktor",
+  "Walter",
+  "Xavier",
+  "Yusuf",
+  "Zane",
 ] as const;
 const FAMILY = [
-  "Abernathy", "Baptiste", "Castellanos", "Dubois", "Eriksen", "Fitzgerald", "Gonzaga", "Haddad", "Ivanova",
-  "Jablonski", "Kowalczyk", "Lindqvist", "Mbeki", "Nakamura", "Okafor", "Petrakis", "Quintero", "Rasmussen",
-  "Szabo", "Takahashi", "Umarov", "Vasquez", "Whitfield", "Xu", "Yilmaz", "Zielinski",
+  "Abernathy",
+  "Baptiste",
+  "Castellanos",
+  "Dubois",
+  "Eriksen",
+  "Fitzgerald",
+  "Gonzaga",
+  "Haddad",
+  "Ivanova",
+  "Jablonski",
+  "Kowalczyk",
+  "Lindqvist",
+  "Mbeki",
+  "Nakamura",
+  "Okafor",
+  "Petrakis",
+  "Quintero",
+  "Rasmussen",
+  "Szabo",
+  "Takahashi",
+  "Umarov",
+  "Vasquez",
+  "Whitfield",
+  "Xu",
+  "Yilmaz",
+  "Zielinski",
 ] as const;
 const STREETS = [
-  "Maple Avenue", "Oak Street", "Cedar Lane", "Elm Court", "Willow Drive", "Birch Road", "Lakeview Terrace",
-  "Harbor Way", "Mill Street", "Orchard Place", "Prospect Hill Road", "River Bend Drive",
+  "Maple Avenue",
+  "Oak Street",
+  "Cedar Lane",
+  "Elm Court",
+  "Willow Drive",
+  "Birch Road",
+  "Lakeview Terrace",
+  "Harbor Way",
+  "Mill Street",
+  "Orchard Place",
+  "Prospect Hill Road",
+  "River Bend Drive",
 ] as const;
 /** Real US city / state / ZIP code combinations. */
 const PLACES = [
@@ -159,7 +236,13 @@ const MARITAL = [
   { code: "D", display: "Divorced" },
   { code: "W", display: "Widowed" },
 ] as const;
-const CLINICIANS = ["Dr. Anika Shah", "Dr. Robert Chen", "Dr. Laura Mendez", "Dr. Thomas Greene", "Dr. Ifeoma Eze"] as const;
+const CLINICIANS = [
+  "Dr. Anika Shah",
+  "Dr. Robert Chen",
+  "Dr. Laura Mendez",
+  "Dr. Thomas Greene",
+  "Dr. Ifeoma Eze",
+] as const;
 
 interface Medication {
   code: string;
@@ -217,10 +300,21 @@ const CONDITIONS = [
     display: "Atrial fibrillation",
     prevalence: 0.08,
     minAge: 55,
-    medication: { code: "855332", display: "warfarin sodium 5 MG Oral Tablet", text: "Take 1 tablet by mouth once daily as directed" },
+    medication: {
+      code: "855332",
+      display: "warfarin sodium 5 MG Oral Tablet",
+      text: "Take 1 tablet by mouth once daily as directed",
+    },
   },
   { key: "obesity", code: "414916001", display: "Obesity", prevalence: 0.3, minAge: 18, medication: undefined },
-  { key: "depression", code: "35489007", display: "Depressive disorder", prevalence: 0.15, minAge: 16, medication: undefined },
+  {
+    key: "depression",
+    code: "35489007",
+    display: "Depressive disorder",
+    prevalence: 0.15,
+    minAge: 16,
+    medication: undefined,
+  },
 ] as const satisfies ReadonlyArray<{
   key: string;
   code: string;
@@ -265,7 +359,10 @@ const NO_KNOWN_ALLERGY = { code: "716186003", display: "No known allergy" } as c
 /** Vaccines (CVX). */
 const VACCINES = {
   flu: { code: "140", display: "Influenza, seasonal, injectable, preservative free" },
-  covid: { code: "208", display: "SARS-COV-2 (COVID-19) vaccine, mRNA, spike protein, LNP, preservative free, 30 mcg/0.3mL dose" },
+  covid: {
+    code: "208",
+    display: "SARS-COV-2 (COVID-19) vaccine, mRNA, spike protein, LNP, preservative free, 30 mcg/0.3mL dose",
+  },
   tdap: { code: "115", display: "Tdap" },
   pcv13: { code: "133", display: "Pneumococcal conjugate PCV 13" },
   zoster: { code: "187", display: "zoster vaccine recombinant" },
@@ -282,12 +379,46 @@ interface Measure {
 
 /** Laboratory and vital-sign measurements (LOINC), UCUM units, adult reference ranges. */
 const MEASURES = {
-  hba1c: { code: "4548-4", display: "Hemoglobin A1c/Hemoglobin.total in Blood", unit: "%", decimals: 1, low: 4.0, high: 5.6 },
+  hba1c: {
+    code: "4548-4",
+    display: "Hemoglobin A1c/Hemoglobin.total in Blood",
+    unit: "%",
+    decimals: 1,
+    low: 4.0,
+    high: 5.6,
+  },
   glucose: { code: "2339-0", display: "Glucose [Mass/volume] in Blood", unit: "mg/dL", decimals: 0, low: 70, high: 99 },
-  hemoglobinF: { code: "718-7", display: "Hemoglobin [Mass/volume] in Blood", unit: "g/dL", decimals: 1, low: 12.0, high: 15.5 },
-  hemoglobinM: { code: "718-7", display: "Hemoglobin [Mass/volume] in Blood", unit: "g/dL", decimals: 1, low: 13.5, high: 17.5 },
-  cholesterol: { code: "2093-3", display: "Cholesterol [Mass/volume] in Serum or Plasma", unit: "mg/dL", decimals: 0, high: 200 },
-  creatinine: { code: "2160-0", display: "Creatinine [Mass/volume] in Serum or Plasma", unit: "mg/dL", decimals: 2, low: 0.6, high: 1.3 },
+  hemoglobinF: {
+    code: "718-7",
+    display: "Hemoglobin [Mass/volume] in Blood",
+    unit: "g/dL",
+    decimals: 1,
+    low: 12.0,
+    high: 15.5,
+  },
+  hemoglobinM: {
+    code: "718-7",
+    display: "Hemoglobin [Mass/volume] in Blood",
+    unit: "g/dL",
+    decimals: 1,
+    low: 13.5,
+    high: 17.5,
+  },
+  cholesterol: {
+    code: "2093-3",
+    display: "Cholesterol [Mass/volume] in Serum or Plasma",
+    unit: "mg/dL",
+    decimals: 0,
+    high: 200,
+  },
+  creatinine: {
+    code: "2160-0",
+    display: "Creatinine [Mass/volume] in Serum or Plasma",
+    unit: "mg/dL",
+    decimals: 2,
+    low: 0.6,
+    high: 1.3,
+  },
   systolic: { code: "8480-6", display: "Systolic blood pressure", unit: "mm[Hg]", decimals: 0, low: 90, high: 120 },
   diastolic: { code: "8462-4", display: "Diastolic blood pressure", unit: "mm[Hg]", decimals: 0, low: 60, high: 80 },
   heartRate: { code: "8867-4", display: "Heart rate", unit: "/min", decimals: 0, low: 60, high: 100 },
@@ -425,10 +556,12 @@ export function generateSyntheticData(options: SyntheticOptions): SyntheticDataS
   const custodianName = options.custodian.trim();
   if (!custodianName) throw new RangeError("custodian name is required");
   const count = options.patients ?? 5;
-  if (!Number.isInteger(count) || count < 1 || count > 50) throw new RangeError("patients must be an integer from 1 to 50");
+  if (!Number.isInteger(count) || count < 1 || count > 50)
+    throw new RangeError("patients must be an integer from 1 to 50");
   const asOf = options.asOf ?? "2025-06-30";
   const asOfMs = Date.parse(`${asOf}T00:00:00Z`);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(asOf) || Number.isNaN(asOfMs)) throw new RangeError("asOf must be an ISO date (YYYY-MM-DD)");
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(asOf) || Number.isNaN(asOfMs))
+    throw new RangeError("asOf must be an ISO date (YYYY-MM-DD)");
 
   const slug = custodianSlug(custodianName);
   const mrnSystem = `https://${slug}.example.org/fhir/sid/mrn`;
@@ -451,7 +584,10 @@ export function generateSyntheticData(options: SyntheticOptions): SyntheticDataS
     const nextId = (kind: string): string => uuidFrom(`${seed}|${slug}|${i}|${kind}|${serial++}`);
 
     const patientId = nextId("Patient");
-    const subject: Reference<Patient> = { reference: `Patient/${patientId}`, display: `${person.given} ${person.family}` };
+    const subject: Reference<Patient> = {
+      reference: `Patient/${patientId}`,
+      display: `${person.given} ${person.family}`,
+    };
     const patient: Patient = {
       resourceType: "Patient",
       id: patientId,
@@ -601,9 +737,12 @@ export function generateSyntheticData(options: SyntheticOptions): SyntheticDataS
           "laboratory",
         ),
       ];
-      if (diabetic || rng.chance(0.3)) labs.push(observe(MEASURES.hba1c, rng.normal(diabetic ? 7.6 : 5.3, diabetic ? 0.8 : 0.3), "laboratory"));
-      if (v === 0 || rng.chance(0.4)) labs.push(observe(MEASURES.cholesterol, rng.normal(has(person, "hld") ? 238 : 182, 18), "laboratory"));
-      if (rng.chance(0.5)) labs.push(observe(MEASURES.creatinine, rng.normal(person.gender === "female" ? 0.8 : 1.0, 0.15), "laboratory"));
+      if (diabetic || rng.chance(0.3))
+        labs.push(observe(MEASURES.hba1c, rng.normal(diabetic ? 7.6 : 5.3, diabetic ? 0.8 : 0.3), "laboratory"));
+      if (v === 0 || rng.chance(0.4))
+        labs.push(observe(MEASURES.cholesterol, rng.normal(has(person, "hld") ? 238 : 182, 18), "laboratory"));
+      if (rng.chance(0.5))
+        labs.push(observe(MEASURES.creatinine, rng.normal(person.gender === "female" ? 0.8 : 1.0, 0.15), "laboratory"));
       out.push(...labs);
       const report: DiagnosticReport = {
         resourceType: "DiagnosticReport",

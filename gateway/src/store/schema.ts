@@ -128,11 +128,14 @@ export const linkCodes = pgTable(
     expiresAt: timestamptz("expires_at").notNull(),
     usedAt: timestamptz("used_at"),
     usedBy: text("used_by"),
+    /** "link": ties a patient that has no wallet yet; "relink": replaces its wallets (issued by an admin). */
+    kind: text("kind").notNull().default("link"),
   },
   (t) => [
     index("link_codes_patient_idx").on(t.patientId),
     check("link_codes_hash_format", sql`${t.codeHash} ~ '^[0-9a-f]{64}$'`),
     check("link_codes_expiry_after_creation", sql`${t.expiresAt} > ${t.createdAt}`),
+    check("link_codes_kind", sql`${t.kind} IN ('link', 'relink')`),
   ],
 );
 
@@ -149,5 +152,42 @@ export const patientWallets = pgTable(
   (t) => [
     index("patient_wallets_patient_idx").on(t.patientId),
     check("patient_wallets_did_format", sql`${t.did} ~ '^did:pkh:eip155:[0-9]{1,20}:0x[0-9a-fA-F]{40}$'`),
+  ],
+);
+
+/** Sign-In with Ethereum nonces: issued by GET /auth/nonce, each accepted once before it expires. */
+export const siweNonces = pgTable(
+  "siwe_nonces",
+  {
+    nonce: text("nonce").primaryKey(),
+    createdAt: timestamptz("created_at").notNull(),
+    expiresAt: timestamptz("expires_at").notNull(),
+    usedAt: timestamptz("used_at"),
+    /** The address that signed in with it (lower case). */
+    usedBy: text("used_by"),
+  },
+  (t) => [
+    index("siwe_nonces_expires_idx").on(t.expiresAt),
+    check("siwe_nonces_format", sql`${t.nonce} ~ '^[A-Za-z0-9]{16,64}$'`),
+    check("siwe_nonces_expiry_after_creation", sql`${t.expiresAt} > ${t.createdAt}`),
+  ],
+);
+
+/** Transactions the gateway relayed (and paid gas for), to cap them per patient address and in all. */
+export const relayUsage = pgTable(
+  "relay_usage",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    /** The patient whose signature was relayed (lower-case address). */
+    patient: text("patient").notNull(),
+    /** grant, revoke, revoke-all, cancel-signatures, join, leave. */
+    action: text("action").notNull(),
+    createdAt: timestamptz("created_at").notNull(),
+    txHash: text("tx_hash"),
+  },
+  (t) => [
+    index("relay_usage_patient_idx").on(t.patient, t.createdAt),
+    index("relay_usage_created_idx").on(t.createdAt),
+    check("relay_usage_patient_format", sql`${t.patient} ~ '^0x[0-9a-f]{40}$'`),
   ],
 );

@@ -10,7 +10,13 @@ import { MasterKeyMismatchError, Store, StoreIntegrityError } from "./store.ts";
 const FAMILY = "Quibblesworth";
 
 function patient(id: string, family = FAMILY): Patient {
-  return { resourceType: "Patient", id, name: [{ family, given: ["Ottoline"] }], birthDate: "1961-04-12", gender: "female" };
+  return {
+    resourceType: "Patient",
+    id,
+    name: [{ family, given: ["Ottoline"] }],
+    birthDate: "1961-04-12",
+    gender: "female",
+  };
 }
 
 function observation(patientId: string, id?: string, value = 7.1): Observation {
@@ -18,7 +24,9 @@ function observation(patientId: string, id?: string, value = 7.1): Observation {
     resourceType: "Observation",
     ...(id ? { id } : {}),
     status: "final",
-    code: { coding: [{ system: "http://loinc.org", code: "4548-4", display: "Hemoglobin A1c/Hemoglobin.total in Blood" }] },
+    code: {
+      coding: [{ system: "http://loinc.org", code: "4548-4", display: "Hemoglobin A1c/Hemoglobin.total in Blood" }],
+    },
     subject: { reference: `Patient/${patientId}` },
     valueQuantity: { value, unit: "%", system: "http://unitsofmeasure.org", code: "%" },
   };
@@ -43,7 +51,7 @@ async function count(table: string): Promise<number> {
 }
 
 describe("store", function () {
-  this.timeout(30_000);
+  this.timeout(90_000);
   let store: Store;
 
   beforeEach(async () => {
@@ -65,6 +73,20 @@ describe("store", function () {
     expect(again.kind === "found" && again.resource.status).to.equal("amended");
     expect(await store.getResource("Observation", "nope")).to.deep.equal({ kind: "not-found" });
     expect(await store.getResource("Observation", "bad id'; --")).to.deep.equal({ kind: "not-found" });
+  });
+
+  it("keeps versions consistent under concurrent writes of one resource", async () => {
+    await store.putResource(patient("pat-c"));
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => store.putResource(observation("pat-c", "obs-c", i))),
+    );
+    const written = results.filter((r) => r.status === "fulfilled").map((r) => r.value.meta?.versionId);
+    // Every acknowledged write got its own version; a lost race is a 409, never a silent overwrite.
+    expect(new Set(written).size).to.equal(written.length);
+    for (const r of results)
+      if (r.status === "rejected") expect((r.reason as OperationOutcomeError).status).to.equal(409);
+    const final = await store.getResource("Observation", "obs-c");
+    expect(final.kind === "found" && Number(final.resource.meta?.versionId)).to.equal(Math.max(...written.map(Number)));
   });
 
   it("requires a held, unerased Patient for every other resource", async () => {
@@ -96,7 +118,11 @@ describe("store", function () {
     expect(all.kind === "ok" && all.total).to.equal(6);
     const counted = await store.search("Observation", { patient: "pat-a", _count: 0 });
     expect(counted).to.deep.equal({ kind: "ok", total: 5, resources: [] });
-    expect(await store.search("Observation", { patient: "unknown" })).to.deep.equal({ kind: "ok", total: 0, resources: [] });
+    expect(await store.search("Observation", { patient: "unknown" })).to.deep.equal({
+      kind: "ok",
+      total: 0,
+      resources: [],
+    });
     await expectOutcome(store.search("Observation", { _count: 5000 }), 400, /_count/);
     await expectOutcome(store.search("Observation", { offset: -1 }), 400, /_offset/);
   });
@@ -113,16 +139,26 @@ describe("store", function () {
     const result = await store.everything("pat-e");
     expect(result.kind).to.equal("ok");
     if (result.kind !== "ok") return;
-    expect(result.resources.map((r) => `${r.resourceType}/${r.id}`)).to.deep.equal(["Patient/pat-e", "Observation/o1", "Condition/c1"]);
+    expect(result.resources.map((r) => `${r.resourceType}/${r.id}`)).to.deep.equal([
+      "Patient/pat-e",
+      "Observation/o1",
+      "Condition/c1",
+    ]);
     const only = await store.everything("pat-e", ["Condition"]);
     expect(only.kind === "ok" && only.resources.map((r) => r.id)).to.deep.equal(["c1"]);
   });
 
   it("stores no plaintext: the table bytes hold ciphertext only", async () => {
     await store.putResource(patient("pat-secret", "Vandermeulenhoff"));
-    await store.putResource({ ...observation("pat-secret"), note: [{ text: "Vandermeulenhoff family history of diabetes" }] });
+    await store.putResource({
+      ...observation("pat-secret"),
+      note: [{ text: "Vandermeulenhoff family history of diabetes" }],
+    });
     const db = (await testDatabase()).db;
-    const rows = await rawRows<{ dump: string }>(db, sql`SELECT encode(convert_to(r::text, 'UTF8'), 'escape') AS dump FROM resources r`);
+    const rows = await rawRows<{ dump: string }>(
+      db,
+      sql`SELECT encode(convert_to(r::text, 'UTF8'), 'escape') AS dump FROM resources r`,
+    );
     const all = rows.map((r) => r.dump).join("\n");
     expect(all).to.contain("pat-secret"); // control: the plaintext index is there, so the scan sees the rows
     expect(all).not.to.contain("Vandermeulenhoff");
@@ -142,7 +178,11 @@ describe("store", function () {
 
     const result = await store.erasePatient("pat-x");
     expect(result.alreadyErased).to.equal(false);
-    expect(await store.getResource("Observation", o.id!)).to.deep.equal({ kind: "erased", patientId: "pat-x", erasedAt: result.erasedAt });
+    expect(await store.getResource("Observation", o.id!)).to.deep.equal({
+      kind: "erased",
+      patientId: "pat-x",
+      erasedAt: result.erasedAt,
+    });
     expect(await store.getResource("Patient", "pat-x")).to.include({ kind: "erased" });
     expect(await store.search("Observation", { patient: "pat-x" })).to.include({ kind: "erased" });
     expect(await store.everything("pat-x")).to.include({ kind: "erased" });
@@ -151,7 +191,10 @@ describe("store", function () {
     expect(await store.getResource("Patient", "pat-y")).to.include({ kind: "found" });
 
     const db = (await testDatabase()).db;
-    const [key] = await rawRows<{ wrapped_key: unknown; erased_at: unknown }>(db, sql`SELECT wrapped_key, erased_at FROM patient_keys WHERE patient_id = 'pat-x'`);
+    const [key] = await rawRows<{ wrapped_key: unknown; erased_at: unknown }>(
+      db,
+      sql`SELECT wrapped_key, erased_at FROM patient_keys WHERE patient_id = 'pat-x'`,
+    );
     expect(key?.wrapped_key).to.equal(null);
     expect(key?.erased_at).not.to.equal(null);
     expect(await count("resources")).to.equal(3); // ciphertext kept, unreadable
@@ -172,14 +215,20 @@ describe("store", function () {
     await store.putResource(patient("pat-gone"));
     await store.erasePatient("pat-gone");
     const db = (await testDatabase()).db;
-    const before = await rawRows<{ patient_id: string; wrapped: string }>(db, sql`SELECT patient_id, encode(wrapped_key, 'hex') AS wrapped FROM patient_keys WHERE wrapped_key IS NOT NULL ORDER BY patient_id`);
+    const before = await rawRows<{ patient_id: string; wrapped: string }>(
+      db,
+      sql`SELECT patient_id, encode(wrapped_key, 'hex') AS wrapped FROM patient_keys WHERE wrapped_key IS NOT NULL ORDER BY patient_id`,
+    );
 
     await expectRejects(store.rotateMasterKey(testKey("not-the-current-key"), newKey), MasterKeyMismatchError);
     const result = await store.rotateMasterKey(TEST_MASTER_KEY, newKey);
     expect(result).to.include({ keyVersion: 2, rewrapped: 2 });
     expect(store.keyVersion).to.equal(2);
 
-    const after = await rawRows<{ patient_id: string; wrapped: string; key_version: number }>(db, sql`SELECT patient_id, encode(wrapped_key, 'hex') AS wrapped, key_version FROM patient_keys WHERE wrapped_key IS NOT NULL ORDER BY patient_id`);
+    const after = await rawRows<{ patient_id: string; wrapped: string; key_version: number }>(
+      db,
+      sql`SELECT patient_id, encode(wrapped_key, 'hex') AS wrapped, key_version FROM patient_keys WHERE wrapped_key IS NOT NULL ORDER BY patient_id`,
+    );
     expect(after.map((r) => r.patient_id)).to.deep.equal(before.map((r) => r.patient_id));
     after.forEach((row, i) => {
       expect(row.wrapped).not.to.equal(before[i]!.wrapped);
@@ -194,7 +243,9 @@ describe("store", function () {
     expect(await store.getResource("Observation", o.id!)).to.include({ kind: "found" });
     const database = await testDatabase();
     const reopened = await Store.open({ database, masterKey: newKey });
-    expect(await reopened.getResource("Observation", o.id!)).to.deep.equal(await store.getResource("Observation", o.id!));
+    expect(await reopened.getResource("Observation", o.id!)).to.deep.equal(
+      await store.getResource("Observation", o.id!),
+    );
     await expectRejects(Store.open({ database, masterKey: TEST_MASTER_KEY }), MasterKeyMismatchError);
     expect(await store.getResource("Patient", "pat-gone")).to.include({ kind: "erased" });
   });
@@ -204,10 +255,18 @@ describe("store", function () {
     await store.putResource(patient("pat-2"));
     const db = (await testDatabase()).db;
     // Corrupt one wrapped key: rotation must fail on it and roll back the other re-wrap.
-    await db.execute(sql`UPDATE patient_keys SET wrapped_key = set_byte(wrapped_key, 29, (get_byte(wrapped_key, 29) + 1) % 256) WHERE patient_id = 'pat-2'`);
-    const before = await rawRows<{ wrapped: string }>(db, sql`SELECT encode(wrapped_key, 'hex') AS wrapped FROM patient_keys ORDER BY patient_id`);
+    await db.execute(
+      sql`UPDATE patient_keys SET wrapped_key = set_byte(wrapped_key, 29, (get_byte(wrapped_key, 29) + 1) % 256) WHERE patient_id = 'pat-2'`,
+    );
+    const before = await rawRows<{ wrapped: string }>(
+      db,
+      sql`SELECT encode(wrapped_key, 'hex') AS wrapped FROM patient_keys ORDER BY patient_id`,
+    );
     await expectRejects(store.rotateMasterKey(TEST_MASTER_KEY, testKey("next")), StoreIntegrityError);
-    const after = await rawRows<{ wrapped: string }>(db, sql`SELECT encode(wrapped_key, 'hex') AS wrapped FROM patient_keys ORDER BY patient_id`);
+    const after = await rawRows<{ wrapped: string }>(
+      db,
+      sql`SELECT encode(wrapped_key, 'hex') AS wrapped FROM patient_keys ORDER BY patient_id`,
+    );
     expect(after).to.deep.equal(before);
     expect(store.keyVersion).to.equal(1);
     expect(await store.getResource("Patient", "pat-1")).to.include({ kind: "found" });
@@ -217,12 +276,16 @@ describe("store", function () {
   it("reports tampered ciphertext as an integrity error, never as data", async () => {
     await store.putResource(patient("pat-t"));
     const db = (await testDatabase()).db;
-    await db.execute(sql`UPDATE resources SET ciphertext = set_byte(ciphertext, 4, (get_byte(ciphertext, 4) + 1) % 256) WHERE id = 'pat-t'`);
+    await db.execute(
+      sql`UPDATE resources SET ciphertext = set_byte(ciphertext, 4, (get_byte(ciphertext, 4) + 1) % 256) WHERE id = 'pat-t'`,
+    );
     await expectRejects(store.getResource("Patient", "pat-t"), StoreIntegrityError);
     // Moving a row's ciphertext onto another row is detected too (associated data binds it).
     await store.putResource(patient("pat-u"));
     await store.putResource(patient("pat-v"));
-    await db.execute(sql`UPDATE resources SET ciphertext = s.ciphertext, iv = s.iv, auth_tag = s.auth_tag FROM resources s WHERE resources.id = 'pat-v' AND s.id = 'pat-u'`);
+    await db.execute(
+      sql`UPDATE resources SET ciphertext = s.ciphertext, iv = s.iv, auth_tag = s.auth_tag FROM resources s WHERE resources.id = 'pat-v' AND s.id = 'pat-u'`,
+    );
     await expectRejects(store.getResource("Patient", "pat-v"), StoreIntegrityError);
   });
 
@@ -254,14 +317,21 @@ describe("store", function () {
     const stored = await rawRows<{ code_hash: string }>(db, sql`SELECT code_hash FROM link_codes`);
     expect(JSON.stringify(stored)).not.to.contain(code.code.replace(/-/g, ""));
     const linked = await store.redeemLinkCode(code.code.toLowerCase(), wallet);
-    expect(linked).to.deep.equal({ patientId: "pat-w", did: "did:pkh:eip155:31337:0x70997970C51812dc3A010C7d01b50e0d17dc79C8" });
+    expect(linked).to.deep.equal({
+      patientId: "pat-w",
+      did: "did:pkh:eip155:31337:0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+    });
     await expectOutcome(store.redeemLinkCode(code.code, wallet), 400, /Invalid, expired or already used/);
     expect(await store.findPatientByWallet(wallet)).to.equal("pat-w");
     expect(await store.listWallets("pat-w")).to.deep.equal([linked.did]);
 
     // Expired codes are refused: a store whose clock is past the expiry.
     const database = await testDatabase();
-    const later = await Store.open({ database, masterKey: TEST_MASTER_KEY, now: () => new Date(code.expiresAt.getTime() + 1000) });
+    const later = await Store.open({
+      database,
+      masterKey: TEST_MASTER_KEY,
+      now: () => new Date(code.expiresAt.getTime() + 1000),
+    });
     const code2 = await store.createLinkCode("pat-w", { ttlSeconds: 1 });
     await expectOutcome(later.redeemLinkCode(code2.code, wallet), 400, /expired/);
     await expectOutcome(store.redeemLinkCode("AAAAA-BBBBB", wallet), 400, /Invalid/);

@@ -35,13 +35,10 @@ import * as links from "./links.ts";
 import { keyring, patientKeys, resources } from "./schema.ts";
 
 export type ReadOutcome<T> =
-  | { kind: "found"; resource: T }
-  | { kind: "not-found" }
-  | { kind: "erased"; patientId: string; erasedAt: string };
+  { kind: "found"; resource: T } | { kind: "not-found" } | { kind: "erased"; patientId: string; erasedAt: string };
 
 export type SearchOutcome<T> =
-  | { kind: "ok"; total: number; resources: T[] }
-  | { kind: "erased"; patientId: string; erasedAt: string };
+  { kind: "ok"; total: number; resources: T[] } | { kind: "erased"; patientId: string; erasedAt: string };
 
 export interface SearchParams {
   /** Only resources in this patient's compartment. */
@@ -184,6 +181,29 @@ export class Store {
   }
 
   /**
+   * Where a resource lives, without decrypting it: the patient it belongs to (to decide access
+   * before any record is read), or not-found / erased.
+   */
+  async locate(
+    type: SupportedResourceType,
+    id: string,
+  ): Promise<
+    | { kind: "found"; patientId: string }
+    | { kind: "not-found" }
+    | { kind: "erased"; patientId: string; erasedAt: string }
+  > {
+    if (!isSupportedResourceType(type) || !isValidId(id)) return { kind: "not-found" };
+    const [row] = await this.db
+      .select({ patientId: resources.patientId, erasedAt: patientKeys.erasedAt })
+      .from(resources)
+      .innerJoin(patientKeys, eq(patientKeys.patientId, resources.patientId))
+      .where(and(eq(resources.resourceType, type), eq(resources.id, id)));
+    if (!row) return { kind: "not-found" };
+    if (row.erasedAt) return { kind: "erased", patientId: row.patientId, erasedAt: row.erasedAt.toISOString() };
+    return { kind: "found", patientId: row.patientId };
+  }
+
+  /**
    * A page of resources of one type, optionally in one patient's compartment, ordered by
    * (last updated, id) ascending: deterministic, and stable for earlier pages while new data
    * arrives. Erased patients' resources are never included; asking for an erased patient's
@@ -231,7 +251,8 @@ export class Store {
     patientId: string,
     types: readonly SupportedResourceType[] = SUPPORTED_RESOURCE_TYPES,
   ): Promise<SearchOutcome<SupportedResource>> {
-    for (const t of types) if (!isSupportedResourceType(t)) throw badRequest(`Unsupported resource type "${String(t)}"`);
+    for (const t of types)
+      if (!isSupportedResourceType(t)) throw badRequest(`Unsupported resource type "${String(t)}"`);
     const status = await this.patientStatus(patientId);
     if (status.kind === "erased") return status;
     if (status.kind === "unknown" || types.length === 0) return { kind: "ok", total: 0, resources: [] };
@@ -244,7 +265,11 @@ export class Store {
       .from(resources)
       .innerJoin(patientKeys, eq(patientKeys.patientId, resources.patientId))
       .where(
-        and(eq(resources.patientId, patientId), inArray(resources.resourceType, [...types]), isNull(patientKeys.erasedAt)),
+        and(
+          eq(resources.patientId, patientId),
+          inArray(resources.resourceType, [...types]),
+          isNull(patientKeys.erasedAt),
+        ),
       )
       .orderBy(order, asc(resources.lastUpdated), asc(resources.id));
     const out = decryptRows(this.#keys, rows);
@@ -254,7 +279,11 @@ export class Store {
   /** Whether the gateway holds a patient, and whether it has been erased. */
   async patientStatus(
     patientId: string,
-  ): Promise<{ kind: "active"; patientId: string } | { kind: "unknown" } | { kind: "erased"; patientId: string; erasedAt: string }> {
+  ): Promise<
+    | { kind: "active"; patientId: string }
+    | { kind: "unknown" }
+    | { kind: "erased"; patientId: string; erasedAt: string }
+  > {
     if (!isValidId(patientId)) return { kind: "unknown" };
     const [row] = await this.db
       .select({ erasedAt: patientKeys.erasedAt })
@@ -281,10 +310,7 @@ export class Store {
       const [row] = await tx.select().from(patientKeys).where(eq(patientKeys.patientId, patientId)).for("update");
       if (!row) throw notFound(`Patient/${patientId} is not held by this gateway`);
       if (row.erasedAt) return { patientId, erasedAt: row.erasedAt.toISOString(), alreadyErased: true };
-      await tx
-        .update(patientKeys)
-        .set({ wrappedKey: null, erasedAt: now })
-        .where(eq(patientKeys.patientId, patientId));
+      await tx.update(patientKeys).set({ wrappedKey: null, erasedAt: now }).where(eq(patientKeys.patientId, patientId));
       // link_codes and patient_wallets reference patient_keys ON DELETE CASCADE, but the key row
       // is kept (the fact of erasure), so remove them explicitly.
       await tx.execute(sql`DELETE FROM link_codes WHERE patient_id = ${patientId}`);
@@ -294,7 +320,9 @@ export class Store {
     if (!result.alreadyErased) {
       // Reclaim the dead tuple that still holds the wrapped key (best effort; see above).
       try {
-        await this.db.execute(sql.raw(this.database.kind === "pglite" ? "VACUUM FULL patient_keys" : "VACUUM patient_keys"));
+        await this.db.execute(
+          sql.raw(this.database.kind === "pglite" ? "VACUUM FULL patient_keys" : "VACUUM patient_keys"),
+        );
       } catch (err) {
         process.emitWarning(`VACUUM after erasure failed: ${(err as Error).message}`);
       }
@@ -329,12 +357,27 @@ export class Store {
     });
   }
 
-  createLinkCode(patientId: string, options: { ttlSeconds?: number } = {}): Promise<links.LinkCode> {
+  createLinkCode(
+    patientId: string,
+    options: { ttlSeconds?: number; kind?: links.LinkCodeKind } = {},
+  ): Promise<links.LinkCode> {
     return links.createLinkCode(this.db, patientId, { ...options, now: this.#now() });
   }
 
-  redeemLinkCode(code: string, did: string): Promise<{ patientId: string; did: string }> {
+  /** Redeems a link code for a wallet (see links.redeemLinkCode); the patient and the wallet linked. */
+  async redeemLinkCode(code: string, did: string): Promise<{ patientId: string; did: string }> {
+    const { patientId, did: wallet } = await this.linkWallet(code, did);
+    return { patientId, did: wallet };
+  }
+
+  /** Redeems a link or relink code for a wallet, saying which kind it was and what it replaced. */
+  linkWallet(code: string, did: string): Promise<links.LinkResult> {
     return links.redeemLinkCode(this.db, code, did, this.#now());
+  }
+
+  /** The patient a link code names, whatever its state (never shown to clients: for the audit). */
+  linkCodePatient(code: string): Promise<string | undefined> {
+    return links.linkCodePatient(this.db, code);
   }
 
   findPatientByWallet(did: string): Promise<string | undefined> {
@@ -453,7 +496,11 @@ async function dataKeyForWrite(
 ): Promise<Buffer> {
   const select = () =>
     tx
-      .select({ wrappedKey: patientKeys.wrappedKey, keyVersion: patientKeys.keyVersion, erasedAt: patientKeys.erasedAt })
+      .select({
+        wrappedKey: patientKeys.wrappedKey,
+        keyVersion: patientKeys.keyVersion,
+        erasedAt: patientKeys.erasedAt,
+      })
       .from(patientKeys)
       .where(eq(patientKeys.patientId, patientId))
       .for("share");
@@ -469,10 +516,15 @@ async function dataKeyForWrite(
     // Serialize with rotation: the key is wrapped under the version the keyring says is current.
     const [ring] = await tx.select().from(keyring).where(eq(keyring.id, 1)).for("share");
     if (!ring || ring.keyVersion !== keys.version || !fingerprintsEqual(ring.fingerprint, keys.fingerprint)) {
-      throw new StoreIntegrityError("The master key was rotated by another process: restart with the current master key");
+      throw new StoreIntegrityError(
+        "The master key was rotated by another process: restart with the current master key",
+      );
     }
     const wrapped = wrapDataKey(keys.masterKey, generateKey(), patientId);
-    await tx.insert(patientKeys).values({ patientId, wrappedKey: wrapped, keyVersion: keys.version }).onConflictDoNothing();
+    await tx
+      .insert(patientKeys)
+      .values({ patientId, wrappedKey: wrapped, keyVersion: keys.version })
+      .onConflictDoNothing();
     [row] = await select();
     if (!row) throw new StoreIntegrityError(`Data key of patient ${patientId} vanished`);
   }
@@ -551,7 +603,11 @@ export async function rotateMasterKey(
     let after = "";
     for (;;) {
       const rows = await tx
-        .select({ patientId: patientKeys.patientId, wrappedKey: patientKeys.wrappedKey, keyVersion: patientKeys.keyVersion })
+        .select({
+          patientId: patientKeys.patientId,
+          wrappedKey: patientKeys.wrappedKey,
+          keyVersion: patientKeys.keyVersion,
+        })
         .from(patientKeys)
         .where(and(isNull(patientKeys.erasedAt), gt(patientKeys.patientId, after)))
         .orderBy(asc(patientKeys.patientId))
@@ -580,7 +636,10 @@ export async function rotateMasterKey(
       after = rows[rows.length - 1]!.patientId;
     }
     // Erased rows carry no key; move their version along so every row names the current version.
-    await tx.update(patientKeys).set({ keyVersion: version }).where(sql`${patientKeys.erasedAt} IS NOT NULL`);
+    await tx
+      .update(patientKeys)
+      .set({ keyVersion: version })
+      .where(sql`${patientKeys.erasedAt} IS NOT NULL`);
     await tx.update(keyring).set({ keyVersion: version, fingerprint: newFp, rotatedAt: now }).where(eq(keyring.id, 1));
     return { keyVersion: version, fingerprint: newFp, rewrapped };
   });

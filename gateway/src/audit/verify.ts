@@ -1,0 +1,128 @@
+/**
+ * Verifies the audit log against itself and against the chain: the hash chain is recomputed from
+ * every stored event, then each batch the custodian anchored (AuditAnchor.batchAt, cross-checked
+ * with the AuditBatchAnchored events) is recomputed as a Merkle root from the recomputed hashes
+ * and compared. An edited, deleted or re-pointed entry breaks the chain; a log rewritten with
+ * consistent hashes (what a database owner could do) no longer matches the anchored roots;
+ * anchored entries that were cut off are missing.
+ */
+import type { Address, Hex, PublicClient } from "viem";
+import { auditAnchorAbi } from "../../../sdk/generated/abis.ts";
+import type { GatewayDb } from "../store/database.ts";
+import { auditRange, entryHash, verifyChain, type ChainVerification } from "./log.ts";
+import { merkleRoot } from "./merkle.ts";
+
+export interface BatchCheck {
+  index: number;
+  first: number;
+  last: number;
+  root: Hex;
+  anchoredAt: number;
+  ok: boolean;
+  problem?: string;
+}
+
+export interface AuditVerification {
+  ok: boolean;
+  /** The hash chain of the stored log. */
+  chain: ChainVerification;
+  batches: BatchCheck[];
+  /** The last entry covered by an anchored batch (0 when none). */
+  anchoredThrough: number;
+  /** Entries in the log after the last anchored batch. */
+  unanchored: number;
+  /** Every problem found, in words. */
+  problems: string[];
+}
+
+export interface VerifyAuditOptions {
+  client: PublicClient;
+  auditAnchor: Address;
+  custodian: Address;
+  /** Scan the AuditBatchAnchored events from this block (default 0). */
+  fromBlock?: bigint;
+}
+
+export async function verifyAudit(db: GatewayDb, options: VerifyAuditOptions): Promise<AuditVerification> {
+  const problems: string[] = [];
+  const chain = await verifyChain(db);
+  if (!chain.ok) problems.push(`hash chain broken at entry ${chain.seq}: ${chain.reason}`);
+
+  const read = { address: options.auditAnchor, abi: auditAnchorAbi } as const;
+  const blockNumber = await options.client.getBlockNumber({ cacheTime: 0 });
+  const count = Number(
+    await options.client.readContract({ ...read, functionName: "batchCount", args: [options.custodian], blockNumber }),
+  );
+  const stored = await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      options.client.readContract({
+        ...read,
+        functionName: "batchAt",
+        args: [options.custodian, BigInt(i)],
+        blockNumber,
+      }),
+    ),
+  );
+  const events = await options.client.getContractEvents({
+    ...read,
+    eventName: "AuditBatchAnchored",
+    args: { custodian: options.custodian },
+    fromBlock: options.fromBlock ?? 0n,
+    toBlock: blockNumber,
+    strict: true,
+  });
+  const byIndex = new Map(events.map((e) => [Number(e.args.batchIndex), e.args]));
+  if (events.length !== count) {
+    problems.push(`the chain holds ${count} batches but ${events.length} AuditBatchAnchored events`);
+  }
+
+  const batches: BatchCheck[] = [];
+  for (let i = 0; i < count; i++) {
+    const b = stored[i]!;
+    const check: BatchCheck = {
+      index: i,
+      first: Number(b.firstSequence),
+      last: Number(b.lastSequence),
+      root: b.merkleRoot,
+      anchoredAt: Number(b.anchoredAt),
+      ok: true,
+    };
+    const event = byIndex.get(i);
+    if (
+      !event ||
+      event.merkleRoot !== b.merkleRoot ||
+      event.firstSequence !== b.firstSequence ||
+      event.lastSequence !== b.lastSequence
+    ) {
+      check.ok = false;
+      check.problem = "the batch's AuditBatchAnchored event is missing or differs from batchAt";
+    } else {
+      const entries = await auditRange(db, check.first, check.last);
+      const expected = check.last - check.first + 1;
+      if (entries.length !== expected || entries.some((e, k) => e.seq !== check.first + k)) {
+        check.ok = false;
+        check.problem = `${expected - entries.length} of its ${expected} entries are missing from the log`;
+      } else {
+        // The root of hashes recomputed from the events: a stored hash column proves nothing.
+        const hashes = entries.map((e) => entryHash(e.prevHash, e.event));
+        const root = merkleRoot(hashes);
+        if (root !== b.merkleRoot) {
+          check.ok = false;
+          check.problem = `the log's entries hash to ${root}, not to the anchored root`;
+        }
+      }
+    }
+    if (!check.ok) problems.push(`anchored batch ${i} (entries ${check.first}-${check.last}): ${check.problem}`);
+    batches.push(check);
+  }
+  const anchoredThrough = batches.length === 0 ? 0 : batches[batches.length - 1]!.last;
+  const total = chain.ok ? chain.entries : Math.max(0, chain.seq - 1);
+  return {
+    ok: problems.length === 0,
+    chain,
+    batches,
+    anchoredThrough,
+    unanchored: Math.max(0, total - anchoredThrough),
+    problems,
+  };
+}

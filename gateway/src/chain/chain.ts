@@ -1,0 +1,256 @@
+/**
+ * The gateway's view of the chain: a public client for reads (consent checks, ledgers, anchors)
+ * and a wallet for the custodian's GATEWAY member key, which relays patients' signed consents
+ * and anchors the audit log. Works against any Ethereum JSON-RPC node (viem http or WebSocket
+ * transport), or an in-process one (tests: Hardhat EDR through `custom(provider)`).
+ *
+ * Transactions are simulated first (a revert comes back as its decoded custom error, in plain
+ * words, and costs nothing) and sent one at a time from this process, so nonces never collide.
+ */
+import {
+  type Abi,
+  type Address,
+  type Chain,
+  type Hex,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  http,
+  webSocket,
+} from "viem";
+import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
+import { getAddress } from "viem/utils";
+import { ROLES, ORGANIZATION_STATUS } from "../../../sdk/codes.ts";
+import { auditAnchorAbi, consentRegistryAbi } from "../../../sdk/generated/abis.ts";
+import { ChainError, toChainError } from "./revert.ts";
+
+export { ChainError } from "./revert.ts";
+
+export interface ChainOptions {
+  chainId: number;
+  /** How to reach the node: `transportFor(rpcUrl)` in production, `custom(provider)` in tests. */
+  transport: Transport;
+  consentRegistry: Address;
+  auditAnchor: Address;
+  studyEscrow?: Address | undefined;
+  /** The custodian's GATEWAY member key. */
+  gatewayKey: Hex;
+  /** The custodian organization the key is a GATEWAY member of. */
+  custodian: Address;
+  /** Scan the registry's events from this block (its deployment block). */
+  eventsFromBlock?: bigint | undefined;
+  /** How long to wait for a sent transaction's receipt (default 120 s). */
+  receiptTimeoutMs?: number | undefined;
+}
+
+export interface SentTransaction {
+  hash: Hex;
+  blockNumber: bigint;
+}
+
+export interface ContractCall {
+  address: Address;
+  abi: Abi;
+  functionName: string;
+  args: readonly unknown[];
+}
+
+export interface BlockRef {
+  number: bigint;
+  /** Unix seconds. */
+  timestamp: number;
+}
+
+/** The transport for an RPC URL: http(s) with JSON-RPC batching, or ws(s). */
+export function transportFor(rpcUrl: string): Transport {
+  if (/^wss?:/i.test(rpcUrl)) return webSocket(rpcUrl, { timeout: 15_000, retryCount: 2 });
+  return http(rpcUrl, { batch: { batchSize: 100, wait: 0 }, timeout: 15_000, retryCount: 2 });
+}
+
+export interface StartupCheck {
+  blockNumber: bigint;
+  gatewayAddress: Address;
+  /** Problems that do not stop the gateway but stop some of its functions (e.g. anchoring). */
+  warnings: string[];
+}
+
+export class GatewayChain {
+  readonly chainId: number;
+  readonly client: PublicClient;
+  readonly wallet: WalletClient;
+  readonly account: PrivateKeyAccount;
+  readonly consentRegistry: Address;
+  readonly auditAnchor: Address;
+  readonly studyEscrow: Address | undefined;
+  readonly custodian: Address;
+  readonly eventsFromBlock: bigint;
+  readonly #chain: Chain;
+  readonly #receiptTimeoutMs: number;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: ChainOptions) {
+    this.chainId = options.chainId;
+    this.#chain = defineChain({
+      id: options.chainId,
+      name: `chain ${options.chainId}`,
+      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+      rpcUrls: { default: { http: [] } },
+    });
+    // cacheTime 0: a cached block number could serve a read from before a revocation.
+    this.client = createPublicClient({ chain: this.#chain, transport: options.transport, cacheTime: 0 });
+    this.account = privateKeyToAccount(options.gatewayKey);
+    this.wallet = createWalletClient({ chain: this.#chain, transport: options.transport, account: this.account });
+    this.consentRegistry = getAddress(options.consentRegistry);
+    this.auditAnchor = getAddress(options.auditAnchor);
+    this.studyEscrow = options.studyEscrow ? getAddress(options.studyEscrow) : undefined;
+    this.custodian = getAddress(options.custodian);
+    this.eventsFromBlock = options.eventsFromBlock ?? 0n;
+    this.#receiptTimeoutMs = options.receiptTimeoutMs ?? 120_000;
+  }
+
+  get gatewayAddress(): Address {
+    return this.account.address;
+  }
+
+  /** The latest block, read fresh (never cached): every decision of a request is made at it. */
+  async latestBlock(): Promise<BlockRef> {
+    try {
+      const block = await this.client.getBlock({ blockTag: "latest" });
+      return { number: block.number, timestamp: Number(block.timestamp) };
+    } catch (err) {
+      throw toChainError(err);
+    }
+  }
+
+  /** A read-only call at a block; chain failures become {@link ChainError}s. */
+  async read<T>(fn: (client: PublicClient) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.client);
+    } catch (err) {
+      throw toChainError(err);
+    }
+  }
+
+  /** The organization an account acts for, its role there, and whether that organization is active. */
+  async accountOf(
+    account: Address,
+    blockNumber?: bigint,
+  ): Promise<{ organization: Address; role: number; kind: number; active: boolean }> {
+    const [organization, role, kind, status] = await this.read((c) =>
+      c.readContract({
+        address: this.consentRegistry,
+        abi: consentRegistryAbi,
+        functionName: "accountOf",
+        args: [account],
+        ...(blockNumber !== undefined ? { blockNumber } : {}),
+      }),
+    );
+    return { organization, role, kind, active: status === ORGANIZATION_STATUS.Active };
+  }
+
+  /**
+   * Checks at start-up that the node serves CHAIN_ID and that the contracts are there; a gateway
+   * key that belongs to another organization is an error, one that is not (yet) a GATEWAY member
+   * a warning.
+   */
+  async checkStartup(): Promise<StartupCheck> {
+    const served = await this.read((c) => c.getChainId());
+    if (served !== this.chainId) {
+      throw new Error(`CHAIN_ID: the node at RPC_URL serves chain ${served}, not ${this.chainId}`);
+    }
+    const contracts: Array<[string, Address | undefined]> = [
+      ["CONSENT_REGISTRY_ADDRESS", this.consentRegistry],
+      ["AUDIT_ANCHOR_ADDRESS", this.auditAnchor],
+      ["STUDY_ESCROW_ADDRESS", this.studyEscrow],
+    ];
+    for (const [variable, address] of contracts) {
+      if (address === undefined) continue;
+      const code = await this.read((c) => c.getCode({ address }));
+      if (!code || code === "0x") throw new Error(`${variable}: there is no contract at ${address} on chain ${served}`);
+    }
+    const anchorRegistry = await this.read((c) =>
+      c.readContract({ address: this.auditAnchor, abi: auditAnchorAbi, functionName: "registry" }),
+    );
+    if (getAddress(anchorRegistry) !== this.consentRegistry) {
+      throw new Error(
+        `AUDIT_ANCHOR_ADDRESS: the AuditAnchor at ${this.auditAnchor} uses the registry ${anchorRegistry}, not CONSENT_REGISTRY_ADDRESS ${this.consentRegistry}`,
+      );
+    }
+    const warnings: string[] = [];
+    const account = await this.accountOf(this.gatewayAddress);
+    const zero = /^0x0{40}$/i;
+    if (zero.test(account.organization)) {
+      warnings.push(
+        `the gateway key ${this.gatewayAddress} is not a member of any organization yet: add it as a GATEWAY member of ${this.custodian} to anchor the audit log`,
+      );
+    } else if (getAddress(account.organization) !== this.custodian) {
+      throw new Error(
+        `GATEWAY_PRIVATE_KEY: ${this.gatewayAddress} is a member of ${account.organization}, not of CUSTODIAN_ADDRESS ${this.custodian}`,
+      );
+    } else if (account.role !== ROLES.GATEWAY) {
+      warnings.push(`the gateway key ${this.gatewayAddress} has role ${account.role}, not GATEWAY (${ROLES.GATEWAY})`);
+    } else if (!account.active) {
+      warnings.push(`the custodian ${this.custodian} is not active (suspended?): anchoring will fail`);
+    }
+    const blockNumber = await this.read((c) => c.getBlockNumber({ cacheTime: 0 }));
+    return { blockNumber, gatewayAddress: this.gatewayAddress, warnings };
+  }
+
+  /**
+   * Simulates `call` from the gateway key at the pending block, runs `beforeSend` (e.g. to count
+   * the relay against a limit) and sends it; then waits for the receipt. Simulation and sending
+   * are serialized in this process, so concurrent calls neither collide on nonces nor pass a
+   * simulation that an earlier, still pending transaction invalidates.
+   * Throws {@link ChainError}: "revert" (decoded, in plain words) or "unavailable".
+   */
+  async send(call: ContractCall, beforeSend?: () => Promise<void>): Promise<SentTransaction> {
+    const hash = await this.#serially(async () => {
+      let request: unknown;
+      // The return value of a relayed call is never used: decode none, so that a function whose
+      // return type changed (ABI drift between a contract and its generated ABI) still relays.
+      const abi = call.abi.map((item) =>
+        item.type === "function" && item.name === call.functionName ? { ...item, outputs: [] } : item,
+      );
+      try {
+        ({ request } = await this.client.simulateContract({
+          account: this.account,
+          address: call.address,
+          abi,
+          functionName: call.functionName,
+          args: call.args,
+          blockTag: "pending",
+        } as never));
+      } catch (err) {
+        throw toChainError(err);
+      }
+      if (beforeSend) await beforeSend();
+      try {
+        return await this.wallet.writeContract(request as never);
+      } catch (err) {
+        throw toChainError(err);
+      }
+    });
+    let receipt;
+    try {
+      receipt = await this.client.waitForTransactionReceipt({ hash, timeout: this.#receiptTimeoutMs });
+    } catch (err) {
+      throw toChainError(err, `transaction ${hash} was sent but its receipt did not arrive`);
+    }
+    if (receipt.status !== "success") {
+      throw new ChainError("revert", `The transaction ${hash} was reverted when it was mined`, {
+        errorName: "Reverted",
+        args: [],
+      });
+    }
+    return { hash, blockNumber: receipt.blockNumber };
+  }
+
+  #serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * Who may read a patient's data, decided before any record leaves the gateway:
+ *
+ * - the patient itself: the requester is one of the wallets linked to that Patient here;
+ * - a current delegate of the patient (guardian, caregiver): the registry's delegateExpiry of
+ *   one of the patient's wallets and the requester lies after the block's time;
+ * - anyone else only with consent: the sdk's verifyConsent for (patient wallet, requester,
+ *   category, purpose), per category touched — allowed through a grant, or through break-glass
+ *   emergency access (reason EmergencyAccess, which the audit marks).
+ *
+ * Every chain read of one decision is made at one block, the chain's latest, fetched fresh for
+ * each request: nothing is cached, so the first read after a revocation, suspension or expiry is
+ * mined is refused. A grant whose end has passed by the gateway's own clock is refused as well,
+ * even while the chain has produced no block since.
+ */
+import type { Address } from "viem";
+import { getAddress } from "viem/utils";
+import {
+  CATEGORIES,
+  PURPOSES,
+  type CategoryName,
+  type ConsentReasonName,
+  type PurposeName,
+} from "../../../sdk/codes.ts";
+import { verifyConsent } from "../../../sdk/consent.ts";
+import { consentRegistryAbi } from "../../../sdk/generated/abis.ts";
+import type { BlockRef, GatewayChain } from "../chain/chain.ts";
+import { toChainError } from "../chain/revert.ts";
+import { OperationOutcomeError, forbidden } from "../fhir/outcomes.ts";
+import type { Store } from "../store/store.ts";
+
+export type Relation = "patient" | "delegate" | "reader";
+
+export interface CategoryDecision {
+  category: CategoryName;
+  allowed: boolean;
+  /** Allowed through break-glass emergency access. */
+  emergency: boolean;
+  reason: ConsentReasonName | "Patient" | "Delegate";
+  explanation: string;
+  /** Until when (unix seconds), when allowed through consent. */
+  expiresAt: number | null;
+}
+
+export interface AccessDecision {
+  relation: Relation;
+  /** The block every chain read was made at (null for the patient itself: nothing to read). */
+  block: BlockRef | null;
+  /** The patient's wallets on this chain. */
+  wallets: Address[];
+  decisions: CategoryDecision[];
+  allowed: CategoryName[];
+  refused: CategoryDecision[];
+  /** Some category is allowed only through emergency access. */
+  emergency: boolean;
+}
+
+/** did:pkh:eip155:{chainId}:{address} → address, for this chain only. */
+export function walletsOnChain(dids: readonly string[], chainId: number): Address[] {
+  const prefix = `did:pkh:eip155:${chainId}:`;
+  return dids.filter((d) => d.startsWith(prefix)).map((d) => getAddress(d.slice(prefix.length)));
+}
+
+const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+/** The 403 for refused categories: one issue per category, naming the purpose and the sdk's reason. */
+export function consentMissing(purpose: PurposeName, refused: readonly CategoryDecision[]): OperationOutcomeError {
+  const p = PURPOSES[purpose];
+  return new OperationOutcomeError(403, {
+    resourceType: "OperationOutcome",
+    issue: refused.map((d) => ({
+      severity: "error" as const,
+      code: "forbidden" as const,
+      details: {
+        text: `No consent for ${d.category} (${CATEGORIES[d.category].display}) for purpose ${p.code} (${p.display}): ${d.explanation} [${d.reason}]`,
+      },
+      diagnostics: d.reason,
+      expression: [d.category],
+    })),
+  });
+}
+
+export class AccessControl {
+  readonly #store: Store;
+  readonly #chain: GatewayChain;
+  readonly #now: () => Date;
+
+  constructor(store: Store, chain: GatewayChain, now: () => Date = () => store.now()) {
+    this.#store = store;
+    this.#chain = chain;
+    this.#now = now;
+  }
+
+  /** The patient's wallets on this chain; 403 when it has none (no consent can exist for it). */
+  async patientWallets(patientId: string): Promise<Address[]> {
+    const wallets = walletsOnChain(await this.#store.listWallets(patientId), this.#chain.chainId);
+    if (wallets.length === 0) {
+      throw forbidden(
+        `Patient/${patientId} has no linked wallet, so no consent can exist for it: nobody may read its records until the patient links a wallet`,
+      );
+    }
+    return wallets;
+  }
+
+  /** Until when `requester` is a delegate of one of `wallets` at the block (0 if not a current one). */
+  async delegateUntil(wallets: readonly Address[], requester: Address, block: BlockRef): Promise<number> {
+    const expiries = await Promise.all(
+      wallets.map((wallet) =>
+        this.#chain.read((c) =>
+          c.readContract({
+            address: this.#chain.consentRegistry,
+            abi: consentRegistryAbi,
+            functionName: "delegateExpiry",
+            args: [wallet, requester],
+            blockNumber: block.number,
+          }),
+        ),
+      ),
+    );
+    const nowSeconds = Math.floor(this.#now().getTime() / 1000);
+    const current = expiries.filter((e) => e > block.timestamp && e > nowSeconds);
+    return current.length === 0 ? 0 : Math.max(...current);
+  }
+
+  /** The patient itself or a current delegate (for the audit trail and the consent list), or null. */
+  async patientOrDelegate(
+    patientId: string,
+    requester: Address,
+  ): Promise<
+    | { relation: "patient" | "delegate"; wallets: Address[]; block: BlockRef | null }
+    | { relation: null; wallets: Address[]; block: BlockRef }
+  > {
+    const wallets = await this.patientWallets(patientId);
+    if (wallets.some((w) => same(w, requester))) return { relation: "patient", wallets, block: null };
+    const block = await this.#chain.latestBlock();
+    const until = await this.delegateUntil(wallets, requester, block);
+    return until > 0 ? { relation: "delegate", wallets, block } : { relation: null, wallets, block };
+  }
+
+  /**
+   * Decides, per category, whether `requester` may read `patientId`'s data for `purpose`.
+   * Throws 403 when the patient has no wallet; otherwise returns the decisions (the caller
+   * refuses with {@link consentMissing} when nothing is allowed).
+   */
+  async decide(
+    patientId: string,
+    requester: Address,
+    categories: readonly CategoryName[],
+    purpose: PurposeName,
+  ): Promise<AccessDecision> {
+    const wallets = await this.patientWallets(patientId);
+    const unique = [...new Set(categories)];
+    if (wallets.some((w) => same(w, requester))) {
+      return allowAll("patient", null, wallets, unique, "the patient reads its own records");
+    }
+    const block = await this.#chain.latestBlock();
+    const nowSeconds = Math.floor(this.#now().getTime() / 1000);
+    const [until, checks] = await Promise.all([
+      this.delegateUntil(wallets, requester, block),
+      Promise.all(
+        unique.map((category) =>
+          Promise.all(
+            wallets.map((patient) =>
+              verifyConsent(this.#chain.client, {
+                registry: this.#chain.consentRegistry,
+                patient,
+                grantee: requester,
+                category,
+                purpose,
+                blockNumber: block.number,
+              }).catch((err: unknown) => {
+                throw toChainError(err);
+              }),
+            ),
+          ),
+        ),
+      ),
+    ]);
+    if (until > 0) return allowAll("delegate", block, wallets, unique, "a current delegate of the patient");
+    const decisions = unique.map((category, i): CategoryDecision => {
+      const perWallet = checks[i]!;
+      // Consent given from any of the patient's wallets counts; a grant over by the gateway's clock does not.
+      const live = perWallet.find((d) => d.allowed && (d.expiresAt === null || d.expiresAt > nowSeconds));
+      if (live) {
+        return {
+          category,
+          allowed: true,
+          emergency: live.emergency,
+          reason: live.reason,
+          explanation: live.explanation,
+          expiresAt: live.expiresAt,
+        };
+      }
+      const lapsed = perWallet.find((d) => d.allowed);
+      if (lapsed) {
+        return {
+          category,
+          allowed: false,
+          emergency: false,
+          reason: "Expired",
+          explanation: "the grant has expired",
+          expiresAt: null,
+        };
+      }
+      const first = perWallet[0]!;
+      return {
+        category,
+        allowed: false,
+        emergency: false,
+        reason: first.reason,
+        explanation: first.explanation,
+        expiresAt: null,
+      };
+    });
+    return summarize("reader", block, wallets, decisions);
+  }
+}
+
+function allowAll(
+  relation: "patient" | "delegate",
+  block: BlockRef | null,
+  wallets: Address[],
+  categories: readonly CategoryName[],
+  explanation: string,
+): AccessDecision {
+  return summarize(
+    relation,
+    block,
+    wallets,
+    categories.map((category) => ({
+      category,
+      allowed: true,
+      emergency: false,
+      reason: relation === "patient" ? "Patient" : "Delegate",
+      explanation,
+      expiresAt: null,
+    })),
+  );
+}
+
+function summarize(
+  relation: Relation,
+  block: BlockRef | null,
+  wallets: Address[],
+  decisions: CategoryDecision[],
+): AccessDecision {
+  const allowed = decisions.filter((d) => d.allowed);
+  return {
+    relation,
+    block,
+    wallets,
+    decisions,
+    allowed: allowed.map((d) => d.category),
+    refused: decisions.filter((d) => !d.allowed),
+    emergency: allowed.some((d) => d.emergency),
+  };
+}

@@ -1,0 +1,250 @@
+import type { AuditEvent, Bundle, Consent, OperationOutcome, Patient } from "@medplum/fhirtypes";
+import { expect } from "chai";
+import type { LightMyRequestResponse } from "fastify";
+import type { LocalAccount } from "viem/accounts";
+import { categoriesToMask, encodePurpose, purposeScope, type CategoryName } from "../../../sdk/codes.ts";
+import { listAudit, verifyChain } from "../audit/log.ts";
+import { assertValidFhir } from "../fhir/validation.ts";
+import { testGateway, type TestGateway } from "../testing/gateway.ts";
+
+function bundleOf(res: LightMyRequestResponse): Bundle {
+  expect(res.statusCode, res.body.slice(0, 600)).to.equal(200);
+  expect(res.headers["content-type"]).to.match(/^application\/fhir\+json/);
+  const bundle = res.json() as Bundle;
+  expect(bundle).to.include({ resourceType: "Bundle", type: "searchset" });
+  return bundle;
+}
+
+function refused(res: LightMyRequestResponse, status: number, text: RegExp): OperationOutcome {
+  expect(res.statusCode, res.body.slice(0, 600)).to.equal(status);
+  const body = res.json() as OperationOutcome;
+  expect(body.resourceType).to.equal("OperationOutcome");
+  const said = (body.issue ?? []).map((i) => `${i.details?.text ?? ""} ${i.diagnostics ?? ""}`).join("\n");
+  expect(said).to.match(text);
+  return body;
+}
+
+const types = (b: Bundle) => [...new Set((b.entry ?? []).map((e) => e.resource?.resourceType))];
+
+describe("consent-checked reads", function () {
+  this.timeout(180_000);
+  let gw: TestGateway;
+  let patient: LocalAccount;
+  let patientId: string;
+  let unlinkedId: string;
+  let patientToken: string;
+  let clinicianToken: string;
+
+  before(async () => {
+    gw = await testGateway({ custodian: "lab" });
+    const { patients } = await gw.ingest({ seed: "consent-reads", patients: 2 });
+    patientId = patients[0]!.id!;
+    unlinkedId = patients[1]!.id!;
+    patient = await gw.t.newAccount();
+    await gw.link(patientId, patient);
+    patientToken = await gw.signIn(patient);
+    clinicianToken = await gw.signIn(gw.t.actors.clinician);
+  });
+  after(() => gw.close());
+
+  const hospital = () => gw.t.actors.hospital.address;
+  async function grant(categories: CategoryName[], seconds = 3600, purpose: "TREAT" | "HOPERAT" = "TREAT") {
+    const expiresAt = (await gw.t.now()) + seconds;
+    await gw.t.registryWrite(patient, "grant", [
+      hospital(),
+      categoriesToMask(categories),
+      encodePurpose(purpose),
+      0,
+      expiresAt,
+    ]);
+  }
+  const revoke = () => gw.t.registryWrite(patient, "revoke", [hospital(), purposeScope("TREAT")]);
+
+  it("lets the patient read all of its own records (read, search, $everything)", async () => {
+    const pat = await gw.read(patientToken, `/fhir/Patient/${patientId}`);
+    expect(pat.statusCode, pat.body).to.equal(200);
+    expect((pat.json() as Patient).id).to.equal(patientId);
+    expect(pat.headers["etag"]).to.equal('W/"1"');
+    const obs = bundleOf(await gw.read(patientToken, `/fhir/Observation?patient=Patient/${patientId}`));
+    expect(obs.total).to.be.greaterThan(0);
+    const all = bundleOf(await gw.read(patientToken, `/fhir/Patient/${patientId}/$everything`, "TREAT"));
+    expect(types(all)).to.include.members(["Patient", "Observation", "Condition", "Encounter"]);
+    assertValidFhir(all);
+  });
+
+  it("refuses a reader without consent with 403 naming category, purpose and the sdk's reason", async () => {
+    const res = await gw.read(clinicianToken, `/fhir/Observation?patient=${patientId}`);
+    refused(
+      res,
+      403,
+      /No consent for Observation \(lab results and vital signs\) for purpose TREAT.*no grant exists.*NoGrant/,
+    );
+    refused(await gw.read(clinicianToken, `/fhir/Patient/${patientId}`), 403, /No consent for Patient/);
+  });
+
+  it("serves consented categories only, and refuses the very next read after a revocation is mined", async () => {
+    await grant(["Observation", "Condition"]);
+    const obs = bundleOf(await gw.read(clinicianToken, `/fhir/Observation?patient=${patientId}&_count=2`));
+    expect(obs.entry).to.have.length(2);
+    assertValidFhir(obs);
+    // Paging: self and next links; the next page continues where this one stopped.
+    expect(obs.link?.find((l) => l.relation === "self")?.url).to.equal(
+      `http://127.0.0.1:8080/fhir/Observation?patient=${patientId}&_count=2&_offset=0`,
+    );
+    const next = obs.link?.find((l) => l.relation === "next")?.url;
+    expect(next).to.equal(`http://127.0.0.1:8080/fhir/Observation?patient=${patientId}&_count=2&_offset=2`);
+    const page2 = bundleOf(await gw.read(clinicianToken, next!.replace("http://127.0.0.1:8080", "")));
+    expect(page2.entry?.[0]?.resource?.id).not.to.equal(obs.entry?.[0]?.resource?.id);
+    expect(page2.total).to.equal(obs.total);
+
+    const conditionId = (bundleOf(await gw.read(clinicianToken, `/fhir/Condition?patient=${patientId}`)).entry ?? [])[0]
+      ?.resource?.id;
+    if (conditionId) expect((await gw.read(clinicianToken, `/fhir/Condition/${conditionId}`)).statusCode).to.equal(200);
+    refused(await gw.read(clinicianToken, `/fhir/MedicationRequest?patient=${patientId}`), 403, /CategoryNotGranted/);
+
+    const everything = bundleOf(await gw.read(clinicianToken, `/fhir/Patient/${patientId}/$everything`));
+    expect(
+      types(everything)
+        .filter((t) => t !== "OperationOutcome")
+        .sort(),
+    ).to.deep.equal(conditionId ? ["Condition", "Observation"] : ["Observation"]);
+    const withheld = everything.entry?.find((e) => e.search?.mode === "outcome")?.resource as OperationOutcome;
+    expect(JSON.stringify(withheld)).to.match(/Patient \(demographics\) withheld.*CategoryNotGranted/);
+    assertValidFhir(everything);
+
+    await revoke();
+    refused(await gw.read(clinicianToken, `/fhir/Observation?patient=${patientId}`), 403, /NoGrant/);
+  });
+
+  it("stops reads at the next block after revoke-all, suspension and expiry", async () => {
+    const url = `/fhir/Observation?patient=${patientId}&_count=1`;
+    await grant(["Observation"]);
+    expect((await gw.read(clinicianToken, url)).statusCode).to.equal(200);
+    await gw.t.registryWrite(patient, "revokeAll", []);
+    refused(await gw.read(clinicianToken, url), 403, /RevokedByRevokeAll/);
+
+    await grant(["Observation"]);
+    expect((await gw.read(clinicianToken, url)).statusCode).to.equal(200);
+    await gw.t.registryWrite(gw.t.actors.governance, "suspend", [hospital(), `0x${"00".repeat(32)}`]);
+    try {
+      refused(await gw.read(clinicianToken, url), 403, /OrganizationSuspended/);
+    } finally {
+      await gw.t.registryWrite(gw.t.actors.governance, "reinstate", [hospital()]);
+    }
+    expect((await gw.read(clinicianToken, url)).statusCode).to.equal(200);
+
+    await grant(["Observation"], 100);
+    expect((await gw.read(clinicianToken, url)).statusCode).to.equal(200);
+    await gw.t.mine(200);
+    refused(await gw.read(clinicianToken, url), 403, /Expired/);
+  });
+
+  it("checks the purpose: missing or unknown is 400 naming the header; an uncovered one is 403", async () => {
+    await grant(["Observation"]);
+    const url = `/fhir/Observation?patient=${patientId}`;
+    refused(await gw.read(clinicianToken, url, ""), 400, /Missing X-Purpose-Of-Use/);
+    refused(await gw.read(clinicianToken, url, "SHOPPING"), 400, /X-Purpose-Of-Use: unknown purpose of use "SHOPPING"/);
+    refused(await gw.read(clinicianToken, url, "TREAT,HPAYMT"), 400, /exactly one/);
+    expect(
+      (await gw.read(clinicianToken, url, "http://terminology.hl7.org/CodeSystem/v3-ActReason|TREAT")).statusCode,
+    ).to.equal(200);
+    refused(await gw.read(clinicianToken, url, "HPAYMT"), 403, /WrongOrganizationKind/);
+    // The research analyst asks for general research use (a DUO code): no research grant.
+    const analyst = await gw.signIn(gw.t.actors.analyst);
+    refused(await gw.read(analyst, url, "DUO:0000042"), 403, /for purpose DUO:0000042.*NoGrant/);
+    await revoke();
+  });
+
+  it("lets a current delegate read (and list consents and the access log) until the term ends", async () => {
+    const delegate = await gw.t.newAccount();
+    const until = (await gw.t.now()) + 1000;
+    await gw.t.registryWrite(patient, "appointDelegate", [delegate.address, until]);
+    const token = await gw.signIn(delegate);
+    const all = bundleOf(await gw.read(token, `/fhir/Patient/${patientId}/$everything`, "HOPERAT"));
+    expect(types(all)).to.include("Observation");
+    expect((await gw.read(token, `/fhir/AuditEvent?patient=${patientId}`)).statusCode).to.equal(200);
+    expect((await gw.read(token, `/fhir/Consent?patient=${patientId}`)).statusCode).to.equal(200);
+    await gw.t.mine(2000);
+    refused(await gw.read(token, `/fhir/Observation?patient=${patientId}`), 403, /UnknownGrantee/);
+    refused(await gw.read(token, `/fhir/AuditEvent?patient=${patientId}`), 403, /Only Patient/);
+  });
+
+  it("serves break-glass emergency access for ETREAT and marks the AuditEvent", async () => {
+    await gw.t.registryWrite(gw.t.actors.clinician, "openEmergencyAccess", [patient.address, 2, 3600]);
+    const res = await gw.read(clinicianToken, `/fhir/AllergyIntolerance?patient=${patientId}`, "ETREAT");
+    expect(res.statusCode, res.body).to.equal(200);
+    refused(await gw.read(clinicianToken, `/fhir/AllergyIntolerance?patient=${patientId}`, "TREAT"), 403, /NoGrant/);
+    const trail = await listAudit(gw.store.db, patientId, { limit: 1000 });
+    const emergency = trail.filter((e) => e.event.purposeOfEvent?.some((p) => p.coding?.[0]?.code === "BTG"));
+    expect(emergency).to.have.length(1);
+    expect(emergency[0]!.event.outcomeDesc).to.match(/Emergency \(break-glass\) access: AllergyIntolerance/);
+    expect(emergency[0]!.event.purposeOfEvent?.[0]?.coding?.[0]?.code).to.equal("ETREAT");
+    await gw.t.registryWrite(patient, "closeEmergencyAccess", [patient.address, hospital()]);
+    refused(await gw.read(clinicianToken, `/fhir/AllergyIntolerance?patient=${patientId}`, "ETREAT"), 403, /NoGrant/);
+  });
+
+  it("refuses everyone for a patient without a linked wallet: no consent can exist", async () => {
+    await grant(["Observation"]);
+    refused(await gw.read(clinicianToken, `/fhir/Observation?patient=${unlinkedId}`), 403, /no linked wallet/);
+    refused(await gw.read(patientToken, `/fhir/Patient/${unlinkedId}`), 403, /no linked wallet/);
+    await revoke();
+  });
+
+  it("lists the patient's grants from the chain as FHIR Consents: all for the patient, own ones for a grantee", async () => {
+    await grant(["Observation", "Condition"], 7200, "HOPERAT");
+    const mine = bundleOf(await gw.read(patientToken, `/fhir/Consent?patient=${patientId}`));
+    assertValidFhir(mine);
+    const consents = (mine.entry ?? []).map((e) => e.resource as Consent);
+    expect(consents.length).to.be.greaterThan(1);
+    expect(consents.every((c) => c.patient?.reference === `Patient/${patientId}`)).to.equal(true);
+    const active = consents.filter((c) => c.status === "active");
+    expect(active.map((c) => c.provision?.purpose?.[0]?.code)).to.deep.equal(["HOPERAT"]);
+    expect(active[0]!.provision?.actor?.[0]?.reference?.display).to.equal("St. Example Hospital");
+    expect(active[0]!.provision?.class?.map((c) => c.code)).to.deep.equal(["Observation", "Condition"]);
+
+    const asGrantee = bundleOf(await gw.read(clinicianToken, `/fhir/Consent?patient=${patientId}`));
+    expect(asGrantee.total).to.equal(consents.length); // every grant here is to the hospital
+    const lab = await gw.signIn(gw.t.actors.lab);
+    refused(await gw.read(lab, `/fhir/Consent?patient=${patientId}`), 403, /Only Patient/);
+    refused(
+      await gw.read(patientToken, `/fhir/Consent?patient=${patientId}&status=active`),
+      400,
+      /Unsupported search parameter "status"/,
+    );
+  });
+
+  it("shows the patient its access log, newest first, paged; refused reads included; nobody else", async () => {
+    const first = bundleOf(await gw.read(patientToken, `/fhir/AuditEvent?patient=${patientId}&_count=5`));
+    assertValidFhir(first);
+    const events = (first.entry ?? []).map((e) => e.resource as AuditEvent);
+    expect(events).to.have.length(5);
+    const recorded = events.map((e) => e.recorded!);
+    expect([...recorded].sort().reverse()).to.deep.equal(recorded);
+    const next = first.link?.find((l) => l.relation === "next")?.url;
+    expect(next).to.match(/_before=\d+/);
+    const second = bundleOf(await gw.read(patientToken, next!.replace("http://127.0.0.1:8080", "")));
+    expect(
+      new Date(
+        second.entry![0]!.resource!.meta?.lastUpdated ?? (second.entry![0]!.resource as AuditEvent).recorded!,
+      ).getTime(),
+    ).to.be.at.most(new Date(recorded.at(-1)!).getTime());
+    const all = await listAudit(gw.store.db, patientId, { limit: 1000 });
+    expect(all.some((e) => e.event.outcome === "4" && /NoGrant/.test(e.event.outcomeDesc ?? ""))).to.equal(true);
+    expect(all.some((e) => e.event.agent[0]?.who?.identifier?.value?.endsWith(gw.t.actors.clinician.address))).to.equal(
+      true,
+    );
+    refused(await gw.read(clinicianToken, `/fhir/AuditEvent?patient=${patientId}`), 403, /Only Patient/);
+    expect((await verifyChain(gw.store.db)).ok).to.equal(true);
+  });
+
+  it("answers unknown ids 404, bad ids 400, erased patients 410", async () => {
+    refused(await gw.read(patientToken, "/fhir/Observation/does-not-exist"), 404, /not held/);
+    refused(await gw.read(patientToken, "/fhir/Observation/bad$id"), 400, /Invalid resource id/);
+    refused(await gw.read(patientToken, "/fhir/Spaceship?patient=x"), 404, /not supported/);
+    const empty = bundleOf(await gw.read(patientToken, "/fhir/Observation?patient=unknown-patient"));
+    expect(empty.total).to.equal(0);
+    await gw.store.erasePatient(unlinkedId);
+    refused(await gw.read(patientToken, `/fhir/Observation?patient=${unlinkedId}`), 410, /erased/);
+    refused(await gw.read(patientToken, `/fhir/Patient/${unlinkedId}`), 410, /erased/);
+  });
+});

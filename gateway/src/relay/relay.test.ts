@@ -1,0 +1,342 @@
+import type { Bundle, Consent, OperationOutcome } from "@medplum/fhirtypes";
+import { expect } from "chai";
+import { sql } from "drizzle-orm";
+import type { LightMyRequestResponse } from "fastify";
+import type { Address, Hex } from "viem";
+import type { LocalAccount } from "viem/accounts";
+import { categoriesToMask, encodePurpose, purposeScope } from "../../../sdk/codes.ts";
+import { verifyConsent } from "../../../sdk/consent.ts";
+import { cancelSignaturesTypedData, grantTypedData, revokeAllTypedData, revokeTypedData } from "../../../sdk/eip712.ts";
+import { consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "../../../sdk/generated/abis.ts";
+import { joinTypedData, leaveTypedData } from "../../../sdk/study.ts";
+import { listAudit } from "../audit/log.ts";
+import { rawRows } from "../store/database.ts";
+import { testGateway, type TestGateway } from "../testing/gateway.ts";
+
+function said(res: LightMyRequestResponse, status: number, text: RegExp): OperationOutcome {
+  expect(res.statusCode, res.body.slice(0, 600)).to.equal(status);
+  const body = res.json() as OperationOutcome;
+  expect(body.resourceType).to.equal("OperationOutcome");
+  expect((body.issue ?? []).map((i) => `${i.details?.text} ${i.diagnostics ?? ""}`).join("\n")).to.match(text);
+  return body;
+}
+
+describe("relaying signed consent actions", function () {
+  this.timeout(180_000);
+  let gw: TestGateway;
+  let patient: LocalAccount;
+  let patientId: string;
+
+  before(async () => {
+    gw = await testGateway({ custodian: "lab" });
+    const { patients } = await gw.ingest({ seed: "relay", patients: 1 });
+    patientId = patients[0]!.id!;
+    patient = gw.t.unfundedAccount(); // needs no ETH: the gateway pays
+    await gw.link(patientId, patient);
+  });
+  after(() => gw.close());
+
+  const domain = () => ({ chainId: gw.t.chainId, registry: gw.t.registry });
+  const hospital = () => gw.t.actors.hospital.address;
+  const relayed = async () =>
+    Number((await rawRows<{ n: string }>(gw.store.db, sql`SELECT count(*) AS n FROM relay_usage`))[0]?.n);
+
+  async function nonceOf(address: Address): Promise<bigint> {
+    const [, nonce] = await gw.t.client.readContract({
+      address: gw.t.registry,
+      abi: consentRegistryAbi,
+      functionName: "patientState",
+      args: [address],
+    });
+    return BigInt(nonce);
+  }
+
+  async function signedGrant(signer: LocalAccount, forPatient: Address = signer.address, deadlineIn = 600) {
+    const now = await gw.t.now();
+    const message = {
+      patient: forPatient,
+      grantee: hospital(),
+      categories: categoriesToMask(["Observation", "Condition"]),
+      purpose: encodePurpose("TREAT"),
+      validFrom: 0,
+      expiresAt: now + 3600,
+      nonce: await nonceOf(forPatient),
+      deadline: BigInt(now + deadlineIn),
+    };
+    const signature = await signer.signTypedData!(grantTypedData(domain(), message));
+    return {
+      patient: forPatient,
+      grantee: message.grantee,
+      categories: message.categories,
+      purpose: message.purpose.toString(),
+      validFrom: 0,
+      expiresAt: message.expiresAt,
+      deadline: message.deadline.toString(),
+      signature,
+    };
+  }
+
+  const post = (action: string, payload: unknown, remoteAddress = "127.0.0.1") =>
+    gw.app.inject({
+      method: "POST",
+      url: `/relay/${action}`,
+      payload: payload as Record<string, unknown>,
+      remoteAddress,
+    });
+
+  const consent = (who: Address) =>
+    verifyConsent(gw.t.client, {
+      registry: gw.t.registry,
+      patient: who,
+      grantee: gw.t.actors.clinician.address,
+      category: "Observation",
+      purpose: "TREAT",
+    });
+
+  it("relays a linked patient's signed grant, paying the gas; audited on the patient's trail", async () => {
+    const res = await post("grant", await signedGrant(patient));
+    expect(res.statusCode, res.body).to.equal(200);
+    const body = res.json() as { transactionHash: Hex; blockNumber: string; action: string };
+    expect(body.action).to.equal("grant");
+    expect(body.transactionHash).to.match(/^0x[0-9a-f]{64}$/);
+    expect(await consent(patient.address)).to.include({ allowed: true });
+    expect(await gw.t.client.getBalance({ address: patient.address })).to.equal(0n);
+    const trail = await listAudit(gw.store.db, patientId);
+    const event = trail.at(-1)!.event;
+    expect(event.subtype?.[1]?.code).to.equal("relay-grant");
+    expect(event.entity?.[0]?.detail?.find((d) => d.type === "transaction")?.valueString).to.equal(
+      body.transactionHash,
+    );
+    expect(await relayed()).to.equal(1);
+  });
+
+  it("refuses, before sending anything, what the contract would refuse: in plain words, 422", async () => {
+    const before = await relayed();
+    const stranger = gw.t.unfundedAccount();
+    // Signed by someone else than the patient.
+    said(
+      await post("grant", await signedGrant(stranger, patient.address)),
+      422,
+      /signature is not the patient's.*ConsentRegistryInvalidSignature/s,
+    );
+    // Past its deadline.
+    const late = await signedGrant(patient, patient.address, 1);
+    await gw.t.mine(10);
+    said(await post("grant", late), 422, /The signature expired at .*ConsentRegistrySignatureExpired/s);
+    // A signature for a nonce already used.
+    said(
+      await post("grant", { ...(await signedGrant(patient)), nonce: "0" }),
+      409,
+      /nonce 0, but the patient's current nonce is 1/,
+    );
+    expect(await relayed()).to.equal(before);
+  });
+
+  it("relays grants only for patients of this custodian; revocations for anyone", async () => {
+    const stranger = await gw.t.newAccount();
+    said(await post("grant", await signedGrant(stranger)), 403, /only for patients of Demo lab/);
+    // The stranger's grant, relayed elsewhere (governance pays) …
+    const g = await signedGrant(stranger);
+    await gw.t.registryWrite(gw.t.actors.governance, "grantBySig", [
+      g.patient,
+      g.grantee,
+      g.categories,
+      BigInt(g.purpose),
+      g.validFrom,
+      g.expiresAt,
+      BigInt(g.deadline),
+      g.signature,
+    ]);
+    expect(await consent(stranger.address)).to.include({ allowed: true });
+    // … is revoked through this gateway all the same.
+    const deadline = BigInt((await gw.t.now()) + 600);
+    const message = {
+      patient: stranger.address,
+      grantee: hospital(),
+      scope: purposeScope("TREAT"),
+      nonce: await nonceOf(stranger.address),
+      deadline,
+    };
+    const signature = await stranger.signTypedData!(revokeTypedData(domain(), message));
+    const res = await post("revoke", {
+      patient: stranger.address,
+      grantee: hospital(),
+      scope: message.scope,
+      deadline: deadline.toString(),
+      signature,
+    });
+    expect(res.statusCode, res.body).to.equal(200);
+    expect(await consent(stranger.address)).to.include({ allowed: false, reason: "NoGrant" });
+    said(
+      await post("revoke", {
+        patient: stranger.address,
+        grantee: hospital(),
+        scope: message.scope,
+        deadline: deadline.toString(),
+        signature,
+      }),
+      422,
+      /already used|no consent to revoke/i,
+    );
+  });
+
+  it("relays revoke-all and signature cancellation", async () => {
+    const deadline = BigInt((await gw.t.now()) + 600);
+    const cancel = await patient.signTypedData!(
+      cancelSignaturesTypedData(domain(), {
+        patient: patient.address,
+        nonce: await nonceOf(patient.address),
+        deadline,
+      }),
+    );
+    const pending = await signedGrant(patient); // signed before the cancellation: void after it
+    expect(
+      (await post("cancel-signatures", { patient: patient.address, deadline: deadline.toString(), signature: cancel }))
+        .statusCode,
+    ).to.equal(200);
+    said(await post("grant", pending), 422, /ConsentRegistryInvalidSignature/);
+
+    expect(await consent(patient.address)).to.include({ allowed: true });
+    const revokeAll = await patient.signTypedData!(
+      revokeAllTypedData(domain(), { patient: patient.address, nonce: await nonceOf(patient.address), deadline }),
+    );
+    const res = await post("revoke-all", {
+      patient: patient.address,
+      deadline: deadline.toString(),
+      signature: revokeAll,
+      nonce: (await nonceOf(patient.address)).toString(),
+    });
+    expect(res.statusCode, res.body).to.equal(200);
+    expect(await consent(patient.address)).to.include({ allowed: false, reason: "RevokedByRevokeAll" });
+  });
+
+  it("relays a linked patient's study join and leave to the StudyEscrow", async () => {
+    const { research, governance, lab } = gw.t.actors;
+    const now = await gw.t.now();
+    const price = 10n ** 18n;
+    await gw.t.write(governance, gw.t.token, remunerationTokenAbi, "mint", [research.address, 10n * price]);
+    await gw.t.write(research, gw.t.token, remunerationTokenAbi, "approve", [gw.t.studyEscrow, 10n * price]);
+    await gw.t.write(research, gw.t.studyEscrow, studyEscrowAbi, "createStudy", [
+      {
+        currency: gw.t.token,
+        purpose: encodePurpose("HMB"),
+        categories: categoriesToMask(["Observation", "Condition"]),
+        price,
+        maxParticipants: 10,
+        enrolmentDeadline: now + 86_400,
+        endTime: now + 30 * 86_400,
+        protocolHash: `0x${"ab".repeat(32)}`,
+        custodians: [{ custodian: lab.address, shareBps: 1000 }],
+      },
+      10n * price,
+    ]);
+    const studyId = await gw.t.client.readContract({
+      address: gw.t.studyEscrow,
+      abi: studyEscrowAbi,
+      functionName: "studyCount",
+    });
+    const escrowDomain = { chainId: gw.t.chainId, escrow: gw.t.studyEscrow };
+    const deadline = BigInt(now + 600);
+    const join = await patient.signTypedData!(
+      joinTypedData(escrowDomain, { studyId, patient: patient.address, nonce: 0n, deadline }),
+    );
+    const joined = await post("join", {
+      studyId: studyId.toString(),
+      patient: patient.address,
+      deadline: deadline.toString(),
+      signature: join,
+      nonce: 0,
+    });
+    expect(joined.statusCode, joined.body).to.equal(200);
+    const participant = await gw.t.client.readContract({
+      address: gw.t.studyEscrow,
+      abi: studyEscrowAbi,
+      functionName: "getParticipant",
+      args: [studyId, patient.address],
+    });
+    expect(participant.status).to.equal(1); // Joined
+
+    // The study's research grant shows among the patient's Consents.
+    const token = await gw.signIn(patient);
+    const consents = (await gw.read(token, `/fhir/Consent?patient=${patientId}`)).json() as Bundle;
+    const study = (consents.entry ?? [])
+      .map((e) => e.resource as Consent)
+      .find((c) => c.identifier?.some((i) => i.system === "urn:consentry:study"));
+    expect(study?.status).to.equal("active");
+    expect(study?.provision?.purpose?.map((p) => p.code)).to.include("DUO:0000006");
+
+    // A replayed join is refused in words; a stranger's join is not relayed here.
+    said(
+      await post("join", {
+        studyId: studyId.toString(),
+        patient: patient.address,
+        deadline: deadline.toString(),
+        signature: join,
+      }),
+      422,
+      /StudyEscrowInvalidSignature/,
+    );
+    const stranger = gw.t.unfundedAccount();
+    const strangerJoin = await stranger.signTypedData!(
+      joinTypedData(escrowDomain, { studyId, patient: stranger.address, nonce: 0n, deadline }),
+    );
+    said(
+      await post("join", {
+        studyId: studyId.toString(),
+        patient: stranger.address,
+        deadline: deadline.toString(),
+        signature: strangerJoin,
+      }),
+      403,
+      /Study joins are relayed only/,
+    );
+
+    const leave = await patient.signTypedData!(
+      leaveTypedData(escrowDomain, { studyId, patient: patient.address, nonce: 1n, deadline }),
+    );
+    expect(
+      (
+        await post("leave", {
+          studyId: studyId.toString(),
+          patient: patient.address,
+          deadline: deadline.toString(),
+          signature: leave,
+        })
+      ).statusCode,
+    ).to.equal(200);
+    said(
+      await post("leave", {
+        studyId: "999",
+        patient: patient.address,
+        deadline: deadline.toString(),
+        signature: leave,
+      }),
+      422,
+      /StudyEscrow/,
+    );
+  });
+
+  it("caps relays per patient address and in all per hour (in the database): 429", async () => {
+    const capped = await testGateway({
+      custodian: "lab",
+      config: { relayLimits: { perAddressPerHour: 1, globalPerHour: 2 } },
+    });
+    try {
+      const { patients } = await capped.ingest({ seed: "relay-caps", patients: 3 });
+      const people = [capped.t.unfundedAccount(), capped.t.unfundedAccount(), capped.t.unfundedAccount()];
+      for (let i = 0; i < 3; i++) await capped.link(patients[i]!.id!, people[i]!);
+      const grantFor = async (who: LocalAccount) => {
+        const body = await signedGrant(who);
+        return capped.app.inject({ method: "POST", url: "/relay/grant", payload: body });
+      };
+      expect((await grantFor(people[0]!)).statusCode).to.equal(200);
+      const again = await grantFor(people[0]!);
+      said(again, 429, /at most 1 relayed transactions per hour/);
+      expect(Number(again.headers["retry-after"])).to.be.within(1, 3600);
+      expect((await grantFor(people[1]!)).statusCode).to.equal(200);
+      said(await grantFor(people[2]!), 429, /at most 2 transactions per hour/);
+    } finally {
+      await capped.close();
+    }
+  });
+});

@@ -1,0 +1,108 @@
+/**
+ * What the route modules share: the store, the chain, the access decision, authentication
+ * (bearer tokens after SIWE, the custodian's admin token), rate limits and the audit recorder.
+ */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Address } from "viem";
+import type { RateLimiter } from "../auth/rate-limit.ts";
+import type { SiweVerifier } from "../auth/siwe.ts";
+import type { TokenIssuer } from "../auth/tokens.ts";
+import type { AuditInput } from "../audit/events.ts";
+import type { GatewayChain } from "../chain/chain.ts";
+import { ChainError } from "../chain/revert.ts";
+import type { GatewayConfig } from "../config/config.ts";
+import type { AccessControl } from "../consent/access.ts";
+import {
+  type OperationOutcomeError,
+  asOperationOutcomeError,
+  serviceUnavailable,
+  unprocessable,
+} from "../fhir/outcomes.ts";
+import type { Store } from "../store/store.ts";
+
+/** The signed-in wallet behind a request's bearer token. */
+export interface Requester {
+  address: Address;
+  /** did:pkh:eip155:{chainId}:{address} */
+  did: string;
+  tokenId: string;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    requester: Requester | null;
+  }
+}
+
+export type AppConfig = Pick<
+  GatewayConfig,
+  | "publicUrl"
+  | "adminToken"
+  | "bodyLimitBytes"
+  | "custodianName"
+  | "custodianAddress"
+  | "chainId"
+  | "logLevel"
+  | "tokenSecret"
+  | "tokenTtlSeconds"
+  | "rateLimits"
+  | "relayLimits"
+  | "corsOrigins"
+>;
+
+/** What an audited handler fills in as it learns it. */
+export interface AuditContext {
+  interaction: AuditInput["interaction"];
+  operation?: AuditInput["operation"];
+  patientId?: string | undefined;
+  resource?: AuditInput["resource"];
+  query?: string | undefined;
+  purposeOfUse?: AuditInput["purposeOfUse"];
+  emergency?: boolean | undefined;
+  details?: Array<{ type: string; value: string }>;
+  /** A note on a success (e.g. what was withheld). */
+  note?: string | undefined;
+  /** Who acted, when not the signed-in requester or the custodian (e.g. the signer of a relayed action). */
+  agent?: AuditInput["agent"] | undefined;
+}
+
+export interface RouteContext {
+  config: AppConfig;
+  store: Store;
+  chain: GatewayChain;
+  access: AccessControl;
+  tokens: TokenIssuer;
+  siwe: SiweVerifier;
+  /** onRequest hook: a valid bearer token of this gateway (sets request.requester), rate-limited per address. */
+  requireReader(request: FastifyRequest): Promise<void>;
+  /** onRequest hook: the custodian's admin token. */
+  requireCustodian(request: FastifyRequest): Promise<void>;
+  /** onRequest hook: rate limit per client IP (unauthenticated routes). */
+  limitByIp(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  /**
+   * Runs `fn` and writes one AuditEvent for the request whatever happens: success before the
+   * response leaves (if that write fails, nothing is sent), failure with its outcome.
+   */
+  audited<T>(request: FastifyRequest, audit: AuditContext, fn: () => Promise<T>): Promise<T>;
+  limiters: { address: RateLimiter; ip: RateLimiter };
+}
+
+/** A ChainError as the OperationOutcome a client sees (422 for a revert, 503 when unreachable). */
+export function chainOutcome(err: unknown): OperationOutcomeError | undefined {
+  if (!(err instanceof ChainError)) return undefined;
+  if (err.kind === "revert") {
+    const name = err.decoded?.errorName;
+    return unprocessable(
+      err.message,
+      name ? `${name}(${(err.decoded?.args ?? []).map(String).join(", ")})` : undefined,
+    );
+  }
+  const unavailable = serviceUnavailable("The chain is unavailable; try again shortly");
+  unavailable.retryAfterSeconds = 5;
+  return unavailable;
+}
+
+/** Any error as an OperationOutcomeError when it is one we can state (else undefined: a 500). */
+export function knownOutcome(err: unknown): OperationOutcomeError | undefined {
+  return asOperationOutcomeError(err) ?? chainOutcome(err);
+}

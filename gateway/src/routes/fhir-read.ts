@@ -1,0 +1,284 @@
+/**
+ * Consent-checked FHIR reads. Every one needs a bearer token of this gateway (Sign-In with
+ * Ethereum) and an `X-Purpose-Of-Use`; the access decision (consent/access.ts) is made at the
+ * chain's latest block before anything is decrypted, and each request writes one AuditEvent.
+ *
+ *   GET /fhir/{type}/{id}                      read
+ *   GET /fhir/{type}?patient=…&_count=&_offset=  search (Patient: _id=…), searchset with self/next
+ *   GET /fhir/Patient/{id}/$everything[?_type=]  the consented categories only
+ *   GET /fhir/Consent?patient=…                  the patient's grants, from the chain
+ *   GET /fhir/AuditEvent?patient=…&_count=       the patient's access log, newest first
+ */
+import type { OperationOutcome, Resource } from "@medplum/fhirtypes";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { randomUUID } from "node:crypto";
+import { CATEGORIES, type CategoryName, type PurposeName } from "../../../sdk/codes.ts";
+import { listAuditNewestFirst } from "../audit/log.ts";
+import { consentMissing, type AccessDecision } from "../consent/access.ts";
+import { grantUuid, grantsTo, readGrants, toConsents } from "../consent/consents.ts";
+import { PURPOSE_HEADER, parsePurposeOfUse } from "../consent/purpose.ts";
+import { FHIR_JSON } from "../fhir/capability.ts";
+import { badRequest, forbidden, gone, notFound } from "../fhir/outcomes.ts";
+import {
+  SUPPORTED_RESOURCE_TYPES,
+  assertSupportedType,
+  assertValidId,
+  isSupportedResourceType,
+  truncate,
+  type SupportedResource,
+} from "../fhir/resources.ts";
+import { intParam, parseParams, patientParam, rawQuery, searchUrl, searchset } from "../fhir/search.ts";
+import { DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_SIZE } from "../store/store.ts";
+import type { AuditContext, Requester, RouteContext } from "./context.ts";
+
+const ZERO_ADDRESS = /^0x0{40}$/i;
+
+function requesterOf(request: FastifyRequest): Requester {
+  if (!request.requester) throw new Error("route without requireReader");
+  return request.requester;
+}
+
+function httpDate(iso: string | undefined): string {
+  return new Date(iso ?? Date.now()).toUTCString();
+}
+
+/** What the audit records of a decision: the block, who the reader is to the patient, break-glass. */
+function noteDecision(audit: AuditContext, decision: AccessDecision): void {
+  audit.emergency = decision.emergency;
+  audit.details = [
+    { type: "relation", value: decision.relation },
+    ...(decision.block ? [{ type: "consent-block", value: decision.block.number.toString() }] : []),
+    { type: "categories-allowed", value: decision.allowed.join(",") || "none" },
+  ];
+  const notes: string[] = [];
+  if (decision.emergency) {
+    const emergencyCategories = decision.decisions.filter((d) => d.emergency).map((d) => d.category);
+    notes.push(`Emergency (break-glass) access: ${emergencyCategories.join(", ")}`);
+  }
+  if (decision.refused.length > 0 && decision.allowed.length > 0) {
+    notes.push(`withheld: ${decision.refused.map((d) => `${d.category} (${d.reason})`).join(", ")}`);
+  }
+  audit.note = notes.length > 0 ? notes.join("; ") : undefined;
+}
+
+export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const { config, store, access, chain } = ctx;
+  const base = `${config.publicUrl}/fhir`;
+  const onRequest = [ctx.requireReader];
+
+  const purposeOf = (request: FastifyRequest): PurposeName => parsePurposeOfUse(request.headers[PURPOSE_HEADER]);
+
+  async function requireHeldPatient(patientId: string): Promise<void> {
+    const status = await store.patientStatus(patientId);
+    if (status.kind === "unknown") throw notFound(`Patient/${patientId} is not held by this gateway`);
+    if (status.kind === "erased") throw gone(`Patient/${patientId} has been erased`);
+  }
+
+  function sendFhir(reply: FastifyReply, body: unknown): FastifyReply {
+    return reply.type(FHIR_JSON).send(body);
+  }
+
+  // ---------------------------------------------------------------- Consent (from the chain)
+  app.get("/fhir/Consent", { onRequest }, async (request, reply) => {
+    const requester = requesterOf(request);
+    const audit: AuditContext = { interaction: "search-type", resource: { type: "Consent" } };
+    const body = await ctx.audited(request, audit, async () => {
+      audit.purposeOfUse = purposeOf(request);
+      const query = rawQuery(request.url);
+      audit.query = query;
+      const params = parseParams(query, ["patient"]);
+      const patientId = patientParam("patient", params.get("patient"));
+      audit.patientId = patientId;
+      await requireHeldPatient(patientId);
+      const who = await access.patientOrDelegate(patientId, requester.address);
+      const block = who.block ?? (await chain.latestBlock());
+      let grants = await readGrants(chain, who.wallets, block);
+      let relation: string = who.relation ?? "grantee";
+      if (who.relation === null) {
+        const account = await chain.accountOf(requester.address, block.number);
+        const organization = ZERO_ADDRESS.test(account.organization) ? requester.address : account.organization;
+        grants = grantsTo(grants, organization);
+        if (grants.length === 0) {
+          throw forbidden(
+            `Only Patient/${patientId}, its delegates and the grantees of its consents may read them; ${requester.address} is none of these`,
+          );
+        }
+        relation = "grantee";
+      }
+      audit.details = [
+        { type: "relation", value: relation },
+        { type: "consent-block", value: block.number.toString() },
+      ];
+      const consents = await toConsents(chain, grants, block, patientId, Math.floor(store.now().getTime() / 1000));
+      return searchset({
+        self: searchUrl(`${base}/Consent`, { patient: patientId }),
+        total: consents.length,
+        entries: consents.map((c) => ({
+          fullUrl: `urn:uuid:${grantUuid(c.identifier?.[0]?.value ?? c.id!)}`,
+          resource: c,
+        })),
+      });
+    });
+    return sendFhir(reply, body);
+  });
+
+  // ---------------------------------------------------------------- AuditEvent (the access log)
+  app.get("/fhir/AuditEvent", { onRequest }, async (request, reply) => {
+    const requester = requesterOf(request);
+    const audit: AuditContext = { interaction: "search-type", resource: { type: "AuditEvent" } };
+    const body = await ctx.audited(request, audit, async () => {
+      audit.purposeOfUse = purposeOf(request);
+      const query = rawQuery(request.url);
+      audit.query = query;
+      const params = parseParams(query, ["patient", "_count", "_before"]);
+      const patientId = patientParam("patient", params.get("patient"));
+      audit.patientId = patientId;
+      const count = intParam("_count", params.get("_count"), DEFAULT_PAGE_SIZE, 0, MAX_PAGE_SIZE);
+      const before = intParam("_before", params.get("_before"), 0, 1, 999_999_999);
+      await requireHeldPatient(patientId);
+      const who = await access.patientOrDelegate(patientId, requester.address);
+      if (who.relation === null) {
+        throw forbidden(`Only Patient/${patientId} and its delegates may read its access log`);
+      }
+      audit.details = [
+        { type: "relation", value: who.relation },
+        ...(who.block ? [{ type: "consent-block", value: who.block.number.toString() }] : []),
+      ];
+      const page = await listAuditNewestFirst(store.db, patientId, {
+        beforeSeq: params.has("_before") ? before : undefined,
+        limit: count === 0 ? 0 : count + 1,
+      });
+      const more = page.entries.length > count;
+      const entries = page.entries.slice(0, count);
+      return searchset({
+        self: searchUrl(`${base}/AuditEvent`, { patient: patientId, _count: count, _before: params.get("_before") }),
+        next: more
+          ? searchUrl(`${base}/AuditEvent`, { patient: patientId, _count: count, _before: entries.at(-1)!.seq })
+          : undefined,
+        total: page.total,
+        entries: entries.map((e) => ({ fullUrl: `urn:uuid:${e.event.id}`, resource: e.event })),
+      });
+    });
+    return sendFhir(reply, body);
+  });
+
+  // ---------------------------------------------------------------- $everything
+  app.get<{ Params: { id: string } }>("/fhir/Patient/:id/$everything", { onRequest }, async (request, reply) => {
+    const requester = requesterOf(request);
+    const audit: AuditContext = { interaction: "operation", operation: "everything", resource: { type: "Patient" } };
+    const body = await ctx.audited(request, audit, async () => {
+      audit.purposeOfUse = purposeOf(request);
+      const patientId = assertValidId(request.params.id);
+      audit.patientId = patientId;
+      audit.resource = { type: "Patient", id: patientId };
+      const query = rawQuery(request.url);
+      audit.query = query || undefined;
+      const params = parseParams(query, ["_type"]);
+      let types: CategoryName[] = [...SUPPORTED_RESOURCE_TYPES];
+      const typeParam = params.get("_type");
+      if (typeParam !== undefined) {
+        types = typeParam.split(",").map((t) => {
+          if (!isSupportedResourceType(t))
+            throw badRequest(`_type: "${truncate(t)}" is not a type this gateway serves`, "_type");
+          return t;
+        });
+      }
+      await requireHeldPatient(patientId);
+      const decision = await access.decide(patientId, requester.address, types, audit.purposeOfUse);
+      noteDecision(audit, decision);
+      if (decision.allowed.length === 0) throw consentMissing(audit.purposeOfUse, decision.refused);
+      const result = await store.everything(patientId, decision.allowed);
+      if (result.kind === "erased") throw gone(`Patient/${patientId} has been erased`);
+      const entries: Array<{ fullUrl: string; resource: Resource; mode?: "match" | "outcome" }> = result.resources.map(
+        (r: SupportedResource) => ({ fullUrl: `${base}/${r.resourceType}/${r.id}`, resource: r }),
+      );
+      if (decision.refused.length > 0) {
+        const withheld: OperationOutcome = {
+          resourceType: "OperationOutcome",
+          issue: decision.refused.map((d) => ({
+            severity: "information",
+            code: "suppressed",
+            details: {
+              text: `${d.category} (${CATEGORIES[d.category].display}) withheld: ${d.explanation} [${d.reason}]`,
+            },
+            expression: [d.category],
+          })),
+        };
+        entries.push({ fullUrl: `urn:uuid:${randomUUID()}`, resource: withheld, mode: "outcome" });
+      }
+      return searchset({
+        self: searchUrl(`${base}/Patient/${patientId}/$everything`, { _type: typeParam }),
+        total: result.total,
+        entries,
+      });
+    });
+    return sendFhir(reply, body);
+  });
+
+  // ---------------------------------------------------------------- read
+  app.get<{ Params: { type: string; id: string } }>("/fhir/:type/:id", { onRequest }, async (request, reply) => {
+    const requester = requesterOf(request);
+    const audit: AuditContext = { interaction: "read" };
+    const body = await ctx.audited(request, audit, async () => {
+      const type = assertSupportedType(request.params.type);
+      audit.resource = { type };
+      audit.purposeOfUse = purposeOf(request);
+      const id = assertValidId(request.params.id);
+      audit.resource = { type, id };
+      parseParams(rawQuery(request.url), []);
+      const where = await store.locate(type, id);
+      if (where.kind === "not-found") throw notFound(`${type}/${id} is not held by this gateway`);
+      audit.patientId = where.patientId;
+      if (where.kind === "erased") throw gone(`${type}/${id} belongs to an erased patient`);
+      const decision = await access.decide(where.patientId, requester.address, [type], audit.purposeOfUse);
+      noteDecision(audit, decision);
+      if (decision.allowed.length === 0) throw consentMissing(audit.purposeOfUse, decision.refused);
+      const read = await store.getResource(type, id);
+      if (read.kind === "not-found") throw notFound(`${type}/${id} is not held by this gateway`);
+      if (read.kind === "erased") throw gone(`${type}/${id} belongs to an erased patient`);
+      const vid = read.resource.meta?.versionId ?? "1";
+      reply.header("etag", `W/"${vid}"`).header("last-modified", httpDate(read.resource.meta?.lastUpdated));
+      return read.resource;
+    });
+    return sendFhir(reply, body);
+  });
+
+  // ---------------------------------------------------------------- search
+  app.get<{ Params: { type: string } }>("/fhir/:type", { onRequest }, async (request, reply) => {
+    const requester = requesterOf(request);
+    const audit: AuditContext = { interaction: "search-type" };
+    const body = await ctx.audited(request, audit, async () => {
+      const type = assertSupportedType(request.params.type);
+      audit.resource = { type };
+      audit.purposeOfUse = purposeOf(request);
+      const query = rawQuery(request.url);
+      audit.query = query;
+      const patientName = type === "Patient" ? "_id" : "patient";
+      const params = parseParams(query, [patientName, "_count", "_offset"]);
+      const patientId = patientParam(patientName, params.get(patientName));
+      audit.patientId = patientId;
+      const count = intParam("_count", params.get("_count"), DEFAULT_PAGE_SIZE, 0, MAX_PAGE_SIZE);
+      const offset = intParam("_offset", params.get("_offset"), 0, 0, MAX_OFFSET);
+      const self = searchUrl(`${base}/${type}`, { [patientName]: patientId, _count: count, _offset: offset });
+      const status = await store.patientStatus(patientId);
+      if (status.kind === "erased") throw gone(`Patient/${patientId} has been erased`);
+      if (status.kind === "unknown") return searchset({ self, total: 0, entries: [] });
+      const decision = await access.decide(patientId, requester.address, [type], audit.purposeOfUse);
+      noteDecision(audit, decision);
+      if (decision.allowed.length === 0) throw consentMissing(audit.purposeOfUse, decision.refused);
+      const result = await store.search(type, { patient: patientId, _count: count, offset });
+      if (result.kind === "erased") throw gone(`Patient/${patientId} has been erased`);
+      const nextOffset = offset + count;
+      return searchset({
+        self,
+        next:
+          count > 0 && nextOffset < result.total && nextOffset <= MAX_OFFSET
+            ? searchUrl(`${base}/${type}`, { [patientName]: patientId, _count: count, _offset: nextOffset })
+            : undefined,
+        total: result.total,
+        entries: result.resources.map((r) => ({ fullUrl: `${base}/${r.resourceType}/${r.id}`, resource: r })),
+      });
+    });
+    return sendFhir(reply, body);
+  });
+}

@@ -1,0 +1,198 @@
+/**
+ * Reverts of the Consentry contracts in plain words: a custom error's name and arguments (decoded
+ * with `decodeErrorResult` over the registry ABI when a wallet or node hands back only raw revert
+ * data) turned into one sentence a patient can act on. Wallet and transport failures get a
+ * sentence too; anything unknown falls back to viem's short message.
+ */
+import {
+  type Abi,
+  type Address,
+  BaseError,
+  ContractFunctionRevertedError,
+  type Hex,
+  UserRejectedRequestError,
+  decodeErrorResult,
+  isHex,
+  zeroAddress,
+} from "viem";
+
+import { KINDS, type KindName } from "./codes.ts";
+import { consentRegistryAbi } from "./generated/abis.ts";
+
+/** The kind of organization a purpose needs, in words ("a healthcare provider"). */
+export const KIND_WORDS: Record<KindName, string> = {
+  PROVIDER: "healthcare provider",
+  RESEARCHER: "research organization",
+  PAYER: "payer",
+  PUBLIC_HEALTH: "public-health body",
+};
+
+export interface ExplainOptions {
+  /** A name for an address (an organization's name, "you"); default: the shortened address. */
+  nameOf?: (address: Address) => string | undefined;
+  /** Unix seconds in words; default: the ISO date and time (UTC). */
+  formatTime?: (seconds: number) => string;
+  /** ABIs to decode raw revert data with; default: the ConsentRegistry's. */
+  abis?: readonly Abi[];
+}
+
+export interface DecodedRevert {
+  errorName: string;
+  args: readonly unknown[];
+}
+
+export function shortAddress(address: string): string {
+  return address.length > 12 ? `${address.slice(0, 6)}…${address.slice(-4)}` : address;
+}
+
+function hours(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600} hour${seconds === 3600 ? "" : "s"}`;
+  return `${Math.round(seconds / 60)} minutes`;
+}
+
+/** One sentence for a custom error of ConsentRegistry / OrganizationRegistry. */
+export function explainRegistryError(
+  errorName: string,
+  args: readonly unknown[],
+  options: ExplainOptions = {},
+): string {
+  const name = (a: unknown) => {
+    const address = String(a) as Address;
+    return options.nameOf?.(address) ?? shortAddress(address);
+  };
+  const time = (s: unknown) => (options.formatTime ?? ((x: number) => new Date(x * 1000).toISOString()))(Number(s));
+  const kind = (k: unknown) => {
+    const found = (Object.keys(KINDS) as KindName[]).find((n) => KINDS[n] === Number(k));
+    return found ? KIND_WORDS[found] : `organization of kind ${String(k)}`;
+  };
+  const a = (i: number) => args[i];
+  switch (errorName) {
+    case "ConsentRegistryGranteeNotAccredited":
+      return `${name(a(0))} is not an active, accredited ${kind(a(1))}, so it cannot receive consent for this purpose.`;
+    case "ConsentRegistryInvalidGrantee":
+      return a(0) === zeroAddress
+        ? "Choose who receives the consent."
+        : "You cannot give consent to yourself; choose an organization.";
+    case "ConsentRegistryExpiryNotInFuture":
+      return `The end date (${time(a(0))}) is not in the future; choose a later one.`;
+    case "ConsentRegistryInvalidValidity":
+      return `The consent would start (${time(a(0))}) at or after it ends (${time(a(1))}).`;
+    case "ConsentRegistryNoCategories":
+      return "Choose at least one kind of data.";
+    case "ConsentRegistryUnknownCategories":
+      return "Some of the chosen kinds of data are not known to the registry.";
+    case "ConsentRegistryUnknownPurpose":
+      return "That purpose is not a known purpose of use.";
+    case "ConsentRegistryNoGrant":
+      return "There is no consent to revoke: it may have been revoked already.";
+    case "ConsentRegistryNotDelegate":
+      return `${name(a(1))} is not a current delegate of ${name(a(0))}.`;
+    case "ConsentRegistryInvalidDelegate":
+      return a(0) === zeroAddress
+        ? "Enter the address of the person you want as a delegate."
+        : "You cannot appoint yourself as your own delegate; enter someone else's address.";
+    case "ConsentRegistrySignatureExpired":
+      return `The signature expired at ${time(a(0))}; sign again.`;
+    case "ConsentRegistryInvalidSignature":
+      return "The signature is not the patient's, or it was already used or cancelled.";
+    case "ConsentRegistryNotEmergencyClinician":
+      return `${name(a(0))} is not a clinician of an active, accredited healthcare provider, so it cannot open emergency access.`;
+    case "ConsentRegistryEmergencyDurationInvalid":
+      return `Emergency access may last at most ${hours(Number(a(1)))}, and more than zero.`;
+    case "ConsentRegistryEmergencyAlreadyOpen":
+      return `${name(a(1))} already has emergency access open until ${time(a(2))}.`;
+    case "ConsentRegistryEmergencyRateLimited":
+      return `Emergency access to this patient was opened too often today; it can be opened again after ${time(a(1))}.`;
+    case "ConsentRegistryNoEmergencyAccess":
+      return `There is no open emergency access by ${name(a(1))} to close: it may have ended already.`;
+    case "ConsentRegistryNotAllowedToClose":
+      return `${name(a(0))} may not close this emergency access.`;
+    case "ConsentRegistryInvalidPatient":
+      return "That is not a valid patient address.";
+    case "ConsentRegistryInvalidScope":
+      return "That study key is not valid.";
+    case "ConsentRegistryUnknownEmergencyReason":
+      return `Emergency reason ${String(a(0))} is not a known reason.`;
+    case "ConsentRegistryInvalidEmergencyPolicy":
+      return "That break-glass policy is outside its bounds (15 minutes to 72 hours, 1 to 10 openings a day).";
+    case "OrganizationRegistryUnknownKind":
+      return `Organization kind ${String(a(0))} is not a known kind.`;
+    case "OrganizationRegistryUnknownRole":
+      return `Member role ${String(a(0))} is not a known role.`;
+    case "OrganizationRegistryZeroAddress":
+      return "An address is missing.";
+    case "OrganizationRegistryInvalidName":
+      return "The organization's name must have 1 to 100 characters.";
+    case "OrganizationRegistryInvalidGatewayUrl":
+      return "The gateway address must be an http(s) URL of at most 200 characters.";
+    case "OrganizationRegistryAddressInUse":
+      return `${name(a(0))} already belongs to an organization.`;
+    case "OrganizationRegistryUnknownOrganization":
+      return `${name(a(0))} is not an accredited organization.`;
+    case "OrganizationRegistryWrongStatus":
+      return `${name(a(0))} is ${Number(a(1)) === 2 ? "suspended" : "not in a state that allows this"}.`;
+    case "OrganizationRegistryNotMember":
+      return `${name(a(1))} is not a member of ${name(a(0))}.`;
+    case "OrganizationRegistryNotOrganizationAdmin":
+      return `${name(a(1))} may not manage the members of ${name(a(0))}.`;
+    case "AccessControlUnauthorizedAccount":
+      return `${name(a(0))} is not allowed to do this.`;
+    case "StringTooLong":
+    case "InvalidShortString":
+      return "A text value is too long.";
+    default:
+      return `The registry refused the transaction (${errorName}).`;
+  }
+}
+
+/** The custom error inside a viem error: already decoded, or decoded from raw revert data. */
+export function decodeRevert(error: unknown, abis: readonly Abi[] = [consentRegistryAbi]): DecodedRevert | null {
+  if (!(error instanceof BaseError)) return null;
+  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
+  if (reverted instanceof ContractFunctionRevertedError && reverted.data?.errorName) {
+    return { errorName: reverted.data.errorName, args: reverted.data.args ?? [] };
+  }
+  let raw: Hex | undefined;
+  error.walk((e) => {
+    const data = (e as { data?: unknown }).data;
+    const candidate = typeof data === "string" ? data : (data as { data?: unknown } | undefined)?.data;
+    if (typeof candidate === "string" && isHex(candidate) && candidate.length >= 10) raw = candidate;
+    return false;
+  });
+  if (!raw) return null;
+  for (const abi of abis) {
+    try {
+      const decoded = decodeErrorResult({ abi, data: raw });
+      return { errorName: decoded.errorName, args: (decoded.args ?? []) as readonly unknown[] };
+    } catch {
+      // not this ABI's error
+    }
+  }
+  return null;
+}
+
+/** One sentence for anything a simulate, a wallet request or a transaction threw. */
+export function explainTransactionError(error: unknown, options: ExplainOptions = {}): string {
+  const revert = decodeRevert(error, options.abis);
+  if (revert) return explainRegistryError(revert.errorName, revert.args, options);
+  if (error instanceof BaseError) {
+    if (error.walk((e) => e instanceof UserRejectedRequestError || (e as { code?: unknown }).code === 4001)) {
+      return "You cancelled the request in your wallet.";
+    }
+    if (error.walk((e) => (e as { name?: string }).name === "InsufficientFundsError")) {
+      return "Your account does not have enough funds to pay the network fee.";
+    }
+    if (error.walk((e) => (e as { name?: string }).name === "ChainMismatchError")) {
+      return "Your wallet is on another network; switch networks and try again.";
+    }
+    if (error.walk((e) => (e as { name?: string }).name === "HttpRequestError")) {
+      return "The blockchain node could not be reached; check your connection and try again.";
+    }
+    if (error.walk((e) => e instanceof ContractFunctionRevertedError)) {
+      return "The registry refused the transaction without giving a reason.";
+    }
+    return error.shortMessage || error.message;
+  }
+  if ((error as { code?: unknown } | null)?.code === 4001) return "You cancelled the request in your wallet.";
+  return error instanceof Error ? error.message : String(error);
+}
