@@ -10,7 +10,10 @@ import { fileURLToPath } from "node:url";
 
 import { LOCAL_CHAIN_ID, LOCAL_RPC_URL } from "./lib/demo.ts";
 
+process.env.NEXT_TELEMETRY_DISABLED ??= "1";
 const CHAIN_PORT = 8545;
+const APP_PORT = 3000;
+const nextCli = fileURLToPath(new URL("../node_modules/next/dist/bin/next", import.meta.url));
 const GATEWAYS = [
   { name: "St. Example Hospital", custodian: "hospital", port: 4001 },
   { name: "Riverside Clinical Lab", custodian: "lab", port: 4002 },
@@ -113,6 +116,9 @@ try {
       throw new Error(`port ${gateway.port} on ${HOST} is taken (${gateway.name} gateway): stop whatever uses it and retry.`);
     }
   }
+  if (!(await portFree(APP_PORT))) {
+    throw new Error(`port ${APP_PORT} on ${HOST} is taken (web app): stop whatever uses it and retry.`);
+  }
   if (!(await portFree(CHAIN_PORT))) {
     throw new Error(`port ${CHAIN_PORT} on ${HOST} is taken: stop whatever uses it (another \`npm start\`?) and retry.`);
   }
@@ -139,10 +145,15 @@ try {
     ]);
   }
   for (const gateway of GATEWAYS) await waitForHttp(`http://${HOST}:${gateway.port}/healthz`, 180_000);
+  say(`starting the web app (next dev) on ${HOST}:${APP_PORT} ...`);
+  start("web app", [nextCli, "dev", "-H", HOST, "-p", String(APP_PORT)], { quiet: true });
+  await waitForHttp(`http://${HOST}:${APP_PORT}/`, 300_000);
   say("ready:");
   say(`  chain      ${LOCAL_RPC_URL}  (chainId ${LOCAL_CHAIN_ID})`);
   say("  contracts  sdk/generated/deployments.json");
   for (const gateway of GATEWAYS) say(`  gateway    http://${HOST}:${gateway.port}/fhir  (${gateway.name})`);
+  say(`  web app    http://${HOST}:${APP_PORT}  (import the demo accounts of scripts/lib/demo.ts into your wallet:`);
+  say("             Hardhat's public development keys, e.g. alice = account #1; never use them for value)");
   say("Press Ctrl-C to stop everything.");
 } catch (error) {
   console.error(`[stack] error: ${(error as Error).message}`);

@@ -23,6 +23,7 @@ const steps: Step[] = [
   { name: "lint: prettier", command: ["npx", "prettier", "--check", "."] },
   { name: "typecheck", command: ["npx", "tsc", "--noEmit", "-p", "tsconfig.json"] },
   { name: "typecheck: gateway (with sdk)", command: ["npx", "tsc", "--noEmit", "-p", "gateway/tsconfig.json"] },
+  { name: "typecheck: web app", command: ["npx", "tsc", "--noEmit", "-p", "app/tsconfig.json"] },
   { name: "build contracts", command: ["npx", "hardhat", "build"] },
   { name: "sdk ABIs match the build", command: ["node", "scripts/export-sdk.ts", "--check"] },
   // One instrumented run of the Solidity (fuzz, invariant) and TypeScript contract tests.
@@ -32,6 +33,7 @@ const steps: Step[] = [
     name: "sdk, gateway and stack tests",
     command: ["npx", "mocha", "sdk/**/*.test.ts", "gateway/**/*.test.ts", "test/stack/*.test.ts"],
   },
+  { name: "build web app", command: ["npx", "next", "build"], env: { NEXT_TELEMETRY_DISABLED: "1" } },
   process.env.CONSENTRY_TEST_DATABASE_URL
     ? {
         name: "gateway tests on PostgreSQL",
@@ -46,7 +48,11 @@ const steps: Step[] = [
   e2eFiles.length === 0
     ? { name: "browser tests", command: [], skip: "no browser tests in test/e2e yet" }
     : chromium
-      ? { name: "browser tests", command: ["npx", "mocha", "--timeout", "120000", "test/e2e/*.test.ts"] }
+      ? {
+          name: "browser tests",
+          command: ["npx", "mocha", "--timeout", "1200000", "test/e2e/*.test.ts"],
+          env: { E2E_REUSE_BUILD: "1" },
+        }
       : { name: "browser tests", command: [], skip: "NO CHROMIUM FOUND (set CHROMIUM_PATH or apt-get install chromium)" },
 ];
 

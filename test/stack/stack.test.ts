@@ -59,6 +59,9 @@ describe("npm start (scripts/stack.ts)", function () {
       expect(
         await client.readContract({ address: registry, abi: consentRegistryAbi, functionName: "organizationCount" }),
       ).to.equal(3n);
+      const app = await fetch("http://127.0.0.1:3000/");
+      expect(app.status, "web app").to.equal(200);
+      expect(await app.text()).to.match(/Consentry/);
       for (const port of [4001, 4002]) {
         const res = await fetch(`http://127.0.0.1:${port}/fhir/metadata`);
         expect(res.status, `gateway on ${port}`).to.equal(200);

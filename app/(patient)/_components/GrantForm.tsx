@@ -1,0 +1,249 @@
+"use client";
+import { type FormEvent, useId, useMemo, useState } from "react";
+import type { Address } from "viem";
+
+import {
+  CATEGORIES,
+  CATEGORY_NAMES,
+  type CategoryName,
+  PURPOSES,
+  type PurposeName,
+  categoriesToMask,
+  describeScope,
+  encodePurpose,
+  purposeScope,
+} from "../../../sdk/codes.ts";
+import { KIND_WORDS } from "../../../sdk/errors.ts";
+import { grantState } from "../../../sdk/ledger.ts";
+import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
+import { formatDate } from "../../_lib/format.ts";
+import { useContractTx, useNow, useOrganizations } from "../../_lib/hooks.ts";
+import { usePatientGrants } from "../_hooks/useLedger.ts";
+
+/** The purposes a patient grants directly, in the order people think of them. Emergency treatment
+ * is break-glass (no grant needed); disease-specific research (DUO DS) comes with studies. */
+const GRANTABLE: PurposeName[] = ["TREAT", "HOPERAT", "HPAYMT", "PUBHLTH", "HRESCH", "GRU", "HMB"];
+
+const EXPIRY_PRESETS = {
+  week: "1 week",
+  month: "1 month",
+  year: "1 year",
+  custom: "Choose a date",
+} as const;
+type ExpiryPreset = keyof typeof EXPIRY_PRESETS;
+
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** The end of the consent, in unix seconds, or an error in words. */
+function expiryOf(preset: ExpiryPreset, customDate: string, now: Date): number | string {
+  const end = new Date(now);
+  switch (preset) {
+    case "week":
+      end.setDate(end.getDate() + 7);
+      break;
+    case "month":
+      end.setMonth(end.getMonth() + 1);
+      break;
+    case "year":
+      end.setFullYear(end.getFullYear() + 1);
+      break;
+    case "custom": {
+      const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(customDate);
+      if (!match) return "Choose the date the consent ends.";
+      // Until the end of that day, in the patient's time zone.
+      const day = new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]), 23, 59, 59);
+      if (Number.isNaN(day.getTime()) || day.getFullYear() > 9999) return "That date is not valid.";
+      if (day.getTime() <= now.getTime() + 60_000) return "The end date must be after today.";
+      return Math.floor(day.getTime() / 1000);
+    }
+  }
+  return Math.floor(end.getTime() / 1000);
+}
+
+interface Errors {
+  grantee?: string;
+  categories?: string;
+  expiry?: string;
+}
+
+/** Give (or update) consent: purpose, organization by name, kinds of data, end date. */
+export function GrantForm({ patient }: { patient: Address }) {
+  const formId = useId();
+  const { organizations, isPending: loadingOrganizations } = useOrganizations();
+  const { data } = usePatientGrants(patient);
+  const grants = data?.grants ?? [];
+  const tx = useContractTx();
+  const now = Math.max(useNow(), data?.timestamp ?? 0);
+  const [purpose, setPurpose] = useState<PurposeName>("TREAT");
+  const [grantee, setGrantee] = useState<string>("");
+  const [categories, setCategories] = useState<CategoryName[]>([]);
+  const [preset, setPreset] = useState<ExpiryPreset>("month");
+  const [customDate, setCustomDate] = useState("");
+  const [errors, setErrors] = useState<Errors>({});
+  const [confirmedText, setConfirmedText] = useState("Consent given.");
+
+  const kind = PURPOSES[purpose].kind;
+  const eligible = useMemo(() => organizations.filter((o) => o.active && o.kind === kind), [organizations, kind]);
+  const chosen = eligible.find((o) => o.address === grantee);
+  const expiry = expiryOf(preset, customDate, new Date(now * 1000));
+  const replaces = chosen
+    ? grants.find(
+        (g) =>
+          g.grantee.toLowerCase() === chosen.address.toLowerCase() &&
+          g.scope === purposeScope(purpose) &&
+          (grantState(g, now) === "active" || grantState(g, now) === "not-yet-valid"),
+      )
+    : undefined;
+
+  function validate(): Errors {
+    const found: Errors = {};
+    if (!chosen) found.grantee = "Choose the organization that receives your consent.";
+    if (categories.length === 0) found.categories = "Choose at least one kind of data.";
+    if (typeof expiry === "string") found.expiry = expiry;
+    return found;
+  }
+
+  async function onSubmit(event: FormEvent) {
+    event.preventDefault();
+    const found = validate();
+    setErrors(found);
+    // The end date from the clock at the moment of sending (the rendered one may be seconds old).
+    const expiry = expiryOf(preset, customDate, new Date());
+    if (Object.keys(found).length > 0 || !chosen || typeof expiry !== "number") {
+      tx.fail("Check the highlighted fields.");
+      return;
+    }
+    const mask = categoriesToMask(categories);
+    const purposeCode = encodePurpose(purpose);
+    setConfirmedText(
+      `Consent given to ${chosen.name}: ${describeScope(mask, purposeCode)}, until ${formatDate(expiry)}.`,
+    );
+    const ok = await tx.send("grant", [chosen.address, mask, purposeCode, 0, expiry]);
+    if (ok) {
+      setCategories([]);
+      setErrors({});
+    }
+  }
+
+  const summary =
+    chosen && categories.length > 0 && typeof expiry === "number"
+      ? `${chosen.name} may use: ${describeScope(categoriesToMask(categories), encodePurpose(purpose))}, until ${formatDate(expiry)}.`
+      : null;
+
+  return (
+    <section className="card" aria-labelledby={`${formId}-heading`}>
+      <h2 id={`${formId}-heading`}>Give consent</h2>
+      <form noValidate onSubmit={onSubmit} className="form">
+        <div className="field">
+          <label htmlFor={`${formId}-purpose`}>What for</label>
+          <select
+            id={`${formId}-purpose`}
+            value={purpose}
+            onChange={(e) => {
+              setPurpose(e.target.value as PurposeName);
+              setGrantee("");
+            }}
+          >
+            {GRANTABLE.map((p) => (
+              <option key={p} value={p}>
+                {capitalize(PURPOSES[p].display)}
+              </option>
+            ))}
+          </select>
+        </div>
+
+        <div className="field">
+          <label htmlFor={`${formId}-grantee`}>Who</label>
+          <select
+            id={`${formId}-grantee`}
+            value={grantee}
+            aria-invalid={!!errors.grantee}
+            aria-describedby={`${formId}-grantee-help ${formId}-grantee-error`}
+            onChange={(e) => setGrantee(e.target.value)}
+          >
+            <option value="">
+              {loadingOrganizations ? "Loading organizations…" : eligible.length === 0 ? "None available" : "Choose…"}
+            </option>
+            {eligible.map((o) => (
+              <option key={o.address} value={o.address}>
+                {o.name}
+              </option>
+            ))}
+          </select>
+          <p id={`${formId}-grantee-help`} className="help">
+            Only accredited organizations of the right kind are listed: for {PURPOSES[purpose].display}, a{" "}
+            {KIND_WORDS[kind]}.
+          </p>
+          <p id={`${formId}-grantee-error`} className="field-error">
+            {errors.grantee}
+          </p>
+        </div>
+
+        <fieldset className="field" aria-invalid={!!errors.categories} aria-describedby={`${formId}-categories-error`}>
+          <legend>Which records</legend>
+          <div className="checkboxes">
+            {CATEGORY_NAMES.map((c) => (
+              <label key={c} className="check">
+                <input
+                  type="checkbox"
+                  name="categories"
+                  value={c}
+                  checked={categories.includes(c)}
+                  onChange={(e) =>
+                    setCategories((current) => (e.target.checked ? [...current, c] : current.filter((x) => x !== c)))
+                  }
+                />
+                <span>{capitalize(CATEGORIES[c].display)}</span>
+              </label>
+            ))}
+          </div>
+          <p id={`${formId}-categories-error`} className="field-error">
+            {errors.categories}
+          </p>
+        </fieldset>
+
+        <fieldset className="field" aria-describedby={`${formId}-expiry-error`}>
+          <legend>Until when</legend>
+          <div className="radios">
+            {(Object.keys(EXPIRY_PRESETS) as ExpiryPreset[]).map((p) => (
+              <label key={p} className="check">
+                <input
+                  type="radio"
+                  name={`${formId}-expiry`}
+                  value={p}
+                  checked={preset === p}
+                  onChange={() => setPreset(p)}
+                />
+                <span>{EXPIRY_PRESETS[p]}</span>
+              </label>
+            ))}
+          </div>
+          {preset === "custom" ? (
+            <div className="field nested">
+              <label htmlFor={`${formId}-date`}>End date</label>
+              <input
+                id={`${formId}-date`}
+                type="date"
+                value={customDate}
+                aria-invalid={!!errors.expiry}
+                onChange={(e) => setCustomDate(e.target.value)}
+              />
+            </div>
+          ) : null}
+          <p id={`${formId}-expiry-error`} className="field-error">
+            {errors.expiry}
+          </p>
+        </fieldset>
+
+        <p className="summary" aria-live="polite">
+          {summary}
+          {replaces && summary ? " This replaces the consent you gave them for this purpose." : null}
+        </p>
+        <button type="submit" className="button primary" disabled={tx.busy}>
+          Give consent
+        </button>
+        <TxStatusLine status={tx.status} confirmed={confirmedText} />
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,189 @@
+"use client";
+import { useRef } from "react";
+import type { Address } from "viem";
+import { useChainId } from "wagmi";
+
+import { PURPOSES, decodePurpose, describeScope } from "../../../sdk/codes.ts";
+import type { GrantState } from "../../../sdk/fhir.ts";
+import { type LedgerGrant, grantState, toConsentBundle, toGrantRecord } from "../../../sdk/ledger.ts";
+import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
+import { formatDate, shortAddress } from "../../_lib/format.ts";
+import { useContractTx, useNow, useOrganizations } from "../../_lib/hooks.ts";
+import { registryAddress } from "../../_lib/wagmi.ts";
+import { usePatientGrants } from "../_hooks/useLedger.ts";
+
+const STATE_WORDS: Record<GrantState, string> = {
+  active: "Active",
+  "not-yet-valid": "Starts later",
+  expired: "Expired",
+  revoked: "Revoked",
+};
+const ORDER: GrantState[] = ["active", "not-yet-valid", "expired", "revoked"];
+
+/** "Lab results and vital signs, for treatment, until 3 March 2027". */
+export function grantSentence(grant: Pick<LedgerGrant, "categories" | "purpose" | "expiresAt">): string {
+  return `${describeScope(grant.categories, grant.purpose)}, until ${formatDate(grant.expiresAt)}`;
+}
+
+function revokedWords(grant: LedgerGrant): string {
+  const { revoked, patient } = grant;
+  if (!revoked) return "";
+  const byPatient = revoked.by.toLowerCase() === patient.toLowerCase();
+  if (revoked.all) {
+    return byPatient
+      ? "Revoked when you revoked every consent."
+      : `Revoked when ${shortAddress(revoked.by)} revoked every consent for you.`;
+  }
+  return byPatient ? "You revoked this consent." : `Revoked by ${shortAddress(revoked.by)}.`;
+}
+
+function purposeWords(purpose: bigint): string {
+  const decoded = decodePurpose(purpose);
+  return decoded ? PURPOSES[decoded.purpose].display : "an unknown purpose";
+}
+
+/** The patient's grants, active first, each in plain words; revoke one, revoke all, export. */
+export function GrantList({ patient }: { patient: Address }) {
+  const { data, isPending, isError } = usePatientGrants(patient);
+  const grants = data?.grants;
+  const { nameOf } = useOrganizations();
+  // The later of the browser's clock and the chain's: a grant mined a moment ago is already active.
+  const now = Math.max(useNow(), data?.timestamp ?? 0);
+  const chainId = useChainId();
+  const sorted = [...(grants ?? [])].sort(
+    (a, b) => ORDER.indexOf(grantState(a, now)) - ORDER.indexOf(grantState(b, now)),
+  );
+  const live = sorted.filter((g) => !g.revoked && grantState(g, now) !== "expired");
+
+  function download() {
+    if (!grants || !registryAddress) return;
+    const records = grants.map((g) => {
+      const granteeName = nameOf(g.grantee);
+      return toGrantRecord(g, { chainId, registry: registryAddress!, now, ...(granteeName ? { granteeName } : {}) });
+    });
+    const bundle = toConsentBundle(records);
+    const blob = new Blob([JSON.stringify(bundle, null, 2)], { type: "application/fhir+json" });
+    const url = URL.createObjectURL(blob);
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = `consentry-consents-${patient.toLowerCase()}-${new Date().toISOString().slice(0, 10)}.json`;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
+
+  return (
+    <section className="card" aria-labelledby="grants-heading">
+      <h2 id="grants-heading">Who may use your records</h2>
+      {isPending ? (
+        <p aria-busy="true">Reading your consents from the chain…</p>
+      ) : isError ? (
+        <p className="notice" role="alert">
+          Your consents could not be read from the chain. Check that the node is reachable and reload.
+        </p>
+      ) : sorted.length === 0 ? (
+        <p>You have not given anyone consent yet. Nobody can read your records except in an emergency.</p>
+      ) : (
+        <ul className="grants plain">
+          {sorted.map((grant) => (
+            <GrantItem key={grant.grantId} grant={grant} now={now} name={nameOf(grant.grantee)} />
+          ))}
+        </ul>
+      )}
+      <div className="actions">
+        <button type="button" className="button" onClick={download} disabled={!grants || grants.length === 0}>
+          Download my consents (FHIR JSON)
+        </button>
+        <RevokeAll count={live.length} />
+      </div>
+    </section>
+  );
+}
+
+function GrantItem({ grant, now, name }: { grant: LedgerGrant; now: number; name: string | undefined }) {
+  const tx = useContractTx();
+  const state = grantState(grant, now);
+  const who = name ?? shortAddress(grant.grantee);
+  const headingId = `grant-${grant.grantId.slice(2, 14)}`;
+  const revocable = state === "active" || state === "not-yet-valid";
+  const byOther = grant.grantedBy.toLowerCase() !== grant.patient.toLowerCase();
+  return (
+    <li className={`grant grant-${state}`} aria-labelledby={headingId} data-grant-id={grant.grantId}>
+      <div className="grant-head">
+        <h3 id={headingId}>{who}</h3>
+        <span className={`badge badge-${state}`}>{STATE_WORDS[state]}</span>
+      </div>
+      <p className="grant-sentence">{grantSentence(grant)}</p>
+      <p className="muted small">
+        {state === "not-yet-valid" ? `Starts on ${formatDate(grant.validFrom)}. ` : null}
+        {state === "expired" ? `Ended on ${formatDate(grant.expiresAt)}. ` : null}
+        {grant.revoked ? `${revokedWords(grant)} ` : null}
+        {grant.studyKey ? "Part of a research study. " : null}
+        {byOther ? `Given on your behalf by ${shortAddress(grant.grantedBy)}.` : null}
+      </p>
+      {revocable ? (
+        <>
+          <button
+            type="button"
+            className="button danger"
+            disabled={tx.busy}
+            onClick={() => void tx.send("revoke", [grant.grantee, grant.scope])}
+          >
+            Revoke
+            <span className="visually-hidden">
+              {" "}
+              consent to {who} for {purposeWords(grant.purpose)}
+            </span>
+          </button>
+          <TxStatusLine status={tx.status} confirmed="Revoked." />
+        </>
+      ) : null}
+    </li>
+  );
+}
+
+function RevokeAll({ count }: { count: number }) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const tx = useContractTx();
+  return (
+    <>
+      <button
+        type="button"
+        className="button danger"
+        disabled={count === 0 || tx.busy}
+        onClick={() => {
+          tx.reset();
+          dialog.current?.showModal();
+        }}
+      >
+        Revoke all…
+      </button>
+      <TxStatusLine status={tx.status} confirmed="Every consent is revoked." />
+      <dialog ref={dialog} className="dialog" aria-labelledby="revoke-all-heading" aria-describedby="revoke-all-text">
+        <h2 id="revoke-all-heading">Revoke every consent?</h2>
+        <p id="revoke-all-text">
+          {count === 1 ? "The one organization" : `All ${count} organizations`} you gave consent to will lose access
+          from the next block on, and any open emergency access closes. You can give consent again afterwards.
+        </p>
+        <div className="actions">
+          <button
+            type="button"
+            className="button danger"
+            disabled={tx.busy}
+            onClick={async () => {
+              const ok = await tx.send("revokeAll", []);
+              if (ok) dialog.current?.close();
+            }}
+          >
+            Yes, revoke all
+          </button>
+          <button type="button" className="button" onClick={() => dialog.current?.close()}>
+            Cancel
+          </button>
+        </div>
+        <TxStatusLine status={tx.status} confirmed="Every consent is revoked." />
+      </dialog>
+    </>
+  );
+}

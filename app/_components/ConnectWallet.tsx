@@ -1,0 +1,52 @@
+"use client";
+import { useConnect, useConnectors } from "wagmi";
+
+import { explainTransactionError } from "../../sdk/errors.ts";
+import { useMounted } from "../_lib/hooks.ts";
+
+/** The wallets in this browser, by name: every EIP-6963 announcement, else `window.ethereum`. */
+export function ConnectWallet() {
+  const mounted = useMounted();
+  const connectors = useConnectors();
+  const connect = useConnect();
+  if (!mounted) return <p>Looking for wallets…</p>;
+
+  const announced = connectors.filter((c) => c.id !== "injected");
+  const legacy =
+    announced.length === 0 && typeof window !== "undefined" && "ethereum" in window
+      ? connectors.filter((c) => c.id === "injected")
+      : [];
+  const wallets = [...announced, ...legacy];
+
+  return (
+    <section className="card" aria-labelledby="connect-heading">
+      <h2 id="connect-heading">Connect your wallet</h2>
+      <p>Your wallet is your key: only you can give or take back consent, and nobody else holds it.</p>
+      {wallets.length === 0 ? (
+        <p className="notice">
+          No wallet found in this browser. Install a browser wallet (one that supports EIP-6963, such as MetaMask or
+          Rabby), then reload this page.
+        </p>
+      ) : (
+        <ul className="wallets">
+          {wallets.map((connector) => (
+            <li key={connector.uid}>
+              <button
+                type="button"
+                className="button wallet"
+                disabled={connect.isPending}
+                onClick={() => connect.mutate({ connector })}
+              >
+                {connector.icon ? <img src={connector.icon} alt="" width={24} height={24} /> : null}
+                <span>{connector.id === "injected" ? "Browser wallet" : connector.name}</span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <p className="tx-status tx-error" role="status" aria-live="polite">
+        {connect.isError ? `Could not connect: ${explainTransactionError(connect.error)}` : null}
+      </p>
+    </section>
+  );
+}

@@ -1,0 +1,35 @@
+"use client";
+import type { TxStatus } from "../_lib/hooks.ts";
+import { shortAddress } from "../_lib/format.ts";
+
+/** Where a transaction stands, announced to screen readers as it changes. */
+export function TxStatusLine({ status, confirmed = "Confirmed." }: { status: TxStatus; confirmed?: string }) {
+  let text: string | null = null;
+  let tone = "info";
+  switch (status.phase) {
+    case "idle":
+      break;
+    case "checking":
+      text = "Checking with the registry…";
+      break;
+    case "signing":
+      text = "Confirm in your wallet…";
+      break;
+    case "pending":
+      text = `Pending: waiting for the transaction ${shortAddress(status.hash)} to be recorded…`;
+      break;
+    case "confirmed":
+      text = confirmed;
+      tone = "success";
+      break;
+    case "failed":
+      text = `Failed: ${status.message}`;
+      tone = "error";
+      break;
+  }
+  return (
+    <p className={`tx-status tx-${tone}`} role="status" aria-live="polite" data-phase={status.phase}>
+      {text}
+    </p>
+  );
+}

@@ -1,0 +1,30 @@
+/** Dates and addresses in plain words, one format across the app. */
+import { NO_END } from "../../sdk/ledger.ts";
+
+const dateFormat = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "long", year: "numeric" });
+const dateTimeFormat = new Intl.DateTimeFormat("en-GB", {
+  day: "numeric",
+  month: "long",
+  year: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+});
+
+/** "3 March 2027". */
+export function formatDate(seconds: number): string {
+  return dateFormat.format(new Date(seconds * 1000));
+}
+
+/** "3 March 2027 at 14:05". */
+export function formatDateTime(seconds: number): string {
+  return dateTimeFormat.format(new Date(seconds * 1000));
+}
+
+/** "until 3 March 2027", or "with no end date" for a term appointed without one. */
+export function untilWords(seconds: number): string {
+  return seconds >= NO_END ? "with no end date" : `until ${formatDate(seconds)}`;
+}
+
+export { shortAddress } from "../../sdk/errors.ts";
+
+export const nowSeconds = () => Math.floor(Date.now() / 1000);

@@ -1,0 +1,52 @@
+/**
+ * wagmi, set up the SSR-safe way: a config factory (one config per request on the server, one per
+ * browser tab in `Providers`' state), cookie storage so the server renders the connection the
+ * browser had, and the `Register` augmentation that types every hook with this config.
+ * Wallets are found through EIP-6963 (each announced wallet becomes a connector named after it);
+ * `injected()` stays as the fallback for a wallet that only sets `window.ethereum`.
+ */
+import type { Address, Chain } from "viem";
+import { hardhat } from "viem/chains";
+import { cookieStorage, createConfig, createStorage, http, injected } from "wagmi";
+
+import { deploymentFor } from "../../sdk/deployments.ts";
+
+/** The JSON-RPC endpoint the app reads from (a public URL, never a secret). */
+export const RPC_URL = process.env.NEXT_PUBLIC_CONSENTRY_RPC_URL || "http://127.0.0.1:8545";
+
+/** The local chain of `npm start`: Hardhat's 31337, named for people. */
+export const localChain = {
+  ...hardhat,
+  name: "Consentry local chain",
+  rpcUrls: { default: { http: [RPC_URL] } },
+} as const satisfies Chain;
+
+function registryOn(chainId: number): Address | null {
+  try {
+    return deploymentFor(chainId).ConsentRegistry ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The ConsentRegistry on the app's chain, from sdk/generated/deployments.json; null if not deployed. */
+export const registryAddress: Address | null = registryOn(localChain.id);
+
+export function getConfig() {
+  return createConfig({
+    chains: [localChain],
+    connectors: [injected()],
+    multiInjectedProviderDiscovery: true,
+    ssr: true,
+    storage: createStorage({ storage: cookieStorage }),
+    transports: { [localChain.id]: http(RPC_URL) },
+    // A local chain mines on demand: poll often enough that a change shows within seconds.
+    pollingInterval: 1_500,
+  });
+}
+
+declare module "wagmi" {
+  interface Register {
+    config: ReturnType<typeof getConfig>;
+  }
+}

@@ -1,0 +1,28 @@
+import type { NextConfig } from "next";
+
+// The web app (app/): the patient portal first; the provider, researcher and governance consoles
+// join it as routes. Contract addresses and ABIs come from sdk/, inlined at build time.
+const nextConfig: NextConfig = {
+  // app/tsconfig.json extends the root one (which stays the Node/Hardhat typecheck) with the
+  // bundler settings Next needs; Next leaves an extending tsconfig alone.
+  typescript: { tsconfigPath: "app/tsconfig.json" },
+  reactStrictMode: true,
+  poweredByHeader: false,
+  async headers() {
+    return [
+      {
+        source: "/:path*",
+        headers: [
+          // A wallet app must not be framed (click-jacking a signature).
+          { key: "X-Frame-Options", value: "DENY" },
+          { key: "Content-Security-Policy", value: "frame-ancestors 'none'" },
+          { key: "X-Content-Type-Options", value: "nosniff" },
+          { key: "Referrer-Policy", value: "no-referrer" },
+          { key: "Permissions-Policy", value: "camera=(), microphone=(), geolocation=()" },
+        ],
+      },
+    ];
+  },
+};
+
+export default nextConfig;

@@ -1,0 +1,227 @@
+import { expect } from "chai";
+import hre from "hardhat";
+import {
+  type Address,
+  type PublicClient,
+  BaseError,
+  createPublicClient,
+  createWalletClient,
+  custom,
+  encodeErrorResult,
+  getAddress,
+  zeroAddress,
+} from "viem";
+
+import ConsentRegistryModule from "../ignition/modules/ConsentRegistry.ts";
+import { KINDS, ROLES, categoriesToMask, encodePurpose, purposeScope } from "./codes.ts";
+import { explainRegistryError, explainTransactionError } from "./errors.ts";
+import { consentRegistryAbi } from "./generated/abis.ts";
+import {
+  NO_END,
+  grantState,
+  readDelegates,
+  readOpenEmergencies,
+  readOrganizations,
+  readPatientGrants,
+  readPatientsActedFor,
+  toConsentBundle,
+  toGrantRecord,
+} from "./ledger.ts";
+
+// The patient's ledger as the wallet app and a gateway read it, against a real EDR chain.
+describe("ledger reads and revert explanations (sdk) on a real chain", function () {
+  this.timeout(60_000);
+  let client: PublicClient;
+  let registry: Address;
+  let accounts: Address[];
+  let write: (account: Address, functionName: string, args: readonly unknown[]) => Promise<void>;
+  let mine: (seconds: number) => Promise<void>;
+  let now: () => Promise<number>;
+
+  const governance = () => accounts[0]!;
+  const patient = () => accounts[1]!;
+  const hospital = () => accounts[2]!;
+  const clinician = () => accounts[3]!;
+  const researcher = () => accounts[4]!;
+  const caregiver = () => accounts[5]!;
+  const other = () => accounts[6]!;
+
+  before(async () => {
+    const connection = await hre.network.connect();
+    const deployed = await connection.ignition.deploy(ConsentRegistryModule);
+    registry = (await deployed.consentRegistry.getAddress()) as Address;
+    const provider = connection.provider;
+    client = createPublicClient({ transport: custom(provider) }) as PublicClient;
+    accounts = ((await provider.request({ method: "eth_accounts" })) as Address[]).map((a) => getAddress(a));
+    const wallet = createWalletClient({ transport: custom(provider) });
+    const chain = {
+      id: 31337,
+      name: "hardhat",
+      nativeCurrency: { name: "ETH", symbol: "ETH", decimals: 18 },
+      rpcUrls: { default: { http: [] } },
+    } as const;
+    write = async (account, functionName, args) => {
+      const hash = await wallet.writeContract({
+        account,
+        chain,
+        address: registry,
+        abi: consentRegistryAbi,
+        functionName: functionName as never,
+        args: args as never,
+      });
+      const receipt = await client.waitForTransactionReceipt({ hash });
+      if (receipt.status !== "success") throw new Error(`${functionName} reverted`);
+    };
+    mine = async (seconds) => {
+      await provider.request({ method: "evm_increaseTime", params: [seconds] });
+      await provider.request({ method: "evm_mine", params: [] });
+    };
+    now = async () => Number((await client.getBlock()).timestamp);
+    const licence = `0x${"00".repeat(32)}`;
+    await write(governance(), "accredit", [hospital(), KINDS.PROVIDER, "St. Example Hospital", "", licence]);
+    await write(governance(), "accredit", [researcher(), KINDS.RESEARCHER, "Example Research Institute", "", licence]);
+    await write(hospital(), "addMember", [hospital(), clinician(), ROLES.CLINICIAN]);
+  });
+
+  it("lists organizations with kind and status", async () => {
+    await write(governance(), "suspend", [researcher(), `0x${"00".repeat(32)}`]);
+    const orgs = await readOrganizations(client, { registry });
+    expect(orgs.map((o) => [o.name, o.kind, o.active])).to.deep.equal([
+      ["St. Example Hospital", "PROVIDER", true],
+      ["Example Research Institute", "RESEARCHER", false],
+    ]);
+    await write(governance(), "reinstate", [researcher()]);
+  });
+
+  it("follows each grant to active, not yet valid, expired, revoked and revoked-by-revoke-all", async () => {
+    const t = await now();
+    const obs = categoriesToMask(["Observation"]);
+    await write(patient(), "grant", [hospital(), obs, encodePurpose("TREAT"), 0, t + 100]);
+    await write(patient(), "grant", [hospital(), obs | 4, encodePurpose("HOPERAT"), t + 10_000, t + 20_000]);
+    await write(patient(), "grant", [researcher(), obs, encodePurpose("GRU"), 0, t + 50_000]);
+    await write(patient(), "revoke", [researcher(), purposeScope("GRU")]);
+
+    let { grants } = await readPatientGrants(client, { registry, patient: patient() });
+    const at = await now();
+    const byPurpose = (p: bigint) => grants.find((g) => g.purpose === p)!;
+    expect(grants).to.have.length(3);
+    expect(grantState(byPurpose(encodePurpose("TREAT")), at)).to.equal("active");
+    expect(grantState(byPurpose(encodePurpose("HOPERAT")), at)).to.equal("not-yet-valid");
+    const revoked = byPurpose(encodePurpose("GRU"));
+    expect(grantState(revoked, at)).to.equal("revoked");
+    expect(revoked.revoked).to.deep.include({ all: false });
+    expect(revoked.revoked!.by.toLowerCase()).to.equal(patient().toLowerCase());
+    expect(revoked.categories, "a revoked grant keeps what it was").to.equal(obs);
+    expect(grantState(byPurpose(encodePurpose("TREAT")), at + 200)).to.equal("expired");
+
+    await mine(200);
+    await write(patient(), "revokeAll", []);
+    ({ grants } = await readPatientGrants(client, { registry, patient: patient() }));
+    const hoperat = byPurpose(encodePurpose("HOPERAT"));
+    expect(hoperat.revoked).to.deep.include({ all: true });
+    expect(grantState(hoperat, await now())).to.equal("revoked");
+
+    // Granting again after a revoke-all brings the grant back to life (the new epoch).
+    const t2 = await now();
+    await write(patient(), "grant", [hospital(), obs, encodePurpose("HOPERAT"), 0, t2 + 3600]);
+    ({ grants } = await readPatientGrants(client, { registry, patient: patient() }));
+    expect(grantState(byPurpose(encodePurpose("HOPERAT")), await now())).to.equal("active");
+    expect(byPurpose(encodePurpose("HOPERAT")).validFrom).to.be.greaterThan(t2 - 1);
+  });
+
+  it("exports grants as a FHIR Bundle of Consent resources", async () => {
+    const { grants, timestamp } = await readPatientGrants(client, { registry, patient: patient() });
+    const t = await now();
+    expect(timestamp).to.equal(t);
+    const bundle = toConsentBundle(
+      grants.map((g) => toGrantRecord(g, { chainId: 31337, registry, now: t, granteeName: "St. Example Hospital" })),
+    );
+    expect(bundle.resourceType).to.equal("Bundle");
+    expect(bundle.entry).to.have.length(grants.length);
+    expect(new Set(bundle.entry.map((e) => e.fullUrl)).size).to.equal(grants.length);
+    for (const e of bundle.entry) expect(e.fullUrl).to.match(/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab]/);
+    const statuses = bundle.entry.map((e) => e.resource.status).sort();
+    expect(statuses).to.include("active").and.to.include("inactive");
+  });
+
+  it("reads delegates both ways, with no-end terms, leaving removed ones out", async () => {
+    const t = await now();
+    await write(patient(), "appointDelegate", [caregiver(), 0]);
+    await write(patient(), "appointDelegate", [other(), t + 3600]);
+    await write(other(), "appointDelegate", [caregiver(), t + 7200]);
+    let delegates = await readDelegates(client, { registry, patient: patient() });
+    expect(delegates.map((d) => [d.delegate, d.expiresAt])).to.deep.equal([
+      [caregiver(), NO_END],
+      [other(), t + 3600],
+    ]);
+    const actingFor = await readPatientsActedFor(client, { registry, delegate: caregiver() });
+    expect(actingFor.map((d) => d.patient)).to.deep.equal([patient(), other()]);
+
+    await write(patient(), "removeDelegate", [patient(), other()]);
+    delegates = await readDelegates(client, { registry, patient: patient() });
+    expect(delegates.map((d) => d.delegate)).to.deep.equal([caregiver()]);
+  });
+
+  it("reads open emergency access with its reason, and drops it once closed", async () => {
+    await write(clinician(), "openEmergencyAccess", [patient(), 1, 3600]);
+    let open = await readOpenEmergencies(client, { registry, patient: patient() });
+    expect(open).to.have.length(1);
+    expect(open[0]).to.include({ organization: hospital(), clinician: clinician(), reasonCode: 1 });
+    expect(open[0]!.reason).to.equal("Patient unconscious or unable to consent");
+    await write(patient(), "closeEmergencyAccess", [patient(), hospital()]);
+    open = await readOpenEmergencies(client, { registry, patient: patient() });
+    expect(open).to.deep.equal([]);
+  });
+
+  it("explains a simulated revert in plain words, from the decoded error or from raw revert data", async () => {
+    const nameOf = (a: Address) =>
+      a.toLowerCase() === researcher().toLowerCase() ? "Example Research Institute" : undefined;
+    const t = await now();
+    try {
+      await client.simulateContract({
+        account: patient(),
+        address: registry,
+        abi: consentRegistryAbi,
+        functionName: "grant",
+        args: [researcher(), 2, encodePurpose("TREAT"), 0, t + 3600],
+      });
+      expect.fail("the simulation should revert");
+    } catch (error) {
+      expect(error).to.be.instanceOf(BaseError);
+      expect(explainTransactionError(error, { nameOf })).to.equal(
+        "Example Research Institute is not an active, accredited healthcare provider, so it cannot receive consent for this purpose.",
+      );
+    }
+    try {
+      await client.simulateContract({
+        account: patient(),
+        address: registry,
+        abi: consentRegistryAbi,
+        functionName: "appointDelegate",
+        args: [patient(), 0],
+      });
+      expect.fail("the simulation should revert");
+    } catch (error) {
+      expect(explainTransactionError(error)).to.equal(
+        "You cannot appoint yourself as your own delegate; enter someone else's address.",
+      );
+    }
+    // A wallet that returns only the raw revert data: decoded over the registry ABI.
+    const data = encodeErrorResult({
+      abi: consentRegistryAbi,
+      errorName: "ConsentRegistryNoGrant",
+      args: [`0x${"ab".repeat(32)}`],
+    });
+    const wrapped = new BaseError("execution reverted", { cause: Object.assign(new Error("reverted"), { data }) });
+    expect(explainTransactionError(wrapped)).to.equal(
+      "There is no consent to revoke: it may have been revoked already.",
+    );
+    expect(
+      explainTransactionError(new BaseError("rejected", { cause: Object.assign(new Error("x"), { code: 4001 }) })),
+    ).to.equal("You cancelled the request in your wallet.");
+    expect(explainRegistryError("ConsentRegistryInvalidGrantee", [zeroAddress])).to.equal(
+      "Choose who receives the consent.",
+    );
+    expect(explainRegistryError("SomethingNew", [])).to.equal("The registry refused the transaction (SomethingNew).");
+  });
+});

@@ -1,0 +1,368 @@
+/**
+ * A patient's consent ledger read back from the chain: grants (with their live state), delegates,
+ * open emergency access and the accredited organizations. Everything is read at one block, from
+ * the registry's events (filtered by the indexed patient or delegate) and its views, so a wallet
+ * app, a gateway's `GET /fhir/Consent?patient=…` and a provider's backend see the same thing.
+ *
+ * Log scans from block 0 suit the local chain and small deployments; at scale the same shapes
+ * come from an event indexer (see ARCHITECTURE.md, "Scale path").
+ */
+import type { Address, Hex, PublicClient } from "viem";
+
+import { EMERGENCY_REASONS, KINDS, ORGANIZATION_STATUS, type KindName } from "./codes.ts";
+import { type GrantRecord, type GrantState, toFhirConsent } from "./fhir.ts";
+import { consentRegistryAbi } from "./generated/abis.ts";
+
+/** `appointDelegate(…, 0)` stores this: a delegate without an end date. */
+export const NO_END = 2 ** 40 - 1;
+
+export interface LedgerQuery {
+  registry: Address;
+  /** Read at this block; default: the latest block, fetched uncached. */
+  blockNumber?: bigint;
+  /** Scan events from this block (default 0). */
+  fromBlock?: bigint;
+}
+
+export interface Organization {
+  address: Address;
+  name: string;
+  kind: KindName | null;
+  active: boolean;
+  gatewayUrl: string;
+}
+
+export interface LedgerGrant {
+  grantId: Hex;
+  patient: Address;
+  grantee: Address;
+  /** The key of the grant: the purpose code for a direct grant, the study key for a study grant. */
+  scope: Hex;
+  /** Set for a study grant. */
+  studyKey: Hex | null;
+  /** As last granted (the stored values while the grant lives). */
+  purpose: bigint;
+  categories: number;
+  validFrom: number;
+  expiresAt: number;
+  /** Who made the last grant or update: the patient, a delegate, a relayer or the study manager. */
+  grantedBy: Address;
+  grantedAtBlock: bigint;
+  /** Null while the grant lives. `all`: voided by a revoke-all. */
+  revoked: { by: Address; all: boolean; atBlock: bigint } | null;
+}
+
+export interface DelegateEntry {
+  patient: Address;
+  delegate: Address;
+  /** Unix seconds; `NO_END` when appointed without an end date. 0 never appears (removed ones are left out). */
+  expiresAt: number;
+}
+
+export interface EmergencyEntry {
+  patient: Address;
+  organization: Address;
+  clinician: Address;
+  reasonCode: number;
+  /** The reason in plain words (sdk `EMERGENCY_REASONS`). */
+  reason: string;
+  expiresAt: number;
+  openedAtBlock: bigint;
+}
+
+async function pin(client: PublicClient, query: LedgerQuery): Promise<{ blockNumber: bigint; fromBlock: bigint }> {
+  return {
+    blockNumber: query.blockNumber ?? (await client.getBlockNumber({ cacheTime: 0 })),
+    fromBlock: query.fromBlock ?? 0n,
+  };
+}
+
+const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+const order = (a: { blockNumber: bigint; logIndex: number }, b: { blockNumber: bigint; logIndex: number }) =>
+  a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1;
+
+export interface PatientGrants {
+  /** The block everything was read at, and its time (unix seconds): the chain's "now" for states. */
+  blockNumber: bigint;
+  timestamp: number;
+  /** One entry per grant id, newest first. */
+  grants: LedgerGrant[];
+}
+
+/** Every grant the patient ever had, as it stands at one block. */
+export async function readPatientGrants(
+  client: PublicClient,
+  query: LedgerQuery & { patient: Address },
+): Promise<PatientGrants> {
+  const { blockNumber, fromBlock } = await pin(client, query);
+  const base = {
+    address: query.registry,
+    abi: consentRegistryAbi,
+    fromBlock,
+    toBlock: blockNumber,
+    strict: true,
+  } as const;
+  const [block, granted, revoked, revokedAll, [epoch]] = await Promise.all([
+    client.getBlock({ blockNumber }),
+    client.getContractEvents({ ...base, eventName: "ConsentGranted", args: { patient: query.patient } }),
+    client.getContractEvents({ ...base, eventName: "ConsentRevoked", args: { patient: query.patient } }),
+    client.getContractEvents({ ...base, eventName: "AllConsentsRevoked", args: { patient: query.patient } }),
+    client.readContract({
+      address: query.registry,
+      abi: consentRegistryAbi,
+      functionName: "patientState",
+      args: [query.patient],
+      blockNumber,
+    }),
+  ]);
+  const latest = new Map<Hex, (typeof granted)[number]>();
+  for (const log of [...granted].sort(order)) latest.set(log.args.grantId, log);
+  const entries = [...latest.values()];
+  const stored = await Promise.all(
+    entries.map((log) =>
+      client.readContract({
+        address: query.registry,
+        abi: consentRegistryAbi,
+        functionName: "getGrant",
+        args: [log.args.grantId],
+        blockNumber,
+      }),
+    ),
+  );
+  const grants = entries.map((log, i): LedgerGrant => {
+    const slot = stored[i]!;
+    const { args } = log;
+    let revokedInfo: LedgerGrant["revoked"] = null;
+    if (slot.expiresAt === 0) {
+      const last = revoked
+        .filter((r) => r.args.grantId === args.grantId)
+        .sort(order)
+        .at(-1);
+      revokedInfo = { by: last?.args.actor ?? args.patient, all: false, atBlock: last?.blockNumber ?? blockNumber };
+    } else if (slot.epoch !== epoch) {
+      const bump = revokedAll.filter((r) => r.args.epoch > slot.epoch).sort(order)[0];
+      revokedInfo = { by: bump?.args.actor ?? args.patient, all: true, atBlock: bump?.blockNumber ?? blockNumber };
+    }
+    const live = revokedInfo === null;
+    const studyKey = BigInt(args.scope) > 255n ? args.scope : null;
+    return {
+      grantId: args.grantId,
+      patient: args.patient,
+      grantee: args.grantee,
+      scope: args.scope,
+      studyKey,
+      purpose: live ? slot.purpose : args.purpose,
+      categories: live ? slot.categories : args.categories,
+      validFrom: live ? slot.validFrom : args.validFrom,
+      expiresAt: live ? slot.expiresAt : args.expiresAt,
+      grantedBy: args.actor,
+      grantedAtBlock: log.blockNumber,
+      revoked: revokedInfo,
+    };
+  });
+  grants.sort((a, b) => (a.grantedAtBlock === b.grantedAtBlock ? 0 : a.grantedAtBlock > b.grantedAtBlock ? -1 : 1));
+  return { blockNumber, timestamp: Number(block.timestamp), grants };
+}
+
+/** How a grant stands at `now` (unix seconds), as the contract's check would see it. A clock may lag
+ * the chain: pass the later of the two (e.g. `Math.max(clock, PatientGrants.timestamp)`). */
+export function grantState(grant: Pick<LedgerGrant, "revoked" | "validFrom" | "expiresAt">, now: number): GrantState {
+  if (grant.revoked) return "revoked";
+  if (now >= grant.expiresAt) return "expired";
+  if (now < grant.validFrom) return "not-yet-valid";
+  return "active";
+}
+
+/** A ledger grant as the sdk's `GrantRecord`, ready for `toFhirConsent`. */
+export function toGrantRecord(
+  grant: LedgerGrant,
+  context: { chainId: number; registry: Address; now: number; granteeName?: string },
+): GrantRecord {
+  return {
+    grantId: grant.grantId,
+    chainId: context.chainId,
+    registry: context.registry,
+    patient: grant.patient,
+    grantee: grant.grantee,
+    ...(context.granteeName ? { granteeName: context.granteeName } : {}),
+    purpose: grant.purpose,
+    categories: grant.categories,
+    validFrom: grant.validFrom,
+    expiresAt: grant.expiresAt,
+    state: grantState(grant, context.now),
+    ...(grant.studyKey ? { studyKey: grant.studyKey } : {}),
+  };
+}
+
+/** A name-based UUID (RFC 9562 version 8) from a 32-byte id, for `urn:uuid:` full URLs. */
+function uuidFrom(id: Hex): string {
+  const hex = id.slice(2, 34).split("");
+  hex[12] = "8";
+  hex[16] = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  const s = hex.join("");
+  return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
+}
+
+/** Grants as a FHIR R4 `collection` Bundle of Consent resources (for a patient's export). */
+export function toConsentBundle(records: readonly GrantRecord[], timestamp = new Date()) {
+  return {
+    resourceType: "Bundle" as const,
+    type: "collection" as const,
+    timestamp: timestamp.toISOString(),
+    entry: records.map((record) => ({
+      fullUrl: `urn:uuid:${uuidFrom(record.grantId)}`,
+      resource: toFhirConsent(record),
+    })),
+  };
+}
+
+/** The patient's delegates that are still appointed (expired ones included, removed ones not). */
+export async function readDelegates(
+  client: PublicClient,
+  query: LedgerQuery & { patient: Address },
+): Promise<DelegateEntry[]> {
+  const { blockNumber, fromBlock } = await pin(client, query);
+  const logs = await client.getContractEvents({
+    address: query.registry,
+    abi: consentRegistryAbi,
+    eventName: "DelegateAppointed",
+    args: { patient: query.patient },
+    fromBlock,
+    toBlock: blockNumber,
+    strict: true,
+  });
+  const delegates = unique(logs.map((l) => l.args.delegate));
+  return withExpiry(
+    client,
+    query.registry,
+    blockNumber,
+    delegates.map((delegate) => ({ patient: query.patient, delegate })),
+  );
+}
+
+/** The patients who appointed `delegate` and have not removed it (expired terms included). */
+export async function readPatientsActedFor(
+  client: PublicClient,
+  query: LedgerQuery & { delegate: Address },
+): Promise<DelegateEntry[]> {
+  const { blockNumber, fromBlock } = await pin(client, query);
+  const logs = await client.getContractEvents({
+    address: query.registry,
+    abi: consentRegistryAbi,
+    eventName: "DelegateAppointed",
+    args: { delegate: query.delegate },
+    fromBlock,
+    toBlock: blockNumber,
+    strict: true,
+  });
+  const patients = unique(logs.map((l) => l.args.patient));
+  return withExpiry(
+    client,
+    query.registry,
+    blockNumber,
+    patients.map((patient) => ({ patient, delegate: query.delegate })),
+  );
+}
+
+function unique(addresses: readonly Address[]): Address[] {
+  const seen = new Map<string, Address>();
+  for (const a of addresses) if (!seen.has(a.toLowerCase())) seen.set(a.toLowerCase(), a);
+  return [...seen.values()];
+}
+
+async function withExpiry(
+  client: PublicClient,
+  registry: Address,
+  blockNumber: bigint,
+  pairs: { patient: Address; delegate: Address }[],
+): Promise<DelegateEntry[]> {
+  const expiries = await Promise.all(
+    pairs.map((p) =>
+      client.readContract({
+        address: registry,
+        abi: consentRegistryAbi,
+        functionName: "delegateExpiry",
+        args: [p.patient, p.delegate],
+        blockNumber,
+      }),
+    ),
+  );
+  return pairs.map((p, i) => ({ ...p, expiresAt: expiries[i]! })).filter((d) => d.expiresAt !== 0);
+}
+
+/** Emergency (break-glass) access to the patient's data that is open at the block. */
+export async function readOpenEmergencies(
+  client: PublicClient,
+  query: LedgerQuery & { patient: Address },
+): Promise<EmergencyEntry[]> {
+  const { blockNumber, fromBlock } = await pin(client, query);
+  const logs = await client.getContractEvents({
+    address: query.registry,
+    abi: consentRegistryAbi,
+    eventName: "EmergencyAccessOpened",
+    args: { patient: query.patient },
+    fromBlock,
+    toBlock: blockNumber,
+    strict: true,
+  });
+  const lastByOrganization = new Map<string, (typeof logs)[number]>();
+  for (const log of [...logs].sort(order)) lastByOrganization.set(log.args.organization.toLowerCase(), log);
+  const opened = [...lastByOrganization.values()];
+  const states = await Promise.all(
+    opened.map((log) =>
+      client.readContract({
+        address: query.registry,
+        abi: consentRegistryAbi,
+        functionName: "emergencyAccess",
+        args: [query.patient, log.args.organization],
+        blockNumber,
+      }),
+    ),
+  );
+  const open: EmergencyEntry[] = [];
+  opened.forEach((log, i) => {
+    const [expiresAt, clinician, reasonCode] = states[i]!;
+    if (expiresAt === 0) return;
+    open.push({
+      patient: query.patient,
+      organization: log.args.organization,
+      clinician,
+      reasonCode,
+      reason: EMERGENCY_REASONS[reasonCode as keyof typeof EMERGENCY_REASONS] ?? `reason code ${reasonCode}`,
+      expiresAt,
+      openedAtBlock: log.blockNumber,
+    });
+  });
+  return open;
+}
+
+/** Every organization ever accredited, in accreditation order, with its current status. */
+export async function readOrganizations(client: PublicClient, query: LedgerQuery): Promise<Organization[]> {
+  const { blockNumber } = await pin(client, query);
+  const read = { address: query.registry, abi: consentRegistryAbi, blockNumber } as const;
+  const count = await client.readContract({ ...read, functionName: "organizationCount" });
+  const addresses = await Promise.all(
+    Array.from({ length: Number(count) }, (_, i) =>
+      client.readContract({ ...read, functionName: "organizationAt", args: [BigInt(i)] }),
+    ),
+  );
+  const records = await Promise.all(
+    addresses.map((address) => client.readContract({ ...read, functionName: "getOrganization", args: [address] })),
+  );
+  const kindName = (kind: number) => (Object.keys(KINDS) as KindName[]).find((k) => KINDS[k] === kind) ?? null;
+  return addresses.map((address, i) => {
+    const org = records[i]!;
+    return {
+      address,
+      name: org.name,
+      kind: kindName(org.kind),
+      active: org.status === ORGANIZATION_STATUS.Active,
+      gatewayUrl: org.gatewayUrl,
+    };
+  });
+}
+
+/** The organization at `address` in a list, by case-insensitive address. */
+export function findOrganization(organizations: readonly Organization[], address: Address): Organization | undefined {
+  return organizations.find((o) => same(o.address, address));
+}
