@@ -1,104 +1,22 @@
 /**
- * Gas benchmark: deploys through the Ignition modules on Hardhat's in-process EDR chain, measures
- * every budgeted operation, prints a table and exits non-zero when one is over budget.
- * Run: `npm run bench:gas` (part of `npm run bench`).
+ * Gas benchmark: every budgeted contract operation, measured on Hardhat's in-process EDR chain
+ * (default hardfork, optimizer on, via-IR) after deploying through the Ignition modules. Prints a
+ * table and exits non-zero when one is over budget. Run: `npm run bench:gas` (part of `npm run bench`).
  */
-import { network } from "hardhat";
+import { measureConsentGas } from "./bench/consent-gas.ts";
+import { measureEscrowGas } from "./bench/escrow-gas.ts";
 
-import ConsentRegistryModule from "../ignition/modules/ConsentRegistry.ts";
-
-const { ethers, ignition } = await network.connect();
-const [, patient, provider, clinician, researcher, manager, relayer, other] = await ethers.getSigners();
-const { consentRegistry } = await ignition.deploy(ConsentRegistryModule);
-const registry = consentRegistry as unknown as any; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-const PROVIDER = 1;
-const RESEARCHER = 2;
-const CLINICIAN = 2;
-const TREAT = 1n;
-const GRU = 7n;
-const OBSERVATION = 1;
-const CATEGORIES = 0b1111111111;
-const now = BigInt((await ethers.provider.getBlock("latest"))!.timestamp);
-const expiry = now + 365n * 86400n;
-
-type Row = { what: string; gas: bigint; budget: bigint };
-const rows: Row[] = [];
-const record = (what: string, gas: bigint, budget: bigint) => rows.push({ what, gas, budget });
-async function gasOf(tx: Promise<{ wait(): Promise<{ gasUsed: bigint } | null> }>): Promise<bigint> {
-  const receipt = await (await tx).wait();
-  return receipt!.gasUsed;
-}
-
-await (await registry.accredit(provider.address, PROVIDER, "St. Example Hospital", "http://127.0.0.1:4001/fhir", ethers.ZeroHash)).wait();
-await (await registry.accredit(researcher.address, RESEARCHER, "Example Research Institute", "", ethers.ZeroHash)).wait();
-await (await registry.connect(provider).addMember(provider.address, clinician.address, CLINICIAN)).wait();
-await (await registry.grantRole(await registry.STUDY_MANAGER_ROLE(), manager.address)).wait();
-
-const probe = await ethers.deployContract("ConsentCheckProbe");
-async function checkGas(grantee: string): Promise<bigint> {
-  const tx = await probe.measure(await registry.getAddress(), patient.address, grantee, OBSERVATION, TREAT);
-  const receipt = await tx.wait();
-  const log = probe.interface.parseLog(receipt!.logs[0]!);
-  if (!log || log.args.allowed !== true) {
-    const status = await registry.consentStatus(patient.address, grantee, OBSERVATION, TREAT);
-    throw new Error(`benchmark set-up: the check did not pass (reason ${status[0]})`);
-  }
-  return log.args.gasUsed as bigint;
-}
-
-// A fresh grant: a new slot for this patient and organization.
-record("grant (fresh)", await gasOf(registry.connect(patient).grant(provider.address, CATEGORIES, TREAT, 0, expiry)), 56_000n);
-record("check from a contract, organization, 1 grant", await checkGas(provider.address), 12_000n);
-record("check from a contract, member, 1 grant", await checkGas(clinician.address), 13_000n);
-
-// 999 more grants of that patient (study grants by a manager, one slot each).
-for (let i = 1; i < 1000; i++) {
-  const key = ethers.zeroPadValue(ethers.toBeHex(1000n + BigInt(i)), 32);
-  await registry.connect(manager).grantStudyConsent(patient.address, researcher.address, key, CATEGORIES, GRU, expiry);
-}
-record("check from a contract, organization, 1,000 grants", await checkGas(provider.address), 12_000n);
-record("check from a contract, member, 1,000 grants", await checkGas(clinician.address), 13_000n);
-
-record("revoke", await gasOf(registry.connect(patient).revoke(provider.address, ethers.zeroPadValue(ethers.toBeHex(TREAT), 32))), 30_000n);
-record("revoke-all (first)", await gasOf(registry.connect(patient).revokeAll()), 50_000n);
-record("revoke-all (later)", await gasOf(registry.connect(patient).revokeAll()), 30_000n);
-
-// A relayed, signed grant: the first action of a patient who has never used the registry.
-const domain = {
-  name: "Consentry ConsentRegistry",
-  version: "1",
-  chainId: (await ethers.provider.getNetwork()).chainId,
-  verifyingContract: await registry.getAddress(),
-};
-const types = {
-  Grant: [
-    { name: "patient", type: "address" },
-    { name: "grantee", type: "address" },
-    { name: "categories", type: "uint32" },
-    { name: "purpose", type: "uint64" },
-    { name: "validFrom", type: "uint40" },
-    { name: "expiresAt", type: "uint40" },
-    { name: "nonce", type: "uint64" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
-const deadline = now + 3600n;
-const message = { patient: other.address, grantee: provider.address, categories: CATEGORIES, purpose: TREAT, validFrom: 0, expiresAt: expiry, nonce: 0, deadline };
-const signature = await other.signTypedData(domain, types, message);
-record(
-  "grant by signature, relayed (first of patient)",
-  await gasOf(registry.connect(relayer).grantBySig(other.address, provider.address, CATEGORIES, TREAT, 0, expiry, deadline, signature)),
-  85_000n,
-);
+const rows = [...(await measureConsentGas()), ...(await measureEscrowGas())];
 
 let failed = 0;
 console.log("\nConsentry gas benchmark (Hardhat EDR, optimizer on)\n");
-console.log(`${"operation".padEnd(52)} ${"gas".padStart(8)} ${"budget".padStart(8)}  result`);
+console.log(`${"operation".padEnd(56)} ${"gas".padStart(8)} ${"budget".padStart(8)}  result`);
 for (const row of rows) {
   const ok = row.gas <= row.budget;
   if (!ok) failed++;
-  console.log(`${row.what.padEnd(52)} ${row.gas.toString().padStart(8)} ${row.budget.toString().padStart(8)}  ${ok ? "ok" : "OVER BUDGET"}`);
+  console.log(
+    `${row.what.padEnd(56)} ${row.gas.toString().padStart(8)} ${row.budget.toString().padStart(8)}  ${ok ? "ok" : "OVER BUDGET"}`,
+  );
 }
 console.log(`\n${rows.length - failed} within budget, ${failed} over budget`);
 if (failed > 0) process.exitCode = 1;

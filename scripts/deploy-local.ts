@@ -9,6 +9,7 @@ import { network } from "hardhat";
 
 import AuditAnchorModule from "../ignition/modules/AuditAnchor.ts";
 import { KINDS, ROLES } from "../sdk/codes.ts";
+import { deployEscrowWithDemoStudy } from "./escrow-demo.ts";
 import { DEMO_ACCOUNTS, DEMO_MEMBERS, DEMO_ORGANIZATIONS } from "./lib/demo.ts";
 
 const { ethers, ignition } = await network.connect();
@@ -39,6 +40,16 @@ for (const member of DEMO_MEMBERS) {
   const org = signer(member.organization);
   await (await registry.connect(org).addMember(org.address, signer(member.account).address, ROLES[member.role])).wait();
 }
+
+// The study escrow and its remuneration token, with one funded demo study.
+Object.assign(
+  addresses,
+  await deployEscrowWithDemoStudy(
+    { ethers, ignition },
+    { governance: signer("governance"), research: signer("research"), hospital: signer("hospital"), lab: signer("lab") },
+    addresses.ConsentRegistry!,
+  ),
+);
 
 const file = new URL("../sdk/generated/deployments.json", import.meta.url);
 const all = JSON.parse(readFileSync(file, "utf8")) as Record<string, Record<string, string>>;

@@ -5,6 +5,7 @@ import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 
 import {ConsentRegistry} from "../ConsentRegistry.sol";
 import {IConsentRegistry} from "../interfaces/IConsentRegistry.sol";
+import {IOrganizationRegistry} from "../interfaces/IOrganizationRegistry.sol";
 import {ConsentCodes} from "../libraries/ConsentCodes.sol";
 import {ConsentModel} from "./ConsentModel.sol";
 import {TestBase} from "./TestBase.sol";
@@ -30,6 +31,12 @@ abstract contract ConsentFixture is TestBase {
     address[PATIENT_COUNT] internal patients;
 
     function setUp() public virtual {
+        initActors();
+        registry = deployRegistry();
+    }
+
+    /// @dev The fixture's addresses and keys (deterministic), at time T0.
+    function initActors() internal {
         vm.warp(T0);
         orgKinds = [
             ConsentCodes.KIND_PROVIDER,
@@ -44,7 +51,6 @@ abstract contract ConsentFixture is TestBase {
         }
         patientKeys = [uint256(0xA11CE), uint256(0xB0B), uint256(0xCA401)];
         for (uint256 i = 0; i < PATIENT_COUNT; ++i) patients[i] = vm.addr(patientKeys[i]);
-        registry = deployRegistry();
     }
 
     /// @dev A registry with the fixture's organizations and members.
@@ -89,16 +95,17 @@ abstract contract ConsentFixture is TestBase {
 
     // ------------------------------------------------------------------ purposes
 
-    /// @dev A purpose from fuzzed bits: raw (any uint64), valid (of every code, with flags and a
-    /// small disease code so that grants and uses meet), valid with one bit flipped, or small fields
-    /// valid or not (unknown codes 0/10/11, unknown flag bit 2, a stray or missing disease).
+    /// @dev A purpose from fuzzed bits: raw (any uint64), valid with one bit flipped, small fields
+    /// valid or not (unknown codes 0/10/11, unknown flag bit 2, a stray or missing disease), or
+    /// (5 times in 8) valid, of every code, with flags and a small disease code so that grants and
+    /// uses meet.
     function shapePurpose(uint64 raw, uint8 shape) internal pure returns (uint64) {
-        uint256 mode = shape % 5;
+        uint256 mode = shape % 8;
         if (mode == 0) return raw;
         uint64 p = validPurpose(raw);
-        if (mode <= 2) return p;
-        if (mode == 3) return p ^ uint64(1 << ((raw >> 24) % 64));
-        return uint64(raw % 12) | (uint64((raw >> 8) % 5) << 8) | (uint64((raw >> 16) % 3) << 16);
+        if (mode == 1) return p ^ uint64(uint256(1) << ((raw >> 24) % 64));
+        if (mode == 2) return uint64(raw % 12) | (uint64((raw >> 8) % 5) << 8) | (uint64((raw >> 16) % 3) << 16);
+        return p;
     }
 
     /// @dev A well-formed purpose from fuzzed bits: code 1..9, flags only on research, disease 1..3 on DS.
@@ -185,7 +192,12 @@ abstract contract ConsentFixture is TestBase {
     }
 
     /// @dev Emergency access opened by `org`'s clinician; returns its expiry or 0 if the registry refused.
-    function tryOpenEmergency(address patient, uint256 org, uint16 reasonCode, uint40 duration) internal returns (uint40) {
+    function tryOpenEmergency(
+        address patient,
+        uint256 org,
+        uint16 reasonCode,
+        uint40 duration
+    ) internal returns (uint40) {
         vm.prank(clinicianOf(org));
         (bool ok, bytes memory data) = address(registry).call(
             abi.encodeCall(IConsentRegistry.openEmergencyAccess, (patient, reasonCode, duration))
@@ -210,7 +222,310 @@ abstract contract ConsentFixture is TestBase {
         registry.reinstate(orgs[org]);
     }
 
+    /// @dev Usually the known bits of `raw` (all categories if none); one time in eight `raw` itself
+    /// (possibly 0 or with unknown bits: refused).
+    function shapeCategories(uint32 raw, uint256 shape) internal pure returns (uint32) {
+        if (shape % 8 == 0) return raw;
+        uint32 known = raw & ConsentCodes.ALL_CATEGORIES;
+        return known == 0 ? ConsentCodes.ALL_CATEGORIES : known;
+    }
+
+    /// @dev validFrom (`shape` bits 0-2): 0 (now) 4 in 8, past, future or raw; expiresAt (bits 3-5):
+    /// later 5 in 8, raw, just after the start, or at the start (refused).
+    function shapeValidity(
+        uint40 fromRaw,
+        uint40 expiresRaw,
+        uint8 shape
+    ) internal view returns (uint40 validFrom, uint40 expiresAt) {
+        uint256 now_ = block.timestamp;
+        uint256 mode = shape % 8;
+        if (mode == 4 || mode == 5) validFrom = uint40(now_ - (fromRaw % 30 days));
+        else if (mode == 6) validFrom = uint40(now_ + 1 + (fromRaw % 30 days));
+        else if (mode == 7) validFrom = fromRaw;
+        uint256 start = validFrom == 0 || validFrom < now_ ? now_ : validFrom;
+        mode = (shape >> 3) % 8;
+        if (mode < 5) expiresAt = uint40(min(start + 1 + (expiresRaw % 365 days), type(uint40).max));
+        else if (mode == 5) expiresAt = expiresRaw;
+        else if (mode == 6) expiresAt = uint40(min(start + 1, type(uint40).max));
+        else expiresAt = uint40(start);
+    }
+
+    /// @dev Whether bits `i` and `i + 1` of `bits` are both set (one time in four).
+    function both(uint256 bits, uint256 i) internal pure returns (bool) {
+        return (bits >> i) & 3 == 3;
+    }
+
+    function revokeAll(address patient) internal {
+        vm.prank(patient);
+        registry.revokeAll();
+    }
+
+    function lowestCategory(uint32 categories) internal pure returns (uint8 c) {
+        if (categories == 0) return 0;
+        while ((categories >> c) & 1 == 0) ++c;
+    }
+
+    function highestCategory(uint32 categories) internal pure returns (uint8 c) {
+        if (categories == 0) return 0;
+        c = 31;
+        while ((categories >> c) & 1 == 0) --c;
+    }
+
+    function min(uint256 a, uint256 b) internal pure returns (uint256) {
+        return a < b ? a : b;
+    }
+
+    /// @dev One random action of a script (grant, revoke, revoke-all, warp, suspend or reinstate,
+    /// open or close emergency access, remove or re-add a member), from a random word. Returns, for
+    /// a grant made, patient index | organization index << 8 | purpose << 16 (else 0).
+    function randomAction(uint256 r) internal returns (uint256 grantMade) {
+        uint256 patientIdx = (r >> 8) % PATIENT_COUNT;
+        address patient = patients[patientIdx];
+        uint256 action = r % 16;
+        if (action < 6) {
+            uint64 gp =
+                (r >> 12) % 8 == 0 ? shapePurpose(uint64(r >> 16), uint8(r >> 80)) : validPurpose(uint64(r >> 16));
+            uint256 orgIdx = (r >> 88) % 16 == 0 ? (r >> 92) % ORG_COUNT : orgFor(gp, r >> 92);
+            (uint40 validFrom, uint40 expiresAt) = shapeValidity(uint40(r >> 100), uint40(r >> 140), uint8(r >> 180));
+            uint32 categories = shapeCategories(uint32(r >> 190), r >> 230);
+            if (tryGrant(patient, orgs[orgIdx], categories, gp, validFrom, expiresAt)) {
+                grantMade = patientIdx | (orgIdx << 8) | (uint256(gp) << 16);
+            }
+        } else if (action == 6 || action == 7) {
+            uint8 c = uint8(1 + ((r >> 16) % ConsentCodes.MAX_PURPOSE));
+            address org = orgs[(r >> 24) % ORG_COUNT];
+            if (registry.getGrant(ConsentModel.grantId(patient, org, ConsentModel.purposeScope(c))).expiresAt != 0) {
+                vm.prank(patient);
+                registry.revoke(org, ConsentModel.purposeScope(c));
+            }
+        } else if (action == 8) {
+            revokeAll(patient);
+        } else if (action == 9 || action == 10) {
+            vm.warp(block.timestamp + ((r >> 16) % (action == 9 ? 60 days : 1 days)));
+        } else if (action == 11) {
+            uint256 orgIdx = (r >> 16) % ORG_COUNT;
+            if (registry.getOrganization(orgs[orgIdx]).status == IOrganizationRegistry.Status.Active) suspend(orgIdx);
+            else reinstate(orgIdx);
+        } else if (action == 12 || action == 13) {
+            tryOpenEmergency(patient, (r >> 16) & 1, uint16(1 + ((r >> 20) % 4)), uint40(1 + ((r >> 24) % 1 days)));
+        } else if (action == 14) {
+            uint256 orgIdx = (r >> 16) & 1;
+            (uint40 until, , ) = registry.emergencyAccess(patient, orgs[orgIdx]);
+            if (until != 0) {
+                vm.prank(patient);
+                registry.closeEmergencyAccess(patient, orgs[orgIdx]);
+            }
+        } else {
+            uint256 orgIdx = (r >> 16) % ORG_COUNT;
+            uint8 role = uint8(1 + ((r >> 20) % ROLE_COUNT));
+            address member = members[orgIdx][role - 1];
+            (address org, , , ) = registry.accountOf(member);
+            bool active = registry.getOrganization(orgs[orgIdx]).status == IOrganizationRegistry.Status.Active;
+            if (org != address(0)) {
+                vm.prank(orgs[orgIdx]);
+                registry.removeMember(orgs[orgIdx], member);
+            } else if (active) {
+                vm.prank(orgs[orgIdx]);
+                registry.addMember(orgs[orgIdx], member, role);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ grants of every purpose
+
+    /// @dev A grant made by `grantEveryPurpose`.
+    struct Made {
+        uint256 org;
+        uint64 purpose;
+        uint32 categories;
+        uint40 validFrom;
+        uint40 expiresAt;
+    }
+
+    /// @dev One grant of each purpose code 1..9 from `patient` to an organization of the right kind,
+    /// with fuzzed flags, disease, categories, a start now or in the past, and an expiry within a year.
+    function grantEveryPurpose(address patient, uint256 seed) internal returns (Made[] memory made) {
+        made = new Made[](ConsentCodes.MAX_PURPOSE);
+        for (uint8 c = 1; c <= ConsentCodes.MAX_PURPOSE; ++c) {
+            uint256 r = rand(seed, c);
+            Made memory m = made[c - 1];
+            m.purpose = withCode(uint64(r), c);
+            m.org = orgFor(m.purpose, r >> 70);
+            m.categories = shapeCategories(uint32(r >> 80), 1);
+            m.validFrom = (r >> 120) & 1 == 0 ? 0 : uint40(block.timestamp - ((r >> 121) % 30 days));
+            m.expiresAt = uint40(block.timestamp + 1 hours + ((r >> 160) % 365 days));
+            doGrant(patient, m.org, m.categories, m.purpose, m.validFrom, m.expiresAt);
+        }
+    }
+
+    /// @dev The use a grant surely allows (while in force): its own purpose without flags, by its
+    /// organization, for its lowest category.
+    function ownUse(Made memory m) internal pure returns (uint64) {
+        return m.purpose & ~uint64(0xff00);
+    }
+
+    /// @dev The own use of every grant made.
+    function ownUses(Made[] memory made) internal pure returns (uint64[] memory uses) {
+        uses = new uint64[](made.length);
+        for (uint256 i = 0; i < made.length; ++i) uses[i] = ownUse(made[i]);
+    }
+
+    function mayOwnUse(address patient, Made memory m) internal view returns (bool allowed, uint40 until) {
+        return registry.mayUse(patient, orgs[m.org], ownUse(m), lowestCategory(m.categories));
+    }
+
+    function statusOfOwnUse(address patient, Made memory m) internal view returns (IConsentRegistry.Reason reason) {
+        (reason, , ) = registry.consentStatus(patient, orgs[m.org], lowestCategory(m.categories), ownUse(m));
+    }
+
+    /// @dev Whether no grantee that could pass (an organization, a member of a role that some
+    /// purpose needs, a stranger) may use any grant's own use of `patient`'s data, in the grant's
+    /// lowest and highest category and a third one. (ADMIN and GATEWAY members pass nothing ever:
+    /// the differential tests cover them.)
+    function nothingPasses(address patient, Made[] memory made) internal view returns (bool) {
+        address[] memory grantees = couldPass();
+        for (uint256 u = 0; u < made.length; ++u) {
+            uint64 use = ownUse(made[u]);
+            uint8[3] memory categories = [
+                lowestCategory(made[u].categories),
+                highestCategory(made[u].categories),
+                uint8(rand(uint160(patient) ^ block.timestamp, u) % ConsentCodes.CATEGORY_COUNT)
+            ];
+            for (uint256 g = 0; g < grantees.length; ++g) {
+                for (uint256 c = 0; c < categories.length; ++c) {
+                    (bool allowed, ) = registry.mayUse(patient, grantees[g], use, categories[c]);
+                    if (allowed) return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /// @dev The organizations, their CLINICIAN and ANALYST members, and a stranger.
+    function couldPass() internal view returns (address[] memory list) {
+        list = new address[](ORG_COUNT * 3 + 1);
+        uint256 n;
+        for (uint256 i = 0; i < ORG_COUNT; ++i) {
+            list[n++] = orgs[i];
+            list[n++] = members[i][ConsentCodes.ROLE_CLINICIAN - 1];
+            list[n++] = members[i][ConsentCodes.ROLE_ANALYST - 1];
+        }
+        list[n++] = STRANGER;
+    }
+
+    // ------------------------------------------------------------------ EIP-712
+
+    bytes32 internal constant DOMAIN_TYPEHASH = keccak256(
+        "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    );
+    string internal constant GRANT_TYPE =
+        "Grant(address patient,address grantee,uint32 categories,uint64 purpose,uint40 validFrom,uint40 expiresAt,uint64 nonce,uint256 deadline)";
+    string internal constant REVOKE_TYPE =
+        "Revoke(address patient,address grantee,bytes32 scope,uint64 nonce,uint256 deadline)";
+    string internal constant REVOKE_ALL_TYPE = "RevokeAll(address patient,uint64 nonce,uint256 deadline)";
+    string internal constant CANCEL_SIGNATURES_TYPE = "CancelSignatures(address patient,uint64 nonce,uint256 deadline)";
+
+    /// @dev The EIP-712 domain separator of a ConsentRegistry at `verifyingContract`, on this chain.
+    function domainSeparatorOf(address verifyingContract) internal view returns (bytes32) {
+        return
+            keccak256(
+                abi.encode(
+                    DOMAIN_TYPEHASH,
+                    keccak256("Consentry ConsentRegistry"),
+                    keccak256("1"),
+                    chainIdNow(),
+                    verifyingContract
+                )
+            );
+    }
+
+    function digestOf(address verifyingContract, bytes32 structHash) internal view returns (bytes32) {
+        return keccak256(abi.encodePacked("\x19\x01", domainSeparatorOf(verifyingContract), structHash));
+    }
+
+    /// @dev A 65-byte r | s | v signature.
+    function signDigest(uint256 privateKey, bytes32 digest) internal pure returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(privateKey, digest);
+        return abi.encodePacked(r, s, v);
+    }
+
+    function grantStructHash(
+        address patient,
+        address grantee,
+        uint32 categories,
+        uint64 purpose,
+        uint40 validFrom,
+        uint40 expiresAt,
+        uint64 nonce,
+        uint256 deadline
+    ) internal pure returns (bytes32) {
+        return
+            keccak256(
+                abi.encode(
+                    keccak256(bytes(GRANT_TYPE)),
+                    patient,
+                    grantee,
+                    categories,
+                    purpose,
+                    validFrom,
+                    expiresAt,
+                    nonce,
+                    deadline
+                )
+            );
+    }
+
+    function revokeStructHash(
+        address patient,
+        address grantee,
+        bytes32 scope,
+        uint64 nonce,
+        uint256 deadline
+    ) internal pure returns (bytes32) {
+        return keccak256(abi.encode(keccak256(bytes(REVOKE_TYPE)), patient, grantee, scope, nonce, deadline));
+    }
+
+    function revokeAllStructHash(address patient, uint64 nonce, uint256 deadline) internal pure returns (bytes32) {
+        return keccak256(abi.encode(keccak256(bytes(REVOKE_ALL_TYPE)), patient, nonce, deadline));
+    }
+
+    function cancelSignaturesStructHash(
+        address patient,
+        uint64 nonce,
+        uint256 deadline
+    ) internal pure returns (bytes32) {
+        return keccak256(abi.encode(keccak256(bytes(CANCEL_SIGNATURES_TYPE)), patient, nonce, deadline));
+    }
+
+    function nonceOf(address patient) internal view returns (uint64 nonce) {
+        (, nonce) = registry.patientState(patient);
+    }
+
+    function epochOf(address patient) internal view returns (uint32 epoch) {
+        (epoch, ) = registry.patientState(patient);
+    }
+
     // ------------------------------------------------------------------ the comparison
+
+    /// @dev What a check gave: consentStatus (reason, expiry, organization) and mayUse (allowed, expiry).
+    struct Outcome {
+        IConsentRegistry.Reason reason;
+        uint40 expiresAt;
+        address organization;
+        bool allowed;
+        uint40 mayUseExpiresAt;
+    }
+
+    /// @dev The registry (`actual`) and the model (`expected`) disagree on a check at `timestamp`.
+    error CheckDiffersFromModel(
+        address patient,
+        address grantee,
+        uint8 category,
+        uint64 purpose,
+        uint256 timestamp,
+        Outcome actual,
+        Outcome expected
+    );
 
     /// @dev `consentStatus` and `mayUse` against the model: same reason, expiry and organization,
     /// and `mayUse` allowed exactly when the reason is Allowed or EmergencyAccess. Returns the reason.
@@ -241,51 +556,53 @@ abstract contract ConsentFixture is TestBase {
             allowed != (uint8(reason) <= uint8(IConsentRegistry.Reason.EmergencyAccess)) ||
             mayUntil != until
         ) {
-            revert(
-                string.concat(
-                    "check differs from the model: patient ",
-                    Strings.toHexString(patient),
-                    " grantee ",
-                    Strings.toHexString(grantee),
-                    " category ",
-                    Strings.toString(category),
-                    " purpose ",
-                    Strings.toHexString(purpose),
-                    " at ",
-                    Strings.toString(block.timestamp),
-                    string.concat(
-                        " | consentStatus ",
-                        Strings.toString(uint8(reason)),
-                        "/",
-                        Strings.toString(until),
-                        "/",
-                        Strings.toHexString(org),
-                        " mayUse ",
-                        allowed ? "true/" : "false/",
-                        Strings.toString(mayUntil),
-                        " | model ",
-                        Strings.toString(uint8(wantReason)),
-                        "/",
-                        Strings.toString(wantUntil),
-                        "/",
-                        Strings.toHexString(wantOrg)
-                    )
-                )
+            revert CheckDiffersFromModel(
+                patient,
+                grantee,
+                category,
+                purpose,
+                block.timestamp,
+                Outcome(reason, until, org, allowed, mayUntil),
+                Outcome(wantReason, wantUntil, wantOrg, uint8(wantReason) <= 1, wantUntil)
             );
         }
         return reason;
     }
 
-    /// @dev Every grantee against the model for `purposes` x `categories`, for `patient`.
-    function sweep(address patient, uint64[] memory purposes, uint8[] memory categories) internal view {
+    /// @dev Every grantee against the model for `purposes` x `categories`, for `patient`, counting
+    /// the reasons in `seen` (indexed by reason).
+    function sweep(
+        address patient,
+        uint64[] memory purposes,
+        uint8[] memory categories,
+        uint256[] memory seen
+    ) internal view {
         address[] memory grantees = allGrantees();
         for (uint256 g = 0; g < grantees.length; ++g) {
             for (uint256 p = 0; p < purposes.length; ++p) {
                 for (uint256 c = 0; c < categories.length; ++c) {
-                    checkAgainstModel(patient, grantees[g], categories[c], purposes[p]);
+                    uint256 free = freeMemory();
+                    ++seen[uint8(checkAgainstModel(patient, grantees[g], categories[c], purposes[p]))];
+                    restoreFreeMemory(free); // nothing the check allocated is kept: reuse the memory
                 }
             }
         }
+    }
+
+    /// @dev A counter per reason, for `sweep`.
+    function newReasonCounts() internal pure returns (uint256[] memory) {
+        return new uint256[](uint8(type(IConsentRegistry.Reason).max) + 1);
+    }
+
+    /// @dev Fails unless every reason was seen at least once (the fuzzing is not vacuous).
+    function checkEveryReasonSeen(uint256[] memory seen) internal pure {
+        string memory counts = "a reason was never reached; counts by reason:";
+        bool all = true;
+        for (uint256 r = 0; r < seen.length; ++r) {
+            counts = string.concat(counts, " ", Strings.toString(seen[r]));
+            if (seen[r] == 0) all = false;
+        }
+        check(all, counts);
     }
 
     /// @dev Whether any grantee passes any listed use of `patient`'s data.

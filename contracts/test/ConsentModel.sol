@@ -18,7 +18,8 @@ import {ConsentCodes} from "../libraries/ConsentCodes.sol";
 /// 6. the grants of the organization for the use's code and each ancestor (most specific first):
 ///    the first one that allows wins (Allowed, with its expiry); otherwise the reason of the most
 ///    specific existing grant (epoch, covers, not yet valid, expired, category, in that order)
-/// 7. for ETREAT only, an open emergency access of the organization     -> EmergencyAccess
+/// 7. for ETREAT only, and a known category, an open emergency access of the organization
+///                                                                      -> EmergencyAccess
 /// 8. no grant at all on the chain                                      -> NoGrant
 library ConsentModel {
     function grantId(address patient, address grantee, bytes32 scope) internal pure returns (bytes32) {
@@ -57,7 +58,7 @@ library ConsentModel {
             if (r == IConsentRegistry.Reason.Allowed) return (r, g.expiresAt, org);
             if (reason == IConsentRegistry.Reason.NoGrant) reason = r;
         }
-        if (code == ConsentCodes.ETREAT) {
+        if (code == ConsentCodes.ETREAT && category < ConsentCodes.CATEGORY_COUNT) {
             (uint40 until, , ) = registry.emergencyAccess(patient, org);
             if (until != 0) return (IConsentRegistry.Reason.EmergencyAccess, until, org);
         }
@@ -106,8 +107,7 @@ library ConsentModel {
         uint8 kind = ConsentCodes.requiredKind(ConsentCodes.code(purpose));
         (address org, , uint8 orgKind, IOrganizationRegistry.Status orgStatus) = registry.accountOf(grantee);
         if (org != grantee || orgStatus != IOrganizationRegistry.Status.Active || orgKind != kind) {
-            return
-                abi.encodeWithSelector(IConsentRegistry.ConsentRegistryGranteeNotAccredited.selector, grantee, kind);
+            return abi.encodeWithSelector(IConsentRegistry.ConsentRegistryGranteeNotAccredited.selector, grantee, kind);
         }
         if (expiresAt <= block.timestamp) {
             return

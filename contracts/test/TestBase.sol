@@ -25,7 +25,13 @@ abstract contract TestBase {
     function checkEq(address actual, address expected, string memory message) internal pure {
         if (actual != expected) {
             revert(
-                string.concat(message, ": got ", Strings.toHexString(actual), ", expected ", Strings.toHexString(expected))
+                string.concat(
+                    message,
+                    ": got ",
+                    Strings.toHexString(actual),
+                    ", expected ",
+                    Strings.toHexString(expected)
+                )
             );
         }
     }
@@ -66,6 +72,30 @@ abstract contract TestBase {
     /// @dev A deterministic pseudo-random word from a fuzzed seed and a counter.
     function rand(uint256 seed, uint256 salt) internal pure returns (uint256) {
         return uint256(keccak256(abi.encode(seed, salt)));
+    }
+
+    /// @dev The chain id now, read in a call of its own: within one function the optimizer may
+    /// treat `block.chainid` as constant (or re-read it where it is used), which `vm.chainId` breaks.
+    function chainIdNow() internal view returns (uint256) {
+        return TestBase(address(this)).currentChainId();
+    }
+
+    function currentChainId() external view returns (uint256) {
+        return block.chainid;
+    }
+
+    /// @dev The free memory pointer, to give back with `restoreFreeMemory` what a loop body
+    /// allocated (a long test otherwise grows its memory with every external call it decodes).
+    function freeMemory() internal pure returns (uint256 pointer) {
+        assembly ("memory-safe") {
+            pointer := mload(0x40)
+        }
+    }
+
+    function restoreFreeMemory(uint256 pointer) internal pure {
+        assembly ("memory-safe") {
+            mstore(0x40, pointer)
+        }
     }
 
     function _hex(bytes memory data) private pure returns (string memory) {

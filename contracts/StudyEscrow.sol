@@ -1,0 +1,713 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IConsentRegistry} from "./interfaces/IConsentRegistry.sol";
+import {IOrganizationRegistry} from "./interfaces/IOrganizationRegistry.sol";
+import {IStudyEscrow} from "./interfaces/IStudyEscrow.sol";
+import {ConsentCodes} from "./libraries/ConsentCodes.sol";
+
+/// @title StudyEscrow
+/// @notice Research studies that pay patients, through the ConsentRegistry's study grants, for the
+/// deliveries of their data that custodians' gateways report.
+/// @dev Storage is laid out for the three hot paths (join, a delivery in a batch, withdraw):
+/// - a study is five slots (`StudyRecord`); a join reads the first two as words, a delivery batch
+///   reads the first three once and writes the budget once;
+/// - a participant is one slot per (study, patient), written at join: its index, standing and
+///   signature nonce;
+/// - delivery flags are bitmaps keyed by (study, custodian slot, participant index / 256), one bit
+///   per delivery, so 256 consecutive participants share a slot and no delivery writes a new one;
+/// - a balance is one slot per (currency, account) holding `amount + 1` once opened (0: closed).
+///   Joining opens the patient's, so a delivery only changes it from non-zero to non-zero; a
+///   withdraw closes it (its storage refund pays for most of the withdraw's own bookkeeping); the
+///   custodian's share is summed in memory and credited once per batch;
+/// - per currency, one slot with the allow flag and the accounted total (unspent budgets plus
+///   unwithdrawn balances), kept exact by funding, reclaims and withdrawals, so that the excess
+///   (tokens sent to the escrow directly) is exactly `balanceOf(escrow) - accounted`.
+/// Every function that moves tokens or pays deliveries is `nonReentrant` (transient guard) and
+/// follows checks-effects-interactions, but funding, which must measure what it received (to
+/// refuse fee-on-transfer tokens) before crediting it. Join, leave and cancel call only the
+/// registry, which is immutable and trusted, after their own effects.
+contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// @notice The role that allows currencies and recovers excess tokens.
+    bytes32 public constant GOVERNANCE_ROLE = keccak256("GOVERNANCE_ROLE");
+
+    /// @dev keccak256("Join(uint256 studyId,address patient,uint64 nonce,uint256 deadline)")
+    bytes32 public constant JOIN_TYPEHASH = keccak256(
+        "Join(uint256 studyId,address patient,uint64 nonce,uint256 deadline)"
+    );
+    /// @dev keccak256("Leave(uint256 studyId,address patient,uint64 nonce,uint256 deadline)")
+    bytes32 public constant LEAVE_TYPEHASH = keccak256(
+        "Leave(uint256 studyId,address patient,uint64 nonce,uint256 deadline)"
+    );
+
+    /// @notice The most custodians a study may allow.
+    uint256 public constant MAX_CUSTODIANS = 16;
+    /// @notice The highest custodian share of a price, in basis points.
+    uint16 public constant MAX_CUSTODIAN_SHARE_BPS = 3_000;
+    /// @notice The furthest a study's end may be from its creation.
+    uint256 public constant MAX_STUDY_DURATION = 3_650 days;
+
+    /// @notice The most participants a study may have.
+    uint32 public constant MAX_PARTICIPANTS = type(uint24).max;
+
+    uint256 private constant BPS = 10_000;
+
+    /// @dev The allow flag and the accounted total of a currency, in one slot.
+    struct Currency {
+        uint248 accounted;
+        bool allowed;
+    }
+
+    /// @dev A study in five slots, packed so that a join reads two of them and a delivery batch three:
+    /// researcher|purpose|participants|maxParticipants; currency|enrolmentDeadline|endTime|categories;
+    /// price|budget; status|custodianCount; protocolHash. A purpose fits 48 bits and the categories
+    /// 16 (`ConsentCodes`); cancelling ends the study now (deadline and end time set to now), so a
+    /// join and a delivery need not read the status.
+    struct StudyRecord {
+        address researcher;
+        uint48 purpose;
+        uint24 participants;
+        uint24 maxParticipants;
+        IERC20 currency;
+        uint40 enrolmentDeadline;
+        uint40 endTime;
+        uint16 categories;
+        uint128 price;
+        uint128 budget;
+        StudyStatus status;
+        uint8 custodianCount;
+        bytes32 protocolHash;
+    }
+
+    IConsentRegistry private immutable _registry;
+
+    uint256 private _studyCount;
+    mapping(uint256 studyId => StudyRecord) private _studies;
+    /// @dev (custodian slot + 1) | shareBps << 8; 0: not allowed.
+    mapping(uint256 studyId => mapping(address custodian => uint256 entry)) private _custodianEntries;
+    mapping(uint256 studyId => CustodianShare[]) private _custodianLists;
+    mapping(uint256 studyId => mapping(address patient => Participant)) private _participants;
+    /// @dev Key: custodian slot << 32 | participant index >> 8; bit: participant index & 255.
+    mapping(uint256 studyId => mapping(uint256 key => uint256 bits)) private _delivered;
+    /// @dev `amount + 1` once opened, 0 when closed.
+    mapping(IERC20 token => mapping(address account => uint256 stored)) private _balances;
+    mapping(IERC20 token => Currency) private _currencies;
+
+    /// @param registry_ The ConsentRegistry; the escrow needs its STUDY_MANAGER_ROLE.
+    /// @param admin Holder of DEFAULT_ADMIN_ROLE (a multisig or timelock in production).
+    /// @param governance Holder of GOVERNANCE_ROLE (currencies, excess recovery).
+    constructor(IConsentRegistry registry_, address admin, address governance) EIP712("Consentry StudyEscrow", "1") {
+        _registry = registry_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(GOVERNANCE_ROLE, governance);
+    }
+
+    // ------------------------------------------------------------------ studies
+
+    /// @inheritdoc IStudyEscrow
+    function createStudy(StudyParams calldata params, uint256 amount) external nonReentrant returns (uint256 studyId) {
+        studyId = _createStudy(params);
+        if (amount != 0) _fund(studyId, params.currency, amount);
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function createStudyWithPermit(
+        StudyParams calldata params,
+        uint256 amount,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external nonReentrant returns (uint256 studyId) {
+        studyId = _createStudy(params);
+        _permit(params.currency, amount, deadline, v, r, s);
+        _fund(studyId, params.currency, amount);
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function fund(uint256 studyId, uint256 amount) external nonReentrant {
+        _fund(studyId, _openStudyForManager(studyId), amount);
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function fundWithPermit(
+        uint256 studyId,
+        uint256 amount,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external nonReentrant {
+        IERC20 currency = _openStudyForManager(studyId);
+        _permit(currency, amount, deadline, v, r, s);
+        _fund(studyId, currency, amount);
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function cancelStudy(uint256 studyId) external {
+        _openStudyForManager(studyId);
+        StudyRecord storage study = _studies[studyId];
+        study.status = StudyStatus.Cancelled;
+        uint40 now_ = uint40(block.timestamp);
+        if (study.enrolmentDeadline > now_) study.enrolmentDeadline = now_;
+        study.endTime = now_;
+        emit StudyCancelled(studyId, msg.sender);
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function reclaim(uint256 studyId) external nonReentrant returns (uint256 amount) {
+        StudyRecord storage study = _requireStudy(studyId);
+        _checkManager(studyId, study.researcher);
+        uint40 endTime = study.endTime;
+        if (block.timestamp < endTime) revert StudyEscrowStudyNotOver(studyId, endTime);
+        amount = study.budget;
+        if (amount == 0) revert StudyEscrowNothingToReclaim(studyId);
+        IERC20 currency = study.currency;
+        study.budget = 0;
+        _currencies[currency].accounted -= uint248(amount);
+        emit BudgetReclaimed(studyId, msg.sender, amount);
+        currency.safeTransfer(msg.sender, amount);
+    }
+
+    // ------------------------------------------------------------------ participants
+
+    /// @inheritdoc IStudyEscrow
+    function join(uint256 studyId) external {
+        _join(studyId, msg.sender, false);
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function joinBySig(uint256 studyId, address patient, uint256 deadline, bytes calldata signature) external {
+        _checkSignature(JOIN_TYPEHASH, studyId, patient, deadline, signature);
+        _join(studyId, patient, true);
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function leave(uint256 studyId) external {
+        _leave(studyId, msg.sender, false);
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function leaveBySig(uint256 studyId, address patient, uint256 deadline, bytes calldata signature) external {
+        _checkSignature(LEAVE_TYPEHASH, studyId, patient, deadline, signature);
+        _leave(studyId, patient, true);
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function cancelSignatures(uint256 studyId) external {
+        uint64 nonce = ++_participants[studyId][msg.sender].nonce;
+        emit SignaturesCancelled(studyId, msg.sender, nonce);
+    }
+
+    // ------------------------------------------------------------------ deliveries and balances
+
+    /// @inheritdoc IStudyEscrow
+    function reportDeliveries(
+        uint256 studyId,
+        address[] calldata patients
+    ) external nonReentrant returns (uint256 paid, uint256 custodianAmount) {
+        if (patients.length == 0) revert StudyEscrowEmptyBatch();
+        StudyRecord storage study = _studies[studyId];
+        address researcher = study.researcher;
+        if (researcher == address(0)) revert StudyEscrowUnknownStudy(studyId);
+        IERC20 currency = study.currency;
+        uint40 endTime = study.endTime;
+        if (block.timestamp >= endTime) revert StudyEscrowStudyClosed(studyId, study.status, endTime);
+        address custodian = _gatewayCustodian();
+        uint256 entry = _custodianEntries[studyId][custodian];
+        if (entry == 0) revert StudyEscrowCustodianNotAllowed(studyId, custodian);
+
+        Batch memory batch;
+        batch.studyId = studyId;
+        batch.custodian = custodian;
+        batch.researcher = researcher;
+        batch.category = _firstCategory(study.categories);
+        batch.key = _studyKey(studyId);
+        batch.keyBase = ((entry & 0xff) - 1) << 32;
+        uint256 price = study.price;
+        batch.price = price;
+        batch.share = (price * (entry >> 8)) / BPS;
+        batch.patientAmount = price - batch.share;
+        batch.budget = study.budget;
+
+        paid = _payDeliveries(batch, patients, _participants[studyId], _delivered[studyId], _balances[currency]);
+
+        study.budget = uint128(batch.budget);
+        custodianAmount = batch.share * paid;
+        if (custodianAmount != 0) _credit(_balances[currency], custodian, custodianAmount);
+        emit DeliveriesReported(studyId, custodian, msg.sender, paid, patients.length - paid, custodianAmount);
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function withdraw(IERC20 token) external nonReentrant returns (uint256 amount) {
+        mapping(address => uint256) storage balances = _balances[token];
+        uint256 stored = balances[msg.sender];
+        if (stored <= 1) revert StudyEscrowNothingToWithdraw(msg.sender, token);
+        unchecked {
+            amount = stored - 1;
+        }
+        balances[msg.sender] = 0;
+        _currencies[token].accounted -= uint248(amount);
+        emit Withdrawn(msg.sender, token, amount);
+        token.safeTransfer(msg.sender, amount);
+    }
+
+    // ------------------------------------------------------------------ governance
+
+    /// @inheritdoc IStudyEscrow
+    function setCurrencyAllowed(IERC20 token, bool allowed) external onlyRole(GOVERNANCE_ROLE) {
+        if (address(token).code.length == 0) revert StudyEscrowInvalidCurrency(token);
+        _currencies[token].allowed = allowed;
+        emit CurrencyAllowed(token, allowed, msg.sender);
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function recoverExcess(
+        IERC20 token,
+        address to
+    ) external onlyRole(GOVERNANCE_ROLE) nonReentrant returns (uint256 amount) {
+        if (to == address(0)) revert StudyEscrowInvalidRecipient(to);
+        uint256 held = token.balanceOf(address(this));
+        uint256 owed = _currencies[token].accounted;
+        if (held <= owed) revert StudyEscrowNoExcess(token);
+        unchecked {
+            amount = held - owed;
+        }
+        emit ExcessRecovered(token, to, amount, msg.sender);
+        token.safeTransfer(to, amount);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IStudyEscrow
+    function registry() external view returns (IConsentRegistry) {
+        return _registry;
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function studyCount() external view returns (uint256) {
+        return _studyCount;
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function getStudy(uint256 studyId) external view returns (Study memory) {
+        StudyRecord storage study = _studies[studyId];
+        return
+            Study({
+                researcher: study.researcher,
+                purpose: study.purpose,
+                categories: study.categories,
+                currency: study.currency,
+                enrolmentDeadline: study.enrolmentDeadline,
+                endTime: study.endTime,
+                status: study.status,
+                price: study.price,
+                budget: study.budget,
+                maxParticipants: study.maxParticipants,
+                participants: study.participants,
+                custodianCount: study.custodianCount,
+                protocolHash: study.protocolHash
+            });
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function studyCustodians(uint256 studyId) external view returns (CustodianShare[] memory) {
+        return _custodianLists[studyId];
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function studyKey(uint256 studyId) external view returns (bytes32) {
+        return _studyKey(studyId);
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function getParticipant(uint256 studyId, address patient) external view returns (Participant memory) {
+        return _participants[studyId][patient];
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function isDelivered(uint256 studyId, address patient, address custodian) external view returns (bool) {
+        Participant memory participant = _participants[studyId][patient];
+        uint256 entry = _custodianEntries[studyId][custodian];
+        if (participant.status == ParticipantStatus.None || entry == 0) return false;
+        uint256 key = (((entry & 0xff) - 1) << 32) | (participant.index >> 8);
+        return (_delivered[studyId][key] >> (participant.index & 0xff)) & 1 == 1;
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function balanceOf(IERC20 token, address account) external view returns (uint256) {
+        uint256 stored = _balances[token][account];
+        return stored == 0 ? 0 : stored - 1;
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function isCurrencyAllowed(IERC20 token) external view returns (bool) {
+        return _currencies[token].allowed;
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function accounted(IERC20 token) external view returns (uint256) {
+        return _currencies[token].accounted;
+    }
+
+    /// @notice The EIP-712 domain separator of signed joins and leaves (chain id and this contract).
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    // ------------------------------------------------------------------ private paths
+
+    /// @dev What a delivery batch reads once and keeps in memory.
+    struct Batch {
+        uint256 studyId;
+        address custodian;
+        address researcher;
+        uint8 category;
+        bytes32 key;
+        uint256 keyBase;
+        uint256 price;
+        uint256 share;
+        uint256 patientAmount;
+        uint256 budget;
+    }
+
+    function _createStudy(StudyParams calldata params) private returns (uint256 studyId) {
+        address researcher = _callerResearcher();
+        IERC20 currency = params.currency;
+        if (!_currencies[currency].allowed) revert StudyEscrowCurrencyNotAllowed(currency);
+        _checkTerms(params);
+        studyId = ++_studyCount;
+        uint256 custodianCount = _allowCustodians(studyId, params.custodians);
+
+        _studies[studyId] = StudyRecord({
+            researcher: researcher,
+            purpose: uint48(params.purpose),
+            participants: 0,
+            maxParticipants: uint24(params.maxParticipants),
+            currency: currency,
+            enrolmentDeadline: params.enrolmentDeadline,
+            endTime: params.endTime,
+            categories: uint16(params.categories),
+            price: params.price,
+            budget: 0,
+            status: StudyStatus.Open,
+            custodianCount: uint8(custodianCount),
+            protocolHash: params.protocolHash
+        });
+        emit StudyCreated(
+            studyId,
+            researcher,
+            currency,
+            _studyKey(studyId),
+            params.purpose,
+            params.categories,
+            params.price,
+            params.maxParticipants,
+            params.enrolmentDeadline,
+            params.endTime,
+            params.protocolHash,
+            msg.sender
+        );
+    }
+
+    /// @dev Records the study's custodians (active PROVIDER organizations, each once, each share
+    /// capped) in order: the position is the custodian's slot in the delivery flags.
+    function _allowCustodians(
+        uint256 studyId,
+        CustodianShare[] calldata custodians
+    ) private returns (uint256 custodianCount) {
+        custodianCount = custodians.length;
+        if (custodianCount == 0 || custodianCount > MAX_CUSTODIANS) {
+            revert StudyEscrowInvalidCustodianCount(custodianCount, MAX_CUSTODIANS);
+        }
+        mapping(address => uint256) storage entries = _custodianEntries[studyId];
+        CustodianShare[] storage list = _custodianLists[studyId];
+        for (uint256 i = 0; i < custodianCount; ++i) {
+            CustodianShare calldata custodian = custodians[i];
+            address account = custodian.custodian;
+            (address organization, , uint8 kind, IOrganizationRegistry.Status status) = _registry.accountOf(account);
+            if (
+                organization != account ||
+                account == address(0) ||
+                kind != ConsentCodes.KIND_PROVIDER ||
+                status != IOrganizationRegistry.Status.Active
+            ) revert StudyEscrowCustodianNotProvider(account);
+            if (custodian.shareBps > MAX_CUSTODIAN_SHARE_BPS) {
+                revert StudyEscrowShareTooHigh(account, custodian.shareBps, MAX_CUSTODIAN_SHARE_BPS);
+            }
+            if (entries[account] != 0) revert StudyEscrowDuplicateCustodian(account);
+            entries[account] = (i + 1) | (uint256(custodian.shareBps) << 8);
+            list.push(custodian);
+            emit StudyCustodianAllowed(studyId, account, uint8(i), custodian.shareBps);
+        }
+    }
+
+    function _checkTerms(StudyParams calldata params) private view {
+        uint64 purpose = params.purpose;
+        if (!ConsentCodes.isValidPurpose(purpose) || ConsentCodes.code(purpose) < ConsentCodes.HRESCH) {
+            revert StudyEscrowInvalidPurpose(purpose);
+        }
+        uint32 categories = params.categories;
+        if (categories == 0 || categories & ~ConsentCodes.ALL_CATEGORIES != 0) {
+            revert StudyEscrowInvalidCategories(categories);
+        }
+        if (params.price == 0) revert StudyEscrowInvalidPrice(params.price);
+        uint32 maxParticipants = params.maxParticipants;
+        if (maxParticipants == 0 || maxParticipants > MAX_PARTICIPANTS) {
+            revert StudyEscrowInvalidMaxParticipants(maxParticipants);
+        }
+        uint40 deadline = params.enrolmentDeadline;
+        uint40 endTime = params.endTime;
+        if (deadline <= block.timestamp || endTime <= deadline || endTime > block.timestamp + MAX_STUDY_DURATION) {
+            revert StudyEscrowInvalidSchedule(deadline, endTime, block.timestamp);
+        }
+        if (params.protocolHash == bytes32(0)) revert StudyEscrowMissingProtocolHash();
+    }
+
+    /// @dev Pulls `amount` from the caller into the study's budget, refusing fee-on-transfer tokens.
+    function _fund(uint256 studyId, IERC20 currency, uint256 amount) private {
+        if (amount == 0) revert StudyEscrowZeroAmount();
+        StudyRecord storage study = _studies[studyId];
+        uint256 budget = study.budget;
+        if (budget + amount > type(uint128).max) revert StudyEscrowBudgetOverflow(studyId, budget, amount);
+        uint256 before = currency.balanceOf(address(this));
+        currency.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = currency.balanceOf(address(this)) - before;
+        if (received != amount) revert StudyEscrowFeeOnTransfer(currency, amount, received);
+        // Read again: the budget is only ever changed under this guard or by a delivery report.
+        budget = study.budget + amount;
+        study.budget = uint128(budget);
+        _currencies[currency].accounted += uint248(amount);
+        emit StudyFunded(studyId, msg.sender, amount, budget);
+    }
+
+    /// @dev Applies a permit, ignoring its failure when the allowance already covers `amount`
+    /// (someone may have submitted the same permit first).
+    function _permit(IERC20 currency, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) private {
+        try IERC20Permit(address(currency)).permit(msg.sender, address(this), amount, deadline, v, r, s) {
+            return;
+        } catch {
+            uint256 allowance = currency.allowance(msg.sender, address(this));
+            if (allowance < amount) revert StudyEscrowPermitFailed(currency, msg.sender, allowance, amount);
+        }
+    }
+
+    /// @dev The one path of every join: direct or signed. It reads the two study slots it needs
+    /// once each, as words (the `StudyRecord` layout: researcher | purpose << 160 | participants
+    /// << 208 | maxParticipants << 232, and currency | enrolmentDeadline << 160 | endTime << 200 |
+    /// categories << 240), and the participant's slot (index | status << 32 | nonce << 40) once,
+    /// consuming the signature's nonce (`signed`) in the same write.
+    function _join(uint256 studyId, address patient, bool signed) private {
+        StudyRecord storage study = _studies[studyId];
+        uint256 head;
+        uint256 terms;
+        assembly ("memory-safe") {
+            head := sload(study.slot)
+            terms := sload(add(study.slot, 1))
+        }
+        address researcher = address(uint160(head));
+        if (researcher == address(0)) revert StudyEscrowUnknownStudy(studyId);
+        uint40 deadline = uint40(terms >> 160);
+        if (block.timestamp >= deadline) revert StudyEscrowEnrolmentClosed(studyId, deadline);
+
+        Participant storage participant = _participants[studyId][patient];
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(participant.slot)
+        }
+        if (uint8(word >> 32) == uint8(ParticipantStatus.None)) {
+            uint256 participants = uint24(head >> 208);
+            uint24 maxParticipants = uint24(head >> 232);
+            if (participants >= maxParticipants) revert StudyEscrowStudyFull(studyId, maxParticipants);
+            word |= participants; // the index: the participants before this one
+            assembly ("memory-safe") {
+                sstore(study.slot, add(head, shl(208, 1)))
+            }
+        }
+        word = (word & ~uint256(0xff << 32)) | (uint256(ParticipantStatus.Joined) << 32);
+        if (signed) word += 1 << 40;
+        assembly ("memory-safe") {
+            sstore(participant.slot, word)
+        }
+
+        // Open the patient's balance now, so that a delivery only updates a live slot.
+        mapping(address => uint256) storage balances = _balances[IERC20(address(uint160(terms)))];
+        if (balances[patient] == 0) balances[patient] = 1;
+
+        _registry.grantStudyConsent(
+            patient,
+            researcher,
+            _studyKey(studyId),
+            uint16(terms >> 240),
+            uint48(head >> 160),
+            uint40(terms >> 200)
+        );
+        emit StudyJoined(studyId, patient, msg.sender);
+    }
+
+    /// @dev The one path of every leave: direct or signed (consuming the signature's nonce).
+    function _leave(uint256 studyId, address patient, bool signed) private {
+        Participant storage participant = _participants[studyId][patient];
+        if (participant.status != ParticipantStatus.Joined) revert StudyEscrowNotJoined(studyId, patient);
+        participant.status = ParticipantStatus.Left;
+        if (signed) ++participant.nonce;
+        address researcher = _studies[studyId].researcher;
+        bytes32 key = _studyKey(studyId);
+        // The patient may already have revoked the grant (or all grants) in the registry itself.
+        bytes32 grantId = keccak256(abi.encode(patient, researcher, key));
+        if (_registry.getGrant(grantId).expiresAt != 0) _registry.revokeStudyConsent(patient, researcher, key);
+        emit StudyLeft(studyId, patient, msg.sender);
+    }
+
+    /// @dev Pays each delivery of the batch that may be paid; returns how many were.
+    function _payDeliveries(
+        Batch memory batch,
+        address[] calldata patients,
+        mapping(address => Participant) storage participants,
+        mapping(uint256 => uint256) storage delivered,
+        mapping(address => uint256) storage balances
+    ) private returns (uint256 paid) {
+        uint256 count = patients.length;
+        for (uint256 i = 0; i < count; ++i) {
+            address patient = patients[i];
+            Participant memory participant = participants[patient];
+            if (participant.status != ParticipantStatus.Joined) {
+                _skip(batch, patient, SkipReason.NotParticipant, IConsentRegistry.Reason.Allowed);
+                continue;
+            }
+            uint256 key = batch.keyBase | (participant.index >> 8);
+            uint256 bit = 1 << (participant.index & 0xff);
+            uint256 bits = delivered[key];
+            if (bits & bit != 0) {
+                _skip(batch, patient, SkipReason.AlreadyDelivered, IConsentRegistry.Reason.Allowed);
+                continue;
+            }
+            if (batch.budget < batch.price) {
+                _skip(batch, patient, SkipReason.BudgetExhausted, IConsentRegistry.Reason.Allowed);
+                continue;
+            }
+            (IConsentRegistry.Reason reason, ) = _registry.scopeStatus(
+                patient,
+                batch.researcher,
+                batch.key,
+                batch.category
+            );
+            if (reason != IConsentRegistry.Reason.Allowed) {
+                _skip(batch, patient, SkipReason.NoActiveGrant, reason);
+                continue;
+            }
+            delivered[key] = bits | bit;
+            unchecked {
+                batch.budget -= batch.price;
+                ++paid;
+            }
+            _credit(balances, patient, batch.patientAmount);
+            emit DeliveryPaid(batch.studyId, patient, batch.custodian, batch.patientAmount, batch.share);
+        }
+    }
+
+    function _skip(
+        Batch memory batch,
+        address patient,
+        SkipReason reason,
+        IConsentRegistry.Reason consentReason
+    ) private {
+        emit DeliverySkipped(batch.studyId, patient, batch.custodian, reason, consentReason);
+    }
+
+    /// @dev Adds `amount` to a balance, opening it if closed.
+    function _credit(mapping(address => uint256) storage balances, address account, uint256 amount) private {
+        uint256 stored = balances[account];
+        balances[account] = (stored == 0 ? 1 : stored) + amount;
+    }
+
+    /// @dev Checks the deadline and the patient's signature of this action for this study and the
+    /// patient's current nonce there (which the action then consumes). EOAs by ecrecover first,
+    /// contract wallets by ERC-1271.
+    function _checkSignature(
+        bytes32 typehash,
+        uint256 studyId,
+        address patient,
+        uint256 deadline,
+        bytes calldata signature
+    ) private view {
+        if (patient == address(0)) revert StudyEscrowInvalidPatient(patient);
+        if (block.timestamp > deadline) revert StudyEscrowSignatureExpired(deadline, block.timestamp);
+        uint64 nonce = _participants[studyId][patient].nonce;
+        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(typehash, studyId, patient, nonce, deadline)));
+        (address recovered, ECDSA.RecoverError error, ) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (
+            (error != ECDSA.RecoverError.NoError || recovered != patient) &&
+            !SignatureChecker.isValidERC1271SignatureNowCalldata(patient, digest, signature)
+        ) revert StudyEscrowInvalidSignature(patient, nonce);
+    }
+
+    /// @dev The researcher organization the caller acts for: the organization itself or an ADMIN member.
+    function _callerResearcher() private view returns (address organization) {
+        (address org, uint8 role, uint8 kind, IOrganizationRegistry.Status status) = _registry.accountOf(msg.sender);
+        if (
+            org == address(0) ||
+            kind != ConsentCodes.KIND_RESEARCHER ||
+            status != IOrganizationRegistry.Status.Active ||
+            (org != msg.sender && role != ConsentCodes.ROLE_ADMIN)
+        ) revert StudyEscrowNotResearcher(msg.sender);
+        return org;
+    }
+
+    /// @dev The custodian organization the caller reports for: an active GATEWAY member of an active PROVIDER.
+    function _gatewayCustodian() private view returns (address organization) {
+        (address org, uint8 role, uint8 kind, IOrganizationRegistry.Status status) = _registry.accountOf(msg.sender);
+        if (
+            role != ConsentCodes.ROLE_GATEWAY ||
+            org == msg.sender ||
+            kind != ConsentCodes.KIND_PROVIDER ||
+            status != IOrganizationRegistry.Status.Active
+        ) revert StudyEscrowNotGateway(msg.sender);
+        return org;
+    }
+
+    /// @dev Reverts unless the caller is the researcher organization or one of its ADMIN members.
+    function _checkManager(uint256 studyId, address researcher) private view {
+        if (msg.sender == researcher) return;
+        (address org, uint8 role, , ) = _registry.accountOf(msg.sender);
+        if (org != researcher || role != ConsentCodes.ROLE_ADMIN)
+            revert StudyEscrowNotStudyManager(studyId, msg.sender);
+    }
+
+    /// @dev The study, which must exist, be open and be managed by the caller; returns its currency.
+    function _openStudyForManager(uint256 studyId) private view returns (IERC20) {
+        StudyRecord storage study = _requireStudy(studyId);
+        _checkManager(studyId, study.researcher);
+        uint40 endTime = study.endTime;
+        if (block.timestamp >= endTime) revert StudyEscrowStudyClosed(studyId, study.status, endTime);
+        return study.currency;
+    }
+
+    function _requireStudy(uint256 studyId) private view returns (StudyRecord storage study) {
+        study = _studies[studyId];
+        if (study.researcher == address(0)) revert StudyEscrowUnknownStudy(studyId);
+    }
+
+    /// @dev The registry scope of the study's grants; never a purpose-code scope (<= 255) but with
+    /// negligible probability, which the registry would refuse.
+    function _studyKey(uint256 studyId) private view returns (bytes32) {
+        return keccak256(abi.encode(address(this), studyId));
+    }
+
+    /// @dev The lowest category of a non-empty category set: a grant for the study covers all of
+    /// the study's categories, so checking one tells whether it is in force.
+    function _firstCategory(uint16 categories) private pure returns (uint8 category) {
+        while ((categories >> category) & 1 == 0) ++category;
+    }
+}

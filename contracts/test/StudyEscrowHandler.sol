@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {ConsentRegistry} from "../ConsentRegistry.sol";
+import {IConsentRegistry} from "../interfaces/IConsentRegistry.sol";
+import {IStudyEscrow} from "../interfaces/IStudyEscrow.sol";
+import {RemunerationToken} from "../RemunerationToken.sol";
+import {StudyEscrow} from "../StudyEscrow.sol";
+import {TestBase} from "./TestBase.sol";
+
+/// @notice Test harness (never deployed): the actions the invariant fuzzer drives against the
+/// StudyEscrow — joins, leaves, revocations in the registry, revoke-alls, delivery reports by
+/// allowed and unallowed gateways, top-ups, cancellations, reclaims, withdrawals, tokens sent
+/// directly, excess recovery and the passing of time — with ghost accounting. Each report is
+/// checked against an independent model of what it must pay; violations are counted, never
+/// reverted (the fuzzer ignores reverting calls), and the invariants read the counters.
+/// @dev No immutables: EDR's invariant runner must recognize the deployed code as this artifact.
+contract StudyEscrowHandler is TestBase {
+    StudyEscrow internal escrow;
+    ConsentRegistry internal registry;
+    RemunerationToken internal token;
+    address internal researcher;
+
+    address[] internal patients;
+    uint256[] internal studies;
+    /// @dev Custodians and their gateways; the last one is allowed in no study.
+    address[3] internal custodians;
+    address[3] internal gateways;
+
+    /// @notice The ghost accounting. Violations (each must stay 0): a patient paid without an
+    /// active grant, a delivery paid twice, a report or withdrawal paying other than the model, an
+    /// action the model allows reverting, a recovery other than the direct sends. Progress: how
+    /// many deliveries were paid, withdrawals made, reports accepted.
+    struct Ghosts {
+        uint256 directSent;
+        uint256 recovered;
+        uint256 paidWithoutGrant;
+        uint256 paidTwice;
+        uint256 paidOtherThanModel;
+        uint256 unexpectedReverts;
+        uint256 recoveryMismatches;
+        uint256 deliveriesPaid;
+        uint256 withdrawals;
+        uint256 reports;
+    }
+
+    Ghosts internal g;
+    mapping(bytes32 delivery => uint256 times) internal timesPaid;
+
+    constructor(
+        StudyEscrow escrow_,
+        ConsentRegistry registry_,
+        RemunerationToken token_,
+        address researcher_,
+        address[] memory patients_,
+        uint256[] memory studies_,
+        address[3] memory custodians_,
+        address[3] memory gateways_
+    ) {
+        escrow = escrow_;
+        registry = registry_;
+        token = token_;
+        researcher = researcher_;
+        patients = patients_;
+        studies = studies_;
+        custodians = custodians_;
+        gateways = gateways_;
+    }
+
+    /// @notice The ghost accounting (one view, so that the fuzzer spends its calls on actions).
+    function ghosts() external view returns (Ghosts memory) {
+        return g;
+    }
+
+    // ------------------------------------------------------------------ actions
+
+    function join(uint256 patientSeed, uint256 studySeed) external {
+        address patient = _patient(patientSeed);
+        uint256 studyId = _study(studySeed);
+        vm.prank(patient);
+        try escrow.join(studyId) {} catch {}
+    }
+
+    function leave(uint256 patientSeed, uint256 studySeed) external {
+        address patient = _patient(patientSeed);
+        uint256 studyId = _study(studySeed);
+        vm.prank(patient);
+        try escrow.leave(studyId) {} catch {}
+    }
+
+    function revokeInRegistry(uint256 patientSeed, uint256 studySeed) external {
+        address patient = _patient(patientSeed);
+        bytes32 key = escrow.studyKey(_study(studySeed));
+        vm.prank(patient);
+        try registry.revoke(researcher, key) {} catch {}
+    }
+
+    function revokeAll(uint256 patientSeed) external {
+        address patient = _patient(patientSeed);
+        vm.prank(patient);
+        registry.revokeAll();
+    }
+
+    function fund(uint256 studySeed, uint256 amount) external {
+        uint256 studyId = _study(studySeed);
+        amount = bound(amount, 1, 100 ether);
+        vm.prank(researcher);
+        try escrow.fund(studyId, amount) {} catch {}
+    }
+
+    function cancel(uint256 studySeed) external {
+        uint256 studyId = _study(studySeed);
+        vm.prank(researcher);
+        try escrow.cancelStudy(studyId) {} catch {}
+    }
+
+    function reclaim(uint256 studySeed) external {
+        uint256 studyId = _study(studySeed);
+        vm.prank(researcher);
+        try escrow.reclaim(studyId) {} catch {}
+    }
+
+    function withdraw(uint256 accountSeed) external {
+        address account = accountSeed % 4 == 0 ? custodians[(accountSeed >> 2) % 3] : _patient(accountSeed >> 2);
+        uint256 owed = escrow.balanceOf(token, account);
+        uint256 held = token.balanceOf(account);
+        vm.prank(account);
+        try escrow.withdraw(token) returns (uint256 amount) {
+            if (amount != owed || token.balanceOf(account) != held + owed) g.paidOtherThanModel++;
+            ++g.withdrawals;
+        } catch {
+            if (owed != 0) g.unexpectedReverts++;
+        }
+    }
+
+    function sendDirect(uint256 amount) external {
+        amount = bound(amount, 1, 10 ether);
+        token.mint(address(escrow), amount);
+        g.directSent += amount;
+    }
+
+    function recover() external {
+        uint256 expected = g.directSent - g.recovered;
+        try escrow.recoverExcess(token, address(this)) returns (uint256 amount) {
+            if (amount != expected) g.recoveryMismatches++;
+            g.recovered += amount;
+        } catch {
+            if (expected != 0) g.recoveryMismatches++;
+        }
+    }
+
+    function warp(uint256 seconds_) external {
+        vm.warp(block.timestamp + bound(seconds_, 1, 1 days));
+    }
+
+    /// @notice A report of up to 12 deliveries (patients may repeat) by one custodian's gateway,
+    /// checked against the model: a delivery pays iff the patient is a current participant, this
+    /// custodian's delivery of it is not yet paid (also earlier in the batch), the registry says its
+    /// research grant is in force now, and the budget still covers the price.
+    function report(uint256 seed, uint256 size, uint256 custodianSeed, uint256 studySeed) external {
+        uint256 studyId = _study(studySeed);
+        uint256 c = custodianSeed % 3;
+        address[] memory batch = new address[](bound(size, 1, 12));
+        for (uint256 i = 0; i < batch.length; ++i) batch[i] = _patient(rand(seed, i));
+
+        Expectation memory e = _expect(studyId, c, batch);
+        uint256[] memory before = new uint256[](batch.length);
+        for (uint256 i = 0; i < batch.length; ++i) before[i] = escrow.balanceOf(token, batch[i]);
+        uint256 custodianBefore = escrow.balanceOf(token, custodians[c]);
+
+        vm.prank(gateways[c]);
+        try escrow.reportDeliveries(studyId, batch) returns (uint256 paid, uint256 custodianAmount) {
+            ++g.reports;
+            if (!e.accepted || paid != e.paid || custodianAmount != e.share * paid) g.paidOtherThanModel++;
+            if (escrow.getStudy(studyId).budget != e.budgetAfter) g.paidOtherThanModel++;
+            if (escrow.balanceOf(token, custodians[c]) != custodianBefore + custodianAmount) g.paidOtherThanModel++;
+            _checkPatients(studyId, c, batch, before, e);
+            g.deliveriesPaid += paid;
+        } catch {
+            if (e.accepted) g.unexpectedReverts++;
+        }
+    }
+
+    // ------------------------------------------------------------------ model
+
+    struct Expectation {
+        bool accepted;
+        uint256 paid;
+        uint256 share;
+        uint256 patientAmount;
+        uint256 budgetAfter;
+        bool[] pays;
+        bool[] granted;
+    }
+
+    function _expect(uint256 studyId, uint256 c, address[] memory batch) private view returns (Expectation memory e) {
+        IStudyEscrow.Study memory study = escrow.getStudy(studyId);
+        e.pays = new bool[](batch.length);
+        e.granted = new bool[](batch.length);
+        e.budgetAfter = study.budget;
+        e.accepted = c < 2 && block.timestamp < study.endTime;
+        if (!e.accepted) return e;
+        e.share = c == 0 ? (uint256(study.price) * 1_000) / 10_000 : 0;
+        e.patientAmount = study.price - e.share;
+        bytes32 key = escrow.studyKey(studyId);
+        uint8 category = 0;
+        while ((study.categories >> category) & 1 == 0) ++category;
+        for (uint256 i = 0; i < batch.length; ++i) {
+            (IConsentRegistry.Reason reason, ) = registry.scopeStatus(batch[i], researcher, key, category);
+            e.granted[i] = reason == IConsentRegistry.Reason.Allowed;
+            bool joined = escrow.getParticipant(studyId, batch[i]).status == IStudyEscrow.ParticipantStatus.Joined;
+            bool delivered = escrow.isDelivered(studyId, batch[i], custodians[c]);
+            for (uint256 j = 0; j < i && !delivered; ++j) delivered = e.pays[j] && batch[j] == batch[i];
+            if (joined && !delivered && e.granted[i] && e.budgetAfter >= study.price) {
+                e.pays[i] = true;
+                e.budgetAfter -= study.price;
+                ++e.paid;
+            }
+        }
+    }
+
+    function _checkPatients(
+        uint256 studyId,
+        uint256 c,
+        address[] memory batch,
+        uint256[] memory before,
+        Expectation memory e
+    ) private {
+        for (uint256 i = 0; i < batch.length; ++i) {
+            bool first = true;
+            uint256 expectedPays = 0;
+            for (uint256 j = 0; j < batch.length; ++j) {
+                if (batch[j] != batch[i]) continue;
+                if (j < i) first = false;
+                if (e.pays[j]) ++expectedPays;
+            }
+            if (!first) continue; // each distinct patient once
+            uint256 gained = escrow.balanceOf(token, batch[i]) - before[i];
+            if (gained != expectedPays * e.patientAmount) g.paidOtherThanModel++;
+            if (gained != 0 && e.patientAmount != 0) {
+                if (!e.granted[i]) g.paidWithoutGrant++;
+                bytes32 delivery = keccak256(abi.encode(studyId, batch[i], custodians[c]));
+                timesPaid[delivery] += gained / e.patientAmount;
+                if (timesPaid[delivery] > 1) g.paidTwice++;
+            }
+        }
+    }
+
+    function _patient(uint256 seed) private view returns (address) {
+        return patients[seed % patients.length];
+    }
+
+    function _study(uint256 seed) private view returns (uint256) {
+        return studies[seed % studies.length];
+    }
+}

@@ -1,0 +1,114 @@
+/**
+ * Gas of the StudyEscrow's budgeted paths, deployed through the Ignition module on Hardhat's
+ * in-process EDR chain: a patient's join (direct and relayed by signature, each the patient's
+ * first ever, so they open the patient's balance), one delivery in a report of 100 (fresh
+ * participants, one custodian with a share), and a patient's withdraw to an address that never
+ * held the token (the worst case: the token writes a new balance slot). `scripts/bench-gas.ts`
+ * prints the rows with the others.
+ */
+import { network } from "hardhat";
+
+import StudyEscrowModule from "../../ignition/modules/StudyEscrow.ts";
+
+export type GasRow = { what: string; gas: bigint; budget: bigint };
+
+const PROVIDER = 1;
+const RESEARCHER = 2;
+const GATEWAY = 3;
+const HMB = 8n;
+const CATEGORIES = 0b0000000110; // Observation, Condition
+const BATCH = 100;
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- Ignition returns untyped contracts */
+export async function measureEscrowGas(): Promise<GasRow[]> {
+  const { ethers, ignition } = await network.connect();
+  const [, researcher, hospital, gateway, relayer, patient] = await ethers.getSigners();
+  const deployed = await ignition.deploy(StudyEscrowModule);
+  const registry = deployed.consentRegistry as any;
+  const token = deployed.remunerationToken as any;
+  const escrow = deployed.studyEscrow as any;
+  const escrowAddress = await escrow.getAddress();
+  const gasOf = async (tx: Promise<any>): Promise<bigint> => (await (await tx).wait()).gasUsed as bigint;
+
+  await (await registry.accredit(hospital!.address, PROVIDER, "St. Example Hospital", "", ethers.ZeroHash)).wait();
+  await (
+    await registry.accredit(researcher!.address, RESEARCHER, "Example Research Institute", "", ethers.ZeroHash)
+  ).wait();
+  await (await registry.connect(hospital).addMember(hospital!.address, gateway!.address, GATEWAY)).wait();
+
+  const price = ethers.parseEther("2");
+  await (await token.mint(researcher!.address, price * 1000n)).wait();
+  await (await token.connect(researcher).approve(escrowAddress, price * 1000n)).wait();
+  const now = BigInt((await ethers.provider.getBlock("latest"))!.timestamp);
+  const params = {
+    currency: await token.getAddress(),
+    purpose: HMB,
+    categories: CATEGORIES,
+    price,
+    maxParticipants: 1000,
+    enrolmentDeadline: now + 30n * 86400n,
+    endTime: now + 365n * 86400n,
+    protocolHash: ethers.id("protocol v1 + ethics approval"),
+    custodians: [{ custodian: hospital!.address, shareBps: 1000 }],
+  };
+  await (await escrow.connect(researcher).createStudy(params, price * 1000n)).wait();
+  const studyId = await escrow.studyCount();
+
+  const rows: GasRow[] = [];
+  rows.push({
+    what: "escrow: join (direct, first of patient)",
+    gas: await gasOf(escrow.connect(patient).join(studyId)),
+    budget: 120_000n,
+  });
+
+  const domain = {
+    name: "Consentry StudyEscrow",
+    version: "1",
+    chainId: (await ethers.provider.getNetwork()).chainId,
+    verifyingContract: escrowAddress,
+  };
+  const types = {
+    Join: [
+      { name: "studyId", type: "uint256" },
+      { name: "patient", type: "address" },
+      { name: "nonce", type: "uint64" },
+      { name: "deadline", type: "uint256" },
+    ],
+  };
+  const deadline = now + 86400n;
+  const patients: string[] = [];
+  let signedJoinGas = 0n;
+  for (let i = 0; i < BATCH; i++) {
+    const wallet = ethers.Wallet.createRandom();
+    const signature = await wallet.signTypedData(domain, types, {
+      studyId,
+      patient: wallet.address,
+      nonce: 0,
+      deadline,
+    });
+    const gas = await gasOf(escrow.connect(relayer).joinBySig(studyId, wallet.address, deadline, signature));
+    if (i === 0) signedJoinGas = gas;
+    patients.push(wallet.address);
+  }
+  rows.push({ what: "escrow: join by signature, relayed (first of patient)", gas: signedJoinGas, budget: 120_000n });
+
+  const reportGas = await gasOf(escrow.connect(gateway).reportDeliveries(studyId, patients));
+  const paid = (await escrow.getStudy(studyId)).budget;
+  if (paid !== price * 1000n - price * BigInt(BATCH))
+    throw new Error("benchmark set-up: the batch did not pay every delivery");
+  rows.push({
+    what: `escrow: delivery in a report of ${BATCH}, per patient`,
+    gas: reportGas / BigInt(BATCH),
+    budget: 30_000n,
+  });
+
+  await (await escrow.connect(gateway).reportDeliveries(studyId, [patient!.address])).wait();
+  if ((await token.balanceOf(patient!.address)) !== 0n)
+    throw new Error("benchmark set-up: the patient already holds tokens");
+  rows.push({
+    what: "escrow: withdraw (to a new token holder)",
+    gas: await gasOf(escrow.connect(patient).withdraw(await token.getAddress())),
+    budget: 60_000n,
+  });
+  return rows;
+}
