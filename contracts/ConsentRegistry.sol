@@ -17,18 +17,19 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
     bytes32 public constant STUDY_MANAGER_ROLE = keccak256("STUDY_MANAGER_ROLE");
 
     /// @dev keccak256("Grant(address patient,address grantee,uint32 categories,uint64 purpose,uint40 validFrom,uint40 expiresAt,uint64 nonce,uint256 deadline)")
-    bytes32 public constant GRANT_TYPEHASH =
-        keccak256(
-            "Grant(address patient,address grantee,uint32 categories,uint64 purpose,uint40 validFrom,uint40 expiresAt,uint64 nonce,uint256 deadline)"
-        );
+    bytes32 public constant GRANT_TYPEHASH = keccak256(
+        "Grant(address patient,address grantee,uint32 categories,uint64 purpose,uint40 validFrom,uint40 expiresAt,uint64 nonce,uint256 deadline)"
+    );
     /// @dev keccak256("Revoke(address patient,address grantee,bytes32 scope,uint64 nonce,uint256 deadline)")
-    bytes32 public constant REVOKE_TYPEHASH =
-        keccak256("Revoke(address patient,address grantee,bytes32 scope,uint64 nonce,uint256 deadline)");
+    bytes32 public constant REVOKE_TYPEHASH = keccak256(
+        "Revoke(address patient,address grantee,bytes32 scope,uint64 nonce,uint256 deadline)"
+    );
     /// @dev keccak256("RevokeAll(address patient,uint64 nonce,uint256 deadline)")
     bytes32 public constant REVOKE_ALL_TYPEHASH = keccak256("RevokeAll(address patient,uint64 nonce,uint256 deadline)");
     /// @dev keccak256("CancelSignatures(address patient,uint64 nonce,uint256 deadline)")
-    bytes32 public constant CANCEL_SIGNATURES_TYPEHASH =
-        keccak256("CancelSignatures(address patient,uint64 nonce,uint256 deadline)");
+    bytes32 public constant CANCEL_SIGNATURES_TYPEHASH = keccak256(
+        "CancelSignatures(address patient,uint64 nonce,uint256 deadline)"
+    );
 
     /// @notice The fixed bounds of the governance-set break-glass policy.
     uint40 public constant MIN_EMERGENCY_DURATION = 15 minutes;
@@ -243,7 +244,8 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
             revert ConsentRegistryUnknownEmergencyReason(reasonCode);
         }
         uint40 maxDuration = _emergencyMaxDuration;
-        if (duration == 0 || duration > maxDuration) revert ConsentRegistryEmergencyDurationInvalid(duration, maxDuration);
+        if (duration == 0 || duration > maxDuration)
+            revert ConsentRegistryEmergencyDurationInvalid(duration, maxDuration);
 
         PatientState storage state = _patients[patient];
         bytes32 key = _emergencyKey(patient, organization);
@@ -431,11 +433,12 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
         if (validFrom >= expiresAt) revert ConsentRegistryInvalidValidity(validFrom, expiresAt);
 
         grantId = _grantId(patient, grantee, scope);
-        uint256 word = uint256(categories) |
-            (uint256(purpose) << 32) |
-            (uint256(validFrom) << 96) |
-            (uint256(expiresAt) << 136) |
-            (uint256(uint32(_patientWord(patient))) << 176);
+        uint256 word =
+            uint256(categories) |
+                (uint256(purpose) << 32) |
+                (uint256(validFrom) << 96) |
+                (uint256(expiresAt) << 136) |
+                (uint256(uint32(_patientWord(patient))) << 176);
         assembly ("memory-safe") {
             sstore(grantId, word)
         }
@@ -590,7 +593,11 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
                 let ptr := mload(0x40)
                 mstore(ptr, who)
                 mstore(add(ptr, 0x20), org)
-                for { let c := code } c { c := parent(c) } {
+                for {
+                    let c := code
+                } c {
+                    c := parent(c)
+                } {
                     mstore(add(ptr, 0x40), c)
                     let g := sload(keccak256(ptr, 0x60)) // the grant id is its slot
                     if g {
@@ -600,7 +607,9 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
                             until := gu
                             leave
                         }
-                        if eq(res, 7) { res := gr }
+                        if eq(res, 7) {
+                            res := gr
+                        }
                     }
                 }
                 // Emergency access covers every known category (and no unknown one) for ETREAT.

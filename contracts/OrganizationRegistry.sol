@@ -105,11 +105,7 @@ abstract contract OrganizationRegistry is IOrganizationRegistry, AccessControl {
     }
 
     /// @inheritdoc IOrganizationRegistry
-    function addMember(
-        address organization,
-        address member,
-        uint8 role
-    ) external onlyOrganizationAdmin(organization) {
+    function addMember(address organization, address member, uint8 role) external onlyOrganizationAdmin(organization) {
         Status status = _accounts[organization].status;
         if (status != Status.Active) revert OrganizationRegistryWrongStatus(organization, status);
         if (member == address(0)) revert OrganizationRegistryZeroAddress();

@@ -12,7 +12,16 @@
 // Dependency-free on purpose: it runs before node_modules exists, on any Node >= 18.
 import { createHash } from "node:crypto";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, mkdtempSync, readdirSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  mkdtempSync,
+  readdirSync,
+} from "node:fs";
 import { dirname, join, delimiter } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -68,7 +77,9 @@ function ensureNode() {
   if (versionAtLeast(process.version, MIN_NODE)) return process.execPath;
   const pkg = nodePackageName();
   if (!pkg) {
-    fail(`Node ${process.version} on ${process.platform}-${process.arch} is too old and no pinned Node exists for this platform: install Node >= 22.13 (Node 24 LTS recommended) and retry.`);
+    fail(
+      `Node ${process.version} on ${process.platform}-${process.arch} is too old and no pinned Node exists for this platform: install Node >= 22.13 (Node 24 LTS recommended) and retry.`,
+    );
   }
   const home = join(toolsDir, `node-v${PINNED_NODE}`);
   const bin = join(home, process.platform === "win32" ? "node.exe" : join("bin", "node"));
@@ -83,7 +94,8 @@ function ensureNode() {
     }
     const tgz = readdirSync(tmp).find((f) => f.endsWith(".tgz"));
     if (!tgz) fail(`npm pack produced no archive for ${pkg}@${PINNED_NODE}`);
-    if (run("tar", ["xzf", join(tmp, tgz), "-C", tmp]) !== 0) fail("could not unpack the Node archive (is `tar` installed?)");
+    if (run("tar", ["xzf", join(tmp, tgz), "-C", tmp]) !== 0)
+      fail("could not unpack the Node archive (is `tar` installed?)");
     rmSync(home, { recursive: true, force: true });
     renameSync(join(tmp, "package"), home);
   } finally {

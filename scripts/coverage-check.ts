@@ -15,7 +15,8 @@ let foundAll = 0;
 console.log(`\nLine coverage of deployable contracts (minimum ${min}%)`);
 for (const record of lcov.split("end_of_record")) {
   const file = /^SF:(.+)$/m.exec(record)?.[1];
-  if (!file || file.startsWith("contracts/test/") || file.endsWith(".t.sol") || !file.startsWith("contracts/")) continue;
+  if (!file || file.startsWith("contracts/test/") || file.endsWith(".t.sol") || !file.startsWith("contracts/"))
+    continue;
   const lines = new Map<number, number>();
   for (const m of record.matchAll(/^DA:(\d+),(\d+)$/gm)) {
     const line = Number(m[1]);

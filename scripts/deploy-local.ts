@@ -46,7 +46,12 @@ Object.assign(
   addresses,
   await deployEscrowWithDemoStudy(
     { ethers, ignition },
-    { governance: signer("governance"), research: signer("research"), hospital: signer("hospital"), lab: signer("lab") },
+    {
+      governance: signer("governance"),
+      research: signer("research"),
+      hospital: signer("hospital"),
+      lab: signer("lab"),
+    },
     addresses.ConsentRegistry!,
   ),
 );

@@ -113,14 +113,18 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
 try {
   for (const gateway of GATEWAYS) {
     if (!(await portFree(gateway.port))) {
-      throw new Error(`port ${gateway.port} on ${HOST} is taken (${gateway.name} gateway): stop whatever uses it and retry.`);
+      throw new Error(
+        `port ${gateway.port} on ${HOST} is taken (${gateway.name} gateway): stop whatever uses it and retry.`,
+      );
     }
   }
   if (!(await portFree(APP_PORT))) {
     throw new Error(`port ${APP_PORT} on ${HOST} is taken (web app): stop whatever uses it and retry.`);
   }
   if (!(await portFree(CHAIN_PORT))) {
-    throw new Error(`port ${CHAIN_PORT} on ${HOST} is taken: stop whatever uses it (another \`npm start\`?) and retry.`);
+    throw new Error(
+      `port ${CHAIN_PORT} on ${HOST} is taken: stop whatever uses it (another \`npm start\`?) and retry.`,
+    );
   }
   say("compiling contracts ...");
   await runToEnd("hardhat build", [hardhatCli, "build", "--quiet"]);

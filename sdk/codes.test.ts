@@ -67,7 +67,10 @@ describe("sdk codes mirror ConsentCodes.sol", () => {
   it("has the contract's Reason enum in order", () => {
     const iface = readFileSync(new URL("../contracts/interfaces/IConsentRegistry.sol", import.meta.url), "utf8");
     const body = /enum Reason \{([^}]*)\}/.exec(iface)![1]!;
-    const names = body.split(",").map((s) => s.trim()).filter(Boolean);
+    const names = body
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     expect(names).to.deep.equal(CONSENT_REASONS.map((r) => r.name));
   });
 });
@@ -90,7 +93,7 @@ describe("sdk purpose and category encoding", () => {
     expect(decodePurpose(10n)).to.equal(null);
     expect(decodePurpose(1n | (1n << 8n))).to.equal(null);
     expect(decodePurpose(9n)).to.equal(null);
-    expect(decodePurpose(1n << 48n | 1n)).to.equal(null);
+    expect(decodePurpose((1n << 48n) | 1n)).to.equal(null);
   });
 
   it("finds purposes by HL7 or DUO code and builds scopes", () => {

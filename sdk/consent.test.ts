@@ -1,6 +1,14 @@
 import { expect } from "chai";
 import hre from "hardhat";
-import { type Address, type Hex, type PublicClient, createPublicClient, createWalletClient, custom, parseSignature } from "viem";
+import {
+  type Address,
+  type Hex,
+  type PublicClient,
+  createPublicClient,
+  createWalletClient,
+  custom,
+  parseSignature,
+} from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 import ConsentRegistryModule from "../ignition/modules/ConsentRegistry.ts";
@@ -26,9 +34,21 @@ describe("verifyConsent (sdk) on a real chain", function () {
     client = createPublicClient({ transport: custom(provider) }) as PublicClient;
     accounts = (await provider.request({ method: "eth_accounts" })) as Address[];
     const wallet = createWalletClient({ transport: custom(provider) });
-    const chain = { id: 31337, name: "hardhat", nativeCurrency: { name: "ETH", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [] } } } as const;
+    const chain = {
+      id: 31337,
+      name: "hardhat",
+      nativeCurrency: { name: "ETH", symbol: "ETH", decimals: 18 },
+      rpcUrls: { default: { http: [] } },
+    } as const;
     write = async (account, functionName, args) => {
-      const hash = await wallet.writeContract({ account, chain, address: registry, abi: consentRegistryAbi, functionName: functionName as never, args: args as never });
+      const hash = await wallet.writeContract({
+        account,
+        chain,
+        address: registry,
+        abi: consentRegistryAbi,
+        functionName: functionName as never,
+        args: args as never,
+      });
       const receipt = await client.waitForTransactionReceipt({ hash });
       if (receipt.status !== "success") throw new Error(`${functionName} reverted`);
     };
@@ -44,23 +64,50 @@ describe("verifyConsent (sdk) on a real chain", function () {
   const clinician = () => accounts[3]!;
 
   it("follows a grant's life: no grant, allowed with expiry, member, wrong category, revoked, block pinned", async () => {
-    await write(governance(), "accredit", [hospital(), KINDS.PROVIDER, "St. Example Hospital", "http://127.0.0.1:4001/fhir", `0x${"00".repeat(32)}`]);
+    await write(governance(), "accredit", [
+      hospital(),
+      KINDS.PROVIDER,
+      "St. Example Hospital",
+      "http://127.0.0.1:4001/fhir",
+      `0x${"00".repeat(32)}`,
+    ]);
     await write(hospital(), "addMember", [hospital(), clinician(), ROLES.CLINICIAN]);
-    const base = { registry, patient: patient(), grantee: clinician(), category: "Observation", purpose: "TREAT" } as const;
+    const base = {
+      registry,
+      patient: patient(),
+      grantee: clinician(),
+      category: "Observation",
+      purpose: "TREAT",
+    } as const;
 
     const before = await verifyConsent(client, base);
     expect(before).to.include({ allowed: false, reason: "NoGrant", emergency: false, expiresAt: null });
     expect(before.organization.toLowerCase()).to.equal(hospital().toLowerCase());
 
     const now = Number((await client.getBlock()).timestamp);
-    await write(patient(), "grant", [hospital(), categoriesToMask(["Observation"]), encodePurpose("TREAT"), 0, now + 3600]);
+    await write(patient(), "grant", [
+      hospital(),
+      categoriesToMask(["Observation"]),
+      encodePurpose("TREAT"),
+      0,
+      now + 3600,
+    ]);
     const granted = await verifyConsent(client, base);
     expect(granted).to.include({ allowed: true, reason: "Allowed", expiresAt: now + 3600 });
     expect(granted.blockNumber).to.equal(await client.getBlockNumber({ cacheTime: 0 }));
 
-    expect(await verifyConsent(client, { ...base, category: "Condition" })).to.include({ allowed: false, reason: "CategoryNotGranted" });
-    expect(await verifyConsent(client, { ...base, purpose: "ETREAT" })).to.include({ allowed: true, reason: "Allowed" });
-    expect(await verifyConsent(client, { ...base, purpose: "HPAYMT" })).to.include({ allowed: false, reason: "WrongOrganizationKind" });
+    expect(await verifyConsent(client, { ...base, category: "Condition" })).to.include({
+      allowed: false,
+      reason: "CategoryNotGranted",
+    });
+    expect(await verifyConsent(client, { ...base, purpose: "ETREAT" })).to.include({
+      allowed: true,
+      reason: "Allowed",
+    });
+    expect(await verifyConsent(client, { ...base, purpose: "HPAYMT" })).to.include({
+      allowed: false,
+      reason: "WrongOrganizationKind",
+    });
 
     const grantedAt = granted.blockNumber;
     await write(patient(), "revoke", [hospital(), purposeScope("TREAT")]);
@@ -71,19 +118,43 @@ describe("verifyConsent (sdk) on a real chain", function () {
   });
 
   it("reports expiry, revoke-all and suspension", async () => {
-    const base = { registry, patient: patient(), grantee: hospital(), category: "Observation", purpose: "TREAT" } as const;
+    const base = {
+      registry,
+      patient: patient(),
+      grantee: hospital(),
+      category: "Observation",
+      purpose: "TREAT",
+    } as const;
     const now = Number((await client.getBlock()).timestamp);
-    await write(patient(), "grant", [hospital(), categoriesToMask(["Observation"]), encodePurpose("TREAT"), 0, now + 100]);
+    await write(patient(), "grant", [
+      hospital(),
+      categoriesToMask(["Observation"]),
+      encodePurpose("TREAT"),
+      0,
+      now + 100,
+    ]);
     expect(await verifyConsent(client, base)).to.include({ allowed: true });
     await mine(200);
     expect(await verifyConsent(client, base)).to.include({ allowed: false, reason: "Expired" });
 
     const later = Number((await client.getBlock()).timestamp);
-    await write(patient(), "grant", [hospital(), categoriesToMask(["Observation"]), encodePurpose("TREAT"), 0, later + 3600]);
+    await write(patient(), "grant", [
+      hospital(),
+      categoriesToMask(["Observation"]),
+      encodePurpose("TREAT"),
+      0,
+      later + 3600,
+    ]);
     await write(patient(), "revokeAll", []);
     expect(await verifyConsent(client, base)).to.include({ allowed: false, reason: "RevokedByRevokeAll" });
 
-    await write(patient(), "grant", [hospital(), categoriesToMask(["Observation"]), encodePurpose("TREAT"), 0, later + 3600]);
+    await write(patient(), "grant", [
+      hospital(),
+      categoriesToMask(["Observation"]),
+      encodePurpose("TREAT"),
+      0,
+      later + 3600,
+    ]);
     expect(await verifyConsent(client, base)).to.include({ allowed: true });
     await write(governance(), "suspend", [hospital(), `0x${"00".repeat(32)}`]);
     expect(await verifyConsent(client, base)).to.include({ allowed: false, reason: "OrganizationSuspended" });
@@ -107,9 +178,22 @@ describe("verifyConsent (sdk) on a real chain", function () {
     const signature = await signer.signTypedData(grantTypedData({ chainId: 31337, registry }, message));
     expect(parseSignature(signature).r).to.match(/^0x/);
     await write(governance(), "grantBySig", [
-      message.patient, message.grantee, message.categories, message.purpose, message.validFrom, message.expiresAt, message.deadline, signature,
+      message.patient,
+      message.grantee,
+      message.categories,
+      message.purpose,
+      message.validFrom,
+      message.expiresAt,
+      message.deadline,
+      signature,
     ]);
-    const decision = await verifyConsent(client, { registry, patient: signer.address, grantee: hospital(), category: "Condition", purpose: "TREAT" });
+    const decision = await verifyConsent(client, {
+      registry,
+      patient: signer.address,
+      grantee: hospital(),
+      category: "Condition",
+      purpose: "TREAT",
+    });
     expect(decision).to.include({ allowed: true, expiresAt: now + 3600 });
   });
 });

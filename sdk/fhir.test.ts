@@ -10,7 +10,8 @@ before(function () {
   this.timeout(60_000);
   indexStructureDefinitionBundle(readJson("fhir/r4/profiles-types.json") as Bundle);
   indexStructureDefinitionBundle(readJson("fhir/r4/profiles-resources.json") as Bundle);
-  for (const file of SEARCH_PARAMETER_BUNDLE_FILES) indexSearchParameterBundle(readJson(file) as Bundle<SearchParameter>);
+  for (const file of SEARCH_PARAMETER_BUNDLE_FILES)
+    indexSearchParameterBundle(readJson(file) as Bundle<SearchParameter>);
 });
 
 const base: GrantRecord = {
@@ -35,7 +36,10 @@ describe("toFhirConsent", () => {
     expect(consent.id).to.equal("ab".repeat(32));
     expect(consent.scope?.coding?.[0]?.code).to.equal("treatment");
     expect(consent.patient?.identifier?.value).to.equal(didPkh(31337, base.patient));
-    expect(consent.provision?.period).to.deep.equal({ start: "2027-01-15T08:00:00.000Z", end: "2028-01-15T08:00:00.000Z" });
+    expect(consent.provision?.period).to.deep.equal({
+      start: "2027-01-15T08:00:00.000Z",
+      end: "2028-01-15T08:00:00.000Z",
+    });
     expect(consent.provision?.actor?.[0]?.reference?.display).to.equal("St. Example Hospital");
     expect(consent.provision?.purpose?.map((c) => c.code)).to.deep.equal(["TREAT"]);
     expect(consent.provision?.class?.map((c) => c.code)).to.deep.equal(["Observation", "Condition"]);

@@ -56,7 +56,9 @@ export function toFhirConsent(grant: GrantRecord): Consent {
   const consent: Consent = {
     resourceType: "Consent",
     id: grant.grantId.slice(2),
-    identifier: [{ system: `urn:consentry:${grant.chainId}:${grant.registry.toLowerCase()}:grant`, value: grant.grantId }],
+    identifier: [
+      { system: `urn:consentry:${grant.chainId}:${grant.registry.toLowerCase()}:grant`, value: grant.grantId },
+    ],
     status: grant.state === "active" || grant.state === "not-yet-valid" ? "active" : "inactive",
     scope: {
       coding: [{ system: "http://terminology.hl7.org/CodeSystem/consentscope", code: scopeCode }],
@@ -98,7 +100,14 @@ export function toFhirConsent(grant: GrantRecord): Consent {
   };
   if (decoded.purpose === "DS") {
     consent.provision!.code = [
-      { coding: [{ system: "http://purl.obolibrary.org/obo/mondo.owl", code: `MONDO:${String(decoded.disease).padStart(7, "0")}` }] },
+      {
+        coding: [
+          {
+            system: "http://purl.obolibrary.org/obo/mondo.owl",
+            code: `MONDO:${String(decoded.disease).padStart(7, "0")}`,
+          },
+        ],
+      },
     ];
   }
   if (grant.studyKey) {

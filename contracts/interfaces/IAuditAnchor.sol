@@ -32,7 +32,11 @@ interface IAuditAnchor {
 
     /// @notice Anchor the batch of log entries `firstSequence..lastSequence` (inclusive) of the
     /// caller's organization. Batches of a custodian are contiguous, starting at sequence 1.
-    function anchor(bytes32 merkleRoot, uint64 firstSequence, uint64 lastSequence) external returns (uint256 batchIndex);
+    function anchor(
+        bytes32 merkleRoot,
+        uint64 firstSequence,
+        uint64 lastSequence
+    ) external returns (uint256 batchIndex);
 
     /// @notice How many batches `custodian` anchored.
     function batchCount(address custodian) external view returns (uint256);

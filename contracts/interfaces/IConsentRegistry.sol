@@ -217,7 +217,11 @@ interface IConsentRegistry is IOrganizationRegistry {
 
     /// @notice Open emergency (ETREAT) access to `patient`'s data for `duration` seconds, by a
     /// CLINICIAN member of an active PROVIDER, with a reason code.
-    function openEmergencyAccess(address patient, uint16 reasonCode, uint40 duration) external returns (uint40 expiresAt);
+    function openEmergencyAccess(
+        address patient,
+        uint16 reasonCode,
+        uint40 duration
+    ) external returns (uint40 expiresAt);
 
     /// @notice Close emergency access early: by the patient, a delegate, or the organization's side.
     function closeEmergencyAccess(address patient, address organization) external;

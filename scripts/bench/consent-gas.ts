@@ -39,8 +39,18 @@ export async function measureConsentGas(): Promise<GasRow[]> {
     return receipt!.gasUsed;
   }
 
-  await (await registry.accredit(provider.address, PROVIDER, "St. Example Hospital", "http://127.0.0.1:4001/fhir", ethers.ZeroHash)).wait();
-  await (await registry.accredit(researcher.address, RESEARCHER, "Example Research Institute", "", ethers.ZeroHash)).wait();
+  await (
+    await registry.accredit(
+      provider.address,
+      PROVIDER,
+      "St. Example Hospital",
+      "http://127.0.0.1:4001/fhir",
+      ethers.ZeroHash,
+    )
+  ).wait();
+  await (
+    await registry.accredit(researcher.address, RESEARCHER, "Example Research Institute", "", ethers.ZeroHash)
+  ).wait();
   await (await registry.connect(provider).addMember(provider.address, clinician.address, CLINICIAN)).wait();
   await (await registry.connect(provider).addMember(provider.address, gateway.address, 3)).wait();
   await (await registry.grantRole(await registry.STUDY_MANAGER_ROLE(), manager.address)).wait();
@@ -58,19 +68,29 @@ export async function measureConsentGas(): Promise<GasRow[]> {
   }
 
   // A fresh grant: a new slot for this patient and organization.
-  record("grant (fresh)", await gasOf(registry.connect(patient).grant(provider.address, CATEGORIES, TREAT, 0, expiry)), 56_000n);
+  record(
+    "grant (fresh)",
+    await gasOf(registry.connect(patient).grant(provider.address, CATEGORIES, TREAT, 0, expiry)),
+    56_000n,
+  );
   record("check from a contract, organization, 1 grant", await checkGas(provider.address), 12_000n);
   record("check from a contract, member, 1 grant", await checkGas(clinician.address), 13_000n);
 
   // 999 more grants of that patient (study grants by a manager, one slot each).
   for (let i = 1; i < 1000; i++) {
     const key = ethers.zeroPadValue(ethers.toBeHex(1000n + BigInt(i)), 32);
-    await registry.connect(manager).grantStudyConsent(patient.address, researcher.address, key, CATEGORIES, GRU, expiry);
+    await registry
+      .connect(manager)
+      .grantStudyConsent(patient.address, researcher.address, key, CATEGORIES, GRU, expiry);
   }
   record("check from a contract, organization, 1,000 grants", await checkGas(provider.address), 12_000n);
   record("check from a contract, member, 1,000 grants", await checkGas(clinician.address), 13_000n);
 
-  record("revoke", await gasOf(registry.connect(patient).revoke(provider.address, ethers.zeroPadValue(ethers.toBeHex(TREAT), 32))), 30_000n);
+  record(
+    "revoke",
+    await gasOf(registry.connect(patient).revoke(provider.address, ethers.zeroPadValue(ethers.toBeHex(TREAT), 32))),
+    30_000n,
+  );
   record("revoke-all (first)", await gasOf(registry.connect(patient).revokeAll()), 50_000n);
   record("revoke-all (later)", await gasOf(registry.connect(patient).revokeAll()), 30_000n);
 
@@ -94,18 +114,38 @@ export async function measureConsentGas(): Promise<GasRow[]> {
     ],
   };
   const deadline = now + 3600n;
-  const message = { patient: other.address, grantee: provider.address, categories: CATEGORIES, purpose: TREAT, validFrom: 0, expiresAt: expiry, nonce: 0, deadline };
+  const message = {
+    patient: other.address,
+    grantee: provider.address,
+    categories: CATEGORIES,
+    purpose: TREAT,
+    validFrom: 0,
+    expiresAt: expiry,
+    nonce: 0,
+    deadline,
+  };
   const signature = await other.signTypedData(domain, types, message);
   record(
     "grant by signature, relayed (first of patient)",
-    await gasOf(registry.connect(relayer).grantBySig(other.address, provider.address, CATEGORIES, TREAT, 0, expiry, deadline, signature)),
+    await gasOf(
+      registry
+        .connect(relayer)
+        .grantBySig(other.address, provider.address, CATEGORIES, TREAT, 0, expiry, deadline, signature),
+    ),
     85_000n,
   );
 
-
   // An audit batch anchored by a custodian's gateway: two fresh slots (root; sequences and time), the
   // first also opens the custodian's array. Our own budget: one transaction per batch of any size.
-  record("audit anchor, first batch", await gasOf(anchor.connect(gateway).anchor(ethers.id("batch 1"), 1, 500)), 110_000n);
-  record("audit anchor, later batch", await gasOf(anchor.connect(gateway).anchor(ethers.id("batch 2"), 501, 1000)), 95_000n);
+  record(
+    "audit anchor, first batch",
+    await gasOf(anchor.connect(gateway).anchor(ethers.id("batch 1"), 1, 500)),
+    110_000n,
+  );
+  record(
+    "audit anchor, later batch",
+    await gasOf(anchor.connect(gateway).anchor(ethers.id("batch 2"), 501, 1000)),
+    95_000n,
+  );
   return rows;
-  }
+}

@@ -14,7 +14,13 @@ async function deployAuditAnchorFixture() {
   const { auditAnchor, consentRegistry } = await ignition.deploy(AuditAnchorModule);
   const registry = consentRegistry as any; // eslint-disable-line @typescript-eslint/no-explicit-any
   const anchor = auditAnchor as any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  await registry.accredit(hospital.address, PROVIDER, "St. Example Hospital", "https://h.example/fhir", ethers.ZeroHash);
+  await registry.accredit(
+    hospital.address,
+    PROVIDER,
+    "St. Example Hospital",
+    "https://h.example/fhir",
+    ethers.ZeroHash,
+  );
   await registry.accredit(otherHospital.address, PROVIDER, "Other Hospital", "", ethers.ZeroHash);
   await registry.connect(hospital).addMember(hospital.address, gateway.address, ROLE.GATEWAY);
   await registry.connect(hospital).addMember(hospital.address, clinician.address, ROLE.CLINICIAN);
@@ -47,7 +53,8 @@ describe("AuditAnchor", () => {
   });
 
   it("keeps each custodian's batches apart", async () => {
-    const { anchor, hospital, gateway, otherHospital, otherGateway } = await networkHelpers.loadFixture(deployAuditAnchorFixture);
+    const { anchor, hospital, gateway, otherHospital, otherGateway } =
+      await networkHelpers.loadFixture(deployAuditAnchorFixture);
     await anchor.connect(gateway).anchor(root(1), 1, 5);
     await anchor.connect(otherGateway).anchor(root(9), 1, 3);
     expect(await anchor.nextSequence(hospital.address)).to.equal(6n);

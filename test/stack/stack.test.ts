@@ -11,7 +11,12 @@ import { contractAddress } from "../../sdk/deployments.ts";
 // seeded, and nothing left behind after Ctrl-C (SIGINT to the whole process group).
 const RPC = "http://127.0.0.1:8545";
 
-function startStack(): { child: ChildProcess; output: () => string; ready: Promise<void>; exited: Promise<number | null> } {
+function startStack(): {
+  child: ChildProcess;
+  output: () => string;
+  ready: Promise<void>;
+  exited: Promise<number | null>;
+} {
   const child = spawn(process.execPath, ["scripts/stack.ts"], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const ready = new Promise<void>((resolve, reject) => {
