@@ -5,6 +5,7 @@
 import { network } from "hardhat";
 
 import AuditAnchorModule from "../../ignition/modules/AuditAnchor.ts";
+import { consentRegistryDomain, consentTypes } from "../../sdk/eip712.ts";
 
 export type GasRow = { what: string; gas: bigint; budget: bigint };
 
@@ -95,24 +96,12 @@ export async function measureConsentGas(): Promise<GasRow[]> {
   record("revoke-all (later)", await gasOf(registry.connect(patient).revokeAll()), 30_000n);
 
   // A relayed, signed grant: the first action of a patient who has never used the registry.
-  const domain = {
-    name: "Consentry ConsentRegistry",
-    version: "1",
-    chainId: (await ethers.provider.getNetwork()).chainId,
-    verifyingContract: await registry.getAddress(),
-  };
-  const types = {
-    Grant: [
-      { name: "patient", type: "address" },
-      { name: "grantee", type: "address" },
-      { name: "categories", type: "uint32" },
-      { name: "purpose", type: "uint64" },
-      { name: "validFrom", type: "uint40" },
-      { name: "expiresAt", type: "uint40" },
-      { name: "nonce", type: "uint64" },
-      { name: "deadline", type: "uint256" },
-    ],
-  };
+  const domain = consentRegistryDomain({
+    chainId: Number((await ethers.provider.getNetwork()).chainId),
+    registry: await registry.getAddress(),
+  });
+  // ethers wants only the types reachable from the primary type.
+  const types = { Grant: [...consentTypes.Grant] };
   const deadline = now + 3600n;
   const message = {
     patient: other.address,
