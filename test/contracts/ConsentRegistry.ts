@@ -11,6 +11,7 @@ import { network } from "hardhat";
 
 import ConsentRegistryModule from "../../ignition/modules/ConsentRegistry.ts";
 import type { ConsentRegistry, MockContractWallet } from "../../types/ethers-contracts/index.js";
+import { consentTypes } from "../../sdk/eip712.ts";
 
 const { ethers, ignition, networkHelpers } = await network.create();
 const { time } = networkHelpers;
@@ -86,34 +87,12 @@ const STUDY_KEY = ethers.id("study: long-covid cohort 2025");
 const STUDY_KEY_2 = ethers.id("study: asthma registry");
 
 type Action = "Grant" | "Revoke" | "RevokeAll" | "CancelSignatures";
+// The sdk's typed data, the one every wallet and relayer signs with (ethers wants mutable arrays).
 const EIP712_TYPES: Record<Action, TypedDataField[]> = {
-  Grant: [
-    { name: "patient", type: "address" },
-    { name: "grantee", type: "address" },
-    { name: "categories", type: "uint32" },
-    { name: "purpose", type: "uint64" },
-    { name: "validFrom", type: "uint40" },
-    { name: "expiresAt", type: "uint40" },
-    { name: "nonce", type: "uint64" },
-    { name: "deadline", type: "uint256" },
-  ],
-  Revoke: [
-    { name: "patient", type: "address" },
-    { name: "grantee", type: "address" },
-    { name: "scope", type: "bytes32" },
-    { name: "nonce", type: "uint64" },
-    { name: "deadline", type: "uint256" },
-  ],
-  RevokeAll: [
-    { name: "patient", type: "address" },
-    { name: "nonce", type: "uint64" },
-    { name: "deadline", type: "uint256" },
-  ],
-  CancelSignatures: [
-    { name: "patient", type: "address" },
-    { name: "nonce", type: "uint64" },
-    { name: "deadline", type: "uint256" },
-  ],
+  Grant: [...consentTypes.Grant],
+  Revoke: [...consentTypes.Revoke],
+  RevokeAll: [...consentTypes.RevokeAll],
+  CancelSignatures: [...consentTypes.CancelSignatures],
 };
 
 /** A deterministic address nobody holds a key for (members that never send a transaction). */
