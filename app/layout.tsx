@@ -6,6 +6,7 @@ import type { ReactNode } from "react";
 import { cookieToInitialState } from "wagmi";
 
 import { AccountBar } from "./_components/AccountBar.tsx";
+import { SiteNav } from "./_components/SiteNav.tsx";
 import { getConfig } from "./_lib/wagmi.ts";
 import { Providers } from "./providers.tsx";
 
@@ -38,6 +39,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
                 </span>{" "}
                 Consentry
               </p>
+              <SiteNav />
               <AccountBar />
             </div>
           </header>

@@ -50,7 +50,8 @@ function hours(seconds: number): string {
   return `${Math.round(seconds / 60)} minutes`;
 }
 
-/** One sentence for a custom error of ConsentRegistry / OrganizationRegistry. */
+/** One sentence for a custom error of ConsentRegistry / OrganizationRegistry, StudyEscrow or the
+ * remuneration token. */
 export function explainRegistryError(
   errorName: string,
   args: readonly unknown[],
@@ -137,6 +138,86 @@ export function explainRegistryError(
       return `${name(a(1))} may not manage the members of ${name(a(0))}.`;
     case "AccessControlUnauthorizedAccount":
       return `${name(a(0))} is not allowed to do this.`;
+    // StudyEscrow
+    case "StudyEscrowNotResearcher":
+      return `${name(a(0))} is neither an active, accredited research organization nor an ADMIN member of one, so it cannot create studies.`;
+    case "StudyEscrowNotStudyManager":
+      return `${name(a(1))} does not manage study ${String(a(0))}: only its research organization or an ADMIN member of it does.`;
+    case "StudyEscrowNotGateway":
+      return `${name(a(0))} is not the gateway of an active, accredited healthcare provider.`;
+    case "StudyEscrowCustodianNotAllowed":
+      return `${name(a(1))} is not a custodian of study ${String(a(0))}.`;
+    case "StudyEscrowUnknownStudy":
+      return `There is no study ${String(a(0))}.`;
+    case "StudyEscrowStudyClosed":
+      return Number(a(1)) === 2
+        ? `Study ${String(a(0))} was cancelled.`
+        : `Study ${String(a(0))} ended on ${time(a(2))}.`;
+    case "StudyEscrowStudyNotOver":
+      return `Study ${String(a(0))} runs until ${time(a(1))}; its budget can be reclaimed after that, or after cancelling it.`;
+    case "StudyEscrowEnrolmentClosed":
+      return `Enrolment in study ${String(a(0))} closed on ${time(a(1))}.`;
+    case "StudyEscrowStudyFull":
+      return `Study ${String(a(0))} already has its ${String(a(1))} participants.`;
+    case "StudyEscrowNotJoined":
+      return `${name(a(1))} is not taking part in study ${String(a(0))}.`;
+    case "StudyEscrowInvalidPatient":
+      return "That is not a valid patient address.";
+    case "StudyEscrowCurrencyNotAllowed":
+      return `${name(a(0))} is not a currency that studies may pay in.`;
+    case "StudyEscrowInvalidCurrency":
+      return `${name(a(0))} is not a token contract.`;
+    case "StudyEscrowInvalidPurpose":
+      return "A study's purpose must be research (any research or a DUO research code).";
+    case "StudyEscrowInvalidCategories":
+      return "Choose at least one kind of data for the study.";
+    case "StudyEscrowInvalidPrice":
+      return "The price per delivery must be more than zero.";
+    case "StudyEscrowInvalidMaxParticipants":
+      return "The number of participants is zero or too large.";
+    case "StudyEscrowInvalidSchedule":
+      return `The enrolment deadline (${time(a(0))}) must be in the future and before the end (${time(a(1))}), and the study may not run too long.`;
+    case "StudyEscrowMissingProtocolHash":
+      return "The study needs its protocol document (its hash).";
+    case "StudyEscrowInvalidCustodianCount":
+      return `A study needs 1 to ${String(a(1))} custodians.`;
+    case "StudyEscrowCustodianNotProvider":
+      return `${name(a(0))} is not an active, accredited healthcare provider, so it cannot be a custodian.`;
+    case "StudyEscrowDuplicateCustodian":
+      return `${name(a(0))} is listed twice as a custodian.`;
+    case "StudyEscrowShareTooHigh":
+      return `The share of ${name(a(0))} (${Number(a(1)) / 100} %) is above the most a custodian may take (${Number(a(2)) / 100} %).`;
+    case "StudyEscrowZeroAmount":
+      return "The amount must be more than zero.";
+    case "StudyEscrowBudgetOverflow":
+      return "That amount would make the study's budget too large.";
+    case "StudyEscrowFeeOnTransfer":
+      return "The token took a fee on the transfer; studies cannot pay in it.";
+    case "StudyEscrowPermitFailed":
+      return "The permit to take the funds was not accepted, and the allowance does not cover the amount; sign again.";
+    case "StudyEscrowEmptyBatch":
+      return "No delivery was reported.";
+    case "StudyEscrowNothingToWithdraw":
+      return "There is nothing to withdraw in this currency.";
+    case "StudyEscrowNothingToReclaim":
+      return `Study ${String(a(0))} has no unspent budget left to reclaim.`;
+    case "StudyEscrowSignatureExpired":
+      return `The signature expired at ${time(a(0))}; sign again.`;
+    case "StudyEscrowInvalidSignature":
+      return "The signature is not the patient's for this study, or it was already used or cancelled; sign again.";
+    // The remuneration token (ERC-20 with EIP-2612 permit)
+    case "ERC20InsufficientBalance":
+      return "The account does not hold enough tokens for this amount.";
+    case "ERC20InsufficientAllowance":
+      return "The escrow is not allowed to take that many tokens.";
+    case "ERC2612ExpiredSignature":
+      return `The permit expired at ${time(a(0))}; sign again.`;
+    case "ERC2612InvalidSigner":
+      return "The permit was not signed by the account that pays; sign again.";
+    case "RemunerationTokenFaucetAmountInvalid":
+      return "The faucet gives between 1 and 10,000 tokens at a time.";
+    case "RemunerationTokenFaucetUnavailable":
+      return "The test-token faucet only works on the local development chain.";
     case "StringTooLong":
     case "InvalidShortString":
       return "A text value is too long.";

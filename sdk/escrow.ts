@@ -64,3 +64,164 @@ export async function readEarnings(client: PublicClient, escrow: Address, token:
   ]);
   return { amount, symbol, decimals };
 }
+
+/** A study as the app lists it: the stored study, its custodians, and its state at one block. */
+export interface StudyListing {
+  id: bigint;
+  researcher: Address;
+  purpose: bigint;
+  categories: number;
+  currency: Address;
+  enrolmentDeadline: number;
+  endTime: number;
+  statusName: StudyStatus;
+  price: bigint;
+  budget: bigint;
+  maxParticipants: number;
+  /** Distinct patients who ever joined (a re-join does not count twice). */
+  participants: number;
+  protocolHash: Hex;
+  custodians: { custodian: Address; shareBps: number }[];
+  /** Open and before the enrolment deadline: takes joins. */
+  enrolling: boolean;
+  /** Past its end (a cancelled study ended when it was cancelled). */
+  over: boolean;
+}
+
+/** Every study of the escrow (ids 1..studyCount) at one block, with the chain's time then. */
+export async function readStudies(
+  client: PublicClient,
+  escrow: Address,
+): Promise<{ blockNumber: bigint; timestamp: number; studies: StudyListing[] }> {
+  const block = await client.getBlock({ blockTag: "latest" });
+  const blockNumber = block.number;
+  const read = { address: escrow, abi: studyEscrowAbi, blockNumber } as const;
+  const count = await client.readContract({ ...read, functionName: "studyCount" });
+  const ids = Array.from({ length: Number(count) }, (_, i) => BigInt(i + 1));
+  const [studies, custodians] = await Promise.all([
+    Promise.all(ids.map((id) => client.readContract({ ...read, functionName: "getStudy", args: [id] }))),
+    Promise.all(ids.map((id) => client.readContract({ ...read, functionName: "studyCustodians", args: [id] }))),
+  ]);
+  const now = Number(block.timestamp);
+  return {
+    blockNumber,
+    timestamp: now,
+    studies: ids.map((id, i): StudyListing => {
+      const s = studies[i]!;
+      return {
+        id,
+        researcher: s.researcher,
+        purpose: s.purpose,
+        categories: s.categories,
+        currency: s.currency,
+        enrolmentDeadline: s.enrolmentDeadline,
+        endTime: s.endTime,
+        statusName: STUDY_STATUS[s.status] ?? "None",
+        price: s.price,
+        budget: s.budget,
+        maxParticipants: s.maxParticipants,
+        participants: s.participants,
+        protocolHash: s.protocolHash,
+        custodians: custodians[i]!.map((c) => ({ custodian: c.custodian, shareBps: c.shareBps })),
+        enrolling: s.status === 1 && now < s.enrolmentDeadline,
+        over: now >= s.endTime,
+      };
+    }),
+  };
+}
+
+/** A study's enrolment and spend, from its events: who joined and left, what was funded and paid. */
+export interface StudyActivity {
+  /** Patients taking part now (their last action was a join). */
+  current: Address[];
+  /** Patients who joined and then left (and did not join again). */
+  left: Address[];
+  joins: number;
+  leaves: number;
+  funded: bigint;
+  deliveriesPaid: number;
+  deliveriesSkipped: number;
+  paidToPatients: bigint;
+  paidToCustodians: bigint;
+  reclaimed: bigint;
+}
+
+export async function readStudyActivity(
+  client: PublicClient,
+  escrow: Address,
+  studyId: bigint,
+  fromBlock = 0n,
+): Promise<StudyActivity> {
+  const toBlock = await client.getBlockNumber({ cacheTime: 0 });
+  const base = { address: escrow, abi: studyEscrowAbi, fromBlock, toBlock, strict: true } as const;
+  const args = { studyId };
+  const [joined, leftLogs, funded, paid, skipped, reclaimed] = await Promise.all([
+    client.getContractEvents({ ...base, eventName: "StudyJoined", args }),
+    client.getContractEvents({ ...base, eventName: "StudyLeft", args }),
+    client.getContractEvents({ ...base, eventName: "StudyFunded", args }),
+    client.getContractEvents({ ...base, eventName: "DeliveryPaid", args }),
+    client.getContractEvents({ ...base, eventName: "DeliverySkipped", args }),
+    client.getContractEvents({ ...base, eventName: "BudgetReclaimed", args }),
+  ]);
+  const last = new Map<string, { patient: Address; joined: boolean; at: [bigint, number] }>();
+  const note = (patient: Address, isJoin: boolean, at: [bigint, number]) => {
+    const previous = last.get(patient.toLowerCase());
+    const later = !previous || at[0] > previous.at[0] || (at[0] === previous.at[0] && at[1] > previous.at[1]);
+    if (later) last.set(patient.toLowerCase(), { patient, joined: isJoin, at });
+  };
+  for (const l of joined) note(l.args.patient, true, [l.blockNumber, l.logIndex]);
+  for (const l of leftLogs) note(l.args.patient, false, [l.blockNumber, l.logIndex]);
+  const sum = (values: bigint[]) => values.reduce((a, b) => a + b, 0n);
+  return {
+    current: [...last.values()].filter((e) => e.joined).map((e) => e.patient),
+    left: [...last.values()].filter((e) => !e.joined).map((e) => e.patient),
+    joins: joined.length,
+    leaves: leftLogs.length,
+    funded: sum(funded.map((l) => l.args.amount)),
+    deliveriesPaid: paid.length,
+    deliveriesSkipped: skipped.length,
+    paidToPatients: sum(paid.map((l) => l.args.patientAmount)),
+    paidToCustodians: sum(paid.map((l) => l.args.custodianAmount)),
+    reclaimed: sum(reclaimed.map((l) => l.args.amount)),
+  };
+}
+
+/** An ERC-20's symbol and decimals, for amounts in words. */
+export async function readTokenInfo(client: PublicClient, token: Address) {
+  const [symbol, decimals] = await Promise.all([
+    client.readContract({ address: token, abi: remunerationTokenAbi, functionName: "symbol" }),
+    client.readContract({ address: token, abi: remunerationTokenAbi, functionName: "decimals" }),
+  ]);
+  return { address: token, symbol, decimals };
+}
+
+/** EIP-2612 typed data for a permit of `value` of `token` to `spender`, from the token's own EIP-5267 domain. */
+export async function permitTypedData(
+  client: PublicClient,
+  {
+    token,
+    owner,
+    spender,
+    value,
+    deadline,
+  }: { token: Address; owner: Address; spender: Address; value: bigint; deadline: bigint },
+) {
+  const [[, name, version, chainId, verifyingContract], nonce] = await Promise.all([
+    client.readContract({ address: token, abi: remunerationTokenAbi, functionName: "eip712Domain" }),
+    client.readContract({ address: token, abi: remunerationTokenAbi, functionName: "nonces", args: [owner] }),
+  ]);
+  return {
+    domain: { name, version, chainId: Number(chainId), verifyingContract },
+    types: {
+      Permit: [
+        { name: "owner", type: "address" },
+        { name: "spender", type: "address" },
+        { name: "value", type: "uint256" },
+        { name: "nonce", type: "uint256" },
+        { name: "deadline", type: "uint256" },
+      ],
+    },
+    primaryType: "Permit",
+    message: { owner, spender, value, nonce, deadline },
+  } as const;
+}

@@ -10,10 +10,10 @@ export function TxStatusLine({ status, confirmed = "Confirmed." }: { status: TxS
     case "idle":
       break;
     case "checking":
-      text = "Checking with the registry…";
+      text = "Checking with the chain…";
       break;
     case "signing":
-      text = "Confirm in your wallet…";
+      text = status.what ?? "Confirm in your wallet…";
       break;
     case "pending":
       text = `Pending: waiting for the transaction ${shortAddress(status.hash)} to be recorded…`;

@@ -1,16 +1,17 @@
 /**
  * Hooks every console shares, thin over wagmi: the clock, the organizations of the registry,
  * refreshing reads when a block arrives, and the life of one contract transaction
- * (validate → simulate → sign → pending → confirmed | failed) with reverts in plain words.
+ * (validate → [sign a permit or a relayed action] → simulate → sign → pending → confirmed | failed)
+ * with reverts in plain words.
  */
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from "react";
-import type { Address, ContractFunctionArgs, ContractFunctionName, Hash } from "viem";
+import type { Abi, Address, ContractFunctionArgs, ContractFunctionName, Hash } from "viem";
 import { useBlockNumber, useConfig, useConnection, usePublicClient } from "wagmi";
 import { simulateContract, waitForTransactionReceipt, writeContract } from "wagmi/actions";
 
 import { explainTransactionError } from "../../sdk/errors.ts";
-import { consentRegistryAbi } from "../../sdk/generated/abis.ts";
+import { consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "../../sdk/generated/abis.ts";
 import { findOrganization, readOrganizations } from "../../sdk/ledger.ts";
 import { formatDateTime, nowSeconds } from "./format.ts";
 import { localChain, registryAddress } from "./wagmi.ts";
@@ -68,7 +69,7 @@ export function useOrganizations() {
 export type TxStatus =
   | { phase: "idle" }
   | { phase: "checking" }
-  | { phase: "signing" }
+  | { phase: "signing"; what?: string }
   | { phase: "pending"; hash: Hash }
   | { phase: "confirmed"; hash: Hash }
   | { phase: "failed"; message: string; hash?: Hash };
@@ -79,12 +80,43 @@ const CONFIRMATION_MS = 10_000;
 type RegistryAbi = typeof consentRegistryAbi;
 type WriteName = ContractFunctionName<RegistryAbi, "nonpayable">;
 
+/** One contract call, for `useTx().run` (typed at the call site with `call(...)`). */
+export interface ContractCall {
+  address: Address;
+  abi: Abi;
+  functionName: string;
+  args: readonly unknown[];
+}
+
+/** A typed `ContractCall`: the ABI's function name and arguments are checked where it is written. */
+export function call<const A extends Abi, const F extends ContractFunctionName<A, "nonpayable">>(
+  address: Address,
+  abi: A,
+  functionName: F,
+  args: ContractFunctionArgs<A, "nonpayable", F>,
+): ContractCall {
+  return { address, abi, functionName, args: args as readonly unknown[] };
+}
+
+/** What a step before the transaction may report: it is asking the wallet for a signature. */
+export type Step = (status: { phase: "signing"; what?: string } | { phase: "checking" }) => void;
+
 /**
- * One ConsentRegistry transaction at a time: simulate first (a revert is explained before the
- * wallet is even asked), then sign and send, then wait for the receipt. Resolves true when mined
- * successfully. `nameOf` names addresses in error sentences.
+ * The outcome of a prepared action: a contract call to simulate, sign and send from the connected
+ * account, or a transaction a relayer already sent (a gasless action), to wait for.
  */
-export function useContractTx() {
+export type Prepared = ContractCall | { relayed: Hash };
+
+/** Every contract a console writes to: their errors are explained in one sentence. */
+const ERROR_ABIS: readonly Abi[] = [consentRegistryAbi, studyEscrowAbi, remunerationTokenAbi];
+
+/**
+ * One transaction at a time, on any Consentry contract: simulate first (a revert is explained
+ * before the wallet is even asked), then sign and send, then wait for the receipt. `run` takes a
+ * preparation that may ask for signatures first (a permit, a relayed action). Resolves true when
+ * mined successfully. Names addresses in error sentences by their organization.
+ */
+export function useTx() {
   const config = useConfig();
   const queryClient = useQueryClient();
   const { address } = useConnection();
@@ -96,17 +128,15 @@ export function useContractTx() {
       const sentence = explainTransactionError(error, {
         nameOf: (a) => (address && a.toLowerCase() === address.toLowerCase() ? "your account" : nameOf(a)),
         formatTime: formatDateTime,
+        abis: ERROR_ABIS,
       });
       return sentence.charAt(0).toUpperCase() + sentence.slice(1);
     },
     [address, nameOf],
   );
 
-  const send = useCallback(
-    async <const F extends WriteName>(
-      functionName: F,
-      args: ContractFunctionArgs<RegistryAbi, "nonpayable", F>,
-    ): Promise<boolean> => {
+  const run = useCallback(
+    async (prepare: (step: Step) => Promise<Prepared> | Prepared): Promise<boolean> => {
       if (!registryAddress || !address) {
         setStatus({ phase: "failed", message: "Connect your wallet first." });
         return false;
@@ -114,16 +144,19 @@ export function useContractTx() {
       let hash: Hash | undefined;
       try {
         setStatus({ phase: "checking" });
-        const { request } = await simulateContract(config, {
-          address: registryAddress,
-          abi: consentRegistryAbi,
-          functionName,
-          args,
-          account: address,
-          chainId: localChain.id,
-        } as never);
-        setStatus({ phase: "signing" });
-        hash = await writeContract(config, request as never);
+        const prepared = await prepare(setStatus);
+        if ("relayed" in prepared) {
+          hash = prepared.relayed;
+        } else {
+          setStatus({ phase: "checking" });
+          const { request } = await simulateContract(config, {
+            ...prepared,
+            account: address,
+            chainId: localChain.id,
+          } as never);
+          setStatus({ phase: "signing" });
+          hash = await writeContract(config, request as never);
+        }
         setStatus({ phase: "pending", hash });
         const receipt = await waitForTransactionReceipt(config, { hash, chainId: localChain.id });
         if (receipt.status !== "success") {
@@ -149,6 +182,19 @@ export function useContractTx() {
   }, [status]);
 
   const reset = useCallback(() => setStatus({ phase: "idle" }), []);
+  const fail = useCallback((message: string) => setStatus({ phase: "failed", message }), []);
   const busy = status.phase === "checking" || status.phase === "signing" || status.phase === "pending";
-  return { status, send, reset, busy, fail: (message: string) => setStatus({ phase: "failed", message }) };
+  return { status, run, reset, busy, fail };
+}
+
+/** `useTx` for the ConsentRegistry: `send("revoke", [grantee, scope])`. */
+export function useContractTx() {
+  const tx = useTx();
+  const { run } = tx;
+  const send = useCallback(
+    <const F extends WriteName>(functionName: F, args: ContractFunctionArgs<RegistryAbi, "nonpayable", F>) =>
+      run(() => call(registryAddress!, consentRegistryAbi, functionName, args as never)),
+    [run],
+  );
+  return { ...tx, send };
 }

@@ -9,7 +9,7 @@ import type { Address, Chain } from "viem";
 import { hardhat } from "viem/chains";
 import { cookieStorage, createConfig, createStorage, http, injected } from "wagmi";
 
-import { deploymentFor } from "../../sdk/deployments.ts";
+import { type ContractName, deploymentFor } from "../../sdk/deployments.ts";
 
 /** The JSON-RPC endpoint the app reads from (a public URL, never a secret). */
 export const RPC_URL = process.env.NEXT_PUBLIC_CONSENTRY_RPC_URL || "http://127.0.0.1:8545";
@@ -21,16 +21,20 @@ export const localChain = {
   rpcUrls: { default: { http: [RPC_URL] } },
 } as const satisfies Chain;
 
-function registryOn(chainId: number): Address | null {
+function deployedOn(chainId: number, name: ContractName): Address | null {
   try {
-    return deploymentFor(chainId).ConsentRegistry ?? null;
+    return deploymentFor(chainId)[name] ?? null;
   } catch {
     return null;
   }
 }
 
 /** The ConsentRegistry on the app's chain, from sdk/generated/deployments.json; null if not deployed. */
-export const registryAddress: Address | null = registryOn(localChain.id);
+export const registryAddress: Address | null = deployedOn(localChain.id, "ConsentRegistry");
+/** The StudyEscrow on the app's chain; null if not deployed. */
+export const escrowAddress: Address | null = deployedOn(localChain.id, "StudyEscrow");
+/** The remuneration token (the local currency of studies); null if not deployed. */
+export const tokenAddress: Address | null = deployedOn(localChain.id, "RemunerationToken");
 
 export function getConfig() {
   return createConfig({

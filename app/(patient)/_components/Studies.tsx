@@ -1,0 +1,342 @@
+"use client";
+import { useQuery } from "@tanstack/react-query";
+import { useId, useState } from "react";
+import type { Address } from "viem";
+import { useConfig } from "wagmi";
+import { signTypedData, simulateContract } from "wagmi/actions";
+
+import { PARTICIPANT_STATUS, type ParticipantStatus, type StudyListing } from "../../../sdk/escrow.ts";
+import { studyEscrowAbi } from "../../../sdk/generated/abis.ts";
+import { findOrganization } from "../../../sdk/ledger.ts";
+import { joinTypedData } from "../../../sdk/study.ts";
+import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
+import { formatDate, nowSeconds, shortAddress } from "../../_lib/format.ts";
+import { LEDGER_KEY, call, useLedgerClient, useOrganizations, useTx } from "../../_lib/hooks.ts";
+import { patientShareRange, studyPurposeWords, studyScopeWords, useStudies, useTokens } from "../../_lib/studies.ts";
+import { escrowAddress, localChain } from "../../_lib/wagmi.ts";
+
+/** How long a signed join stays valid for the relaying gateway. */
+const SIGNATURE_LIFETIME_SECONDS = 15 * 60;
+
+function useParticipation(patient: Address, studies: readonly StudyListing[]) {
+  const client = useLedgerClient();
+  const ids = studies.map((s) => s.id.toString());
+  return useQuery({
+    queryKey: [LEDGER_KEY, "participation", escrowAddress, patient, ids],
+    enabled: !!client && !!escrowAddress && studies.length > 0,
+    queryFn: async () => {
+      const entries = await Promise.all(
+        studies.map((s) =>
+          client!.readContract({
+            address: escrowAddress!,
+            abi: studyEscrowAbi,
+            functionName: "getParticipant",
+            args: [s.id, patient],
+          }),
+        ),
+      );
+      return new Map(
+        studies.map((s, i) => [s.id, PARTICIPANT_STATUS[entries[i]!.status] ?? ("None" as ParticipantStatus)]),
+      );
+    },
+  });
+}
+
+function useEarnings(patient: Address, currencies: readonly Address[]) {
+  const client = useLedgerClient();
+  return useQuery({
+    queryKey: [LEDGER_KEY, "earnings", escrowAddress, patient, currencies],
+    enabled: !!client && !!escrowAddress && currencies.length > 0,
+    queryFn: () =>
+      Promise.all(
+        currencies.map(async (token) => ({
+          token,
+          amount: await client!.readContract({
+            address: escrowAddress!,
+            abi: studyEscrowAbi,
+            functionName: "balanceOf",
+            args: [token, patient],
+          }),
+        })),
+      ),
+  });
+}
+
+/** Research studies: open ones to join (directly or without a fee, through a custodian's gateway),
+ * the ones the patient is in, and what the patient earned. */
+export function Studies({ patient }: { patient: Address }) {
+  const { data, isPending, isError } = useStudies();
+  const studies = data?.studies ?? [];
+  const { data: participation } = useParticipation(patient, studies);
+  const statusOf = (id: bigint): ParticipantStatus => participation?.get(id) ?? "None";
+  const shown = studies.filter((s) => s.enrolling || statusOf(s.id) !== "None");
+  const currencies = [...new Set(studies.map((s) => s.currency))];
+  const tokens = useTokens(currencies);
+
+  if (!escrowAddress) return null;
+  return (
+    <section className="card" aria-labelledby="studies-heading">
+      <h2 id="studies-heading">Research studies</h2>
+      <p>
+        Researchers pay for the use of your data in a study. Joining gives the study&apos;s research organization
+        consent for the kinds of data listed, until the study ends; each time a hospital or lab delivers your data to
+        the study, you are paid. You can leave at any time; what you earned stays yours.
+      </p>
+      {isPending ? (
+        <p aria-busy="true">Reading the studies from the chain…</p>
+      ) : isError ? (
+        <p className="notice" role="alert">
+          The studies could not be read from the chain. Check that the node is reachable and reload.
+        </p>
+      ) : shown.length === 0 ? (
+        <p>No study is open for enrolment right now.</p>
+      ) : (
+        <ul className="plain studies">
+          {shown.map((s) => (
+            <StudyItem
+              key={s.id.toString()}
+              study={s}
+              patient={patient}
+              status={statusOf(s.id)}
+              amountOf={tokens.amountOf}
+            />
+          ))}
+        </ul>
+      )}
+      <Earnings patient={patient} currencies={currencies} amountOf={tokens.amountOf} />
+    </section>
+  );
+}
+
+const STATUS_WORDS: Record<ParticipantStatus, string> = { None: "", Joined: "You take part", Left: "You left" };
+
+function StudyItem({
+  study,
+  patient,
+  status,
+  amountOf,
+}: {
+  study: StudyListing;
+  patient: Address;
+  status: ParticipantStatus;
+  amountOf: (amount: bigint, token: Address) => string;
+}) {
+  const id = useId();
+  const config = useConfig();
+  const client = useLedgerClient();
+  const { organizations, nameOf } = useOrganizations();
+  const tx = useTx();
+  const [confirmed, setConfirmed] = useState("Done.");
+  const researcher = nameOf(study.researcher) ?? shortAddress(study.researcher);
+  const share = patientShareRange(study);
+  const custodianNames = study.custodians.map((c) => nameOf(c.custodian) ?? shortAddress(c.custodian));
+  // The gasless path: the custodians of this study that publish a gateway on-chain.
+  const gateways = study.custodians
+    .map((c) => findOrganization(organizations, c.custodian))
+    .filter((o) => !!o && o.active && o.gatewayUrl !== "") as { address: Address; name: string; gatewayUrl: string }[];
+  const [relay, setRelay] = useState("");
+  const relayVia = gateways.find((g) => g.address === relay) ?? gateways[0];
+  const headingId = `${id}-heading`;
+  const label = `study ${study.id.toString()}`;
+
+  const joinDirectly = async () => {
+    setConfirmed(`You joined ${label}.`);
+    await tx.run(() => call(escrowAddress!, studyEscrowAbi, "join", [study.id]));
+  };
+
+  const joinGasless = async () => {
+    if (!relayVia) return;
+    setConfirmed(`You joined ${label}; ${relayVia.name} paid the fee.`);
+    await tx.run(async (step) => {
+      // The same checks as a direct join, before anything is signed.
+      await simulateContract(config, {
+        address: escrowAddress!,
+        abi: studyEscrowAbi,
+        functionName: "join",
+        args: [study.id],
+        account: patient,
+        chainId: localChain.id,
+      });
+      const { nonce } = await client!.readContract({
+        address: escrowAddress!,
+        abi: studyEscrowAbi,
+        functionName: "getParticipant",
+        args: [study.id, patient],
+      });
+      const deadline = BigInt(nowSeconds() + SIGNATURE_LIFETIME_SECONDS);
+      step({ phase: "signing", what: "Sign the request to join in your wallet (no fee)…" });
+      const signature = await signTypedData(config, {
+        account: patient,
+        ...joinTypedData(
+          { chainId: localChain.id, escrow: escrowAddress! },
+          { studyId: study.id, patient, nonce, deadline },
+        ),
+      });
+      step({ phase: "checking" });
+      const response = await fetch(new URL("/relay/join", relayVia.gatewayUrl), {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify({
+          patient,
+          studyId: study.id.toString(),
+          nonce: nonce.toString(),
+          deadline: deadline.toString(),
+          signature,
+        }),
+      }).catch(() => {
+        throw new Error(`The gateway of ${relayVia.name} could not be reached; join directly instead.`);
+      });
+      if (!response.ok) throw new Error(await relayRefusal(response, relayVia.name));
+      const body = (await response.json()) as { transactionHash: `0x${string}` };
+      return { relayed: body.transactionHash };
+    });
+  };
+
+  const leave = async () => {
+    setConfirmed(`You left ${label}. Its research organization no longer has your consent.`);
+    await tx.run(() => call(escrowAddress!, studyEscrowAbi, "leave", [study.id]));
+  };
+
+  return (
+    <li className="study" aria-labelledby={headingId}>
+      <div className="grant-head">
+        <h3 id={headingId}>
+          Study {study.id.toString()}: {studyPurposeWords(study.purpose)}
+        </h3>
+        {status !== "None" ? (
+          <span className={`badge ${status === "Joined" ? "badge-active" : "badge-expired"}`}>
+            {STATUS_WORDS[status]}
+          </span>
+        ) : (
+          <span className="badge badge-not-yet-valid">Open</span>
+        )}
+      </div>
+      <dl className="facts">
+        <dt>Researcher</dt>
+        <dd>{researcher}</dd>
+        <dt>Uses</dt>
+        <dd>{studyScopeWords(study)}</dd>
+        <dt>Pays</dt>
+        <dd>
+          {amountOf(study.price, study.currency)} per delivery of your data; you receive{" "}
+          {share.min === share.max
+            ? amountOf(share.min, study.currency)
+            : `${amountOf(share.min, study.currency)} to ${amountOf(share.max, study.currency)}`}{" "}
+          after the share of the hospital or lab that delivers it ({custodianNames.join(", ")}).
+        </dd>
+        <dt>Enrolment</dt>
+        <dd>
+          {study.enrolling ? `Open until ${formatDate(study.enrolmentDeadline)}` : "Closed"} · {study.participants} of{" "}
+          {study.maxParticipants} places taken
+        </dd>
+        <dt>Ends</dt>
+        <dd>
+          {study.statusName === "Cancelled" ? "Cancelled on " : ""}
+          {formatDate(study.endTime)}
+        </dd>
+      </dl>
+      <div className="actions">
+        {status === "Joined" ? (
+          <button type="button" className="button danger" disabled={tx.busy} onClick={() => void leave()}>
+            Leave<span className="visually-hidden"> {label}</span>
+          </button>
+        ) : study.enrolling ? (
+          <>
+            <button type="button" className="button primary" disabled={tx.busy} onClick={() => void joinDirectly()}>
+              Join<span className="visually-hidden"> {label}</span>
+            </button>
+            {relayVia ? (
+              <>
+                {gateways.length > 1 ? (
+                  <label className="inline-select">
+                    <span>Fee paid by</span>
+                    <select value={relayVia.address} onChange={(e) => setRelay(e.target.value)}>
+                      {gateways.map((g) => (
+                        <option key={g.address} value={g.address}>
+                          {g.name}
+                        </option>
+                      ))}
+                    </select>
+                  </label>
+                ) : null}
+                <button type="button" className="button" disabled={tx.busy} onClick={() => void joinGasless()}>
+                  Join without a fee
+                  <span className="visually-hidden">
+                    {" "}
+                    {label}, through {relayVia.name}
+                  </span>
+                </button>
+              </>
+            ) : null}
+          </>
+        ) : null}
+      </div>
+      {status !== "Joined" && study.enrolling && relayVia ? (
+        <p className="help">
+          Without a fee: you sign the request and the gateway of {relayVia.name} sends it and pays the network fee. It
+          works if you are a patient there.
+        </p>
+      ) : null}
+      <TxStatusLine status={tx.status} confirmed={confirmed} />
+    </li>
+  );
+}
+
+/** The gateway's refusal in words: its OperationOutcome's text. */
+async function relayRefusal(response: Response, gateway: string): Promise<string> {
+  try {
+    const outcome = (await response.json()) as { issue?: { details?: { text?: string }; diagnostics?: string }[] };
+    const issue = outcome.issue?.[0];
+    const text = issue?.details?.text ?? issue?.diagnostics;
+    if (text) return `The gateway of ${gateway} refused: ${text.replace(/\.?$/, ".")}`;
+  } catch {
+    // not an OperationOutcome
+  }
+  return `The gateway of ${gateway} refused the request (HTTP ${response.status}).`;
+}
+
+function Earnings({
+  patient,
+  currencies,
+  amountOf,
+}: {
+  patient: Address;
+  currencies: readonly Address[];
+  amountOf: (amount: bigint, token: Address) => string;
+}) {
+  const { data = [] } = useEarnings(patient, currencies);
+  const tx = useTx();
+  const [withdrawn, setWithdrawn] = useState("");
+  const owed = data.filter((e) => e.amount > 0n);
+  return (
+    <>
+      <h3 id="earnings-heading">Your earnings</h3>
+      {owed.length === 0 ? (
+        <p>Nothing to withdraw. You are paid when a hospital or lab delivers your data to a study you are in.</p>
+      ) : (
+        <ul className="plain rows" aria-labelledby="earnings-heading">
+          {owed.map((e) => {
+            const text = amountOf(e.amount, e.token);
+            return (
+              <li key={e.token} className="row">
+                <span className="amount">{text}</span>
+                <button
+                  type="button"
+                  className="button small primary"
+                  disabled={tx.busy}
+                  onClick={() => {
+                    setWithdrawn(text);
+                    void tx.run(() => call(escrowAddress!, studyEscrowAbi, "withdraw", [e.token]));
+                  }}
+                >
+                  Withdraw<span className="visually-hidden"> {text}</span>
+                </button>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+      <TxStatusLine status={tx.status} confirmed={`${withdrawn} sent to your account.`} />
+    </>
+  );
+}

@@ -1,0 +1,85 @@
+/**
+ * Studies of the StudyEscrow, shared by the patient portal and the research console: the list (one
+ * read of every study at one block), the currencies' symbols and decimals, amounts and purposes in
+ * words.
+ */
+import { useQuery } from "@tanstack/react-query";
+import { useCallback, useMemo } from "react";
+import { type Address, formatUnits } from "viem";
+
+import { PURPOSES, decodePurpose, describeScope } from "../../sdk/codes.ts";
+import { type StudyListing, readStudies, readTokenInfo } from "../../sdk/escrow.ts";
+import { LEDGER_KEY, useLedgerClient } from "./hooks.ts";
+import { escrowAddress } from "./wagmi.ts";
+
+export function useStudies() {
+  const client = useLedgerClient();
+  return useQuery({
+    queryKey: [LEDGER_KEY, "studies", escrowAddress],
+    queryFn: () => readStudies(client!, escrowAddress!),
+    enabled: !!client && !!escrowAddress,
+  });
+}
+
+export interface TokenInfo {
+  address: Address;
+  symbol: string;
+  decimals: number;
+}
+
+/** Symbols and decimals of the given tokens (they never change: read once). */
+export function useTokens(tokens: readonly Address[]) {
+  const client = useLedgerClient();
+  const key = [...new Set(tokens.map((t) => t.toLowerCase()))].sort();
+  const query = useQuery({
+    queryKey: ["consentry-tokens", key],
+    queryFn: () => Promise.all(key.map((t) => readTokenInfo(client!, t as Address))),
+    enabled: !!client && key.length > 0,
+    staleTime: Infinity,
+  });
+  const byAddress = useMemo(
+    () => new Map((query.data ?? []).map((t) => [t.address.toLowerCase(), t as TokenInfo])),
+    [query.data],
+  );
+  const tokenOf = useCallback((address: Address) => byAddress.get(address.toLowerCase()), [byAddress]);
+  /** "4.5 CRC" (or the raw amount while the token is unknown). */
+  const amountOf = useCallback(
+    (amount: bigint, token: Address) => {
+      const info = byAddress.get(token.toLowerCase());
+      return info ? `${formatAmount(amount, info.decimals)} ${info.symbol}` : `${amount.toString()} units`;
+    },
+    [byAddress],
+  );
+  return { ...query, tokenOf, amountOf };
+}
+
+/** Up to 4 decimals, with thousands separators: "1,000", "4.5". */
+export function formatAmount(amount: bigint, decimals: number): string {
+  const [whole, fraction = ""] = formatUnits(amount, decimals).split(".");
+  const grouped = BigInt(whole!).toLocaleString("en-GB");
+  const trimmed = fraction.slice(0, 4).replace(/0+$/, "");
+  return trimmed ? `${grouped}.${trimmed}` : grouped;
+}
+
+/** The study's research purpose in words, with its code: "health, medical and biomedical research (DUO:0000006)". */
+export function studyPurposeWords(purpose: bigint): string {
+  const decoded = decodePurpose(purpose);
+  if (!decoded) return "an unknown purpose";
+  const entry = PURPOSES[decoded.purpose];
+  return `${entry.display}${decoded.purpose === "DS" ? ` (disease ${decoded.disease})` : ""} (${entry.code})`;
+}
+
+/** "Lab results and vital signs, conditions and diagnostic reports, for …": what a participant shares. */
+export function studyScopeWords(study: Pick<StudyListing, "categories" | "purpose">): string {
+  return describeScope(study.categories, study.purpose);
+}
+
+/** What a participant receives per delivery: the price less the custodian's share (which differs per custodian). */
+export function patientShareRange(study: Pick<StudyListing, "price" | "custodians">): { min: bigint; max: bigint } {
+  const amounts = study.custodians.map((c) => study.price - (study.price * BigInt(c.shareBps)) / 10_000n);
+  if (amounts.length === 0) return { min: study.price, max: study.price };
+  return {
+    min: amounts.reduce((a, b) => (a < b ? a : b)),
+    max: amounts.reduce((a, b) => (a > b ? a : b)),
+  };
+}

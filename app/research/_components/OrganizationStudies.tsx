@@ -1,0 +1,267 @@
+"use client";
+import { useQuery } from "@tanstack/react-query";
+import { type FormEvent, useId, useRef, useState } from "react";
+import type { Address } from "viem";
+import { useConfig } from "wagmi";
+
+import { type StudyListing, readStudyActivity } from "../../../sdk/escrow.ts";
+import { studyEscrowAbi } from "../../../sdk/generated/abis.ts";
+import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
+import { formatDate, shortAddress } from "../../_lib/format.ts";
+import { LEDGER_KEY, call, useLedgerClient, useOrganizations, useTx } from "../../_lib/hooks.ts";
+import { studyPurposeWords, studyScopeWords, useStudies, useTokens } from "../../_lib/studies.ts";
+import { escrowAddress } from "../../_lib/wagmi.ts";
+import { checkBalance, parseAmount } from "./CreateStudyForm.tsx";
+import { signPermit } from "./permit.ts";
+
+/** The organization's studies, newest first: enrolment, spend, and what a manager can do. */
+export function OrganizationStudies({
+  account,
+  researcher,
+  manages,
+}: {
+  account: Address;
+  researcher: Address;
+  manages: boolean;
+}) {
+  const { data, isPending } = useStudies();
+  const studies = (data?.studies ?? [])
+    .filter((s) => s.researcher.toLowerCase() === researcher.toLowerCase())
+    .reverse();
+  const tokens = useTokens([...new Set(studies.map((s) => s.currency))]);
+  return (
+    <section className="card" aria-labelledby="org-studies-heading">
+      <h2 id="org-studies-heading">Your organization&apos;s studies</h2>
+      {isPending ? (
+        <p aria-busy="true">Reading the studies from the chain…</p>
+      ) : studies.length === 0 ? (
+        <p>Your organization has no study yet.</p>
+      ) : (
+        <ul className="plain studies">
+          {studies.map((s) => (
+            <StudyPanel
+              key={s.id.toString()}
+              study={s}
+              account={account}
+              manages={manages}
+              now={data?.timestamp ?? 0}
+              amountOf={tokens.amountOf}
+              token={tokens.tokenOf(s.currency)}
+            />
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function StudyPanel({
+  study,
+  account,
+  manages,
+  now,
+  amountOf,
+  token,
+}: {
+  study: StudyListing;
+  account: Address;
+  manages: boolean;
+  now: number;
+  amountOf: (amount: bigint, token: Address) => string;
+  token: { address: Address; symbol: string; decimals: number } | undefined;
+}) {
+  const id = useId();
+  const client = useLedgerClient();
+  const { nameOf } = useOrganizations();
+  const { data: activity } = useQuery({
+    queryKey: [LEDGER_KEY, "study-activity", escrowAddress, study.id.toString()],
+    enabled: !!client,
+    queryFn: () => readStudyActivity(client!, escrowAddress!, study.id),
+  });
+  const label = `study ${study.id.toString()}`;
+  const cancelled = study.statusName === "Cancelled";
+  const state = cancelled ? "Cancelled" : study.over ? "Ended" : study.enrolling ? "Enrolling" : "Running";
+  const badge = cancelled ? "badge-revoked" : study.over ? "badge-expired" : "badge-active";
+  const amount = (a: bigint) => amountOf(a, study.currency);
+  const deliveriesLeft = study.price > 0n ? study.budget / study.price : 0n;
+  return (
+    <li className="study" aria-labelledby={`${id}-heading`} data-study-id={study.id.toString()}>
+      <div className="grant-head">
+        <h3 id={`${id}-heading`}>
+          Study {study.id.toString()}: {studyPurposeWords(study.purpose)}
+        </h3>
+        <span className={`badge ${badge}`}>{state}</span>
+      </div>
+      <p className="grant-sentence">{studyScopeWords(study)}</p>
+      <dl className="facts">
+        <dt>Price</dt>
+        <dd>
+          {amount(study.price)} per delivery; custodians:{" "}
+          {study.custodians
+            .map((c) => `${nameOf(c.custodian) ?? shortAddress(c.custodian)} (${c.shareBps / 100} %)`)
+            .join(", ")}
+        </dd>
+        <dt>Enrolment</dt>
+        <dd>
+          {study.enrolling ? `until ${formatDate(study.enrolmentDeadline)}` : "closed"}; ends{" "}
+          {formatDate(study.endTime)}
+        </dd>
+        <dt>Participants</dt>
+        <dd>
+          {activity
+            ? `${activity.current.length} taking part, ${activity.left.length} left (${study.participants} of ${study.maxParticipants} places ever taken)`
+            : `${study.participants} of ${study.maxParticipants} places taken`}
+        </dd>
+        <dt>Budget left</dt>
+        <dd>
+          {amount(study.budget)} (covers {deliveriesLeft.toString()} more{" "}
+          {deliveriesLeft === 1n ? "delivery" : "deliveries"})
+        </dd>
+        <dt>Spent</dt>
+        <dd>
+          {activity
+            ? `${activity.deliveriesPaid} ${activity.deliveriesPaid === 1 ? "delivery" : "deliveries"} paid: ${amount(activity.paidToPatients)} to patients, ${amount(activity.paidToCustodians)} to custodians; funded ${amount(activity.funded)} in all${activity.reclaimed > 0n ? `, ${amount(activity.reclaimed)} reclaimed` : ""}`
+            : "…"}
+        </dd>
+      </dl>
+      {manages ? <StudyActions study={study} account={account} now={now} token={token} label={label} /> : null}
+    </li>
+  );
+}
+
+function StudyActions({
+  study,
+  account,
+  now,
+  token,
+  label,
+}: {
+  study: StudyListing;
+  account: Address;
+  now: number;
+  token: { address: Address; symbol: string; decimals: number } | undefined;
+  label: string;
+}) {
+  const id = useId();
+  const config = useConfig();
+  const client = useLedgerClient();
+  const tx = useTx();
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [topUp, setTopUp] = useState("");
+  const [error, setError] = useState("");
+  const [confirmed, setConfirmed] = useState("Done.");
+  const open = study.statusName === "Open" && now < study.endTime;
+
+  async function onTopUp(event: FormEvent) {
+    event.preventDefault();
+    const amount = parseAmount(topUp, token?.decimals ?? 18, "amount");
+    if (typeof amount === "string" || !token) {
+      setError(typeof amount === "string" ? amount : "The currency is still loading.");
+      tx.fail("Check the highlighted field.");
+      return;
+    }
+    setError("");
+    setConfirmed(`Added ${topUp.trim()} ${token.symbol} to ${label}.`);
+    const ok = await tx.run(async (step) => {
+      await checkBalance(client!, account, amount, token);
+      const permit = await signPermit(config, client!, step, {
+        token: study.currency,
+        owner: account,
+        spender: escrowAddress!,
+        value: amount,
+      });
+      return call(escrowAddress!, studyEscrowAbi, "fundWithPermit", [
+        study.id,
+        amount,
+        permit.deadline,
+        permit.v,
+        permit.r,
+        permit.s,
+      ]);
+    });
+    if (ok) setTopUp("");
+  }
+
+  return (
+    <>
+      {open ? (
+        <form noValidate onSubmit={onTopUp} className="inline-form top-up" aria-label={`Top up ${label}`}>
+          <div className="field">
+            <label htmlFor={`${id}-amount`}>
+              Top up {label} ({token?.symbol ?? "…"})
+            </label>
+            <input
+              id={`${id}-amount`}
+              type="text"
+              inputMode="decimal"
+              value={topUp}
+              onChange={(e) => setTopUp(e.target.value)}
+              aria-invalid={!!error}
+              aria-describedby={`${id}-amount-error`}
+            />
+            <p id={`${id}-amount-error`} className="field-error">
+              {error}
+            </p>
+          </div>
+          <button type="submit" className="button" disabled={tx.busy}>
+            Top up<span className="visually-hidden"> {label}</span>
+          </button>
+        </form>
+      ) : null}
+      <div className="actions">
+        {open ? (
+          <button
+            type="button"
+            className="button danger"
+            disabled={tx.busy}
+            onClick={() => {
+              tx.reset();
+              dialog.current?.showModal();
+            }}
+          >
+            Cancel {label}…
+          </button>
+        ) : null}
+        {!open && study.budget > 0n ? (
+          <button
+            type="button"
+            className="button primary"
+            disabled={tx.busy}
+            onClick={() => {
+              setConfirmed(`The unspent budget of ${label} is back in your account.`);
+              void tx.run(() => call(escrowAddress!, studyEscrowAbi, "reclaim", [study.id]));
+            }}
+          >
+            Reclaim the unspent budget<span className="visually-hidden"> of {label}</span>
+          </button>
+        ) : null}
+      </div>
+      <TxStatusLine status={tx.status} confirmed={confirmed} />
+      <dialog ref={dialog} className="dialog" aria-labelledby={`${id}-cancel-heading`}>
+        <h2 id={`${id}-cancel-heading`}>Cancel {label}?</h2>
+        <p>
+          The study ends now: nobody can join any more, no further delivery is paid, and the participants&apos; consents
+          for it end. You can then reclaim the unspent budget. This cannot be undone.
+        </p>
+        <div className="actions">
+          <button
+            type="button"
+            className="button danger"
+            disabled={tx.busy}
+            onClick={async () => {
+              setConfirmed(`${label.charAt(0).toUpperCase()}${label.slice(1)} is cancelled.`);
+              const ok = await tx.run(() => call(escrowAddress!, studyEscrowAbi, "cancelStudy", [study.id]));
+              if (ok) dialog.current?.close();
+            }}
+          >
+            Yes, cancel the study
+          </button>
+          <button type="button" className="button" onClick={() => dialog.current?.close()}>
+            Keep it
+          </button>
+        </div>
+        <TxStatusLine status={tx.status} confirmed={confirmed} />
+      </dialog>
+    </>
+  );
+}

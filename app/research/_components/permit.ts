@@ -1,0 +1,30 @@
+/**
+ * Funding with an EIP-2612 permit: the researcher signs a permit for the escrow (no transaction,
+ * no fee), and the escrow's `createStudyWithPermit` / `fundWithPermit` applies it and pulls the
+ * funds in the same transaction as the study action.
+ */
+import { type Address, type PublicClient, parseSignature } from "viem";
+import type { Config } from "wagmi";
+import { signTypedData } from "wagmi/actions";
+
+import { permitTypedData } from "../../../sdk/escrow.ts";
+import type { Step } from "../../_lib/hooks.ts";
+import { nowSeconds } from "../../_lib/format.ts";
+
+/** How long a permit stays valid: long enough to confirm the transaction, short enough to be moot if lost. */
+const PERMIT_LIFETIME_SECONDS = 30 * 60;
+
+export async function signPermit(
+  config: Config,
+  client: PublicClient,
+  step: Step,
+  { token, owner, spender, value }: { token: Address; owner: Address; spender: Address; value: bigint },
+) {
+  const deadline = BigInt(nowSeconds() + PERMIT_LIFETIME_SECONDS);
+  const typed = await permitTypedData(client, { token, owner, spender, value, deadline });
+  step({ phase: "signing", what: "Sign the permit for the escrow to take the funds in your wallet (no fee)…" });
+  const signature = await signTypedData(config, { account: owner, ...typed });
+  step({ phase: "checking" });
+  const { r, s, v, yParity } = parseSignature(signature);
+  return { deadline, v: Number(v ?? BigInt(yParity + 27)), r, s };
+}
