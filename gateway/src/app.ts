@@ -48,6 +48,7 @@ import { registerAuthRoutes } from "./routes/auth.ts";
 import { chainOutcome, knownOutcome, type AppConfig, type AuditContext, type RouteContext } from "./routes/context.ts";
 import { registerReadRoutes } from "./routes/fhir-read.ts";
 import { registerRelayRoutes } from "./routes/relay.ts";
+import { registerResearchRoutes } from "./routes/research.ts";
 import type { Store, StoreTransaction } from "./store/store.ts";
 
 export type { AppConfig } from "./routes/context.ts";
@@ -59,6 +60,13 @@ export interface BuildAppOptions {
   logger?: FastifyServerOptions["logger"];
   /** The chain (consent checks, SIWE for contract wallets, relaying). Without it: ingestion only. */
   chain?: GatewayChain | undefined;
+  /**
+   * The access decision of reads (consent/access.ts); default `new AccessControl(store, chain)`.
+   * A seam for the gateway benchmark only (scripts/bench/gateway-bench.ts), which passes one
+   * that skips the chain check to measure the same read path without it. server.ts never passes
+   * one and no configuration reaches it: a running gateway always checks consent on-chain.
+   */
+  access?: AccessControl | undefined;
 }
 
 const JSON_TYPES = ["application/fhir+json", "application/json", "application/json+fhir"];
@@ -331,6 +339,12 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     }
     // Written before the response leaves: no record is released without its AuditEvent.
     await appendAudit(store.db, buildAuditEvent(auditInput(request, audit, "success", audit.note?.slice(0, 1000))));
+    for (const patientId of audit.alsoFor ?? []) {
+      await appendAudit(
+        store.db,
+        buildAuditEvent(auditInput(request, { ...audit, patientId }, "success", audit.note?.slice(0, 1000))),
+      );
+    }
     return result;
   }
 
@@ -399,7 +413,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       config,
       store,
       chain,
-      access: new AccessControl(store, chain),
+      access: options.access ?? new AccessControl(store, chain),
       tokens,
       siwe: new SiweVerifier({
         db: store.db,
@@ -437,6 +451,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     registerAuthRoutes(app, context);
     registerReadRoutes(app, context);
     registerRelayRoutes(app, context);
+    registerResearchRoutes(app, context);
   }
 
   /** create: the server assigns the id (a client-sent id is checked, then ignored, per FHIR). */

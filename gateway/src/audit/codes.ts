@@ -135,6 +135,7 @@ export const GATEWAY_OPERATION = {
   "relay-cancel-signatures": "signed signature cancellation relayed",
   "relay-join": "signed study join relayed",
   "relay-leave": "signed study leave relayed",
+  "research-export": "de-identified research export",
 } as const;
 export type GatewayOperation = keyof typeof GATEWAY_OPERATION;
 

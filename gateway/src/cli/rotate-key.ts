@@ -62,6 +62,7 @@ export async function runRotateKey(
         keyVersion: result.keyVersion,
         fingerprint: result.fingerprint,
         rewrappedDataKeys: result.rewrapped,
+        rewrappedStudyKeys: result.studyKeys,
       }),
     );
     return 0;

@@ -62,6 +62,11 @@ export interface AuditContext {
   details?: Array<{ type: string; value: string }>;
   /** A note on a success (e.g. what was withheld). */
   note?: string | undefined;
+  /**
+   * On success, one more AuditEvent per patient listed (same request, that patient's id): a
+   * request that released several patients' data shows in each one's access log.
+   */
+  alsoFor?: readonly string[] | undefined;
   /** Who acted, when not the signed-in requester or the custodian (e.g. the signer of a relayed action). */
   agent?: AuditInput["agent"] | undefined;
 }

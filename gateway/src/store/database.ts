@@ -272,6 +272,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
 /** Tables in dependency order (children first); for tests and tooling. */
 export const TABLES = [
+  "research_deliveries",
+  "research_studies",
   "siwe_nonces",
   "relay_usage",
   "patient_wallets",

@@ -191,3 +191,52 @@ export const relayUsage = pgTable(
     check("relay_usage_patient_format", sql`${t.patient} ~ '^0x[0-9a-f]{40}$'`),
   ],
 );
+
+/**
+ * The research studies this gateway has exported data to, with the key of the study's pseudonyms
+ * (HMAC-SHA256 of "Type/id"): random, kept so that every export of one study uses the same
+ * pseudonyms and two studies unrelated ones, and wrapped by the master key like the data keys
+ * (whoever reads the database cannot recompute a pseudonym from a plaintext resource id).
+ */
+export const researchStudies = pgTable(
+  "research_studies",
+  {
+    /** StudyEscrow address (lower case) and study id: "0x…:42". */
+    study: text("study").primaryKey(),
+    /** iv (12) || tag (16) || wrapped key (32), bound to `study`. */
+    wrappedKey: bytea("wrapped_key").notNull(),
+    createdAt: timestamptz("created_at").notNull(),
+  },
+  (t) => [
+    check("research_studies_format", sql`${t.study} ~ '^0x[0-9a-f]{40}:[0-9]{1,78}$'`),
+    check("research_studies_key_length", sql`octet_length(${t.wrappedKey}) = 60`),
+  ],
+);
+
+/**
+ * Each participant's delivery to a study, as reported to the StudyEscrow: "reporting" before the
+ * report is sent, then "paid" (this custodian's delivery of that patient was paid, now or
+ * earlier) or "refused" (the escrow skipped it: no grant, budget exhausted, not a participant).
+ * A report is idempotent on-chain, so a row left "reporting" by a crash is simply reported again.
+ */
+export const researchDeliveries = pgTable(
+  "research_deliveries",
+  {
+    study: text("study")
+      .notNull()
+      .references(() => researchStudies.study),
+    /** The participant's wallet (lower case). */
+    patient: text("patient").notNull(),
+    patientId: text("patient_id").notNull(),
+    status: text("status").notNull(),
+    /** Why the escrow skipped it (IStudyEscrow.SkipReason name), for "refused". */
+    reason: text("reason"),
+    txHash: text("tx_hash"),
+    updatedAt: timestamptz("updated_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ name: "research_deliveries_pkey", columns: [t.study, t.patient] }),
+    check("research_deliveries_patient_format", sql`${t.patient} ~ '^0x[0-9a-f]{40}$'`),
+    check("research_deliveries_status", sql`${t.status} IN ('reporting', 'paid', 'refused')`),
+  ],
+);

@@ -214,6 +214,9 @@ describe("store", function () {
     const o = await store.putResource(observation("pat-r1"));
     await store.putResource(patient("pat-gone"));
     await store.erasePatient("pat-gone");
+    const studyKey = await store.studyPseudonymKey("0x00000000000000000000000000000000000000aa:7");
+    expect(await store.studyPseudonymKey("0x00000000000000000000000000000000000000aa:7")).to.deep.equal(studyKey);
+    expect(await store.studyPseudonymKey("0x00000000000000000000000000000000000000aa:8")).to.not.deep.equal(studyKey);
     const db = (await testDatabase()).db;
     const before = await rawRows<{ patient_id: string; wrapped: string }>(
       db,
@@ -222,7 +225,7 @@ describe("store", function () {
 
     await expectRejects(store.rotateMasterKey(testKey("not-the-current-key"), newKey), MasterKeyMismatchError);
     const result = await store.rotateMasterKey(TEST_MASTER_KEY, newKey);
-    expect(result).to.include({ keyVersion: 2, rewrapped: 2 });
+    expect(result).to.include({ keyVersion: 2, rewrapped: 2, studyKeys: 2 });
     expect(store.keyVersion).to.equal(2);
 
     const after = await rawRows<{ patient_id: string; wrapped: string; key_version: number }>(
@@ -248,6 +251,8 @@ describe("store", function () {
     );
     await expectRejects(Store.open({ database, masterKey: TEST_MASTER_KEY }), MasterKeyMismatchError);
     expect(await store.getResource("Patient", "pat-gone")).to.include({ kind: "erased" });
+    // A study's pseudonyms survive the rotation (its key was re-wrapped, not replaced).
+    expect(await reopened.studyPseudonymKey("0x00000000000000000000000000000000000000aa:7")).to.deep.equal(studyKey);
   });
 
   it("leaves nothing changed when a rotation fails midway", async () => {

@@ -32,7 +32,7 @@ import {
 } from "./crypto.ts";
 import type { Database, GatewayDb } from "./database.ts";
 import * as links from "./links.ts";
-import { keyring, patientKeys, resources } from "./schema.ts";
+import { keyring, patientKeys, researchStudies, resources } from "./schema.ts";
 
 export type ReadOutcome<T> =
   { kind: "found"; resource: T } | { kind: "not-found" } | { kind: "erased"; patientId: string; erasedAt: string };
@@ -63,7 +63,10 @@ export interface ErasureResult {
 export interface RotationResult {
   keyVersion: number;
   fingerprint: string;
+  /** Patients' data keys re-wrapped. */
   rewrapped: number;
+  /** Research studies' pseudonym keys re-wrapped. */
+  studyKeys: number;
 }
 
 /** Stored bytes that do not decrypt, or a data key wrapped by another master key version. */
@@ -341,6 +344,36 @@ export class Store {
       this.#keys = { masterKey: Buffer.from(newKey), version: result.keyVersion, fingerprint: result.fingerprint };
     }
     return result;
+  }
+
+  /**
+   * The pseudonym key of a research study ("0x<escrow>:<studyId>"): created (random) on the
+   * study's first export, wrapped by the master key, the same for every later export.
+   */
+  async studyPseudonymKey(study: string): Promise<Buffer> {
+    const keys = this.#keys;
+    const binding = studyKeyBinding(study);
+    const read = async () => {
+      const [row] = await this.db
+        .select({ wrappedKey: researchStudies.wrappedKey })
+        .from(researchStudies)
+        .where(eq(researchStudies.study, study));
+      return row;
+    };
+    let row = await read();
+    if (!row) {
+      await this.db
+        .insert(researchStudies)
+        .values({ study, wrappedKey: wrapDataKey(keys.masterKey, generateKey(), binding), createdAt: this.#now() })
+        .onConflictDoNothing();
+      row = await read();
+    }
+    if (!row) throw new StoreIntegrityError(`The pseudonym key of study ${study} was not stored`);
+    try {
+      return unwrapDataKey(keys.masterKey, row.wrappedKey, binding);
+    } catch (err) {
+      throw new StoreIntegrityError(`Cannot unwrap the pseudonym key of study ${study}`, { cause: err });
+    }
   }
 
   /** Runs `fn` in one database transaction: all of its writes commit, or none. */
@@ -635,12 +668,34 @@ export async function rotateMasterKey(
       }
       after = rows[rows.length - 1]!.patientId;
     }
+    // Research studies' pseudonym keys: few, re-wrapped at once.
+    let studyKeys = 0;
+    const studies = await tx.select().from(researchStudies).for("update");
+    for (const row of studies) {
+      const binding = studyKeyBinding(row.study);
+      let key: Buffer;
+      try {
+        key = unwrapDataKey(oldKey, row.wrappedKey, binding);
+      } catch (err) {
+        throw new StoreIntegrityError(`Cannot unwrap the pseudonym key of study ${row.study}`, { cause: err });
+      }
+      await tx
+        .update(researchStudies)
+        .set({ wrappedKey: wrapDataKey(newKey, key, binding) })
+        .where(eq(researchStudies.study, row.study));
+      studyKeys++;
+    }
     // Erased rows carry no key; move their version along so every row names the current version.
     await tx
       .update(patientKeys)
       .set({ keyVersion: version })
       .where(sql`${patientKeys.erasedAt} IS NOT NULL`);
     await tx.update(keyring).set({ keyVersion: version, fingerprint: newFp, rotatedAt: now }).where(eq(keyring.id, 1));
-    return { keyVersion: version, fingerprint: newFp, rewrapped };
+    return { keyVersion: version, fingerprint: newFp, rewrapped, studyKeys };
   });
+}
+
+/** What a study's wrapped pseudonym key is bound to (a patient id never contains ":"). */
+function studyKeyBinding(study: string): string {
+  return `research-study:${study}`;
 }

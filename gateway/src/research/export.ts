@@ -1,0 +1,364 @@
+/**
+ * A study's research export: the de-identified records of the study's participants whose research
+ * grant is in force, in the study's categories only, for the study's researcher; each delivery
+ * reported to the StudyEscrow, which pays the patient, before any of that patient's data leaves.
+ *
+ * 1. The study is read at the latest block: it must exist, be open and not over; the requester
+ *    must be the researcher organization itself or its ADMIN or ANALYST member, the organization
+ *    active; this gateway's custodian must be one of the study's data sources.
+ * 2. The participants are the study's `StudyJoined` patients whose wallet is linked to a Patient
+ *    here, whose grant for the study (registry `scopeStatus` with the study key) is in force for
+ *    at least one of the study's categories, and who have records in those categories here:
+ *    a delivery is this custodian's first release of that patient's data to the study.
+ * 3. Deliveries not yet paid are reported with `reportDeliveries` in batches of at most
+ *    {@link REPORT_BATCH}. The escrow pays each once per (study, patient, custodian), so a retry,
+ *    a concurrent export or a report after a crash pays nothing more; the gateway records what
+ *    the escrow said (paid, or refused and why) from the transaction's events.
+ * 4. Released: exactly the participants whose delivery is paid (now or earlier) and whose grant is
+ *    still in force. Everyone else's data stays here; the Bundle's OperationOutcome says how many
+ *    were withheld and why, without saying who.
+ */
+import type { Bundle, BundleEntry, OperationOutcome, OperationOutcomeIssue, Resource } from "@medplum/fhirtypes";
+import { and, eq, inArray } from "drizzle-orm";
+import { randomUUID } from "node:crypto";
+import { type Address, type Hex, getAddress, parseEventLogs } from "viem";
+import { CATEGORIES, ROLES, categoryIndex, maskToCategories, type CategoryName } from "../../../sdk/codes.ts";
+import { SKIP_REASONS, studyKey } from "../../../sdk/escrow.ts";
+import { consentRegistryAbi, studyEscrowAbi } from "../../../sdk/generated/abis.ts";
+import { didPkhOf } from "../auth/tokens.ts";
+import type { BlockRef, GatewayChain } from "../chain/chain.ts";
+import { conflict, forbidden, notFound, notImplemented, unprocessable } from "../fhir/outcomes.ts";
+import { researchDeliveries } from "../store/schema.ts";
+import type { Store } from "../store/store.ts";
+import { EXPORTABLE_TYPES, PSEUDONYMIZED, deidentify } from "./deidentify.ts";
+
+/** Patients per `reportDeliveries` transaction (the escrow's gas budget is per patient). */
+export const REPORT_BATCH = 100;
+
+const ALLOWED_REASON = 0; // IConsentRegistry.Reason.Allowed
+const STUDY_OPEN = 1;
+
+export interface ResearchExportResult {
+  studyId: bigint;
+  /** The study's research purpose (registry encoding). */
+  purpose: bigint;
+  bundle: Bundle;
+  /** The Patient ids whose data was released (for the audit trail; never sent to the researcher). */
+  releasedPatients: string[];
+  /** The transactions that reported deliveries in this export. */
+  transactions: Hex[];
+  /** Deliveries paid by this export's reports. */
+  newlyPaid: number;
+  block: BlockRef;
+}
+
+interface Candidate {
+  wallet: Address;
+  patientId: string;
+  categories: CategoryName[];
+  resources: Resource[];
+}
+
+type Withheld = "no-grant" | "no-records" | "not-linked" | (typeof SKIP_REASONS)[number]["name"];
+
+const WITHHELD_TEXT: Record<Withheld, string> = {
+  "no-grant": "their research grant for the study is not in force",
+  "no-records": "this custodian holds no records of theirs in the study's categories",
+  "not-linked": "no patient record here is linked to their wallet",
+  NotParticipant: "the escrow does not count them as participants",
+  AlreadyDelivered: "already delivered",
+  BudgetExhausted: "the study's budget cannot pay for their delivery: top the study up",
+  NoActiveGrant: "the escrow found their research grant not in force",
+};
+
+export class ResearchExport {
+  readonly #store: Store;
+  readonly #chain: GatewayChain;
+  readonly #escrow: Address;
+
+  constructor(store: Store, chain: GatewayChain) {
+    if (chain.studyEscrow === undefined) {
+      throw notImplemented("Research exports need the StudyEscrow: STUDY_ESCROW_ADDRESS is not configured");
+    }
+    this.#store = store;
+    this.#chain = chain;
+    this.#escrow = chain.studyEscrow;
+  }
+
+  async export(studyId: bigint, requester: Address): Promise<ResearchExportResult> {
+    const chain = this.#chain;
+    const block = await chain.latestBlock();
+    const study = await chain.read((c) =>
+      c.readContract({
+        address: this.#escrow,
+        abi: studyEscrowAbi,
+        functionName: "getStudy",
+        args: [studyId],
+        blockNumber: block.number,
+      }),
+    );
+    if (study.status === 0) throw notFound(`Study ${studyId} does not exist`);
+    if (study.status !== STUDY_OPEN) throw conflict(`Study ${studyId} was cancelled: its data is no longer released`);
+    if (block.timestamp >= study.endTime) {
+      throw conflict(
+        `Study ${studyId} ended at ${new Date(study.endTime * 1000).toISOString()}: no more data is released`,
+      );
+    }
+    await this.#checkResearcher(studyId, study.researcher, requester, block);
+    await this.#checkCustodian(studyId, block);
+
+    const studyCategories = maskToCategories(study.categories);
+    const categories = studyCategories.filter((c) => EXPORTABLE_TYPES.includes(c));
+    const notes: OperationOutcomeIssue[] = [];
+    if (categories.length < studyCategories.length) {
+      notes.push(info("Documents are never exported for research: attachments and free text cannot be de-identified"));
+    }
+    if (categories.length === 0) {
+      throw unprocessable(`Study ${studyId} asks only for categories that are never exported for research`);
+    }
+
+    const key = studyKey(this.#escrow, studyId);
+    const withheld = new Map<Withheld, number>();
+    const count = (reason: Withheld) => withheld.set(reason, (withheld.get(reason) ?? 0) + 1);
+    const candidates: Candidate[] = [];
+    for (const wallet of await this.#participants(studyId, block)) {
+      const patientId = await this.#store.findPatientByWallet(didPkhOf(chain.chainId, wallet));
+      if (patientId === undefined) {
+        count("not-linked");
+        continue;
+      }
+      const allowed = await this.#grantedCategories(wallet, study.researcher, key, categories, block);
+      if (allowed.length === 0) {
+        count("no-grant");
+        continue;
+      }
+      const records = await this.#store.everything(patientId, allowed);
+      if (records.kind !== "ok" || records.resources.length === 0) {
+        count("no-records");
+        continue;
+      }
+      candidates.push({ wallet, patientId, categories: allowed, resources: records.resources });
+    }
+
+    const studyRef = `${this.#escrow.toLowerCase()}:${studyId}`;
+    const report = await this.#report(studyRef, studyId, candidates);
+    const released: Candidate[] = [];
+    for (const c of candidates) {
+      const outcome = report.status.get(c.wallet);
+      if (outcome === "paid") released.push(c);
+      else count(outcome ?? "NoActiveGrant");
+    }
+
+    const pseudonymKey = await this.#store.studyPseudonymKey(studyRef);
+    const now = this.#store.now();
+    const entries: BundleEntry[] = [];
+    for (const c of released) {
+      for (const r of c.resources) entries.push({ resource: deidentify(r, { key: pseudonymKey, now }) });
+    }
+    const summary: OperationOutcome = {
+      resourceType: "OperationOutcome",
+      issue: [
+        info(
+          `Study ${studyId}: ${released.length} participant(s) released by ${chain.custodian} at block ${block.number}, de-identified (Safe Harbor), categories ${categories.map((c) => `${c} (${CATEGORIES[c].display})`).join(", ")}`,
+        ),
+        ...[...withheld.entries()]
+          .filter(([reason]) => reason !== "AlreadyDelivered")
+          .map(([reason, n]) => info(`${n} participant(s) withheld: ${WITHHELD_TEXT[reason]}`, reason)),
+        ...report.transactions.map((tx) => info(`Deliveries reported to the StudyEscrow in transaction ${tx}`)),
+        ...notes,
+      ],
+    };
+    const bundle: Bundle = {
+      resourceType: "Bundle",
+      id: randomUUID(),
+      meta: { security: [{ ...PSEUDONYMIZED }] },
+      type: "collection",
+      timestamp: now.toISOString(),
+      entry: [{ resource: summary }, ...entries],
+    };
+    return {
+      studyId,
+      purpose: study.purpose,
+      bundle,
+      releasedPatients: released.map((c) => c.patientId),
+      transactions: report.transactions,
+      newlyPaid: report.newlyPaid,
+      block,
+    };
+  }
+
+  /** The researcher organization itself, or its ADMIN or ANALYST member; the organization active. */
+  async #checkResearcher(studyId: bigint, researcher: Address, requester: Address, block: BlockRef): Promise<void> {
+    const account = await this.#chain.accountOf(requester, block.number);
+    const sameOrg = account.organization.toLowerCase() === researcher.toLowerCase();
+    const role = account.role as number;
+    if (!sameOrg || (role !== ROLES.ORGANIZATION && role !== ROLES.ADMIN && role !== ROLES.ANALYST)) {
+      throw forbidden(
+        `Only the researcher of study ${studyId} (${researcher}) or its ADMIN or ANALYST members may download its data; ${requester} is not one`,
+      );
+    }
+    if (!account.active) throw forbidden(`The researcher ${researcher} is suspended: no data is released to it`);
+  }
+
+  async #checkCustodian(studyId: bigint, block: BlockRef): Promise<void> {
+    const custodians = await this.#chain.read((c) =>
+      c.readContract({
+        address: this.#escrow,
+        abi: studyEscrowAbi,
+        functionName: "studyCustodians",
+        args: [studyId],
+        blockNumber: block.number,
+      }),
+    );
+    if (!custodians.some((c) => c.custodian.toLowerCase() === this.#chain.custodian.toLowerCase())) {
+      throw forbidden(`This custodian (${this.#chain.custodian}) is not a data source of study ${studyId}`);
+    }
+  }
+
+  /** Every patient that ever joined the study (the grant check then says who is still in). */
+  async #participants(studyId: bigint, block: BlockRef): Promise<Address[]> {
+    const logs = await this.#chain.read((c) =>
+      c.getContractEvents({
+        address: this.#escrow,
+        abi: studyEscrowAbi,
+        eventName: "StudyJoined",
+        args: { studyId },
+        fromBlock: this.#chain.eventsFromBlock,
+        toBlock: block.number,
+      }),
+    );
+    const seen = new Set<string>();
+    const out: Address[] = [];
+    for (const log of logs) {
+      const patient = getAddress(log.args.patient!);
+      if (seen.has(patient)) continue;
+      seen.add(patient);
+      out.push(patient);
+    }
+    return out;
+  }
+
+  /** The categories of the study for which the patient's grant for it is in force at the block. */
+  async #grantedCategories(
+    patient: Address,
+    researcher: Address,
+    key: Hex,
+    categories: readonly CategoryName[],
+    block: BlockRef,
+  ): Promise<CategoryName[]> {
+    const statuses = await Promise.all(
+      categories.map((category) =>
+        this.#chain.read((c) =>
+          c.readContract({
+            address: this.#chain.consentRegistry,
+            abi: consentRegistryAbi,
+            functionName: "scopeStatus",
+            args: [patient, researcher, key, categoryIndex(category)],
+            blockNumber: block.number,
+          }),
+        ),
+      ),
+    );
+    return categories.filter((_, i) => statuses[i]![0] === ALLOWED_REASON);
+  }
+
+  /**
+   * Reports the candidates' deliveries that are not yet known to be paid; returns each
+   * candidate's status ("paid" or the escrow's skip reason).
+   */
+  async #report(
+    studyRef: string,
+    studyId: bigint,
+    candidates: readonly Candidate[],
+  ): Promise<{ status: Map<Address, "paid" | Withheld>; transactions: Hex[]; newlyPaid: number }> {
+    const db = this.#store.db;
+    const status = new Map<Address, "paid" | Withheld>();
+    const transactions: Hex[] = [];
+    let newlyPaid = 0;
+    if (candidates.length === 0) return { status, transactions, newlyPaid };
+    // The pseudonym key row first: deliveries reference the study.
+    await this.#store.studyPseudonymKey(studyRef);
+    const known = await db
+      .select({ patient: researchDeliveries.patient, status: researchDeliveries.status })
+      .from(researchDeliveries)
+      .where(
+        and(
+          eq(researchDeliveries.study, studyRef),
+          inArray(
+            researchDeliveries.patient,
+            candidates.map((c) => c.wallet.toLowerCase()),
+          ),
+        ),
+      );
+    const paid = new Set(known.filter((k) => k.status === "paid").map((k) => k.patient));
+    const pending = candidates.filter((c) => !paid.has(c.wallet.toLowerCase()));
+    for (const c of candidates) if (paid.has(c.wallet.toLowerCase())) status.set(c.wallet, "paid");
+
+    for (let i = 0; i < pending.length; i += REPORT_BATCH) {
+      const batch = pending.slice(i, i + REPORT_BATCH);
+      const now = this.#store.now();
+      // Recorded before the report: a crash in between leaves "reporting", reported again next time.
+      for (const c of batch) {
+        await db
+          .insert(researchDeliveries)
+          .values({
+            study: studyRef,
+            patient: c.wallet.toLowerCase(),
+            patientId: c.patientId,
+            status: "reporting",
+            updatedAt: now,
+          })
+          .onConflictDoUpdate({
+            target: [researchDeliveries.study, researchDeliveries.patient],
+            set: { status: "reporting", reason: null, updatedAt: now, patientId: c.patientId },
+          });
+      }
+      const sent = await this.#chain.send({
+        address: this.#escrow,
+        abi: studyEscrowAbi,
+        functionName: "reportDeliveries",
+        args: [studyId, batch.map((c) => c.wallet)],
+      });
+      transactions.push(sent.hash);
+      const receipt = await this.#chain.read((c) => c.getTransactionReceipt({ hash: sent.hash }));
+      const events = parseEventLogs({ abi: studyEscrowAbi, logs: receipt.logs }).filter(
+        (e) => e.address.toLowerCase() === this.#escrow.toLowerCase(),
+      );
+      const outcome = new Map<string, "paid" | Withheld>();
+      for (const e of events) {
+        if (e.eventName === "DeliveryPaid" && e.args.studyId === studyId) {
+          outcome.set(e.args.patient.toLowerCase(), "paid");
+          newlyPaid++;
+        } else if (e.eventName === "DeliverySkipped" && e.args.studyId === studyId) {
+          const reason = SKIP_REASONS[e.args.reason]?.name ?? "NoActiveGrant";
+          // Paid before (by an earlier report whose outcome was not recorded here): delivered.
+          outcome.set(e.args.patient.toLowerCase(), reason === "AlreadyDelivered" ? "paid" : reason);
+        }
+      }
+      const done = this.#store.now();
+      for (const c of batch) {
+        const result = outcome.get(c.wallet.toLowerCase()) ?? "NoActiveGrant";
+        status.set(c.wallet, result);
+        await db
+          .update(researchDeliveries)
+          .set({
+            status: result === "paid" ? "paid" : "refused",
+            reason: result === "paid" ? null : result,
+            txHash: sent.hash,
+            updatedAt: done,
+          })
+          .where(and(eq(researchDeliveries.study, studyRef), eq(researchDeliveries.patient, c.wallet.toLowerCase())));
+      }
+    }
+    return { status, transactions, newlyPaid };
+  }
+}
+
+function info(text: string, diagnostics?: string): OperationOutcomeIssue {
+  return {
+    severity: "information",
+    code: "informational",
+    details: { text },
+    ...(diagnostics ? { diagnostics } : {}),
+  };
+}
