@@ -10,6 +10,7 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import type {} from "@nomicfoundation/hardhat-ignition-ethers"; // types of connection.ignition (the config's plugin)
 import hre from "hardhat";
+import type { NetworkConnectionParams } from "hardhat/types/network";
 import {
   type Abi,
   type Address,
@@ -87,17 +88,31 @@ export interface TestChain {
 let shared: Promise<TestChain> | undefined;
 
 export function testChain(): Promise<TestChain> {
-  shared ??= setUp();
+  shared ??= deployTestChain();
   return shared;
+}
+
+export interface DeployTestChainOptions {
+  /** A Hardhat network to deploy to, e.g. a `hardhat node` over HTTP; default: a new in-process EDR. */
+  network?: NetworkConnectionParams;
+  /** Ignition's deployment id (its journal: ignition/deployments/<id>/), on a network that is not in-process. */
+  deploymentId?: string;
 }
 
 function withKey(account: LocalAccount, privateKey: Hex): LocalAccount & { privateKey: Hex } {
   return Object.assign(account, { privateKey });
 }
 
-async function setUp(): Promise<TestChain> {
-  const connection = await hre.network.connect();
-  const deployed = await connection.ignition.deploy(GatewayTestModule);
+/**
+ * Deploys the contracts and accredits the demo organizations. Tests share one (`testChain`); the
+ * gateway benchmark deploys one onto its own `hardhat node`.
+ */
+export async function deployTestChain(options: DeployTestChainOptions = {}): Promise<TestChain> {
+  const connection = options.network ? await hre.network.create(options.network) : await hre.network.connect();
+  const deployed = await connection.ignition.deploy(
+    GatewayTestModule,
+    options.deploymentId !== undefined ? { deploymentId: options.deploymentId } : {},
+  );
   const provider = connection.provider;
   const transport = custom(provider);
   const chainId = Number(await provider.request({ method: "eth_chainId" }));
