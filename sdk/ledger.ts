@@ -366,3 +366,97 @@ export async function readOrganizations(client: PublicClient, query: LedgerQuery
 export function findOrganization(organizations: readonly Organization[], address: Address): Organization | undefined {
   return organizations.find((o) => same(o.address, address));
 }
+
+/** One break-glass opening, from its event, with how it stands at the block read. */
+export interface EmergencyLogEntry extends EmergencyEntry {
+  openedAt: number;
+  /** How it ended, if it did: closed early (by whom, when) or expired. */
+  closed: { by: Address; atBlock: bigint; at: number } | null;
+  state: "open" | "closed" | "expired";
+}
+
+/** Every break-glass opening ever (all patients), newest first: for governance oversight. */
+export async function readEmergencyLog(client: PublicClient, query: LedgerQuery): Promise<EmergencyLogEntry[]> {
+  const { blockNumber, fromBlock } = await pin(client, query);
+  const base = {
+    address: query.registry,
+    abi: consentRegistryAbi,
+    fromBlock,
+    toBlock: blockNumber,
+    strict: true,
+  } as const;
+  const [opened, closed, block] = await Promise.all([
+    client.getContractEvents({ ...base, eventName: "EmergencyAccessOpened" }),
+    client.getContractEvents({ ...base, eventName: "EmergencyAccessClosed" }),
+    client.getBlock({ blockNumber }),
+  ]);
+  const blocks = new Map<bigint, number>();
+  await Promise.all(
+    [...new Set([...opened, ...closed].map((l) => l.blockNumber))].map(async (n) =>
+      blocks.set(n, Number((await client.getBlock({ blockNumber: n })).timestamp)),
+    ),
+  );
+  const now = Number(block.timestamp);
+  const sorted = [...opened].sort(order);
+  const entries = sorted.map((log, i): EmergencyLogEntry => {
+    const { patient, organization, clinician, reasonCode, expiresAt } = log.args;
+    const pair = (l: { args: { patient: Address; organization: Address } }) =>
+      same(l.args.patient, patient) && same(l.args.organization, organization);
+    const next = sorted.slice(i + 1).find(pair);
+    const closing = closed
+      .filter(pair)
+      .sort(order)
+      .find((c) => order(c, log) > 0 && (!next || order(c, next) < 0));
+    const closedAt = closing ? (blocks.get(closing.blockNumber) ?? 0) : 0;
+    const endedEarly = closing !== undefined && closedAt < expiresAt;
+    return {
+      patient,
+      organization,
+      clinician,
+      reasonCode,
+      reason: EMERGENCY_REASONS[reasonCode as keyof typeof EMERGENCY_REASONS] ?? `reason code ${reasonCode}`,
+      expiresAt,
+      openedAtBlock: log.blockNumber,
+      openedAt: blocks.get(log.blockNumber) ?? 0,
+      closed: endedEarly ? { by: closing.args.actor, atBlock: closing.blockNumber, at: closedAt } : null,
+      state: endedEarly ? "closed" : now >= expiresAt || next !== undefined ? "expired" : "open",
+    };
+  });
+  return entries.reverse();
+}
+
+export interface MemberEntry {
+  member: Address;
+  role: number;
+  addedAtBlock: bigint;
+}
+
+/** The current members of an organization, from its MemberAdded / MemberRemoved events. */
+export async function readMembers(
+  client: PublicClient,
+  query: LedgerQuery & { organization: Address },
+): Promise<MemberEntry[]> {
+  const { blockNumber, fromBlock } = await pin(client, query);
+  const base = {
+    address: query.registry,
+    abi: consentRegistryAbi,
+    fromBlock,
+    toBlock: blockNumber,
+    strict: true,
+  } as const;
+  const args = { organization: query.organization };
+  const [added, removed] = await Promise.all([
+    client.getContractEvents({ ...base, eventName: "MemberAdded", args }),
+    client.getContractEvents({ ...base, eventName: "MemberRemoved", args }),
+  ]);
+  const events = [
+    ...added.map((l) => ({ l, member: l.args.member, role: l.args.role as number | null })),
+    ...removed.map((l) => ({ l, member: l.args.member, role: null })),
+  ].sort((a, b) => order(a.l, b.l));
+  const members = new Map<string, MemberEntry>();
+  for (const e of events) {
+    if (e.role === null) members.delete(e.member.toLowerCase());
+    else members.set(e.member.toLowerCase(), { member: e.member, role: e.role, addedAtBlock: e.l.blockNumber });
+  }
+  return [...members.values()];
+}

@@ -1,5 +1,6 @@
 /** Dates and addresses in plain words, one format across the app. */
-import { NO_END } from "../../sdk/ledger.ts";
+import { describeScope } from "../../sdk/codes.ts";
+import { type LedgerGrant, NO_END } from "../../sdk/ledger.ts";
 
 const dateFormat = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "long", year: "numeric" });
 const dateTimeFormat = new Intl.DateTimeFormat("en-GB", {
@@ -28,3 +29,8 @@ export function untilWords(seconds: number): string {
 export { shortAddress } from "../../sdk/errors.ts";
 
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** "Lab results and vital signs, for treatment, until 3 March 2027". */
+export function grantSentence(grant: Pick<LedgerGrant, "categories" | "purpose" | "expiresAt">): string {
+  return `${describeScope(grant.categories, grant.purpose)}, until ${formatDate(grant.expiresAt)}`;
+}

@@ -3,11 +3,11 @@ import { useRef } from "react";
 import type { Address } from "viem";
 import { useChainId } from "wagmi";
 
-import { PURPOSES, decodePurpose, describeScope } from "../../../sdk/codes.ts";
+import { PURPOSES, decodePurpose } from "../../../sdk/codes.ts";
 import type { GrantState } from "../../../sdk/fhir.ts";
 import { type LedgerGrant, grantState, toConsentBundle, toGrantRecord } from "../../../sdk/ledger.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
-import { formatDate, shortAddress } from "../../_lib/format.ts";
+import { formatDate, grantSentence, shortAddress } from "../../_lib/format.ts";
 import { useContractTx, useNow, useOrganizations } from "../../_lib/hooks.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";
 import { usePatientGrants } from "../_hooks/useLedger.ts";
@@ -19,11 +19,6 @@ const STATE_WORDS: Record<GrantState, string> = {
   revoked: "Revoked",
 };
 const ORDER: GrantState[] = ["active", "not-yet-valid", "expired", "revoked"];
-
-/** "Lab results and vital signs, for treatment, until 3 March 2027". */
-export function grantSentence(grant: Pick<LedgerGrant, "categories" | "purpose" | "expiresAt">): string {
-  return `${describeScope(grant.categories, grant.purpose)}, until ${formatDate(grant.expiresAt)}`;
-}
 
 function revokedWords(grant: LedgerGrant): string {
   const { revoked, patient } = grant;

@@ -1,0 +1,82 @@
+"use client";
+import { useQuery } from "@tanstack/react-query";
+import { useId } from "react";
+
+import { readEmergencyLog } from "../../../sdk/ledger.ts";
+import { formatDateTime, shortAddress } from "../../_lib/format.ts";
+import { LEDGER_KEY, useLedgerClient, useOrganizations } from "../../_lib/hooks.ts";
+import { registryAddress } from "../../_lib/wagmi.ts";
+
+const STATE_WORDS = { open: "Open", closed: "Closed early", expired: "Ended" } as const;
+const STATE_BADGE = { open: "badge-revoked", closed: "badge-expired", expired: "badge-expired" } as const;
+
+/** Every break-glass opening, newest first: who, for which patient, why, until when, and how it ended. */
+export function EmergencyLog() {
+  const id = useId();
+  const client = useLedgerClient();
+  const { nameOf } = useOrganizations();
+  const {
+    data = [],
+    isPending,
+    isError,
+  } = useQuery({
+    queryKey: [LEDGER_KEY, "emergency-log", registryAddress],
+    enabled: !!client && !!registryAddress,
+    queryFn: () => readEmergencyLog(client!, { registry: registryAddress! }),
+  });
+  return (
+    <section className="card" aria-labelledby={`${id}-heading`}>
+      <h2 id={`${id}-heading`}>Emergency access (break-glass) log</h2>
+      <p>Every time a clinician opened a patient&apos;s records without consent, from the chain&apos;s events.</p>
+      {isPending ? (
+        <p aria-busy="true">Reading the openings…</p>
+      ) : isError ? (
+        <p className="notice" role="alert">
+          The openings could not be read from the chain.
+        </p>
+      ) : data.length === 0 ? (
+        <p>No emergency access was ever opened.</p>
+      ) : (
+        <div className="table-scroll">
+          <table className="data-table" aria-labelledby={`${id}-heading`}>
+            <thead>
+              <tr>
+                <th scope="col">Opened</th>
+                <th scope="col">Who</th>
+                <th scope="col">Patient</th>
+                <th scope="col">Reason</th>
+                <th scope="col">Until</th>
+                <th scope="col">Status</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.map((e) => (
+                <tr key={`${e.openedAtBlock}-${e.patient}-${e.organization}`}>
+                  <td data-label="Opened">{formatDateTime(e.openedAt)}</td>
+                  <td data-label="Who">
+                    Clinician <span title={e.clinician}>{shortAddress(e.clinician)}</span> at{" "}
+                    {nameOf(e.organization) ?? shortAddress(e.organization)}
+                  </td>
+                  <td data-label="Patient" className="address" title={e.patient}>
+                    {e.patient}
+                  </td>
+                  <td data-label="Reason">{e.reason}</td>
+                  <td data-label="Until">{formatDateTime(e.expiresAt)}</td>
+                  <td data-label="Status">
+                    <span className={`badge ${STATE_BADGE[e.state]}`}>{STATE_WORDS[e.state]}</span>
+                    {e.closed ? (
+                      <span className="small muted">
+                        {" "}
+                        by {nameOf(e.closed.by) ?? shortAddress(e.closed.by)} at {formatDateTime(e.closed.at)}
+                      </span>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}

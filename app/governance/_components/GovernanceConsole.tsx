@@ -1,0 +1,40 @@
+"use client";
+import type { Address } from "viem";
+
+import { WalletGate } from "../../_components/WalletGate.tsx";
+import { useRefreshOnNewBlock } from "../../_lib/hooks.ts";
+import { useAccountStanding } from "../../_lib/roles.ts";
+import { AccreditForm } from "./AccreditForm.tsx";
+import { EmergencyLog } from "./EmergencyLog.tsx";
+import { Members } from "./Members.tsx";
+import { OrganizationList } from "./OrganizationList.tsx";
+
+export function GovernanceConsole() {
+  return <WalletGate>{(account) => <Console account={account} />}</WalletGate>;
+}
+
+function Console({ account }: { account: Address }) {
+  useRefreshOnNewBlock();
+  const { data: standing, isPending } = useAccountStanding(account);
+  if (isPending || !standing) return <p aria-busy="true">Reading your account from the registry…</p>;
+  const governs = standing.governance;
+  const manages =
+    standing.organization !== null && (standing.role === "ORGANIZATION" || standing.role === "ADMIN")
+      ? standing.organization
+      : null;
+  return (
+    <>
+      {governs ? null : (
+        <p className="notice" role="note">
+          This account does not hold the registry&apos;s governance role: you can read everything here, but accrediting,
+          suspending and reinstating are refused.
+          {manages ? " You can manage the members of your own organization." : null}
+        </p>
+      )}
+      {governs ? <AccreditForm /> : null}
+      <OrganizationList governs={governs} />
+      <Members manages={manages} />
+      <EmergencyLog />
+    </>
+  );
+}

@@ -1,0 +1,174 @@
+"use client";
+import { useQuery } from "@tanstack/react-query";
+import { type FormEvent, useId, useState } from "react";
+import type { Address } from "viem";
+
+import { ROLES, type RoleName } from "../../../sdk/codes.ts";
+import { consentRegistryAbi } from "../../../sdk/generated/abis.ts";
+import { findOrganization, readMembers } from "../../../sdk/ledger.ts";
+import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
+import { parseAddressInput } from "../../_lib/address.ts";
+import { shortAddress } from "../../_lib/format.ts";
+import { LEDGER_KEY, call, useLedgerClient, useOrganizations, useTx } from "../../_lib/hooks.ts";
+import { registryAddress } from "../../_lib/wagmi.ts";
+
+const ROLE_WORDS: Record<Exclude<RoleName, "ORGANIZATION">, string> = {
+  ADMIN: "Administrator (manages members and studies)",
+  CLINICIAN: "Clinician (reads for treatment, may open emergency access)",
+  GATEWAY: "Gateway (reports deliveries, anchors audit logs, relays)",
+  ANALYST: "Analyst (research)",
+};
+const MEMBER_ROLES = Object.keys(ROLE_WORDS) as (keyof typeof ROLE_WORDS)[];
+const roleName = (role: number) => MEMBER_ROLES.find((r) => ROLES[r] === role);
+
+/** The members of an organization; its own address and ADMIN members add and remove them. */
+export function Members({ manages }: { manages: Address | null }) {
+  const id = useId();
+  const client = useLedgerClient();
+  const { organizations, nameOf } = useOrganizations();
+  const [chosen, setChosen] = useState<string>("");
+  const organization = (chosen || manages || organizations[0]?.address || "") as Address | "";
+  const { data: members = [], isPending } = useQuery({
+    queryKey: [LEDGER_KEY, "members", registryAddress, organization],
+    enabled: !!client && !!organization,
+    queryFn: () => readMembers(client!, { registry: registryAddress!, organization: organization as Address }),
+  });
+  const canManage = !!manages && !!organization && manages.toLowerCase() === organization.toLowerCase();
+  const orgName = organization ? (nameOf(organization) ?? shortAddress(organization)) : "";
+  const tx = useTx();
+  const [confirmed, setConfirmed] = useState("Done.");
+
+  return (
+    <section className="card" aria-labelledby={`${id}-heading`}>
+      <h2 id={`${id}-heading`}>Members</h2>
+      <p>
+        An organization acts through member addresses with a role. The organization itself and its administrators add
+        and remove members.
+      </p>
+      <div className="field">
+        <label htmlFor={`${id}-org`}>Organization</label>
+        <select id={`${id}-org`} value={organization} onChange={(e) => setChosen(e.target.value)}>
+          {organizations.map((o) => (
+            <option key={o.address} value={o.address}>
+              {o.name}
+            </option>
+          ))}
+        </select>
+      </div>
+      {isPending && organization ? (
+        <p aria-busy="true">Reading the members…</p>
+      ) : members.length === 0 ? (
+        <p>{orgName} has no members.</p>
+      ) : (
+        <ul className="plain rows" aria-label={`Members of ${orgName}`}>
+          {members.map((m) => {
+            const role = roleName(m.role);
+            return (
+              <li key={m.member} className="row">
+                <span className="address" title={m.member}>
+                  {m.member}
+                </span>
+                <span className="badge badge-not-yet-valid">{role ?? `role ${m.role}`}</span>
+                {canManage ? (
+                  <button
+                    type="button"
+                    className="button small danger"
+                    disabled={tx.busy}
+                    onClick={() => {
+                      setConfirmed(`${shortAddress(m.member)} no longer acts for ${orgName}.`);
+                      void tx.run(() =>
+                        call(registryAddress!, consentRegistryAbi, "removeMember", [organization as Address, m.member]),
+                      );
+                    }}
+                  >
+                    Remove<span className="visually-hidden"> member {shortAddress(m.member)}</span>
+                  </button>
+                ) : null}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+      {canManage ? (
+        <AddMemberForm
+          organization={organization as Address}
+          name={orgName}
+          taken={(a) => !!findOrganization(organizations, a)}
+        />
+      ) : null}
+      <TxStatusLine status={tx.status} confirmed={confirmed} />
+    </section>
+  );
+}
+
+function AddMemberForm({
+  organization,
+  name,
+  taken,
+}: {
+  organization: Address;
+  name: string;
+  taken: (a: Address) => boolean;
+}) {
+  const id = useId();
+  const tx = useTx();
+  const [address, setAddress] = useState("");
+  const [role, setRole] = useState<keyof typeof ROLE_WORDS>("CLINICIAN");
+  const [error, setError] = useState("");
+
+  async function onSubmit(event: FormEvent) {
+    event.preventDefault();
+    const parsed = parseAddressInput(address, "the member's address");
+    const problem =
+      typeof parsed !== "string"
+        ? parsed.error
+        : taken(parsed)
+          ? "That address is an organization itself; a member needs its own address."
+          : "";
+    setError(problem);
+    if (problem || typeof parsed !== "string") {
+      tx.fail("Check the highlighted field.");
+      return;
+    }
+    const ok = await tx.run(() =>
+      call(registryAddress!, consentRegistryAbi, "addMember", [organization, parsed, ROLES[role]]),
+    );
+    if (ok) setAddress("");
+  }
+
+  return (
+    <form noValidate onSubmit={onSubmit} className="form inline-form" aria-label={`Add a member to ${name}`}>
+      <div className="field">
+        <label htmlFor={`${id}-address`}>Member&apos;s address</label>
+        <input
+          id={`${id}-address`}
+          type="text"
+          autoComplete="off"
+          spellCheck={false}
+          placeholder="0x…"
+          value={address}
+          onChange={(e) => setAddress(e.target.value)}
+          aria-invalid={!!error}
+          aria-describedby={`${id}-address-error`}
+        />
+        <p id={`${id}-address-error`} className="field-error">
+          {error}
+        </p>
+      </div>
+      <div className="field">
+        <label htmlFor={`${id}-role`}>Role</label>
+        <select id={`${id}-role`} value={role} onChange={(e) => setRole(e.target.value as keyof typeof ROLE_WORDS)}>
+          {MEMBER_ROLES.map((r) => (
+            <option key={r} value={r}>
+              {ROLE_WORDS[r]}
+            </option>
+          ))}
+        </select>
+      </div>
+      <button type="submit" className="button primary" disabled={tx.busy}>
+        Add member
+      </button>
+      <TxStatusLine status={tx.status} confirmed={`Member added to ${name}.`} />
+    </form>
+  );
+}
