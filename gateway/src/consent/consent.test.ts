@@ -72,6 +72,26 @@ describe("consent-checked reads", function () {
     assertValidFhir(all);
   });
 
+  it("finds the Patient linked to a wallet by identifier (did:pkh), consent-checked like any search", async () => {
+    const did = `did:pkh:eip155:${gw.t.chainId}:${patient.address}`;
+    for (const value of [did, `urn:ietf:rfc:3986|${did}`, did.toLowerCase()]) {
+      const found = bundleOf(await gw.read(patientToken, `/fhir/Patient?identifier=${encodeURIComponent(value)}`));
+      expect(found.total, value).to.equal(1);
+      expect(found.entry?.[0]?.resource?.id).to.equal(patientId);
+    }
+    const stranger = `did:pkh:eip155:${gw.t.chainId}:${gw.t.unfundedAccount().address}`;
+    expect(bundleOf(await gw.read(patientToken, `/fhir/Patient?identifier=${stranger}`)).total).to.equal(0);
+    // A reader without consent learns nothing more than from a read: 403 naming the missing consent.
+    refused(
+      await gw.read(clinicianToken, `/fhir/Patient?identifier=${encodeURIComponent(did)}`),
+      403,
+      /No consent for Patient/,
+    );
+    refused(await gw.read(patientToken, `/fhir/Patient?identifier=MRN123`), 400, /not a wallet as did:pkh/);
+    refused(await gw.read(patientToken, `/fhir/Patient?identifier=http://x|${did}`), 400, /only wallets are searched/);
+    refused(await gw.read(patientToken, `/fhir/Patient?identifier=${did}&_id=${patientId}`), 400, /not both/);
+  });
+
   it("refuses a reader without consent with 403 naming category, purpose and the sdk's reason", async () => {
     const res = await gw.read(clinicianToken, `/fhir/Observation?patient=${patientId}`);
     refused(

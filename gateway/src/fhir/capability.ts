@@ -30,7 +30,15 @@ export interface CapabilityOptions {
 export function searchParamsFor(type: SupportedResourceType): CapabilityStatementRestResource["searchParam"] {
   const params: NonNullable<CapabilityStatementRestResource["searchParam"]> = [];
   if (PATIENT_REFERENCE_ELEMENT[type] === null) {
-    params.push({ name: "_id", type: "token", definition: "http://hl7.org/fhir/SearchParameter/Resource-id" });
+    params.push(
+      { name: "_id", type: "token", definition: "http://hl7.org/fhir/SearchParameter/Resource-id" },
+      {
+        name: "identifier",
+        type: "token",
+        definition: "http://hl7.org/fhir/SearchParameter/Patient-identifier",
+        documentation: "The patient linked to a wallet: urn:ietf:rfc:3986|did:pkh:eip155:{chainId}:{address}",
+      },
+    );
   } else {
     params.push({
       name: "patient",

@@ -28,6 +28,7 @@ import {
   type SupportedResource,
 } from "../fhir/resources.ts";
 import { intParam, parseParams, patientParam, rawQuery, searchUrl, searchset } from "../fhir/search.ts";
+import { normalizeDidPkh } from "../store/links.ts";
 import { DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_SIZE } from "../store/store.ts";
 import type { AuditContext, Requester, RouteContext } from "./context.ts";
 
@@ -254,11 +255,25 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       const query = rawQuery(request.url);
       audit.query = query;
       const patientName = type === "Patient" ? "_id" : "patient";
-      const params = parseParams(query, [patientName, "_count", "_offset"]);
-      const patientId = patientParam(patientName, params.get(patientName));
-      audit.patientId = patientId;
+      const params = parseParams(
+        query,
+        type === "Patient" ? ["_id", "identifier", "_count", "_offset"] : [patientName, "_count", "_offset"],
+      );
       const count = intParam("_count", params.get("_count"), DEFAULT_PAGE_SIZE, 0, MAX_PAGE_SIZE);
       const offset = intParam("_offset", params.get("_offset"), 0, 0, MAX_OFFSET);
+      const identifier = params.get("identifier");
+      if (identifier !== undefined) {
+        // Patient?identifier=[urn:ietf:rfc:3986|]did:pkh:eip155:{chain}:{address}: the Patient linked to a wallet.
+        if (params.get("_id") !== undefined)
+          throw badRequest("Search Patient by _id or by identifier, not both", "identifier");
+        const did = walletIdentifier(identifier);
+        const found = await store.findPatientByWallet(did);
+        const self = searchUrl(`${base}/Patient`, { identifier: did, _count: count, _offset: offset });
+        if (found === undefined) return searchset({ self, total: 0, entries: [] });
+        params.set("_id", found);
+      }
+      const patientId = patientParam(patientName, params.get(patientName));
+      audit.patientId = patientId;
       const self = searchUrl(`${base}/${type}`, { [patientName]: patientId, _count: count, _offset: offset });
       const status = await store.patientStatus(patientId);
       if (status.kind === "erased") throw gone(`Patient/${patientId} has been erased`);
@@ -281,4 +296,25 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
     });
     return sendFhir(reply, body);
   });
+}
+
+/** A Patient identifier search value: a wallet as did:pkh, optionally with the URI system. */
+function walletIdentifier(value: string): string {
+  const bar = value.indexOf("|");
+  const system = bar >= 0 ? value.slice(0, bar) : undefined;
+  const did = bar >= 0 ? value.slice(bar + 1) : value;
+  if (system !== undefined && system !== "urn:ietf:rfc:3986") {
+    throw badRequest(
+      `identifier: only wallets are searched, as urn:ietf:rfc:3986|did:pkh:eip155:{chainId}:{address}`,
+      "identifier",
+    );
+  }
+  try {
+    return normalizeDidPkh(did);
+  } catch {
+    throw badRequest(
+      `identifier: "${truncate(did, 80)}" is not a wallet as did:pkh:eip155:{chainId}:{address}`,
+      "identifier",
+    );
+  }
 }
