@@ -1,0 +1,115 @@
+/**
+ * First-load JavaScript of the web app: every script a route's HTML makes the browser load before
+ * it is interactive, gzip-compressed (level 9, as a server would send it), from the production
+ * build in .next (built with `next build` when missing; `--build` rebuilds). Next 16 no longer
+ * prints these sizes, so they are derived from its manifests: the root main files of
+ * `.next/build-manifest.json` (framework, runtime) plus the route's entry chunks in its
+ * `page_client-reference-manifest.js` (layout and page client components). Polyfills are left out:
+ * they load only in browsers without ES modules.
+ *
+ * Prints the scripts of the patient portal (`/`) with the total, and the totals of the other
+ * routes for information; exits non-zero when `/` is over its budget. Run: `npm run bench:app`.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { runInNewContext } from "node:vm";
+import { gzipSync } from "node:zlib";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const NEXT_DIR = join(ROOT, ".next");
+const NEXT_CLI = join(ROOT, "node_modules/next/dist/bin/next");
+/** kB of gzip JavaScript the patient portal may make a phone download before it works. */
+const BUDGET_KB = 300;
+const BUDGETED_ROUTE = "/";
+
+if (process.argv.includes("--build") || !existsSync(join(NEXT_DIR, "BUILD_ID"))) {
+  console.log("building the web app (next build) ...");
+  const build = spawnSync(process.execPath, [NEXT_CLI, "build"], {
+    cwd: ROOT,
+    stdio: "inherit",
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+  });
+  if (build.status !== 0) {
+    console.error("next build failed");
+    process.exit(1);
+  }
+}
+
+const readJson = <T>(path: string): T => JSON.parse(readFileSync(join(NEXT_DIR, path), "utf8")) as T;
+
+const buildManifest = readJson<{ rootMainFiles: string[] }>("build-manifest.json");
+/** "/(patient)/page" → "/" */
+const routes = readJson<Record<string, string>>("app-path-routes-manifest.json");
+
+/** The route's entry chunks, from the client reference manifest Next writes beside its server page. */
+function entryFiles(entry: string): string[] {
+  const file = join(NEXT_DIR, "server/app", `${entry}_client-reference-manifest.js`);
+  if (!existsSync(file)) throw new Error(`no client reference manifest for ${entry} (${file})`);
+  const sandbox = {
+    globalThis: {} as { __RSC_MANIFEST?: Record<string, { entryJSFiles?: Record<string, string[]> }> },
+  };
+  runInNewContext(readFileSync(file, "utf8"), sandbox);
+  const manifest = sandbox.globalThis.__RSC_MANIFEST?.[entry];
+  if (!manifest?.entryJSFiles) throw new Error(`the client reference manifest of ${entry} has no entryJSFiles`);
+  const own = manifest.entryJSFiles[`[project]/app${entry}`];
+  // Next's built-in pages (/_not-found) have no page module of ours; every page of app/ must.
+  if (!own && !entry.startsWith("/_"))
+    throw new Error(`the client reference manifest of ${entry} lists no chunks for the page itself`);
+  return Object.values(manifest.entryJSFiles).flat();
+}
+
+const sizes = new Map<string, { raw: number; gzip: number }>();
+function sizeOf(file: string): { raw: number; gzip: number } {
+  let size = sizes.get(file);
+  if (!size) {
+    const body = readFileSync(join(NEXT_DIR, file.replace(/^\/?_next\//, "")));
+    size = { raw: body.length, gzip: gzipSync(body, { level: 9 }).length };
+    sizes.set(file, size);
+  }
+  return size;
+}
+
+const kB = (bytes: number) => (bytes / 1024).toFixed(1);
+
+const measured = Object.entries(routes)
+  .filter(([, route]) => route !== "/_global-error")
+  .map(([entry, route]) => {
+    const files = [...new Set([...buildManifest.rootMainFiles, ...entryFiles(entry)])];
+    const total = files.reduce(
+      (sum, f) => {
+        const s = sizeOf(f);
+        return { raw: sum.raw + s.raw, gzip: sum.gzip + s.gzip };
+      },
+      { raw: 0, gzip: 0 },
+    );
+    return { route, files, total };
+  })
+  .sort((a, b) => a.route.localeCompare(b.route));
+
+const budgeted = measured.find((m) => m.route === BUDGETED_ROUTE);
+if (!budgeted) {
+  console.error(`the build has no route ${BUDGETED_ROUTE}`);
+  process.exit(1);
+}
+
+console.log(`\nFirst-load JavaScript of ${BUDGETED_ROUTE} (production build, gzip level 9)\n`);
+console.log(`${"script".padEnd(44)} ${"raw kB".padStart(9)} ${"gzip kB".padStart(9)}`);
+for (const file of [...budgeted.files].sort((a, b) => sizeOf(b).gzip - sizeOf(a).gzip)) {
+  const s = sizeOf(file);
+  console.log(`${file.padEnd(44)} ${kB(s.raw).padStart(9)} ${kB(s.gzip).padStart(9)}`);
+}
+const ok = budgeted.total.gzip <= BUDGET_KB * 1024;
+console.log(
+  `${`total (${budgeted.files.length} scripts)`.padEnd(44)} ${kB(budgeted.total.raw).padStart(9)} ${kB(budgeted.total.gzip).padStart(9)}  budget ${BUDGET_KB} kB: ${ok ? "ok" : "OVER BUDGET"}`,
+);
+
+console.log("\nOther routes, for information\n");
+console.log(`${"route".padEnd(44)} ${"raw kB".padStart(9)} ${"gzip kB".padStart(9)}  scripts`);
+for (const m of measured.filter((x) => x !== budgeted)) {
+  console.log(
+    `${m.route.padEnd(44)} ${kB(m.total.raw).padStart(9)} ${kB(m.total.gzip).padStart(9)}  ${m.files.length}`,
+  );
+}
+console.log("");
+if (!ok) process.exitCode = 1;
