@@ -5,6 +5,7 @@ import { Delegates } from "./Delegates.tsx";
 import { EmergencyBanner } from "./EmergencyBanner.tsx";
 import { GrantForm } from "./GrantForm.tsx";
 import { GrantList } from "./GrantList.tsx";
+import { MyRecords } from "./MyRecords.tsx";
 import { Studies } from "./Studies.tsx";
 
 /** The patient portal: connect, be on the right chain, then the ledger of the connected patient. */
@@ -19,6 +20,7 @@ function Ledger({ patient }: { patient: `0x${string}` }) {
       <EmergencyBanner patient={patient} />
       <GrantList patient={patient} />
       <GrantForm patient={patient} />
+      <MyRecords patient={patient} />
       <Studies patient={patient} />
       <Delegates patient={patient} />
     </>

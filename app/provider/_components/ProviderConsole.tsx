@@ -7,6 +7,7 @@ import { parseAddressInput } from "../../_lib/address.ts";
 import { useOrganizations, useRefreshOnNewBlock } from "../../_lib/hooks.ts";
 import { useAccountStanding } from "../../_lib/roles.ts";
 import { BreakGlass } from "./BreakGlass.tsx";
+import { GatewayRecords } from "./GatewayRecords.tsx";
 import { PatientConsents } from "./PatientConsents.tsx";
 
 export function ProviderConsole() {
@@ -42,6 +43,7 @@ function Console({ account }: { account: Address }) {
       {patient ? (
         <>
           <PatientConsents patient={patient} organization={organization} organizationName={name} />
+          <GatewayRecords reader={account} patient={patient} />
           <BreakGlass
             patient={patient}
             organization={organization}

@@ -12,6 +12,7 @@ import { LEDGER_KEY, call, useLedgerClient, useOrganizations, useTx } from "../.
 import { studyPurposeWords, studyScopeWords, useStudies, useTokens } from "../../_lib/studies.ts";
 import { escrowAddress } from "../../_lib/wagmi.ts";
 import { checkBalance, parseAmount } from "./CreateStudyForm.tsx";
+import { DatasetDownload } from "./DatasetDownload.tsx";
 import { signPermit } from "./permit.ts";
 
 /** The organization's studies, newest first: enrolment, spend, and what a manager can do. */
@@ -125,6 +126,7 @@ function StudyPanel({
         </dd>
       </dl>
       {manages ? <StudyActions study={study} account={account} now={now} token={token} label={label} /> : null}
+      <DatasetDownload study={study} account={account} />
     </li>
   );
 }

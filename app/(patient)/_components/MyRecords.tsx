@@ -1,0 +1,360 @@
+"use client";
+/**
+ * My records and access log, per custodian: sign in to the custodian's gateway with the wallet
+ * (SIWE, no transaction), link the custodian's record with the code it gave, then read the
+ * records (and download them as a FHIR Bundle) and the access log: every read of them there,
+ * allowed or refused, newest first.
+ */
+import type { AuditEvent, Bundle } from "@medplum/fhirtypes";
+import { useQuery } from "@tanstack/react-query";
+import { type FormEvent, useEffect, useId, useState } from "react";
+import { type Address, getAddress, isAddress } from "viem";
+
+import { consentRegistryAbi } from "../../../sdk/generated/abis.ts";
+import { findOrganization } from "../../../sdk/ledger.ts";
+import { RecordsView } from "../../_components/RecordsView.tsx";
+import { shortAddress } from "../../_lib/format.ts";
+import { type GatewaySession, GatewayError, downloadJson, gatewayFetch, gatewayOrigin } from "../../_lib/gateway.ts";
+import { useLedgerClient, useOrganizations } from "../../_lib/hooks.ts";
+import { useGatewaySession } from "../../_lib/useGateway.ts";
+import { registryAddress } from "../../_lib/wagmi.ts";
+
+/** A patient reading its own records states treatment as the purpose (its own care). */
+const OWN_PURPOSE = "TREAT";
+const LOG_PAGE = 50;
+
+export function MyRecords({ patient }: { patient: Address }) {
+  const { organizations, isLoading } = useOrganizations();
+  const custodians = organizations.filter(
+    (o) => o.kind === "PROVIDER" && o.active && gatewayOrigin(o.gatewayUrl) !== null,
+  );
+  return (
+    <section className="card" aria-labelledby="records-heading">
+      <h2 id="records-heading">My records and who read them</h2>
+      <p className="muted">
+        Your records stay at your hospitals and labs. Sign in to each one&apos;s gateway with your wallet (a signature,
+        not a transaction) to read them and to see every access to them.
+      </p>
+      {isLoading && <p aria-busy="true">Loading custodians…</p>}
+      {!isLoading && custodians.length === 0 && <p>No custodian with a gateway is accredited yet.</p>}
+      {custodians.map((c) => (
+        <CustodianRecords
+          key={c.address}
+          patient={patient}
+          name={c.name}
+          origin={gatewayOrigin(c.gatewayUrl)!}
+          fhirBase={c.gatewayUrl.replace(/\/+$/, "")}
+        />
+      ))}
+    </section>
+  );
+}
+
+function CustodianRecords({
+  patient,
+  name,
+  origin,
+  fhirBase,
+}: {
+  patient: Address;
+  name: string;
+  origin: string;
+  fhirBase: string;
+}) {
+  const { state, signIn, signOut, setPatient, expired } = useGatewaySession(origin, patient, name);
+  const headingId = useId();
+  return (
+    <article className="custodian" aria-labelledby={headingId} data-custodian={name}>
+      <h3 id={headingId}>{name}</h3>
+      {state.phase !== "signed-in" && (
+        <div className="actions">
+          <button type="button" className="button" onClick={() => void signIn()} disabled={state.phase === "signing"}>
+            Sign in to {name}
+          </button>
+          <p className="tx-status" role="status" aria-live="polite">
+            {state.phase === "signing" && "Confirm the sign-in message in your wallet…"}
+            {state.phase === "failed" && <span className="tx-error">Not signed in: {state.message}</span>}
+          </p>
+        </div>
+      )}
+      {state.phase === "signed-in" && state.session.patient === null && (
+        <LinkRecord session={state.session} name={name} onLinked={setPatient} />
+      )}
+      {state.phase === "signed-in" && state.session.patient !== null && (
+        <>
+          <p className="muted small">
+            Signed in as {shortAddress(patient)}; your record here is Patient/{state.session.patient}.{" "}
+            <button type="button" className="link-button" onClick={signOut}>
+              Sign out<span className="visually-hidden"> of {name}</span>
+            </button>
+          </p>
+          <Records session={state.session} name={name} fhirPath={new URL(fhirBase).pathname} onExpired={expired} />
+          <AccessLog session={state.session} name={name} fhirPath={new URL(fhirBase).pathname} onExpired={expired} />
+        </>
+      )}
+    </article>
+  );
+}
+
+function LinkRecord({
+  session,
+  name,
+  onLinked,
+}: {
+  session: GatewaySession;
+  name: string;
+  onLinked: (patientId: string) => void;
+}) {
+  const id = useId();
+  const [code, setCode] = useState("");
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+
+  async function onSubmit(event: FormEvent) {
+    event.preventDefault();
+    const trimmed = code.trim();
+    if (trimmed.length < 6) {
+      setError("Enter the link code exactly as the custodian gave it to you.");
+      return;
+    }
+    setBusy(true);
+    setError(undefined);
+    try {
+      const response = await gatewayFetch(session, "/auth/link", {
+        method: "POST",
+        body: { code: trimmed },
+        accept: "application/json",
+        custodianName: name,
+      });
+      const linked = (await response.json()) as { patientId: string };
+      onLinked(linked.patientId);
+    } catch (err) {
+      setError(err instanceof GatewayError ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form className="form" onSubmit={(e) => void onSubmit(e)} noValidate>
+      <p>
+        No record at {name} is linked to this wallet yet. Enter the link code {name} gave you to link it.
+      </p>
+      <div className="field">
+        <label htmlFor={`${id}-code`}>Link code from {name}</label>
+        <input
+          id={`${id}-code`}
+          type="text"
+          autoComplete="one-time-code"
+          value={code}
+          onChange={(e) => setCode(e.target.value)}
+          aria-invalid={error ? true : undefined}
+          aria-describedby={error ? `${id}-error` : undefined}
+        />
+        {error && (
+          <p id={`${id}-error`} className="field-error" role="alert">
+            {error}
+          </p>
+        )}
+      </div>
+      <div className="actions">
+        <button type="submit" className="button primary" disabled={busy}>
+          Link my record
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function Records({
+  session,
+  name,
+  fhirPath,
+  onExpired,
+}: {
+  session: GatewaySession;
+  name: string;
+  fhirPath: string;
+  onExpired: () => void;
+}) {
+  const query = useQuery({
+    queryKey: ["gateway", session.origin, session.token, "everything", session.patient],
+    queryFn: async () => {
+      const response = await gatewayFetch(session, `${fhirPath}/Patient/${session.patient}/$everything`, {
+        purpose: OWN_PURPOSE,
+        custodianName: name,
+      });
+      return (await response.json()) as Bundle;
+    },
+    retry: false,
+  });
+  useExpiry(query.error, onExpired);
+  return (
+    <div className="records-block">
+      <h4>My records at {name}</h4>
+      {query.isLoading && <p aria-busy="true">Reading your records…</p>}
+      {query.error && (
+        <p className="notice" role="alert">
+          {query.error.message}
+        </p>
+      )}
+      {query.data && (
+        <>
+          <RecordsView bundle={query.data} headingLevel={4} />
+          <div className="actions">
+            <button
+              type="button"
+              className="button"
+              onClick={() => downloadJson(query.data, `my-records-${name.replace(/\W+/g, "-").toLowerCase()}.json`)}
+            >
+              Download my records (FHIR Bundle)
+            </button>
+          </div>
+        </>
+      )}
+    </div>
+  );
+}
+
+/** A request answered 401: the sign-in is over (expired token): say so, offer to sign in again. */
+function useExpiry(error: Error | null, onExpired: () => void): void {
+  useEffect(() => {
+    if (error instanceof GatewayError && error.status === 401) onExpired();
+  }, [error, onExpired]);
+}
+
+interface LogRow {
+  id: string;
+  when: string;
+  who: string;
+  what: string;
+  purpose: string;
+  allowed: boolean;
+  why: string;
+  emergency: boolean;
+}
+
+function didAddress(did: string | undefined): Address | null {
+  const m = /^did:pkh:eip155:\d+:(0x[0-9a-fA-F]{40})$/.exec(did ?? "");
+  return m && isAddress(m[1]!, { strict: false }) ? getAddress(m[1]!) : null;
+}
+
+function AccessLog({
+  session,
+  name,
+  fhirPath,
+  onExpired,
+}: {
+  session: GatewaySession;
+  name: string;
+  fhirPath: string;
+  onExpired: () => void;
+}) {
+  const client = useLedgerClient();
+  const { organizations } = useOrganizations();
+  const query = useQuery({
+    queryKey: ["gateway", session.origin, session.token, "audit", session.patient, organizations.length],
+    enabled: !!client && !!registryAddress,
+    queryFn: async (): Promise<LogRow[]> => {
+      const response = await gatewayFetch(
+        session,
+        `${fhirPath}/AuditEvent?patient=${session.patient}&_count=${LOG_PAGE}`,
+        { purpose: OWN_PURPOSE, custodianName: name },
+      );
+      const bundle = (await response.json()) as Bundle<AuditEvent>;
+      const events = (bundle.entry ?? []).map((e) => e.resource!).filter((e) => e?.resourceType === "AuditEvent");
+      // Who each reader is: an organization, or a member of one (the registry says which).
+      const readers = [
+        ...new Set(events.map((e) => didAddress(e.agent?.[0]?.who?.identifier?.value)).filter((a) => a !== null)),
+      ];
+      const names = new Map<string, string>();
+      await Promise.all(
+        readers.map(async (reader) => {
+          if (reader.toLowerCase() === session.address.toLowerCase()) return names.set(reader, "You");
+          const [organization, role] = await client!.readContract({
+            address: registryAddress!,
+            abi: consentRegistryAbi,
+            functionName: "accountOf",
+            args: [reader],
+          });
+          const org = findOrganization(organizations, organization);
+          if (!org) return names.set(reader, shortAddress(reader));
+          return names.set(reader, role === 0 ? org.name : `${shortAddress(reader)} of ${org.name}`);
+        }),
+      );
+      return events.map((e) => {
+        const reader = didAddress(e.agent?.[0]?.who?.identifier?.value);
+        const operation = e.subtype?.find((s) => s.system === "urn:consentry:gateway-operation")?.display;
+        const interaction = e.subtype?.[0]?.display ?? e.action ?? "";
+        const resource = e.entity?.find((x) => x.role?.code === "4")?.what;
+        const target = resource?.reference ?? resource?.display ?? "";
+        const purposes = e.purposeOfEvent ?? [];
+        return {
+          id: e.id ?? `${e.recorded}`,
+          when: e.recorded ?? "",
+          who: reader ? (names.get(reader) ?? shortAddress(reader)) : (e.agent?.[0]?.who?.display ?? "Unknown"),
+          what: operation ?? `${interaction}${target ? ` ${target}` : ""}`,
+          purpose: purposes[0]?.coding?.[0]?.display ?? "",
+          allowed: e.outcome === "0",
+          why: e.outcomeDesc ?? "",
+          emergency: purposes.some((p) => p.coding?.some((c) => c.code === "BTG")),
+        };
+      });
+    },
+    retry: false,
+  });
+  useExpiry(query.error, onExpired);
+  return (
+    <div className="records-block">
+      <h4>Access log at {name}</h4>
+      <div className="actions">
+        <button type="button" className="button small" onClick={() => void query.refetch()} disabled={query.isFetching}>
+          Refresh<span className="visually-hidden"> the access log of {name}</span>
+        </button>
+      </div>
+      {query.isLoading && <p aria-busy="true">Reading the access log…</p>}
+      {query.error && (
+        <p className="notice" role="alert">
+          {query.error.message}
+        </p>
+      )}
+      {query.data && query.data.length === 0 && <p>Nobody has accessed your records here yet.</p>}
+      {query.data && query.data.length > 0 && (
+        <div className="table-scroll">
+          <table className="data-table" data-testid="access-log">
+            <caption className="visually-hidden">Accesses to your records at {name}, newest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Who</th>
+                <th scope="col">What</th>
+                <th scope="col">Purpose</th>
+                <th scope="col">Result</th>
+              </tr>
+            </thead>
+            <tbody>
+              {query.data.map((row) => (
+                <tr key={row.id} data-outcome={row.allowed ? "allowed" : "refused"}>
+                  <td data-label="When">{new Date(row.when).toLocaleString("en-GB")}</td>
+                  <td data-label="Who">{row.who}</td>
+                  <td data-label="What">{row.what}</td>
+                  <td data-label="Purpose">
+                    {row.purpose}
+                    {row.emergency && <span className="badge badge-revoked"> emergency access</span>}
+                  </td>
+                  <td data-label="Result">
+                    {row.allowed ? (
+                      "Allowed"
+                    ) : (
+                      <>Refused{row.why && <span className="muted small">: {row.why}</span>}</>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}

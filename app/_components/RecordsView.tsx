@@ -1,0 +1,200 @@
+"use client";
+/**
+ * A patient's FHIR records, readable by a person: lab results and vital signs as a table,
+ * conditions, medications, allergies, immunizations and procedures as lists; what the gateway
+ * withheld (categories without consent) said in its words.
+ */
+import type {
+  AllergyIntolerance,
+  Bundle,
+  CodeableConcept,
+  Condition,
+  Immunization,
+  MedicationRequest,
+  Observation,
+  OperationOutcome,
+  Procedure,
+  Quantity,
+  Resource,
+} from "@medplum/fhirtypes";
+
+import "./records.css";
+
+import { outcomeSentences } from "../_lib/gateway.ts";
+
+function conceptText(c: CodeableConcept | undefined): string {
+  return c?.text ?? c?.coding?.find((x) => x.display)?.display ?? c?.coding?.[0]?.code ?? "Unnamed";
+}
+
+function quantityText(q: Quantity | undefined): string {
+  if (!q || q.value === undefined) return "";
+  return `${q.comparator ?? ""}${q.value} ${q.unit ?? q.code ?? ""}`.trim();
+}
+
+function dateText(value: string | undefined): string {
+  if (!value) return "";
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) return value;
+  return new Date(t).toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+}
+
+function observationValue(o: Observation): string {
+  if (o.valueQuantity) return quantityText(o.valueQuantity);
+  if (o.valueCodeableConcept) return conceptText(o.valueCodeableConcept);
+  if (o.valueString) return o.valueString;
+  if (o.component?.length) return o.component.map((c) => quantityText(c.valueQuantity)).join(" / ");
+  return "";
+}
+
+function flag(o: Observation): string {
+  const code = o.interpretation?.[0]?.coding?.[0]?.code ?? o.component?.[0]?.interpretation?.[0]?.coding?.[0]?.code;
+  if (code === "H" || code === "HH") return "High";
+  if (code === "L" || code === "LL") return "Low";
+  if (code === "A" || code === "AA") return "Abnormal";
+  return "";
+}
+
+function ofType<T extends Resource>(resources: readonly Resource[], type: T["resourceType"]): T[] {
+  return resources.filter((r): r is T => r.resourceType === type);
+}
+
+/** The resources of a searchset (match entries) and the gateway's note on what it withheld. */
+export function splitSearchset(bundle: Bundle): { resources: Resource[]; withheld: string[] } {
+  const resources: Resource[] = [];
+  const withheld: string[] = [];
+  for (const e of bundle.entry ?? []) {
+    if (!e.resource) continue;
+    if (e.resource.resourceType === "OperationOutcome")
+      withheld.push(...outcomeSentences(e.resource as OperationOutcome));
+    else resources.push(e.resource);
+  }
+  return { resources, withheld };
+}
+
+export function RecordsView({ bundle, headingLevel = 3 }: { bundle: Bundle; headingLevel?: 3 | 4 }) {
+  const { resources, withheld } = splitSearchset(bundle);
+  const H = headingLevel === 3 ? "h3" : "h4";
+  const labs = ofType<Observation>(resources, "Observation").sort((a, b) =>
+    (b.effectiveDateTime ?? "").localeCompare(a.effectiveDateTime ?? ""),
+  );
+  const conditions = ofType<Condition>(resources, "Condition");
+  const medications = ofType<MedicationRequest>(resources, "MedicationRequest");
+  const allergies = ofType<AllergyIntolerance>(resources, "AllergyIntolerance");
+  const immunizations = ofType<Immunization>(resources, "Immunization");
+  const procedures = ofType<Procedure>(resources, "Procedure");
+
+  return (
+    <div className="records">
+      {withheld.length > 0 && (
+        <div className="notice" role="note">
+          <p>Not shown:</p>
+          <ul>
+            {withheld.map((w) => (
+              <li key={w}>{w}</li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {resources.length === 0 && <p>No records.</p>}
+      {labs.length > 0 && (
+        <>
+          <H>Lab results and vital signs</H>
+          <div className="table-scroll">
+            <table className="records-table" data-testid="lab-results">
+              <thead>
+                <tr>
+                  <th scope="col">Test</th>
+                  <th scope="col">Result</th>
+                  <th scope="col">Flag</th>
+                  <th scope="col">Date</th>
+                </tr>
+              </thead>
+              <tbody>
+                {labs.map((o) => (
+                  <tr key={o.id}>
+                    <td data-label="Test">{conceptText(o.code)}</td>
+                    <td data-label="Result">{observationValue(o)}</td>
+                    <td data-label="Flag">{flag(o)}</td>
+                    <td data-label="Date">{dateText(o.effectiveDateTime ?? o.issued)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+      {conditions.length > 0 && (
+        <>
+          <H>Conditions</H>
+          <ul className="record-list">
+            {conditions.map((c) => (
+              <li key={c.id}>
+                <strong>{conceptText(c.code)}</strong>
+                {c.clinicalStatus && <> — {conceptText(c.clinicalStatus).toLowerCase()}</>}
+                {c.onsetDateTime && <>, since {dateText(c.onsetDateTime)}</>}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {medications.length > 0 && (
+        <>
+          <H>Medications</H>
+          <ul className="record-list">
+            {medications.map((m) => (
+              <li key={m.id}>
+                <strong>{conceptText(m.medicationCodeableConcept)}</strong> ({m.status})
+                {m.dosageInstruction?.[0]?.text && <> — {m.dosageInstruction[0].text}</>}
+                {m.authoredOn && <>, prescribed {dateText(m.authoredOn)}</>}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {allergies.length > 0 && (
+        <>
+          <H>Allergies</H>
+          <ul className="record-list">
+            {allergies.map((a) => (
+              <li key={a.id}>
+                <strong>{conceptText(a.code)}</strong>
+                {a.criticality && <> — {a.criticality} criticality</>}
+                {a.reaction?.[0]?.manifestation?.[0] && (
+                  <>, {conceptText(a.reaction[0].manifestation[0]).toLowerCase()}</>
+                )}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {immunizations.length > 0 && (
+        <>
+          <H>Immunizations</H>
+          <ul className="record-list">
+            {immunizations.map((i) => (
+              <li key={i.id}>
+                <strong>{conceptText(i.vaccineCode)}</strong>
+                {i.occurrenceDateTime && <>, {dateText(i.occurrenceDateTime)}</>}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {procedures.length > 0 && (
+        <>
+          <H>Procedures</H>
+          <ul className="record-list">
+            {procedures.map((p) => (
+              <li key={p.id}>
+                <strong>{conceptText(p.code)}</strong>
+                {(p.performedDateTime ?? p.performedPeriod?.start) && (
+                  <>, {dateText(p.performedDateTime ?? p.performedPeriod?.start)}</>
+                )}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,176 @@
+"use client";
+/**
+ * A provider opens a patient's records through a custodian's gateway: sign in there with the
+ * clinician's wallet, find the Patient linked to the patient's address, read what the patient's
+ * consent (or an open emergency access) allows for the purpose stated. A refusal is shown in the
+ * gateway's words: which consent is missing, for which category and purpose, and why.
+ */
+import type { Bundle, Patient } from "@medplum/fhirtypes";
+import { type FormEvent, useId, useState } from "react";
+import type { Address } from "viem";
+
+import { RecordsView } from "../../_components/RecordsView.tsx";
+import { shortAddress } from "../../_lib/format.ts";
+import { GatewayError, type GatewaySession, gatewayFetch, gatewayOrigin } from "../../_lib/gateway.ts";
+import { useOrganizations } from "../../_lib/hooks.ts";
+import { useGatewaySession } from "../../_lib/useGateway.ts";
+import { localChain } from "../../_lib/wagmi.ts";
+
+const PURPOSES = [
+  { code: "TREAT", label: "Treatment" },
+  { code: "ETREAT", label: "Emergency treatment (break-glass)" },
+] as const;
+type Purpose = (typeof PURPOSES)[number]["code"];
+
+type ReadState =
+  | { phase: "idle" }
+  | { phase: "reading" }
+  | { phase: "read"; bundle: Bundle; patientId: string }
+  | { phase: "refused"; message: string; status: number }
+  | { phase: "not-found" };
+
+export function GatewayRecords({ reader, patient }: { reader: Address; patient: Address }) {
+  const id = useId();
+  const { organizations } = useOrganizations();
+  const custodians = organizations.filter(
+    (o) => o.kind === "PROVIDER" && o.active && gatewayOrigin(o.gatewayUrl) !== null,
+  );
+  const [chosen, setChosen] = useState("");
+  const custodian = custodians.find((c) => c.address === chosen) ?? custodians[0];
+
+  return (
+    <section className="card" aria-labelledby={`${id}-heading`}>
+      <h2 id={`${id}-heading`}>Records of {shortAddress(patient)}</h2>
+      {custodians.length === 0 && <p>No custodian with a gateway is accredited.</p>}
+      {custodians.length > 1 && (
+        <div className="field">
+          <label htmlFor={`${id}-custodian`}>Custodian holding the records</label>
+          <select id={`${id}-custodian`} value={custodian?.address ?? ""} onChange={(e) => setChosen(e.target.value)}>
+            {custodians.map((c) => (
+              <option key={c.address} value={c.address}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        </div>
+      )}
+      {custodian && (
+        <CustodianReader
+          key={`${custodian.address}-${patient}`}
+          reader={reader}
+          patient={patient}
+          name={custodian.name}
+          origin={gatewayOrigin(custodian.gatewayUrl)!}
+          fhirPath={new URL(custodian.gatewayUrl).pathname.replace(/\/+$/, "")}
+        />
+      )}
+    </section>
+  );
+}
+
+function CustodianReader({
+  reader,
+  patient,
+  name,
+  origin,
+  fhirPath,
+}: {
+  reader: Address;
+  patient: Address;
+  name: string;
+  origin: string;
+  fhirPath: string;
+}) {
+  const id = useId();
+  const { state, signIn, expired } = useGatewaySession(origin, reader, name);
+  const [purpose, setPurpose] = useState<Purpose>("TREAT");
+  const [read, setRead] = useState<ReadState>({ phase: "idle" });
+
+  async function open(session: GatewaySession, event: FormEvent) {
+    event.preventDefault();
+    setRead({ phase: "reading" });
+    try {
+      const did = `did:pkh:eip155:${localChain.id}:${patient}`;
+      const found = (await (
+        await gatewayFetch(session, `${fhirPath}/Patient?identifier=${encodeURIComponent(did)}`, {
+          purpose,
+          custodianName: name,
+        })
+      ).json()) as Bundle<Patient>;
+      const patientId = found.entry?.[0]?.resource?.id;
+      if (!patientId) {
+        setRead({ phase: "not-found" });
+        return;
+      }
+      const bundle = (await (
+        await gatewayFetch(session, `${fhirPath}/Patient/${patientId}/$everything`, { purpose, custodianName: name })
+      ).json()) as Bundle;
+      setRead({ phase: "read", bundle, patientId });
+    } catch (err) {
+      if (err instanceof GatewayError && err.status === 401) expired();
+      setRead({
+        phase: "refused",
+        status: err instanceof GatewayError ? err.status : 0,
+        message: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+
+  if (state.phase !== "signed-in") {
+    return (
+      <div className="actions">
+        <button type="button" className="button" onClick={() => void signIn()} disabled={state.phase === "signing"}>
+          Sign in to {name}
+        </button>
+        <p className="tx-status" role="status" aria-live="polite">
+          {state.phase === "signing" && "Confirm the sign-in message in your wallet…"}
+          {state.phase === "failed" && <span className="tx-error">Not signed in: {state.message}</span>}
+        </p>
+      </div>
+    );
+  }
+  const session = state.session;
+  return (
+    <>
+      <form className="inline-form" onSubmit={(e) => void open(session, e)}>
+        <div className="field">
+          <label htmlFor={`${id}-purpose`}>Purpose of use</label>
+          <select id={`${id}-purpose`} value={purpose} onChange={(e) => setPurpose(e.target.value as Purpose)}>
+            {PURPOSES.map((p) => (
+              <option key={p.code} value={p.code}>
+                {p.label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <button type="submit" className="button primary" disabled={read.phase === "reading"}>
+          Open records at {name}
+        </button>
+      </form>
+      <div role="status" aria-live="polite" data-testid="gateway-read" data-phase={read.phase}>
+        {read.phase === "reading" && <p aria-busy="true">Checking consent on the chain and reading…</p>}
+        {read.phase === "not-found" && (
+          <p>
+            No record at {name} is linked to {shortAddress(patient)}.
+          </p>
+        )}
+        {read.phase === "refused" && (
+          <div className="refusal" role="alert">
+            <p>
+              <strong>{read.status === 403 ? `Refused by ${name}:` : `${name} could not answer:`}</strong>
+            </p>
+            <p>{read.message}</p>
+          </div>
+        )}
+      </div>
+      {read.phase === "read" && (
+        <>
+          <p className="muted small">
+            Patient/{read.patientId} at {name}, read for {purpose === "TREAT" ? "treatment" : "emergency treatment"}.
+          </p>
+          <RecordsView bundle={read.bundle} headingLevel={3} />
+        </>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,134 @@
+"use client";
+/**
+ * The de-identified dataset of a study, from each custodian that is a data source of it: sign in
+ * to the custodian's gateway (SIWE, as the researcher organization or its ADMIN/ANALYST member),
+ * then download. The gateway reports each new delivery to the StudyEscrow (which pays the patient
+ * and the custodian) before it releases that patient's data, so a download spends budget; what it
+ * withheld, and why, is shown from the Bundle's first entry.
+ */
+import type { Bundle, OperationOutcome } from "@medplum/fhirtypes";
+import { useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import type { Address } from "viem";
+
+import type { StudyListing } from "../../../sdk/escrow.ts";
+import { LEDGER_KEY, useOrganizations } from "../../_lib/hooks.ts";
+import { GatewayError, downloadJson, gatewayFetch, gatewayOrigin, outcomeSentences } from "../../_lib/gateway.ts";
+import { useGatewaySession } from "../../_lib/useGateway.ts";
+
+export function DatasetDownload({ study, account }: { study: StudyListing; account: Address }) {
+  const { organizations } = useOrganizations();
+  const sources = study.custodians
+    .map((c) => organizations.find((o) => o.address.toLowerCase() === c.custodian.toLowerCase()))
+    .filter((o) => o !== undefined);
+  if (study.statusName !== "Open" || study.over) return null;
+  return (
+    <div className="records-block">
+      <h4>De-identified data</h4>
+      {sources.length === 0 && <p>None of the study&apos;s custodians is known to the registry.</p>}
+      {sources.map((o) => {
+        const origin = gatewayOrigin(o.gatewayUrl);
+        return origin ? (
+          <SourceDownload key={o.address} study={study} account={account} name={o.name} origin={origin} />
+        ) : (
+          <p key={o.address}>{o.name} publishes no gateway: its data cannot be downloaded here.</p>
+        );
+      })}
+    </div>
+  );
+}
+
+type Download =
+  | { phase: "idle" }
+  | { phase: "downloading" }
+  | { phase: "done"; resources: number; summary: string[] }
+  | { phase: "failed"; message: string };
+
+function SourceDownload({
+  study,
+  account,
+  name,
+  origin,
+}: {
+  study: StudyListing;
+  account: Address;
+  name: string;
+  origin: string;
+}) {
+  const queryClient = useQueryClient();
+  const { state, signIn, expired } = useGatewaySession(origin, account, name);
+  const [download, setDownload] = useState<Download>({ phase: "idle" });
+  const studyId = study.id.toString();
+
+  async function fetchDataset() {
+    if (state.phase !== "signed-in") return;
+    setDownload({ phase: "downloading" });
+    try {
+      const response = await gatewayFetch(state.session, `/research/studies/${studyId}/dataset`, {
+        custodianName: name,
+      });
+      const bundle = (await response.json()) as Bundle;
+      const [first, ...rest] = bundle.entry ?? [];
+      const summary =
+        first?.resource?.resourceType === "OperationOutcome"
+          ? outcomeSentences(first.resource as OperationOutcome)
+          : [];
+      downloadJson(bundle, `study-${studyId}-${name.replace(/\W+/g, "-").toLowerCase()}-deidentified.json`);
+      setDownload({ phase: "done", resources: rest.length, summary });
+      // Deliveries were paid: the budget and the spend changed.
+      void queryClient.invalidateQueries({ queryKey: [LEDGER_KEY] });
+    } catch (err) {
+      if (err instanceof GatewayError && err.status === 401) expired();
+      setDownload({ phase: "failed", message: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  return (
+    <div className="source-download" data-source={name}>
+      {state.phase !== "signed-in" ? (
+        <div className="actions">
+          <button type="button" className="button" onClick={() => void signIn()} disabled={state.phase === "signing"}>
+            Sign in to {name}
+            <span className="visually-hidden"> to download study {studyId}</span>
+          </button>
+          <p className="tx-status" role="status" aria-live="polite">
+            {state.phase === "signing" && "Confirm the sign-in message in your wallet…"}
+            {state.phase === "failed" && <span className="tx-error">Not signed in: {state.message}</span>}
+          </p>
+        </div>
+      ) : (
+        <div className="actions">
+          <button
+            type="button"
+            className="button primary"
+            onClick={() => void fetchDataset()}
+            disabled={download.phase === "downloading"}
+          >
+            Download the dataset from {name}
+            <span className="visually-hidden"> for study {studyId}</span>
+          </button>
+        </div>
+      )}
+      <div role="status" aria-live="polite" data-testid="dataset-status" data-phase={download.phase}>
+        {download.phase === "downloading" && (
+          <p aria-busy="true">Reporting deliveries to the escrow and preparing the data…</p>
+        )}
+        {download.phase === "failed" && (
+          <p className="tx-status tx-error" role="alert">
+            Not downloaded: {download.message}
+          </p>
+        )}
+        {download.phase === "done" && (
+          <>
+            <p className="tx-status tx-success">Downloaded {download.resources} de-identified records.</p>
+            <ul className="record-list">
+              {download.summary.map((s) => (
+                <li key={s}>{s}</li>
+              ))}
+            </ul>
+          </>
+        )}
+      </div>
+    </div>
+  );
+}
