@@ -4,3 +4,7 @@ export * from "./deployments.ts";
 export * from "./eip712.ts";
 export * from "./fhir.ts";
 export * from "./generated/abis.ts";
+export * from "./errors.ts";
+export * from "./escrow.ts";
+export * from "./ledger.ts";
+export * from "./study.ts";
