@@ -19,7 +19,7 @@
  * and at 50 connections; checked p99 <= 50 ms at 10 connections; no non-2xx in a checked run;
  * 0 stale reads in 1,000 revoke-then-read trials.
  *
- *   node scripts/bench/gateway-bench.ts [--duration 10] [--warmup 3] [--trials 1000]
+ *   node scripts/bench/gateway-bench.ts [--duration 15] [--warmup 3] [--trials 1000]   (seconds, seconds, trials)
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -27,6 +27,7 @@ import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import type { FastifyInstance } from "fastify";
 import type { Address } from "viem";
@@ -44,7 +45,7 @@ import { deployTestChain, type TestChain } from "../../gateway/src/testing/chain
 import { PGLITE_TEMPLATE } from "../../gateway/src/testing/fixtures.ts";
 import { categoriesToMask, encodePurpose, purposeScope, type CategoryName } from "../../sdk/codes.ts";
 import { LOCAL_CHAIN_ID } from "../lib/demo.ts";
-import type { LoadResult, LoadSpec } from "./gateway-load.ts";
+import { MEASURING, type LoadResult, type LoadSpec } from "./gateway-load.ts";
 
 const HOST = "127.0.0.1";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -56,7 +57,7 @@ const BUDGET = { throughputRatio: 0.5, p99At10Ms: 50, trials: 1000 } as const;
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
   options: {
-    duration: { type: "string", default: "10" },
+    duration: { type: "string", default: "15" },
     warmup: { type: "string", default: "3" },
     trials: { type: "string", default: String(BUDGET.trials) },
   },
@@ -114,11 +115,11 @@ function runToEnd(
   name: string,
   args: string[],
   stdout: "ignore" | "pipe" = "ignore",
-  onSpawn?: (pid: number) => void,
+  onSpawn?: (pid: number, child: ChildProcess) => void,
 ): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawnGroup(args, stdout);
-    if (child.pid !== undefined) onSpawn?.(child.pid);
+    if (child.pid !== undefined) onSpawn?.(child.pid, child);
     let out = "";
     let err = "";
     child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
@@ -240,15 +241,66 @@ interface Row {
   connections: number;
   result: LoadResult;
   loadPid: number;
+  /** During the measured run, as shares of one core: this process (the gateway), the hardhat node. */
+  gatewayCpu: number;
+  nodeCpu: number | undefined;
+  /** The gateway's event loop: longest delay (ms) during the measured run. */
+  loopMaxMs: number;
 }
 
-async function measure(variant: Row["variant"], connections: number, url: string, token: string): Promise<Row> {
+/** CPU seconds a process has used (Linux /proc; undefined elsewhere). */
+function processCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100)
+  } catch {
+    return undefined;
+  }
+}
+
+async function measure(
+  variant: Row["variant"],
+  connections: number,
+  url: string,
+  token: string,
+  nodePid: number | undefined,
+): Promise<Row> {
   say(`${variant}, ${connections} connections: ${warmupSeconds} s warm-up, then ${durationSeconds} s measured ...`);
   const spec: LoadSpec = { url, headers: readHeaders(token), connections, warmupSeconds, durationSeconds };
   let loadPid = 0;
-  const out = await runToEnd("autocannon", [LOAD_SCRIPT, JSON.stringify(spec)], "pipe", (pid) => (loadPid = pid));
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  let start: { wall: number; cpu: NodeJS.CpuUsage; node: number | undefined } | undefined;
+  const out = await runToEnd("autocannon", [LOAD_SCRIPT, JSON.stringify(spec)], "pipe", (pid, child) => {
+    loadPid = pid;
+    child.stdout?.on("data", (d: Buffer) => {
+      if (start === undefined && d.toString().split("\n").includes(MEASURING)) {
+        start = { wall: performance.now(), cpu: process.cpuUsage(), node: processCpuSeconds(nodePid) };
+        loop.enable();
+      }
+    });
+  });
+  loop.disable();
+  if (start === undefined) throw new Error("the load generator never started its measured run");
+  const wallMs = performance.now() - start.wall;
+  const cpu = process.cpuUsage(start.cpu);
+  const nodeNow = processCpuSeconds(nodePid);
   const result = JSON.parse(out.trim().split("\n").at(-1)!) as LoadResult;
-  return { variant, connections, result, loadPid };
+  return {
+    variant,
+    connections,
+    result,
+    loadPid,
+    gatewayCpu: (cpu.user + cpu.system) / 1000 / wallMs,
+    nodeCpu: start.node !== undefined && nodeNow !== undefined ? ((nodeNow - start.node) * 1000) / wallMs : undefined,
+    loopMaxMs: loop.max / 1e6,
+  };
+}
+
+/** A share of one core as a percentage ("-" when unknown). */
+function pct(share: number | undefined): string {
+  return share === undefined ? "-" : `${(share * 100).toFixed(0)}%`;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -399,8 +451,8 @@ async function main(): Promise<number> {
   // ---------------------------------------------------------------- throughput and latency
   const rows: Row[] = [];
   for (const connections of CONNECTIONS) {
-    rows.push(await measure("checked", connections, checkedUrl, checkedToken));
-    rows.push(await measure("unchecked", connections, uncheckedUrl, uncheckedToken));
+    rows.push(await measure("checked", connections, checkedUrl, checkedToken, node.pid));
+    rows.push(await measure("unchecked", connections, uncheckedUrl, uncheckedToken, node.pid));
   }
 
   // ---------------------------------------------------------------- revoke, then read
@@ -451,13 +503,17 @@ async function main(): Promise<number> {
   );
   out.push("");
   out.push(
-    `${"variant".padEnd(10)} ${"conns".padStart(5)} ${"req/s".padStart(9)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"non-2xx".padStart(8)} ${"errors".padStart(7)}`,
+    `${"variant".padEnd(10)} ${"conns".padStart(5)} ${"req/s".padStart(7)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"non-2xx".padStart(8)} ${"errors".padStart(7)}   ${"CPU: gateway".padStart(12)} ${"node".padStart(5)} ${"load".padStart(5)}  ${"loop max ms".padStart(11)}`,
   );
   for (const r of rows) {
     out.push(
-      `${r.variant.padEnd(10)} ${String(r.connections).padStart(5)} ${r.result.requestsPerSecond.toFixed(0).padStart(9)} ${String(r.result.p50).padStart(7)} ${String(r.result.p99).padStart(7)} ${String(r.result.non2xx).padStart(8)} ${String(r.result.errors).padStart(7)}`,
+      `${r.variant.padEnd(10)} ${String(r.connections).padStart(5)} ${r.result.requestsPerSecond.toFixed(0).padStart(7)} ${String(r.result.p50).padStart(7)} ${String(r.result.p99).padStart(7)} ${String(r.result.non2xx).padStart(8)} ${String(r.result.errors).padStart(7)}   ${pct(r.gatewayCpu).padStart(12)} ${pct(r.nodeCpu).padStart(5)} ${pct(r.result.cpu).padStart(5)}  ${r.loopMaxMs.toFixed(0).padStart(11)}`,
     );
   }
+  out.push(
+    "CPU: share of one core during the measured run (gateway = this process, node = the hardhat node, load = autocannon);",
+  );
+  out.push("loop max ms: the gateway's longest event-loop stall during the measured run");
   out.push("");
 
   const failures: string[] = [];
@@ -482,7 +538,7 @@ async function main(): Promise<number> {
     );
     if (connections === 10) {
       out.push(
-        `checked p99 at 10 connections: ${checked.p99} ms (budget <= ${BUDGET.p99At10Ms} ms)  ${verdict(checked.p99 <= BUDGET.p99At10Ms, "p99 at 10 connections")}`,
+        `checked p99 at 10 connections: ${checked.p99} ms (budget <= ${BUDGET.p99At10Ms} ms; unchecked: ${unchecked.p99} ms)  ${verdict(checked.p99 <= BUDGET.p99At10Ms, "p99 at 10 connections")}`,
       );
     }
   }

@@ -5,7 +5,8 @@
  *   node scripts/bench/gateway-load.ts '{"url":…,"headers":{…},"connections":10,"warmupSeconds":3,"durationSeconds":10}'
  *
  * Runs a warm-up (results discarded but for its status codes), then the measured run, with
- * autocannon (keep-alive connections, one request in flight on each), and prints one JSON line.
+ * autocannon (keep-alive connections, one request in flight on each): prints `measuring` when the
+ * measured run starts and its result as one JSON line at the end.
  */
 import { createRequire } from "node:module";
 
@@ -28,8 +29,13 @@ export interface LoadResult {
   timeouts: number;
   durationSeconds: number;
   statusCodes: Record<string, number>;
+  /** CPU time of this process during the measured run, as a share of one core (1 = 100%). */
+  cpu: number;
   warmup: { total: number; non2xx: number; errors: number };
 }
+
+/** Printed on its own line when the measured run starts (after the warm-up). */
+export const MEASURING = "measuring";
 
 interface Histogram {
   average: number;
@@ -57,9 +63,8 @@ type Autocannon = (options: {
   timeout: number;
 }) => Promise<AutocannonResult>;
 
-const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
-
 async function run(spec: LoadSpec, seconds: number): Promise<AutocannonResult> {
+  const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
   return autocannon({
     url: spec.url,
     method: "GET",
@@ -71,22 +76,32 @@ async function run(spec: LoadSpec, seconds: number): Promise<AutocannonResult> {
   });
 }
 
-const spec = JSON.parse(process.argv[2] ?? "{}") as LoadSpec;
-const warm = await run(spec, spec.warmupSeconds);
-const measured = await run(spec, spec.durationSeconds);
-const statusCodes = Object.fromEntries(
-  Object.entries(measured.statusCodeStats ?? {}).map(([code, s]) => [code, Number(s.count)]),
-);
-const result: LoadResult = {
-  requestsPerSecond: measured.requests.average,
-  p50: measured.latency.p50,
-  p99: measured.latency.p99,
-  total: measured.requests.total,
-  non2xx: measured.non2xx,
-  errors: measured.errors,
-  timeouts: measured.timeouts,
-  durationSeconds: measured.duration,
-  statusCodes,
-  warmup: { total: warm.requests.total, non2xx: warm.non2xx, errors: warm.errors },
-};
-process.stdout.write(`${JSON.stringify(result)}\n`);
+async function main(): Promise<void> {
+  const spec = JSON.parse(process.argv[2] ?? "{}") as LoadSpec;
+  const warm = await run(spec, spec.warmupSeconds);
+  process.stdout.write(`${MEASURING}\n`);
+  const cpuBefore = process.cpuUsage();
+  const wallBefore = performance.now();
+  const measured = await run(spec, spec.durationSeconds);
+  const cpuUsed = process.cpuUsage(cpuBefore);
+  const cpu = (cpuUsed.user + cpuUsed.system) / 1000 / (performance.now() - wallBefore);
+  const statusCodes = Object.fromEntries(
+    Object.entries(measured.statusCodeStats ?? {}).map(([code, s]) => [code, Number(s.count)]),
+  );
+  const result: LoadResult = {
+    requestsPerSecond: measured.requests.average,
+    p50: measured.latency.p50,
+    p99: measured.latency.p99,
+    total: measured.requests.total,
+    non2xx: measured.non2xx,
+    errors: measured.errors,
+    timeouts: measured.timeouts,
+    durationSeconds: measured.duration,
+    statusCodes,
+    cpu,
+    warmup: { total: warm.requests.total, non2xx: warm.non2xx, errors: warm.errors },
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+if (import.meta.main) await main();
