@@ -1,339 +1,44 @@
 /**
- * The patient portal end to end, in Debian's Chromium: the real stack (`node scripts/stack.ts`: a
- * Hardhat node on 127.0.0.1:8545, the contracts, the demo organizations), the production build of
- * the app (`next build` + `next start` on a free port), and a test wallet injected into the page
- * and announced through EIP-6963. The wallet signs for real: every transaction and signature is
- * made in this process with Hardhat's public development key of "alice" (account #1) and sent
- * raw to the node. Everything started here is stopped (by process group) at the end.
- *
- * Environment: CHROMIUM_PATH (else /usr/bin/chromium), SCREENSHOT_DIR (default
- * test-results/screenshots; `SCREENSHOT_DIR=docs/screenshots` refreshes the committed ones),
- * E2E_REUSE_BUILD=1 (skip `next build` when .next/BUILD_ID exists) and E2E_EXTERNAL_STACK=1 (use the
- * chain of an `npm start` already running, reverted to a snapshot afterwards): for iterating locally.
+ * The patient portal end to end, in Debian's Chromium, in the environment of ./lib/environment.ts:
+ * the real stack, the production build of the app, and a test wallet (./lib/wallet.ts) injected
+ * into the page and announced through EIP-6963. The wallet signs for real: every transaction and
+ * signature is made in this process with Hardhat's public development key of "alice" (account #1)
+ * and sent raw to the node. Everything started here is stopped (by process group) at the end.
+ * Environment variables: see ./lib/environment.ts.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
 import { expect } from "chai";
-import { type Browser, type BrowserContext, type Page, chromium } from "playwright-core";
+import type { Page } from "playwright-core";
 import {
   type Address,
   type Hex,
   type PublicClient,
-  createPublicClient,
-  createWalletClient,
   getAddress,
   getTypesForEIP712Domain,
-  http,
   toHex,
   verifyMessage,
   verifyTypedData,
 } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
-import { hardhat } from "viem/chains";
 
-import { findChromium } from "../../scripts/lib/chromium.ts";
 import { categoriesToMask, categoryIndex, encodePurpose } from "../../sdk/codes.ts";
 import { grantTypedData } from "../../sdk/eip712.ts";
 import { consentRegistryAbi } from "../../sdk/generated/abis.ts";
 import { readOrganizations } from "../../sdk/ledger.ts";
+import {
+  DESKTOP,
+  type Environment,
+  PHONE,
+  type WalletPage,
+  shoot as shootPage,
+  startEnvironment,
+} from "./lib/environment.ts";
+import { WALLET_NAME, devAccount, publicClient, walletOf } from "./lib/wallet.ts";
 
-const RPC = "http://127.0.0.1:8545";
-const HOST = "127.0.0.1";
-const ROOT = new URL("../../", import.meta.url).pathname;
-const NEXT_CLI = join(ROOT, "node_modules/next/dist/bin/next");
-const SCREENSHOT_DIR = join(ROOT, process.env.SCREENSHOT_DIR ?? "test-results/screenshots");
-
-// Hardhat's well-known development keys (public; local chain only). scripts/lib/demo.ts says who is who.
-const KEYS = {
-  alice: "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-  bob: "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-  clinician: "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
-} as const satisfies Record<string, Hex>;
-const alice = privateKeyToAccount(KEYS.alice);
-const bob = privateKeyToAccount(KEYS.bob);
-const clinician = privateKeyToAccount(KEYS.clinician);
-
-const chain = { ...hardhat, rpcUrls: { default: { http: [RPC] } } } as const;
-const publicClient = createPublicClient({ chain, transport: http(RPC) });
-const walletOf = (account: typeof alice) => createWalletClient({ account, chain, transport: http(RPC) });
-
-const DESKTOP = { width: 1280, height: 900 };
-const PHONE = { width: 390, height: 844 };
-const WALLET_NAME = "Consentry Test Wallet";
-
-// ------------------------------------------------------------------ processes
-
-interface Proc {
-  name: string;
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function startProcess(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
-  // detached: its own process group, so that stopping it stops whatever it started.
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...env },
-  });
-  let out = "";
-  const append = (chunk: Buffer) => {
-    out += chunk.toString();
-    if (out.length > 200_000) out = out.slice(-100_000);
-  };
-  child.stdout!.on("data", append);
-  child.stderr!.on("data", append);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { name, child, output: () => out, exited };
-}
-
-async function waitFor(proc: Proc, ready: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let done = false;
-  void proc.exited.then(() => (done = true));
-  while (Date.now() < deadline) {
-    if (done) throw new Error(`${proc.name} exited (${proc.child.exitCode}) before it was ready:\n${proc.output()}`);
-    if (await ready()) return;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`${proc.name} was not ready within ${timeoutMs / 1000} s:\n${proc.output()}`);
-}
-
-async function runToEnd(name: string, args: string[], timeoutMs: number): Promise<number> {
-  const started = performance.now();
-  const proc = startProcess(name, args);
-  const timer = setTimeout(() => void stopProcess(proc, "SIGTERM"), timeoutMs);
-  const code = await proc.exited;
-  clearTimeout(timer);
-  if (code !== 0) throw new Error(`${name} failed (exit ${code}):\n${proc.output()}`);
-  return (performance.now() - started) / 1000;
-}
-
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function stopProcess(proc: Proc | undefined, signal: NodeJS.Signals): Promise<void> {
-  const pid = proc?.child.pid;
-  if (!proc || !pid || !groupAlive(pid)) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    return;
-  }
-  const deadline = Date.now() + 10_000;
-  while (groupAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (groupAlive(pid)) process.kill(-pid, "SIGKILL");
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, HOST, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function answers(url: string, init?: RequestInit): Promise<boolean> {
-  try {
-    const res = await fetch(url, { ...init, signal: AbortSignal.timeout(2_000) });
-    return res.ok;
-  } catch {
-    return false;
-  }
-}
-
-// ------------------------------------------------------------------ the test wallet
-
-/** What the page's wallet cannot answer itself: signing (for real, here) and reads (to the node). */
-async function walletRpc(
-  method: string,
-  params: unknown[],
-  log: string[],
-): Promise<{ result?: unknown; error?: unknown }> {
-  log.push(method);
-  try {
-    switch (method) {
-      case "eth_sendTransaction": {
-        const [tx] = params as [{ from: Address; to?: Address; data?: Hex; value?: Hex; gas?: Hex }];
-        if (getAddress(tx.from) !== alice.address)
-          return { error: { code: 4100, message: `unknown account ${tx.from}` } };
-        const hash = await walletOf(alice).sendTransaction({
-          to: tx.to ?? null,
-          data: tx.data,
-          value: tx.value ? BigInt(tx.value) : 0n,
-          ...(tx.gas ? { gas: BigInt(tx.gas) } : {}),
-        });
-        log.push(`sent ${hash}`);
-        return { result: hash };
-      }
-      case "personal_sign": {
-        const [message] = params as [Hex, Address];
-        return { result: await alice.signMessage({ message: { raw: message } }) };
-      }
-      case "eth_signTypedData_v4": {
-        const [, json] = params as [Address, string];
-        const typed = JSON.parse(json) as {
-          domain: Record<string, unknown>;
-          types: Record<string, { name: string; type: string }[]>;
-          primaryType: string;
-          message: Record<string, unknown>;
-        };
-        const { EIP712Domain: _domain, ...types } = typed.types;
-        return {
-          result: await alice.signTypedData({
-            domain: typed.domain,
-            types,
-            primaryType: typed.primaryType,
-            message: typedValues(types, typed.primaryType, typed.message),
-          } as never),
-        };
-      }
-      default: {
-        const res = await fetch(RPC, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-        });
-        const body = (await res.json()) as { result?: unknown; error?: unknown };
-        return "error" in body ? { error: body.error } : { result: body.result };
-      }
-    }
-  } catch (error) {
-    const e = error as { code?: number; shortMessage?: string; message?: string; data?: unknown };
-    return { error: { code: e.code ?? -32603, message: e.shortMessage ?? e.message ?? String(error), data: e.data } };
-  }
-}
-
-/** JSON typed data carries integers as strings or numbers; viem signs bigints. */
-function typedValues(
-  types: Record<string, { name: string; type: string }[]>,
-  type: string,
-  value: Record<string, unknown>,
-): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const field of types[type] ?? []) {
-    const v = value[field.name];
-    if (/^u?int\d*$/.test(field.type)) out[field.name] = BigInt(v as string | number);
-    else if (types[field.type]) out[field.name] = typedValues(types, field.type, v as Record<string, unknown>);
-    else out[field.name] = v;
-  }
-  return out;
-}
-
-/**
- * Runs in the page before any of its scripts: an EIP-1193 provider announced by EIP-6963. It keeps
- * its permission and chain in sessionStorage (as a wallet remembers a site) and sends everything
- * else to the test's exposed `consentryTestWalletRpc`.
- */
-function installTestWallet(options: { address: string; startChainId: number; name: string; icon: string }): void {
-  type Listener = (...args: unknown[]) => void;
-  const store = window.sessionStorage;
-  const knownChains = new Set([1, 31337]);
-  let connected = store.getItem("testwallet.connected") === "1";
-  let chainId = Number(store.getItem("testwallet.chainId") ?? options.startChainId);
-  const listeners = new Map<string, Set<Listener>>();
-  const hex = (n: number) => `0x${n.toString(16)}`;
-  const emit = (event: string, ...args: unknown[]) => listeners.get(event)?.forEach((f) => f(...args));
-  const rpcError = (code: number, message: string, data?: unknown) =>
-    Object.assign(new Error(message), { code, ...(data === undefined ? {} : { data }) });
-  const permissions = () => [{ parentCapability: "eth_accounts", caveats: [] }];
-  const setConnected = (value: boolean) => {
-    connected = value;
-    store.setItem("testwallet.connected", value ? "1" : "0");
-    emit("accountsChanged", value ? [options.address] : []);
-  };
-  const bridge = (
-    window as unknown as {
-      consentryTestWalletRpc: (
-        m: string,
-        p: unknown,
-      ) => Promise<{ result?: unknown; error?: { code: number; message: string; data?: unknown } }>;
-    }
-  ).consentryTestWalletRpc;
-
-  const provider = {
-    isConsentryTestWallet: true,
-    async request({ method, params = [] }: { method: string; params?: unknown[] }): Promise<unknown> {
-      switch (method) {
-        case "eth_accounts":
-          return connected ? [options.address] : [];
-        case "eth_requestAccounts":
-          if (!connected) setConnected(true);
-          return [options.address];
-        case "wallet_requestPermissions":
-          if (!connected) setConnected(true);
-          return permissions();
-        case "wallet_getPermissions":
-          return connected ? permissions() : [];
-        case "wallet_revokePermissions":
-          setConnected(false);
-          return null;
-        case "eth_chainId":
-          return hex(chainId);
-        case "net_version":
-          return String(chainId);
-        case "wallet_switchEthereumChain": {
-          const wanted = Number((params[0] as { chainId: string }).chainId);
-          if (!knownChains.has(wanted)) throw rpcError(4902, `Unrecognized chain ${wanted}`);
-          chainId = wanted;
-          store.setItem("testwallet.chainId", String(chainId));
-          emit("chainChanged", hex(chainId));
-          return null;
-        }
-        case "wallet_addEthereumChain":
-          knownChains.add(Number((params[0] as { chainId: string }).chainId));
-          return null;
-        default: {
-          if (!connected && /^(eth_send|eth_sign|personal_sign)/.test(method)) throw rpcError(4100, "Unauthorized");
-          if (chainId !== 31337 && /^(eth_send|eth_sign)/.test(method)) throw rpcError(4901, "Wrong chain");
-          const answer = await bridge(method, params);
-          if (answer.error) throw rpcError(answer.error.code, answer.error.message, answer.error.data);
-          return answer.result;
-        }
-      }
-    },
-    on(event: string, listener: Listener) {
-      if (!listeners.has(event)) listeners.set(event, new Set());
-      listeners.get(event)!.add(listener);
-      return provider;
-    },
-    removeListener(event: string, listener: Listener) {
-      listeners.get(event)?.delete(listener);
-      return provider;
-    },
-  };
-  // For the test's own checks of the wallet (signing), never used by the app.
-  (window as unknown as { consentryTestWallet: typeof provider }).consentryTestWallet = provider;
-  const info = Object.freeze({
-    uuid: crypto.randomUUID(),
-    name: options.name,
-    icon: options.icon,
-    rdns: "org.consentry.testwallet",
-  });
-  const announce = () =>
-    window.dispatchEvent(new CustomEvent("eip6963:announceProvider", { detail: Object.freeze({ info, provider }) }));
-  window.addEventListener("eip6963:requestProvider", announce);
-  announce();
-}
-
-const WALLET_ICON = `data:image/svg+xml;base64,${Buffer.from(
-  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#0b4f8a"/><path d="M8 16l6 6 10-12" stroke="#fff" stroke-width="4" fill="none"/></svg>',
-).toString("base64")}`;
+const alice = devAccount("alice");
+const bob = devAccount("bob");
+const clinician = devAccount("clinician");
 
 // ------------------------------------------------------------------ helpers
 
@@ -355,35 +60,17 @@ async function mayUse(registry: Address, grantee: Address, category: Parameters<
 describe("patient portal (browser, end to end)", function () {
   this.timeout(1_200_000);
 
-  let stack: Proc | undefined;
-  let snapshot: Hex | undefined;
-  let server: Proc | undefined;
-  let browser: Browser | undefined;
-  let context: BrowserContext;
+  let environment: Environment | null = null;
+  let wallet: WalletPage;
   let page: Page;
   let baseUrl: string;
   let registry: Address;
   let hospital: Address;
   let lab: Address;
-  const walletLog: string[] = [];
-  const pageErrors: string[] = [];
-  const consoleErrors: string[] = [];
-  const timings: Record<string, number> = {};
 
-  const sentCount = () => walletLog.filter((l) => l.startsWith("sent ")).length;
-
-  async function shoot(name: string, viewport: { width: number; height: number }, fullPage = true): Promise<void> {
-    const previous = page.viewportSize();
-    const resize = previous?.width !== viewport.width || previous.height !== viewport.height;
-    if (resize) {
-      await page.setViewportSize(viewport);
-      await page.waitForTimeout(150);
-    }
-    const width = await page.evaluate(() => document.documentElement.scrollWidth);
-    expect(width, `${name}: the page scrolls sideways at ${viewport.width} px`).to.be.at.most(viewport.width);
-    await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage });
-    if (resize && previous) await page.setViewportSize(previous);
-  }
+  const sentCount = () => wallet.sentCount();
+  const shoot = (name: string, viewport: { width: number; height: number }, fullPage = true) =>
+    shootPage(page, name, viewport, fullPage);
 
   /** The scripts `/` loaded, gzip-compressed as a server would send them. */
   async function reportFirstLoadJs(): Promise<void> {
@@ -406,93 +93,25 @@ describe("patient portal (browser, end to end)", function () {
   }
 
   before(async function () {
-    const executablePath = findChromium();
-    if (!executablePath) {
+    environment = await startEnvironment();
+    if (!environment) {
       console.warn("    SKIPPED: no Chromium (set CHROMIUM_PATH or apt-get install chromium)");
       this.skip();
     }
-    mkdirSync(SCREENSHOT_DIR, { recursive: true });
-
-    let t = performance.now();
-    if (process.env.E2E_EXTERNAL_STACK === "1") {
-      // A stack someone already runs (`npm start`): leave it as it was found.
-      snapshot = (await publicClient.request({ method: "evm_snapshot" } as never)) as Hex;
-    } else {
-      stack = startProcess("the stack (node scripts/stack.ts)", ["scripts/stack.ts"]);
-      await waitFor(stack, async () => stack!.output().includes("Press Ctrl-C to stop everything."), 900_000);
-    }
-    timings.stack = (performance.now() - t) / 1000;
-    // Read after the deploy wrote it (sdk/deployments.ts caches the file at import).
-    const deployments = JSON.parse(readFileSync(join(ROOT, "sdk/generated/deployments.json"), "utf8")) as Record<
-      string,
-      Record<string, Address>
-    >;
-    registry = deployments["31337"]!.ConsentRegistry!;
+    baseUrl = environment.baseUrl;
+    registry = environment.deployments.ConsentRegistry;
     const organizations = await readOrganizations(publicClient as PublicClient, { registry });
     const byName = (name: string) => organizations.find((o) => o.name === name)?.address ?? expect.fail(`no ${name}`);
     hospital = byName("St. Example Hospital");
     lab = byName("Riverside Clinical Lab");
-
-    if (process.env.E2E_REUSE_BUILD === "1" && existsSync(join(ROOT, ".next/BUILD_ID"))) {
-      timings.build = 0;
-    } else {
-      timings.build = await runToEnd("next build", [NEXT_CLI, "build"], 480_000);
-    }
-
-    t = performance.now();
-    const port = await freePort();
-    baseUrl = `http://${HOST}:${port}`;
-    server = startProcess("next start", [NEXT_CLI, "start", "-H", HOST, "-p", String(port)]);
-    await waitFor(server, () => answers(baseUrl), 60_000);
-    timings.start = (performance.now() - t) / 1000;
-
-    browser = await chromium.launch({
-      executablePath: executablePath!,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
-    context = await browser.newContext({ viewport: DESKTOP, acceptDownloads: true, locale: "en-GB" });
-    await context.exposeFunction("consentryTestWalletRpc", (method: string, params: unknown[]) =>
-      walletRpc(method, params, walletLog),
-    );
     // The wallet starts on Ethereum mainnet (chain 1), so the portal must ask to switch.
-    await context.addInitScript(installTestWallet, {
-      address: alice.address,
-      startChainId: 1,
-      name: WALLET_NAME,
-      icon: WALLET_ICON,
-    });
-    page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on("pageerror", (e) => pageErrors.push(String(e)));
-    page.on("console", (m) => {
-      if (m.type() === "error") consoleErrors.push(m.text());
-    });
+    wallet = await environment.walletPage(alice, { startChainId: 1 });
+    page = wallet.page;
   });
 
   after(async function () {
     this.timeout(60_000);
-    await browser?.close().catch(() => undefined);
-    await stopProcess(server, "SIGTERM");
-    await stopProcess(stack, "SIGINT");
-    if (snapshot) await publicClient.request({ method: "evm_revert", params: [snapshot] } as never);
-    for (const p of [server, stack]) {
-      if (p?.child.pid) expect(groupAlive(p.child.pid), `${p.name} left a process behind`).to.equal(false);
-    }
-    if (Object.keys(timings).length > 0) {
-      console.log(
-        `      timings: stack ${timings.stack?.toFixed(1)} s, next build ${timings.build?.toFixed(1)} s, next start ${timings.start?.toFixed(1)} s`,
-      );
-    }
+    await environment?.stop();
   });
 
   it("lists the EIP-6963 wallet by name, connects, and asks to switch from another network", async () => {
@@ -748,8 +367,8 @@ describe("patient portal (browser, end to end)", function () {
   });
 
   it("raised no page errors", () => {
-    expect(pageErrors, pageErrors.join("\n")).to.deep.equal([]);
-    const relevant = consoleErrors.filter((e) => !/Failed to load resource/.test(e));
+    expect(wallet.pageErrors, wallet.pageErrors.join("\n")).to.deep.equal([]);
+    const relevant = wallet.consoleErrors.filter((e) => !/Failed to load resource/.test(e));
     expect(relevant, relevant.join("\n")).to.deep.equal([]);
   });
 });
