@@ -45,7 +45,7 @@ import { deployTestChain, type TestChain } from "../../gateway/src/testing/chain
 import { PGLITE_TEMPLATE } from "../../gateway/src/testing/fixtures.ts";
 import { categoriesToMask, encodePurpose, purposeScope, type CategoryName } from "../../sdk/codes.ts";
 import { LOCAL_CHAIN_ID } from "../lib/demo.ts";
-import { MEASURING, type LoadResult, type LoadSpec } from "./gateway-load.ts";
+import { LOAD_SPEC_VARIABLE, MEASURING, type LoadResult, type LoadSpec } from "./gateway-load.ts";
 
 const HOST = "127.0.0.1";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -82,8 +82,13 @@ const say = (line: string): void =>
 /** Every child runs in its own process group, killed as a whole (hardhat node, load generator). */
 const children = new Set<ChildProcess>();
 
-function spawnGroup(args: string[], stdout: "ignore" | "pipe"): ChildProcess {
-  const child = spawn(process.execPath, args, { cwd: ROOT, detached: true, stdio: ["ignore", stdout, "pipe"] });
+function spawnGroup(args: string[], stdout: "ignore" | "pipe", env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    detached: true,
+    stdio: ["ignore", stdout, "pipe"],
+    env: { ...process.env, ...env },
+  });
   children.add(child);
   child.once("exit", () => children.delete(child));
   return child;
@@ -116,9 +121,10 @@ function runToEnd(
   args: string[],
   stdout: "ignore" | "pipe" = "ignore",
   onSpawn?: (pid: number, child: ChildProcess) => void,
+  env: Record<string, string> = {},
 ): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawnGroup(args, stdout);
+    const child = spawnGroup(args, stdout, env);
     if (child.pid !== undefined) onSpawn?.(child.pid, child);
     let out = "";
     let err = "";
@@ -272,15 +278,22 @@ async function measure(
   let loadPid = 0;
   const loop = monitorEventLoopDelay({ resolution: 10 });
   let start: { wall: number; cpu: NodeJS.CpuUsage; node: number | undefined } | undefined;
-  const out = await runToEnd("autocannon", [LOAD_SCRIPT, JSON.stringify(spec)], "pipe", (pid, child) => {
-    loadPid = pid;
-    child.stdout?.on("data", (d: Buffer) => {
-      if (start === undefined && d.toString().split("\n").includes(MEASURING)) {
-        start = { wall: performance.now(), cpu: process.cpuUsage(), node: processCpuSeconds(nodePid) };
-        loop.enable();
-      }
-    });
-  });
+  // The spec (with the bearer token) goes through the environment, not the command line.
+  const out = await runToEnd(
+    "autocannon",
+    [LOAD_SCRIPT],
+    "pipe",
+    (pid, child) => {
+      loadPid = pid;
+      child.stdout?.on("data", (d: Buffer) => {
+        if (start === undefined && d.toString().split("\n").includes(MEASURING)) {
+          start = { wall: performance.now(), cpu: process.cpuUsage(), node: processCpuSeconds(nodePid) };
+          loop.enable();
+        }
+      });
+    },
+    { [LOAD_SPEC_VARIABLE]: JSON.stringify(spec) },
+  );
   loop.disable();
   if (start === undefined) throw new Error("the load generator never started its measured run");
   const wallMs = performance.now() - start.wall;
@@ -316,14 +329,19 @@ const apps: FastifyInstance[] = [];
 let database: Database | undefined;
 let interrupted = false;
 let stopping = false;
+let cleaning: Promise<void> | undefined;
 
-async function cleanUp(): Promise<void> {
+/** Closes the apps and the database, stops the children, removes the temporary files; once. */
+function cleanUp(): Promise<void> {
   stopping = true;
-  for (const app of apps) await app.close().catch(() => undefined);
-  if (database) await database.close().catch(() => undefined);
-  await stopChildren();
-  rmSync(tmp, { recursive: true, force: true });
-  rmSync(deploymentDir, { recursive: true, force: true });
+  cleaning ??= (async () => {
+    for (const app of apps) await app.close().catch(() => undefined);
+    if (database) await database.close().catch(() => undefined);
+    await stopChildren();
+    rmSync(tmp, { recursive: true, force: true });
+    rmSync(deploymentDir, { recursive: true, force: true });
+  })();
+  return cleaning;
 }
 
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
@@ -347,7 +365,9 @@ async function main(): Promise<number> {
   let nodeErr = "";
   node.stderr?.on("data", (d: Buffer) => (nodeErr = (nodeErr + d.toString()).slice(-4000)));
   node.once("exit", (code, signal) => {
-    if (!stopping) say(`hardhat node exited unexpectedly (${signal ?? `code ${code}`}) ${nodeErr.trim()}`);
+    if (stopping) return;
+    say(`hardhat node exited unexpectedly (${signal ?? `code ${code}`}) ${nodeErr.trim()}`);
+    killGroups("SIGTERM"); // a running load generator fails, and with it the benchmark
   });
   await waitForChain(rpcUrl, node, 60_000);
 
@@ -566,9 +586,11 @@ let code = 1;
 try {
   code = await main();
 } catch (err) {
-  process.stderr.write(`[bench:gateway] error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  if (!interrupted) {
+    process.stderr.write(`[bench:gateway] error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
   code = 1;
 } finally {
-  if (!interrupted) await cleanUp();
+  await cleanUp();
 }
-process.exit(code);
+process.exit(interrupted ? 130 : code);

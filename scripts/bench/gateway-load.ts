@@ -2,7 +2,10 @@
  * The load generator of the gateway benchmark (scripts/bench/gateway-bench.ts), run as its own
  * process so that autocannon's CPU use does not share an event loop with the gateway it measures:
  *
- *   node scripts/bench/gateway-load.ts '{"url":…,"headers":{…},"connections":10,"warmupSeconds":3,"durationSeconds":10}'
+ *   GATEWAY_LOAD_SPEC='{"url":…,"headers":{…},"connections":10,"warmupSeconds":3,"durationSeconds":10}' \
+ *     node scripts/bench/gateway-load.ts
+ *
+ * (the spec holds a bearer token: the environment keeps it off the process list)
  *
  * Runs a warm-up (results discarded but for its status codes), then the measured run, with
  * autocannon (keep-alive connections, one request in flight on each): prints `measuring` when the
@@ -33,6 +36,9 @@ export interface LoadResult {
   cpu: number;
   warmup: { total: number; non2xx: number; errors: number };
 }
+
+/** The environment variable holding the {@link LoadSpec} as JSON. */
+export const LOAD_SPEC_VARIABLE = "GATEWAY_LOAD_SPEC";
 
 /** Printed on its own line when the measured run starts (after the warm-up). */
 export const MEASURING = "measuring";
@@ -77,7 +83,9 @@ async function run(spec: LoadSpec, seconds: number): Promise<AutocannonResult> {
 }
 
 async function main(): Promise<void> {
-  const spec = JSON.parse(process.argv[2] ?? "{}") as LoadSpec;
+  const raw = process.env[LOAD_SPEC_VARIABLE];
+  if (!raw) throw new Error(`${LOAD_SPEC_VARIABLE} is not set`);
+  const spec = JSON.parse(raw) as LoadSpec;
   const warm = await run(spec, spec.warmupSeconds);
   process.stdout.write(`${MEASURING}\n`);
   const cpuBefore = process.cpuUsage();
