@@ -212,7 +212,8 @@ describe("research, governance and provider consoles (browser, end to end)", fun
     });
     expect(joined!.args.actor).to.equal(labGateway.address);
     await item.getByText("You take part", { exact: true }).waitFor();
-    await shoot(page, "portal-studies-phone", PHONE);
+    const section = page.locator("section", { has: page.getByRole("heading", { name: "Research studies" }) });
+    await shoot(page, "portal-studies-phone", PHONE, false, section);
   });
 
   it("patient: joins the demo study directly", async () => {
@@ -251,6 +252,15 @@ describe("research, governance and provider consoles (browser, end to end)", fun
     expect((await tokenBalance(alice.address)) - before).to.equal(share);
     expect(share).to.equal(parseEther("4.5"));
     await page.getByText("Nothing to withdraw.", { exact: false }).waitFor();
+  });
+
+  it("patient: leaves the demo study; its research grant is revoked", async () => {
+    const page = patient.page;
+    const item = studyItem(page, 1n);
+    await item.getByRole("button", { name: "Leave study 1", exact: true }).click();
+    await item.getByText("You left study 1. Its research organization no longer has your consent.").waitFor();
+    expect(await participantStatus(1n, alice.address)).to.equal(2);
+    await item.getByText("You left", { exact: true }).waitFor();
   });
 
   it("researcher: sees enrolment and spend, tops up with a permit, cancels and reclaims", async () => {
@@ -304,7 +314,30 @@ describe("research, governance and provider consoles (browser, end to end)", fun
     expect(org.name).to.equal("Example Public Health Agency");
     expect(org.kind).to.equal(KINDS.PUBLIC_HEALTH);
     expect(org.status).to.equal(1);
-    await page.getByRole("row", { name: /Example Public Health Agency/ }).waitFor();
+    const row = page.getByRole("row", { name: /Example Public Health Agency/ });
+    await row.waitFor();
+
+    // Suspend (after a confirmation, with a reason), then reinstate.
+    await row.getByRole("button", { name: "Suspend Example Public Health Agency…" }).click();
+    const dialog = page.getByRole("dialog", { name: "Suspend Example Public Health Agency?" });
+    await dialog.waitFor();
+    await dialog.getByLabel("Reason").selectOption({ label: "Under investigation" });
+    await dialog.getByRole("button", { name: "Yes, suspend" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    await row.getByText("Suspended", { exact: true }).waitFor();
+    const status = async () =>
+      (
+        await publicClient.readContract({
+          address: registry,
+          abi: consentRegistryAbi,
+          functionName: "getOrganization",
+          args: [agency],
+        })
+      ).status;
+    expect(await status()).to.equal(2);
+    await row.getByRole("button", { name: "Reinstate Example Public Health Agency" }).click();
+    await row.getByText("Active", { exact: true }).waitFor();
+    expect(await status()).to.equal(1);
   });
 
   it("provider: a clinician looks alice up and opens break-glass access after a confirmation; governance sees it; it is closed", async () => {

@@ -102,7 +102,8 @@ function GrantItem({ grant, now, name }: { grant: LedgerGrant; now: number; name
   const who = name ?? shortAddress(grant.grantee);
   const headingId = `grant-${grant.grantId.slice(2, 14)}`;
   const revocable = state === "active" || state === "not-yet-valid";
-  const byOther = grant.grantedBy.toLowerCase() !== grant.patient.toLowerCase();
+  // A study grant is written by the escrow when the patient joins: not "on your behalf".
+  const byOther = !grant.studyKey && grant.grantedBy.toLowerCase() !== grant.patient.toLowerCase();
   return (
     <li className={`grant grant-${state}`} aria-labelledby={headingId} data-grant-id={grant.grantId}>
       <div className="grant-head">
@@ -114,7 +115,7 @@ function GrantItem({ grant, now, name }: { grant: LedgerGrant; now: number; name
         {state === "not-yet-valid" ? `Starts on ${formatDate(grant.validFrom)}. ` : null}
         {state === "expired" ? `Ended on ${formatDate(grant.expiresAt)}. ` : null}
         {grant.revoked ? `${revokedWords(grant)} ` : null}
-        {grant.studyKey ? "Part of a research study. " : null}
+        {grant.studyKey ? "Part of a research study you joined (see Research studies below). " : null}
         {byOther ? `Given on your behalf by ${shortAddress(grant.grantedBy)}.` : null}
       </p>
       {revocable ? (

@@ -68,7 +68,9 @@ export function Members({ manages }: { manages: Address | null }) {
                 <span className="address" title={m.member}>
                   {m.member}
                 </span>
-                <span className="badge badge-not-yet-valid">{role ?? `role ${m.role}`}</span>
+                <span className="badge badge-not-yet-valid">
+                  {role ? `${role.charAt(0)}${role.slice(1).toLowerCase()}` : `Role ${m.role}`}
+                </span>
                 {canManage ? (
                   <button
                     type="button"

@@ -74,6 +74,7 @@ export function OrganizationList({ governs }: { governs: boolean }) {
                         <button
                           type="button"
                           className="button small danger"
+                          aria-label={`Suspend ${o.name}…`}
                           disabled={tx.busy}
                           onClick={() => {
                             tx.reset();
@@ -81,7 +82,7 @@ export function OrganizationList({ governs }: { governs: boolean }) {
                             dialog.current?.showModal();
                           }}
                         >
-                          Suspend<span className="visually-hidden"> {o.name}</span>…
+                          Suspend…
                         </button>
                       ) : (
                         <button type="button" className="button small" disabled={tx.busy} onClick={() => reinstate(o)}>

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { expect } from "chai";
-import { type Browser, type BrowserContext, type Page, chromium } from "playwright-core";
+import { type Browser, type BrowserContext, type Locator, type Page, chromium } from "playwright-core";
 import type { Address, Hex, LocalAccount } from "viem";
 
 import { findChromium } from "../../../scripts/lib/chromium.ts";
@@ -170,12 +170,14 @@ export async function startEnvironment(options: { stackEnv?: (appPort: number) =
   }
 }
 
-/** A screenshot at `viewport` (restoring the previous one), failing when the page scrolls sideways. */
+/** A screenshot at `viewport` (restoring the previous one), failing when the page scrolls sideways;
+ * of `element` only when given. */
 export async function shoot(
   page: Page,
   name: string,
   viewport: { width: number; height: number },
   fullPage = true,
+  element?: Locator,
 ): Promise<void> {
   const previous = page.viewportSize();
   const resize = previous?.width !== viewport.width || previous.height !== viewport.height;
@@ -185,7 +187,9 @@ export async function shoot(
   }
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   expect(width, `${name}: the page scrolls sideways at ${viewport.width} px`).to.be.at.most(viewport.width);
-  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage });
+  const path = join(SCREENSHOT_DIR, `${name}.png`);
+  if (element) await element.screenshot({ path });
+  else await page.screenshot({ path, fullPage });
   if (resize && previous) await page.setViewportSize(previous);
 }
 
