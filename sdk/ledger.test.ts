@@ -20,6 +20,8 @@ import {
   NO_END,
   grantState,
   readDelegates,
+  readEmergencyLog,
+  readMembers,
   readOpenEmergencies,
   readOrganizations,
   readPatientGrants,
@@ -171,6 +173,36 @@ describe("ledger reads and revert explanations (sdk) on a real chain", function 
     await write(patient(), "closeEmergencyAccess", [patient(), hospital()]);
     open = await readOpenEmergencies(client, { registry, patient: patient() });
     expect(open).to.deep.equal([]);
+  });
+
+  it("logs every break-glass opening of every patient, newest first, with how it ended", async () => {
+    // The one closed by the patient in the test before, then one left open.
+    await write(clinician(), "openEmergencyAccess", [caregiver(), 2, 1800]);
+    const log = await readEmergencyLog(client, { registry });
+    expect(log.map((e) => [e.patient, e.state])).to.deep.equal([
+      [caregiver(), "open"],
+      [patient(), "closed"],
+    ]);
+    expect(log[0]).to.include({ organization: hospital(), clinician: clinician(), reasonCode: 2, closed: null });
+    expect(log[0]!.reason).to.equal("Life-threatening condition");
+    expect(log[0]!.expiresAt - log[0]!.openedAt).to.equal(1800);
+    expect(log[1]!.closed?.by).to.equal(patient());
+    await mine(1801);
+    expect((await readEmergencyLog(client, { registry }))[0]!.state).to.equal("expired");
+  });
+
+  it("reads an organization's current members from its events", async () => {
+    expect(
+      (await readMembers(client, { registry, organization: hospital() })).map((m) => [m.member, m.role]),
+    ).to.deep.equal([[clinician(), ROLES.CLINICIAN]]);
+    await write(hospital(), "addMember", [hospital(), other(), ROLES.ADMIN]);
+    await write(hospital(), "removeMember", [hospital(), clinician()]);
+    expect(
+      (await readMembers(client, { registry, organization: hospital() })).map((m) => [m.member, m.role]),
+    ).to.deep.equal([[other(), ROLES.ADMIN]]);
+    await write(hospital(), "removeMember", [hospital(), other()]);
+    await write(hospital(), "addMember", [hospital(), clinician(), ROLES.CLINICIAN]);
+    expect(await readMembers(client, { registry, organization: researcher() })).to.deep.equal([]);
   });
 
   it("explains a simulated revert in plain words, from the decoded error or from raw revert data", async () => {
