@@ -355,7 +355,7 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
 
 async function main(): Promise<number> {
   const started = Date.now();
-  say("compiling contracts (hardhat build) ...");
+  say("compiling contracts (hardhat build: minutes on a fresh clone, seconds after) ...");
   await runToEnd("hardhat build", [HARDHAT_CLI, "build", "--quiet"]);
 
   const chainPort = await freePort();
