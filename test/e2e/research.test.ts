@@ -379,6 +379,7 @@ describe("research, governance and provider consoles (browser, end to end)", fun
     expect(await row.textContent()).to.contain("Life-threatening condition");
     await row.getByText("Open", { exact: true }).waitFor();
     await shoot(governor.page, "governance-desktop", DESKTOP);
+    await shoot(governor.page, "governance-phone", PHONE);
 
     await page.getByRole("button", { name: "Close emergency access" }).click();
     await page.getByText("Emergency access closed.").first().waitFor();
