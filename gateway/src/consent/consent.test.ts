@@ -81,12 +81,29 @@ describe("consent-checked reads", function () {
     }
     const stranger = `did:pkh:eip155:${gw.t.chainId}:${gw.t.unfundedAccount().address}`;
     expect(bundleOf(await gw.read(patientToken, `/fhir/Patient?identifier=${stranger}`)).total).to.equal(0);
-    // A reader without consent learns nothing more than from a read: 403 naming the missing consent.
-    refused(
-      await gw.read(clinicianToken, `/fhir/Patient?identifier=${encodeURIComponent(did)}`),
-      403,
-      /No consent for Patient/,
-    );
+    // A reader without any consent learns nothing: 403 naming the missing consents.
+    const byWallet = `/fhir/Patient?identifier=${encodeURIComponent(did)}`;
+    refused(await gw.read(clinicianToken, byWallet), 403, /No consent for Patient.*No consent for Observation/s);
+    // With consent to lab results only: the record's id (to read them), not the demographics.
+    await grant(["Observation"]);
+    const masked = bundleOf(await gw.read(clinicianToken, byWallet));
+    assertValidFhir(masked);
+    expect(masked.entry?.[0]?.resource).to.deep.equal({
+      resourceType: "Patient",
+      id: patientId,
+      meta: {
+        security: [
+          {
+            system: "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+            code: "REDACTED",
+            display: "redacted",
+          },
+        ],
+      },
+    });
+    expect(JSON.stringify(masked.entry?.[1])).to.match(/Patient \(demographics\) withheld.*CategoryNotGranted/);
+    await revoke();
+    refused(await gw.read(clinicianToken, byWallet), 403, /NoGrant/);
     refused(await gw.read(patientToken, `/fhir/Patient?identifier=MRN123`), 400, /not a wallet as did:pkh/);
     refused(await gw.read(patientToken, `/fhir/Patient?identifier=http://x|${did}`), 400, /only wallets are searched/);
     refused(await gw.read(patientToken, `/fhir/Patient?identifier=${did}&_id=${patientId}`), 400, /not both/);

@@ -270,7 +270,45 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
         const found = await store.findPatientByWallet(did);
         const self = searchUrl(`${base}/Patient`, { identifier: did, _count: count, _offset: offset });
         if (found === undefined) return searchset({ self, total: 0, entries: [] });
-        params.set("_id", found);
+        audit.patientId = found;
+        // Who may learn which record is linked: anyone with consent to some category of it (they
+        // are about to read that category); the demographics themselves only with consent to Patient.
+        const decision = await access.decide(found, requester.address, SUPPORTED_RESOURCE_TYPES, audit.purposeOfUse);
+        noteDecision(audit, decision);
+        if (decision.allowed.length === 0) throw consentMissing(audit.purposeOfUse, decision.refused);
+        const read = await store.getResource("Patient", found);
+        if (read.kind === "erased") throw gone(`Patient/${found} has been erased`);
+        if (read.kind === "not-found") return searchset({ self, total: 0, entries: [] });
+        const demographics = decision.allowed.includes("Patient");
+        const entries: Array<{ fullUrl: string; resource: Resource; mode?: "match" | "outcome" }> = [
+          {
+            fullUrl: `${base}/Patient/${found}`,
+            resource: demographics
+              ? read.resource
+              : { resourceType: "Patient", id: found, meta: { security: [{ ...REDACTED }] } },
+          },
+        ];
+        if (!demographics) {
+          const refused = decision.refused.find((d) => d.category === "Patient");
+          entries.push({
+            fullUrl: `urn:uuid:${randomUUID()}`,
+            mode: "outcome",
+            resource: {
+              resourceType: "OperationOutcome",
+              issue: [
+                {
+                  severity: "information",
+                  code: "suppressed",
+                  details: {
+                    text: `Patient (${CATEGORIES.Patient.display}) withheld: only the record's id is given${refused ? `: ${refused.explanation} [${refused.reason}]` : ""}`,
+                  },
+                  expression: ["Patient"],
+                },
+              ],
+            },
+          });
+        }
+        return searchset({ self, total: 1, entries });
       }
       const patientId = patientParam(patientName, params.get(patientName));
       audit.patientId = patientId;
@@ -297,6 +335,13 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
     return sendFhir(reply, body);
   });
 }
+
+/** The security label of a resource given without its content (HL7 v3 ObservationValue REDACTED). */
+const REDACTED = {
+  system: "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+  code: "REDACTED",
+  display: "redacted",
+} as const;
 
 /** A Patient identifier search value: a wallet as did:pkh, optionally with the URI system. */
 function walletIdentifier(value: string): string {
