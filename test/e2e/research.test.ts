@@ -9,14 +9,16 @@
  * - the lab's gateway (#7) reports a delivery of her data (from this process, for now);
  * - she withdraws, and her token balance rises by exactly the price less the lab's share;
  * - the researcher sees enrolment and spend, tops up with a permit, cancels and reclaims;
- * - governance (#0) accredits an organization; a clinician (#4) opens break-glass access after a
- *   confirmation, governance sees it in the log, and the clinician closes it.
+ * - governance (#0) accredits an organization, suspends and reinstates it; a clinician (#4) opens
+ *   break-glass access after a confirmation, governance sees it in the log, and the clinician closes it;
+ * - the hospital's own account (#3) adds and removes a member; the analyst (#9) follows the studies
+ *   read-only (the escrow lets only the organization and its ADMIN members manage studies).
  * Every step is asserted on-chain. Environment variables: see ./lib/environment.ts (with
  * E2E_EXTERNAL_STACK=1 the gasless join needs the gateways to allow this app's origin).
  */
 import { expect } from "chai";
 import type { Page } from "playwright-core";
-import { type Address, type PublicClient, parseEther } from "viem";
+import { type Address, type PublicClient, parseEther, zeroAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
 import { KINDS } from "../../sdk/codes.ts";
@@ -58,6 +60,8 @@ describe("research, governance and provider consoles (browser, end to end)", fun
   let patient: WalletPage;
   let governor: WalletPage;
   let provider: WalletPage;
+  let organization: WalletPage;
+  let analyst: WalletPage;
   let studyId: bigint;
 
   const tokenBalance = (account: Address) =>
@@ -393,8 +397,41 @@ describe("research, governance and provider consoles (browser, end to end)", fun
     await row.getByText("Closed early", { exact: true }).waitFor({ timeout: 20_000 });
   });
 
+  it("organization: the hospital's own account adds a member with a role and removes it", async () => {
+    organization = await environment!.walletPage(devAccount("hospital"));
+    const page = organization.page;
+    await connect(page, baseUrl, "/governance");
+    await page.getByText("You can manage the members of your own organization.", { exact: false }).waitFor();
+    expect(await page.getByRole("button", { name: "Accredit", exact: true }).count()).to.equal(0);
+    const member = privateKeyToAccount(generatePrivateKey()).address;
+    await page.getByLabel("Member's address").fill(member);
+    await page.getByLabel("Role", { exact: true }).selectOption("CLINICIAN");
+    await page.getByRole("button", { name: "Add member" }).click();
+    await page.getByText("Member added to St. Example Hospital.").waitFor();
+    const accountOf = (a: Address) =>
+      publicClient.readContract({ address: registry, abi: consentRegistryAbi, functionName: "accountOf", args: [a] });
+    const [org, role] = await accountOf(member);
+    expect([org, role]).to.deep.equal([hospital, 2]);
+
+    const short = `${member.slice(0, 6)}…${member.slice(-4)}`;
+    await page.getByRole("button", { name: `Remove member ${short}` }).click();
+    await page.getByText(`${short} no longer acts for St. Example Hospital.`).waitFor();
+    expect((await accountOf(member))[0]).to.equal(zeroAddress);
+  });
+
+  it("analyst: follows the organization's studies read-only", async () => {
+    analyst = await environment!.walletPage(devAccount("analyst"));
+    const page = analyst.page;
+    await connect(page, baseUrl, "/research");
+    await page.getByText("As an analyst you follow the organization's studies.", { exact: false }).waitFor();
+    await page.getByRole("link", { name: "Research (your account can act here)" }).waitFor();
+    await studyItem(page, studyId).getByText("1 delivery paid", { exact: false }).waitFor();
+    expect(await page.getByRole("button", { name: "Create and fund study" }).count()).to.equal(0);
+    expect(await page.getByRole("button", { name: /^Top up/ }).count()).to.equal(0);
+  });
+
   it("raised no page errors", () => {
-    for (const p of [researcher, patient, governor, provider]) {
+    for (const p of [researcher, patient, governor, provider, organization, analyst]) {
       const problems = p ? pageProblems(p) : [];
       expect(problems, problems.join("\n")).to.deep.equal([]);
     }
