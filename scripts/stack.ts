@@ -4,7 +4,7 @@
  * them, and the demo organizations seeded. Ctrl-C stops every child and leaves nothing behind.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { rmSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
@@ -33,8 +33,21 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-function start(name: string, args: string[], opts: { quiet?: boolean } = {}): ChildProcess {
-  const child = spawn(process.execPath, args, { stdio: ["ignore", opts.quiet ? "pipe" : "inherit", "inherit"] });
+/** Where the chatty children (the node logs every RPC call) write their output: .data/logs/. */
+const LOG_DIR = fileURLToPath(new URL("../.data/logs/", import.meta.url));
+
+/**
+ * Starts a child of the stack. `log`: its standard output goes to .data/logs/<log>.log instead of
+ * the terminal (a file, never an unread pipe: a full pipe would block the child's writes).
+ */
+function start(name: string, args: string[], opts: { log?: string } = {}): ChildProcess {
+  let out: "inherit" | number = "inherit";
+  if (opts.log) {
+    mkdirSync(LOG_DIR, { recursive: true });
+    out = openSync(`${LOG_DIR}${opts.log}.log`, "w");
+  }
+  const child = spawn(process.execPath, args, { stdio: ["ignore", out, "inherit"] });
+  if (typeof out === "number") closeSync(out); // the child has its own copy
   children.push(child);
   child.on("exit", (code, signal) => {
     if (!stopping) {
@@ -129,7 +142,9 @@ try {
   say("compiling contracts ...");
   await runToEnd("hardhat build", [hardhatCli, "build", "--quiet"]);
   say(`starting the local chain (Hardhat node, chainId ${LOCAL_CHAIN_ID}) on ${HOST}:${CHAIN_PORT} ...`);
-  start("hardhat node", [hardhatCli, "node", "--hostname", HOST, "--port", String(CHAIN_PORT)], { quiet: true });
+  start("hardhat node", [hardhatCli, "node", "--hostname", HOST, "--port", String(CHAIN_PORT)], {
+    log: "hardhat-node",
+  });
   await waitForChain(60_000);
   // Every start is a fresh chain: drop Ignition's journal of the previous one.
   rmSync(fileURLToPath(new URL(`../ignition/deployments/chain-${LOCAL_CHAIN_ID}`, import.meta.url)), {
@@ -150,9 +165,9 @@ try {
   }
   for (const gateway of GATEWAYS) await waitForHttp(`http://${HOST}:${gateway.port}/healthz`, 180_000);
   say(`starting the web app (next dev) on ${HOST}:${APP_PORT} ...`);
-  start("web app", [nextCli, "dev", "-H", HOST, "-p", String(APP_PORT)], { quiet: true });
+  start("web app", [nextCli, "dev", "-H", HOST, "-p", String(APP_PORT)], { log: "web-app" });
   await waitForHttp(`http://${HOST}:${APP_PORT}/`, 300_000);
-  say("ready:");
+  say("ready (the chain's and the web app's output: .data/logs/):");
   say(`  chain      ${LOCAL_RPC_URL}  (chainId ${LOCAL_CHAIN_ID})`);
   say("  contracts  sdk/generated/deployments.json");
   for (const gateway of GATEWAYS) say(`  gateway    http://${HOST}:${gateway.port}/fhir  (${gateway.name})`);
