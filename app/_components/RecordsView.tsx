@@ -17,6 +17,7 @@ import type {
   Quantity,
   Resource,
 } from "@medplum/fhirtypes";
+import { useState } from "react";
 
 import "./records.css";
 
@@ -71,7 +72,11 @@ export function splitSearchset(bundle: Bundle): { resources: Resource[]; withhel
   return { resources, withheld };
 }
 
+/** Lab results shown before "show all": the newest ones. */
+const FIRST_RESULTS = 12;
+
 export function RecordsView({ bundle, headingLevel = 3 }: { bundle: Bundle; headingLevel?: 3 | 4 }) {
+  const [allResults, setAllResults] = useState(false);
   const { resources, withheld } = splitSearchset(bundle);
   const H = headingLevel === 3 ? "h3" : "h4";
   const labs = ofType<Observation>(resources, "Observation").sort((a, b) =>
@@ -110,7 +115,7 @@ export function RecordsView({ bundle, headingLevel = 3 }: { bundle: Bundle; head
                 </tr>
               </thead>
               <tbody>
-                {labs.map((o) => (
+                {(allResults ? labs : labs.slice(0, FIRST_RESULTS)).map((o) => (
                   <tr key={o.id}>
                     <td data-label="Test">{conceptText(o.code)}</td>
                     <td data-label="Result">{observationValue(o)}</td>
@@ -121,6 +126,11 @@ export function RecordsView({ bundle, headingLevel = 3 }: { bundle: Bundle; head
               </tbody>
             </table>
           </div>
+          {labs.length > FIRST_RESULTS && (
+            <button type="button" className="link-button" onClick={() => setAllResults((v) => !v)}>
+              {allResults ? `Show the newest ${FIRST_RESULTS} only` : `Show all ${labs.length} results`}
+            </button>
+          )}
         </>
       )}
       {conditions.length > 0 && (

@@ -232,6 +232,8 @@ interface LogRow {
   allowed: boolean;
   why: string;
   emergency: boolean;
+  /** The custodian added or updated a record (not an access by someone). */
+  change: boolean;
 }
 
 function didAddress(did: string | undefined): Address | null {
@@ -252,6 +254,8 @@ function AccessLog({
 }) {
   const client = useLedgerClient();
   const { organizations } = useOrganizations();
+  const changesId = useId();
+  const [showChanges, setShowChanges] = useState(false);
   const query = useQuery({
     queryKey: ["gateway", session.origin, session.token, "audit", session.patient, organizations.length],
     enabled: !!client && !!registryAddress,
@@ -298,12 +302,14 @@ function AccessLog({
           allowed: e.outcome === "0",
           why: e.outcomeDesc ?? "",
           emergency: purposes.some((p) => p.coding?.some((c) => c.code === "BTG")),
+          change: e.action === "C" || e.action === "U",
         };
       });
     },
     retry: false,
   });
   useExpiry(query.error, onExpired);
+  const rows = query.data?.filter((row) => showChanges || !row.change);
   return (
     <div className="records-block">
       <h4>Access log at {name}</h4>
@@ -318,10 +324,19 @@ function AccessLog({
           {query.error.message}
         </p>
       )}
-      {query.data && query.data.length === 0 && <p>Nobody has accessed your records here yet.</p>}
-      {query.data && query.data.length > 0 && (
+      <div className="check">
+        <input
+          id={changesId}
+          type="checkbox"
+          checked={showChanges}
+          onChange={(e) => setShowChanges(e.target.checked)}
+        />
+        <label htmlFor={changesId}>Also show when {name} added or updated your records</label>
+      </div>
+      {rows && rows.length === 0 && <p>Nobody has accessed your records here yet.</p>}
+      {rows && rows.length > 0 && (
         <div className="table-scroll">
-          <table className="data-table" data-testid="access-log">
+          <table className="data-table access-log" data-testid="access-log">
             <caption className="visually-hidden">Accesses to your records at {name}, newest first</caption>
             <thead>
               <tr>
@@ -333,7 +348,7 @@ function AccessLog({
               </tr>
             </thead>
             <tbody>
-              {query.data.map((row) => (
+              {rows.map((row) => (
                 <tr key={row.id} data-outcome={row.allowed ? "allowed" : "refused"}>
                   <td data-label="When">{new Date(row.when).toLocaleString("en-GB")}</td>
                   <td data-label="Who">{row.who}</td>
@@ -345,8 +360,13 @@ function AccessLog({
                   <td data-label="Result">
                     {row.allowed ? (
                       "Allowed"
+                    ) : row.why ? (
+                      <details>
+                        <summary>Refused</summary>
+                        <p className="muted small">{row.why}</p>
+                      </details>
                     ) : (
-                      <>Refused{row.why && <span className="muted small">: {row.why}</span>}</>
+                      "Refused"
                     )}
                   </td>
                 </tr>

@@ -1,0 +1,166 @@
+/**
+ * Consent through the gateways, end to end, in Debian's Chromium (the environment of
+ * ./lib/environment.ts: the real stack with both demo gateways, the production build, test
+ * wallets that sign for real):
+ * - alice (#1) grants St. Example Hospital her lab results for treatment in the patient portal;
+ * - the hospital's clinician (#4) looks her up in the provider console, signs in to the lab's
+ *   gateway with Ethereum and reads her lab results through it (the check is on-chain);
+ * - alice revokes; the clinician's very next read is refused, in the gateway's words;
+ * - alice signs in to the lab's gateway herself, reads her own records, links nothing (she is
+ *   linked by the demo) and sees both of the clinician's reads, allowed and refused, in her
+ *   access log.
+ */
+import { expect } from "chai";
+import type { Page } from "playwright-core";
+import type { Address, PublicClient } from "viem";
+
+import { categoryIndex, encodePurpose } from "../../sdk/codes.ts";
+import { consentRegistryAbi } from "../../sdk/generated/abis.ts";
+import { readOrganizations } from "../../sdk/ledger.ts";
+import {
+  DESKTOP,
+  type Environment,
+  PHONE,
+  type WalletPage,
+  connect,
+  pageProblems,
+  shoot,
+  startEnvironment,
+} from "./lib/environment.ts";
+import { devAccount, publicClient } from "./lib/wallet.ts";
+
+const alice = devAccount("alice");
+const clinician = devAccount("clinician");
+const LAB = "Riverside Clinical Lab";
+const HOSPITAL = "St. Example Hospital";
+
+describe("reads through the gateways (browser, end to end)", function () {
+  this.timeout(1_200_000);
+
+  let environment: Environment | null = null;
+  let baseUrl: string;
+  let registry: Address;
+  let patient: WalletPage;
+  let provider: WalletPage;
+
+  const mayRead = async () =>
+    (
+      await publicClient.readContract({
+        address: registry,
+        abi: consentRegistryAbi,
+        functionName: "mayUse",
+        args: [alice.address, clinician.address, encodePurpose("TREAT"), categoryIndex("Observation")],
+      })
+    )[0];
+
+  /** The provider console's records panel, after a lookup of alice. */
+  const records = (page: Page) => page.locator("section", { has: page.getByRole("heading", { name: /^Records of / }) });
+
+  before(async function () {
+    environment = await startEnvironment({
+      stackEnv: (port) => ({ GATEWAY_CORS_ORIGINS: `http://127.0.0.1:${port},http://localhost:${port}` }),
+    });
+    if (!environment) {
+      console.warn("    SKIPPED: no Chromium (set CHROMIUM_PATH or apt-get install chromium)");
+      this.skip();
+    }
+    baseUrl = environment.baseUrl;
+    registry = environment.deployments.ConsentRegistry;
+    const organizations = await readOrganizations(publicClient as PublicClient, { registry });
+    expect(organizations.map((o) => o.name)).to.include.members([HOSPITAL, LAB]);
+    patient = await environment.walletPage(alice);
+    provider = await environment.walletPage(clinician);
+    await connect(patient.page, baseUrl, "/");
+    await connect(provider.page, baseUrl, "/provider");
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    for (const p of [patient, provider]) if (p) expect(pageProblems(p), "errors in the page").to.deep.equal([]);
+    await environment?.stop();
+  });
+
+  it("patient: grants St. Example Hospital her lab results for treatment", async () => {
+    const page = patient.page;
+    await page.getByLabel("What for").selectOption({ label: "Treatment" });
+    await page.waitForFunction(() => document.querySelectorAll("option").length > 0);
+    await page.getByLabel("Who", { exact: true }).selectOption({ label: HOSPITAL });
+    await page.getByLabel("Lab results and vital signs").check();
+    await page.getByLabel("1 month").check();
+    await page.getByRole("button", { name: "Give consent" }).click();
+    await page.getByText(/^Consent given to St\. Example Hospital/).waitFor();
+    expect(await mayRead()).to.equal(true);
+  });
+
+  it("provider: signs in to the lab's gateway and reads her lab results through it", async () => {
+    const page = provider.page;
+    await page.getByLabel("Patient's address").fill(alice.address);
+    await page.getByRole("button", { name: "Look up" }).click();
+    const panel = records(page);
+    await panel.waitFor();
+    await panel.getByLabel("Custodian holding the records").selectOption({ label: LAB });
+    const signedBefore = provider.walletLog.filter((l) => l === "signed message").length;
+    await panel.getByRole("button", { name: `Sign in to ${LAB}` }).click();
+    const open = panel.getByRole("button", { name: `Open records at ${LAB}` });
+    await open.waitFor();
+    // Signing in is a signature (EIP-4361), not a transaction.
+    expect(provider.walletLog.filter((l) => l === "signed message").length).to.equal(signedBefore + 1);
+    const sent = provider.sentCount();
+    await open.click();
+    const table = panel.getByTestId("lab-results");
+    await table.waitFor();
+    const rows = await table.locator("tbody tr").count();
+    expect(rows).to.be.greaterThan(0);
+    // Only what was granted: the other categories are withheld, said in words.
+    await panel.getByText(/Condition \(conditions\) withheld/).waitFor();
+    expect(await panel.getByRole("heading", { name: "Conditions" }).count()).to.equal(0);
+    expect(provider.sentCount()).to.equal(sent);
+    await shoot(page, "provider-records-desktop", DESKTOP);
+    await shoot(page, "provider-records-phone", PHONE);
+  });
+
+  it("patient revokes; the provider's very next read is refused, with the reason", async () => {
+    await patient.page.getByRole("button", { name: "Revoke consent to St. Example Hospital for treatment" }).click();
+    const item = patient.page.locator("li.grant", { has: patient.page.getByRole("heading", { name: HOSPITAL }) });
+    await item.getByText("Revoked", { exact: true }).first().waitFor();
+    expect(await mayRead()).to.equal(false);
+
+    const panel = records(provider.page);
+    await panel.getByRole("button", { name: `Open records at ${LAB}` }).click();
+    const refusal = panel.getByRole("alert").filter({ hasText: `Refused by ${LAB}:` });
+    await refusal.waitFor();
+    const words = (await refusal.textContent()) ?? "";
+    expect(words).to.match(/No consent for Observation \(lab results and vital signs\) for purpose TREAT/);
+    expect(words).to.contain("NoGrant");
+    expect(await panel.getByTestId("lab-results").count()).to.equal(0);
+    await shoot(provider.page, "provider-refused-desktop", DESKTOP);
+  });
+
+  it("patient: reads her own records at the lab and sees both reads, allowed and refused, in her access log", async () => {
+    const page = patient.page;
+    const lab = page.locator(`article[data-custodian="${LAB}"]`);
+    await lab.getByRole("button", { name: `Sign in to ${LAB}` }).click();
+    await lab.getByRole("heading", { name: `My records at ${LAB}` }).waitFor();
+    await lab.getByTestId("lab-results").waitFor();
+    expect(await lab.getByTestId("lab-results").locator("tbody tr").count()).to.be.greaterThan(0);
+    await lab.getByRole("button", { name: "Download my records (FHIR Bundle)" }).waitFor();
+
+    const log = lab.getByTestId("access-log");
+    await log.waitFor();
+    const byClinician = log.locator("tbody tr", { hasText: `of ${HOSPITAL}` });
+    const allowed = byClinician.and(log.locator('tr[data-outcome="allowed"]'));
+    const refused = byClinician.and(log.locator('tr[data-outcome="refused"]'));
+    expect(await allowed.count(), "the clinician's allowed reads").to.be.greaterThan(0);
+    expect(await refused.count(), "the clinician's refused read").to.be.greaterThan(0);
+    await refused.first().getByText("Refused").click(); // the reason, folded
+    await refused
+      .first()
+      .getByText(/No consent for Observation/)
+      .waitFor();
+    // Newest first: the refusal (after the revocation) comes before the allowed reads.
+    const outcomes = await byClinician.evaluateAll((rows) => rows.map((r) => r.getAttribute("data-outcome")));
+    expect(outcomes.indexOf("refused")).to.be.lessThan(outcomes.indexOf("allowed"));
+    await shoot(page, "portal-access-log-desktop", DESKTOP, true, lab);
+    await shoot(page, "portal-access-log-phone", PHONE, true, lab);
+  });
+});
