@@ -22,7 +22,7 @@ import { RateLimiter } from "./auth/rate-limit.ts";
 import { SiweVerifier } from "./auth/siwe.ts";
 import { TokenIssuer } from "./auth/tokens.ts";
 import { buildAuditEvent, type AuditInput } from "./audit/events.ts";
-import { appendAudit } from "./audit/log.ts";
+import { appendAudit, appendAudits } from "./audit/log.ts";
 import type { GatewayChain } from "./chain/chain.ts";
 import { AccessControl } from "./consent/access.ts";
 import { PURPOSE_HEADER_NAME } from "./consent/purpose.ts";
@@ -337,14 +337,16 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       }
       throw err;
     }
-    // Written before the response leaves: no record is released without its AuditEvent.
-    await appendAudit(store.db, buildAuditEvent(auditInput(request, audit, "success", audit.note?.slice(0, 1000))));
-    for (const patientId of audit.alsoFor ?? []) {
-      await appendAudit(
-        store.db,
-        buildAuditEvent(auditInput(request, { ...audit, patientId }, "success", audit.note?.slice(0, 1000))),
-      );
-    }
+    // Committed before the response leaves: no record is released without its AuditEvent. The
+    // request's events (one more per `alsoFor` patient) are group-committed with other requests'
+    // (audit/log.ts), all of them or none.
+    const note = audit.note?.slice(0, 1000);
+    await appendAudits(store.db, [
+      buildAuditEvent(auditInput(request, audit, "success", note)),
+      ...(audit.alsoFor ?? []).map((patientId) =>
+        buildAuditEvent(auditInput(request, { ...audit, patientId }, "success", note)),
+      ),
+    ]);
     return result;
   }
 

@@ -1,14 +1,15 @@
 import type { AuditEvent } from "@medplum/fhirtypes";
 import { expect } from "chai";
 import { sql } from "drizzle-orm";
+import { readFileSync } from "node:fs";
 import type { Hex } from "viem";
 import { concat, keccak256 } from "viem/utils";
 import { assertValidFhir, loadFhirDefinitions } from "../fhir/validation.ts";
-import { rawRows, type GatewayDb } from "../store/database.ts";
-import { freshStore, testDatabase } from "../testing/fixtures.ts";
+import { openDatabase, rawRows, type GatewayDb } from "../store/database.ts";
+import { freshStore, pgliteTemplatePath, testDatabase } from "../testing/fixtures.ts";
 import { canonicalJson } from "./canonical.ts";
 import { buildAuditEvent, type AuditInput } from "./events.ts";
-import { appendAudit, entryHash, GENESIS_HASH, listAudit, verifyChain } from "./log.ts";
+import { appendAudit, AuditWriter, entryHash, GENESIS_HASH, listAudit, verifyChain } from "./log.ts";
 import { merkleLeaf, merkleProof, merkleRoot, verifyMerkleProof } from "./merkle.ts";
 
 const WALLET = "did:pkh:eip155:31337:0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
@@ -141,6 +142,90 @@ describe("audit log", function () {
     );
     expect(entries.map((e) => e.seq).sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 12 }, (_, i) => i + 1));
     expect(await verifyChain(db)).to.deep.include({ ok: true, entries: 12 });
+  });
+
+  it("group-commits concurrent appends: one chain, each caller its own entry, batches bounded", async () => {
+    const writer = new AuditWriter(db, { maxBatch: 16 });
+    const events = Array.from({ length: 100 }, (_, i) => buildAuditEvent(input({ patientId: `pat-${i}` })));
+    // One caller with three events (a request audited for several patients): kept together.
+    const group = ["grp-a", "grp-b", "grp-c"].map((patientId) => buildAuditEvent(input({ patientId })));
+    const [entries, grouped] = await Promise.all([
+      Promise.all(events.map(async (e) => (await writer.append([e]))[0]!)),
+      writer.append(group),
+    ]);
+    entries.forEach((entry, i) => {
+      expect(entry.event.id).to.equal(events[i]!.id);
+      expect(entry.patientId).to.equal(`pat-${i}`);
+      expect(entry.hash).to.equal(entryHash(entry.prevHash, entry.event));
+    });
+    expect(grouped.map((e) => e.event.id)).to.deep.equal(group.map((e) => e.id));
+    expect(grouped.map((e) => e.seq - grouped[0]!.seq)).to.deep.equal([0, 1, 2]);
+    const seqs = [...entries, ...grouped].map((e) => e.seq).sort((a, b) => a - b);
+    expect(seqs).to.deep.equal(Array.from({ length: 103 }, (_, i) => i + 1));
+    expect(writer.stats.largestBatch).to.be.within(2, 16);
+    expect(writer.stats.transactions).to.be.below(103 / 2);
+    expect(writer.stats.committed).to.equal(103);
+    expect(await verifyChain(db)).to.deep.include({ ok: true, entries: 103 });
+    const [stored] = await listAudit(db, "pat-7");
+    expect(stored).to.deep.equal(entries[7]);
+  });
+
+  it("fails only the caller whose event the database refuses; the queue goes on", async () => {
+    const writer = new AuditWriter(db);
+    const events = Array.from({ length: 9 }, (_, i) =>
+      // PostgreSQL's jsonb cannot hold U+0000: the INSERT of this one is refused.
+      buildAuditEvent(input(i === 4 ? { outcome: "minorFailure", outcomeDesc: "a \u0000 byte" } : {})),
+    );
+    const settled = await Promise.allSettled(events.map((e) => writer.append([e])));
+    expect(settled.map((s) => s.status)).to.deep.equal(events.map((_, i) => (i === 4 ? "rejected" : "fulfilled")));
+    expect(String((settled[4] as PromiseRejectedResult).reason)).to.match(/unicode|0000/i);
+    const next = await writer.append([buildAuditEvent(input())]);
+    expect(next[0]!.seq).to.equal(9);
+    expect(await verifyChain(db)).to.deep.include({ ok: true, entries: 9 });
+  });
+
+  it("rejects every waiting caller once the database is closed, and never hangs", async () => {
+    const url = process.env["DATABASE_URL"];
+    const template = await pgliteTemplatePath();
+    const own = url
+      ? await openDatabase({ kind: "postgres", url, maxConnections: 2 })
+      : await openDatabase({ kind: "pglite", template: template ? new Blob([readFileSync(template)]) : undefined });
+    const writer = new AuditWriter(own.db);
+    await writer.append([buildAuditEvent(input())]);
+    await own.close();
+    const settled = await Promise.allSettled(
+      Array.from({ length: 5 }, () => writer.append([buildAuditEvent(input())])),
+    );
+    expect(settled.map((s) => s.status)).to.deep.equal(Array(5).fill("rejected"));
+  });
+
+  it("builds one chain from several writers on one PostgreSQL (gateway instances)", async function () {
+    const url = process.env["DATABASE_URL"];
+    if (!url) return this.skip(); // PGlite: one process per database
+    const instances = await Promise.all(
+      [1, 2, 3].map(() => openDatabase({ kind: "postgres", url, maxConnections: 2 })),
+    );
+    try {
+      const writers = instances.map((d) => new AuditWriter(d.db));
+      const entries = await Promise.all(
+        Array.from({ length: 60 }, (_, i) => writers[i % 3]!.append([buildAuditEvent(input({ patientId: `p-${i}` }))])),
+      );
+      expect(new Set(entries.map(([e]) => e!.seq)).size).to.equal(60);
+      expect(await verifyChain(db)).to.deep.include({ ok: true, entries: 60 });
+    } finally {
+      await Promise.all(instances.map((d) => d.close()));
+    }
+  });
+
+  it("refuses to group-commit on a transaction, and appends atomically inside one", async () => {
+    await db
+      .transaction(async (tx) => {
+        expect(() => new AuditWriter(tx)).to.throw(TypeError);
+        await appendAudit(tx, buildAuditEvent(input()));
+        throw new Error("roll back");
+      })
+      .catch(() => undefined);
+    expect(await verifyChain(db)).to.deep.include({ ok: true, entries: 0 });
   });
 
   it("lists a patient's own trail in order", async () => {

@@ -5,13 +5,17 @@
  *   prev_hash_1 = 32 zero bytes; seq is gapless (1, 2, 3, …).
  *
  * Appends are serialized by a table lock (SHARE ROW EXCLUSIVE: readers go on), so several
- * gateway instances on one PostgreSQL build one chain. A database trigger refuses UPDATE,
+ * gateway instances on one PostgreSQL build one chain. Appends outside a caller's transaction
+ * are group-committed: queued per process and database, written by one transaction per batch
+ * (one lock, one read of the last hash, one multi-row INSERT, one COMMIT = one fsync), each
+ * caller's promise settling only once that COMMIT has returned. A database trigger refuses UPDATE,
  * DELETE and TRUNCATE; verifyChain() detects what a privileged user could still do (edit or
  * delete rows, with or without recomputing hashes). Removing the newest entries leaves a valid
  * shorter chain: that is caught against a head anchored elsewhere (`expectedHead`, on-chain).
  */
 import type { AuditEvent } from "@medplum/fhirtypes";
-import { and, asc, desc, eq, gt, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, is, lt, sql } from "drizzle-orm";
+import { PgTransaction } from "drizzle-orm/pg-core";
 import { createHash } from "node:crypto";
 import type { GatewayDb } from "../store/database.ts";
 import { auditEvents } from "../store/schema.ts";
@@ -35,8 +39,12 @@ export type ChainVerification =
 
 /** sha256(prevHash bytes || canonical JSON of the event), hex. */
 export function entryHash(prevHash: string, event: AuditEvent): string {
+  return chainHash(prevHash, canonicalJson(event));
+}
+
+function chainHash(prevHash: string, canonical: string): string {
   if (!/^[0-9a-f]{64}$/.test(prevHash)) throw new TypeError("prevHash must be 64 lowercase hex characters");
-  return createHash("sha256").update(Buffer.from(prevHash, "hex")).update(canonicalJson(event), "utf8").digest("hex");
+  return createHash("sha256").update(Buffer.from(prevHash, "hex")).update(canonical, "utf8").digest("hex");
 }
 
 function toEntry(row: typeof auditEvents.$inferSelect): AuditEntry {
@@ -50,35 +58,185 @@ function toEntry(row: typeof auditEvents.$inferSelect): AuditEntry {
   };
 }
 
-/**
- * Appends one AuditEvent to the chain. Atomic with the caller's transaction when `db` is one
- * (e.g. the write it audits); the table lock is then held until that transaction ends.
- */
-export async function appendAudit(db: GatewayDb, event: AuditEvent): Promise<AuditEntry> {
+/** An event checked and put in its stored form: everything but its place in the chain. */
+interface PreparedEvent {
+  stored: AuditEvent;
+  canonical: string;
+  recorded: Date;
+  patientId: string | null;
+}
+
+function prepare(event: AuditEvent): PreparedEvent {
   if (event.resourceType !== "AuditEvent") throw new TypeError("appendAudit: not an AuditEvent");
   const recorded = new Date(event.recorded ?? "");
   if (Number.isNaN(recorded.getTime())) throw new TypeError("appendAudit: AuditEvent.recorded is required");
   // Store exactly what is hashed: a JSON round trip drops undefined members, as canonicalJson does.
   const stored = JSON.parse(JSON.stringify(event)) as AuditEvent;
-  return db.transaction(async (tx) => {
-    await tx.execute(sql`LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE`);
-    const [last] = await tx
-      .select({ seq: auditEvents.seq, hash: auditEvents.hash })
-      .from(auditEvents)
-      .orderBy(sql`${auditEvents.seq} DESC`)
-      .limit(1);
-    const prevHash = last?.hash ?? GENESIS_HASH;
-    const row = {
-      seq: (last?.seq ?? 0) + 1,
-      recordedAt: recorded,
-      patientId: auditPatientId(stored),
-      prevHash,
-      hash: entryHash(prevHash, stored),
-      event: stored,
-    };
-    await tx.insert(auditEvents).values(row);
-    return toEntry(row);
+  return { stored, canonical: canonicalJson(stored), recorded, patientId: auditPatientId(stored) };
+}
+
+/** Thrown inside a batch's transaction when the database refused its INSERT (nothing committed). */
+class InsertRefused extends Error {
+  readonly original: unknown;
+  constructor(original: unknown) {
+    super("the database refused the audit entries");
+    this.original = original;
+  }
+}
+
+/** Rows per INSERT statement (6 bind parameters each; PostgreSQL allows 65,535). */
+const INSERT_ROWS = 1000;
+
+/** Chains `events` after the newest entry, under the table lock, in transaction `tx`. */
+async function appendIn(tx: GatewayDb, events: readonly PreparedEvent[]): Promise<AuditEntry[]> {
+  await tx.execute(sql`LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE`);
+  const [last] = await tx
+    .select({ seq: auditEvents.seq, hash: auditEvents.hash })
+    .from(auditEvents)
+    .orderBy(sql`${auditEvents.seq} DESC`)
+    .limit(1);
+  let seq = last?.seq ?? 0;
+  let prevHash = last?.hash ?? GENESIS_HASH;
+  const rows = events.map((e) => {
+    const hash = chainHash(prevHash, e.canonical);
+    const row = { seq: ++seq, recordedAt: e.recorded, patientId: e.patientId, prevHash, hash, event: e.stored };
+    prevHash = hash;
+    return row;
   });
+  try {
+    // One INSERT per batch (a caller's own events may exceed it: bounded by the bind parameters).
+    for (let i = 0; i < rows.length; i += INSERT_ROWS)
+      await tx.insert(auditEvents).values(rows.slice(i, i + INSERT_ROWS));
+  } catch (err) {
+    throw new InsertRefused(err);
+  }
+  return rows.map(toEntry);
+}
+
+/** How many events one group commit writes at most (a caller's events are never split). */
+export const AUDIT_BATCH_LIMIT = 500;
+
+interface Waiting {
+  events: PreparedEvent[];
+  resolve: (entries: AuditEntry[]) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit of the audit log for one database (one per process: {@link auditWriterFor}).
+ * Callers queue; one writer transaction at a time takes every waiting caller's events (up to
+ * `maxBatch`, whole callers only), chains them and commits them at once; each caller's promise
+ * settles only after that COMMIT (durable then: fsync on PGlite, synchronous_commit on a server).
+ * A batch that fails rejects its callers and the queue goes on with the next. When the database
+ * refused the INSERT itself (nothing was committed), the batch is split in halves and retried,
+ * so that one event the database cannot store fails its own caller only.
+ */
+export class AuditWriter {
+  readonly #db: GatewayDb;
+  readonly #maxBatch: number;
+  #queue: Waiting[] = [];
+  #draining = false;
+  /** Transactions run and the largest batch written (diagnostics, tests). */
+  readonly stats = { transactions: 0, committed: 0, largestBatch: 0 };
+
+  constructor(db: GatewayDb, options: { maxBatch?: number } = {}) {
+    if (is(db, PgTransaction)) throw new TypeError("AuditWriter: needs the database, not a transaction");
+    this.#db = db;
+    this.#maxBatch = Math.max(1, options.maxBatch ?? AUDIT_BATCH_LIMIT);
+  }
+
+  /** Appends the events (in this order, consecutively), resolving once they are committed. */
+  append(events: readonly AuditEvent[]): Promise<AuditEntry[]> {
+    let prepared: PreparedEvent[];
+    try {
+      prepared = events.map(prepare);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (prepared.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ events: prepared, resolve, reject });
+      if (!this.#draining) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#queue.length > 0) {
+        let size = 0;
+        let take = 0;
+        while (take < this.#queue.length && (take === 0 || size + this.#queue[take]!.events.length <= this.#maxBatch)) {
+          size += this.#queue[take]!.events.length;
+          take++;
+        }
+        await this.#commit(this.#queue.splice(0, take));
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  /** Commits one batch and settles its callers; never throws. */
+  async #commit(batch: Waiting[]): Promise<void> {
+    const events = batch.flatMap((w) => w.events);
+    this.stats.transactions++;
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, events.length);
+    let entries: AuditEntry[];
+    try {
+      entries = await this.#db.transaction((tx) => appendIn(tx, events));
+    } catch (err) {
+      if (err instanceof InsertRefused && batch.length > 1) {
+        const half = Math.ceil(batch.length / 2);
+        await this.#commit(batch.slice(0, half));
+        await this.#commit(batch.slice(half));
+        return;
+      }
+      const cause = err instanceof InsertRefused ? err.original : err;
+      for (const w of batch) w.reject(cause);
+      return;
+    }
+    this.stats.committed += entries.length;
+    let i = 0;
+    for (const w of batch) {
+      w.resolve(entries.slice(i, i + w.events.length));
+      i += w.events.length;
+    }
+  }
+}
+
+const writers = new WeakMap<GatewayDb, AuditWriter>();
+
+/** The process's group-commit writer for `db` (a database, not a transaction). */
+export function auditWriterFor(db: GatewayDb): AuditWriter {
+  let writer = writers.get(db);
+  if (!writer) {
+    writer = new AuditWriter(db);
+    writers.set(db, writer);
+  }
+  return writer;
+}
+
+/**
+ * Appends one AuditEvent to the chain and resolves once it is committed. Inside a caller's
+ * transaction (`db` is one: e.g. the write it audits) it is atomic with that transaction, and the
+ * table lock is held until that transaction ends; otherwise it is group-committed (AuditWriter).
+ */
+export async function appendAudit(db: GatewayDb, event: AuditEvent): Promise<AuditEntry> {
+  const [entry] = await appendAudits(db, [event]);
+  return entry!;
+}
+
+/** Appends several AuditEvents, consecutively and all or none (see {@link appendAudit}). */
+export async function appendAudits(db: GatewayDb, events: readonly AuditEvent[]): Promise<AuditEntry[]> {
+  if (!is(db, PgTransaction)) return auditWriterFor(db).append(events);
+  const prepared = events.map(prepare);
+  if (prepared.length === 0) return [];
+  try {
+    return await db.transaction((tx) => appendIn(tx, prepared));
+  } catch (err) {
+    throw err instanceof InsertRefused ? err.original : err;
+  }
 }
 
 /** A patient's audit trail (what was done with their data, by whom), oldest first. */

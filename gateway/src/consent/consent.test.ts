@@ -1,5 +1,6 @@
 import type { AuditEvent, Bundle, Consent, OperationOutcome, Patient } from "@medplum/fhirtypes";
 import { expect } from "chai";
+import { sql } from "drizzle-orm";
 import type { LightMyRequestResponse } from "fastify";
 import type { LocalAccount } from "viem/accounts";
 import { categoriesToMask, encodePurpose, purposeScope, type CategoryName } from "../../../sdk/codes.ts";
@@ -272,6 +273,29 @@ describe("consent-checked reads", function () {
     );
     refused(await gw.read(clinicianToken, `/fhir/AuditEvent?patient=${patientId}`), 403, /Only Patient/);
     expect((await verifyChain(gw.store.db)).ok).to.equal(true);
+  });
+
+  it("sends nothing when the read's AuditEvent cannot be committed", async () => {
+    const [observation] =
+      bundleOf(await gw.read(patientToken, `/fhir/Observation?patient=${patientId}&_count=1`)).entry ?? [];
+    const url = `/fhir/Observation/${observation!.resource!.id}`;
+    expect((await gw.read(patientToken, url)).statusCode).to.equal(200);
+    const db = gw.store.db;
+    await db.execute(sql`CREATE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'audit storage unavailable (test)'; END $$`);
+    await db.execute(sql`CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_events
+      FOR EACH ROW EXECUTE FUNCTION test_refuse_audit()`);
+    try {
+      const res = await gw.read(patientToken, url);
+      expect(res.statusCode).to.equal(500);
+      expect(res.body).not.to.contain(observation!.resource!.id);
+      expect((res.json() as OperationOutcome).resourceType).to.equal("OperationOutcome");
+    } finally {
+      await db.execute(sql`DROP TRIGGER test_refuse_audit ON audit_events`);
+      await db.execute(sql`DROP FUNCTION test_refuse_audit()`);
+    }
+    expect((await gw.read(patientToken, url)).statusCode).to.equal(200);
+    expect((await verifyChain(db)).ok).to.equal(true);
   });
 
   it("answers unknown ids 404, bad ids 400, erased patients 410", async () => {

@@ -5,6 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { AuditEntry, ChainVerification } from "../audit/log.ts";
 import { pgliteTemplatePath, testKey } from "../testing/fixtures.ts";
 import type { ReadOutcome } from "./store.ts";
 
@@ -17,10 +18,14 @@ interface Ack {
   patientId: string;
   observationId: string;
   fsyncsForOneWrite: number;
+  audit: AuditEntry;
+  fsyncsForOneAudit: number;
 }
 interface ReadBack {
   patient: ReadOutcome<Patient>;
   observation: ReadOutcome<Observation>;
+  audit: AuditEntry[];
+  chain: ChainVerification;
 }
 
 /**
@@ -72,7 +77,10 @@ function runChild<T>(
 const run = (async () => {
   const template = await pgliteTemplatePath();
   const ack = await runChild<Ack>("write", "ACK", true, template ? { GATEWAY_TEST_TEMPLATE: template } : {});
-  const readBack = await runChild<ReadBack>("read", "READ", false, { GATEWAY_TEST_OBSERVATION: ack.observationId });
+  const readBack = await runChild<ReadBack>("read", "READ", false, {
+    GATEWAY_TEST_OBSERVATION: ack.observationId,
+    GATEWAY_TEST_AUDIT_SEQ: String(ack.audit.seq),
+  });
   return { ack, readBack };
 })();
 run.catch(() => undefined); // reported by the test below
@@ -98,6 +106,13 @@ describe("store durability (PGlite on disk)", function () {
     expect(readBack.patient.kind).to.equal("found");
     expect(readBack.patient.kind === "found" && readBack.patient.resource.name?.[0]?.family).to.equal(FAMILY);
     expect(readBack.observation.kind === "found" && readBack.observation.resource.valueQuantity?.value).to.equal(13.2);
+  });
+
+  it("keeps a group-committed AuditEvent acknowledged just before kill -9, in a valid chain", async () => {
+    const { ack, readBack } = await run;
+    expect(ack.fsyncsForOneAudit, "the audit commit must fsync").to.be.greaterThan(0);
+    expect(readBack.audit).to.deep.equal([ack.audit]);
+    expect(readBack.chain).to.deep.include({ ok: true, head: { seq: ack.audit.seq, hash: ack.audit.hash } });
   });
 
   it("writes no plaintext to disk: heap, indexes and WAL hold ciphertext only", async () => {
