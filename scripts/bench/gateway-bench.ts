@@ -43,7 +43,7 @@ import { openDatabase, type Database } from "../../gateway/src/store/database.ts
 import { Store } from "../../gateway/src/store/store.ts";
 import { deployTestChain, type TestChain } from "../../gateway/src/testing/chain.ts";
 import { PGLITE_TEMPLATE } from "../../gateway/src/testing/fixtures.ts";
-import { categoriesToMask, encodePurpose, purposeScope, type CategoryName } from "../../sdk/codes.ts";
+import { categoriesToMask, encodePurpose, purposeScope, type CategoryName, type PurposeName } from "../../sdk/codes.ts";
 import { LOCAL_CHAIN_ID } from "../lib/demo.ts";
 import { LOAD_SPEC_VARIABLE, MEASURING, type LoadResult, type LoadSpec } from "./gateway-load.ts";
 
@@ -175,8 +175,14 @@ async function waitForChain(url: string, node: ChildProcess, timeoutMs: number):
  * without reading the chain. Passed to buildApp's `access` option, which nothing else sets.
  */
 class UncheckedAccess extends AccessControl {
-  override async decide(patientId: string, _requester: Address, categories: readonly CategoryName[]) {
-    const wallets = await this.patientWallets(patientId);
+  override async decide(
+    patientId: string,
+    _requester: Address,
+    categories: readonly CategoryName[],
+    _purpose: PurposeName,
+    options: { wallets?: readonly string[] | undefined } = {},
+  ) {
+    const wallets = await this.patientWallets(patientId, options.wallets);
     const decisions = [...new Set(categories)].map((category) => ({
       category,
       allowed: true,

@@ -91,9 +91,13 @@ export class AccessControl {
     this.#now = now;
   }
 
-  /** The patient's wallets on this chain; 403 when it has none (no consent can exist for it). */
-  async patientWallets(patientId: string): Promise<Address[]> {
-    const wallets = walletsOnChain(await this.#store.listWallets(patientId), this.#chain.chainId);
+  /**
+   * The patient's wallets on this chain; 403 when it has none (no consent can exist for it).
+   * `linked`: the patient's wallets (did:pkh) as just read from the store with the record (e.g.
+   * Store.fetchSealed), instead of reading them again.
+   */
+  async patientWallets(patientId: string, linked?: readonly string[]): Promise<Address[]> {
+    const wallets = walletsOnChain(linked ?? (await this.#store.listWallets(patientId)), this.#chain.chainId);
     if (wallets.length === 0) {
       throw forbidden(
         `Patient/${patientId} has no linked wallet, so no consent can exist for it: nobody may read its records until the patient links a wallet`,
@@ -140,15 +144,17 @@ export class AccessControl {
   /**
    * Decides, per category, whether `requester` may read `patientId`'s data for `purpose`.
    * Throws 403 when the patient has no wallet; otherwise returns the decisions (the caller
-   * refuses with {@link consentMissing} when nothing is allowed).
+   * refuses with {@link consentMissing} when nothing is allowed). `options.wallets`: the
+   * patient's linked wallets (did:pkh) when the caller has just read them (see patientWallets).
    */
   async decide(
     patientId: string,
     requester: Address,
     categories: readonly CategoryName[],
     purpose: PurposeName,
+    options: { wallets?: readonly string[] | undefined } = {},
   ): Promise<AccessDecision> {
-    const wallets = await this.patientWallets(patientId);
+    const wallets = await this.patientWallets(patientId, options.wallets);
     const unique = [...new Set(categories)];
     if (wallets.some((w) => same(w, requester))) {
       return allowAll("patient", null, wallets, unique, "the patient reads its own records");

@@ -227,19 +227,20 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       const id = assertValidId(request.params.id);
       audit.resource = { type, id };
       parseParams(rawQuery(request.url), []);
-      const where = await store.locate(type, id);
+      // One query: the patient, its wallets and the record, which stays encrypted until access is decided.
+      const where = await store.fetchSealed(type, id);
       if (where.kind === "not-found") throw notFound(`${type}/${id} is not held by this gateway`);
       audit.patientId = where.patientId;
       if (where.kind === "erased") throw gone(`${type}/${id} belongs to an erased patient`);
-      const decision = await access.decide(where.patientId, requester.address, [type], audit.purposeOfUse);
+      const decision = await access.decide(where.patientId, requester.address, [type], audit.purposeOfUse, {
+        wallets: where.wallets,
+      });
       noteDecision(audit, decision);
       if (decision.allowed.length === 0) throw consentMissing(audit.purposeOfUse, decision.refused);
-      const read = await store.getResource(type, id);
-      if (read.kind === "not-found") throw notFound(`${type}/${id} is not held by this gateway`);
-      if (read.kind === "erased") throw gone(`${type}/${id} belongs to an erased patient`);
-      const vid = read.resource.meta?.versionId ?? "1";
-      reply.header("etag", `W/"${vid}"`).header("last-modified", httpDate(read.resource.meta?.lastUpdated));
-      return read.resource;
+      const resource = store.unseal(where.sealed);
+      const vid = resource.meta?.versionId ?? "1";
+      reply.header("etag", `W/"${vid}"`).header("last-modified", httpDate(resource.meta?.lastUpdated));
+      return resource;
     });
     return sendFhir(reply, body);
   });

@@ -169,6 +169,40 @@ describe("store", function () {
     }
   });
 
+  it("fetches a record for a read in one query: its patient and wallets, the record sealed until unsealed", async () => {
+    await store.putResource(patient("pat-s"));
+    const o = await store.putResource(observation("pat-s"));
+    await store.putResource(patient("pat-t"));
+    const t = await store.putResource(observation("pat-t"));
+    const wallets = [
+      "did:pkh:eip155:31337:0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+      "did:pkh:eip155:1:0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+    ];
+    const db = (await testDatabase()).db;
+    await db.execute(sql`INSERT INTO patient_wallets (did, patient_id, linked_at)
+      VALUES (${wallets[1]}, 'pat-s', '2025-07-02T00:00:00Z'), (${wallets[0]}, 'pat-s', '2025-07-01T00:00:00Z')`);
+
+    const found = await store.fetchSealed("Observation", o.id!);
+    if (found.kind !== "found") throw new Error(`expected found, got ${found.kind}`);
+    expect(found.patientId).to.equal("pat-s");
+    expect(found.wallets).to.deep.equal(wallets); // oldest link first
+    expect(JSON.stringify(found.sealed)).not.to.contain(FAMILY);
+    expect(store.unseal(found.sealed)).to.deep.equal(o);
+    expect(() => store.unseal({ resourceType: "Observation", id: o.id! })).to.throw(TypeError);
+
+    const other = await store.fetchSealed("Observation", t.id!);
+    expect(other.kind === "found" && other.wallets).to.deep.equal([]);
+    expect(await store.fetchSealed("Observation", "nope")).to.deep.equal({ kind: "not-found" });
+    expect(await store.fetchSealed("Patient", o.id!)).to.deep.equal({ kind: "not-found" });
+    expect(await store.fetchSealed("Observation", "bad id'; --")).to.deep.equal({ kind: "not-found" });
+    const erased = await store.erasePatient("pat-s");
+    expect(await store.fetchSealed("Observation", o.id!)).to.deep.equal({
+      kind: "erased",
+      patientId: "pat-s",
+      erasedAt: erased.erasedAt,
+    });
+  });
+
   it("erases a patient: key destroyed, reads say erased, the fact is kept, writes are refused", async () => {
     await store.putResource(patient("pat-x"));
     const o = await store.putResource(observation("pat-x"));

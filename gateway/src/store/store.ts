@@ -32,7 +32,7 @@ import {
 } from "./crypto.ts";
 import type { Database, GatewayDb } from "./database.ts";
 import * as links from "./links.ts";
-import { keyring, patientKeys, researchStudies, resources } from "./schema.ts";
+import { keyring, patientKeys, patientWallets, researchStudies, resources } from "./schema.ts";
 
 export type ReadOutcome<T> =
   { kind: "found"; resource: T } | { kind: "not-found" } | { kind: "erased"; patientId: string; erasedAt: string };
@@ -204,6 +204,49 @@ export class Store {
     if (!row) return { kind: "not-found" };
     if (row.erasedAt) return { kind: "erased", patientId: row.patientId, erasedAt: row.erasedAt.toISOString() };
     return { kind: "found", patientId: row.patientId };
+  }
+
+  /**
+   * A resource for a consent-checked read, in one query: the patient it belongs to and that
+   * patient's wallets (did:pkh, oldest link first) to decide access with, and the record itself
+   * still encrypted. Nothing is decrypted until {@link Store.unseal}, which the caller runs only
+   * once access is granted.
+   */
+  async fetchSealed<K extends SupportedResourceType>(
+    type: K,
+    id: string,
+  ): Promise<
+    | { kind: "found"; patientId: string; wallets: string[]; sealed: SealedResource<K> }
+    | { kind: "not-found" }
+    | { kind: "erased"; patientId: string; erasedAt: string }
+  > {
+    if (!isSupportedResourceType(type) || !isValidId(id)) return { kind: "not-found" };
+    const [row] = await this.db
+      .select({
+        ...rowColumns,
+        wallets: sql<
+          string[] | null
+        >`(SELECT array_agg(${patientWallets.did} ORDER BY ${patientWallets.linkedAt}, ${patientWallets.did}) FROM ${patientWallets} WHERE ${patientWallets.patientId} = ${resources.patientId})`,
+      })
+      .from(resources)
+      .innerJoin(patientKeys, eq(patientKeys.patientId, resources.patientId))
+      .where(and(eq(resources.resourceType, type), eq(resources.id, id)));
+    if (!row) return { kind: "not-found" };
+    if (row.erasedAt || !row.wrappedKey) {
+      return { kind: "erased", patientId: row.patientId, erasedAt: (row.erasedAt ?? new Date(0)).toISOString() };
+    }
+    const { wallets, ...encrypted } = row;
+    const sealed: SealedResource<K> = Object.freeze({ resourceType: type, id });
+    sealedRows.set(sealed, encrypted);
+    return { kind: "found", patientId: row.patientId, wallets: wallets ?? [], sealed };
+  }
+
+  /** Decrypts a record fetched by {@link Store.fetchSealed}. */
+  unseal<K extends SupportedResourceType>(sealed: SealedResource<K>): ResourceOfType<K> {
+    const row = sealedRows.get(sealed);
+    if (!row?.wrappedKey) throw new TypeError("unseal: not a record fetched by fetchSealed");
+    const key = dataKeyOf(this.#keys, row.patientId, row.wrappedKey, row.keyVersion);
+    return decryptRow(key, row) as ResourceOfType<K>;
   }
 
   /**
@@ -436,6 +479,14 @@ const rowColumns = {
   keyVersion: patientKeys.keyVersion,
   erasedAt: patientKeys.erasedAt,
 };
+
+/** A stored record as read, still encrypted (see Store.fetchSealed): only Store.unseal opens it. */
+export interface SealedResource<K extends SupportedResourceType = SupportedResourceType> {
+  readonly resourceType: K;
+  readonly id: string;
+}
+
+const sealedRows = new WeakMap<SealedResource, EncryptedRow>();
 
 interface EncryptedRow {
   resourceType: string;
