@@ -8,7 +8,10 @@ import { closeSync, mkdirSync, openSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
-import { LOCAL_CHAIN_ID, LOCAL_RPC_URL } from "./lib/demo.ts";
+import { mnemonicToAccount } from "viem/accounts";
+import { toHex } from "viem";
+
+import { DEMO_ACCOUNTS, DEMO_MEMBERS, DEMO_ORGANIZATIONS, LOCAL_CHAIN_ID, LOCAL_RPC_URL } from "./lib/demo.ts";
 
 process.env.NEXT_TELEMETRY_DISABLED ??= "1";
 const CHAIN_PORT = 8545;
@@ -24,6 +27,29 @@ const children: ChildProcess[] = [];
 let stopping = false;
 
 const say = (msg: string) => console.log(`[stack] ${msg}`);
+
+/** Hardhat's well-known development mnemonic (its keys are public). */
+const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
+
+/** One line per demo account: who it is, its address and its (public, development) private key. */
+function demoAccountLines(): string[] {
+  const roleOf = (name: string): string => {
+    if (name === "governance") return "governance (accredits organizations)";
+    const org = DEMO_ORGANIZATIONS.find((o) => o.account === name);
+    if (org) return `${org.name} (${org.kind.toLowerCase()} organization)`;
+    const member = DEMO_MEMBERS.find((m) => m.account === name);
+    if (member) {
+      const of = DEMO_ORGANIZATIONS.find((o) => o.account === member.organization)?.name ?? member.organization;
+      return `${member.role.toLowerCase()} of ${of}`;
+    }
+    return "patient";
+  };
+  return Object.entries(DEMO_ACCOUNTS).map(([name, index]) => {
+    const account = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: index });
+    const key = toHex(account.getHdKey().privateKey!);
+    return `#${index} ${name.padEnd(16)} ${account.address}  ${key}  ${roleOf(name)}`;
+  });
+}
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -171,8 +197,11 @@ try {
   say(`  chain      ${LOCAL_RPC_URL}  (chainId ${LOCAL_CHAIN_ID})`);
   say("  contracts  sdk/generated/deployments.json");
   for (const gateway of GATEWAYS) say(`  gateway    http://${HOST}:${gateway.port}/fhir  (${gateway.name})`);
-  say(`  web app    http://${HOST}:${APP_PORT}  (import the demo accounts of scripts/lib/demo.ts into your wallet:`);
-  say("             Hardhat's public development keys, e.g. alice = account #1; never use them for value)");
+  say(`  web app    http://${HOST}:${APP_PORT}`);
+  say(
+    "demo accounts to import into your wallet (Hardhat's public development keys: local chain only, never for value):",
+  );
+  for (const line of demoAccountLines()) say(`  ${line}`);
   say("Press Ctrl-C to stop everything.");
 } catch (error) {
   console.error(`[stack] error: ${(error as Error).message}`);

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 
 import { expect } from "chai";
@@ -67,6 +68,13 @@ describe("npm start (scripts/stack.ts)", function () {
       const app = await fetch("http://127.0.0.1:3000/");
       expect(app.status, "web app").to.equal(200);
       expect(await app.text()).to.match(/Consentry/);
+      // The demo accounts a person imports: alice (#1) with Hardhat's public development key.
+      expect(stack.output()).to.match(
+        /#1 alice +0x70997970C51812dc3A010C7d01b50e0d17dc79C8 +0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d +patient/,
+      );
+      expect(stack.output()).to.match(/#4 clinician .* clinician of St\. Example Hospital/);
+      // The chain's RPC log goes to a file, not to a pipe nobody reads.
+      expect(readFileSync(".data/logs/hardhat-node.log", "utf8")).to.match(/eth_chainId|Started HTTP/);
       for (const port of [4001, 4002]) {
         const res = await fetch(`http://127.0.0.1:${port}/fhir/metadata`);
         expect(res.status, `gateway on ${port}`).to.equal(200);
