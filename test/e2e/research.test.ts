@@ -6,7 +6,8 @@
  *   funds it with an EIP-2612 permit in one transaction;
  * - the patient (alice, #1) joins it without a fee, her signature relayed by the lab's gateway
  *   (POST /relay/join), and joins the demo study directly;
- * - the lab's gateway (#7) reports a delivery of her data (from this process, for now);
+ * - the researcher downloads the study's de-identified dataset through the lab's gateway (signed in
+ *   with Ethereum), which reports alice's delivery to the escrow before releasing her data;
  * - she withdraws, and her token balance rises by exactly the price less the lab's share;
  * - the researcher sees enrolment and spend, tops up with a permit, cancels and reclaims;
  * - governance (#0) accredits an organization, suspends and reinstates it; a clinician (#4) opens
@@ -16,6 +17,8 @@
  * Every step is asserted on-chain. Environment variables: see ./lib/environment.ts (with
  * E2E_EXTERNAL_STACK=1 the gasless join needs the gateways to allow this app's origin).
  */
+import { readFileSync } from "node:fs";
+
 import { expect } from "chai";
 import type { Page } from "playwright-core";
 import { type Address, type PublicClient, parseEther, zeroAddress } from "viem";
@@ -34,7 +37,7 @@ import {
   shoot,
   startEnvironment,
 } from "./lib/environment.ts";
-import { devAccount, publicClient, walletOf } from "./lib/wallet.ts";
+import { devAccount, publicClient } from "./lib/wallet.ts";
 
 const research = devAccount("research");
 const alice = devAccount("alice");
@@ -229,14 +232,47 @@ describe("research, governance and provider consoles (browser, end to end)", fun
     expect(patient.sentCount()).to.equal(1);
   });
 
-  it("patient: after the lab's gateway reports a delivery, withdraws exactly the price less the lab's share", async () => {
-    const hash = await walletOf(labGateway).writeContract({
+  it("researcher: downloads the de-identified dataset through the lab's gateway, which reports alice's delivery first", async () => {
+    const page = researcher.page;
+    const item = studyItem(page, studyId);
+    const sentBefore = researcher.sentCount();
+    await item.getByRole("button", { name: `Sign in to Riverside Clinical Lab to download study ${studyId}` }).click();
+    const download = item.getByRole("button", {
+      name: `Download the dataset from Riverside Clinical Lab for study ${studyId}`,
+    });
+    await download.waitFor();
+    const [file] = await Promise.all([page.waitForEvent("download"), download.click()]);
+    await item.getByText(/^Downloaded \d+ de-identified records\.$/).waitFor();
+    await item.getByText(/1 participant\(s\) released/).waitFor();
+    // The researcher signed in (a message) and sent nothing: the lab's gateway reported and paid for gas.
+    expect(researcher.sentCount()).to.equal(sentBefore);
+    const bundle = JSON.parse(readFileSync((await file.path())!, "utf8")) as {
+      resourceType: string;
+      type: string;
+      entry: { resource: { resourceType: string; id?: string; meta?: { security?: { code: string }[] } } }[];
+    };
+    expect(bundle).to.include({ resourceType: "Bundle", type: "collection" });
+    const records = bundle.entry.slice(1).map((e) => e.resource);
+    expect(records.length).to.be.greaterThan(0);
+    // Only the study's category, pseudonymous ids, nothing of alice's wallet.
+    expect(new Set(records.map((r) => r.resourceType))).to.deep.equal(new Set(["Observation"]));
+    for (const r of records) {
+      expect(r.id).to.match(/^[0-9a-f]{32}$/);
+      expect(r.meta?.security?.[0]?.code).to.equal("PSEUDED");
+    }
+    expect(JSON.stringify(bundle).toLowerCase()).to.not.contain(alice.address.slice(2).toLowerCase());
+    const [paid] = await publicClient.getContractEvents({
       address: escrow,
       abi: studyEscrowAbi,
-      functionName: "reportDeliveries",
-      args: [studyId, [alice.address]],
+      eventName: "DeliveryPaid",
+      args: { studyId, patient: alice.address },
+      fromBlock: 0n,
+      strict: true,
     });
-    expect((await publicClient.waitForTransactionReceipt({ hash })).status).to.equal("success");
+    expect(paid?.args.custodian).to.equal(lab);
+  });
+
+  it("patient: after the delivery was reported, withdraws exactly the price less the lab's share", async () => {
     const share = PRICE - (PRICE * LAB_SHARE_BPS) / 10_000n;
     expect(
       await publicClient.readContract({
