@@ -12,6 +12,7 @@ import { type Address, getAddress, isAddress } from "viem";
 
 import { consentRegistryAbi } from "../../../sdk/generated/abis.ts";
 import { findOrganization } from "../../../sdk/ledger.ts";
+import { GatewaySignIn } from "../../_components/GatewaySignIn.tsx";
 import { RecordsView } from "../../_components/RecordsView.tsx";
 import { shortAddress } from "../../_lib/format.ts";
 import { type GatewaySession, GatewayError, downloadJson, gatewayFetch, gatewayOrigin } from "../../_lib/gateway.ts";
@@ -66,17 +67,7 @@ function CustodianRecords({
   return (
     <article className="custodian" aria-labelledby={headingId} data-custodian={name}>
       <h3 id={headingId}>{name}</h3>
-      {state.phase !== "signed-in" && (
-        <div className="actions">
-          <button type="button" className="button" onClick={() => void signIn()} disabled={state.phase === "signing"}>
-            Sign in to {name}
-          </button>
-          <p className="tx-status" role="status" aria-live="polite">
-            {state.phase === "signing" && "Confirm the sign-in message in your wallet…"}
-            {state.phase === "failed" && <span className="tx-error">Not signed in: {state.message}</span>}
-          </p>
-        </div>
-      )}
+      {state.phase !== "signed-in" && <GatewaySignIn name={name} state={state} onSignIn={signIn} />}
       {state.phase === "signed-in" && state.session.patient === null && (
         <LinkRecord session={state.session} name={name} onLinked={setPatient} />
       )}

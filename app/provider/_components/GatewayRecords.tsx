@@ -9,6 +9,7 @@ import type { Bundle, Patient } from "@medplum/fhirtypes";
 import { type FormEvent, useId, useState } from "react";
 import type { Address } from "viem";
 
+import { GatewaySignIn } from "../../_components/GatewaySignIn.tsx";
 import { RecordsView } from "../../_components/RecordsView.tsx";
 import { shortAddress } from "../../_lib/format.ts";
 import { GatewayError, type GatewaySession, gatewayFetch, gatewayOrigin } from "../../_lib/gateway.ts";
@@ -117,17 +118,7 @@ function CustodianReader({
   }
 
   if (state.phase !== "signed-in") {
-    return (
-      <div className="actions">
-        <button type="button" className="button" onClick={() => void signIn()} disabled={state.phase === "signing"}>
-          Sign in to {name}
-        </button>
-        <p className="tx-status" role="status" aria-live="polite">
-          {state.phase === "signing" && "Confirm the sign-in message in your wallet…"}
-          {state.phase === "failed" && <span className="tx-error">Not signed in: {state.message}</span>}
-        </p>
-      </div>
-    );
+    return <GatewaySignIn name={name} state={state} onSignIn={signIn} />;
   }
   const session = state.session;
   return (

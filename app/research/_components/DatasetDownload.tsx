@@ -11,6 +11,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import type { Address } from "viem";
 
+import { GatewaySignIn } from "../../_components/GatewaySignIn.tsx";
 import type { StudyListing } from "../../../sdk/escrow.ts";
 import { LEDGER_KEY, useOrganizations } from "../../_lib/hooks.ts";
 import { GatewayError, downloadJson, gatewayFetch, gatewayOrigin, outcomeSentences } from "../../_lib/gateway.ts";
@@ -86,16 +87,7 @@ function SourceDownload({
   return (
     <div className="source-download" data-source={name}>
       {state.phase !== "signed-in" ? (
-        <div className="actions">
-          <button type="button" className="button" onClick={() => void signIn()} disabled={state.phase === "signing"}>
-            Sign in to {name}
-            <span className="visually-hidden"> to download study {studyId}</span>
-          </button>
-          <p className="tx-status" role="status" aria-live="polite">
-            {state.phase === "signing" && "Confirm the sign-in message in your wallet…"}
-            {state.phase === "failed" && <span className="tx-error">Not signed in: {state.message}</span>}
-          </p>
-        </div>
+        <GatewaySignIn name={name} state={state} onSignIn={signIn} purpose={` to download study ${studyId}`} />
       ) : (
         <div className="actions">
           <button
