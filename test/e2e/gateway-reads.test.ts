@@ -8,11 +8,12 @@
  * - alice revokes; the clinician's very next read is refused, in the gateway's words;
  * - alice signs in to the lab's gateway herself, reads her own records, links nothing (she is
  *   linked by the demo) and sees both of the clinician's reads, allowed and refused, in her
- *   access log.
+ *   access log;
+ * - alice grants and revokes again without a fee: she signs, the lab's gateway sends and pays.
  */
 import { expect } from "chai";
 import type { Page } from "playwright-core";
-import type { Address, PublicClient } from "viem";
+import { type Address, type PublicClient, getAddress } from "viem";
 
 import { categoryIndex, encodePurpose } from "../../sdk/codes.ts";
 import { consentRegistryAbi } from "../../sdk/generated/abis.ts";
@@ -31,6 +32,7 @@ import { devAccount, publicClient } from "./lib/wallet.ts";
 
 const alice = devAccount("alice");
 const clinician = devAccount("clinician");
+const labGateway = devAccount("labGateway");
 const LAB = "Riverside Clinical Lab";
 const HOSPITAL = "St. Example Hospital";
 
@@ -162,5 +164,48 @@ describe("reads through the gateways (browser, end to end)", function () {
     expect(outcomes.indexOf("refused")).to.be.lessThan(outcomes.indexOf("allowed"));
     await shoot(page, "portal-access-log-desktop", DESKTOP, true, lab);
     await shoot(page, "portal-access-log-phone", PHONE, true, lab);
+  });
+
+  it("patient: grants and revokes without a fee, signed in her wallet and sent by the lab's gateway", async () => {
+    const page = patient.page;
+    const sent = patient.sentCount();
+    await page.getByLabel("What for").selectOption({ label: "Treatment" });
+    await page.getByLabel("Who", { exact: true }).selectOption({ label: HOSPITAL });
+    await page.getByLabel("Conditions").check();
+    await page.getByLabel("1 week").check();
+    await page.getByLabel(`No fee: I sign, ${LAB} sends it`).check();
+    await page.getByRole("button", { name: "Give consent" }).click();
+    await page.getByText(/^Consent given to St\. Example Hospital/).waitFor();
+    const mayReadConditions = async () =>
+      (
+        await publicClient.readContract({
+          address: registry,
+          abi: consentRegistryAbi,
+          functionName: "mayUse",
+          args: [alice.address, clinician.address, encodePurpose("TREAT"), categoryIndex("Condition")],
+        })
+      )[0];
+    expect(await mayReadConditions()).to.equal(true);
+    // Signed in the wallet, never sent from it: the gateway paid.
+    expect(patient.sentCount()).to.equal(sent);
+    expect(patient.walletLog).to.include("signed typed data Grant");
+    const [granted] = (
+      await publicClient.getContractEvents({
+        address: registry,
+        abi: consentRegistryAbi,
+        eventName: "ConsentGranted",
+        args: { patient: alice.address },
+        fromBlock: 0n,
+      })
+    ).slice(-1);
+    const tx = await publicClient.getTransaction({ hash: granted!.transactionHash! });
+    expect(getAddress(tx.from)).to.equal(labGateway.address);
+
+    const item = page.locator("li.grant", { has: page.getByText("Conditions, for treatment") });
+    await item.getByRole("button", { name: /^Revoke without a fee consent to St\. Example Hospital/ }).click();
+    await item.getByText("Revoked", { exact: true }).waitFor();
+    expect(await mayReadConditions()).to.equal(false);
+    expect(patient.sentCount()).to.equal(sent);
+    expect(patient.walletLog).to.include("signed typed data Revoke");
   });
 });

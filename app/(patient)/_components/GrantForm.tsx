@@ -1,6 +1,7 @@
 "use client";
 import { type FormEvent, useId, useMemo, useState } from "react";
 import type { Address } from "viem";
+import { useConfig } from "wagmi";
 
 import {
   CATEGORIES,
@@ -18,6 +19,7 @@ import { grantState } from "../../../sdk/ledger.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatDate } from "../../_lib/format.ts";
 import { useContractTx, useNow, useOrganizations } from "../../_lib/hooks.ts";
+import { relayGrant, useRelayers } from "../../_lib/relay.ts";
 import { usePatientGrants } from "../_hooks/useLedger.ts";
 
 /** The purposes a patient grants directly, in the order people think of them. Emergency treatment
@@ -81,6 +83,11 @@ export function GrantForm({ patient }: { patient: Address }) {
   const [customDate, setCustomDate] = useState("");
   const [errors, setErrors] = useState<Errors>({});
   const [confirmedText, setConfirmedText] = useState("Consent given.");
+  const config = useConfig();
+  const relayers = useRelayers();
+  /** "" = the patient sends it and pays the fee; otherwise the relaying custodian's address. */
+  const [payer, setPayer] = useState("");
+  const relayer = relayers.find((r) => r.address === payer);
 
   const kind = PURPOSES[purpose].kind;
   const eligible = useMemo(() => organizations.filter((o) => o.active && o.kind === kind), [organizations, kind]);
@@ -118,7 +125,16 @@ export function GrantForm({ patient }: { patient: Address }) {
     setConfirmedText(
       `Consent given to ${chosen.name}: ${describeScope(mask, purposeCode)}, until ${formatDate(expiry)}.`,
     );
-    const ok = await tx.send("grant", [chosen.address, mask, purposeCode, 0, expiry]);
+    const ok = relayer
+      ? await tx.run((step) =>
+          relayGrant(config, step, relayer, patient, {
+            grantee: chosen.address,
+            categories: mask,
+            purpose: purposeCode,
+            expiresAt: expiry,
+          }),
+        )
+      : await tx.send("grant", [chosen.address, mask, purposeCode, 0, expiry]);
     if (ok) {
       setCategories([]);
       setErrors({});
@@ -234,6 +250,30 @@ export function GrantForm({ patient }: { patient: Address }) {
             {errors.expiry}
           </p>
         </fieldset>
+
+        {relayers.length > 0 ? (
+          <fieldset className="field">
+            <legend>Network fee</legend>
+            <div className="radios">
+              <label className="check">
+                <input type="radio" name={`${formId}-payer`} checked={payer === ""} onChange={() => setPayer("")} />
+                <span>I pay it from my wallet</span>
+              </label>
+              {relayers.map((r) => (
+                <label key={r.address} className="check">
+                  <input
+                    type="radio"
+                    name={`${formId}-payer`}
+                    checked={payer === r.address}
+                    onChange={() => setPayer(r.address)}
+                  />
+                  <span>No fee: I sign, {r.name} sends it</span>
+                </label>
+              ))}
+            </div>
+            <p className="help">A custodian sends your signed consent only if it holds your records.</p>
+          </fieldset>
+        ) : null}
 
         <p className="summary" aria-live="polite">
           {summary}

@@ -1,7 +1,7 @@
 "use client";
 import { useRef } from "react";
 import type { Address } from "viem";
-import { useChainId } from "wagmi";
+import { useChainId, useConfig } from "wagmi";
 
 import { PURPOSES, decodePurpose } from "../../../sdk/codes.ts";
 import type { GrantState } from "../../../sdk/fhir.ts";
@@ -9,6 +9,7 @@ import { type LedgerGrant, grantState, toConsentBundle, toGrantRecord } from "..
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatDate, grantSentence, shortAddress } from "../../_lib/format.ts";
 import { useContractTx, useNow, useOrganizations } from "../../_lib/hooks.ts";
+import { relayRevoke, useRelayers } from "../../_lib/relay.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";
 import { usePatientGrants } from "../_hooks/useLedger.ts";
 
@@ -98,6 +99,9 @@ export function GrantList({ patient }: { patient: Address }) {
 
 function GrantItem({ grant, now, name }: { grant: LedgerGrant; now: number; name: string | undefined }) {
   const tx = useContractTx();
+  const config = useConfig();
+  // Any custodian's gateway relays a revocation, whoever it concerns.
+  const [relayer] = useRelayers();
   const state = grantState(grant, now);
   const who = name ?? shortAddress(grant.grantee);
   const headingId = `grant-${grant.grantId.slice(2, 14)}`;
@@ -132,6 +136,24 @@ function GrantItem({ grant, now, name }: { grant: LedgerGrant; now: number; name
               consent to {who} for {purposeWords(grant.purpose)}
             </span>
           </button>
+          {relayer && !grant.studyKey ? (
+            <button
+              type="button"
+              className="button"
+              disabled={tx.busy}
+              onClick={() =>
+                void tx.run((step) =>
+                  relayRevoke(config, step, relayer, grant.patient, { grantee: grant.grantee, scope: grant.scope }),
+                )
+              }
+            >
+              Revoke without a fee
+              <span className="visually-hidden">
+                {" "}
+                consent to {who} for {purposeWords(grant.purpose)} (signed, sent by {relayer.name})
+              </span>
+            </button>
+          ) : null}
           <TxStatusLine status={tx.status} confirmed="Revoked." />
         </>
       ) : null}

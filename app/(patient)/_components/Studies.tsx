@@ -7,16 +7,13 @@ import { signTypedData, simulateContract } from "wagmi/actions";
 
 import { PARTICIPANT_STATUS, type ParticipantStatus, type StudyListing } from "../../../sdk/escrow.ts";
 import { studyEscrowAbi } from "../../../sdk/generated/abis.ts";
-import { findOrganization } from "../../../sdk/ledger.ts";
 import { joinTypedData } from "../../../sdk/study.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatDate, nowSeconds, shortAddress } from "../../_lib/format.ts";
 import { LEDGER_KEY, call, useLedgerClient, useOrganizations, useTx } from "../../_lib/hooks.ts";
 import { patientShareRange, studyPurposeWords, studyScopeWords, useStudies, useTokens } from "../../_lib/studies.ts";
+import { SIGNATURE_LIFETIME_SECONDS, relay, useRelayers } from "../../_lib/relay.ts";
 import { escrowAddress, localChain } from "../../_lib/wagmi.ts";
-
-/** How long a signed join stays valid for the relaying gateway. */
-const SIGNATURE_LIFETIME_SECONDS = 15 * 60;
 
 function useParticipation(patient: Address, studies: readonly StudyListing[]) {
   const client = useLedgerClient();
@@ -124,18 +121,16 @@ function StudyItem({
   const id = useId();
   const config = useConfig();
   const client = useLedgerClient();
-  const { organizations, nameOf } = useOrganizations();
+  const { nameOf } = useOrganizations();
   const tx = useTx();
   const [confirmed, setConfirmed] = useState("Done.");
   const researcher = nameOf(study.researcher) ?? shortAddress(study.researcher);
   const share = patientShareRange(study);
   const custodianNames = study.custodians.map((c) => nameOf(c.custodian) ?? shortAddress(c.custodian));
   // The gasless path: the custodians of this study that publish a gateway on-chain.
-  const gateways = study.custodians
-    .map((c) => findOrganization(organizations, c.custodian))
-    .filter((o) => !!o && o.active && o.gatewayUrl !== "") as { address: Address; name: string; gatewayUrl: string }[];
-  const [relay, setRelay] = useState("");
-  const relayVia = gateways.find((g) => g.address === relay) ?? gateways[0];
+  const gateways = useRelayers(study.custodians.map((c) => c.custodian));
+  const [chosenRelay, setRelay] = useState("");
+  const relayVia = gateways.find((g) => g.address === chosenRelay) ?? gateways[0];
   const headingId = `${id}-heading`;
   const label = `study ${study.id.toString()}`;
 
@@ -173,22 +168,13 @@ function StudyItem({
         ),
       });
       step({ phase: "checking" });
-      const response = await fetch(new URL("/relay/join", relayVia.gatewayUrl), {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json" },
-        body: JSON.stringify({
-          patient,
-          studyId: study.id.toString(),
-          nonce: nonce.toString(),
-          deadline: deadline.toString(),
-          signature,
-        }),
-      }).catch(() => {
-        throw new Error(`The gateway of ${relayVia.name} could not be reached; join directly instead.`);
+      return relay(relayVia, "join", {
+        patient,
+        studyId: study.id.toString(),
+        nonce: nonce.toString(),
+        deadline: deadline.toString(),
+        signature,
       });
-      if (!response.ok) throw new Error(await relayRefusal(response, relayVia.name));
-      const body = (await response.json()) as { transactionHash: `0x${string}` };
-      return { relayed: body.transactionHash };
     });
   };
 
@@ -280,19 +266,6 @@ function StudyItem({
       <TxStatusLine status={tx.status} confirmed={confirmed} />
     </li>
   );
-}
-
-/** The gateway's refusal in words: its OperationOutcome's text. */
-async function relayRefusal(response: Response, gateway: string): Promise<string> {
-  try {
-    const outcome = (await response.json()) as { issue?: { details?: { text?: string }; diagnostics?: string }[] };
-    const issue = outcome.issue?.[0];
-    const text = issue?.details?.text ?? issue?.diagnostics;
-    if (text) return `The gateway of ${gateway} refused: ${text.replace(/\.?$/, ".")}`;
-  } catch {
-    // not an OperationOutcome
-  }
-  return `The gateway of ${gateway} refused the request (HTTP ${response.status}).`;
 }
 
 function Earnings({

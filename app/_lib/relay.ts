@@ -1,0 +1,154 @@
+"use client";
+/**
+ * The gasless path: the patient signs an EIP-712 consent action in the wallet (no fee), and a
+ * custodian's gateway (its URL is on-chain) sends it and pays the network fee. Grants and study
+ * joins are relayed only by a custodian that holds the patient's record; revocations by any.
+ */
+import { useMemo } from "react";
+import type { Address, Hash, Hex } from "viem";
+import type { Config } from "wagmi";
+import { readContract, signTypedData, simulateContract } from "wagmi/actions";
+
+import { grantTypedData, revokeTypedData } from "../../sdk/eip712.ts";
+import { consentRegistryAbi } from "../../sdk/generated/abis.ts";
+import { nowSeconds } from "./format.ts";
+import { gatewayOrigin } from "./gateway.ts";
+import { type Step, useOrganizations } from "./hooks.ts";
+import { localChain, registryAddress } from "./wagmi.ts";
+
+/** How long a signature stays valid for the relaying gateway. */
+export const SIGNATURE_LIFETIME_SECONDS = 15 * 60;
+
+export interface Relayer {
+  address: Address;
+  name: string;
+  /** The gateway's origin (its relay routes live at /relay/…). */
+  origin: string;
+}
+
+/** The active custodians that publish a gateway on-chain (optionally only those in `among`). */
+export function useRelayers(among?: readonly Address[]): Relayer[] {
+  const { organizations } = useOrganizations();
+  return useMemo(() => {
+    const wanted = among?.map((a) => a.toLowerCase());
+    return organizations
+      .filter((o) => o.kind === "PROVIDER" && o.active && gatewayOrigin(o.gatewayUrl) !== null)
+      .filter((o) => !wanted || wanted.includes(o.address.toLowerCase()))
+      .map((o) => ({ address: o.address, name: o.name, origin: gatewayOrigin(o.gatewayUrl)! }));
+  }, [organizations, among]);
+}
+
+/** The gateway's refusal in words: its OperationOutcome's text. */
+async function refusal(response: Response, gateway: string): Promise<string> {
+  try {
+    const outcome = (await response.json()) as { issue?: { details?: { text?: string }; diagnostics?: string }[] };
+    const issue = outcome.issue?.[0];
+    const text = issue?.details?.text ?? issue?.diagnostics;
+    if (text) return `The gateway of ${gateway} refused: ${text.replace(/\.?$/, ".")}`;
+  } catch {
+    // not an OperationOutcome
+  }
+  return `The gateway of ${gateway} refused the request (HTTP ${response.status}).`;
+}
+
+/** Posts a signed action to a gateway's relay; the transaction it sent, to wait for. */
+export async function relay(
+  relayer: Relayer,
+  action: "grant" | "revoke" | "join" | "leave",
+  body: Record<string, string | number>,
+): Promise<{ relayed: Hash }> {
+  const response = await fetch(`${relayer.origin}/relay/${action}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json" },
+    body: JSON.stringify(body),
+  }).catch(() => {
+    throw new Error(`The gateway of ${relayer.name} could not be reached; send it yourself instead.`);
+  });
+  if (!response.ok) throw new Error(await refusal(response, relayer.name));
+  const sent = (await response.json()) as { transactionHash: Hash };
+  return { relayed: sent.transactionHash };
+}
+
+async function registryNonce(config: Config, patient: Address): Promise<bigint> {
+  const [, nonce] = await readContract(config, {
+    address: registryAddress!,
+    abi: consentRegistryAbi,
+    functionName: "patientState",
+    args: [patient],
+    chainId: localChain.id,
+  });
+  return BigInt(nonce);
+}
+
+const domain = () => ({ chainId: localChain.id, registry: registryAddress! });
+
+/** A grant signed by the patient and relayed: the same checks as a direct grant first. */
+export async function relayGrant(
+  config: Config,
+  step: Step,
+  relayer: Relayer,
+  patient: Address,
+  grant: { grantee: Address; categories: number; purpose: bigint; expiresAt: number },
+): Promise<{ relayed: Hash }> {
+  await simulateContract(config, {
+    address: registryAddress!,
+    abi: consentRegistryAbi,
+    functionName: "grant",
+    args: [grant.grantee, grant.categories, grant.purpose, 0, grant.expiresAt],
+    account: patient,
+    chainId: localChain.id,
+  });
+  const nonce = await registryNonce(config, patient);
+  const deadline = BigInt(nowSeconds() + SIGNATURE_LIFETIME_SECONDS);
+  step({ phase: "signing", what: "Sign the consent in your wallet (no fee)…" });
+  const signature = await signTypedData(config, {
+    account: patient,
+    ...grantTypedData(domain(), { patient, ...grant, validFrom: 0, nonce, deadline }),
+  });
+  step({ phase: "checking" });
+  return relay(relayer, "grant", {
+    patient,
+    grantee: grant.grantee,
+    categories: grant.categories,
+    purpose: grant.purpose.toString(),
+    validFrom: 0,
+    expiresAt: grant.expiresAt,
+    nonce: nonce.toString(),
+    deadline: deadline.toString(),
+    signature,
+  });
+}
+
+/** A revocation signed by the patient and relayed (any custodian's gateway relays revocations). */
+export async function relayRevoke(
+  config: Config,
+  step: Step,
+  relayer: Relayer,
+  patient: Address,
+  revoke: { grantee: Address; scope: Hex },
+): Promise<{ relayed: Hash }> {
+  await simulateContract(config, {
+    address: registryAddress!,
+    abi: consentRegistryAbi,
+    functionName: "revoke",
+    args: [revoke.grantee, revoke.scope],
+    account: patient,
+    chainId: localChain.id,
+  });
+  const nonce = await registryNonce(config, patient);
+  const deadline = BigInt(nowSeconds() + SIGNATURE_LIFETIME_SECONDS);
+  step({ phase: "signing", what: "Sign the revocation in your wallet (no fee)…" });
+  const signature = await signTypedData(config, {
+    account: patient,
+    ...revokeTypedData(domain(), { patient, ...revoke, nonce, deadline }),
+  });
+  step({ phase: "checking" });
+  return relay(relayer, "revoke", {
+    patient,
+    grantee: revoke.grantee,
+    scope: revoke.scope,
+    nonce: nonce.toString(),
+    deadline: deadline.toString(),
+    signature,
+  });
+}
