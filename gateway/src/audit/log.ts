@@ -87,9 +87,13 @@ class InsertRefused extends Error {
 /** Rows per INSERT statement (6 bind parameters each; PostgreSQL allows 65,535). */
 const INSERT_ROWS = 1000;
 
-/** Chains `events` after the newest entry, under the table lock, in transaction `tx`. */
-async function appendIn(tx: GatewayDb, events: readonly PreparedEvent[]): Promise<AuditEntry[]> {
+/**
+ * Chains events after the newest entry, under the table lock, in transaction `tx`. `take` gives
+ * the events once the lock is held (a group commit takes whoever queued while it waited for it).
+ */
+async function appendIn(tx: GatewayDb, take: () => readonly PreparedEvent[]): Promise<AuditEntry[]> {
   await tx.execute(sql`LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE`);
+  const events = take();
   const [last] = await tx
     .select({ seq: auditEvents.seq, hash: auditEvents.hash })
     .from(auditEvents)
@@ -124,8 +128,8 @@ interface Waiting {
 
 /**
  * Group commit of the audit log for one database (one per process: {@link auditWriterFor}).
- * Callers queue; one writer transaction at a time takes every waiting caller's events (up to
- * `maxBatch`, whole callers only), chains them and commits them at once; each caller's promise
+ * Callers queue; one writer transaction at a time, once it holds the table lock, takes every
+ * waiting caller's events (up to `maxBatch`, whole callers only), chains them and commits them at once; each caller's promise
  * settles only after that COMMIT (durable then: fsync on PGlite, synchronous_commit on a server).
  * A batch that fails rejects its callers and the queue goes on with the next. When the database
  * refused the INSERT itself (nothing was committed), the batch is split in halves and retried,
@@ -163,29 +167,44 @@ export class AuditWriter {
   async #drain(): Promise<void> {
     this.#draining = true;
     try {
-      while (this.#queue.length > 0) {
-        let size = 0;
-        let take = 0;
-        while (take < this.#queue.length && (take === 0 || size + this.#queue[take]!.events.length <= this.#maxBatch)) {
-          size += this.#queue[take]!.events.length;
-          take++;
-        }
-        await this.#commit(this.#queue.splice(0, take));
-      }
+      while (this.#queue.length > 0) await this.#commit();
     } finally {
       this.#draining = false;
     }
   }
 
-  /** Commits one batch and settles its callers; never throws. */
-  async #commit(batch: Waiting[]): Promise<void> {
-    const events = batch.flatMap((w) => w.events);
+  /** The callers waiting now, oldest first: up to maxBatch events, whole callers only (at least one). */
+  #take(): Waiting[] {
+    let size = 0;
+    let take = 0;
+    while (take < this.#queue.length && (take === 0 || size + this.#queue[take]!.events.length <= this.#maxBatch)) {
+      size += this.#queue[take]!.events.length;
+      take++;
+    }
+    return this.#queue.splice(0, take);
+  }
+
+  /**
+   * Commits one batch and settles its callers; never throws. Without `fixed`, the batch is taken
+   * from the queue once the transaction holds the table lock: whoever queued while BEGIN and LOCK
+   * waited (for the database, or for another gateway instance) is in it.
+   */
+  async #commit(fixed?: Waiting[]): Promise<void> {
+    let batch = fixed;
+    const events = (): PreparedEvent[] => {
+      batch ??= this.#take();
+      const all = batch.flatMap((w) => w.events);
+      this.stats.largestBatch = Math.max(this.stats.largestBatch, all.length);
+      return all;
+    };
     this.stats.transactions++;
-    this.stats.largestBatch = Math.max(this.stats.largestBatch, events.length);
     let entries: AuditEntry[];
     try {
       entries = await this.#db.transaction((tx) => appendIn(tx, events));
     } catch (err) {
+      // Failed before the batch was taken (BEGIN or LOCK): the callers waiting now fail with it,
+      // so that a database that is gone never leaves the queue stuck.
+      batch ??= this.#take();
       if (err instanceof InsertRefused && batch.length > 1) {
         const half = Math.ceil(batch.length / 2);
         await this.#commit(batch.slice(0, half));
@@ -198,7 +217,7 @@ export class AuditWriter {
     }
     this.stats.committed += entries.length;
     let i = 0;
-    for (const w of batch) {
+    for (const w of batch!) {
       w.resolve(entries.slice(i, i + w.events.length));
       i += w.events.length;
     }
@@ -233,7 +252,7 @@ export async function appendAudits(db: GatewayDb, events: readonly AuditEvent[])
   const prepared = events.map(prepare);
   if (prepared.length === 0) return [];
   try {
-    return await db.transaction((tx) => appendIn(tx, prepared));
+    return await db.transaction((tx) => appendIn(tx, () => prepared));
   } catch (err) {
     throw err instanceof InsertRefused ? err.original : err;
   }
