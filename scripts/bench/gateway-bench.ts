@@ -38,6 +38,7 @@ import { buildApp } from "../../gateway/src/app.ts";
 import { GatewayChain, transportFor } from "../../gateway/src/chain/chain.ts";
 import { devEnv, seedDemo } from "../../gateway/src/cli/dev.ts";
 import { loadConfig, type GatewayConfig } from "../../gateway/src/config/config.ts";
+import { auditWriterFor } from "../../gateway/src/audit/log.ts";
 import { AccessControl, type AccessDecision } from "../../gateway/src/consent/access.ts";
 import { openDatabase, type Database } from "../../gateway/src/store/database.ts";
 import { Store } from "../../gateway/src/store/store.ts";
@@ -258,6 +259,14 @@ interface Row {
   nodeCpu: number | undefined;
   /** The gateway's event loop: longest delay (ms) during the measured run. */
   loopMaxMs: number;
+  /** The audit log's group commit during the measured run: COMMITs, events written, PGlite fsyncs. */
+  audit: AuditCounters;
+}
+
+interface AuditCounters {
+  commits: number;
+  events: number;
+  fsyncs: number;
 }
 
 /** CPU seconds a process has used (Linux /proc; undefined elsewhere). */
@@ -278,12 +287,13 @@ async function measure(
   url: string,
   token: string,
   nodePid: number | undefined,
+  auditCounters: () => AuditCounters,
 ): Promise<Row> {
   say(`${variant}, ${connections} connections: ${warmupSeconds} s warm-up, then ${durationSeconds} s measured ...`);
   const spec: LoadSpec = { url, headers: readHeaders(token), connections, warmupSeconds, durationSeconds };
   let loadPid = 0;
   const loop = monitorEventLoopDelay({ resolution: 10 });
-  let start: { wall: number; cpu: NodeJS.CpuUsage; node: number | undefined } | undefined;
+  let start: { wall: number; cpu: NodeJS.CpuUsage; node: number | undefined; audit: AuditCounters } | undefined;
   // The spec (with the bearer token) goes through the environment, not the command line.
   const out = await runToEnd(
     "autocannon",
@@ -293,7 +303,12 @@ async function measure(
       loadPid = pid;
       child.stdout?.on("data", (d: Buffer) => {
         if (start === undefined && d.toString().split("\n").includes(MEASURING)) {
-          start = { wall: performance.now(), cpu: process.cpuUsage(), node: processCpuSeconds(nodePid) };
+          start = {
+            wall: performance.now(),
+            cpu: process.cpuUsage(),
+            node: processCpuSeconds(nodePid),
+            audit: auditCounters(),
+          };
           loop.enable();
         }
       });
@@ -305,6 +320,7 @@ async function measure(
   const wallMs = performance.now() - start.wall;
   const cpu = process.cpuUsage(start.cpu);
   const nodeNow = processCpuSeconds(nodePid);
+  const auditNow = auditCounters();
   const result = JSON.parse(out.trim().split("\n").at(-1)!) as LoadResult;
   return {
     variant,
@@ -314,7 +330,17 @@ async function measure(
     gatewayCpu: (cpu.user + cpu.system) / 1000 / wallMs,
     nodeCpu: start.node !== undefined && nodeNow !== undefined ? ((nodeNow - start.node) * 1000) / wallMs : undefined,
     loopMaxMs: loop.max / 1e6,
+    audit: {
+      commits: auditNow.commits - start.audit.commits,
+      events: auditNow.events - start.audit.events,
+      fsyncs: auditNow.fsyncs - start.audit.fsyncs,
+    },
   };
+}
+
+/** a / b with `digits` decimals ("-" when b is 0). */
+function ratio(a: number, b: number, digits = 1): string {
+  return b === 0 ? "-" : (a / b).toFixed(digits);
 }
 
 /** A share of one core as a percentage ("-" when unknown). */
@@ -476,9 +502,15 @@ async function main(): Promise<number> {
 
   // ---------------------------------------------------------------- throughput and latency
   const rows: Row[] = [];
+  const writer = auditWriterFor(store.db); // both apps' audits: one group commit per process and database
+  const auditCounters = (): AuditCounters => ({
+    commits: writer.stats.transactions,
+    events: writer.stats.committed,
+    fsyncs: store.database.fsyncCount(),
+  });
   for (const connections of CONNECTIONS) {
-    rows.push(await measure("checked", connections, checkedUrl, checkedToken, node.pid));
-    rows.push(await measure("unchecked", connections, uncheckedUrl, uncheckedToken, node.pid));
+    rows.push(await measure("checked", connections, checkedUrl, checkedToken, node.pid, auditCounters));
+    rows.push(await measure("unchecked", connections, uncheckedUrl, uncheckedToken, node.pid, auditCounters));
   }
 
   // ---------------------------------------------------------------- revoke, then read
@@ -529,17 +561,20 @@ async function main(): Promise<number> {
   );
   out.push("");
   out.push(
-    `${"variant".padEnd(10)} ${"conns".padStart(5)} ${"req/s".padStart(7)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"non-2xx".padStart(8)} ${"errors".padStart(7)}   ${"CPU: gateway".padStart(12)} ${"node".padStart(5)} ${"load".padStart(5)}  ${"loop max ms".padStart(11)}`,
+    `${"variant".padEnd(10)} ${"conns".padStart(5)} ${"req/s".padStart(7)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"non-2xx".padStart(8)} ${"errors".padStart(7)}   ${"CPU: gateway".padStart(12)} ${"node".padStart(5)} ${"load".padStart(5)}  ${"loop max ms".padStart(11)}  ${"audit/commit".padStart(12)} ${"fsync/req".padStart(9)}`,
   );
   for (const r of rows) {
     out.push(
-      `${r.variant.padEnd(10)} ${String(r.connections).padStart(5)} ${r.result.requestsPerSecond.toFixed(0).padStart(7)} ${String(r.result.p50).padStart(7)} ${String(r.result.p99).padStart(7)} ${String(r.result.non2xx).padStart(8)} ${String(r.result.errors).padStart(7)}   ${pct(r.gatewayCpu).padStart(12)} ${pct(r.nodeCpu).padStart(5)} ${pct(r.result.cpu).padStart(5)}  ${r.loopMaxMs.toFixed(0).padStart(11)}`,
+      `${r.variant.padEnd(10)} ${String(r.connections).padStart(5)} ${r.result.requestsPerSecond.toFixed(0).padStart(7)} ${String(r.result.p50).padStart(7)} ${String(r.result.p99).padStart(7)} ${String(r.result.non2xx).padStart(8)} ${String(r.result.errors).padStart(7)}   ${pct(r.gatewayCpu).padStart(12)} ${pct(r.nodeCpu).padStart(5)} ${pct(r.result.cpu).padStart(5)}  ${r.loopMaxMs.toFixed(0).padStart(11)}  ${ratio(r.audit.events, r.audit.commits).padStart(12)} ${ratio(r.audit.fsyncs, r.audit.events, 2).padStart(9)}`,
     );
   }
   out.push(
     "CPU: share of one core during the measured run (gateway = this process, node = the hardhat node, load = autocannon);",
   );
-  out.push("loop max ms: the gateway's longest event-loop stall during the measured run");
+  out.push("loop max ms: the gateway's longest event-loop stall during the measured run;");
+  out.push(
+    "audit/commit: AuditEvents per group commit (one transaction, one fsync); fsync/req: PGlite's real fsyncs per audited request",
+  );
   out.push("");
 
   const failures: string[] = [];

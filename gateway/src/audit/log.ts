@@ -167,7 +167,13 @@ export class AuditWriter {
   async #drain(): Promise<void> {
     this.#draining = true;
     try {
-      while (this.#queue.length > 0) await this.#commit();
+      while (this.#queue.length > 0) {
+        // Let the work already under way finish first: requests whose reads have just completed
+        // (promise continuations, e.g. PGlite answering in microtasks) queue their events before
+        // the batch is formed, instead of the first caller committing alone.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        await this.#commit();
+      }
     } finally {
       this.#draining = false;
     }
