@@ -9,11 +9,18 @@
  * - alice signs in to the lab's gateway herself, reads her own records, links nothing (she is
  *   linked by the demo) and sees both of the clinician's reads, allowed and refused, in her
  *   access log;
- * - alice grants and revokes again without a fee: she signs, the lab's gateway sends and pays.
+ * - alice grants and revokes again without a fee: she signs, the lab's gateway sends and pays;
+ * - a new patient links her record at the lab with the code the lab gave her, and reads it.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
 import { expect } from "chai";
 import type { Page } from "playwright-core";
 import { type Address, type PublicClient, getAddress } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+
+import { generateSyntheticData } from "../../gateway/src/fhir/synthetic.ts";
 
 import { categoryIndex, encodePurpose } from "../../sdk/codes.ts";
 import { consentRegistryAbi } from "../../sdk/generated/abis.ts";
@@ -28,6 +35,7 @@ import {
   shoot,
   startEnvironment,
 } from "./lib/environment.ts";
+import { ROOT } from "./lib/processes.ts";
 import { devAccount, publicClient } from "./lib/wallet.ts";
 
 const alice = devAccount("alice");
@@ -207,5 +215,39 @@ describe("reads through the gateways (browser, end to end)", function () {
     expect(await mayReadConditions()).to.equal(false);
     expect(patient.sentCount()).to.equal(sent);
     expect(patient.walletLog).to.include("signed typed data Revoke");
+  });
+
+  it("a new patient links her record at the lab with the code the lab gave her, then reads it", async () => {
+    // The lab registers her (its admin route issues the code, as at its front desk). The demo seeds
+    // five patients and links the first two; the fifth gets this new wallet ("relink": a rerun
+    // against the same gateway data moves it again).
+    const { patients } = generateSyntheticData({ seed: "consentry-demo", custodian: LAB, patients: 5 });
+    const patientId = patients[4]!.id!;
+    const adminToken = readFileSync(join(ROOT, ".secrets/lab.admin-token"), "utf8").trim();
+    const issued = await fetch("http://127.0.0.1:4002/admin/link-codes", {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ patientId, kind: "relink" }),
+    });
+    expect(issued.status, await issued.clone().text()).to.equal(201);
+    const { code } = (await issued.json()) as { code: string };
+
+    const newcomer = privateKeyToAccount(generatePrivateKey());
+    const wallet = await environment!.walletPage(newcomer);
+    const page = wallet.page;
+    await connect(page, baseUrl, "/");
+    const lab = page.locator(`article[data-custodian="${LAB}"]`);
+    await lab.getByRole("button", { name: `Sign in to ${LAB}` }).click();
+    await lab.getByText(`No record at ${LAB} is linked to this wallet yet.`, { exact: false }).waitFor();
+    // Validated before anything is sent.
+    await lab.getByRole("button", { name: "Link my record" }).click();
+    await lab.getByText("Enter the link code exactly as the custodian gave it to you.").waitFor();
+    await lab.getByLabel(`Link code from ${LAB}`).fill(code);
+    await lab.getByRole("button", { name: "Link my record" }).click();
+    await lab.getByRole("heading", { name: `My records at ${LAB}` }).waitFor();
+    await lab.getByText(`your record here is Patient/${patientId}`, { exact: false }).waitFor();
+    await lab.getByTestId("lab-results").waitFor();
+    expect(wallet.sentCount(), "linking sends no transaction").to.equal(0);
+    expect(pageProblems(wallet)).to.deep.equal([]);
   });
 });
