@@ -184,29 +184,6 @@ export class Store {
   }
 
   /**
-   * Where a resource lives, without decrypting it: the patient it belongs to (to decide access
-   * before any record is read), or not-found / erased.
-   */
-  async locate(
-    type: SupportedResourceType,
-    id: string,
-  ): Promise<
-    | { kind: "found"; patientId: string }
-    | { kind: "not-found" }
-    | { kind: "erased"; patientId: string; erasedAt: string }
-  > {
-    if (!isSupportedResourceType(type) || !isValidId(id)) return { kind: "not-found" };
-    const [row] = await this.db
-      .select({ patientId: resources.patientId, erasedAt: patientKeys.erasedAt })
-      .from(resources)
-      .innerJoin(patientKeys, eq(patientKeys.patientId, resources.patientId))
-      .where(and(eq(resources.resourceType, type), eq(resources.id, id)));
-    if (!row) return { kind: "not-found" };
-    if (row.erasedAt) return { kind: "erased", patientId: row.patientId, erasedAt: row.erasedAt.toISOString() };
-    return { kind: "found", patientId: row.patientId };
-  }
-
-  /**
    * A resource for a consent-checked read, in one query: the patient it belongs to and that
    * patient's wallets (did:pkh, oldest link first) to decide access with, and the record itself
    * still encrypted. Nothing is decrypted until {@link Store.unseal}, which the caller runs only
