@@ -191,6 +191,9 @@ describe("research, governance and provider consoles (browser, end to end)", fun
     await connect(page, baseUrl, "/");
     const item = studyItem(page, studyId);
     await item.waitFor();
+    // The researcher's name comes from the registry, read apart from the study: wait for it.
+    await item.getByText("Example Research Institute", { exact: false }).first().waitFor();
+    await item.getByText("0 of 10 places taken", { exact: false }).waitFor();
     const text = (await item.textContent()) ?? "";
     expect(text).to.contain(`Study ${studyId}: health, medical and biomedical research (DUO:0000006)`);
     expect(text).to.contain("Example Research Institute");

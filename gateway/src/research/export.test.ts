@@ -234,6 +234,23 @@ describe("research export: de-identified data for a study, deliveries paid once"
     expect(row?.status).to.equal("paid");
   });
 
+  it("trusts the escrow, not its own table: a delivery recorded as paid that the chain does not know is reported again", async () => {
+    const study = await createStudy({ categories: ["Observation"], budget: 2n * PRICE });
+    await join("dee", study);
+    const dee = people["dee"]!.wallet.address;
+    // As if the table came from another chain (a reset under the same addresses) or a restored backup.
+    const ref = `${escrow().toLowerCase()}:${study}`;
+    await gw.store.studyPseudonymKey(ref);
+    await gw.store.db.execute(
+      sql`INSERT INTO research_deliveries (study, patient, patient_id, status, updated_at) VALUES (${ref}, ${dee.toLowerCase()}, ${people["dee"]!.patient.id!}, 'paid', now())`,
+    );
+    const before = await balance(dee);
+    const { patients } = released((await download(analystToken, study)).json() as Bundle);
+    expect(patients.size).to.equal(1);
+    expect(await balance(dee)).to.equal(before + custodianShare(PRICE, SHARE_BPS).patient);
+    expect(await budget(study)).to.equal(PRICE);
+  });
+
   it("stops releasing a participant who leaves, though the delivery was paid", async () => {
     await gw.t.write(people["ben"]!.wallet, escrow(), studyEscrowAbi, "leave", [studyId]);
     const { patients } = released((await download(analystToken, studyId)).json() as Bundle);

@@ -10,8 +10,8 @@
  *    here, whose grant for the study (registry `scopeStatus` with the study key) is in force for
  *    at least one of the study's categories, and who have records in those categories here:
  *    a delivery is this custodian's first release of that patient's data to the study.
- * 3. Deliveries not yet paid are reported with `reportDeliveries` in batches of at most
- *    {@link REPORT_BATCH}. The escrow pays each once per (study, patient, custodian), so a retry,
+ * 3. Deliveries not yet paid (the escrow's `isDelivered`; the gateway's table only saves reports)
+ *    are reported with `reportDeliveries` in batches of at most {@link REPORT_BATCH}. The escrow pays each once per (study, patient, custodian), so a retry,
  *    a concurrent export or a report after a crash pays nothing more; the gateway records what
  *    the escrow said (paid, or refused and why) from the transaction's events.
  * 4. Released: exactly the participants whose delivery is paid (now or earlier) and whose grant is
@@ -290,7 +290,25 @@ export class ResearchExport {
           ),
         ),
       );
-    const paid = new Set(known.filter((k) => k.status === "paid").map((k) => k.patient));
+    // The escrow is the truth about what was paid; the table only saves reports. A row says "paid"
+    // for a delivery the chain does not know (a chain reset under the same addresses, a restored
+    // database): reported again, never released unpaid.
+    const recorded = candidates.filter((c) =>
+      known.some((k) => k.status === "paid" && k.patient === c.wallet.toLowerCase()),
+    );
+    const onChain = await Promise.all(
+      recorded.map((c) =>
+        this.#chain.read((client) =>
+          client.readContract({
+            address: this.#escrow,
+            abi: studyEscrowAbi,
+            functionName: "isDelivered",
+            args: [studyId, c.wallet, this.#chain.custodian],
+          }),
+        ),
+      ),
+    );
+    const paid = new Set(recorded.filter((_, i) => onChain[i]).map((c) => c.wallet.toLowerCase()));
     const pending = candidates.filter((c) => !paid.has(c.wallet.toLowerCase()));
     for (const c of candidates) if (paid.has(c.wallet.toLowerCase())) status.set(c.wallet, "paid");
 
