@@ -1,17 +1,9 @@
 import { expect } from "chai";
-import hre from "hardhat";
-import {
-  type Address,
-  type Hex,
-  type PublicClient,
-  createPublicClient,
-  createWalletClient,
-  custom,
-  parseSignature,
-} from "viem";
+import { type Address, type Hex, type PublicClient, parseSignature } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 import ConsentRegistryModule from "../ignition/modules/ConsentRegistry.ts";
+import { sdkTestChain } from "./testing/chain.ts";
 import { KINDS, ROLES, categoriesToMask, encodePurpose, purposeScope } from "./codes.ts";
 import { verifyConsent } from "./consent.ts";
 import { grantTypedData } from "./eip712.ts";
@@ -27,35 +19,10 @@ describe("verifyConsent (sdk) on a real chain", function () {
   let mine: (seconds: number) => Promise<void>;
 
   before(async () => {
-    const connection = await hre.network.connect();
-    const deployed = await connection.ignition.deploy(ConsentRegistryModule);
-    registry = (await deployed.consentRegistry.getAddress()) as Address;
-    const provider = connection.provider;
-    client = createPublicClient({ transport: custom(provider) }) as PublicClient;
-    accounts = (await provider.request({ method: "eth_accounts" })) as Address[];
-    const wallet = createWalletClient({ transport: custom(provider) });
-    const chain = {
-      id: 31337,
-      name: "hardhat",
-      nativeCurrency: { name: "ETH", symbol: "ETH", decimals: 18 },
-      rpcUrls: { default: { http: [] } },
-    } as const;
-    write = async (account, functionName, args) => {
-      const hash = await wallet.writeContract({
-        account,
-        chain,
-        address: registry,
-        abi: consentRegistryAbi,
-        functionName: functionName as never,
-        args: args as never,
-      });
-      const receipt = await client.waitForTransactionReceipt({ hash });
-      if (receipt.status !== "success") throw new Error(`${functionName} reverted`);
-    };
-    mine = async (seconds) => {
-      await provider.request({ method: "evm_increaseTime", params: [seconds] });
-      await provider.request({ method: "evm_mine", params: [] });
-    };
+    const t = await sdkTestChain(ConsentRegistryModule);
+    registry = (await t.deployed.consentRegistry.getAddress()) as Address;
+    ({ client, accounts, mine } = t);
+    write = (account, functionName, args) => t.write(account, registry, consentRegistryAbi, functionName, args);
   });
 
   const governance = () => accounts[0]!;

@@ -1,12 +1,9 @@
 import { expect } from "chai";
-import hre from "hardhat";
 import {
   type Address,
   BaseError,
   type PublicClient,
-  createPublicClient,
-  createWalletClient,
-  custom,
+  type WalletClient,
   encodeErrorResult,
   getAddress,
   keccak256,
@@ -16,6 +13,7 @@ import {
 } from "viem";
 
 import StudyEscrowModule from "../ignition/modules/StudyEscrow.ts";
+import { type SdkTestChain, sdkTestChain } from "./testing/chain.ts";
 import { KINDS, ROLES, categoriesToMask, encodePurpose } from "./codes.ts";
 import { explainTransactionError } from "./errors.ts";
 import { permitTypedData, readStudies, readStudyActivity, readTokenInfo } from "./escrow.ts";
@@ -29,21 +27,9 @@ describe("study escrow reads, permits and revert explanations (sdk) on a real ch
   let token: Address;
   let registry: Address;
   let accounts: Address[];
-  let wallet: ReturnType<typeof createWalletClient>;
-  let write: (
-    account: Address,
-    address: Address,
-    abi: readonly unknown[],
-    functionName: string,
-    args: readonly unknown[],
-  ) => Promise<void>;
+  let wallet: WalletClient;
+  let write: SdkTestChain["write"];
 
-  const chain = {
-    id: 31337,
-    name: "hardhat",
-    nativeCurrency: { name: "ETH", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [] } },
-  } as const;
   const governance = () => accounts[0]!;
   const patient = () => accounts[1]!;
   const hospital = () => accounts[2]!;
@@ -69,27 +55,11 @@ describe("study escrow reads, permits and revert explanations (sdk) on a real ch
   };
 
   before(async () => {
-    const connection = await hre.network.connect();
-    const deployed = await connection.ignition.deploy(StudyEscrowModule);
-    escrow = getAddress(await deployed.studyEscrow.getAddress());
-    token = getAddress(await deployed.remunerationToken.getAddress());
-    registry = getAddress(await deployed.consentRegistry.getAddress());
-    const provider = connection.provider;
-    client = createPublicClient({ transport: custom(provider) }) as PublicClient;
-    accounts = ((await provider.request({ method: "eth_accounts" })) as Address[]).map((a) => getAddress(a));
-    wallet = createWalletClient({ transport: custom(provider) });
-    write = async (account, address, abi, functionName, args) => {
-      const hash = await wallet.writeContract({
-        account,
-        chain,
-        address,
-        abi: abi as typeof studyEscrowAbi,
-        functionName: functionName as never,
-        args: args as never,
-      });
-      const receipt = await client.waitForTransactionReceipt({ hash });
-      if (receipt.status !== "success") throw new Error(`${functionName} reverted`);
-    };
+    const t = await sdkTestChain(StudyEscrowModule);
+    escrow = getAddress(await t.deployed.studyEscrow.getAddress());
+    token = getAddress(await t.deployed.remunerationToken.getAddress());
+    registry = getAddress(await t.deployed.consentRegistry.getAddress());
+    ({ client, accounts, wallet, write } = t);
     const licence = `0x${"00".repeat(32)}`;
     await write(governance(), registry, consentRegistryAbi, "accredit", [hospital(), KINDS.PROVIDER, "H", "", licence]);
     await write(governance(), registry, consentRegistryAbi, "accredit", [

@@ -1,18 +1,8 @@
 import { expect } from "chai";
-import hre from "hardhat";
-import {
-  type Address,
-  type PublicClient,
-  BaseError,
-  createPublicClient,
-  createWalletClient,
-  custom,
-  encodeErrorResult,
-  getAddress,
-  zeroAddress,
-} from "viem";
+import { type Address, type PublicClient, BaseError, encodeErrorResult, getAddress, zeroAddress } from "viem";
 
 import ConsentRegistryModule from "../ignition/modules/ConsentRegistry.ts";
+import { sdkTestChain } from "./testing/chain.ts";
 import { KINDS, ROLES, categoriesToMask, encodePurpose, purposeScope } from "./codes.ts";
 import { explainRegistryError, explainTransactionError } from "./errors.ts";
 import { consentRegistryAbi } from "./generated/abis.ts";
@@ -49,36 +39,10 @@ describe("ledger reads and revert explanations (sdk) on a real chain", function 
   const other = () => accounts[6]!;
 
   before(async () => {
-    const connection = await hre.network.connect();
-    const deployed = await connection.ignition.deploy(ConsentRegistryModule);
-    registry = (await deployed.consentRegistry.getAddress()) as Address;
-    const provider = connection.provider;
-    client = createPublicClient({ transport: custom(provider) }) as PublicClient;
-    accounts = ((await provider.request({ method: "eth_accounts" })) as Address[]).map((a) => getAddress(a));
-    const wallet = createWalletClient({ transport: custom(provider) });
-    const chain = {
-      id: 31337,
-      name: "hardhat",
-      nativeCurrency: { name: "ETH", symbol: "ETH", decimals: 18 },
-      rpcUrls: { default: { http: [] } },
-    } as const;
-    write = async (account, functionName, args) => {
-      const hash = await wallet.writeContract({
-        account,
-        chain,
-        address: registry,
-        abi: consentRegistryAbi,
-        functionName: functionName as never,
-        args: args as never,
-      });
-      const receipt = await client.waitForTransactionReceipt({ hash });
-      if (receipt.status !== "success") throw new Error(`${functionName} reverted`);
-    };
-    mine = async (seconds) => {
-      await provider.request({ method: "evm_increaseTime", params: [seconds] });
-      await provider.request({ method: "evm_mine", params: [] });
-    };
-    now = async () => Number((await client.getBlock()).timestamp);
+    const t = await sdkTestChain(ConsentRegistryModule);
+    registry = getAddress(await t.deployed.consentRegistry.getAddress());
+    ({ client, accounts, mine, now } = t);
+    write = (account, functionName, args) => t.write(account, registry, consentRegistryAbi, functionName, args);
     const licence = `0x${"00".repeat(32)}`;
     await write(governance(), "accredit", [hospital(), KINDS.PROVIDER, "St. Example Hospital", "", licence]);
     await write(governance(), "accredit", [researcher(), KINDS.RESEARCHER, "Example Research Institute", "", licence]);
