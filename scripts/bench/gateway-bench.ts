@@ -11,6 +11,10 @@
  *
  * The read measured: the hospital's clinician GETs one of alice's Observations with
  * `X-Purpose-Of-Use: TREAT`, alice having granted the hospital TREAT for Observations.
+ * "checked" is the production read path: every request reads the chain's latest block, and what the
+ * consent reads returned is remembered for that block only (BlockMemo), so a new block (one every
+ * second during the load runs, as on a live chain) or a revocation's block is read afresh.
+ * "no-memo" is checked with the memo off (every decision read from the chain), for comparison.
  * "unchecked" is a second app on the same store, built with an AccessControl whose `decide` skips
  * the chain (UncheckedAccess below, through buildApp's `access` seam, which server.ts and the
  * configuration never expose); auth, store, decryption and audit are the same.
@@ -39,7 +43,7 @@ import { GatewayChain, transportFor } from "../../gateway/src/chain/chain.ts";
 import { devEnv, seedDemo } from "../../gateway/src/cli/dev.ts";
 import { loadConfig, type GatewayConfig } from "../../gateway/src/config/config.ts";
 import { auditWriterFor } from "../../gateway/src/audit/log.ts";
-import { AccessControl, type AccessDecision } from "../../gateway/src/consent/access.ts";
+import { AccessControl, BlockMemo, type AccessDecision } from "../../gateway/src/consent/access.ts";
 import { openDatabase, type Database } from "../../gateway/src/store/database.ts";
 import { Store } from "../../gateway/src/store/store.ts";
 import { deployTestChain, type TestChain } from "../../gateway/src/testing/chain.ts";
@@ -54,6 +58,7 @@ const HARDHAT_CLI = path.join(ROOT, "node_modules/hardhat/dist/src/cli.js");
 const LOAD_SCRIPT = fileURLToPath(new URL("./gateway-load.ts", import.meta.url));
 const CONNECTIONS = [10, 50] as const;
 const BUDGET = { throughputRatio: 0.5, p99At10Ms: 50, trials: 1000 } as const;
+const BLOCK_INTERVAL_MS = 1000;
 
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
@@ -169,6 +174,18 @@ async function waitForChain(url: string, node: ChildProcess, timeoutMs: number):
   throw new Error(`the hardhat node did not answer on ${url} within ${timeoutMs / 1000} s`);
 }
 
+/** One JSON-RPC call to the node; throws its error. */
+async function rpc(url: string, method: string, params: unknown[]): Promise<unknown> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  const body = (await res.json()) as { result?: unknown; error?: { message?: string } };
+  if (body.error) throw new Error(`${method}: ${body.error.message ?? JSON.stringify(body.error)}`);
+  return body.result;
+}
+
 // ---------------------------------------------------------------------------- the seam
 /**
  * The read path without the chain check, for this benchmark only: the patient's wallets are still
@@ -250,7 +267,7 @@ async function expectStatus(what: string, url: string, headers: Record<string, s
 
 // ---------------------------------------------------------------------------- measurements
 interface Row {
-  variant: "checked" | "unchecked";
+  variant: "checked" | "unchecked" | "no-memo";
   connections: number;
   result: LoadResult;
   loadPid: number;
@@ -409,8 +426,9 @@ async function main(): Promise<number> {
     deploymentId,
   });
 
-  // Two gateway apps of the hospital on one store: checked (as in production) and unchecked.
-  const [checkedPort, uncheckedPort] = [await freePort(), await freePort()];
+  // Three gateway apps of the hospital on one store: checked (as in production), unchecked, and
+  // checked without the per-block memo (every decision read from the chain: for comparison only).
+  const [checkedPort, uncheckedPort, noMemoPort] = [await freePort(), await freePort(), await freePort()];
   const envFor = (port: number) => ({
     ...devEnv("hospital", {
       port,
@@ -427,7 +445,11 @@ async function main(): Promise<number> {
     GATEWAY_RATE_LIMIT_PER_MINUTE: "1000000",
     GATEWAY_TOKEN_TTL_SECONDS: "3600",
   });
-  const configs: [GatewayConfig, GatewayConfig] = [loadConfig(envFor(checkedPort)), loadConfig(envFor(uncheckedPort))];
+  const configs: [GatewayConfig, GatewayConfig, GatewayConfig] = [
+    loadConfig(envFor(checkedPort)),
+    loadConfig(envFor(uncheckedPort)),
+    loadConfig(envFor(noMemoPort)),
+  ];
   say(`opening PGlite in ${path.join(tmp, "data")} ...`);
   // The tests' migrated PGlite template, when one is there, spares initdb (seconds of CPU).
   const template = existsSync(PGLITE_TEMPLATE) ? new Blob([readFileSync(PGLITE_TEMPLATE)]) : undefined;
@@ -452,7 +474,14 @@ async function main(): Promise<number> {
     chain: uncheckedChain,
     access: new UncheckedAccess(store, uncheckedChain),
   });
-  apps.push(checkedApp, uncheckedApp);
+  const noMemoChain = chainFor(configs[2]);
+  const noMemoApp = buildApp({
+    config: configs[2],
+    store,
+    chain: noMemoChain,
+    access: new AccessControl(store, noMemoChain, { memo: new BlockMemo({ maxEntries: 0 }) }),
+  });
+  apps.push(checkedApp, uncheckedApp, noMemoApp);
   await checkedChain.checkStartup();
 
   say("ingesting the demo's synthetic data and linking alice through the gateway's routes ...");
@@ -470,8 +499,10 @@ async function main(): Promise<number> {
 
   await checkedApp.listen({ host: HOST, port: checkedPort });
   await uncheckedApp.listen({ host: HOST, port: uncheckedPort });
+  await noMemoApp.listen({ host: HOST, port: noMemoPort });
   const checkedUrl = `${configs[0].publicUrl}/fhir/Observation/${observationId}`;
   const uncheckedUrl = `${configs[1].publicUrl}/fhir/Observation/${observationId}`;
+  const noMemoUrl = `${configs[2].publicUrl}/fhir/Observation/${observationId}`;
 
   // alice grants the hospital TREAT for Observations; the clinician signs in to both apps.
   const alice = t.actors.alice;
@@ -488,6 +519,7 @@ async function main(): Promise<number> {
   await grant();
   const checkedToken = await signIn(configs[0].publicUrl, t.actors.clinician);
   const uncheckedToken = await signIn(configs[1].publicUrl, t.actors.clinician);
+  const noMemoToken = await signIn(configs[2].publicUrl, t.actors.clinician);
 
   // The check is on in one and off in the other: a purpose alice did not grant tells them apart.
   await expectStatus("checked read (TREAT, granted)", checkedUrl, readHeaders(checkedToken), 200);
@@ -502,16 +534,25 @@ async function main(): Promise<number> {
 
   // ---------------------------------------------------------------- throughput and latency
   const rows: Row[] = [];
+  const blockBeforeLoad = await t.client.getBlockNumber();
   const writer = auditWriterFor(store.db); // both apps' audits: one group commit per process and database
   const auditCounters = (): AuditCounters => ({
     commits: writer.stats.transactions,
     events: writer.stats.committed,
     fsyncs: store.database.fsyncCount(),
   });
+  // As on a live chain, blocks keep coming during the load (automine stays on for transactions):
+  // the memo of the checked path holds for one block only, so it is read afresh every second.
+  await rpc(rpcUrl, "evm_setIntervalMining", [BLOCK_INTERVAL_MS]);
   for (const connections of CONNECTIONS) {
     rows.push(await measure("checked", connections, checkedUrl, checkedToken, node.pid, auditCounters));
     rows.push(await measure("unchecked", connections, uncheckedUrl, uncheckedToken, node.pid, auditCounters));
+    if (connections === 10) {
+      rows.push(await measure("no-memo", connections, noMemoUrl, noMemoToken, node.pid, auditCounters));
+    }
   }
+  const blocksDuringLoad = (await t.client.getBlockNumber()) - blockBeforeLoad;
+  await rpc(rpcUrl, "evm_setIntervalMining", [0]);
 
   // ---------------------------------------------------------------- revoke, then read
   say(`${trials} revoke-then-read trials (alternately revoke and revokeAll) ...`);
@@ -545,12 +586,19 @@ async function main(): Promise<number> {
   out.push("Consentry gateway benchmark (npm run bench:gateway)");
   out.push(`read:    GET /fhir/Observation/${observationId}, X-Purpose-Of-Use: TREAT, by the hospital's clinician`);
   out.push(`         (alice granted the hospital TREAT for Observations); bearer token from Sign-In with Ethereum`);
-  out.push(`chain:   hardhat node, JSON-RPC over HTTP on ${rpcUrl} (automine), contracts deployed through Ignition`);
+  out.push(`chain:   hardhat node, JSON-RPC over HTTP on ${rpcUrl} (automine), contracts deployed through Ignition;`);
+  out.push(
+    `         during the load runs also a block every ${BLOCK_INTERVAL_MS / 1000} s (${blocksDuringLoad} blocks in all), as on a live chain`,
+  );
   out.push(
     `gateway: Fastify on ${HOST} in the benchmark's process (pid ${process.pid}), PGlite on disk, log level warn;`,
   );
   out.push(
-    `         checked = the production read path; unchecked = the same app with buildApp's access seam (no chain)`,
+    `         checked = the production read path (chain reads remembered per block hash, read afresh each new block);`,
+  );
+  out.push(`         unchecked = the same app with buildApp's access seam (no chain);`);
+  out.push(
+    `         no-memo = checked with the memo off, every decision read from the chain (for comparison, no budget)`,
   );
   out.push(
     `load:    autocannon 9 in a child process (pids ${rows.map((r) => r.loadPid).join(", ")}), keep-alive, 1 request in flight per connection;`,

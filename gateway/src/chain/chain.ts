@@ -60,6 +60,8 @@ export interface ContractCall {
 
 export interface BlockRef {
   number: bigint;
+  /** The block's hash: what a decision read at this block may be remembered by (a reorg changes it). */
+  hash: Hex;
   /** Unix seconds. */
   timestamp: number;
 }
@@ -117,12 +119,29 @@ export class GatewayChain {
 
   /** The latest block, read fresh (never cached): every decision of a request is made at it. */
   async latestBlock(): Promise<BlockRef> {
+    let block: { number?: unknown; hash?: unknown; timestamp?: unknown } | null;
     try {
-      const block = await this.client.getBlock({ blockTag: "latest" });
-      return { number: block.number, timestamp: Number(block.timestamp) };
+      // The raw header (no transactions): viem's getBlock formats every field, on every request.
+      block = (await this.client.request({
+        method: "eth_getBlockByNumber",
+        params: ["latest", false],
+      })) as typeof block;
     } catch (err) {
       throw toChainError(err);
     }
+    const quantity = (v: unknown) => (typeof v === "string" && /^0x[0-9a-f]+$/i.test(v) ? BigInt(v) : undefined);
+    const number = quantity(block?.number);
+    const timestamp = quantity(block?.timestamp);
+    const hash = block?.hash;
+    if (
+      number === undefined ||
+      timestamp === undefined ||
+      typeof hash !== "string" ||
+      !/^0x[0-9a-f]{64}$/i.test(hash)
+    ) {
+      throw new ChainError("unavailable", "The node returned no usable latest block (number, hash and timestamp)");
+    }
+    return { number, hash: hash.toLowerCase() as Hex, timestamp: Number(timestamp) };
   }
 
   /** A read-only call at a block; chain failures become {@link ChainError}s. */

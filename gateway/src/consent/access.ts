@@ -9,11 +9,14 @@
  *   emergency access (reason EmergencyAccess, which the audit marks).
  *
  * Every chain read of one decision is made at one block, the chain's latest, fetched fresh for
- * each request: nothing is cached, so the first read after a revocation, suspension or expiry is
- * mined is refused. A grant whose end has passed by the gateway's own clock is refused as well,
- * even while the chain has produced no block since.
+ * each request, so the first read after a revocation, suspension or expiry is mined is refused.
+ * What a read returned is remembered for that block only, by the block's hash ({@link BlockMemo}):
+ * the same read at the same block gives the same answer, so requests served from the memo are
+ * decided exactly as if the chain had been read again, and a new block (or a reorg) reads afresh.
+ * A grant whose end has passed by the gateway's own clock is refused as well, even while the chain
+ * has produced no block since.
  */
-import type { Address } from "viem";
+import type { Address, Hex } from "viem";
 import { getAddress } from "viem/utils";
 import {
   CATEGORIES,
@@ -22,7 +25,7 @@ import {
   type ConsentReasonName,
   type PurposeName,
 } from "../../../sdk/codes.ts";
-import { verifyConsent } from "../../../sdk/consent.ts";
+import { verifyConsent, type ConsentDecision } from "../../../sdk/consent.ts";
 import { consentRegistryAbi } from "../../../sdk/generated/abis.ts";
 import type { BlockRef, GatewayChain } from "../chain/chain.ts";
 import { toChainError } from "../chain/revert.ts";
@@ -80,15 +83,56 @@ export function consentMissing(purpose: PurposeName, refused: readonly CategoryD
   });
 }
 
+/**
+ * Chain reads remembered per block: a view call's answer at a given block (by hash) never changes,
+ * so a decision made from the memo is the decision the chain would give again. Only the newest
+ * `maxBlocks` blocks are kept, each with at most `maxEntries` answers; a failed read is forgotten.
+ */
+export class BlockMemo {
+  readonly #blocks = new Map<Hex, Map<string, Promise<unknown>>>();
+  readonly #maxBlocks: number;
+  readonly #maxEntries: number;
+
+  constructor(options: { maxBlocks?: number; maxEntries?: number } = {}) {
+    this.#maxBlocks = options.maxBlocks ?? 4;
+    this.#maxEntries = options.maxEntries ?? 100_000;
+  }
+
+  /** `read()`'s answer at `block`, read once per block and key (concurrent requests share it). */
+  get<T>(block: BlockRef, key: string, read: () => Promise<T>): Promise<T> {
+    let answers = this.#blocks.get(block.hash);
+    if (!answers) {
+      answers = new Map();
+      this.#blocks.set(block.hash, answers);
+      for (const old of this.#blocks.keys()) {
+        if (this.#blocks.size <= this.#maxBlocks) break;
+        this.#blocks.delete(old);
+      }
+    }
+    const known = answers.get(key);
+    if (known) return known as Promise<T>;
+    const answer = read();
+    if (answers.size < this.#maxEntries) {
+      const kept = answers;
+      kept.set(key, answer);
+      answer.catch(() => kept.delete(key));
+    }
+    return answer;
+  }
+}
+
 export class AccessControl {
   readonly #store: Store;
   readonly #chain: GatewayChain;
   readonly #now: () => Date;
+  readonly #memo: BlockMemo;
 
-  constructor(store: Store, chain: GatewayChain, now: () => Date = () => store.now()) {
+  /** `options.memo`: where chain reads are remembered per block (default: a new {@link BlockMemo}). */
+  constructor(store: Store, chain: GatewayChain, options: { now?: () => Date; memo?: BlockMemo } = {}) {
     this.#store = store;
     this.#chain = chain;
-    this.#now = now;
+    this.#now = options.now ?? (() => store.now());
+    this.#memo = options.memo ?? new BlockMemo();
   }
 
   /**
@@ -110,14 +154,16 @@ export class AccessControl {
   async delegateUntil(wallets: readonly Address[], requester: Address, block: BlockRef): Promise<number> {
     const expiries = await Promise.all(
       wallets.map((wallet) =>
-        this.#chain.read((c) =>
-          c.readContract({
-            address: this.#chain.consentRegistry,
-            abi: consentRegistryAbi,
-            functionName: "delegateExpiry",
-            args: [wallet, requester],
-            blockNumber: block.number,
-          }),
+        this.#memo.get(block, `delegate ${wallet} ${requester}`.toLowerCase(), () =>
+          this.#chain.read((c) =>
+            c.readContract({
+              address: this.#chain.consentRegistry,
+              abi: consentRegistryAbi,
+              functionName: "delegateExpiry",
+              args: [wallet, requester],
+              blockNumber: block.number,
+            }),
+          ),
         ),
       ),
     );
@@ -165,20 +211,7 @@ export class AccessControl {
       this.delegateUntil(wallets, requester, block),
       Promise.all(
         unique.map((category) =>
-          Promise.all(
-            wallets.map((patient) =>
-              verifyConsent(this.#chain.client, {
-                registry: this.#chain.consentRegistry,
-                patient,
-                grantee: requester,
-                category,
-                purpose,
-                blockNumber: block.number,
-              }).catch((err: unknown) => {
-                throw toChainError(err);
-              }),
-            ),
-          ),
+          Promise.all(wallets.map((patient) => this.#consentAt(block, patient, requester, category, purpose))),
         ),
       ),
     ]);
@@ -219,6 +252,28 @@ export class AccessControl {
       };
     });
     return summarize("reader", block, wallets, decisions);
+  }
+
+  /** The sdk's verifyConsent at `block`, once per block for the same question. */
+  #consentAt(
+    block: BlockRef,
+    patient: Address,
+    requester: Address,
+    category: CategoryName,
+    purpose: PurposeName,
+  ): Promise<ConsentDecision> {
+    return this.#memo.get(block, `consent ${patient} ${requester} ${category} ${purpose}`.toLowerCase(), () =>
+      verifyConsent(this.#chain.client, {
+        registry: this.#chain.consentRegistry,
+        patient,
+        grantee: requester,
+        category,
+        purpose,
+        blockNumber: block.number,
+      }).catch((err: unknown) => {
+        throw toChainError(err);
+      }),
+    );
   }
 }
 
