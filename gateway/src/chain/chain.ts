@@ -92,6 +92,7 @@ export class GatewayChain {
   readonly #chain: Chain;
   readonly #receiptTimeoutMs: number;
   #queue: Promise<unknown> = Promise.resolve();
+  #nextLatest: Promise<BlockRef> | undefined;
 
   constructor(options: ChainOptions) {
     this.chainId = options.chainId;
@@ -117,8 +118,20 @@ export class GatewayChain {
     return this.account.address;
   }
 
-  /** The latest block, read fresh (never cached): every decision of a request is made at it. */
-  async latestBlock(): Promise<BlockRef> {
+  /**
+   * The latest block, read fresh (never cached): every decision of a request is made at it.
+   * Callers in the same turn of the event loop share one call, sent after all of them asked, so
+   * the block is never older than the moment any of them asked (a call already sent is not joined).
+   */
+  latestBlock(): Promise<BlockRef> {
+    this.#nextLatest ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.#nextLatest = undefined; // sent now: later callers wait for a call of their own
+      return this.#readLatest();
+    });
+    return this.#nextLatest;
+  }
+
+  async #readLatest(): Promise<BlockRef> {
     let block: { number?: unknown; hash?: unknown; timestamp?: unknown } | null;
     try {
       // The raw header (no transactions): viem's getBlock formats every field, on every request.

@@ -73,6 +73,8 @@ describe("AccessControl over the block memo (real chain, real store)", function 
   let access: AccessControl;
   let clock: Date;
   let ethCalls = 0;
+  let blockReads = 0;
+  let chain: GatewayChain;
 
   before(async () => {
     clock = new Date();
@@ -88,11 +90,12 @@ describe("AccessControl over the block memo (real chain, real store)", function 
         ...inner,
         request: (async (args: { method: string }) => {
           if (args.method === "eth_call") ethCalls++;
+          if (args.method === "eth_getBlockByNumber") blockReads++;
           return inner.request(args as never);
         }) as typeof inner.request,
       };
     };
-    const chain = new GatewayChain({
+    chain = new GatewayChain({
       chainId: gw.t.chainId,
       transport: counting,
       consentRegistry: gw.t.registry,
@@ -159,5 +162,20 @@ describe("AccessControl over the block memo (real chain, real store)", function 
     expect(ethCalls).to.equal(before);
     expect(lapsed.allowed).to.deep.equal([]);
     expect(lapsed.refused[0]).to.include({ category: "Observation", reason: "Expired" });
+  });
+
+  it("reads the latest block once for the callers of one turn, and afresh for a caller after it was sent", async () => {
+    const before = blockReads;
+    const [a, b] = await Promise.all([chain.latestBlock(), chain.latestBlock()]);
+    expect(blockReads - before).to.equal(1);
+    expect(b).to.deep.equal(a);
+
+    const first = chain.latestBlock();
+    await new Promise((resolve) => setImmediate(resolve)); // the shared call is sent
+    await gw.t.mine(1);
+    const second = await chain.latestBlock(); // asked after the block was mined: sees it
+    expect(blockReads - before).to.equal(3);
+    expect(second.number).to.equal(a.number + 1n);
+    expect((await first).number).to.be.oneOf([a.number, a.number + 1n]);
   });
 });

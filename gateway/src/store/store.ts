@@ -112,6 +112,8 @@ export class Store {
   readonly database: Database;
   readonly #now: () => Date;
   #keys: KeyState;
+  /** Built once: the read of every consent-checked request (a named statement on PostgreSQL). */
+  #fetchSealedQuery: ReturnType<typeof fetchSealedQuery> | undefined;
 
   private constructor(database: Database, keys: KeyState, now: () => Date) {
     this.database = database;
@@ -198,16 +200,8 @@ export class Store {
     | { kind: "erased"; patientId: string; erasedAt: string }
   > {
     if (!isSupportedResourceType(type) || !isValidId(id)) return { kind: "not-found" };
-    const [row] = await this.db
-      .select({
-        ...rowColumns,
-        wallets: sql<
-          string[] | null
-        >`(SELECT array_agg(${patientWallets.did} ORDER BY ${patientWallets.linkedAt}, ${patientWallets.did}) FROM ${patientWallets} WHERE ${patientWallets.patientId} = ${resources.patientId})`,
-      })
-      .from(resources)
-      .innerJoin(patientKeys, eq(patientKeys.patientId, resources.patientId))
-      .where(and(eq(resources.resourceType, type), eq(resources.id, id)));
+    this.#fetchSealedQuery ??= fetchSealedQuery(this.db);
+    const [row] = await this.#fetchSealedQuery.execute({ type, id });
     if (!row) return { kind: "not-found" };
     if (row.erasedAt || !row.wrappedKey) {
       return { kind: "erased", patientId: row.patientId, erasedAt: (row.erasedAt ?? new Date(0)).toISOString() };
@@ -456,6 +450,24 @@ const rowColumns = {
   keyVersion: patientKeys.keyVersion,
   erasedAt: patientKeys.erasedAt,
 };
+
+/**
+ * Store.fetchSealed's query, prepared: one resource by (type, id), its patient's data key, and the
+ * patient's wallets (did:pkh, oldest link first).
+ */
+function fetchSealedQuery(db: GatewayDb) {
+  return db
+    .select({
+      ...rowColumns,
+      wallets: sql<
+        string[] | null
+      >`(SELECT array_agg(${patientWallets.did} ORDER BY ${patientWallets.linkedAt}, ${patientWallets.did}) FROM ${patientWallets} WHERE ${patientWallets.patientId} = ${resources.patientId})`,
+    })
+    .from(resources)
+    .innerJoin(patientKeys, eq(patientKeys.patientId, resources.patientId))
+    .where(and(eq(resources.resourceType, sql.placeholder("type")), eq(resources.id, sql.placeholder("id"))))
+    .prepare("consentry_fetch_sealed");
+}
 
 /** A stored record as read, still encrypted (see Store.fetchSealed): only Store.unseal opens it. */
 export interface SealedResource<K extends SupportedResourceType = SupportedResourceType> {
