@@ -1,4 +1,5 @@
 import type { Bundle, CapabilityStatement, Patient } from "@medplum/fhirtypes";
+import { MedplumClient } from "@medplum/core";
 import { expect } from "chai";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
@@ -58,7 +59,7 @@ describe("server: a complete gateway on a real socket", function () {
     };
   }
 
-  it("serves a standard FHIR client over HTTP: metadata, SIWE, read, paged search", async () => {
+  it("serves standard FHIR clients over HTTP (fetch and Medplum's MedplumClient): metadata, SIWE, read, paged search, $everything", async () => {
     const port = await freePort();
     const config = loadConfig(env(port));
     let linked: Record<string, string> = {};
@@ -143,6 +144,50 @@ describe("server: a complete gateway on a real socket", function () {
       }
       expect(seen).to.equal(total);
       expect(total).to.be.greaterThan(7);
+
+      // A standard FHIR R4 client library reads through it: Medplum's MedplumClient (not a Medplum
+      // server), with the bearer token and the purpose of use as its only settings.
+      const client = new MedplumClient({
+        baseUrl: `${base}/`,
+        fhirUrlPath: "fhir",
+        fetch: (url: string, init?: RequestInit) => fetch(url, init),
+        defaultHeaders: { "X-Purpose-Of-Use": "TREAT" },
+        cacheTime: 0,
+      });
+      client.setAccessToken(session.access_token);
+      const read = await client.readResource("Patient", session.patient);
+      expect(read.resourceType).to.equal("Patient");
+      expect(read.id).to.equal(session.patient);
+      let pages = 0;
+      let paged = 0;
+      for await (const page of client.searchResourcePages("Observation", {
+        patient: `Patient/${session.patient}`,
+        _count: "7",
+      })) {
+        pages++;
+        paged += page.length;
+        expect(
+          page.every((o) => o.resourceType === "Observation" && o.subject?.reference === `Patient/${session.patient}`),
+        ).to.equal(true);
+      }
+      expect(paged).to.equal(total);
+      expect(pages).to.equal(Math.ceil(total / 7));
+      const everything = await client.readPatientEverything(session.patient);
+      const kinds = new Set((everything.entry ?? []).map((e) => e.resource?.resourceType));
+      expect([...kinds]).to.include.members(["Patient", "Observation", "Condition"]);
+      // Without the bearer token the library gets the gateway's 401 as an error.
+      const anonymous = new MedplumClient({
+        baseUrl: `${base}/`,
+        fhirUrlPath: "fhir",
+        fetch: (url: string, init?: RequestInit) => fetch(url, init),
+        defaultHeaders: { "X-Purpose-Of-Use": "TREAT" },
+        cacheTime: 0,
+      });
+      const refused = await anonymous.readResource("Patient", session.patient).then(
+        () => "read",
+        (err: unknown) => String((err as Error).message),
+      );
+      expect(refused).to.match(/Unauthorized/);
 
       // Bob cannot read alice's records (no consent between patients).
       const unauthorized = await fetch(`${base}/fhir/Observation?patient=${session.patient}`, {
