@@ -147,13 +147,15 @@ describe("server: a complete gateway on a real socket", function () {
 
       // A standard FHIR R4 client library reads through it: Medplum's MedplumClient (not a Medplum
       // server), with the bearer token and the purpose of use as its only settings.
-      const client = new MedplumClient({
-        baseUrl: `${base}/`,
-        fhirUrlPath: "fhir",
-        fetch: (url: string, init?: RequestInit) => fetch(url, init),
-        defaultHeaders: { "X-Purpose-Of-Use": "TREAT" },
-        cacheTime: 0,
-      });
+      const fhirClient = () =>
+        new MedplumClient({
+          baseUrl: `${base}/`,
+          fhirUrlPath: "fhir",
+          fetch: (url: string, init?: RequestInit) => fetch(url, init),
+          defaultHeaders: { "X-Purpose-Of-Use": "TREAT" },
+          cacheTime: 0,
+        });
+      const client = fhirClient();
       client.setAccessToken(session.access_token);
       const read = await client.readResource("Patient", session.patient);
       expect(read.resourceType).to.equal("Patient");
@@ -176,13 +178,7 @@ describe("server: a complete gateway on a real socket", function () {
       const kinds = new Set((everything.entry ?? []).map((e) => e.resource?.resourceType));
       expect([...kinds]).to.include.members(["Patient", "Observation", "Condition"]);
       // Without the bearer token the library gets the gateway's 401 as an error.
-      const anonymous = new MedplumClient({
-        baseUrl: `${base}/`,
-        fhirUrlPath: "fhir",
-        fetch: (url: string, init?: RequestInit) => fetch(url, init),
-        defaultHeaders: { "X-Purpose-Of-Use": "TREAT" },
-        cacheTime: 0,
-      });
+      const anonymous = fhirClient();
       const refused = await anonymous.readResource("Patient", session.patient).then(
         () => "read",
         (err: unknown) => String((err as Error).message),
