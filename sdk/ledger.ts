@@ -217,57 +217,43 @@ export function toConsentBundle(records: readonly GrantRecord[], timestamp = new
 }
 
 /** The patient's delegates that are still appointed (expired ones included, removed ones not). */
-export async function readDelegates(
+export function readDelegates(
   client: PublicClient,
   query: LedgerQuery & { patient: Address },
 ): Promise<DelegateEntry[]> {
-  const { blockNumber, fromBlock } = await pin(client, query);
-  const logs = await client.getContractEvents({
-    address: query.registry,
-    abi: consentRegistryAbi,
-    eventName: "DelegateAppointed",
-    args: { patient: query.patient },
-    fromBlock,
-    toBlock: blockNumber,
-    strict: true,
-  });
-  const delegates = unique(logs.map((l) => l.args.delegate));
-  return withExpiry(
-    client,
-    query.registry,
-    blockNumber,
-    delegates.map((delegate) => ({ patient: query.patient, delegate })),
-  );
+  return readAppointments(client, query, { patient: query.patient });
 }
 
 /** The patients who appointed `delegate` and have not removed it (expired terms included). */
-export async function readPatientsActedFor(
+export function readPatientsActedFor(
   client: PublicClient,
   query: LedgerQuery & { delegate: Address },
+): Promise<DelegateEntry[]> {
+  return readAppointments(client, query, { delegate: query.delegate });
+}
+
+/** The (patient, delegate) pairs of DelegateAppointed events matching `args`, with their current expiry. */
+async function readAppointments(
+  client: PublicClient,
+  query: LedgerQuery,
+  args: { patient: Address } | { delegate: Address },
 ): Promise<DelegateEntry[]> {
   const { blockNumber, fromBlock } = await pin(client, query);
   const logs = await client.getContractEvents({
     address: query.registry,
     abi: consentRegistryAbi,
     eventName: "DelegateAppointed",
-    args: { delegate: query.delegate },
+    args,
     fromBlock,
     toBlock: blockNumber,
     strict: true,
   });
-  const patients = unique(logs.map((l) => l.args.patient));
-  return withExpiry(
-    client,
-    query.registry,
-    blockNumber,
-    patients.map((patient) => ({ patient, delegate: query.delegate })),
-  );
-}
-
-function unique(addresses: readonly Address[]): Address[] {
-  const seen = new Map<string, Address>();
-  for (const a of addresses) if (!seen.has(a.toLowerCase())) seen.set(a.toLowerCase(), a);
-  return [...seen.values()];
+  const pairs = new Map<string, { patient: Address; delegate: Address }>();
+  for (const { args: a } of logs) {
+    const key = `${a.patient}:${a.delegate}`.toLowerCase();
+    if (!pairs.has(key)) pairs.set(key, { patient: a.patient, delegate: a.delegate });
+  }
+  return withExpiry(client, query.registry, blockNumber, [...pairs.values()]);
 }
 
 async function withExpiry(
