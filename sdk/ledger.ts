@@ -194,8 +194,8 @@ export function toGrantRecord(
   };
 }
 
-/** A name-based UUID (RFC 9562 version 8) from a 32-byte id, for `urn:uuid:` full URLs. */
-function uuidFrom(id: Hex): string {
+/** A name-based UUID (RFC 9562 version 8) from a grant id (32 bytes), for `urn:uuid:` full URLs. */
+export function grantUuid(id: Hex): string {
   const hex = id.slice(2, 34).split("");
   hex[12] = "8";
   hex[16] = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
@@ -210,7 +210,7 @@ export function toConsentBundle(records: readonly GrantRecord[], timestamp = new
     type: "collection" as const,
     timestamp: timestamp.toISOString(),
     entry: records.map((record) => ({
-      fullUrl: `urn:uuid:${uuidFrom(record.grantId)}`,
+      fullUrl: `urn:uuid:${grantUuid(record.grantId)}`,
       resource: toFhirConsent(record),
     })),
   };

@@ -1,97 +1,23 @@
 /**
- * A patient's grants as FHIR R4 Consent resources, read from the chain at one block: the
- * registry's ConsentGranted / ConsentRevoked / AllConsentsRevoked events of each of the patient's
- * wallets (indexed by patient), with getGrant and patientState for how each stands now, turned
- * into Consents by the sdk's toFhirConsent, with the Patient they are about as a reference.
+ * A patient's grants as FHIR R4 Consent resources, read from the chain at one block by the sdk's
+ * ledger reader (readPatientGrants: the registry's events of each of the patient's wallets, with
+ * getGrant and patientState for how each stands now) and turned into Consents by the sdk's
+ * toFhirConsent, with the Patient they are about as a reference: the same Consents the wallet
+ * app exports.
  *
  * Log scans from GATEWAY_EVENTS_FROM_BLOCK suit a dev chain and small deployments; at scale the
  * same shapes come from an event indexer (ARCHITECTURE.md, "Scale path").
  */
 import type { Consent } from "@medplum/fhirtypes";
-import type { Address, Hex } from "viem";
-import { toFhirConsent, type GrantState } from "../../../sdk/fhir.ts";
+import type { Address } from "viem";
+import { toFhirConsent } from "../../../sdk/fhir.ts";
+import { type LedgerGrant, readPatientGrants, toGrantRecord } from "../../../sdk/ledger.ts";
 import { consentRegistryAbi } from "../../../sdk/generated/abis.ts";
 import type { BlockRef, GatewayChain } from "../chain/chain.ts";
 
+export { grantUuid } from "../../../sdk/ledger.ts";
+
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
-
-export interface LedgerGrant {
-  grantId: Hex;
-  patient: Address;
-  grantee: Address;
-  scope: Hex;
-  /** Set for a study grant (its scope is the study key, not a purpose code). */
-  studyKey: Hex | null;
-  purpose: bigint;
-  categories: number;
-  validFrom: number;
-  expiresAt: number;
-  grantedAtBlock: bigint;
-  revoked: boolean;
-}
-
-type Ordered = { blockNumber: bigint; logIndex: number };
-const order = (a: Ordered, b: Ordered) =>
-  a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1;
-
-/** Every grant one wallet ever had (one per grant id), as it stands at the block. */
-async function readWalletGrants(chain: GatewayChain, patient: Address, block: BlockRef): Promise<LedgerGrant[]> {
-  const registry = chain.consentRegistry;
-  const base = {
-    address: registry,
-    abi: consentRegistryAbi,
-    fromBlock: chain.eventsFromBlock,
-    toBlock: block.number,
-    strict: true,
-  } as const;
-  const [granted, [epoch]] = await chain.read((c) =>
-    Promise.all([
-      c.getContractEvents({ ...base, eventName: "ConsentGranted", args: { patient } }),
-      c.readContract({
-        address: registry,
-        abi: consentRegistryAbi,
-        functionName: "patientState",
-        args: [patient],
-        blockNumber: block.number,
-      }),
-    ]),
-  );
-  const latest = new Map<Hex, (typeof granted)[number]>();
-  for (const log of [...granted].sort(order)) latest.set(log.args.grantId, log);
-  const logs = [...latest.values()];
-  const stored = await chain.read((c) =>
-    Promise.all(
-      logs.map((log) =>
-        c.readContract({
-          address: registry,
-          abi: consentRegistryAbi,
-          functionName: "getGrant",
-          args: [log.args.grantId],
-          blockNumber: block.number,
-        }),
-      ),
-    ),
-  );
-  return logs.map((log, i) => {
-    const slot = stored[i]!;
-    const { args } = log;
-    // Revoked: the slot was cleared (ConsentRevoked), or a revoke-all bumped the epoch since.
-    const revoked = slot.expiresAt === 0 || slot.epoch !== epoch;
-    return {
-      grantId: args.grantId,
-      patient: args.patient,
-      grantee: args.grantee,
-      scope: args.scope,
-      studyKey: BigInt(args.scope) > 255n ? args.scope : null,
-      purpose: revoked ? args.purpose : slot.purpose,
-      categories: revoked ? args.categories : slot.categories,
-      validFrom: revoked ? args.validFrom : slot.validFrom,
-      expiresAt: revoked ? args.expiresAt : slot.expiresAt,
-      grantedAtBlock: log.blockNumber,
-      revoked,
-    };
-  });
-}
 
 /** Every grant of the patient's wallets at the block, newest first. */
 export async function readGrants(
@@ -99,18 +25,21 @@ export async function readGrants(
   wallets: readonly Address[],
   block: BlockRef,
 ): Promise<LedgerGrant[]> {
-  const all = await Promise.all(wallets.map((patient) => readWalletGrants(chain, patient, block)));
+  const all = await chain.read((client) =>
+    Promise.all(
+      wallets.map((patient) =>
+        readPatientGrants(client, {
+          registry: chain.consentRegistry,
+          patient,
+          blockNumber: block.number,
+          fromBlock: chain.eventsFromBlock,
+        }),
+      ),
+    ),
+  );
   return all
-    .flat()
+    .flatMap((p) => p.grants)
     .sort((a, b) => (a.grantedAtBlock === b.grantedAtBlock ? 0 : a.grantedAtBlock > b.grantedAtBlock ? -1 : 1));
-}
-
-/** How a grant stands at `now` (unix seconds), as the registry's check sees it. */
-export function grantState(grant: LedgerGrant, now: number): GrantState {
-  if (grant.revoked) return "revoked";
-  if (now >= grant.expiresAt) return "expired";
-  if (now < grant.validFrom) return "not-yet-valid";
-  return "active";
 }
 
 /** Grants to `organization` only (what a grantee may see of a patient's consents). */
@@ -147,30 +76,15 @@ export async function toConsents(
   const now = Math.max(block.timestamp, nowSeconds);
   return grants.map((grant) => {
     const granteeName = names.get(grant.grantee.toLowerCase());
-    const consent = toFhirConsent({
-      grantId: grant.grantId,
-      chainId: chain.chainId,
-      registry: chain.consentRegistry,
-      patient: grant.patient,
-      grantee: grant.grantee,
-      ...(granteeName ? { granteeName } : {}),
-      purpose: grant.purpose,
-      categories: grant.categories,
-      validFrom: grant.validFrom,
-      expiresAt: grant.expiresAt,
-      state: grantState(grant, now),
-      ...(grant.studyKey ? { studyKey: grant.studyKey } : {}),
-    });
+    const consent = toFhirConsent(
+      toGrantRecord(grant, {
+        chainId: chain.chainId,
+        registry: chain.consentRegistry,
+        now,
+        ...(granteeName ? { granteeName } : {}),
+      }),
+    );
     consent.patient = { reference: `Patient/${patientId}`, identifier: consent.patient?.identifier };
     return consent;
   });
-}
-
-/** A name-based UUID (RFC 9562 version 8) from a grant id, for the entries' `urn:uuid:` full URLs. */
-export function grantUuid(grantId: string): string {
-  const hex = grantId.replace(/^0x/, "").slice(0, 32).split("");
-  hex[12] = "8";
-  hex[16] = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
-  const s = hex.join("");
-  return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
 }

@@ -114,10 +114,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       return searchset({
         self: searchUrl(`${base}/Consent`, { patient: patientId }),
         total: consents.length,
-        entries: consents.map((c) => ({
-          fullUrl: `urn:uuid:${grantUuid(c.identifier?.[0]?.value ?? c.id!)}`,
-          resource: c,
-        })),
+        entries: consents.map((c, i) => ({ fullUrl: `urn:uuid:${grantUuid(grants[i]!.grantId)}`, resource: c })),
       });
     });
     return sendFhir(reply, body);
