@@ -24,6 +24,7 @@
  * 0 stale reads in 1,000 revoke-then-read trials.
  *
  *   node scripts/bench/gateway-bench.ts [--duration 15] [--warmup 3] [--trials 1000]   (seconds, seconds, trials)
+ *        [--database-url postgres://…]   (a new, empty PostgreSQL database instead of PGlite on disk)
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -33,6 +34,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import { sql } from "drizzle-orm";
 import type { FastifyInstance } from "fastify";
 import type { Address } from "viem";
 import type { LocalAccount } from "viem/accounts";
@@ -44,7 +46,7 @@ import { devEnv, seedDemo } from "../../gateway/src/cli/dev.ts";
 import { loadConfig, type GatewayConfig } from "../../gateway/src/config/config.ts";
 import { auditWriterFor } from "../../gateway/src/audit/log.ts";
 import { AccessControl, BlockMemo, type AccessDecision } from "../../gateway/src/consent/access.ts";
-import { openDatabase, type Database } from "../../gateway/src/store/database.ts";
+import { openDatabase, rawRows, type Database } from "../../gateway/src/store/database.ts";
 import { Store } from "../../gateway/src/store/store.ts";
 import { deployTestChain, type TestChain } from "../../gateway/src/testing/chain.ts";
 import { PGLITE_TEMPLATE } from "../../gateway/src/testing/fixtures.ts";
@@ -66,12 +68,17 @@ const { values: args } = parseArgs({
     duration: { type: "string", default: "15" },
     warmup: { type: "string", default: "3" },
     trials: { type: "string", default: String(BUDGET.trials) },
+    "database-url": { type: "string" },
   },
   strict: true,
 });
 const durationSeconds = Number(args.duration);
 const warmupSeconds = Number(args.warmup);
 const trials = Number(args.trials);
+const databaseUrl = args["database-url"];
+if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+  throw new Error("--database-url must be a postgres:// URL (of a new, empty database)");
+}
 for (const [name, v] of [
   ["--duration", durationSeconds],
   ["--warmup", warmupSeconds],
@@ -450,10 +457,24 @@ async function main(): Promise<number> {
     loadConfig(envFor(uncheckedPort)),
     loadConfig(envFor(noMemoPort)),
   ];
-  say(`opening PGlite in ${path.join(tmp, "data")} ...`);
-  // The tests' migrated PGlite template, when one is there, spares initdb (seconds of CPU).
-  const template = existsSync(PGLITE_TEMPLATE) ? new Blob([readFileSync(PGLITE_TEMPLATE)]) : undefined;
-  database = await openDatabase({ kind: "pglite", dataDir: path.join(tmp, "data"), template });
+  if (databaseUrl !== undefined) {
+    say("opening PostgreSQL (--database-url) ...");
+    database = await openDatabase({ kind: "postgres", url: databaseUrl });
+    const [used] = await rawRows<{ n: number }>(
+      database.db,
+      sql`SELECT (SELECT count(*) FROM keyring) + (SELECT count(*) FROM resources) + (SELECT count(*) FROM audit_events) AS n`,
+    );
+    if (Number(used?.n) !== 0) {
+      throw new Error(
+        `the database at --database-url (${database.description}) is not empty: give the benchmark a new, empty database (it writes synthetic records and audit events)`,
+      );
+    }
+  } else {
+    say(`opening PGlite in ${path.join(tmp, "data")} ...`);
+    // The tests' migrated PGlite template, when one is there, spares initdb (seconds of CPU).
+    const template = existsSync(PGLITE_TEMPLATE) ? new Blob([readFileSync(PGLITE_TEMPLATE)]) : undefined;
+    database = await openDatabase({ kind: "pglite", dataDir: path.join(tmp, "data"), template });
+  }
   const store = await Store.open({ database, masterKey: configs[0].masterKey.reveal() });
   const chainFor = (config: GatewayConfig) =>
     new GatewayChain({
@@ -582,6 +603,7 @@ async function main(): Promise<number> {
   // ---------------------------------------------------------------- report
   const load = os.loadavg().map((l) => l.toFixed(2));
   const out: string[] = [];
+  const onPostgres = database.kind === "postgres";
   out.push("");
   out.push("Consentry gateway benchmark (npm run bench:gateway)");
   out.push(`read:    GET /fhir/Observation/${observationId}, X-Purpose-Of-Use: TREAT, by the hospital's clinician`);
@@ -591,7 +613,7 @@ async function main(): Promise<number> {
     `         during the load runs also a block every ${BLOCK_INTERVAL_MS / 1000} s (${blocksDuringLoad} blocks in all), as on a live chain`,
   );
   out.push(
-    `gateway: Fastify on ${HOST} in the benchmark's process (pid ${process.pid}), PGlite on disk, log level warn;`,
+    `gateway: Fastify on ${HOST} in the benchmark's process (pid ${process.pid}), ${database.kind === "postgres" ? database.description : "PGlite on disk"}, log level warn;`,
   );
   out.push(
     `         checked = the production read path (chain reads remembered per block hash, read afresh each new block);`,
@@ -613,7 +635,7 @@ async function main(): Promise<number> {
   );
   for (const r of rows) {
     out.push(
-      `${r.variant.padEnd(10)} ${String(r.connections).padStart(5)} ${r.result.requestsPerSecond.toFixed(0).padStart(7)} ${String(r.result.p50).padStart(7)} ${String(r.result.p99).padStart(7)} ${String(r.result.non2xx).padStart(8)} ${String(r.result.errors).padStart(7)}   ${pct(r.gatewayCpu).padStart(12)} ${pct(r.nodeCpu).padStart(5)} ${pct(r.result.cpu).padStart(5)}  ${r.loopMaxMs.toFixed(0).padStart(11)}  ${ratio(r.audit.events, r.audit.commits).padStart(12)} ${ratio(r.audit.fsyncs, r.audit.events, 2).padStart(9)}`,
+      `${r.variant.padEnd(10)} ${String(r.connections).padStart(5)} ${r.result.requestsPerSecond.toFixed(0).padStart(7)} ${String(r.result.p50).padStart(7)} ${String(r.result.p99).padStart(7)} ${String(r.result.non2xx).padStart(8)} ${String(r.result.errors).padStart(7)}   ${pct(r.gatewayCpu).padStart(12)} ${pct(r.nodeCpu).padStart(5)} ${pct(r.result.cpu).padStart(5)}  ${r.loopMaxMs.toFixed(0).padStart(11)}  ${ratio(r.audit.events, r.audit.commits).padStart(12)} ${(onPostgres ? "-" : ratio(r.audit.fsyncs, r.audit.events, 2)).padStart(9)}`,
     );
   }
   out.push(
@@ -623,6 +645,7 @@ async function main(): Promise<number> {
   out.push(
     "audit/commit: AuditEvents per group commit (one transaction, one fsync); fsync/req: PGlite's real fsyncs per audited request",
   );
+  if (onPostgres) out.push("PostgreSQL: the server's own CPU is not in the table (it may be another machine)");
   out.push("");
 
   const failures: string[] = [];
