@@ -525,7 +525,7 @@ async function main(): Promise<number> {
   const uncheckedUrl = `${configs[1].publicUrl}/fhir/Observation/${observationId}`;
   const noMemoUrl = `${configs[2].publicUrl}/fhir/Observation/${observationId}`;
 
-  // alice grants the hospital TREAT for Observations; the clinician signs in to both apps.
+  // alice grants the hospital TREAT for Observations; the clinician signs in to the three apps.
   const alice = t.actors.alice;
   const hospital = t.actors.hospital.address;
   const expiresAt = (await t.now()) + 30 * 24 * 3600;
@@ -545,6 +545,7 @@ async function main(): Promise<number> {
   // The check is on in one and off in the other: a purpose alice did not grant tells them apart.
   await expectStatus("checked read (TREAT, granted)", checkedUrl, readHeaders(checkedToken), 200);
   await expectStatus("checked read (HOPERAT, not granted)", checkedUrl, readHeaders(checkedToken, "HOPERAT"), 403);
+  await expectStatus("no-memo read (HOPERAT, not granted)", noMemoUrl, readHeaders(noMemoToken, "HOPERAT"), 403);
   await expectStatus(
     "unchecked read (HOPERAT, not granted)",
     uncheckedUrl,
@@ -613,7 +614,7 @@ async function main(): Promise<number> {
     `         during the load runs also a block every ${BLOCK_INTERVAL_MS / 1000} s (${blocksDuringLoad} blocks in all), as on a live chain`,
   );
   out.push(
-    `gateway: Fastify on ${HOST} in the benchmark's process (pid ${process.pid}), ${database.kind === "postgres" ? database.description : "PGlite on disk"}, log level warn;`,
+    `gateway: Fastify on ${HOST} in the benchmark's process (pid ${process.pid}), ${onPostgres ? database.description : "PGlite on disk"}, log level warn;`,
   );
   out.push(
     `         checked = the production read path (chain reads remembered per block hash, read afresh each new block);`,
