@@ -70,11 +70,18 @@ export interface EmergencyEntry {
   openedAtBlock: bigint;
 }
 
-async function pin(client: PublicClient, query: LedgerQuery): Promise<{ blockNumber: bigint; fromBlock: bigint }> {
-  return {
-    blockNumber: query.blockNumber ?? (await client.getBlockNumber({ cacheTime: 0 })),
-    fromBlock: query.fromBlock ?? 0n,
-  };
+async function pin(client: PublicClient, query: LedgerQuery) {
+  const blockNumber = query.blockNumber ?? (await client.getBlockNumber({ cacheTime: 0 }));
+  const fromBlock = query.fromBlock ?? 0n;
+  /** The registry's events from `fromBlock` up to the pinned block, for getContractEvents. */
+  const events = {
+    address: query.registry,
+    abi: consentRegistryAbi,
+    fromBlock,
+    toBlock: blockNumber,
+    strict: true,
+  } as const;
+  return { blockNumber, events };
 }
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
@@ -94,14 +101,7 @@ export async function readPatientGrants(
   client: PublicClient,
   query: LedgerQuery & { patient: Address },
 ): Promise<PatientGrants> {
-  const { blockNumber, fromBlock } = await pin(client, query);
-  const base = {
-    address: query.registry,
-    abi: consentRegistryAbi,
-    fromBlock,
-    toBlock: blockNumber,
-    strict: true,
-  } as const;
+  const { blockNumber, events: base } = await pin(client, query);
   const [block, granted, revoked, revokedAll, [epoch]] = await Promise.all([
     client.getBlock({ blockNumber }),
     client.getContractEvents({ ...base, eventName: "ConsentGranted", args: { patient: query.patient } }),
@@ -238,16 +238,8 @@ async function readAppointments(
   query: LedgerQuery,
   args: { patient: Address } | { delegate: Address },
 ): Promise<DelegateEntry[]> {
-  const { blockNumber, fromBlock } = await pin(client, query);
-  const logs = await client.getContractEvents({
-    address: query.registry,
-    abi: consentRegistryAbi,
-    eventName: "DelegateAppointed",
-    args,
-    fromBlock,
-    toBlock: blockNumber,
-    strict: true,
-  });
+  const { blockNumber, events } = await pin(client, query);
+  const logs = await client.getContractEvents({ ...events, eventName: "DelegateAppointed", args });
   const pairs = new Map<string, { patient: Address; delegate: Address }>();
   for (const { args: a } of logs) {
     const key = `${a.patient}:${a.delegate}`.toLowerCase();
@@ -281,15 +273,11 @@ export async function readOpenEmergencies(
   client: PublicClient,
   query: LedgerQuery & { patient: Address },
 ): Promise<EmergencyEntry[]> {
-  const { blockNumber, fromBlock } = await pin(client, query);
+  const { blockNumber, events } = await pin(client, query);
   const logs = await client.getContractEvents({
-    address: query.registry,
-    abi: consentRegistryAbi,
+    ...events,
     eventName: "EmergencyAccessOpened",
     args: { patient: query.patient },
-    fromBlock,
-    toBlock: blockNumber,
-    strict: true,
   });
   const lastByOrganization = new Map<string, (typeof logs)[number]>();
   for (const log of [...logs].sort(order)) lastByOrganization.set(log.args.organization.toLowerCase(), log);
@@ -363,14 +351,7 @@ export interface EmergencyLogEntry extends EmergencyEntry {
 
 /** Every break-glass opening ever (all patients), newest first: for governance oversight. */
 export async function readEmergencyLog(client: PublicClient, query: LedgerQuery): Promise<EmergencyLogEntry[]> {
-  const { blockNumber, fromBlock } = await pin(client, query);
-  const base = {
-    address: query.registry,
-    abi: consentRegistryAbi,
-    fromBlock,
-    toBlock: blockNumber,
-    strict: true,
-  } as const;
+  const { blockNumber, events: base } = await pin(client, query);
   const [opened, closed, block] = await Promise.all([
     client.getContractEvents({ ...base, eventName: "EmergencyAccessOpened" }),
     client.getContractEvents({ ...base, eventName: "EmergencyAccessClosed" }),
@@ -422,14 +403,7 @@ export async function readMembers(
   client: PublicClient,
   query: LedgerQuery & { organization: Address },
 ): Promise<MemberEntry[]> {
-  const { blockNumber, fromBlock } = await pin(client, query);
-  const base = {
-    address: query.registry,
-    abi: consentRegistryAbi,
-    fromBlock,
-    toBlock: blockNumber,
-    strict: true,
-  } as const;
+  const { events: base } = await pin(client, query);
   const args = { organization: query.organization };
   const [added, removed] = await Promise.all([
     client.getContractEvents({ ...base, eventName: "MemberAdded", args }),
