@@ -194,6 +194,8 @@ describe("research, governance and provider consoles (browser, end to end)", fun
     // The researcher's name comes from the registry, read apart from the study: wait for it.
     await item.getByText("Example Research Institute", { exact: false }).first().waitFor();
     await item.getByText("0 of 10 places taken", { exact: false }).waitFor();
+    // So do the currency's symbol and decimals (until then an amount shows in raw units).
+    await item.getByText("5 CRC per delivery", { exact: false }).waitFor();
     const text = (await item.textContent()) ?? "";
     expect(text).to.contain(`Study ${studyId}: health, medical and biomedical research (DUO:0000006)`);
     expect(text).to.contain("Example Research Institute");
