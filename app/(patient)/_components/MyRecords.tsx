@@ -157,17 +157,15 @@ function LinkRecord({
   );
 }
 
-function Records({
-  session,
-  name,
-  fhirPath,
-  onExpired,
-}: {
+/** What the records and the access log of one custodian need: its session, name and FHIR base. */
+interface PanelProps {
   session: GatewaySession;
   name: string;
   fhirPath: string;
   onExpired: () => void;
-}) {
+}
+
+function Records({ session, name, fhirPath, onExpired }: PanelProps) {
   const query = useQuery({
     queryKey: ["gateway", session.origin, session.token, "everything", session.patient],
     queryFn: async () => {
@@ -232,17 +230,7 @@ function didAddress(did: string | undefined): Address | null {
   return m && isAddress(m[1]!, { strict: false }) ? getAddress(m[1]!) : null;
 }
 
-function AccessLog({
-  session,
-  name,
-  fhirPath,
-  onExpired,
-}: {
-  session: GatewaySession;
-  name: string;
-  fhirPath: string;
-  onExpired: () => void;
-}) {
+function AccessLog({ session, name, fhirPath, onExpired }: PanelProps) {
   const client = useLedgerClient();
   const { organizations } = useOrganizations();
   const changesId = useId();
