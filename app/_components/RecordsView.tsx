@@ -105,7 +105,7 @@ export function RecordsView({ bundle, headingLevel = 3 }: { bundle: Bundle; head
         <>
           <H>Lab results and vital signs</H>
           <div className="table-scroll">
-            <table className="records-table" data-testid="lab-results">
+            <table className="data-table" data-testid="lab-results">
               <thead>
                 <tr>
                   <th scope="col">Test</th>
