@@ -1,6 +1,6 @@
 /**
  * Reverts of the Consentry contracts in plain words: a custom error's name and arguments (decoded
- * with `decodeErrorResult` over the registry ABI when a wallet or node hands back only raw revert
+ * with `decodeErrorResult` over every contract's ABI when a wallet or node hands back only raw revert
  * data) turned into one sentence a patient can act on. Wallet and transport failures get a
  * sentence too; anything unknown falls back to viem's short message.
  */
@@ -17,7 +17,10 @@ import {
 } from "viem";
 
 import { KINDS, type KindName } from "./codes.ts";
-import { consentRegistryAbi } from "./generated/abis.ts";
+import { auditAnchorAbi, consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "./generated/abis.ts";
+
+/** Every Consentry contract's ABI: raw revert data is decoded against these, in this order. */
+export const CONTRACT_ABIS: readonly Abi[] = [consentRegistryAbi, studyEscrowAbi, auditAnchorAbi, remunerationTokenAbi];
 
 /** The kind of organization a purpose needs, in words ("a healthcare provider"). */
 export const KIND_WORDS: Record<KindName, string> = {
@@ -32,7 +35,7 @@ export interface ExplainOptions {
   nameOf?: (address: Address) => string | undefined;
   /** Unix seconds in words; default: the ISO date and time (UTC). */
   formatTime?: (seconds: number) => string;
-  /** ABIs to decode raw revert data with; default: the ConsentRegistry's. */
+  /** ABIs to decode raw revert data with; default: every Consentry contract's (CONTRACT_ABIS). */
   abis?: readonly Abi[];
 }
 
@@ -50,9 +53,13 @@ function hours(seconds: number): string {
   return `${Math.round(seconds / 60)} minutes`;
 }
 
-/** One sentence for a custom error of ConsentRegistry / OrganizationRegistry, StudyEscrow or the
- * remuneration token. */
-export function explainRegistryError(
+/** The sentence for a custom error that has none of its own (a test keeps every ABI error out of it). */
+export const UNEXPLAINED_PREFIX = "The contract refused the transaction";
+
+/** One sentence for a custom error of any Consentry contract (ConsentRegistry and its
+ * OrganizationRegistry, StudyEscrow, AuditAnchor, the remuneration token): the one place these
+ * sentences live, for the web app, the gateway and any provider's backend. */
+export function explainContractError(
   errorName: string,
   args: readonly unknown[],
   options: ExplainOptions = {},
@@ -138,6 +145,16 @@ export function explainRegistryError(
       return `${name(a(1))} may not manage the members of ${name(a(0))}.`;
     case "AccessControlUnauthorizedAccount":
       return `${name(a(0))} is not allowed to do this.`;
+    case "AccessControlBadConfirmation":
+      return "A role can only be renounced by the account that holds it.";
+    case "ReentrancyGuardReentrantCall":
+      return "The contract refused a call made back into it while it was still busy (reentrancy).";
+    case "SafeERC20FailedOperation":
+      return `The token ${name(a(0))} refused the transfer.`;
+    case "ECDSAInvalidSignature":
+    case "ECDSAInvalidSignatureLength":
+    case "ECDSAInvalidSignatureS":
+      return "The signature is malformed; sign again.";
     // StudyEscrow
     case "StudyEscrowNotResearcher":
       return `${name(a(0))} is neither an active, accredited research organization nor an ADMIN member of one, so it cannot create studies.`;
@@ -201,15 +218,37 @@ export function explainRegistryError(
       return "There is nothing to withdraw in this currency.";
     case "StudyEscrowNothingToReclaim":
       return `Study ${String(a(0))} has no unspent budget left to reclaim.`;
+    case "StudyEscrowNoExcess":
+      return `The escrow holds no ${name(a(0))} beyond what it owes to studies and participants, so there is nothing to recover.`;
+    case "StudyEscrowInvalidRecipient":
+      return a(0) === zeroAddress
+        ? "Choose the address that receives the recovered tokens."
+        : `${name(a(0))} cannot receive the recovered tokens (it is the escrow itself).`;
     case "StudyEscrowSignatureExpired":
       return `The signature expired at ${time(a(0))}; sign again.`;
     case "StudyEscrowInvalidSignature":
       return "The signature is not the patient's for this study, or it was already used or cancelled; sign again.";
+    // AuditAnchor
+    case "AuditAnchorNotGateway":
+      return `${name(a(0))} is not a GATEWAY member of an active, accredited organization, so it cannot anchor audit batches.`;
+    case "AuditAnchorEmptyRoot":
+      return "The audit batch has no Merkle root.";
+    case "AuditAnchorInvalidRange":
+      return `The audit batch must start at entry ${String(a(0))}, not ${String(a(1))} (through ${String(a(2))}).`;
     // The remuneration token (ERC-20 with EIP-2612 permit)
     case "ERC20InsufficientBalance":
       return "The account does not hold enough tokens for this amount.";
     case "ERC20InsufficientAllowance":
       return "The escrow is not allowed to take that many tokens.";
+    case "ERC20InvalidApprover":
+    case "ERC20InvalidSender":
+      return "Tokens cannot be sent or approved from the zero address.";
+    case "ERC20InvalidReceiver":
+      return "Tokens cannot be sent to the zero address.";
+    case "ERC20InvalidSpender":
+      return "The zero address cannot be allowed to spend tokens.";
+    case "InvalidAccountNonce":
+      return "The permit was already used or signed for another nonce; sign again.";
     case "ERC2612ExpiredSignature":
       return `The permit expired at ${time(a(0))}; sign again.`;
     case "ERC2612InvalidSigner":
@@ -222,12 +261,12 @@ export function explainRegistryError(
     case "InvalidShortString":
       return "A text value is too long.";
     default:
-      return `The registry refused the transaction (${errorName}).`;
+      return `${UNEXPLAINED_PREFIX} (${errorName}).`;
   }
 }
 
 /** The custom error inside a viem error: already decoded, or decoded from raw revert data. */
-export function decodeRevert(error: unknown, abis: readonly Abi[] = [consentRegistryAbi]): DecodedRevert | null {
+export function decodeRevert(error: unknown, abis: readonly Abi[] = CONTRACT_ABIS): DecodedRevert | null {
   if (!(error instanceof BaseError)) return null;
   const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
   if (reverted instanceof ContractFunctionRevertedError && reverted.data?.errorName) {
@@ -255,7 +294,7 @@ export function decodeRevert(error: unknown, abis: readonly Abi[] = [consentRegi
 /** One sentence for anything a simulate, a wallet request or a transaction threw. */
 export function explainTransactionError(error: unknown, options: ExplainOptions = {}): string {
   const revert = decodeRevert(error, options.abis);
-  if (revert) return explainRegistryError(revert.errorName, revert.args, options);
+  if (revert) return explainContractError(revert.errorName, revert.args, options);
   if (error instanceof BaseError) {
     if (error.walk((e) => e instanceof UserRejectedRequestError || (e as { code?: unknown }).code === 4001)) {
       return "You cancelled the request in your wallet.";
@@ -270,7 +309,7 @@ export function explainTransactionError(error: unknown, options: ExplainOptions 
       return "The blockchain node could not be reached; check your connection and try again.";
     }
     if (error.walk((e) => e instanceof ContractFunctionRevertedError)) {
-      return "The registry refused the transaction without giving a reason.";
+      return "The contract refused the transaction without giving a reason.";
     }
     return error.shortMessage || error.message;
   }

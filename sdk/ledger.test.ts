@@ -4,7 +4,7 @@ import { type Address, type PublicClient, BaseError, encodeErrorResult, getAddre
 import ConsentRegistryModule from "../ignition/modules/ConsentRegistry.ts";
 import { sdkTestChain } from "./testing/chain.ts";
 import { KINDS, ROLES, categoriesToMask, encodePurpose, purposeScope } from "./codes.ts";
-import { explainRegistryError, explainTransactionError } from "./errors.ts";
+import { explainContractError, explainTransactionError } from "./errors.ts";
 import { consentRegistryAbi } from "./generated/abis.ts";
 import {
   NO_END,
@@ -215,9 +215,9 @@ describe("ledger reads and revert explanations (sdk) on a real chain", function 
     expect(
       explainTransactionError(new BaseError("rejected", { cause: Object.assign(new Error("x"), { code: 4001 }) })),
     ).to.equal("You cancelled the request in your wallet.");
-    expect(explainRegistryError("ConsentRegistryInvalidGrantee", [zeroAddress])).to.equal(
+    expect(explainContractError("ConsentRegistryInvalidGrantee", [zeroAddress])).to.equal(
       "Choose who receives the consent.",
     );
-    expect(explainRegistryError("SomethingNew", [])).to.equal("The registry refused the transaction (SomethingNew).");
+    expect(explainContractError("SomethingNew", [])).to.equal("The contract refused the transaction (SomethingNew).");
   });
 });
