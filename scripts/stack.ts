@@ -187,13 +187,15 @@ try {
       gateway.custodian,
       "--port",
       String(gateway.port),
+      "--log-file",
+      `${LOG_DIR}gateway-${gateway.custodian}.log`,
     ]);
   }
   for (const gateway of GATEWAYS) await waitForHttp(`http://${HOST}:${gateway.port}/healthz`, 180_000);
   say(`starting the web app (next dev) on ${HOST}:${APP_PORT} ...`);
   start("web app", [nextCli, "dev", "-H", HOST, "-p", String(APP_PORT)], { log: "web-app" });
   await waitForHttp(`http://${HOST}:${APP_PORT}/`, 300_000);
-  say("ready (the chain's and the web app's output: .data/logs/):");
+  say("ready (the logs of the chain, the gateways and the web app: .data/logs/):");
   say(`  chain      ${LOCAL_RPC_URL}  (chainId ${LOCAL_CHAIN_ID})`);
   say("  contracts  sdk/generated/deployments.json");
   for (const gateway of GATEWAYS) say(`  gateway    http://${HOST}:${gateway.port}/fhir  (${gateway.name})`);

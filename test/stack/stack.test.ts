@@ -80,6 +80,12 @@ describe("npm start (scripts/stack.ts)", function () {
         expect(res.status, `gateway on ${port}`).to.equal(200);
         expect(((await res.json()) as { resourceType: string }).resourceType).to.equal("CapabilityStatement");
       }
+      // The gateways' request logs go to files too: the terminal keeps progress, the summary and errors.
+      for (const custodian of ["hospital", "lab"]) {
+        expect(readFileSync(`.data/logs/gateway-${custodian}.log`, "utf8")).to.match(/"url":"\/fhir\/metadata"/);
+      }
+      expect(stack.output()).not.to.match(/"reqId"|incoming request/);
+      expect(stack.output()).to.match(/logs of the chain, the gateways and the web app: \.data\/logs\//);
     } finally {
       process.kill(-stack.child.pid!, "SIGINT");
       await stack.exited;

@@ -20,7 +20,7 @@
 import type { Bundle } from "@medplum/fhirtypes";
 import type { FastifyInstance } from "fastify";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -211,6 +211,22 @@ export async function seedDemo(
   return { ingested, linked };
 }
 
+/**
+ * A log destination for a terminal that stays readable: every log line goes to `file`; lines at
+ * warning level or above (pino's 40+) also go to standard error, so a failure is still seen.
+ */
+export function fileLogStream(file: string): { write(line: string): void } {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const fd = openSync(file, "w");
+  return {
+    write(line: string) {
+      writeSync(fd, line);
+      const level = /"level":(\d+)/.exec(line)?.[1];
+      if (level !== undefined && Number(level) >= 40) process.stderr.write(line);
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
@@ -219,12 +235,16 @@ async function main(): Promise<void> {
       port: { type: "string" },
       // Where .secrets/ and .data/ live (default: the repository root).
       root: { type: "string" },
+      // Where the request log goes (default: standard output); warnings and errors also go to stderr.
+      "log-file": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
   });
   if (values.help) {
-    process.stdout.write("usage: node gateway/src/cli/dev.ts --custodian hospital|lab [--port N] [--root DIR]\n");
+    process.stdout.write(
+      "usage: node gateway/src/cli/dev.ts --custodian hospital|lab [--port N] [--root DIR] [--log-file FILE]\n",
+    );
     return;
   }
   const custodian = values.custodian;
@@ -256,7 +276,9 @@ async function main(): Promise<void> {
   }
   const wallets = Object.fromEntries(DEMO_WALLETS.map((name) => [name, privateKeyToAccount(devKey(name))]));
   let seeded: SeedResult | undefined;
+  const logFile = values["log-file"];
   const gateway = await startGateway(config, {
+    ...(logFile ? { logger: { level: config.logLevel, stream: fileLogStream(logFile) } } : {}),
     beforeListen: async ({ app, store }) => {
       await app.ready();
       seeded = await seedDemo(app, store, {
