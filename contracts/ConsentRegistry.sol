@@ -487,7 +487,8 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
     /// (and its organization's, for a member), the patient's state, the grant for the purpose
     /// and those of the purposes that cover it, then an open emergency access for ETREAT. It
     /// mirrors `ConsentCodes` (isValidPurpose, requiredKind, requiredRole, parent, covers);
-    /// `ConsentCheck.t.sol` fuzzes it against a plain-Solidity model built on that library.
+    /// `ConsentRegistry.t.sol` (differential fuzzing) and `ConsentRegistry.invariant.t.sol` check it
+    /// against `test/ConsentModel.sol`, the same check in plain Solidity on that library.
     /// Packed layouts (Solidity's own for the structs): Account = organization | role << 160 |
     /// kind << 168 | status << 176; PatientState: epoch in bits 0-31; Grant = categories |
     /// purpose << 32 | validFrom << 96 | expiresAt << 136 | epoch << 176; Emergency = expiresAt |
