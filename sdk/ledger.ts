@@ -4,8 +4,8 @@
  * the registry's events (filtered by the indexed patient or delegate) and its views, so a wallet
  * app, a gateway's `GET /fhir/Consent?patient=…` and a provider's backend see the same thing.
  *
- * Log scans from block 0 suit the local chain and small deployments; at scale the same shapes
- * come from an event indexer (see ARCHITECTURE.md, "Scale path").
+ * Log scans from block 0 suit the local chain and small deployments; an event indexer that would
+ * serve the same shapes at scale is planned, not built (docs/architecture.md, "Reads and decisions").
  */
 import type { Address, Hex, PublicClient } from "viem";
 

@@ -5,8 +5,9 @@
  * toFhirConsent, with the Patient they are about as a reference: the same Consents the wallet
  * app exports.
  *
- * Log scans from GATEWAY_EVENTS_FROM_BLOCK suit a dev chain and small deployments; at scale the
- * same shapes come from an event indexer (ARCHITECTURE.md, "Scale path").
+ * Log scans from GATEWAY_EVENTS_FROM_BLOCK suit a dev chain and small deployments; an event
+ * indexer that would serve the same shapes at scale is planned, not built (docs/architecture.md,
+ * "Reads and decisions").
  */
 import type { Consent } from "@medplum/fhirtypes";
 import type { Address } from "viem";
