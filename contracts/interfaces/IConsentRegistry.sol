@@ -233,9 +233,12 @@ interface IConsentRegistry is IOrganizationRegistry {
 
     /// @notice The consent check: whether `grantee` (an organization or one of its members) may
     /// use `category` of `patient`'s data for `purpose` now, and until when. O(1) in the number
-    /// of grants: it reads the grantee's account (and its organization's), the patient's state and
-    /// the grant. Named and ordered so that its selector sorts first: the dispatcher compares
-    /// selectors in ascending order, and this is the function other contracts call most.
+    /// of grants: it reads the grantee's account (and its organization's), the patient's state, the
+    /// grant for the purpose and those of the purposes that cover it, and for ETREAT an open
+    /// emergency access. Named and ordered so that its selector sorts first: the dispatcher compares
+    /// selectors in ascending order, and this is the check outside contracts are expected to call
+    /// (in this repository only the gas probe `test/ConsentCheckProbe.sol` does; `StudyEscrow`
+    /// uses `scopeStatus`).
     function mayUse(
         address patient,
         address grantee,
