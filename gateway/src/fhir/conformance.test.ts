@@ -12,6 +12,7 @@ import { getAddress } from "viem";
 import type { LocalAccount } from "viem/accounts";
 import { CATEGORIES, PURPOSES, categoriesToMask, encodePurpose, type PurposeName } from "../../../sdk/codes.ts";
 import { formatDidPkh } from "../../../sdk/did-pkh.ts";
+import { consentRegistryAbi } from "../../../sdk/generated/abis.ts";
 import { toFhirConsent } from "../../../sdk/fhir.ts";
 import { buildAuditEvent } from "../audit/events.ts";
 import {
@@ -355,9 +356,33 @@ describe("FHIR conformance of a gateway's responses", function () {
 
     outcomeOf(await gw.read(strangerToken, eventUrl), 403, /Only Patient/);
     outcomeOf(await gw.read(clinicianToken, eventUrl), 403, /Only Patient/);
-    outcomeOf(await gw.read(strangerToken, consentUrl), 403, /Only Patient/);
-    // The hospital is a grantee, but not of this (research) grant.
-    outcomeOf(await gw.read(clinicianToken, consentUrl), 404);
+    // A grant's patient wallet is public on-chain; whether it is a patient here is not: a stranger gets
+    // the answer of a grant whose patient is not linked here (its own), naming no patient.
+    const said = (res: LightMyRequestResponse) =>
+      (outcomeOf(res, 404).issue ?? []).map((i) => i.details?.text?.replace(/Consent\/[0-9a-f]{64}/, "Consent/ID"));
+    const stranger = await gw.t.newAccount();
+    await gw.t.registryWrite(stranger, "grant", [
+      gw.t.actors.hospital.address,
+      categoriesToMask(["Observation"]),
+      encodePurpose("TREAT"),
+      0,
+      (await gw.t.now()) + 3600,
+    ]);
+    const ownGrant = (
+      await gw.t.client.getContractEvents({
+        address: gw.t.registry,
+        abi: consentRegistryAbi,
+        eventName: "ConsentGranted",
+        args: { patient: stranger.address },
+        fromBlock: 0n,
+      })
+    )[0]!.args.grantId!;
+    const strangerOwn = await gw.signIn(stranger);
+    const unlinked = said(await gw.read(strangerOwn, `/fhir/Consent/${ownGrant.slice(2)}`));
+    expect(said(await gw.read(strangerToken, consentUrl))).to.deep.equal(unlinked);
+    expect(JSON.stringify(unlinked)).to.not.match(/Patient/);
+    // The hospital is a grantee, but not of this (research) grant: the same answer.
+    expect(said(await gw.read(clinicianToken, consentUrl))).to.deep.equal(unlinked);
     outcomeOf(await gw.read(patientToken, `/fhir/AuditEvent/${"0".repeat(8)}-0000-4000-8000-${"0".repeat(12)}`), 404);
     outcomeOf(await gw.read(patientToken, `/fhir/Consent/${"ab".repeat(32)}`), 404);
     outcomeOf(await gw.read(patientToken, `/fhir/Consent/not-a-grant`), 404);

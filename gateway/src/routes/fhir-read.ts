@@ -24,7 +24,7 @@ import { consentMissing, type AccessDecision } from "../consent/access.ts";
 import { grantPatient, grantsTo, readGrants, toConsents } from "../consent/consents.ts";
 import { PURPOSE_HEADER, parsePurposeOfUse } from "../consent/purpose.ts";
 import { AUDIT_EVENT_SEARCH_PARAMS, CONSENT_SEARCH_PARAMS, FHIR_JSON, searchParamNames } from "../fhir/capability.ts";
-import { badRequest, forbidden, gone, notFound } from "../fhir/outcomes.ts";
+import { OperationOutcomeError, badRequest, forbidden, gone, notFound } from "../fhir/outcomes.ts";
 import {
   SUPPORTED_RESOURCE_TYPES,
   assertSupportedType,
@@ -39,7 +39,7 @@ import type { AuditContext, Requester, RouteContext } from "./context.ts";
 
 const ZERO_ADDRESS = /^0x0{40}$/i;
 /** The largest audit position a paging parameter may name. */
-const MAX_SEQ = 999_999_999_999;
+const MAX_SEQ = 999_999_999;
 
 function requesterOf(request: FastifyRequest): Requester {
   if (!request.requester) throw new Error("route without requireReader");
@@ -148,7 +148,10 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       const id = assertValidId(request.params.id);
       audit.resource = { type: "Consent", id };
       parseParams(rawQuery(request.url), []);
-      const missing = () => notFound(`Consent/${id} is not held by this gateway`);
+      // One answer for "no such grant", "its patient is not linked here" and "not yours to read": a
+      // grant's patient wallet is public on-chain, whether it is a patient here is not. The audit
+      // (of the patient, when known) says which.
+      const missing = () => notFound(`Consent/${id} is not held by this gateway, or not yours to read`);
       if (!/^[0-9a-f]{64}$/.test(id)) throw missing();
       // The grant's patient (its ConsentGranted event), then the Patient linked to that wallet here.
       const block = await chain.latestBlock();
@@ -158,8 +161,19 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       if (patientId === undefined) throw missing();
       audit.patientId = patientId;
       await requireHeldPatient(patientId);
-      const consent = (await visibleConsents(requester, audit, patientId, block)).find((c) => c.id === id);
-      if (consent === undefined) throw missing();
+      let visible: Consent[];
+      try {
+        visible = await visibleConsents(requester, audit, patientId, block);
+      } catch (err) {
+        if (!(err instanceof OperationOutcomeError) || err.status !== 403) throw err;
+        audit.details = [{ type: "refused", value: "not the patient, a delegate or a grantee of its consents" }];
+        throw missing();
+      }
+      const consent = visible.find((c) => c.id === id);
+      if (consent === undefined) {
+        audit.details = [...(audit.details ?? []), { type: "refused", value: "a grant to another grantee" }];
+        throw missing();
+      }
       return consent;
     });
     return sendFhir(reply, body);
