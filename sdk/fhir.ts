@@ -5,7 +5,16 @@
 import type { Consent, Coding } from "@medplum/fhirtypes";
 import type { Address, Hex } from "viem";
 
-import { CATEGORIES, DUO_SYSTEM, PURPOSES, PURPOSE_FLAGS, decodePurpose, maskToCategories } from "./codes.ts";
+import {
+  DUO_SYSTEM,
+  HL7_PURPOSE_SYSTEM,
+  PURPOSES,
+  PURPOSE_FLAGS,
+  type PurposeName,
+  decodePurpose,
+  maskToCategories,
+} from "./codes.ts";
+import { formatDidPkh } from "./did-pkh.ts";
 
 export type GrantState = "active" | "expired" | "revoked" | "not-yet-valid";
 
@@ -30,9 +39,37 @@ export interface GrantRecord {
   studyKey?: Hex;
 }
 
-/** The did:pkh identifier of an account on a chain (CAIP-10). */
-export function didPkh(chainId: number, address: Address): string {
-  return `did:pkh:eip155:${chainId}:${address.toLowerCase()}`;
+/** FHIR R4 resource types (the data categories), as in Consent.provision.class. */
+export const RESOURCE_TYPES_SYSTEM = "http://hl7.org/fhir/resource-types";
+
+/**
+ * The display of each HL7 purpose in its code system (HL7 v3 ActReason, as shipped with FHIR R4).
+ * A Coding carries the code system's own display; the plain words of `PURPOSES[…].display`
+ * ("any research") belong to CodeableConcept.text or to the app.
+ */
+export const HL7_PURPOSE_DISPLAY = {
+  TREAT: "treatment",
+  ETREAT: "Emergency Treatment",
+  HPAYMT: "healthcare payment",
+  HOPERAT: "healthcare operations",
+  PUBHLTH: "public health",
+  HRESCH: "healthcare research",
+} as const satisfies Partial<Record<PurposeName, string>>;
+
+/**
+ * A purpose of use as a Coding: HL7 v3 ActReason codes with their code system's display, GA4GH
+ * DUO codes without one (DUO's labels are not part of FHIR's terminology; the app has the words).
+ */
+export function purposeCoding(purpose: PurposeName): Coding {
+  const entry = PURPOSES[purpose];
+  if (entry.system === HL7_PURPOSE_SYSTEM) {
+    return {
+      system: entry.system,
+      code: entry.code,
+      display: HL7_PURPOSE_DISPLAY[purpose as keyof typeof HL7_PURPOSE_DISPLAY],
+    };
+  }
+  return { system: entry.system, code: entry.code };
 }
 
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
@@ -41,18 +78,18 @@ export function toFhirConsent(grant: GrantRecord): Consent {
   const decoded = decodePurpose(grant.purpose);
   if (!decoded) throw new Error(`grant ${grant.grantId} has an invalid purpose ${grant.purpose}`);
   const entry = PURPOSES[decoded.purpose];
-  const purposes: Coding[] = [{ system: entry.system, code: entry.code, display: entry.display }];
+  const purposes: Coding[] = [purposeCoding(decoded.purpose)];
   if (entry.system === DUO_SYSTEM) {
     // Research uses carry the HL7 purpose of use too.
-    purposes.unshift({ system: PURPOSES.HRESCH.system, code: "HRESCH", display: "healthcare research" });
+    purposes.unshift(purposeCoding("HRESCH"));
   }
   for (const flag of decoded.flags) {
-    purposes.push({ system: DUO_SYSTEM, code: PURPOSE_FLAGS[flag].code, display: PURPOSE_FLAGS[flag].display });
+    purposes.push({ system: DUO_SYSTEM, code: PURPOSE_FLAGS[flag].code });
   }
   const research = entry.kind === "RESEARCHER";
   const care = decoded.purpose === "TREAT" || decoded.purpose === "ETREAT";
   const scopeCode = research ? "research" : care ? "treatment" : "patient-privacy";
-  const patientRef = { identifier: { system: "urn:ietf:rfc:3986", value: didPkh(grant.chainId, grant.patient) } };
+  const patientRef = { identifier: { system: "urn:ietf:rfc:3986", value: formatDidPkh(grant.chainId, grant.patient) } };
   const consent: Consent = {
     resourceType: "Consent",
     id: grant.grantId.slice(2),
@@ -85,17 +122,14 @@ export function toFhirConsent(grant: GrantRecord): Consent {
             ],
           },
           reference: {
-            identifier: { system: "urn:ietf:rfc:3986", value: didPkh(grant.chainId, grant.grantee) },
+            identifier: { system: "urn:ietf:rfc:3986", value: formatDidPkh(grant.chainId, grant.grantee) },
             ...(grant.granteeName ? { display: grant.granteeName } : {}),
           },
         },
       ],
       purpose: purposes,
-      class: maskToCategories(grant.categories).map((c) => ({
-        system: "http://hl7.org/fhir/resource-types",
-        code: c,
-        display: CATEGORIES[c].display,
-      })),
+      // The resource types' own display is the type itself: none is given (the app has the words).
+      class: maskToCategories(grant.categories).map((c) => ({ system: RESOURCE_TYPES_SYSTEM, code: c })),
     },
   };
   if (decoded.purpose === "DS") {

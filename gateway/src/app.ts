@@ -18,6 +18,7 @@ import Fastify, {
 } from "fastify";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Address } from "viem";
+import { formatDidPkh } from "../../sdk/did-pkh.ts";
 import { RateLimiter } from "./auth/rate-limit.ts";
 import { SiweVerifier } from "./auth/siwe.ts";
 import { TokenIssuer } from "./auth/tokens.ts";
@@ -28,6 +29,7 @@ import { AccessControl } from "./consent/access.ts";
 import { PURPOSE_HEADER_NAME } from "./consent/purpose.ts";
 import { prepareTransaction } from "./fhir/bundle.ts";
 import { FHIR_JSON, buildCapabilityStatement } from "./fhir/capability.ts";
+import { negotiateFormat } from "./fhir/negotiation.ts";
 import {
   OperationOutcomeError,
   asOperationOutcomeError,
@@ -125,7 +127,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
 
   const startedAt = store.now().toISOString();
   const adminTokenHash = sha256(config.adminToken.reveal());
-  const custodianDid = `did:pkh:eip155:${config.chainId}:${config.custodianAddress}`;
+  const custodianDid = formatDidPkh(config.chainId, config.custodianAddress);
   const observer = `${config.custodianName} gateway (${config.publicUrl})`;
 
   // ------------------------------------------------------------------ parsing and errors
@@ -186,6 +188,9 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
         .send();
     });
   }
+
+  // Only FHIR JSON is served: another format (Accept, _format) or FHIR version is a 406, on every route.
+  app.addHook("onRequest", negotiateFormat);
 
   // ------------------------------------------------------------------ authentication
   /** The custodian's ingestion clients: a static bearer token, compared in constant time. */

@@ -213,7 +213,7 @@ describe("bad input to the full gateway: 4xx OperationOutcome, no data written, 
     { name: "empty parameter value", status: 400, text: /is empty/, request: () => read("/fhir/Observation?patient=") },
     {
       name: "_format xml",
-      status: 400,
+      status: 406,
       text: /_format/,
       request: () => read(`/fhir/Observation?patient=${patientId}&_format=xml`),
     },

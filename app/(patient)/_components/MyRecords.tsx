@@ -8,8 +8,9 @@
 import type { AuditEvent, Bundle } from "@medplum/fhirtypes";
 import { useQuery } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useId, useState } from "react";
-import { type Address, getAddress, isAddress } from "viem";
+import type { Address } from "viem";
 
+import { isDidPkh, parseDidPkh } from "../../../sdk/did-pkh.ts";
 import { consentRegistryAbi } from "../../../sdk/generated/abis.ts";
 import { findOrganization } from "../../../sdk/ledger.ts";
 import { GatewaySignIn } from "../../_components/GatewaySignIn.tsx";
@@ -226,8 +227,7 @@ interface LogRow {
 }
 
 function didAddress(did: string | undefined): Address | null {
-  const m = /^did:pkh:eip155:\d+:(0x[0-9a-fA-F]{40})$/.exec(did ?? "");
-  return m && isAddress(m[1]!, { strict: false }) ? getAddress(m[1]!) : null;
+  return did !== undefined && isDidPkh(did) ? parseDidPkh(did).address : null;
 }
 
 function AccessLog({ session, name, fhirPath, onExpired }: PanelProps) {
@@ -277,7 +277,8 @@ function AccessLog({ session, name, fhirPath, onExpired }: PanelProps) {
           when: e.recorded ?? "",
           who: reader ? (names.get(reader) ?? shortAddress(reader)) : (e.agent?.[0]?.who?.display ?? "Unknown"),
           what: operation ?? `${interaction}${target ? ` ${target}` : ""}`,
-          purpose: purposes[0]?.coding?.[0]?.display ?? "",
+          // The plain words are the concept's text (a Coding's display is its code system's own).
+          purpose: purposes[0]?.text ?? purposes[0]?.coding?.[0]?.display ?? "",
           allowed: e.outcome === "0",
           why: e.outcomeDesc ?? "",
           emergency: purposes.some((p) => p.coding?.some((c) => c.code === "BTG")),

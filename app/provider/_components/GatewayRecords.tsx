@@ -9,6 +9,7 @@ import type { Bundle, Patient } from "@medplum/fhirtypes";
 import { type FormEvent, useId, useState } from "react";
 import type { Address } from "viem";
 
+import { formatDidPkh } from "../../../sdk/did-pkh.ts";
 import { GatewaySignIn } from "../../_components/GatewaySignIn.tsx";
 import { RecordsView } from "../../_components/RecordsView.tsx";
 import { shortAddress } from "../../_lib/format.ts";
@@ -91,7 +92,7 @@ function CustodianReader({
     event.preventDefault();
     setRead({ phase: "reading" });
     try {
-      const did = `did:pkh:eip155:${localChain.id}:${patient}`;
+      const did = formatDidPkh(localChain.id, patient);
       const found = (await (
         await gatewayFetch(session, `${fhirPath}/Patient?identifier=${encodeURIComponent(did)}`, {
           purpose,

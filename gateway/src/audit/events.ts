@@ -5,6 +5,7 @@
  */
 import type { AuditEvent, AuditEventAgent, AuditEventEntity, Coding } from "@medplum/fhirtypes";
 import { randomUUID } from "node:crypto";
+import { purposeCoding as purposeOfUseCoding } from "../../../sdk/fhir.ts";
 import {
   AGENT_TYPE,
   AUDIT_EVENT_TYPE,
@@ -62,9 +63,9 @@ export interface AuditInput {
   details?: ReadonlyArray<{ type: string; value: string }> | undefined;
 }
 
-function purposeCoding(purpose: PurposeName) {
-  const p = PURPOSES[purpose];
-  return { coding: [{ system: p.system, code: p.code, display: p.display }] };
+/** A purpose: the code with its code system's display, the plain words (sdk/codes.ts) as text. */
+function purposeConcept(purpose: PurposeName) {
+  return { coding: [purposeOfUseCoding(purpose)], text: PURPOSES[purpose].display };
 }
 
 export function buildAuditEvent(input: AuditInput): AuditEvent {
@@ -78,7 +79,7 @@ export function buildAuditEvent(input: AuditInput): AuditEvent {
     if (input.agent.display !== undefined) agent.who.display = input.agent.display;
   }
   if (input.agent.address !== undefined) agent.network = { address: input.agent.address, type: NETWORK_TYPE_IP };
-  if (input.purposeOfUse !== undefined) agent.purposeOfUse = [purposeCoding(input.purposeOfUse)];
+  if (input.purposeOfUse !== undefined) agent.purposeOfUse = [purposeConcept(input.purposeOfUse)];
 
   const entity: AuditEventEntity[] = [];
   if (input.patientId !== undefined) {
@@ -133,7 +134,7 @@ export function buildAuditEvent(input: AuditInput): AuditEvent {
     },
   };
   if (input.outcomeDesc !== undefined) event.outcomeDesc = input.outcomeDesc;
-  if (input.purposeOfUse !== undefined) event.purposeOfEvent = [purposeCoding(input.purposeOfUse)];
+  if (input.purposeOfUse !== undefined) event.purposeOfEvent = [purposeConcept(input.purposeOfUse)];
   if (input.emergency) event.purposeOfEvent = [...(event.purposeOfEvent ?? []), { coding: [BREAK_THE_GLASS] }];
   if (entity.length > 0) event.entity = entity;
   return event;

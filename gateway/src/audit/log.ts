@@ -14,7 +14,7 @@
  * shorter chain: that is caught against a head anchored elsewhere (`expectedHead`, on-chain).
  */
 import type { AuditEvent } from "@medplum/fhirtypes";
-import { and, asc, desc, eq, gt, is, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, is, lt, lte, sql } from "drizzle-orm";
 import { PgTransaction } from "drizzle-orm/pg-core";
 import { createHash } from "node:crypto";
 import type { GatewayDb } from "../store/database.ts";
@@ -281,27 +281,49 @@ export async function listAudit(
 }
 
 /**
- * A page of a patient's audit trail, newest first: entries with seq < `beforeSeq` (all when
- * undefined), at most `limit`, and how many entries the trail has in all.
+ * A page of a patient's audit trail, newest first, as it stood at entry `atSeq` (the log's
+ * snapshot; default: now): entries with seq ≤ `atSeq` and < `beforeSeq` (all when undefined),
+ * at most `limit`; how many entries the trail had at that snapshot; and the snapshot (the
+ * newest of the patient's entries then, 0 when none) for the next pages. Appends are serialized
+ * and committed in seq order (table lock), so every entry up to the snapshot is already visible.
  */
 export async function listAuditNewestFirst(
   db: GatewayDb,
   patientId: string,
-  options: { beforeSeq?: number | undefined; limit: number },
-): Promise<{ entries: AuditEntry[]; total: number }> {
+  options: { beforeSeq?: number | undefined; atSeq?: number | undefined; limit: number },
+): Promise<{ entries: AuditEntry[]; total: number; atSeq: number }> {
   const limit = Math.min(Math.max(options.limit, 0), 1000);
+  const ofPatient = eq(auditEvents.patientId, patientId);
+  let atSeq = options.atSeq;
+  if (atSeq === undefined) {
+    const [newest] = await db
+      .select({ seq: auditEvents.seq })
+      .from(auditEvents)
+      .where(ofPatient)
+      .orderBy(desc(auditEvents.seq))
+      .limit(1);
+    atSeq = newest?.seq ?? 0;
+  }
+  const inSnapshot = and(ofPatient, lte(auditEvents.seq, atSeq));
   const [counted] = await db
     .select({ total: sql<string>`count(*)` })
     .from(auditEvents)
-    .where(eq(auditEvents.patientId, patientId));
+    .where(inSnapshot);
   const total = Number(counted?.total ?? 0);
-  if (limit === 0) return { entries: [], total };
-  const where =
-    options.beforeSeq === undefined
-      ? eq(auditEvents.patientId, patientId)
-      : and(eq(auditEvents.patientId, patientId), lt(auditEvents.seq, options.beforeSeq));
+  if (limit === 0) return { entries: [], total, atSeq };
+  const where = options.beforeSeq === undefined ? inSnapshot : and(inSnapshot, lt(auditEvents.seq, options.beforeSeq));
   const rows = await db.select().from(auditEvents).where(where).orderBy(desc(auditEvents.seq)).limit(limit);
-  return { entries: rows.map(toEntry), total };
+  return { entries: rows.map(toEntry), total, atSeq };
+}
+
+/** The entry whose AuditEvent has this id (its own, hashed id), if any. */
+export async function findAuditEvent(db: GatewayDb, id: string): Promise<AuditEntry | undefined> {
+  const [row] = await db
+    .select()
+    .from(auditEvents)
+    .where(sql`(${auditEvents.event}->>'id') = ${id}`)
+    .limit(1);
+  return row ? toEntry(row) : undefined;
 }
 
 /** The newest entry's sequence number (0 when the log is empty). */

@@ -10,6 +10,7 @@
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Address } from "viem";
 import { getAddress, isAddress } from "viem/utils";
+import { formatDidPkh } from "../../../sdk/did-pkh.ts";
 import { unauthorized } from "../fhir/outcomes.ts";
 
 export interface TokenClaims {
@@ -52,8 +53,9 @@ function parseB64Json(part: string): unknown {
   return JSON.parse(Buffer.from(part, "base64url").toString("utf8")) as unknown;
 }
 
+/** The signed-in wallet's did:pkh (sdk/did-pkh.ts, the one spelling: EIP-55 address). */
 export function didPkhOf(chainId: number, address: Address): string {
-  return `did:pkh:eip155:${chainId}:${getAddress(address)}`;
+  return formatDidPkh(chainId, address);
 }
 
 export class TokenIssuer {

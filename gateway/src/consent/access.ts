@@ -17,7 +17,6 @@
  * has produced no block since.
  */
 import type { Address, Hex } from "viem";
-import { getAddress } from "viem/utils";
 import {
   CATEGORIES,
   PURPOSES,
@@ -26,6 +25,7 @@ import {
   type PurposeName,
 } from "../../../sdk/codes.ts";
 import { verifyConsent, type ConsentDecision } from "../../../sdk/consent.ts";
+import { isDidPkh, parseDidPkh } from "../../../sdk/did-pkh.ts";
 import { consentRegistryAbi } from "../../../sdk/generated/abis.ts";
 import type { BlockRef, GatewayChain } from "../chain/chain.ts";
 import { toChainError } from "../chain/revert.ts";
@@ -60,8 +60,11 @@ export interface AccessDecision {
 
 /** did:pkh:eip155:{chainId}:{address} → address, for this chain only. */
 export function walletsOnChain(dids: readonly string[], chainId: number): Address[] {
-  const prefix = `did:pkh:eip155:${chainId}:`;
-  return dids.filter((d) => d.startsWith(prefix)).map((d) => getAddress(d.slice(prefix.length)));
+  return dids.flatMap((d) => {
+    if (!isDidPkh(d)) return [];
+    const account = parseDidPkh(d);
+    return account.chainId === chainId ? [account.address] : [];
+  });
 }
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();

@@ -10,7 +10,7 @@
  * "Reads and decisions").
  */
 import type { Consent } from "@medplum/fhirtypes";
-import type { Address } from "viem";
+import type { Address, Hex } from "viem";
 import { toFhirConsent } from "../../../sdk/fhir.ts";
 import { type LedgerGrant, readPatientGrants, toGrantRecord } from "../../../sdk/ledger.ts";
 import { consentRegistryAbi } from "../../../sdk/generated/abis.ts";
@@ -88,4 +88,19 @@ export async function toConsents(
     consent.patient = { reference: `Patient/${patientId}`, identifier: consent.patient?.identifier };
     return consent;
   });
+}
+
+/** The patient (wallet) of a grant, from its ConsentGranted event up to the block; null when none. */
+export async function grantPatient(chain: GatewayChain, grantId: Hex, block: BlockRef): Promise<Address | null> {
+  const logs = await chain.read((client) =>
+    client.getContractEvents({
+      address: chain.consentRegistry,
+      abi: consentRegistryAbi,
+      eventName: "ConsentGranted",
+      args: { grantId },
+      fromBlock: chain.eventsFromBlock,
+      toBlock: block.number,
+    }),
+  );
+  return logs[0]?.args.patient ?? null;
 }

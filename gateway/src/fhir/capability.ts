@@ -2,6 +2,7 @@
  * The gateway's CapabilityStatement (GET [base]/metadata), generated from the supported types.
  */
 import type { CapabilityStatement, CapabilityStatementRestResource } from "@medplum/fhirtypes";
+import { FHIR_VERSION, JSON_FORMATS } from "./negotiation.ts";
 import { PATIENT_REFERENCE_ELEMENT, SUPPORTED_RESOURCE_TYPES, type SupportedResourceType } from "./resources.ts";
 
 export const SOFTWARE = { name: "Consentry gateway", version: "0.1.0" } as const;
@@ -24,6 +25,16 @@ export interface CapabilityOptions {
   reads?: boolean;
   /** Whether CORS is enabled for configured origins. */
   cors?: boolean;
+}
+
+/** What `GET /fhir/Consent` accepts (the routes take their lists from here: one declaration). */
+export const CONSENT_SEARCH_PARAMS = ["patient"] as const;
+/** What `GET /fhir/AuditEvent` accepts. */
+export const AUDIT_EVENT_SEARCH_PARAMS = ["patient", "_count", "_before", "_snapshot"] as const;
+
+/** The names of {@link searchParamsFor}: what `GET /fhir/{type}` accepts. */
+export function searchParamNames(type: SupportedResourceType): string[] {
+  return (searchParamsFor(type) ?? []).map((p) => p.name);
 }
 
 /** Search parameters the store implements for a type: its patient compartment, and paging. */
@@ -60,23 +71,39 @@ function readOnlyResources(): CapabilityStatementRestResource[] {
     type: "reference" as const,
     documentation: `The patient whose ${what} (Patient/{id} or {id}); required`,
   });
+  const consentParams: NonNullable<CapabilityStatementRestResource["searchParam"]> = [patientParam("grants")];
+  const auditParams: NonNullable<CapabilityStatementRestResource["searchParam"]> = [
+    patientParam("access log"),
+    { name: "_count", type: "number", documentation: "Page size, 0 to 1000 (default 20)" },
+    {
+      name: "_before",
+      type: "number",
+      documentation: "Paging (the next link): only the entries older than this position in the log",
+    },
+    {
+      name: "_snapshot",
+      type: "number",
+      documentation:
+        "Paging (the next link): the log as it stood when the first page was read, so that Bundle.total " +
+        "and the pages stay the same while new entries (the listing's own among them) are appended",
+    },
+  ];
   return [
     {
       type: "Consent",
       profile: "http://hl7.org/fhir/StructureDefinition/Consent",
-      documentation: "The patient's grants, read from the consent registry on-chain (patient, delegates, grantees)",
-      interaction: [{ code: "search-type" }],
-      searchParam: [patientParam("grants")],
+      documentation:
+        "The patient's grants, read from the consent registry on-chain (patient, delegates, grantees); " +
+        "the id is the grant id (hex, without 0x)",
+      interaction: [{ code: "read" }, { code: "search-type" }],
+      searchParam: consentParams.filter((p) => (CONSENT_SEARCH_PARAMS as readonly string[]).includes(p.name)),
     },
     {
       type: "AuditEvent",
       profile: "http://hl7.org/fhir/StructureDefinition/AuditEvent",
       documentation: "The patient's access log, newest first (patient and delegates)",
-      interaction: [{ code: "search-type" }],
-      searchParam: [
-        patientParam("access log"),
-        { name: "_count", type: "number", documentation: "Page size, 0 to 1000 (default 20)" },
-      ],
+      interaction: [{ code: "read" }, { code: "search-type" }],
+      searchParam: auditParams.filter((p) => (AUDIT_EVENT_SEARCH_PARAMS as readonly string[]).includes(p.name)),
     },
   ];
 }
@@ -108,6 +135,10 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
   if (options.reads) resource.push(...readOnlyResources());
   return {
     resourceType: "CapabilityStatement",
+    url: `${options.publicUrl}/fhir/metadata`,
+    version: SOFTWARE.version,
+    name: "ConsentryGateway",
+    title: `${options.custodianName} — Consentry FHIR gateway`,
     status: "active",
     date: options.date,
     publisher: options.custodianName,
@@ -118,13 +149,15 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
       url: `${options.publicUrl}/fhir`,
     },
     fhirVersion: "4.0.1",
-    format: [FHIR_JSON, "json"],
+    // JSON only: any other format (Accept or _format, e.g. xml) or FHIR version is a 406.
+    format: [...JSON_FORMATS],
     rest: [
       {
         mode: "server",
         documentation:
           "Custodian ingestion authenticates with the custodian's bearer token. Records are encrypted at rest per patient; " +
-          "every access is written to a hash-chained AuditEvent log." +
+          "every access is written to a hash-chained AuditEvent log. " +
+          `FHIR ${FHIR_VERSION} as JSON only: a request for another format (Accept, _format) or FHIR version gets 406.` +
           (options.reads
             ? " Reads authenticate with a bearer token from Sign-In with Ethereum (GET /auth/nonce, POST /auth/siwe), " +
               "state their purpose in the X-Purpose-Of-Use header (HL7 v3 PurposeOfUse or GA4GH DUO code), and are " +

@@ -64,6 +64,11 @@ export function methodNotAllowed(message = "Method not allowed"): OperationOutco
   return error(405, "not-supported", message);
 }
 
+/** 406: the client accepts no format (or FHIR version) this server serves. */
+export function notAcceptable(message: string, expression?: string): OperationOutcomeError {
+  return error(406, "not-supported", message, expression);
+}
+
 /** 409: a concurrent change won; retry. */
 export function conflict(message: string): OperationOutcomeError {
   return error(409, "conflict", message);

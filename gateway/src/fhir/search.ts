@@ -4,11 +4,9 @@
  * was asked for). Values are validated here, so nothing unchecked reaches the store.
  */
 import type { Bundle, BundleEntry, BundleLink, Resource } from "@medplum/fhirtypes";
+import { checkFormatParam } from "./negotiation.ts";
 import { badRequest } from "./outcomes.ts";
 import { isValidId, truncate } from "./resources.ts";
-
-/** `_format` values a FHIR client may send (all answered as FHIR JSON). */
-const JSON_FORMATS = new Set(["json", "application/json", "application/fhir+json", "application/json+fhir"]);
 
 /** The raw query string of a request URL ("" when none). */
 export function rawQuery(url: string): string {
@@ -18,7 +16,8 @@ export function rawQuery(url: string): string {
 
 /**
  * The parameters of a query string, each named in `supported` at most once; `_format` (JSON
- * only) is accepted everywhere and dropped. Throws 400 naming the first offending parameter.
+ * only, else 406: see negotiation.ts) is accepted everywhere and dropped. Throws 400 naming the
+ * first offending parameter.
  */
 export function parseParams(query: string, supported: readonly string[]): Map<string, string> {
   let params: URLSearchParams;
@@ -30,8 +29,7 @@ export function parseParams(query: string, supported: readonly string[]): Map<st
   const out = new Map<string, string>();
   for (const [name, value] of params) {
     if (name === "_format") {
-      if (!JSON_FORMATS.has(value))
-        throw badRequest(`_format "${truncate(value)}" is not supported: this server speaks FHIR JSON`, "_format");
+      checkFormatParam(value);
       continue;
     }
     if (!supported.includes(name)) {
@@ -94,6 +92,7 @@ export function searchset(input: SearchsetInput): Bundle {
     type: "searchset",
     ...(input.total !== undefined ? { total: input.total } : {}),
     link,
-    entry,
+    // FHIR JSON has no empty arrays: an empty searchset has no `entry`.
+    ...(entry.length > 0 ? { entry } : {}),
   };
 }

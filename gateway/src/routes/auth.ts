@@ -99,7 +99,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
         patientId: result.patientId,
         wallet: result.did,
         kind: result.kind,
-        replaced: result.replaced,
+        ...(result.replaced.length > 0 ? { replaced: result.replaced } : {}),
       });
     },
   );

@@ -7,18 +7,24 @@
  *   GET /fhir/{type}?patient=…&_count=&_offset=  search (Patient: _id=…), searchset with self/next
  *   GET /fhir/Patient/{id}/$everything[?_type=]  the consented categories only
  *   GET /fhir/Consent?patient=…                  the patient's grants, from the chain
+ *   GET /fhir/Consent/{id}                       one of them (id: the grant id, hex without 0x)
  *   GET /fhir/AuditEvent?patient=…&_count=       the patient's access log, newest first
+ *   GET /fhir/AuditEvent/{id}                    one entry of it
+ *
+ * Every resource listed has its id, a fullUrl [base]/[type]/[id] and a read route.
  */
-import type { OperationOutcome, Resource } from "@medplum/fhirtypes";
+import type { Consent, OperationOutcome, Resource } from "@medplum/fhirtypes";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { randomUUID } from "node:crypto";
 import { CATEGORIES, type CategoryName, type PurposeName } from "../../../sdk/codes.ts";
-import { listAuditNewestFirst } from "../audit/log.ts";
+import { normalizeDidPkh, formatDidPkh } from "../../../sdk/did-pkh.ts";
+import { findAuditEvent, listAuditNewestFirst } from "../audit/log.ts";
+import type { BlockRef } from "../chain/chain.ts";
 import { consentMissing, type AccessDecision } from "../consent/access.ts";
-import { grantUuid, grantsTo, readGrants, toConsents } from "../consent/consents.ts";
+import { grantPatient, grantsTo, readGrants, toConsents } from "../consent/consents.ts";
 import { PURPOSE_HEADER, parsePurposeOfUse } from "../consent/purpose.ts";
-import { FHIR_JSON } from "../fhir/capability.ts";
-import { badRequest, forbidden, gone, notFound } from "../fhir/outcomes.ts";
+import { AUDIT_EVENT_SEARCH_PARAMS, CONSENT_SEARCH_PARAMS, FHIR_JSON, searchParamNames } from "../fhir/capability.ts";
+import { OperationOutcomeError, badRequest, forbidden, gone, notFound } from "../fhir/outcomes.ts";
 import {
   SUPPORTED_RESOURCE_TYPES,
   assertSupportedType,
@@ -28,11 +34,12 @@ import {
   type SupportedResource,
 } from "../fhir/resources.ts";
 import { intParam, parseParams, patientParam, rawQuery, searchUrl, searchset } from "../fhir/search.ts";
-import { normalizeDidPkh } from "../store/links.ts";
 import { DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_SIZE } from "../store/store.ts";
 import type { AuditContext, Requester, RouteContext } from "./context.ts";
 
 const ZERO_ADDRESS = /^0x0{40}$/i;
+/** The largest audit position a paging parameter may name. */
+const MAX_SEQ = 999_999_999;
 
 function requesterOf(request: FastifyRequest): Requester {
   if (!request.requester) throw new Error("route without requireReader");
@@ -80,6 +87,38 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
   }
 
   // ---------------------------------------------------------------- Consent (from the chain)
+  /**
+   * The patient's grants the requester may see, as Consents, at `block` (default: the latest): all
+   * of them for the patient and its delegates, a grantee's own otherwise (403 when none).
+   */
+  async function visibleConsents(
+    requester: Requester,
+    audit: AuditContext,
+    patientId: string,
+    at?: BlockRef,
+  ): Promise<Consent[]> {
+    const who = await access.patientOrDelegate(patientId, requester.address);
+    const block = at ?? who.block ?? (await chain.latestBlock());
+    let grants = await readGrants(chain, who.wallets, block);
+    let relation: string = who.relation ?? "grantee";
+    if (who.relation === null) {
+      const account = await chain.accountOf(requester.address, block.number);
+      const organization = ZERO_ADDRESS.test(account.organization) ? requester.address : account.organization;
+      grants = grantsTo(grants, organization);
+      if (grants.length === 0) {
+        throw forbidden(
+          `Only Patient/${patientId}, its delegates and the grantees of its consents may read them; ${requester.address} is none of these`,
+        );
+      }
+      relation = "grantee";
+    }
+    audit.details = [
+      { type: "relation", value: relation },
+      { type: "consent-block", value: block.number.toString() },
+    ];
+    return toConsents(chain, grants, block, patientId, Math.floor(store.now().getTime() / 1000));
+  }
+
   app.get("/fhir/Consent", { onRequest }, async (request, reply) => {
     const requester = requesterOf(request);
     const audit: AuditContext = { interaction: "search-type", resource: { type: "Consent" } };
@@ -87,35 +126,55 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       audit.purposeOfUse = purposeOf(request);
       const query = rawQuery(request.url);
       audit.query = query;
-      const params = parseParams(query, ["patient"]);
+      const params = parseParams(query, CONSENT_SEARCH_PARAMS);
       const patientId = patientParam("patient", params.get("patient"));
       audit.patientId = patientId;
       await requireHeldPatient(patientId);
-      const who = await access.patientOrDelegate(patientId, requester.address);
-      const block = who.block ?? (await chain.latestBlock());
-      let grants = await readGrants(chain, who.wallets, block);
-      let relation: string = who.relation ?? "grantee";
-      if (who.relation === null) {
-        const account = await chain.accountOf(requester.address, block.number);
-        const organization = ZERO_ADDRESS.test(account.organization) ? requester.address : account.organization;
-        grants = grantsTo(grants, organization);
-        if (grants.length === 0) {
-          throw forbidden(
-            `Only Patient/${patientId}, its delegates and the grantees of its consents may read them; ${requester.address} is none of these`,
-          );
-        }
-        relation = "grantee";
-      }
-      audit.details = [
-        { type: "relation", value: relation },
-        { type: "consent-block", value: block.number.toString() },
-      ];
-      const consents = await toConsents(chain, grants, block, patientId, Math.floor(store.now().getTime() / 1000));
+      const consents = await visibleConsents(requester, audit, patientId);
       return searchset({
         self: searchUrl(`${base}/Consent`, { patient: patientId }),
         total: consents.length,
-        entries: consents.map((c, i) => ({ fullUrl: `urn:uuid:${grantUuid(grants[i]!.grantId)}`, resource: c })),
+        entries: consents.map((c) => ({ fullUrl: `${base}/Consent/${c.id}`, resource: c })),
       });
+    });
+    return sendFhir(reply, body);
+  });
+
+  app.get<{ Params: { id: string } }>("/fhir/Consent/:id", { onRequest }, async (request, reply) => {
+    const requester = requesterOf(request);
+    const audit: AuditContext = { interaction: "read", resource: { type: "Consent" } };
+    const body = await ctx.audited(request, audit, async () => {
+      audit.purposeOfUse = purposeOf(request);
+      const id = assertValidId(request.params.id);
+      audit.resource = { type: "Consent", id };
+      parseParams(rawQuery(request.url), []);
+      // One answer for "no such grant", "its patient is not linked here" and "not yours to read": a
+      // grant's patient wallet is public on-chain, whether it is a patient here is not. The audit
+      // (of the patient, when known) says which.
+      const missing = () => notFound(`Consent/${id} is not held by this gateway, or not yours to read`);
+      if (!/^[0-9a-f]{64}$/.test(id)) throw missing();
+      // The grant's patient (its ConsentGranted event), then the Patient linked to that wallet here.
+      const block = await chain.latestBlock();
+      const wallet = await grantPatient(chain, `0x${id}`, block);
+      if (wallet === null) throw missing();
+      const patientId = await store.findPatientByWallet(formatDidPkh(chain.chainId, wallet));
+      if (patientId === undefined) throw missing();
+      audit.patientId = patientId;
+      await requireHeldPatient(patientId);
+      let visible: Consent[];
+      try {
+        visible = await visibleConsents(requester, audit, patientId, block);
+      } catch (err) {
+        if (!(err instanceof OperationOutcomeError) || err.status !== 403) throw err;
+        audit.details = [{ type: "refused", value: "not the patient, a delegate or a grantee of its consents" }];
+        throw missing();
+      }
+      const consent = visible.find((c) => c.id === id);
+      if (consent === undefined) {
+        audit.details = [...(audit.details ?? []), { type: "refused", value: "a grant to another grantee" }];
+        throw missing();
+      }
+      return consent;
     });
     return sendFhir(reply, body);
   });
@@ -128,11 +187,12 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       audit.purposeOfUse = purposeOf(request);
       const query = rawQuery(request.url);
       audit.query = query;
-      const params = parseParams(query, ["patient", "_count", "_before"]);
+      const params = parseParams(query, AUDIT_EVENT_SEARCH_PARAMS);
       const patientId = patientParam("patient", params.get("patient"));
       audit.patientId = patientId;
       const count = intParam("_count", params.get("_count"), DEFAULT_PAGE_SIZE, 0, MAX_PAGE_SIZE);
-      const before = intParam("_before", params.get("_before"), 0, 1, 999_999_999);
+      const before = intParam("_before", params.get("_before"), 0, 1, MAX_SEQ);
+      const snapshot = intParam("_snapshot", params.get("_snapshot"), 0, 0, MAX_SEQ);
       await requireHeldPatient(patientId);
       const who = await access.patientOrDelegate(patientId, requester.address);
       if (who.relation === null) {
@@ -142,20 +202,61 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
         { type: "relation", value: who.relation },
         ...(who.block ? [{ type: "consent-block", value: who.block.number.toString() }] : []),
       ];
+      // The pages and the total are those of the log when the first page was read (its snapshot,
+      // carried by the next links): this listing's own AuditEvent, appended after it, is not in them.
       const page = await listAuditNewestFirst(store.db, patientId, {
         beforeSeq: params.has("_before") ? before : undefined,
+        atSeq: params.has("_snapshot") ? snapshot : undefined,
         limit: count === 0 ? 0 : count + 1,
       });
       const more = page.entries.length > count;
       const entries = page.entries.slice(0, count);
       return searchset({
-        self: searchUrl(`${base}/AuditEvent`, { patient: patientId, _count: count, _before: params.get("_before") }),
+        self: searchUrl(`${base}/AuditEvent`, {
+          patient: patientId,
+          _count: count,
+          _before: params.get("_before"),
+          _snapshot: page.atSeq,
+        }),
         next: more
-          ? searchUrl(`${base}/AuditEvent`, { patient: patientId, _count: count, _before: entries.at(-1)!.seq })
+          ? searchUrl(`${base}/AuditEvent`, {
+              patient: patientId,
+              _count: count,
+              _before: entries.at(-1)!.seq,
+              _snapshot: page.atSeq,
+            })
           : undefined,
         total: page.total,
-        entries: entries.map((e) => ({ fullUrl: `urn:uuid:${e.event.id}`, resource: e.event })),
+        entries: entries.map((e) => ({ fullUrl: `${base}/AuditEvent/${e.event.id}`, resource: e.event })),
       });
+    });
+    return sendFhir(reply, body);
+  });
+
+  app.get<{ Params: { id: string } }>("/fhir/AuditEvent/:id", { onRequest }, async (request, reply) => {
+    const requester = requesterOf(request);
+    const audit: AuditContext = { interaction: "read", resource: { type: "AuditEvent" } };
+    const body = await ctx.audited(request, audit, async () => {
+      audit.purposeOfUse = purposeOf(request);
+      const id = assertValidId(request.params.id);
+      audit.resource = { type: "AuditEvent", id };
+      parseParams(rawQuery(request.url), []);
+      const entry = await findAuditEvent(store.db, id);
+      // Only entries of a patient's access log are served (to the patient and its delegates).
+      if (entry === undefined || entry.patientId === null)
+        throw notFound(`AuditEvent/${id} is not held by this gateway`);
+      const patientId = entry.patientId;
+      audit.patientId = patientId;
+      await requireHeldPatient(patientId);
+      const who = await access.patientOrDelegate(patientId, requester.address);
+      if (who.relation === null) {
+        throw forbidden(`Only Patient/${patientId} and its delegates may read its access log`);
+      }
+      audit.details = [
+        { type: "relation", value: who.relation },
+        ...(who.block ? [{ type: "consent-block", value: who.block.number.toString() }] : []),
+      ];
+      return entry.event;
     });
     return sendFhir(reply, body);
   });
@@ -253,10 +354,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       const query = rawQuery(request.url);
       audit.query = query;
       const patientName = type === "Patient" ? "_id" : "patient";
-      const params = parseParams(
-        query,
-        type === "Patient" ? ["_id", "identifier", "_count", "_offset"] : [patientName, "_count", "_offset"],
-      );
+      const params = parseParams(query, searchParamNames(type));
       const count = intParam("_count", params.get("_count"), DEFAULT_PAGE_SIZE, 0, MAX_PAGE_SIZE);
       const offset = intParam("_offset", params.get("_offset"), 0, 0, MAX_OFFSET);
       const identifier = params.get("identifier");

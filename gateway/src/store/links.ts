@@ -9,7 +9,7 @@
  */
 import { and, eq, gt, inArray, isNull } from "drizzle-orm";
 import { createHash, randomBytes } from "node:crypto";
-import { getAddress, isAddress } from "viem/utils";
+import { normalizeDidPkh as normalizeWallet } from "../../../sdk/did-pkh.ts";
 import { badRequest, conflict, gone, notFound } from "../fhir/outcomes.ts";
 import { assertValidId } from "../fhir/resources.ts";
 import type { GatewayDb } from "./database.ts";
@@ -57,15 +57,15 @@ export function hashLinkCode(code: string): string {
 }
 
 /**
- * Validates a did:pkh for an EVM account and returns it with the address EIP-55 checksummed.
+ * A did:pkh for an EVM account in its one spelling (sdk/did-pkh.ts: address EIP-55 checksummed).
  * Throws a 400 OperationOutcomeError otherwise.
  */
 export function normalizeDidPkh(did: string): string {
-  const m = /^did:pkh:eip155:([1-9][0-9]{0,19}):(0x[0-9a-fA-F]{40})$/.exec(did);
-  if (!m || !isAddress(m[2]!, { strict: true })) {
-    throw badRequest("Expected a wallet as did:pkh:eip155:{chainId}:{0x address} (EIP-55 checksum if mixed case)");
+  try {
+    return normalizeWallet(did);
+  } catch (err) {
+    throw badRequest((err as Error).message);
   }
-  return `did:pkh:eip155:${m[1]}:${getAddress(m[2]!)}`;
 }
 
 async function requireActivePatient(db: GatewayDb, patientId: string): Promise<void> {

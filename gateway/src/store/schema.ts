@@ -111,6 +111,8 @@ export const auditEvents = pgTable(
   },
   (t) => [
     index("audit_events_patient_idx").on(t.patientId, t.seq),
+    // GET /fhir/AuditEvent/{id}: the event's own (stable, hashed) id.
+    index("audit_events_event_id_idx").on(sql`(${t.event}->>'id')`),
     check("audit_events_seq_positive", sql`${t.seq} > 0`),
     check("audit_events_hash_format", sql`${t.hash} ~ '^[0-9a-f]{64}$' AND ${t.prevHash} ~ '^[0-9a-f]{64}$'`),
   ],

@@ -12,6 +12,8 @@ import type { AppConfig } from "../app.ts";
 import { Secret } from "../config/secret.ts";
 import { MIGRATIONS_FOLDER, openDatabase, truncateAll, type Database } from "../store/database.ts";
 import { Store } from "../store/store.ts";
+// Every response of every app the suite builds is checked for FHIR conformance (issue 19).
+import "./fhir-conformance.ts";
 
 let shared: Promise<Database> | undefined;
 

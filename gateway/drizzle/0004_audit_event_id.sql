@@ -1,0 +1,1 @@
+CREATE INDEX "audit_events_event_id_idx" ON "audit_events" USING btree (("event"->>'id'));
