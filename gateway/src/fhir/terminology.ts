@@ -19,6 +19,8 @@ export const TERMINOLOGY_BUNDLES = [
 type Expansion = Map<string, Set<string>> | null;
 
 let expansions: Map<string, Expansion> | undefined;
+/** url → every code of a complete code system in the definitions. */
+let completeCodeSystems: Map<string, Set<string>> | undefined;
 
 function allCodes(concepts: readonly CodeSystemConcept[] | undefined, into: Set<string>): Set<string> {
   for (const c of concepts ?? []) {
@@ -43,6 +45,7 @@ function load(): Map<string, Expansion> {
       }
     }
   }
+  completeCodeSystems = codeSystems;
   const out = new Map<string, Expansion>();
   for (const vs of valueSets) {
     const includes = vs.compose?.include ?? [];
@@ -71,6 +74,21 @@ function load(): Map<string, Expansion> {
 /** Indexes the terminology files once (a few hundred ms). */
 export function loadTerminology(): void {
   expansions ??= load();
+}
+
+/** Every code of a code system given completely in the definitions; undefined for any other system. */
+export function codeSystemCodes(url: string): ReadonlySet<string> | undefined {
+  loadTerminology();
+  return completeCodeSystems!.get(url);
+}
+
+/**
+ * The codes of a value set (canonical URL, with or without `|version`), by system; null when the
+ * definitions cannot enumerate it, undefined when they do not have it.
+ */
+export function valueSetCodes(url: string): ReadonlyMap<string, ReadonlySet<string>> | null | undefined {
+  loadTerminology();
+  return expansions!.get(url.split("|")[0]!);
 }
 
 interface CollectedToken {

@@ -10,7 +10,7 @@ import { remunerationTokenAbi, studyEscrowAbi } from "../../../sdk/generated/abi
 import { listAudit } from "../audit/log.ts";
 import { assertValidFhir } from "../fhir/validation.ts";
 import { rawRows } from "../store/database.ts";
-import { testGateway, type TestGateway } from "../testing/gateway.ts";
+import { ADMIN, FHIR, testGateway, type TestGateway } from "../testing/gateway.ts";
 import { pseudonym } from "./deidentify.ts";
 
 const PRICE = 10n ** 18n;
@@ -175,6 +175,69 @@ describe("research export: de-identified data for a study, deliveries paid once"
         e.event.subtype?.some((s) => s.code === "research-export"),
       ),
     ).to.have.length(0);
+  });
+
+  it("lets no free text, full date or age over 89 of a participant out, and withholds what cannot leave", async () => {
+    const ana = people["ana"]!.patient.id!;
+    const secret = "John Q. Smith (MRN 4417, SSN 078-05-1120) seen 2025-03-14 at 12 Elm St";
+    const put = async (resource: Resource) => {
+      const res = await gw.app.inject({
+        method: "PUT",
+        url: `/fhir/${resource.resourceType}/${resource.id}`,
+        headers: { ...ADMIN, "content-type": FHIR },
+        payload: JSON.stringify(resource),
+      });
+      expect(res.statusCode, res.body.slice(0, 400)).to.be.oneOf([200, 201]);
+    };
+    await put({
+      resourceType: "Condition",
+      id: "deid-attack-1",
+      clinicalStatus: {
+        coding: [{ system: "http://terminology.hl7.org/CodeSystem/condition-clinical", code: "resolved" }],
+      },
+      subject: { reference: `Patient/${ana}` },
+      code: { coding: [{ system: "http://snomed.info/sct", code: "44054006", display: secret }], text: secret },
+      onsetAge: { value: 93, unit: "a", system: "http://unitsofmeasure.org", code: "a" },
+      abatementString: secret,
+      recordedDate: "2025-03-14",
+    });
+    await put({
+      resourceType: "Observation",
+      id: "deid-attack-2",
+      status: "final",
+      code: { coding: [{ system: "http://loinc.org", code: "8480-6" }] },
+      subject: { reference: `Patient/${ana}` },
+      valueString: secret,
+      effectiveDateTime: "2025-03-14T10:00:00Z",
+    });
+    await put({
+      resourceType: "Observation",
+      id: "deid-attack-3",
+      status: "final",
+      modifierExtension: [{ url: "http://example.org/fhir/refuted", valueBoolean: true }],
+      code: { coding: [{ system: "http://loinc.org", code: "8462-4" }] },
+      subject: { reference: `Patient/${ana}` },
+      valueQuantity: { value: 80, unit: "mm[Hg]", system: "http://unitsofmeasure.org", code: "mm[Hg]" },
+    });
+    const res = await download(analystToken, studyId);
+    expect(res.statusCode, res.body.slice(0, 600)).to.equal(200);
+    assertValidFhir(res.json() as Bundle);
+    expect(res.body).to.not.match(/Smith|4417|078-05|Elm St|2025-03|deid-attack/);
+    const { outcome, resources } = released(res.json() as Bundle);
+    const key = await gw.store.studyPseudonymKey(`${escrow().toLowerCase()}:${studyId}`);
+    const condition = resources.find((r) => r.id === pseudonym(key, "Condition", "deid-attack-1")) as
+      { onsetAge?: unknown; recordedDate?: string } | undefined;
+    expect(condition?.onsetAge).to.deep.equal({
+      value: 90,
+      comparator: ">=",
+      unit: "a",
+      system: "http://unitsofmeasure.org",
+      code: "a",
+    });
+    expect(condition?.recordedDate).to.equal("2025");
+    expect(resources.some((r) => r.id === pseudonym(key, "Observation", "deid-attack-2"))).to.equal(true);
+    expect(resources.some((r) => r.id === pseudonym(key, "Observation", "deid-attack-3"))).to.equal(false);
+    expect(outcomeText(outcome)).to.match(/1 record\(s\) withheld: a modifier extension/);
   });
 
   it("pays nothing twice: a retry releases the same pseudonymous data and sends no report", async () => {

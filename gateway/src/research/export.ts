@@ -30,7 +30,7 @@ import type { BlockRef, GatewayChain } from "../chain/chain.ts";
 import { conflict, forbidden, notFound, notImplemented, unprocessable } from "../fhir/outcomes.ts";
 import { researchDeliveries } from "../store/schema.ts";
 import type { Store } from "../store/store.ts";
-import { EXPORTABLE_TYPES, PSEUDONYMIZED, deidentify } from "./deidentify.ts";
+import { EXPORTABLE_TYPES, NotExportableError, PSEUDONYMIZED, deidentify } from "./deidentify.ts";
 
 /** Patients per `reportDeliveries` transaction (the escrow's gas budget is per patient). */
 export const REPORT_BATCH = 100;
@@ -152,8 +152,24 @@ export class ResearchExport {
     const pseudonymKey = await this.#store.studyPseudonymKey(studyRef);
     const now = this.#store.now();
     const entries: BundleEntry[] = [];
+    let notExportable = 0;
     for (const c of released) {
-      for (const r of c.resources) entries.push({ resource: deidentify(r, { key: pseudonymKey, now }) });
+      for (const r of c.resources) {
+        try {
+          entries.push({ resource: deidentify(r, { key: pseudonymKey, now }) });
+        } catch (err) {
+          if (!(err instanceof NotExportableError)) throw err;
+          notExportable++;
+        }
+      }
+    }
+    if (notExportable > 0) {
+      notes.push(
+        info(
+          `${notExportable} record(s) withheld: a modifier extension, or an element they require that cannot leave de-identified (free text only)`,
+          "not-exportable",
+        ),
+      );
     }
     const summary: OperationOutcome = {
       resourceType: "OperationOutcome",
