@@ -19,7 +19,7 @@
  *    were withheld and why, without saying who.
  */
 import type { Bundle, BundleEntry, OperationOutcome, OperationOutcomeIssue, Resource } from "@medplum/fhirtypes";
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, ne } from "drizzle-orm";
 import { randomUUID } from "node:crypto";
 import { type Address, type Hex, getAddress, parseEventLogs } from "viem";
 import { CATEGORIES, ROLES, categoryIndex, maskToCategories, type CategoryName } from "../../../sdk/codes.ts";
@@ -37,6 +37,7 @@ export const REPORT_BATCH = 100;
 
 const ALLOWED_REASON = 0; // IConsentRegistry.Reason.Allowed
 const STUDY_OPEN = 1;
+const PARTICIPANT_JOINED = 1; // IStudyEscrow.ParticipantStatus.Joined
 
 export interface ResearchExportResult {
   studyId: bigint;
@@ -141,7 +142,7 @@ export class ResearchExport {
     }
 
     const studyRef = `${this.#escrow.toLowerCase()}:${studyId}`;
-    const report = await this.#report(studyRef, studyId, candidates);
+    const report = await this.#report(studyRef, studyId, study, candidates, block);
     const released: Candidate[] = [];
     for (const c of candidates) {
       const outcome = report.status.get(c.wallet);
@@ -279,13 +280,22 @@ export class ResearchExport {
   }
 
   /**
-   * Reports the candidates' deliveries that are not yet known to be paid; returns each
-   * candidate's status ("paid" or the escrow's skip reason).
+   * Reports the candidates' deliveries that the escrow would pay, and only those; returns each
+   * candidate's status ("paid" or the reason it is withheld).
+   *
+   * What the escrow will do is read first, at the export's block, with the escrow's own checks in
+   * its order: a current participant (`getParticipant`), not yet delivered (`isDelivered`), budget
+   * for the price (`budget / price` deliveries at most, in join order), the grant of the study's
+   * first category in force (`scopeStatus`). Nothing is sent for a participant the escrow would
+   * skip, and no transaction at all when nobody would be paid: a study with an exhausted budget
+   * costs the custodian no gas, however often it is downloaded.
    */
   async #report(
     studyRef: string,
     studyId: bigint,
+    study: { price: bigint; budget: bigint; categories: number; researcher: Address },
     candidates: readonly Candidate[],
+    block: BlockRef,
   ): Promise<{ status: Map<Address, "paid" | Withheld>; transactions: Hex[]; newlyPaid: number }> {
     const db = this.#store.db;
     const status = new Map<Address, "paid" | Withheld>();
@@ -294,39 +304,74 @@ export class ResearchExport {
     if (candidates.length === 0) return { status, transactions, newlyPaid };
     // The pseudonym key row first: deliveries reference the study.
     await this.#store.studyPseudonymKey(studyRef);
-    const known = await db
-      .select({ patient: researchDeliveries.patient, status: researchDeliveries.status })
-      .from(researchDeliveries)
-      .where(
-        and(
-          eq(researchDeliveries.study, studyRef),
-          inArray(
-            researchDeliveries.patient,
-            candidates.map((c) => c.wallet.toLowerCase()),
-          ),
-        ),
-      );
-    // The escrow is the truth about what was paid; the table only saves reports. A row says "paid"
-    // for a delivery the chain does not know (a chain reset under the same addresses, a restored
-    // database): reported again, never released unpaid.
-    const recorded = candidates.filter((c) =>
-      known.some((k) => k.status === "paid" && k.patient === c.wallet.toLowerCase()),
-    );
+    const chain = this.#chain;
+    const firstCategory = maskToCategories(study.categories)[0];
+    const key = studyKey(this.#escrow, studyId);
+    // The escrow is the truth about what was paid; the table only saves reports (a row saying
+    // "paid" for a delivery the chain does not know is reported again, never released unpaid).
     const onChain = await Promise.all(
-      recorded.map((c) =>
-        this.#chain.read((client) =>
-          client.readContract({
-            address: this.#escrow,
-            abi: studyEscrowAbi,
-            functionName: "isDelivered",
-            args: [studyId, c.wallet, this.#chain.custodian],
-          }),
-        ),
-      ),
+      candidates.map(async (c) => {
+        const [participant, delivered, grant] = await Promise.all([
+          chain.read((client) =>
+            client.readContract({
+              address: this.#escrow,
+              abi: studyEscrowAbi,
+              functionName: "getParticipant",
+              args: [studyId, c.wallet],
+              blockNumber: block.number,
+            }),
+          ),
+          chain.read((client) =>
+            client.readContract({
+              address: this.#escrow,
+              abi: studyEscrowAbi,
+              functionName: "isDelivered",
+              args: [studyId, c.wallet, chain.custodian],
+              blockNumber: block.number,
+            }),
+          ),
+          firstCategory === undefined
+            ? Promise.resolve(undefined)
+            : chain.read((client) =>
+                client.readContract({
+                  address: chain.consentRegistry,
+                  abi: consentRegistryAbi,
+                  functionName: "scopeStatus",
+                  args: [c.wallet, study.researcher, key, categoryIndex(firstCategory)],
+                  blockNumber: block.number,
+                }),
+              ),
+        ]);
+        return { joined: participant.status === PARTICIPANT_JOINED, delivered, granted: grant?.[0] === ALLOWED_REASON };
+      }),
     );
-    const paid = new Set(recorded.filter((_, i) => onChain[i]).map((c) => c.wallet.toLowerCase()));
-    const pending = candidates.filter((c) => !paid.has(c.wallet.toLowerCase()));
-    for (const c of candidates) if (paid.has(c.wallet.toLowerCase())) status.set(c.wallet, "paid");
+    let payable = study.price > 0n ? study.budget / study.price : 0n;
+    const pending: Candidate[] = [];
+    for (const [i, c] of candidates.entries()) {
+      const o = onChain[i]!;
+      if (!o.joined) status.set(c.wallet, "NotParticipant");
+      else if (o.delivered) status.set(c.wallet, "paid");
+      else if (payable === 0n) status.set(c.wallet, "BudgetExhausted");
+      else if (!o.granted) status.set(c.wallet, "NoActiveGrant");
+      else {
+        pending.push(c);
+        payable -= 1n;
+      }
+    }
+    // Rows left "reporting" by a crash whose report was mined: the chain says delivered, recorded so.
+    const delivered = candidates.filter((c) => status.get(c.wallet) === "paid").map((c) => c.wallet.toLowerCase());
+    if (delivered.length > 0) {
+      await db
+        .update(researchDeliveries)
+        .set({ status: "paid", reason: null, updatedAt: this.#store.now() })
+        .where(
+          and(
+            eq(researchDeliveries.study, studyRef),
+            inArray(researchDeliveries.patient, delivered),
+            ne(researchDeliveries.status, "paid"),
+          ),
+        );
+    }
 
     for (let i = 0; i < pending.length; i += REPORT_BATCH) {
       const batch = pending.slice(i, i + REPORT_BATCH);
