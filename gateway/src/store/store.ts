@@ -293,6 +293,121 @@ export class Store {
     return { kind: "ok", total: out.length, resources: out };
   }
 
+  /**
+   * One page of a patient's compartment for `$everything`, in (type, id) order — types in
+   * SUPPORTED_RESOURCE_TYPES order, Patient first — after the record `after` of the previous page:
+   * a keyset page, so a record is never skipped or repeated between pages while data changes (a
+   * record added before the cursor is only in a later request). The records stay encrypted until
+   * `records()` decrypts them one at a time, for a response that streams.
+   */
+  async everythingPage(
+    patientId: string,
+    types: readonly SupportedResourceType[],
+    options: { count: number; after?: { type: SupportedResourceType; id: string } | undefined },
+  ): Promise<
+    | {
+        kind: "ok";
+        total: number;
+        /** The last record of this page, when there are more: the next page's `after`. */
+        next: { type: SupportedResourceType; id: string } | undefined;
+        records: () => Generator<SupportedResource>;
+      }
+    | { kind: "erased"; patientId: string; erasedAt: string }
+  > {
+    for (const t of types)
+      if (!isSupportedResourceType(t)) throw badRequest(`Unsupported resource type "${String(t)}"`);
+    const status = await this.patientStatus(patientId);
+    if (status.kind === "erased") return status;
+    const none = { kind: "ok" as const, total: 0, next: undefined, records: function* () {} };
+    if (status.kind === "unknown" || types.length === 0) return none;
+    const order = typeOrder();
+    const where = and(
+      eq(resources.patientId, patientId),
+      inArray(resources.resourceType, [...types]),
+      isNull(patientKeys.erasedAt),
+    );
+    const [{ total } = { total: 0 }] = await this.db
+      .select({ total: count() })
+      .from(resources)
+      .innerJoin(patientKeys, eq(patientKeys.patientId, resources.patientId))
+      .where(where);
+    if (options.count === 0) return { ...none, total };
+    const after = options.after;
+    const rows = await this.db
+      .select(rowColumns)
+      .from(resources)
+      .innerJoin(patientKeys, eq(patientKeys.patientId, resources.patientId))
+      .where(
+        after === undefined
+          ? where
+          : and(
+              where,
+              sql`(${order}, ${resources.id}) > (${SUPPORTED_RESOURCE_TYPES.indexOf(after.type) + 1}::int, ${after.id}::text)`,
+            ),
+      )
+      .orderBy(order, asc(resources.id))
+      .limit(options.count + 1);
+    const page = rows.slice(0, options.count);
+    const last = page.at(-1);
+    const next =
+      rows.length > options.count && last
+        ? { type: last.resourceType as SupportedResourceType, id: last.id }
+        : undefined;
+    const keys = this.#keys;
+    return { kind: "ok", total, next, records: () => decryptEach(keys, page) };
+  }
+
+  /**
+   * The (type, id) of every record of these patients in these types, decrypting nothing (ids,
+   * types and patients are plaintext columns); erased patients have none.
+   */
+  async compartmentRefs(
+    patientIds: readonly string[],
+    types: readonly SupportedResourceType[],
+  ): Promise<Array<{ patientId: string; resourceType: SupportedResourceType; id: string }>> {
+    if (patientIds.length === 0 || types.length === 0) return [];
+    const rows = await this.db
+      .select({ patientId: resources.patientId, resourceType: resources.resourceType, id: resources.id })
+      .from(resources)
+      .innerJoin(patientKeys, eq(patientKeys.patientId, resources.patientId))
+      .where(
+        and(
+          inArray(resources.patientId, [...patientIds]),
+          inArray(resources.resourceType, [...types]),
+          isNull(patientKeys.erasedAt),
+        ),
+      );
+    return rows as Array<{ patientId: string; resourceType: SupportedResourceType; id: string }>;
+  }
+
+  /**
+   * These records (at most MAX_PAGE_SIZE), in the order given, decrypted one at a time by the
+   * generator; a record gone or erased since it was listed is left out.
+   */
+  async recordsByRef(
+    refs: ReadonlyArray<{ resourceType: SupportedResourceType; id: string }>,
+  ): Promise<() => Generator<SupportedResource>> {
+    if (refs.length > MAX_PAGE_SIZE) throw new RangeError(`recordsByRef: at most ${MAX_PAGE_SIZE} records`);
+    if (refs.length === 0) return function* () {};
+    const rows = await this.db
+      .select(rowColumns)
+      .from(resources)
+      .innerJoin(patientKeys, eq(patientKeys.patientId, resources.patientId))
+      .where(
+        and(
+          isNull(patientKeys.erasedAt),
+          sql`(${resources.resourceType}, ${resources.id}) IN (${sql.join(
+            refs.map((r) => sql`(${r.resourceType}, ${r.id})`),
+            sql`, `,
+          )})`,
+        ),
+      );
+    const byRef = new Map(rows.map((r) => [`${r.resourceType}/${r.id}`, r]));
+    const ordered = refs.map((r) => byRef.get(`${r.resourceType}/${r.id}`)).filter((r) => r !== undefined);
+    const keys = this.#keys;
+    return () => decryptEach(keys, ordered);
+  }
+
   /** Whether the gateway holds a patient, and whether it has been erased. */
   async patientStatus(
     patientId: string,
@@ -508,6 +623,28 @@ function dataKeyOf(keys: KeyState, patientId: string, wrapped: Buffer, keyVersio
     return unwrapDataKey(keys.masterKey, wrapped, patientId);
   } catch (err) {
     throw new StoreIntegrityError(`Cannot unwrap the data key of patient ${patientId}`, { cause: err });
+  }
+}
+
+/** SUPPORTED_RESOURCE_TYPES order of a row's type (1-based), for ORDER BY and keyset cursors. */
+function typeOrder() {
+  return sql`array_position(ARRAY[${sql.join(
+    SUPPORTED_RESOURCE_TYPES.map((t) => sql`${t}`),
+    sql`, `,
+  )}]::text[], ${resources.resourceType})`;
+}
+
+/** Decrypts rows one at a time (each patient's data key unwrapped once). */
+function* decryptEach(keys: KeyState, rows: readonly EncryptedRow[]): Generator<SupportedResource> {
+  const dataKeys = new Map<string, Buffer>();
+  for (const row of rows) {
+    if (!row.wrappedKey) throw new StoreIntegrityError(`Patient ${row.patientId} is erased`);
+    let key = dataKeys.get(row.patientId);
+    if (!key) {
+      key = dataKeyOf(keys, row.patientId, row.wrappedKey, row.keyVersion);
+      dataKeys.set(row.patientId, key);
+    }
+    yield decryptRow(key, row);
   }
 }
 
