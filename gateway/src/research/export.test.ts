@@ -79,9 +79,14 @@ describe("research export: de-identified data for a study, deliveries paid once"
 
   function released(bundle: Bundle): { outcome: OperationOutcome; resources: Resource[]; patients: Set<string> } {
     const [first, ...rest] = bundle.entry ?? [];
-    const outcome = first!.resource as OperationOutcome;
-    expect(outcome.resourceType).to.equal("OperationOutcome");
-    const resources = rest.map((e) => e.resource!);
+    expect(first!.resource!.resourceType).to.equal("OperationOutcome");
+    // The summary first; a page's own note (records withheld) last.
+    const outcomes = (bundle.entry ?? []).map((e) => e.resource!).filter((r) => r.resourceType === "OperationOutcome");
+    const outcome: OperationOutcome = {
+      resourceType: "OperationOutcome",
+      issue: outcomes.flatMap((o) => (o as OperationOutcome).issue),
+    };
+    const resources = rest.map((e) => e.resource!).filter((r) => r.resourceType !== "OperationOutcome");
     const patients = new Set(
       resources.map((r) =>
         r.resourceType === "Patient"
@@ -237,7 +242,7 @@ describe("research export: de-identified data for a study, deliveries paid once"
     expect(condition?.recordedDate).to.equal("2025");
     expect(resources.some((r) => r.id === pseudonym(key, "Observation", "deid-attack-2"))).to.equal(true);
     expect(resources.some((r) => r.id === pseudonym(key, "Observation", "deid-attack-3"))).to.equal(false);
-    expect(outcomeText(outcome)).to.match(/1 record\(s\) withheld: a modifier extension/);
+    expect(outcomeText(outcome)).to.match(/1 record\(s\) of this page withheld: a modifier extension/);
   });
 
   it("pays nothing twice: a retry releases the same pseudonymous data and sends no report", async () => {
@@ -250,6 +255,46 @@ describe("research export: de-identified data for a study, deliveries paid once"
     expect(second.resources.map((r) => r.id).sort()).to.deep.equal(first.resources.map((r) => r.id).sort());
     expect(outcomeText(second.outcome)).to.not.match(/transaction 0x/);
     expect(await balance(people["ben"]!.wallet.address)).to.equal(balanceBefore);
+  });
+
+  it("pages the export: bounded pages linked by next, cursors of pseudonyms only, every record once, no new report", async () => {
+    const whole = released((await download(analystToken, studyId)).json() as Bundle);
+    const all = whole.resources.map((r) => `${r.resourceType}/${r.id}`);
+    expect(all.length).to.be.greaterThan(12);
+    const nonce = await gw.t.client.getTransactionCount({ address: gw.t.actors.labGateway.address });
+    const page = (url: string) =>
+      gw.app.inject({ method: "GET", url, headers: { authorization: `Bearer ${analystToken}` } });
+    const first = await page(`/research/studies/${studyId}/dataset?_count=5`);
+    const again = await page(`/research/studies/${studyId}/dataset?_count=5`);
+    const entries = (res: LightMyRequestResponse) => (res.json() as Bundle).entry!.slice(1);
+    expect(entries(again)).to.deep.equal(entries(first));
+    const seen: string[] = [];
+    let res = first;
+    for (let pages = 1; ; pages++) {
+      expect(res.statusCode, res.body.slice(0, 400)).to.equal(200);
+      const bundle = res.json() as Bundle;
+      assertValidFhir(bundle);
+      const { resources, outcome } = released(bundle);
+      expect(resources.length).to.be.at.most(5);
+      seen.push(...resources.map((r) => `${r.resourceType}/${r.id}`));
+      const next = bundle.link?.find((l) => l.relation === "next")?.url;
+      if (next === undefined) {
+        expect(outcomeText(outcome)).to.match(/\(the last\)/);
+        break;
+      }
+      const cursor = new URL(next).searchParams.get("_cursor")!;
+      // Only pseudonyms: nothing of a patient id or a record id of the custodian.
+      expect(cursor).to.match(/^[0-9a-f]{32}\.[0-9]{2}\.[0-9a-f]{32}$/);
+      for (const p of Object.values(people)) expect(next).to.not.include(p.patient.id!);
+      expect(pages).to.be.below(20);
+      res = await page(next.slice(new URL(next).origin.length));
+    }
+    expect([...seen].sort()).to.deep.equal([...all].sort());
+    expect(new Set(seen).size).to.equal(seen.length);
+    expect(await gw.t.client.getTransactionCount({ address: gw.t.actors.labGateway.address })).to.equal(nonce);
+    said(await page(`/research/studies/${studyId}/dataset?_count=0`), 400, /_count must be an integer from 1 to 1000/);
+    said(await page(`/research/studies/${studyId}/dataset?_cursor=Patient/1`), 400, /_cursor/);
+    said(await page(`/research/studies/${studyId}/dataset?format=csv`), 400, /format/);
   });
 
   it("withholds a participant the budget cannot pay for without reporting it (no gas spent), and releases it once the study is topped up", async () => {

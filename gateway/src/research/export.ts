@@ -18,7 +18,7 @@
  *    still in force. Everyone else's data stays here; the Bundle's OperationOutcome says how many
  *    were withheld and why, without saying who.
  */
-import type { Bundle, BundleEntry, OperationOutcome, OperationOutcomeIssue, Resource } from "@medplum/fhirtypes";
+import type { Bundle, BundleEntry, OperationOutcome, OperationOutcomeIssue } from "@medplum/fhirtypes";
 import { and, eq, inArray, ne } from "drizzle-orm";
 import { randomUUID } from "node:crypto";
 import { type Address, type Hex, getAddress, parseEventLogs } from "viem";
@@ -30,7 +30,7 @@ import type { BlockRef, GatewayChain } from "../chain/chain.ts";
 import { conflict, forbidden, notFound, notImplemented, unprocessable } from "../fhir/outcomes.ts";
 import { researchDeliveries } from "../store/schema.ts";
 import type { Store } from "../store/store.ts";
-import { EXPORTABLE_TYPES, NotExportableError, PSEUDONYMIZED, deidentify } from "./deidentify.ts";
+import { EXPORTABLE_TYPES, NotExportableError, PSEUDONYMIZED, deidentify, pseudonym } from "./deidentify.ts";
 
 /** Patients per `reportDeliveries` transaction (the escrow's gas budget is per patient). */
 export const REPORT_BATCH = 100;
@@ -43,8 +43,11 @@ export interface ResearchExportResult {
   studyId: bigint;
   /** The study's research purpose (registry encoding). */
   purpose: bigint;
-  bundle: Bundle;
-  /** The Patient ids whose data was released (for the audit trail; never sent to the researcher). */
+  /** The Bundle without its entries (its links: self, and next when there are more pages). */
+  head: Omit<Bundle, "entry">;
+  /** The entries, the summary first, each record decrypted and de-identified as it is consumed. */
+  bundle: () => Generator<BundleEntry>;
+  /** The Patient ids whose data is on this page (for the audit trail; never sent to the researcher). */
   releasedPatients: string[];
   /** The transactions that reported deliveries in this export. */
   transactions: Hex[];
@@ -57,7 +60,25 @@ interface Candidate {
   wallet: Address;
   patientId: string;
   categories: CategoryName[];
-  resources: Resource[];
+  refs: Array<{ resourceType: CategoryName; id: string }>;
+}
+
+/** Records per page of an export unless `_count` says otherwise. */
+export const EXPORT_PAGE_SIZE = 500;
+/** A page cursor: the pseudonyms of the last record of the previous page (patient.type.record). */
+export const EXPORT_CURSOR = /^[0-9a-f]{32}\.[0-9]{2}\.[0-9a-f]{32}$/;
+
+/** Which page of the export: at most `count` records after `cursor`; `url` is the route's own URL. */
+export interface ExportPage {
+  count: number;
+  cursor?: string | undefined;
+  url: string;
+}
+
+function pageUrl(url: string, count: number, cursor: string | undefined): string {
+  const q = new URLSearchParams({ _count: String(count) });
+  if (cursor !== undefined) q.set("_cursor", cursor);
+  return `${url}?${q.toString()}`;
 }
 
 type Withheld = "no-grant" | "no-records" | "not-linked" | (typeof SKIP_REASONS)[number]["name"];
@@ -86,7 +107,7 @@ export class ResearchExport {
     this.#escrow = chain.studyEscrow;
   }
 
-  async export(studyId: bigint, requester: Address): Promise<ResearchExportResult> {
+  async export(studyId: bigint, requester: Address, page: ExportPage): Promise<ResearchExportResult> {
     const chain = this.#chain;
     const block = await chain.latestBlock();
     const study = await chain.read((c) =>
@@ -133,12 +154,12 @@ export class ResearchExport {
         count("no-grant");
         continue;
       }
-      const records = await this.#store.everything(patientId, allowed);
-      if (records.kind !== "ok" || records.resources.length === 0) {
+      const refs = await this.#store.compartmentRefs([patientId], allowed);
+      if (refs.length === 0) {
         count("no-records");
         continue;
       }
-      candidates.push({ wallet, patientId, categories: allowed, resources: records.resources });
+      candidates.push({ wallet, patientId, categories: allowed, refs });
     }
 
     const studyRef = `${this.#escrow.toLowerCase()}:${studyId}`;
@@ -152,26 +173,50 @@ export class ResearchExport {
 
     const pseudonymKey = await this.#store.studyPseudonymKey(studyRef);
     const now = this.#store.now();
-    const entries: BundleEntry[] = [];
-    let notExportable = 0;
+    // Every released record in the order of its pseudonyms (patient, type, record): pages are cut
+    // from it by a cursor made of pseudonyms only, which the researcher sees anyway.
+    const order: Array<{ cursor: string; patientId: string; resourceType: CategoryName; id: string }> = [];
     for (const c of released) {
-      for (const r of c.resources) {
+      const patient = pseudonym(pseudonymKey, "Patient", c.patientId);
+      for (const r of c.refs) {
+        const type = String(EXPORTABLE_TYPES.indexOf(r.resourceType)).padStart(2, "0");
+        const cursor = `${patient}.${type}.${pseudonym(pseudonymKey, r.resourceType, r.id)}`;
+        order.push({ cursor, patientId: c.patientId, resourceType: r.resourceType, id: r.id });
+      }
+    }
+    order.sort((x, y) => (x.cursor < y.cursor ? -1 : x.cursor > y.cursor ? 1 : 0));
+    const from = page.cursor === undefined ? 0 : order.findIndex((o) => o.cursor > page.cursor!);
+    const slice = from < 0 ? [] : order.slice(from, from + page.count);
+    const next = from >= 0 && from + page.count < order.length ? slice.at(-1)!.cursor : undefined;
+    const records = await this.#store.recordsByRef(slice);
+    function* entries(): Generator<BundleEntry> {
+      let notExportable = 0;
+      for (const r of records()) {
         try {
-          entries.push({ resource: deidentify(r, { key: pseudonymKey, now }) });
+          yield { resource: deidentify(r, { key: pseudonymKey, now }) };
         } catch (err) {
           if (!(err instanceof NotExportableError)) throw err;
           notExportable++;
         }
       }
+      if (notExportable > 0) {
+        const withheld: OperationOutcome = {
+          resourceType: "OperationOutcome",
+          issue: [
+            info(
+              `${notExportable} record(s) of this page withheld: a modifier extension, or an element they require that cannot leave de-identified (free text only)`,
+              "not-exportable",
+            ),
+          ],
+        };
+        yield { resource: withheld };
+      }
     }
-    if (notExportable > 0) {
-      notes.push(
-        info(
-          `${notExportable} record(s) withheld: a modifier extension, or an element they require that cannot leave de-identified (free text only)`,
-          "not-exportable",
-        ),
-      );
-    }
+    notes.push(
+      info(
+        `${order.length} record(s) in all; this page: ${slice.length}${next === undefined ? " (the last)" : ", the next page by the Bundle's next link"}`,
+      ),
+    );
     const summary: OperationOutcome = {
       resourceType: "OperationOutcome",
       issue: [
@@ -185,19 +230,29 @@ export class ResearchExport {
         ...notes,
       ],
     };
-    const bundle: Bundle = {
+    const head: Omit<Bundle, "entry"> = {
       resourceType: "Bundle",
       id: randomUUID(),
       meta: { security: [{ ...PSEUDONYMIZED }] },
       type: "collection",
       timestamp: now.toISOString(),
-      entry: [{ resource: summary }, ...entries],
+      link: [
+        { relation: "self", url: pageUrl(page.url, page.count, page.cursor) },
+        ...(next === undefined ? [] : [{ relation: "next", url: pageUrl(page.url, page.count, next) }]),
+      ],
     };
+    const summaryEntry: BundleEntry = { resource: summary };
+    const bundle = () =>
+      (function* (): Generator<BundleEntry> {
+        yield summaryEntry;
+        yield* entries();
+      })();
     return {
       studyId,
       purpose: study.purpose,
       bundle,
-      releasedPatients: released.map((c) => c.patientId),
+      head,
+      releasedPatients: [...new Set(slice.map((o) => o.patientId))],
       transactions: report.transactions,
       newlyPaid: report.newlyPaid,
       block,
