@@ -44,6 +44,7 @@ import {
 } from "./fhir/outcomes.ts";
 import { assertSupportedType, assertValidId, getPatientId, type SupportedResource } from "./fhir/resources.ts";
 import { loadFhirDefinitions, validateIncomingResource } from "./fhir/validation.ts";
+import { registerAdminRoutes } from "./routes/admin.ts";
 import { registerAuthRoutes } from "./routes/auth.ts";
 import { chainOutcome, knownOutcome, type AppConfig, type AuditContext, type RouteContext } from "./routes/context.ts";
 import { registerReadRoutes } from "./routes/fhir-read.ts";
@@ -451,6 +452,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       },
     };
     registerAuthRoutes(app, context);
+    registerAdminRoutes(app, context);
     registerReadRoutes(app, context);
     registerRelayRoutes(app, context);
     registerResearchRoutes(app, context);
