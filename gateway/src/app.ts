@@ -44,6 +44,7 @@ import {
 } from "./fhir/outcomes.ts";
 import { assertSupportedType, assertValidId, getPatientId, type SupportedResource } from "./fhir/resources.ts";
 import { loadFhirDefinitions, validateIncomingResource } from "./fhir/validation.ts";
+import { TokenRevocations } from "./auth/revocations.ts";
 import { registerAdminRoutes } from "./routes/admin.ts";
 import { registerAuthRoutes } from "./routes/auth.ts";
 import { chainOutcome, knownOutcome, type AppConfig, type AuditContext, type RouteContext } from "./routes/context.ts";
@@ -126,6 +127,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
 
   const startedAt = store.now().toISOString();
   const adminTokenHash = sha256(config.adminToken.reveal());
+  const revocations = new TokenRevocations(store.db, () => store.now());
   const custodianDid = `did:pkh:eip155:${config.chainId}:${config.custodianAddress}`;
   const observer = `${config.custodianName} gateway (${config.publicUrl})`;
 
@@ -418,6 +420,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       chain,
       access: options.access ?? new AccessControl(store, chain),
       tokens,
+      revocations,
       siwe: new SiweVerifier({
         db: store.db,
         client: chain.client,
@@ -447,8 +450,17 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
           await limitByIp(request); // failed attempts count against the client's address
           throw err;
         }
+        if (await revocations.isRevoked(claims.jti)) {
+          await limitByIp(request);
+          throw unauthorized("Bearer token ended by sign-out: sign in again");
+        }
         throttle(limiters.address, claims.addr.toLowerCase(), `for ${claims.addr}`);
-        request.requester = { address: claims.addr as Address, did: claims.sub, tokenId: claims.jti };
+        request.requester = {
+          address: claims.addr as Address,
+          did: claims.sub,
+          tokenId: claims.jti,
+          expiresAt: new Date(claims.exp * 1000),
+        };
       },
     };
     registerAuthRoutes(app, context);

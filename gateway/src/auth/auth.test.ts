@@ -264,6 +264,40 @@ describe("auth: Sign-In with Ethereum and bearer tokens", function () {
     );
   });
 
+  it("ends a token at sign-out: the server refuses it afterwards, other tokens of the wallet still work", async () => {
+    const token = await gw.signIn(patient);
+    const other = await gw.signIn(patient);
+    const use = (t: string) =>
+      gw.app.inject({
+        method: "POST",
+        url: "/auth/link",
+        headers: { authorization: `Bearer ${t}` },
+        payload: { code: "x".repeat(20) },
+      });
+    expect((await use(token)).statusCode).to.not.equal(401); // a bad code, but the token is accepted
+    const out = await gw.app.inject({
+      method: "POST",
+      url: "/auth/logout",
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(out.statusCode, out.body).to.equal(204);
+    outcome(await use(token), 401, /ended by sign-out/);
+    outcome(await gw.read(token, `/fhir/Observation/anything`), 401, /ended by sign-out/);
+    outcome(
+      await gw.app.inject({ method: "POST", url: "/auth/logout", headers: { authorization: `Bearer ${token}` } }),
+      401,
+    );
+    expect((await use(other)).statusCode).to.not.equal(401);
+    // Another instance on the same database refuses it too (within its refresh period; here its first request).
+    const second = await testGateway({ keepDatabase: gw.store });
+    try {
+      outcome(await second.read(token, `/fhir/Observation/anything`), 401, /ended by sign-out/);
+      expect((await second.read(other, `/fhir/Observation/anything`)).statusCode).to.not.equal(401);
+    } finally {
+      await second.close();
+    }
+  });
+
   it("links a patient to the signed-in wallet once; moving it takes an admin relink code", async () => {
     const { patients } = await gw.ingest({ seed: "link-test" });
     const patientId = patients[0]!.id!;
