@@ -53,6 +53,8 @@ import { registerRelayRoutes } from "./routes/relay.ts";
 import { registerResearchRoutes } from "./routes/research.ts";
 import type { Store, StoreTransaction } from "./store/store.ts";
 
+/** Failed attempts with a static token (admin, link-code) per client IP and minute before 429s. */
+export const STATIC_TOKEN_FAILURES_PER_MINUTE = 10;
 export type { AppConfig } from "./routes/context.ts";
 
 export interface BuildAppOptions {
@@ -127,6 +129,10 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
 
   const startedAt = store.now().toISOString();
   const adminTokenHash = sha256(config.adminToken.reveal());
+  const linkCodeTokenHash = sha256(config.linkCodeToken.reveal());
+  /** Failed static-token attempts per client IP: past the limit, every such request from it is a 429. */
+  const staticTokenFailures = new RateLimiter({ perMinute: STATIC_TOKEN_FAILURES_PER_MINUTE });
+  const staticTokenBlocked = new Map<string, number>();
   const revocations = new TokenRevocations(store.db, () => store.now());
   const custodianDid = `did:pkh:eip155:${config.chainId}:${config.custodianAddress}`;
   const observer = `${config.custodianName} gateway (${config.publicUrl})`;
@@ -193,11 +199,45 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   // ------------------------------------------------------------------ authentication
   /** The custodian's ingestion clients: a static bearer token, compared in constant time. */
   async function requireCustodian(request: FastifyRequest): Promise<void> {
+    requireStaticToken(request, adminTokenHash);
+  }
+
+  /** The registration desk's link-code token: never the admin token (a leaked one moves no patient). */
+  async function requireLinkCodeIssuer(request: FastifyRequest): Promise<void> {
+    requireStaticToken(request, linkCodeTokenHash);
+  }
+
+  /**
+   * A static bearer token, compared in constant time. Failed attempts count per client IP: after
+   * STATIC_TOKEN_FAILURES_PER_MINUTE of them, the IP gets 429 for every static-token request
+   * (even with the right token) until its bucket refills.
+   */
+  function requireStaticToken(request: FastifyRequest, expected: Buffer): void {
+    const blockedUntil = staticTokenBlocked.get(request.ip);
+    const nowMs = Date.now();
+    if (blockedUntil !== undefined && blockedUntil > nowMs) {
+      throw tooManyRequests(
+        "Too many failed attempts with an administrative token from this address",
+        Math.ceil((blockedUntil - nowMs) / 1000),
+      );
+    }
+    const fail = (text: string): never => {
+      const take = staticTokenFailures.take(request.ip);
+      if (!take.ok) {
+        if (staticTokenBlocked.size > 10_000) staticTokenBlocked.clear();
+        staticTokenBlocked.set(request.ip, nowMs + take.retryAfterSeconds * 1000);
+        throw tooManyRequests(
+          "Too many failed attempts with an administrative token from this address",
+          take.retryAfterSeconds,
+        );
+      }
+      throw unauthorized(text);
+    };
     const header = request.headers.authorization;
-    if (header === undefined) throw unauthorized("Missing bearer token");
-    const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
-    if (!m) throw unauthorized("Malformed Authorization header: expected Bearer token");
-    if (!timingSafeEqual(sha256(m[1]!), adminTokenHash)) throw unauthorized("Invalid bearer token");
+    if (header === undefined) fail("Missing bearer token");
+    const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header!);
+    if (!m) fail("Malformed Authorization header: expected Bearer token");
+    if (!timingSafeEqual(sha256(m![1]!), expected)) fail("Invalid bearer token");
   }
 
   // ------------------------------------------------------------------ audit
@@ -431,6 +471,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       limiters,
       limitByIp,
       requireCustodian,
+      requireLinkCodeIssuer,
       audited,
       async requireReader(request) {
         const header = request.headers.authorization;

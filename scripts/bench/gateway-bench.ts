@@ -511,6 +511,7 @@ async function main(): Promise<number> {
     publicUrl: configs[0].publicUrl,
     chainId: configs[0].chainId,
     adminToken: configs[0].adminToken.reveal(),
+    linkCodeToken: configs[0].linkCodeToken.reveal(),
     wallets: { alice: t.actors.alice },
   });
   const patientId = seeded.linked["alice"]!;

@@ -9,7 +9,7 @@ import { listAudit } from "../audit/log.ts";
 import { Secret } from "../config/secret.ts";
 import { rawRows } from "../store/database.ts";
 import { testKey } from "../testing/fixtures.ts";
-import { ADMIN, testGateway, type TestGateway } from "../testing/gateway.ts";
+import { ADMIN, LINK_ISSUER, testGateway, type TestGateway } from "../testing/gateway.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { TokenIssuer } from "./tokens.ts";
 
@@ -311,7 +311,7 @@ describe("auth: Sign-In with Ethereum and bearer tokens", function () {
     // A plain link code cannot move the patient to another wallet.
     const newWallet = gw.t.unfundedAccount();
     const code = (
-      await gw.app.inject({ method: "POST", url: "/admin/link-codes", headers: ADMIN, payload: { patientId } })
+      await gw.app.inject({ method: "POST", url: "/admin/link-codes", headers: LINK_ISSUER, payload: { patientId } })
     ).json() as { code: string };
     const newToken = await gw.signIn(newWallet);
     const refused = await gw.app.inject({
@@ -327,7 +327,7 @@ describe("auth: Sign-In with Ethereum and bearer tokens", function () {
     const relink = await gw.app.inject({
       method: "POST",
       url: "/admin/link-codes",
-      headers: ADMIN,
+      headers: LINK_ISSUER,
       payload: { patientId, kind: "relink", ttlSeconds: 600 },
     });
     expect(relink.statusCode).to.equal(201);
@@ -358,6 +358,36 @@ describe("auth: Sign-In with Ethereum and bearer tokens", function () {
       ["issue-relink-code", "0"],
       ["relink-wallet", "0"],
     ]);
+  });
+
+  it("issues link and relink codes to the link-code token only, never the ingestion token; throttles failed token attempts", async () => {
+    const { patients } = await gw.ingest({ seed: "token-split", patients: 1 });
+    const patientId = patients[0]!.id!;
+    const issue = (headers: Record<string, string>, kind: "link" | "relink", remoteAddress = "127.0.0.9") =>
+      gw.app.inject({ method: "POST", url: "/admin/link-codes", headers, payload: { patientId, kind }, remoteAddress });
+    // A leaked ingestion token moves nobody.
+    outcome(await issue(ADMIN, "relink"), 401, /Invalid bearer token/);
+    outcome(await issue(ADMIN, "link"), 401, /Invalid bearer token/);
+    expect((await issue(LINK_ISSUER, "relink")).statusCode).to.equal(201);
+    // And the link-code token ingests nothing.
+    const ingest = await gw.app.inject({
+      method: "PUT",
+      url: `/fhir/Patient/${patientId}`,
+      headers: { ...LINK_ISSUER, "content-type": "application/fhir+json" },
+      payload: JSON.stringify(patients[0]),
+    });
+    outcome(ingest, 401, /Invalid bearer token/);
+    // Guessing: after 10 failures a minute from one address, every token request from it is a 429, even a right one.
+    const guesser = "127.0.0.77";
+    for (let i = 0; i < 10; i++) {
+      const res = await issue({ authorization: `Bearer guess-${i}-${"x".repeat(40)}` }, "link", guesser);
+      expect(res.statusCode).to.equal(401);
+    }
+    const blocked = await issue({ authorization: `Bearer guess-last-${"x".repeat(40)}` }, "link", guesser);
+    outcome(blocked, 429, /Too many failed attempts/);
+    expect(Number(blocked.headers["retry-after"])).to.be.greaterThan(0);
+    outcome(await issue(LINK_ISSUER, "link", guesser), 429);
+    expect((await issue(LINK_ISSUER, "link", "127.0.0.78")).statusCode).to.equal(201);
   });
 
   it("rate-limits unauthenticated requests per IP and reads per address: 429 OperationOutcome", async () => {

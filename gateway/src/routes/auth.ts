@@ -5,7 +5,7 @@
  *   POST /auth/siwe           {message, signature} → a short-lived bearer token for the address
  *   POST /auth/link           {code} with a bearer token → ties the code's Patient to the wallet
  *   POST /auth/logout         with a bearer token → ends that token (refused from then on, 204)
- *   POST /admin/link-codes    {patientId, kind?, ttlSeconds?} with the admin token → a one-time
+ *   POST /admin/link-codes    {patientId, kind?, ttlSeconds?} with the link-code token → a one-time
  *                             code ("link", as at registration; "relink" moves a patient to a new
  *                             wallet, the only way to do so)
  */
@@ -113,7 +113,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
 
   app.post<{ Body: { patientId: string; kind?: LinkCodeKind; ttlSeconds?: number } }>(
     "/admin/link-codes",
-    { onRequest: ctx.requireCustodian, bodyLimit: AUTH_BODY_LIMIT, schema: { body: linkCodeBody } },
+    { onRequest: ctx.requireLinkCodeIssuer, bodyLimit: AUTH_BODY_LIMIT, schema: { body: linkCodeBody } },
     async (request, reply) => {
       const kind = request.body.kind ?? "link";
       const audit: AuditContext = {

@@ -41,6 +41,7 @@ export type AppConfig = Pick<
   GatewayConfig,
   | "publicUrl"
   | "adminToken"
+  | "linkCodeToken"
   | "bodyLimitBytes"
   | "custodianName"
   | "custodianAddress"
@@ -87,6 +88,8 @@ export interface RouteContext {
   requireReader(request: FastifyRequest): Promise<void>;
   /** onRequest hook: the custodian's admin token. */
   requireCustodian(request: FastifyRequest): Promise<void>;
+  /** The link-code issuer's static token (POST /admin/link-codes); failed attempts throttled per IP. */
+  requireLinkCodeIssuer(request: FastifyRequest): Promise<void>;
   /** onRequest hook: rate limit per client IP (unauthenticated routes). */
   limitByIp(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   /**
