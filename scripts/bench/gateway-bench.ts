@@ -479,7 +479,7 @@ async function main(): Promise<number> {
   const chainFor = (config: GatewayConfig) =>
     new GatewayChain({
       chainId: config.chainId,
-      transport: transportFor(config.rpcUrl),
+      transport: transportFor(config.rpcUrl.reveal()),
       consentRegistry: config.consentRegistryAddress,
       auditAnchor: config.auditAnchorAddress,
       studyEscrow: config.studyEscrowAddress,

@@ -72,7 +72,8 @@ export interface GatewayConfig extends StorageConfig {
   port: number;
   /** Base URL clients use (no trailing slash); SIWE domain/URI and Location headers derive from it. */
   publicUrl: string;
-  rpcUrl: string;
+  /** May hold credentials (user info, an API key in the path or query): never logged. */
+  rpcUrl: Secret<string>;
   chainId: number;
   /** ConsentRegistry (with OrganizationRegistry): the consent check, grants, delegates. */
   consentRegistryAddress: Address;
@@ -334,7 +335,8 @@ export function loadStorageConfig(env: Env, io: ConfigIo = nodeIo): StorageConfi
 
 export interface AuditVerifyConfig {
   database: DatabaseConfig;
-  rpcUrl: string;
+  /** May hold credentials: never logged. */
+  rpcUrl: Secret<string>;
   chainId: number;
   auditAnchorAddress: Address;
   custodianAddress: Address;
@@ -359,7 +361,7 @@ export function loadAuditVerifyConfig(env: Env, io: ConfigIo = nodeIo): AuditVer
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return {
     database: database!,
-    rpcUrl: rpcUrl!,
+    rpcUrl: new Secret(rpcUrl!),
     chainId: chainId!,
     auditAnchorAddress: auditAnchorAddress!,
     custodianAddress: custodianAddress!,
@@ -567,7 +569,7 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
     host,
     port: port!,
     publicUrl: publicUrl!,
-    rpcUrl: rpcUrl!,
+    rpcUrl: new Secret(rpcUrl!),
     chainId: chainId!,
     consentRegistryAddress: consentRegistryAddress!,
     auditAnchorAddress: auditAnchorAddress!,
