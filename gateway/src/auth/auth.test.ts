@@ -143,7 +143,23 @@ describe("auth: Sign-In with Ethereum and bearer tokens", function () {
           const m = message({ nonce: await nonce(), uri: "https://evil.example.org/login" });
           return [m, await patient.signMessage!({ message: m })];
         },
-        /URI is not on/,
+        /URI is not http:\/\/127\.0\.0\.1:8080/,
+      ],
+      [
+        "another URI on the gateway's own origin (a path)",
+        async () => {
+          const m = message({ nonce: await nonce(), uri: "http://127.0.0.1:8080/other-app/login" });
+          return [m, await patient.signMessage!({ message: m })];
+        },
+        /URI is not http:\/\/127\.0\.0\.1:8080/,
+      ],
+      [
+        "another URI on the gateway's own origin (a query)",
+        async () => {
+          const m = message({ nonce: await nonce(), uri: "http://127.0.0.1:8080/?next=https://evil.example.org" });
+          return [m, await patient.signMessage!({ message: m })];
+        },
+        /URI is not/,
       ],
       [
         "another chain",
