@@ -17,6 +17,7 @@ import Fastify, {
   type FastifyServerOptions,
 } from "fastify";
 import { createHash, timingSafeEqual } from "node:crypto";
+import { STATUS_CODES } from "node:http";
 import type { Address } from "viem";
 import { RateLimiter } from "./auth/rate-limit.ts";
 import { SiweVerifier } from "./auth/siwe.ts";
@@ -54,6 +55,28 @@ import { registerResearchRoutes } from "./routes/research.ts";
 import type { Store, StoreTransaction } from "./store/store.ts";
 
 /** Failed attempts with a static token (admin, link-code) per client IP and minute before 429s. */
+
+/** Node's limit on the request line and headers (its default, 16 KiB): beyond it, a 431. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+/** The longest URL served: beyond it, a 414. */
+export const MAX_URL_BYTES = 8 * 1024;
+
+/**
+ * The security headers of every response: nothing cached (health data), nothing sniffed, framed
+ * or rendered as a page (`default-src 'none'`: the gateway serves data, never documents), no
+ * referrer; HSTS when the public URL is https.
+ */
+export function securityHeadersFor(publicUrl: string): Record<string, string> {
+  return {
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "referrer-policy": "no-referrer",
+    "cross-origin-opener-policy": "same-origin",
+    ...(publicUrl.startsWith("https:") ? { "strict-transport-security": "max-age=63072000; includeSubDomains" } : {}),
+  };
+}
 export const STATIC_TOKEN_FAILURES_PER_MINUTE = 10;
 export type { AppConfig } from "./routes/context.ts";
 
@@ -122,10 +145,35 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     // Never trust X-Forwarded-* unless configured (a later option); req.ip is the peer.
     trustProxy: false,
     return503OnClosing: true,
+    // What Node's HTTP parser refuses before any route (headers or URL over its limit: 431; anything
+    // else malformed: 400) is answered like every other error: an OperationOutcome with the
+    // security headers, then the connection is closed.
+    clientErrorHandler: (err, socket) => {
+      if (socket.destroyed || !socket.writable) return;
+      const code = (err as { code?: string }).code;
+      const status = code === "HPE_HEADER_OVERFLOW" ? 431 : code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+      const text =
+        status === 431
+          ? `Request headers (the URL included) larger than ${Math.floor(MAX_HEADER_BYTES / 1024)} KiB`
+          : status === 408
+            ? "Request not received in time"
+            : "Malformed HTTP request";
+      const body = JSON.stringify(outcome("error", status === 408 ? "timeout" : "too-long", text));
+      const headers = [
+        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}`,
+        `content-type: ${FHIR_JSON}; charset=utf-8`,
+        `content-length: ${Buffer.byteLength(body)}`,
+        ...Object.entries(securityHeaders).map(([k, v]) => `${k}: ${v}`),
+        "connection: close",
+      ];
+      socket.end(`${headers.join("\r\n")}\r\n\r\n${body}`);
+    },
     // Request schemas reject what they do not describe, and never coerce types.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
   });
   app.decorateRequest("requester", null);
+  /** Sent with every response (see the onSend hook and the client-error handler). */
+  const securityHeaders = securityHeadersFor(config.publicUrl);
 
   const startedAt = store.now().toISOString();
   const adminTokenHash = sha256(config.adminToken.reveal());
@@ -168,10 +216,19 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   });
 
   app.addHook("onSend", async (_request, reply, payload) => {
-    // Responses may carry health data: never cache them, never sniff them.
-    reply.header("cache-control", "no-store");
-    reply.header("x-content-type-options", "nosniff");
+    // Responses may carry health data: never cache them, never sniff them, never frame them.
+    for (const [name, value] of Object.entries(securityHeaders)) reply.header(name, value);
     return payload;
+  });
+
+  // A URL longer than MAX_URL_BYTES (but within the parser's header limit): 414, as an OperationOutcome.
+  app.addHook("onRequest", async (request) => {
+    if (request.url.length > MAX_URL_BYTES) {
+      throw new OperationOutcomeError(
+        414,
+        outcome("error", "too-long", `Request URL longer than ${MAX_URL_BYTES} characters`),
+      );
+    }
   });
 
   // ------------------------------------------------------------------ CORS (configured origins only)
