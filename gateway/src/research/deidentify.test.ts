@@ -415,6 +415,16 @@ describe("research de-identification (Safe Harbor)", function () {
       valueQuantity: { value: 93, unit: "a", system: "http://unitsofmeasure.org", code: "a" },
     };
     expect(deidentify(age, { key: KEY, now: NOW }).valueQuantity).to.deep.include({ value: 90, comparator: ">=" });
+    // The same age in days (an Observation of an age: any unit of time).
+    const days = {
+      ...age,
+      valueQuantity: { value: 34_000, unit: "d", system: "http://unitsofmeasure.org", code: "d" },
+    };
+    expect(deidentify(days, { key: KEY, now: NOW }).valueQuantity).to.deep.include({ value: 90, comparator: ">=" });
+    const integer = { ...age, valueQuantity: undefined, valueInteger: 97 } as Observation;
+    const grouped = deidentify(integer, { key: KEY, now: NOW });
+    expect(grouped.valueInteger).to.equal(undefined);
+    expect(grouped.valueQuantity).to.deep.include({ value: 90, comparator: ">=" });
     expect(ageInYears("1937-11-29", NOW)).to.equal(89);
     expect(ageInYears("1937-11-30", NOW)).to.equal(88);
     expect(ageInYears("1936", NOW)).to.equal(90);

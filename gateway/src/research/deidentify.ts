@@ -396,13 +396,21 @@ export function deidentify<T extends Resource>(resource: T, options: DeidentifyO
   if (typeof original["id"] === "string") result["id"] = pseudonym(options.key, type, original["id"]);
   result["meta"] = { security: [{ ...PSEUDONYMIZED }] };
   Object.assign(result, out);
-  // An age given as a whole number of years (valueInteger) over 89: grouped as a Quantity.
-  if (type === "Observation" && typeof result["valueInteger"] === "number" && result["valueInteger"] > 89) {
+  // An Observation of an age (LOINC): its value is an age in whatever unit of time (a valueInteger
+  // in years, a valueQuantity in days…); over 89 years it becomes the age group.
+  if (type === "Observation") {
     const coding = ((result["code"] as { coding?: Array<{ system?: string; code?: string }> } | undefined)?.coding ??
       []) as Array<{ system?: string; code?: string }>;
     if (coding.some((c) => c.system === "http://loinc.org" && AGE_CODES.has(c.code ?? ""))) {
-      delete result["valueInteger"];
-      result["valueQuantity"] = { ...NINETY_OR_MORE };
+      if (typeof result["valueInteger"] === "number" && result["valueInteger"] > 89) {
+        delete result["valueInteger"];
+        result["valueQuantity"] = { ...NINETY_OR_MORE };
+      }
+      const q = result["valueQuantity"] as { value?: number; code?: string } | undefined;
+      const perYear = q?.code === undefined ? undefined : YEARS_PER_UNIT[q.code];
+      if (typeof q?.value === "number" && perYear !== undefined && q.value * perYear > 89) {
+        result["valueQuantity"] = { ...NINETY_OR_MORE };
+      }
     }
   }
   if (ninetyOrOlder) {
