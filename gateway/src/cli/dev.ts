@@ -6,7 +6,7 @@
  *
  * On the local chain only (31337, Hardhat's public development keys; see scripts/lib/demo.ts):
  * - secrets in the git-ignored .secrets/ (0700): the master key `.secrets/<custodian>.key`, the
- *   admin token and the bearer-token secret, each 0600, generated if missing (and said so) —
+ *   admin token, the link-code token and the bearer-token secret, each 0600, generated if missing (and said so) —
  *   the only place that ever generates a key; a production gateway reads its keys from the
  *   environment (server.ts) and refuses to start without them;
  * - PGlite data in the git-ignored .data/<custodian>/;
@@ -153,7 +153,7 @@ export interface SeedResult {
 /**
  * Seeds a demo gateway once, through its own routes (so that every write is audited as in
  * production): the synthetic data set by the admin token, then the first patients linked to
- * the demo wallets by an admin link code redeemed after Sign-In with Ethereum.
+ * the demo wallets by a link code (the link-code token's) redeemed after Sign-In with Ethereum.
  */
 export async function seedDemo(
   app: FastifyInstance,
