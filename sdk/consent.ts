@@ -3,7 +3,7 @@
  * before a record leaves it. It reads ConsentRegistry at one block, the chain's latest unless
  * told otherwise, and returns the decision with its reason.
  */
-import type { Address, PublicClient } from "viem";
+import type { Address, Hash, PublicClient } from "viem";
 
 import { consentRegistryAbi } from "./generated/abis.ts";
 import {
@@ -25,6 +25,11 @@ export interface ConsentQuery {
   purpose: PurposeName | PurposeSpec | bigint;
   /** Read at this block; default: the latest block, fetched uncached. */
   blockNumber?: bigint;
+  /**
+   * Read at the block with this hash (EIP-1898), which must be the block `blockNumber` names: a
+   * block reorganised away since is an error, never an answer from the block now at that height.
+   */
+  blockHash?: Hash;
 }
 
 export interface ConsentDecision {
@@ -55,7 +60,7 @@ export async function verifyConsent(client: PublicClient, query: ConsentQuery): 
     abi: consentRegistryAbi,
     functionName: "consentStatus",
     args: [query.patient, query.grantee, categoryIndex(query.category), purpose],
-    blockNumber,
+    ...(query.blockHash !== undefined ? { blockHash: query.blockHash } : { blockNumber }),
   });
   const reason = CONSENT_REASONS[reasonIndex];
   if (!reason) throw new Error(`ConsentRegistry returned an unknown reason ${reasonIndex}`);

@@ -7,7 +7,7 @@
  * per gateway and wallet, so that reloading the page does not ask for another signature; they are
  * bound to the address, the chain and that gateway, and dropped as soon as the gateway refuses one.
  */
-import type { OperationOutcome } from "@medplum/fhirtypes";
+import type { Bundle, OperationOutcome } from "@medplum/fhirtypes";
 import { type Address, getAddress } from "viem";
 import { createSiweMessage } from "viem/siwe";
 import type { Config } from "wagmi";
@@ -171,6 +171,28 @@ export async function gatewayFetch(session: GatewaySession, path: string, reques
   if (response.status === 401) storeSession(null, session.origin, session.address);
   if (!response.ok) throw await refusal(response, "The request");
   return response;
+}
+
+/**
+ * A searchset the gateway sends in pages (`$everything`): every page, following the `next` links,
+ * as one Bundle (the first page's, with every page's entries).
+ */
+export async function gatewayFetchAllPages(
+  session: GatewaySession,
+  path: string,
+  request: GatewayRequest,
+  maxPages = 50,
+): Promise<Bundle> {
+  let bundle: Bundle | undefined;
+  let next: string | undefined = path;
+  for (let page = 0; next !== undefined && page < maxPages; page++) {
+    const current = (await (await gatewayFetch(session, next, request)).json()) as Bundle;
+    bundle = bundle === undefined ? current : { ...bundle, entry: [...(bundle.entry ?? []), ...(current.entry ?? [])] };
+    const link = current.link?.find((l) => l.relation === "next")?.url;
+    next = link === undefined ? undefined : `${new URL(link).pathname}${new URL(link).search}`;
+  }
+  const { link: _links, ...rest } = bundle!;
+  return rest;
 }
 
 /** Saves JSON as a file the browser downloads. */

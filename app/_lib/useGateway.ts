@@ -8,7 +8,14 @@ import type { Address } from "viem";
 import { useConfig } from "wagmi";
 
 import { explainTransactionError } from "../../sdk/errors.ts";
-import { GatewayError, type GatewaySession, signInToGateway, storeSession, storedSession } from "./gateway.ts";
+import {
+  GatewayError,
+  type GatewaySession,
+  gatewayFetch,
+  signInToGateway,
+  storeSession,
+  storedSession,
+} from "./gateway.ts";
 
 export type SignInState =
   | { phase: "signed-out" }
@@ -39,9 +46,14 @@ export function useGatewaySession(origin: string | null, address: Address, custo
   }, [config, origin, address, custodianName]);
 
   const signOut = useCallback(() => {
-    if (origin) storeSession(null, origin, address);
+    if (origin) {
+      // The gateway ends the token too (best effort: it expires soon anyway).
+      const stored = storedSession(origin, address);
+      if (stored) void gatewayFetch(stored, "/auth/logout", { method: "POST", custodianName }).catch(() => undefined);
+      storeSession(null, origin, address);
+    }
     setState({ phase: "signed-out" });
-  }, [origin, address]);
+  }, [origin, address, custodianName]);
 
   /** After linking a record: the session now knows its patient. */
   const setPatient = useCallback(

@@ -17,6 +17,7 @@ import Fastify, {
   type FastifyServerOptions,
 } from "fastify";
 import { createHash, timingSafeEqual } from "node:crypto";
+import { STATUS_CODES } from "node:http";
 import type { Address } from "viem";
 import { formatDidPkh } from "../../sdk/did-pkh.ts";
 import { RateLimiter } from "./auth/rate-limit.ts";
@@ -46,6 +47,8 @@ import {
 } from "./fhir/outcomes.ts";
 import { assertSupportedType, assertValidId, getPatientId, type SupportedResource } from "./fhir/resources.ts";
 import { loadFhirDefinitions, validateIncomingResource } from "./fhir/validation.ts";
+import { TokenRevocations } from "./auth/revocations.ts";
+import { registerAdminRoutes } from "./routes/admin.ts";
 import { registerAuthRoutes } from "./routes/auth.ts";
 import { chainOutcome, knownOutcome, type AppConfig, type AuditContext, type RouteContext } from "./routes/context.ts";
 import { registerReadRoutes } from "./routes/fhir-read.ts";
@@ -53,6 +56,30 @@ import { registerRelayRoutes } from "./routes/relay.ts";
 import { registerResearchRoutes } from "./routes/research.ts";
 import type { Store, StoreTransaction } from "./store/store.ts";
 
+/** Failed attempts with a static token (admin, link-code) per client IP and minute before 429s. */
+
+/** Node's limit on the request line and headers (its default, 16 KiB): beyond it, a 431. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+/** The longest URL served: beyond it, a 414. */
+export const MAX_URL_BYTES = 8 * 1024;
+
+/**
+ * The security headers of every response: nothing cached (health data), nothing sniffed, framed
+ * or rendered as a page (`default-src 'none'`: the gateway serves data, never documents), no
+ * referrer; HSTS when the public URL is https.
+ */
+export function securityHeadersFor(publicUrl: string): Record<string, string> {
+  return {
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "referrer-policy": "no-referrer",
+    "cross-origin-opener-policy": "same-origin",
+    ...(publicUrl.startsWith("https:") ? { "strict-transport-security": "max-age=63072000; includeSubDomains" } : {}),
+  };
+}
+export const STATIC_TOKEN_FAILURES_PER_MINUTE = 10;
 export type { AppConfig } from "./routes/context.ts";
 
 export interface BuildAppOptions {
@@ -120,13 +147,43 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     // Never trust X-Forwarded-* unless configured (a later option); req.ip is the peer.
     trustProxy: false,
     return503OnClosing: true,
+    // What Node's HTTP parser refuses before any route (headers or URL over its limit: 431; anything
+    // else malformed: 400) is answered like every other error: an OperationOutcome with the
+    // security headers, then the connection is closed.
+    clientErrorHandler: (err, socket) => {
+      if (socket.destroyed || !socket.writable) return;
+      const code = (err as { code?: string }).code;
+      const status = code === "HPE_HEADER_OVERFLOW" ? 431 : code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+      const text =
+        status === 431
+          ? `Request headers (the URL included) larger than ${Math.floor(MAX_HEADER_BYTES / 1024)} KiB`
+          : status === 408
+            ? "Request not received in time"
+            : "Malformed HTTP request";
+      const body = JSON.stringify(outcome("error", status === 408 ? "timeout" : "too-long", text));
+      const headers = [
+        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}`,
+        `content-type: ${FHIR_JSON}; charset=utf-8`,
+        `content-length: ${Buffer.byteLength(body)}`,
+        ...Object.entries(securityHeaders).map(([k, v]) => `${k}: ${v}`),
+        "connection: close",
+      ];
+      socket.end(`${headers.join("\r\n")}\r\n\r\n${body}`);
+    },
     // Request schemas reject what they do not describe, and never coerce types.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
   });
   app.decorateRequest("requester", null);
+  /** Sent with every response (see the onSend hook and the client-error handler). */
+  const securityHeaders = securityHeadersFor(config.publicUrl);
 
   const startedAt = store.now().toISOString();
   const adminTokenHash = sha256(config.adminToken.reveal());
+  const linkCodeTokenHash = sha256(config.linkCodeToken.reveal());
+  /** Failed static-token attempts per client IP: past the limit, every such request from it is a 429. */
+  const staticTokenFailures = new RateLimiter({ perMinute: STATIC_TOKEN_FAILURES_PER_MINUTE });
+  const staticTokenBlocked = new Map<string, number>();
+  const revocations = new TokenRevocations(store.db, () => store.now());
   const custodianDid = formatDidPkh(config.chainId, config.custodianAddress);
   const observer = `${config.custodianName} gateway (${config.publicUrl})`;
 
@@ -161,10 +218,19 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   });
 
   app.addHook("onSend", async (_request, reply, payload) => {
-    // Responses may carry health data: never cache them, never sniff them.
-    reply.header("cache-control", "no-store");
-    reply.header("x-content-type-options", "nosniff");
+    // Responses may carry health data: never cache them, never sniff them, never frame them.
+    for (const [name, value] of Object.entries(securityHeaders)) reply.header(name, value);
     return payload;
+  });
+
+  // A URL longer than MAX_URL_BYTES (but within the parser's header limit): 414, as an OperationOutcome.
+  app.addHook("onRequest", async (request) => {
+    if (request.url.length > MAX_URL_BYTES) {
+      throw new OperationOutcomeError(
+        414,
+        outcome("error", "too-long", `Request URL longer than ${MAX_URL_BYTES} characters`),
+      );
+    }
   });
 
   // ------------------------------------------------------------------ CORS (configured origins only)
@@ -195,11 +261,45 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   // ------------------------------------------------------------------ authentication
   /** The custodian's ingestion clients: a static bearer token, compared in constant time. */
   async function requireCustodian(request: FastifyRequest): Promise<void> {
+    requireStaticToken(request, adminTokenHash);
+  }
+
+  /** The registration desk's link-code token: never the admin token (a leaked one moves no patient). */
+  async function requireLinkCodeIssuer(request: FastifyRequest): Promise<void> {
+    requireStaticToken(request, linkCodeTokenHash);
+  }
+
+  /**
+   * A static bearer token, compared in constant time. Failed attempts count per client IP: after
+   * STATIC_TOKEN_FAILURES_PER_MINUTE of them, the IP gets 429 for every static-token request
+   * (even with the right token) until its bucket refills.
+   */
+  function requireStaticToken(request: FastifyRequest, expected: Buffer): void {
+    const blockedUntil = staticTokenBlocked.get(request.ip);
+    const nowMs = Date.now();
+    if (blockedUntil !== undefined && blockedUntil > nowMs) {
+      throw tooManyRequests(
+        "Too many failed attempts with an administrative token from this address",
+        Math.ceil((blockedUntil - nowMs) / 1000),
+      );
+    }
+    const fail = (text: string): never => {
+      const take = staticTokenFailures.take(request.ip);
+      if (!take.ok) {
+        if (staticTokenBlocked.size > 10_000) staticTokenBlocked.clear();
+        staticTokenBlocked.set(request.ip, nowMs + take.retryAfterSeconds * 1000);
+        throw tooManyRequests(
+          "Too many failed attempts with an administrative token from this address",
+          take.retryAfterSeconds,
+        );
+      }
+      throw unauthorized(text);
+    };
     const header = request.headers.authorization;
-    if (header === undefined) throw unauthorized("Missing bearer token");
-    const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
-    if (!m) throw unauthorized("Malformed Authorization header: expected Bearer token");
-    if (!timingSafeEqual(sha256(m[1]!), adminTokenHash)) throw unauthorized("Invalid bearer token");
+    if (header === undefined) fail("Missing bearer token");
+    const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header!);
+    if (!m) fail("Malformed Authorization header: expected Bearer token");
+    if (!timingSafeEqual(sha256(m![1]!), expected)) fail("Invalid bearer token");
   }
 
   // ------------------------------------------------------------------ audit
@@ -422,6 +522,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       chain,
       access: options.access ?? new AccessControl(store, chain),
       tokens,
+      revocations,
       siwe: new SiweVerifier({
         db: store.db,
         client: chain.client,
@@ -432,6 +533,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       limiters,
       limitByIp,
       requireCustodian,
+      requireLinkCodeIssuer,
       audited,
       async requireReader(request) {
         const header = request.headers.authorization;
@@ -451,11 +553,21 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
           await limitByIp(request); // failed attempts count against the client's address
           throw err;
         }
+        if (await revocations.isRevoked(claims.jti)) {
+          await limitByIp(request);
+          throw unauthorized("Bearer token ended by sign-out: sign in again");
+        }
         throttle(limiters.address, claims.addr.toLowerCase(), `for ${claims.addr}`);
-        request.requester = { address: claims.addr as Address, did: claims.sub, tokenId: claims.jti };
+        request.requester = {
+          address: claims.addr as Address,
+          did: claims.sub,
+          tokenId: claims.jti,
+          expiresAt: new Date(claims.exp * 1000),
+        };
       },
     };
     registerAuthRoutes(app, context);
+    registerAdminRoutes(app, context);
     registerReadRoutes(app, context);
     registerRelayRoutes(app, context);
     registerResearchRoutes(app, context);

@@ -13,7 +13,7 @@ import { TokenIssuer } from "./auth/tokens.ts";
 import { verifyChain } from "./audit/log.ts";
 import { rawRows } from "./store/database.ts";
 import { testKey } from "./testing/fixtures.ts";
-import { ADMIN, FHIR, testGateway, type TestGateway } from "./testing/gateway.ts";
+import { ADMIN, LINK_ISSUER, FHIR, testGateway, type TestGateway } from "./testing/gateway.ts";
 
 interface Case {
   name: string;
@@ -314,7 +314,7 @@ describe("bad input to the full gateway: 4xx OperationOutcome, no data written, 
     {
       name: "link code: missing patientId",
       status: 400,
-      request: () => ({ method: "POST", url: "/admin/link-codes", headers: ADMIN, payload: {} }),
+      request: () => ({ method: "POST", url: "/admin/link-codes", headers: LINK_ISSUER, payload: {} }),
     },
     {
       name: "link code: injection in patientId",
@@ -322,7 +322,7 @@ describe("bad input to the full gateway: 4xx OperationOutcome, no data written, 
       request: () => ({
         method: "POST",
         url: "/admin/link-codes",
-        headers: ADMIN,
+        headers: LINK_ISSUER,
         payload: { patientId: "x'; DELETE FROM patient_wallets; --" },
       }),
     },
@@ -333,7 +333,7 @@ describe("bad input to the full gateway: 4xx OperationOutcome, no data written, 
       request: () => ({
         method: "POST",
         url: "/admin/link-codes",
-        headers: ADMIN,
+        headers: LINK_ISSUER,
         payload: { patientId: "nobody-here" },
       }),
     },
@@ -343,7 +343,7 @@ describe("bad input to the full gateway: 4xx OperationOutcome, no data written, 
       request: () => ({
         method: "POST",
         url: "/admin/link-codes",
-        headers: ADMIN,
+        headers: LINK_ISSUER,
         payload: { patientId, ttlSeconds: 10_000_000 },
       }),
     },

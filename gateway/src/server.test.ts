@@ -11,7 +11,14 @@ import { loadConfig, nodeIo, type Env } from "./config/config.ts";
 import { startGateway, type RunningGateway } from "./server.ts";
 import type { Database } from "./store/database.ts";
 import { testChain, type TestChain } from "./testing/chain.ts";
-import { freshStore, testDatabase, TEST_ADMIN_TOKEN, TEST_MASTER_KEY, TEST_TOKEN_SECRET } from "./testing/fixtures.ts";
+import {
+  freshStore,
+  testDatabase,
+  TEST_ADMIN_TOKEN,
+  TEST_LINK_CODE_TOKEN,
+  TEST_MASTER_KEY,
+  TEST_TOKEN_SECRET,
+} from "./testing/fixtures.ts";
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -52,6 +59,7 @@ describe("server: a complete gateway on a real socket", function () {
       GATEWAY_DATA_DIR: ":memory:",
       GATEWAY_MASTER_KEY: TEST_MASTER_KEY.toString("hex"),
       GATEWAY_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+      GATEWAY_LINK_CODE_TOKEN: TEST_LINK_CODE_TOKEN,
       GATEWAY_TOKEN_SECRET: TEST_TOKEN_SECRET.toString("base64"),
       GATEWAY_ANCHOR_INTERVAL_SECONDS: "0",
       GATEWAY_LOG_LEVEL: "silent",
@@ -74,6 +82,7 @@ describe("server: a complete gateway on a real socket", function () {
           publicUrl: config.publicUrl,
           chainId: config.chainId,
           adminToken: TEST_ADMIN_TOKEN,
+          linkCodeToken: TEST_LINK_CODE_TOKEN,
           wallets: { alice: t.actors.alice, bob: t.actors.bob },
         });
         expect(seeded.ingested).to.be.greaterThan(50);
@@ -85,6 +94,7 @@ describe("server: a complete gateway on a real socket", function () {
             publicUrl: config.publicUrl,
             chainId: config.chainId,
             adminToken: TEST_ADMIN_TOKEN,
+            linkCodeToken: TEST_LINK_CODE_TOKEN,
             wallets: { alice: t.actors.alice },
           }),
         ).to.deep.equal({
@@ -229,7 +239,7 @@ describe("server: a complete gateway on a real socket", function () {
     const lines: string[] = [];
     const paths = { secrets: path.join(dir, ".secrets"), data: path.join(dir, ".data", "lab") };
     const first = devEnv("lab", { paths, say: (l) => lines.push(l) });
-    expect(lines.filter((l) => /generated/.test(l))).to.have.length(3);
+    expect(lines.filter((l) => /generated/.test(l))).to.have.length(4);
     expect(statSync(path.join(paths.secrets, "lab.key")).mode & 0o777).to.equal(0o600);
     expect(statSync(paths.secrets).mode & 0o777).to.equal(0o700);
     const again = devEnv("lab", {
@@ -237,7 +247,7 @@ describe("server: a complete gateway on a real socket", function () {
       say: (l) => lines.push(l),
       overrides: { RPC_URL: "http://127.0.0.1:8546", PATH: "/bin" },
     });
-    expect(lines.filter((l) => /generated/.test(l))).to.have.length(3);
+    expect(lines.filter((l) => /generated/.test(l))).to.have.length(4);
     expect(again["GATEWAY_ADMIN_TOKEN"]).to.equal(first["GATEWAY_ADMIN_TOKEN"]);
     expect(again["RPC_URL"]).to.equal("http://127.0.0.1:8546");
     expect(again["PATH"]).to.equal(undefined);

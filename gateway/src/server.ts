@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyServerOptions } from "fastify";
 import type { Transport } from "viem";
 import { buildApp } from "./app.ts";
 import { AuditAnchorer } from "./audit/anchor.ts";
-import { GatewayChain, transportFor } from "./chain/chain.ts";
+import { GatewayChain, redactRpcUrl, transportFor } from "./chain/chain.ts";
 import { ConfigError, loadConfig, type GatewayConfig } from "./config/config.ts";
 import { openDatabase, type Database } from "./store/database.ts";
 import { Store } from "./store/store.ts";
@@ -52,7 +52,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     store = await Store.open({ database, masterKey: config.masterKey.reveal() });
     chain = new GatewayChain({
       chainId: config.chainId,
-      transport: options.transport ?? transportFor(config.rpcUrl),
+      transport: options.transport ?? transportFor(config.rpcUrl.reveal()),
       consentRegistry: config.consentRegistryAddress,
       auditAnchor: config.auditAnchorAddress,
       studyEscrow: config.studyEscrowAddress,
@@ -77,6 +77,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
         database: database.description,
         keyVersion: store.keyVersion,
         publicUrl: config.publicUrl,
+        rpc: redactRpcUrl(config.rpcUrl.reveal()),
         chainId: config.chainId,
         block: check.blockNumber.toString(),
         gateway: check.gatewayAddress,

@@ -479,7 +479,7 @@ async function main(): Promise<number> {
   const chainFor = (config: GatewayConfig) =>
     new GatewayChain({
       chainId: config.chainId,
-      transport: transportFor(config.rpcUrl),
+      transport: transportFor(config.rpcUrl.reveal()),
       consentRegistry: config.consentRegistryAddress,
       auditAnchor: config.auditAnchorAddress,
       studyEscrow: config.studyEscrowAddress,
@@ -511,6 +511,7 @@ async function main(): Promise<number> {
     publicUrl: configs[0].publicUrl,
     chainId: configs[0].chainId,
     adminToken: configs[0].adminToken.reveal(),
+    linkCodeToken: configs[0].linkCodeToken.reveal(),
     wallets: { alice: t.actors.alice },
   });
   const patientId = seeded.linked["alice"]!;

@@ -218,15 +218,15 @@ describe("reads through the gateways (browser, end to end)", function () {
   });
 
   it("a new patient links her record at the lab with the code the lab gave her, then reads it", async () => {
-    // The lab registers her (its admin route issues the code, as at its front desk). The demo seeds
+    // The lab registers her (its front desk's link-code token issues the code). The demo seeds
     // five patients and links the first two; the fifth gets this new wallet ("relink": a rerun
     // against the same gateway data moves it again).
     const { patients } = generateSyntheticData({ seed: "consentry-demo", custodian: LAB, patients: 5 });
     const patientId = patients[4]!.id!;
-    const adminToken = readFileSync(join(ROOT, ".secrets/lab.admin-token"), "utf8").trim();
+    const linkCodeToken = readFileSync(join(ROOT, ".secrets/lab.link-code-token"), "utf8").trim();
     const issued = await fetch("http://127.0.0.1:4002/admin/link-codes", {
       method: "POST",
-      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${linkCodeToken}`, "content-type": "application/json" },
       body: JSON.stringify({ patientId, kind: "relink" }),
     });
     expect(issued.status, await issued.clone().text()).to.equal(201);

@@ -16,7 +16,14 @@ import { findOrganization } from "../../../sdk/ledger.ts";
 import { GatewaySignIn } from "../../_components/GatewaySignIn.tsx";
 import { RecordsView } from "../../_components/RecordsView.tsx";
 import { shortAddress } from "../../_lib/format.ts";
-import { type GatewaySession, GatewayError, downloadJson, gatewayFetch, gatewayOrigin } from "../../_lib/gateway.ts";
+import {
+  type GatewaySession,
+  GatewayError,
+  downloadJson,
+  gatewayFetch,
+  gatewayFetchAllPages,
+  gatewayOrigin,
+} from "../../_lib/gateway.ts";
 import { useLedgerClient, useOrganizations } from "../../_lib/hooks.ts";
 import { useGatewaySession } from "../../_lib/useGateway.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";
@@ -170,11 +177,10 @@ function Records({ session, name, fhirPath, onExpired }: PanelProps) {
   const query = useQuery({
     queryKey: ["gateway", session.origin, session.token, "everything", session.patient],
     queryFn: async () => {
-      const response = await gatewayFetch(session, `${fhirPath}/Patient/${session.patient}/$everything`, {
+      return gatewayFetchAllPages(session, `${fhirPath}/Patient/${session.patient}/$everything`, {
         purpose: OWN_PURPOSE,
         custodianName: name,
       });
-      return (await response.json()) as Bundle;
     },
     retry: false,
   });

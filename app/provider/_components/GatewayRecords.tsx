@@ -13,7 +13,13 @@ import { formatDidPkh } from "../../../sdk/did-pkh.ts";
 import { GatewaySignIn } from "../../_components/GatewaySignIn.tsx";
 import { RecordsView } from "../../_components/RecordsView.tsx";
 import { shortAddress } from "../../_lib/format.ts";
-import { GatewayError, type GatewaySession, gatewayFetch, gatewayOrigin } from "../../_lib/gateway.ts";
+import {
+  GatewayError,
+  type GatewaySession,
+  gatewayFetch,
+  gatewayFetchAllPages,
+  gatewayOrigin,
+} from "../../_lib/gateway.ts";
 import { useOrganizations } from "../../_lib/hooks.ts";
 import { useGatewaySession } from "../../_lib/useGateway.ts";
 import { localChain } from "../../_lib/wagmi.ts";
@@ -104,9 +110,10 @@ function CustodianReader({
         setRead({ phase: "not-found" });
         return;
       }
-      const bundle = (await (
-        await gatewayFetch(session, `${fhirPath}/Patient/${patientId}/$everything`, { purpose, custodianName: name })
-      ).json()) as Bundle;
+      const bundle = await gatewayFetchAllPages(session, `${fhirPath}/Patient/${patientId}/$everything`, {
+        purpose,
+        custodianName: name,
+      });
       setRead({ phase: "read", bundle, patientId });
     } catch (err) {
       if (err instanceof GatewayError && err.status === 401) expired();

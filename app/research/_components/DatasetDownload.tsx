@@ -65,11 +65,21 @@ function SourceDownload({
     if (state.phase !== "signed-in") return;
     setDownload({ phase: "downloading" });
     try {
-      const response = await gatewayFetch(state.session, `/research/studies/${studyId}/dataset`, {
-        custodianName: name,
-      });
-      const bundle = (await response.json()) as Bundle;
-      const [first, ...rest] = bundle.entry ?? [];
+      // The gateway sends the dataset in pages linked by `next`: all of them, in one file.
+      let path: string | undefined = `/research/studies/${studyId}/dataset`;
+      let bundle: Bundle | undefined;
+      while (path !== undefined) {
+        const response = await gatewayFetch(state.session, path, { custodianName: name });
+        const page = (await response.json()) as Bundle;
+        const [, ...records] = page.entry ?? [];
+        bundle = bundle === undefined ? page : { ...bundle, entry: [...(bundle.entry ?? []), ...records] };
+        const next = page.link?.find((l) => l.relation === "next")?.url;
+        path = next === undefined ? undefined : next.slice(next.indexOf("/research/studies/"));
+      }
+      if (bundle === undefined) return;
+      delete bundle.link;
+      const [first, ...entries] = bundle.entry ?? [];
+      const rest = entries.filter((e) => e.resource?.resourceType !== "OperationOutcome");
       const summary =
         first?.resource?.resourceType === "OperationOutcome"
           ? outcomeSentences(first.resource as OperationOutcome)

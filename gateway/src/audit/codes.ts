@@ -136,6 +136,7 @@ export const GATEWAY_OPERATION = {
   "relay-join": "signed study join relayed",
   "relay-leave": "signed study leave relayed",
   "research-export": "de-identified research export",
+  "erase-patient": "patient erased",
 } as const;
 export type GatewayOperation = keyof typeof GATEWAY_OPERATION;
 

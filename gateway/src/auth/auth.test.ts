@@ -9,7 +9,7 @@ import { listAudit } from "../audit/log.ts";
 import { Secret } from "../config/secret.ts";
 import { rawRows } from "../store/database.ts";
 import { testKey } from "../testing/fixtures.ts";
-import { ADMIN, testGateway, type TestGateway } from "../testing/gateway.ts";
+import { ADMIN, LINK_ISSUER, testGateway, type TestGateway } from "../testing/gateway.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { TokenIssuer } from "./tokens.ts";
 
@@ -143,7 +143,23 @@ describe("auth: Sign-In with Ethereum and bearer tokens", function () {
           const m = message({ nonce: await nonce(), uri: "https://evil.example.org/login" });
           return [m, await patient.signMessage!({ message: m })];
         },
-        /URI is not on/,
+        /URI is not http:\/\/127\.0\.0\.1:8080/,
+      ],
+      [
+        "another URI on the gateway's own origin (a path)",
+        async () => {
+          const m = message({ nonce: await nonce(), uri: "http://127.0.0.1:8080/other-app/login" });
+          return [m, await patient.signMessage!({ message: m })];
+        },
+        /URI is not http:\/\/127\.0\.0\.1:8080/,
+      ],
+      [
+        "another URI on the gateway's own origin (a query)",
+        async () => {
+          const m = message({ nonce: await nonce(), uri: "http://127.0.0.1:8080/?next=https://evil.example.org" });
+          return [m, await patient.signMessage!({ message: m })];
+        },
+        /URI is not/,
       ],
       [
         "another chain",
@@ -264,6 +280,40 @@ describe("auth: Sign-In with Ethereum and bearer tokens", function () {
     );
   });
 
+  it("ends a token at sign-out: the server refuses it afterwards, other tokens of the wallet still work", async () => {
+    const token = await gw.signIn(patient);
+    const other = await gw.signIn(patient);
+    const use = (t: string) =>
+      gw.app.inject({
+        method: "POST",
+        url: "/auth/link",
+        headers: { authorization: `Bearer ${t}` },
+        payload: { code: "x".repeat(20) },
+      });
+    expect((await use(token)).statusCode).to.not.equal(401); // a bad code, but the token is accepted
+    const out = await gw.app.inject({
+      method: "POST",
+      url: "/auth/logout",
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(out.statusCode, out.body).to.equal(204);
+    outcome(await use(token), 401, /ended by sign-out/);
+    outcome(await gw.read(token, `/fhir/Observation/anything`), 401, /ended by sign-out/);
+    outcome(
+      await gw.app.inject({ method: "POST", url: "/auth/logout", headers: { authorization: `Bearer ${token}` } }),
+      401,
+    );
+    expect((await use(other)).statusCode).to.not.equal(401);
+    // Another instance on the same database refuses it too (within its refresh period; here its first request).
+    const second = await testGateway({ keepDatabase: gw.store });
+    try {
+      outcome(await second.read(token, `/fhir/Observation/anything`), 401, /ended by sign-out/);
+      expect((await second.read(other, `/fhir/Observation/anything`)).statusCode).to.not.equal(401);
+    } finally {
+      await second.close();
+    }
+  });
+
   it("links a patient to the signed-in wallet once; moving it takes an admin relink code", async () => {
     const { patients } = await gw.ingest({ seed: "link-test" });
     const patientId = patients[0]!.id!;
@@ -277,7 +327,7 @@ describe("auth: Sign-In with Ethereum and bearer tokens", function () {
     // A plain link code cannot move the patient to another wallet.
     const newWallet = gw.t.unfundedAccount();
     const code = (
-      await gw.app.inject({ method: "POST", url: "/admin/link-codes", headers: ADMIN, payload: { patientId } })
+      await gw.app.inject({ method: "POST", url: "/admin/link-codes", headers: LINK_ISSUER, payload: { patientId } })
     ).json() as { code: string };
     const newToken = await gw.signIn(newWallet);
     const refused = await gw.app.inject({
@@ -293,7 +343,7 @@ describe("auth: Sign-In with Ethereum and bearer tokens", function () {
     const relink = await gw.app.inject({
       method: "POST",
       url: "/admin/link-codes",
-      headers: ADMIN,
+      headers: LINK_ISSUER,
       payload: { patientId, kind: "relink", ttlSeconds: 600 },
     });
     expect(relink.statusCode).to.equal(201);
@@ -324,6 +374,36 @@ describe("auth: Sign-In with Ethereum and bearer tokens", function () {
       ["issue-relink-code", "0"],
       ["relink-wallet", "0"],
     ]);
+  });
+
+  it("issues link and relink codes to the link-code token only, never the ingestion token; throttles failed token attempts", async () => {
+    const { patients } = await gw.ingest({ seed: "token-split", patients: 1 });
+    const patientId = patients[0]!.id!;
+    const issue = (headers: Record<string, string>, kind: "link" | "relink", remoteAddress = "127.0.0.9") =>
+      gw.app.inject({ method: "POST", url: "/admin/link-codes", headers, payload: { patientId, kind }, remoteAddress });
+    // A leaked ingestion token moves nobody.
+    outcome(await issue(ADMIN, "relink"), 401, /Invalid bearer token/);
+    outcome(await issue(ADMIN, "link"), 401, /Invalid bearer token/);
+    expect((await issue(LINK_ISSUER, "relink")).statusCode).to.equal(201);
+    // And the link-code token ingests nothing.
+    const ingest = await gw.app.inject({
+      method: "PUT",
+      url: `/fhir/Patient/${patientId}`,
+      headers: { ...LINK_ISSUER, "content-type": "application/fhir+json" },
+      payload: JSON.stringify(patients[0]),
+    });
+    outcome(ingest, 401, /Invalid bearer token/);
+    // Guessing: after 10 failures a minute from one address, every token request from it is a 429, even a right one.
+    const guesser = "127.0.0.77";
+    for (let i = 0; i < 10; i++) {
+      const res = await issue({ authorization: `Bearer guess-${i}-${"x".repeat(40)}` }, "link", guesser);
+      expect(res.statusCode).to.equal(401);
+    }
+    const blocked = await issue({ authorization: `Bearer guess-last-${"x".repeat(40)}` }, "link", guesser);
+    outcome(blocked, 429, /Too many failed attempts/);
+    expect(Number(blocked.headers["retry-after"])).to.be.greaterThan(0);
+    outcome(await issue(LINK_ISSUER, "link", guesser), 429);
+    expect((await issue(LINK_ISSUER, "link", "127.0.0.78")).statusCode).to.equal(201);
   });
 
   it("rate-limits unauthenticated requests per IP and reads per address: 429 OperationOutcome", async () => {

@@ -137,13 +137,9 @@ export class SiweVerifier {
     if (fields.domain !== this.#domain) throw unauthorized(`The message is for another domain than ${this.#domain}`);
     if (fields.scheme !== undefined && fields.scheme !== this.#scheme)
       throw unauthorized("The message is for another scheme");
-    let uriOrigin: string | undefined;
-    try {
-      uriOrigin = fields.uri ? new URL(fields.uri).origin : undefined;
-    } catch {
-      uriOrigin = undefined;
-    }
-    if (uriOrigin !== this.#origin) throw unauthorized(`The message URI is not on ${this.#origin}`);
+    // Exactly the URI /auth/nonce gives, not any URI on the origin: a message signed for another
+    // resource of this host (a path, a query) does not sign in here.
+    if (fields.uri !== this.uri) throw unauthorized(`The message URI is not ${this.uri}`);
     if (fields.version !== "1") throw unauthorized("Unsupported SIWE version");
     if (fields.chainId !== this.#chainId) throw unauthorized(`The message is for another chain than ${this.#chainId}`);
     const address = fields.address;

@@ -66,10 +66,91 @@ export interface BlockRef {
   timestamp: number;
 }
 
-/** The transport for an RPC URL: http(s) with JSON-RPC batching, or ws(s). */
+/**
+ * An RPC URL as it may be logged: scheme, host and port only. Providers put credentials in the
+ * user info (`user:password@`), the path (`/v3/<key>`) or the query (`?apikey=`): all replaced.
+ */
+export function redactRpcUrl(rpcUrl: string): string {
+  try {
+    const url = new URL(rpcUrl);
+    const hidden = url.username !== "" || url.password !== "";
+    const rest = url.pathname !== "/" || url.search !== "" || url.hash !== "";
+    return `${url.protocol}//${hidden ? "[redacted]@" : ""}${url.host}${rest ? "/[redacted]" : ""}`;
+  } catch {
+    return "[redacted]";
+  }
+}
+
+/** The ways an RPC URL may be written in an error: as given, normalized, without its user info. */
+function rpcUrlForms(rpcUrl: string): string[] {
+  const forms = new Set([rpcUrl]);
+  try {
+    const url = new URL(rpcUrl);
+    forms.add(url.href);
+    url.username = "";
+    url.password = "";
+    forms.add(url.href);
+    if (url.pathname !== "/" || url.search !== "") forms.add(`${url.pathname}${url.search}`);
+  } catch {
+    // not a URL: only as given
+  }
+  for (const f of [...forms]) if (f.endsWith("/")) forms.add(f.slice(0, -1));
+  // Longest first: a URL is replaced whole before a part of it.
+  return [...forms].filter((f) => f.length > 1).sort((a, b) => b.length - a.length);
+}
+
+/** Every string of an error (and its causes) with `secret` replaced by `shown`. */
+function scrubError(err: unknown, secrets: readonly string[], shown: string, seen = new Set<unknown>()): unknown {
+  if (err === null || typeof err !== "object" || seen.has(err)) return err;
+  seen.add(err);
+  const record = err as Record<string, unknown>;
+  for (const key of [...Object.getOwnPropertyNames(err), "cause"]) {
+    const value = record[key];
+    if (typeof value === "string") {
+      let text = value;
+      for (const secret of secrets) text = text.split(secret).join(shown);
+      if (text !== value) {
+        try {
+          record[key] = text;
+        } catch {
+          // read-only property: left as it is
+        }
+      }
+    } else if (Array.isArray(value)) {
+      record[key] = value.map((v) =>
+        typeof v === "string"
+          ? secrets.reduce((t, s) => t.split(s).join(shown), v)
+          : scrubError(v, secrets, shown, seen),
+      );
+    } else if (value !== null && typeof value === "object") {
+      scrubError(value, secrets, shown, seen);
+    }
+  }
+  return err;
+}
+
+/**
+ * The transport for an RPC URL: http(s) with JSON-RPC batching, or ws(s). Errors it raises (viem
+ * puts the URL in their messages) name the endpoint redacted ({@link redactRpcUrl}), so that no
+ * credential of the URL reaches a log.
+ */
 export function transportFor(rpcUrl: string): Transport {
-  if (/^wss?:/i.test(rpcUrl)) return webSocket(rpcUrl, { timeout: 15_000, retryCount: 2 });
-  return http(rpcUrl, { batch: { batchSize: 100, wait: 0 }, timeout: 15_000, retryCount: 2 });
+  const inner: Transport = /^wss?:/i.test(rpcUrl)
+    ? webSocket(rpcUrl, { timeout: 15_000, retryCount: 2 })
+    : http(rpcUrl, { batch: { batchSize: 100, wait: 0 }, timeout: 15_000, retryCount: 2 });
+  const shown = redactRpcUrl(rpcUrl);
+  const secrets = rpcUrlForms(rpcUrl);
+  return (params) => {
+    const transport = inner(params);
+    const request = (async (args: Parameters<typeof transport.request>[0], options?: unknown) => {
+      try {
+        return await (transport.request as (a: unknown, o?: unknown) => Promise<unknown>)(args, options);
+      } catch (err) {
+        throw scrubError(err, secrets, shown);
+      }
+    }) as typeof transport.request;
+    return { ...transport, request, value: transport.value, config: { ...transport.config } };
+  };
 }
 
 export interface StartupCheck {

@@ -50,7 +50,9 @@ export async function runAuditVerify(
     }
     throw err;
   }
-  const client = createPublicClient({ transport: deps.transport ?? transportFor(config.rpcUrl) }) as PublicClient;
+  const client = createPublicClient({
+    transport: deps.transport ?? transportFor(config.rpcUrl.reveal()),
+  }) as PublicClient;
   let database: Database;
   try {
     database = await (deps.openDatabase ?? openRealDatabase)(

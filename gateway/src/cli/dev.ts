@@ -6,7 +6,7 @@
  *
  * On the local chain only (31337, Hardhat's public development keys; see scripts/lib/demo.ts):
  * - secrets in the git-ignored .secrets/ (0700): the master key `.secrets/<custodian>.key`, the
- *   admin token and the bearer-token secret, each 0600, generated if missing (and said so) —
+ *   admin token, the link-code token and the bearer-token secret, each 0600, generated if missing (and said so) —
  *   the only place that ever generates a key; a production gateway reads its keys from the
  *   environment (server.ts) and refuses to start without them;
  * - PGlite data in the git-ignored .data/<custodian>/;
@@ -115,6 +115,11 @@ export function devEnv(
     () => randomBytes(32).toString("base64url"),
     say,
   );
+  const linkCodeToken = ensureSecretFile(
+    path.join(paths.secrets, `${custodian}.link-code-token`),
+    () => randomBytes(32).toString("base64url"),
+    say,
+  );
   const env: Record<string, string> = {
     GATEWAY_HOST: "127.0.0.1",
     GATEWAY_PORT: String(options.port ?? org.gatewayPort),
@@ -127,6 +132,7 @@ export function devEnv(
     GATEWAY_MASTER_KEY_FILE: keyFile,
     GATEWAY_TOKEN_SECRET_FILE: tokenSecretFile,
     GATEWAY_ADMIN_TOKEN: adminToken,
+    GATEWAY_LINK_CODE_TOKEN: linkCodeToken,
     GATEWAY_CORS_ORIGINS: "http://localhost:3000,http://127.0.0.1:3000",
     GATEWAY_ANCHOR_INTERVAL_SECONDS: "60",
   };
@@ -147,7 +153,7 @@ export interface SeedResult {
 /**
  * Seeds a demo gateway once, through its own routes (so that every write is audited as in
  * production): the synthetic data set by the admin token, then the first patients linked to
- * the demo wallets by an admin link code redeemed after Sign-In with Ethereum.
+ * the demo wallets by a link code (the link-code token's) redeemed after Sign-In with Ethereum.
  */
 export async function seedDemo(
   app: FastifyInstance,
@@ -157,6 +163,8 @@ export async function seedDemo(
     publicUrl: string;
     chainId: number;
     adminToken: string;
+    /** The link-code issuer's token (not the admin token). */
+    linkCodeToken: string;
     wallets: Record<string, LocalAccount>;
   },
 ): Promise<SeedResult> {
@@ -183,7 +191,12 @@ export async function seedDemo(
     const patientId = data.patients[i]!.id!;
     linked[name] = patientId;
     if ((await store.listWallets(patientId)).length > 0) continue;
-    const code = await app.inject({ method: "POST", url: "/admin/link-codes", headers: admin, payload: { patientId } });
+    const code = await app.inject({
+      method: "POST",
+      url: "/admin/link-codes",
+      headers: { authorization: `Bearer ${options.linkCodeToken}` },
+      payload: { patientId },
+    });
     if (code.statusCode !== 201) throw new Error(`link code for ${name} failed: ${code.body.slice(0, 300)}`);
     const { nonce } = (await app.inject({ method: "GET", url: "/auth/nonce" })).json() as { nonce: string };
     const message = createSiweMessage({
@@ -286,6 +299,7 @@ async function main(): Promise<void> {
         publicUrl: config.publicUrl,
         chainId: config.chainId,
         adminToken: config.adminToken.reveal(),
+        linkCodeToken: config.linkCodeToken.reveal(),
         wallets,
       });
     },

@@ -7,7 +7,11 @@
  *   GATEWAY_NEW_MASTER_KEY  or GATEWAY_NEW_MASTER_KEY_FILE   the new key (e.g. `openssl rand -hex 32`)
  *   DATABASE_URL            or GATEWAY_DATA_DIR              the database, as for the gateway
  *
- *   node gateway/src/cli/rotate-key.ts
+ *   node gateway/src/cli/rotate-key.ts [--new-data-keys]
+ *
+ * `--new-data-keys` also replaces every patient's data key: each record is decrypted and encrypted
+ * again under a new random key (slower: every record is rewritten), so a data key that leaked, or a
+ * copy of a wrapped key together with the old master key, opens nothing any more.
  *
  * Stop the gateway (PGlite allows one process) or, on PostgreSQL, restart every gateway
  * instance with the new key afterwards: instances still holding the old key refuse to create
@@ -25,12 +29,15 @@ export async function runRotateKey(
   openDatabase: (options: DatabaseOptions) => Promise<Database> = openRealDatabase,
 ): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
-    out("usage: node gateway/src/cli/rotate-key.ts   (keys and database from the environment; see the file header)");
+    out(
+      "usage: node gateway/src/cli/rotate-key.ts [--new-data-keys]   (keys and database from the environment; see the file header)",
+    );
     return 0;
   }
-  if (argv.length > 0) {
+  const newDataKeys = argv.includes("--new-data-keys");
+  if (argv.some((a) => a !== "--new-data-keys")) {
     out(
-      "rotate-key takes no arguments: keys are read from GATEWAY_MASTER_KEY[_FILE] and GATEWAY_NEW_MASTER_KEY[_FILE]",
+      "rotate-key takes no arguments but --new-data-keys: keys are read from GATEWAY_MASTER_KEY[_FILE] and GATEWAY_NEW_MASTER_KEY[_FILE]",
     );
     return 64; // EX_USAGE
   }
@@ -54,7 +61,7 @@ export async function runRotateKey(
   try {
     const oldKey = storage.masterKey.reveal();
     const store = await Store.open({ database, masterKey: oldKey });
-    const result = await store.rotateMasterKey(oldKey, newKey.reveal());
+    const result = await store.rotateMasterKey(oldKey, newKey.reveal(), { newDataKeys });
     out(
       JSON.stringify({
         rotated: true,
@@ -63,6 +70,8 @@ export async function runRotateKey(
         fingerprint: result.fingerprint,
         rewrappedDataKeys: result.rewrapped,
         rewrappedStudyKeys: result.studyKeys,
+        newDataKeys: result.newDataKeys,
+        reencryptedRecords: result.reencrypted,
       }),
     );
     return 0;

@@ -6,6 +6,7 @@ const KEY_HEX = "3c6e0b8a9c15224a8228b9a98ca1531d3c6e0b8a9c15224a8228b9a98ca1531
 const TOKEN = "s3cr3t-admin-token-abcdefghijklmnopqrstuvwxyz0123";
 const GATEWAY_KEY = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba";
 const TOKEN_SECRET = "hmac-key-for-bearer-tokens-0123456789abcdef";
+const LINK_TOKEN = "l1nk-code-token-ABCDEFGHIJKLMNOPQRSTUVWXYZ-9876";
 const REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 const ANCHOR = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512";
 
@@ -16,6 +17,7 @@ const VALID: Env = {
   CUSTODIAN_ADDRESS: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
   GATEWAY_MASTER_KEY: KEY_HEX,
   GATEWAY_ADMIN_TOKEN: TOKEN,
+  GATEWAY_LINK_CODE_TOKEN: LINK_TOKEN,
   GATEWAY_PRIVATE_KEY: GATEWAY_KEY,
   GATEWAY_TOKEN_SECRET: TOKEN_SECRET,
 };
@@ -69,6 +71,7 @@ describe("config", () => {
         "CHAIN_ID",
         "CUSTODIAN_ADDRESS",
         "GATEWAY_ADMIN_TOKEN",
+        "GATEWAY_LINK_CODE_TOKEN",
         "GATEWAY_MASTER_KEY",
         "GATEWAY_PRIVATE_KEY",
         "GATEWAY_TOKEN_SECRET",
@@ -232,6 +235,17 @@ describe("config", () => {
       io({ "/run/secrets/gateway.key": `${GATEWAY_KEY}\n` }),
     );
     expect(keyFromFile.gatewayPrivateKey.reveal()).to.equal(GATEWAY_KEY);
+  });
+
+  it("requires a link-code token of its own: not the admin token, not the bearer-token secret", () => {
+    expect(problems({ ...VALID, GATEWAY_LINK_CODE_TOKEN: TOKEN })["GATEWAY_LINK_CODE_TOKEN"]).to.match(
+      /must differ from GATEWAY_ADMIN_TOKEN/,
+    );
+    expect(problems({ ...VALID, GATEWAY_LINK_CODE_TOKEN: "short" })["GATEWAY_LINK_CODE_TOKEN"]).to.match(/at least 32/);
+    expect(problems({ ...VALID, GATEWAY_TOKEN_SECRET: LINK_TOKEN })["GATEWAY_TOKEN_SECRET"]).to.match(
+      /must differ from GATEWAY_LINK_CODE_TOKEN/,
+    );
+    expect(loadConfig(VALID, io()).linkCodeToken.reveal()).to.equal(LINK_TOKEN);
   });
 
   it("validates token lifetime, anchoring interval, rate and relay limits, CORS origins", () => {

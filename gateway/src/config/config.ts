@@ -72,7 +72,8 @@ export interface GatewayConfig extends StorageConfig {
   port: number;
   /** Base URL clients use (no trailing slash); SIWE domain/URI and Location headers derive from it. */
   publicUrl: string;
-  rpcUrl: string;
+  /** May hold credentials (user info, an API key in the path or query): never logged. */
+  rpcUrl: Secret<string>;
   chainId: number;
   /** ConsentRegistry (with OrganizationRegistry): the consent check, grants, delegates. */
   consentRegistryAddress: Address;
@@ -94,6 +95,8 @@ export interface GatewayConfig extends StorageConfig {
   tokenTtlSeconds: number;
   /** Bearer token of the custodian's ingestion clients. */
   adminToken: Secret<string>;
+  /** Bearer token of `POST /admin/link-codes` only (link and relink codes); never the admin token. */
+  linkCodeToken: Secret<string>;
   /** Seconds between audit anchoring runs; 0 disables the periodic job. */
   anchorIntervalSeconds: number;
   rateLimits: RateLimitConfig;
@@ -152,6 +155,7 @@ export const KNOWN_VARIABLES = [
   "GATEWAY_NEW_MASTER_KEY",
   "GATEWAY_NEW_MASTER_KEY_FILE",
   "GATEWAY_ADMIN_TOKEN",
+  "GATEWAY_LINK_CODE_TOKEN",
   "GATEWAY_BODY_LIMIT_BYTES",
   "GATEWAY_LOG_LEVEL",
 ] as const;
@@ -331,7 +335,8 @@ export function loadStorageConfig(env: Env, io: ConfigIo = nodeIo): StorageConfi
 
 export interface AuditVerifyConfig {
   database: DatabaseConfig;
-  rpcUrl: string;
+  /** May hold credentials: never logged. */
+  rpcUrl: Secret<string>;
   chainId: number;
   auditAnchorAddress: Address;
   custodianAddress: Address;
@@ -356,7 +361,7 @@ export function loadAuditVerifyConfig(env: Env, io: ConfigIo = nodeIo): AuditVer
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return {
     database: database!,
-    rpcUrl: rpcUrl!,
+    rpcUrl: new Secret(rpcUrl!),
     chainId: chainId!,
     auditAnchorAddress: auditAnchorAddress!,
     custodianAddress: custodianAddress!,
@@ -370,6 +375,20 @@ export function loadNewMasterKey(env: Env, io: ConfigIo = nodeIo): Secret<Buffer
   const key = r.masterKey("GATEWAY_NEW_MASTER_KEY");
   if (r.problems.length > 0 || !key) throw new ConfigError(r.problems);
   return key;
+}
+
+/** A static bearer token from the environment: long, random-looking, of bearer token characters. */
+function readBearerToken(r: Reader, name: string, description: string): Secret<string> | undefined {
+  const token = r.required(name, description);
+  if (token === undefined) return undefined;
+  if (token.length < ADMIN_TOKEN_MIN)
+    r.fail(name, `must be at least ${ADMIN_TOKEN_MIN} characters (got ${token.length})`);
+  else if (token.length > ADMIN_TOKEN_MAX) r.fail(name, `must be at most ${ADMIN_TOKEN_MAX} characters`);
+  else if (!/^[A-Za-z0-9\-._~+/=]+$/.test(token))
+    r.fail(name, "must use only the bearer token characters A-Z a-z 0-9 - . _ ~ + / =");
+  else if (new Set(token).size < 8) r.fail(name, "is too repetitive to be a random token");
+  else return new Secret(token);
+  return undefined;
 }
 
 export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
@@ -441,20 +460,22 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
   const database = readDatabase(r);
   const masterKey = r.masterKey("GATEWAY_MASTER_KEY");
 
-  let adminToken: Secret<string> | undefined;
-  const token = r.required(
+  const adminToken = readBearerToken(
+    r,
     "GATEWAY_ADMIN_TOKEN",
-    `bearer token of the custodian's ingestion clients, at least ${ADMIN_TOKEN_MIN} characters`,
+    `bearer token of the custodian's ingestion clients (and erasure), at least ${ADMIN_TOKEN_MIN} characters`,
   );
-  if (token !== undefined) {
-    if (token.length < ADMIN_TOKEN_MIN)
-      r.fail("GATEWAY_ADMIN_TOKEN", `must be at least ${ADMIN_TOKEN_MIN} characters (got ${token.length})`);
-    else if (token.length > ADMIN_TOKEN_MAX)
-      r.fail("GATEWAY_ADMIN_TOKEN", `must be at most ${ADMIN_TOKEN_MAX} characters`);
-    else if (!/^[A-Za-z0-9\-._~+/=]+$/.test(token))
-      r.fail("GATEWAY_ADMIN_TOKEN", "must use only the bearer token characters A-Z a-z 0-9 - . _ ~ + / =");
-    else if (new Set(token).size < 8) r.fail("GATEWAY_ADMIN_TOKEN", "is too repetitive to be a random token");
-    else adminToken = new Secret(token);
+  let linkCodeToken = readBearerToken(
+    r,
+    "GATEWAY_LINK_CODE_TOKEN",
+    `bearer token of the clients that issue link and relink codes (registration desk), at least ${ADMIN_TOKEN_MIN} characters, not the admin token`,
+  );
+  if (linkCodeToken !== undefined && adminToken !== undefined && linkCodeToken.reveal() === adminToken.reveal()) {
+    r.fail(
+      "GATEWAY_LINK_CODE_TOKEN",
+      "must differ from GATEWAY_ADMIN_TOKEN: a leaked ingestion token must not move patients to new wallets",
+    );
+    linkCodeToken = undefined;
   }
 
   let tokenSecret: Secret<Buffer> | undefined;
@@ -472,6 +493,8 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
     else if (new Set(value).size < 8) r.fail(tokenSrc.from, "is too repetitive to be a random key");
     else if (adminToken !== undefined && value.equals(Buffer.from(adminToken.reveal(), "utf8")))
       r.fail(tokenSrc.from, "must differ from GATEWAY_ADMIN_TOKEN");
+    else if (linkCodeToken !== undefined && value.equals(Buffer.from(linkCodeToken.reveal(), "utf8")))
+      r.fail(tokenSrc.from, "must differ from GATEWAY_LINK_CODE_TOKEN");
     else tokenSecret = new Secret(Buffer.from(value));
   }
   const tokenTtlSeconds = r.int(
@@ -546,7 +569,7 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
     host,
     port: port!,
     publicUrl: publicUrl!,
-    rpcUrl: rpcUrl!,
+    rpcUrl: new Secret(rpcUrl!),
     chainId: chainId!,
     consentRegistryAddress: consentRegistryAddress!,
     auditAnchorAddress: auditAnchorAddress!,
@@ -560,6 +583,7 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
     database: database!,
     masterKey: masterKey!,
     adminToken: adminToken!,
+    linkCodeToken: linkCodeToken!,
     anchorIntervalSeconds: anchorIntervalSeconds!,
     rateLimits: { perAddressPerMinute: perAddressPerMinute!, perIpPerMinute: perIpPerMinute! },
     relayLimits: { perAddressPerHour: relayPerHour!, globalPerHour: relayGlobalPerHour! },

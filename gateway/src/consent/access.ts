@@ -164,7 +164,8 @@ export class AccessControl {
               abi: consentRegistryAbi,
               functionName: "delegateExpiry",
               args: [wallet, requester],
-              blockNumber: block.number,
+              // EIP-1898: the block of the memo itself, not whichever block has its number now.
+              blockHash: block.hash,
             }),
           ),
         ),
@@ -273,6 +274,7 @@ export class AccessControl {
         category,
         purpose,
         blockNumber: block.number,
+        blockHash: block.hash,
       }).catch((err: unknown) => {
         throw toChainError(err);
       }),

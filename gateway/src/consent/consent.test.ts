@@ -6,7 +6,7 @@ import type { LocalAccount } from "viem/accounts";
 import { categoriesToMask, encodePurpose, purposeScope, type CategoryName } from "../../../sdk/codes.ts";
 import { listAudit, verifyChain } from "../audit/log.ts";
 import { assertValidFhir } from "../fhir/validation.ts";
-import { testGateway, type TestGateway } from "../testing/gateway.ts";
+import { ADMIN, FHIR, testGateway, type TestGateway } from "../testing/gateway.ts";
 
 function bundleOf(res: LightMyRequestResponse): Bundle {
   expect(res.statusCode, res.body.slice(0, 600)).to.equal(200);
@@ -71,6 +71,62 @@ describe("consent-checked reads", function () {
     const all = bundleOf(await gw.read(patientToken, `/fhir/Patient/${patientId}/$everything`, "TREAT"));
     expect(types(all)).to.include.members(["Patient", "Observation", "Condition", "Encounter"]);
     assertValidFhir(all);
+  });
+
+  it("pages $everything: bounded pages linked by next, every record exactly once, stable while records arrive", async () => {
+    const url = `/fhir/Patient/${patientId}/$everything`;
+    const path = (link: string) => link.slice(new URL(link).origin.length);
+    const next = (b: Bundle) => b.link?.find((l) => l.relation === "next")?.url;
+    const whole = bundleOf(await gw.read(patientToken, `${url}?_count=1000`, "TREAT"));
+    expect(next(whole)).to.equal(undefined);
+    const ids = (whole.entry ?? []).map((e) => `${e.resource!.resourceType}/${e.resource!.id}`);
+    expect(ids.length).to.equal(whole.total).and.to.be.greaterThan(15);
+    // The default page is bounded too.
+    const first = bundleOf(await gw.read(patientToken, url, "TREAT"));
+    expect(first.entry!.length).to.be.at.most(100);
+    // Pages of 7: the same first page twice, every record once, in (type, id) order, Patient first.
+    const page1 = await gw.read(patientToken, `${url}?_count=7`, "TREAT");
+    expect((await gw.read(patientToken, `${url}?_count=7`, "TREAT")).body).to.equal(page1.body);
+    const seen: string[] = [];
+    let bundle = bundleOf(page1);
+    let pages = 0;
+    for (;;) {
+      pages++;
+      expect(bundle.entry!.length).to.be.at.most(7);
+      expect(bundle.total).to.equal(ids.length + (pages > 2 ? 2 : 0));
+      seen.push(...bundle.entry!.map((e) => `${e.resource!.resourceType}/${e.resource!.id}`));
+      if (pages === 2) {
+        // Records arrive while the reader pages: nothing already there is skipped or repeated.
+        for (const id of ["0000-early", "zzzz-late"]) {
+          const res = await gw.app.inject({
+            method: "PUT",
+            url: `/fhir/Observation/${id}`,
+            headers: { ...ADMIN, "content-type": FHIR },
+            payload: JSON.stringify({
+              resourceType: "Observation",
+              id,
+              status: "final",
+              code: { coding: [{ system: "http://loinc.org", code: "8480-6" }] },
+              subject: { reference: `Patient/${patientId}` },
+            }),
+          });
+          expect(res.statusCode, res.body).to.equal(201);
+        }
+      }
+      const link = next(bundle);
+      if (link === undefined) break;
+      expect(link).to.match(/_count=7&_cursor=/);
+      bundle = bundleOf(await gw.read(patientToken, path(link), "TREAT"));
+    }
+    expect(pages).to.equal(Math.ceil(seen.length / 7));
+    expect(seen.filter((id) => id !== "Observation/zzzz-late")).to.deep.equal(ids);
+    expect(seen).to.include("Observation/zzzz-late");
+    expect(seen[0]).to.equal(`Patient/${patientId}`);
+    // Out of bounds or forged cursors are refused.
+    refused(await gw.read(patientToken, `${url}?_count=0`, "TREAT"), 400, /_count must be an integer from 1 to 1000/);
+    refused(await gw.read(patientToken, `${url}?_count=1001`, "TREAT"), 400, /_count/);
+    refused(await gw.read(patientToken, `${url}?_cursor=Nope/x`, "TREAT"), 400, /_cursor/);
+    refused(await gw.read(patientToken, `${url}?_cursor=Observation`, "TREAT"), 400, /_cursor/);
   });
 
   it("finds the Patient linked to a wallet by identifier (did:pkh), consent-checked like any search", async () => {

@@ -74,6 +74,10 @@ describe("AccessControl over the block memo (real chain, real store)", function 
   let clock: Date;
   let ethCalls = 0;
   let blockReads = 0;
+  /** The block parameter of every eth_call the access control made. */
+  const callBlocks: unknown[] = [];
+  /** A header to answer eth_getBlockByNumber with instead of the node's (a header read just before a reorg). */
+  let staleHeader: unknown;
   let chain: GatewayChain;
 
   before(async () => {
@@ -88,9 +92,15 @@ describe("AccessControl over the block memo (real chain, real store)", function 
       const inner = gw.t.transport(params);
       return {
         ...inner,
-        request: (async (args: { method: string }) => {
-          if (args.method === "eth_call") ethCalls++;
-          if (args.method === "eth_getBlockByNumber") blockReads++;
+        request: (async (args: { method: string; params?: unknown[] }) => {
+          if (args.method === "eth_call") {
+            ethCalls++;
+            callBlocks.push(args.params?.[1]);
+          }
+          if (args.method === "eth_getBlockByNumber") {
+            blockReads++;
+            if (staleHeader !== undefined) return staleHeader;
+          }
           return inner.request(args as never);
         }) as typeof inner.request,
       };
@@ -162,6 +172,44 @@ describe("AccessControl over the block memo (real chain, real store)", function 
     expect(ethCalls).to.equal(before);
     expect(lapsed.allowed).to.deep.equal([]);
     expect(lapsed.refused[0]).to.include({ category: "Observation", reason: "Expired" });
+  });
+
+  it("reads consent and delegation at the decision block's hash (EIP-1898), not at its number", async () => {
+    await grantFor(3600);
+    callBlocks.length = 0;
+    const decision = await decide();
+    expect(decision.allowed).to.deep.equal(["Observation"]);
+    expect(callBlocks.length).to.be.greaterThan(0);
+    for (const b of callBlocks) expect(b).to.deep.equal({ blockHash: decision.block!.hash });
+  });
+
+  it("never answers for a block reorganised away with the state of the block now at its height", async () => {
+    const node = gw.t.client as unknown as { request(args: { method: string; params?: unknown[] }): Promise<unknown> };
+    await gw.t.registryWrite(patient, "revoke", [gw.t.actors.hospital.address, purposeScope("TREAT")]);
+    const snapshot = await node.request({ method: "evm_snapshot" });
+    await grantFor(3600); // block N: the grant
+    const header = await node.request({ method: "eth_getBlockByNumber", params: ["latest", false] });
+    const granted = await decide();
+    expect(granted.allowed).to.deep.equal(["Observation"]);
+    // A reorganisation: block N replaced by one without the grant, after the gateway read N's header.
+    await node.request({ method: "evm_revert", params: [snapshot] });
+    await gw.t.mine(1);
+    const replaced = (await node.request({ method: "eth_getBlockByNumber", params: ["latest", false] })) as {
+      number: string;
+      hash: string;
+    };
+    expect(replaced.number).to.equal((header as { number: string }).number);
+    expect(replaced.hash).to.not.equal((header as { hash: string }).hash);
+    staleHeader = header;
+    const fresh = new AccessControl(gw.store, chain, { now: () => clock }); // nothing remembered
+    const outcome = await fresh.decide(patientId, clinician(), ["Observation"], "TREAT").then(
+      (d) => JSON.stringify(d.allowed),
+      (err: unknown) => (err instanceof Error ? `error: ${err.name}` : "?"),
+    );
+    staleHeader = undefined;
+    // Read at N's hash: the node answers for N (the grant), or no longer knows N (an error, a 503);
+    // never with the "no grant" of the block that replaced N.
+    expect(outcome).to.be.oneOf(['["Observation"]', "error: ChainError"]);
   });
 
   it("reads the latest block once for the callers of one turn, and afresh for a caller after it was sent", async () => {

@@ -19,6 +19,8 @@ export const TERMINOLOGY_BUNDLES = [
 type Expansion = Map<string, Set<string>> | null;
 
 let expansions: Map<string, Expansion> | undefined;
+/** url → every code of a complete code system in the definitions. */
+let completeCodeSystems: Map<string, Set<string>> | undefined;
 
 /** A code system's concepts (code → display, "" when it gives none) and whether it is complete. */
 interface CodeSystemIndex {
@@ -64,6 +66,7 @@ function load(): Map<string, Expansion> {
       }
     }
   }
+  completeCodeSystems = codeSystems;
   const out = new Map<string, Expansion>();
   for (const vs of valueSets) {
     const includes = vs.compose?.include ?? [];
@@ -110,6 +113,21 @@ export function codeSystemDisplay(
   const display = index.displays.get(code);
   if (display !== undefined) return { known: true, display };
   return index.complete ? { known: false } : { known: "maybe" };
+}
+
+/** Every code of a code system given completely in the definitions; undefined for any other system. */
+export function codeSystemCodes(url: string): ReadonlySet<string> | undefined {
+  loadTerminology();
+  return completeCodeSystems!.get(url);
+}
+
+/**
+ * The codes of a value set (canonical URL, with or without `|version`), by system; null when the
+ * definitions cannot enumerate it, undefined when they do not have it.
+ */
+export function valueSetCodes(url: string): ReadonlyMap<string, ReadonlySet<string>> | null | undefined {
+  loadTerminology();
+  return expansions!.get(url.split("|")[0]!);
 }
 
 interface CollectedToken {

@@ -2,7 +2,7 @@ import type { Bundle, OperationOutcome, Patient, Resource } from "@medplum/fhirt
 import { expect } from "chai";
 import { sql } from "drizzle-orm";
 import type { LightMyRequestResponse } from "fastify";
-import { type Address, type Hex, parseEventLogs } from "viem";
+import type { Address, Hex } from "viem";
 import type { LocalAccount } from "viem/accounts";
 import { categoriesToMask, encodePurpose } from "../../../sdk/codes.ts";
 import { custodianShare } from "../../../sdk/escrow.ts";
@@ -10,7 +10,7 @@ import { remunerationTokenAbi, studyEscrowAbi } from "../../../sdk/generated/abi
 import { listAudit } from "../audit/log.ts";
 import { assertValidFhir } from "../fhir/validation.ts";
 import { rawRows } from "../store/database.ts";
-import { testGateway, type TestGateway } from "../testing/gateway.ts";
+import { ADMIN, FHIR, testGateway, type TestGateway } from "../testing/gateway.ts";
 import { pseudonym } from "./deidentify.ts";
 
 const PRICE = 10n ** 18n;
@@ -79,9 +79,14 @@ describe("research export: de-identified data for a study, deliveries paid once"
 
   function released(bundle: Bundle): { outcome: OperationOutcome; resources: Resource[]; patients: Set<string> } {
     const [first, ...rest] = bundle.entry ?? [];
-    const outcome = first!.resource as OperationOutcome;
-    expect(outcome.resourceType).to.equal("OperationOutcome");
-    const resources = rest.map((e) => e.resource!);
+    expect(first!.resource!.resourceType).to.equal("OperationOutcome");
+    // The summary first; a page's own note (records withheld) last.
+    const outcomes = (bundle.entry ?? []).map((e) => e.resource!).filter((r) => r.resourceType === "OperationOutcome");
+    const outcome: OperationOutcome = {
+      resourceType: "OperationOutcome",
+      issue: outcomes.flatMap((o) => (o as OperationOutcome).issue),
+    };
+    const resources = rest.map((e) => e.resource!).filter((r) => r.resourceType !== "OperationOutcome");
     const patients = new Set(
       resources.map((r) =>
         r.resourceType === "Patient"
@@ -177,6 +182,69 @@ describe("research export: de-identified data for a study, deliveries paid once"
     ).to.have.length(0);
   });
 
+  it("lets no free text, full date or age over 89 of a participant out, and withholds what cannot leave", async () => {
+    const ana = people["ana"]!.patient.id!;
+    const secret = "John Q. Smith (MRN 4417, SSN 078-05-1120) seen 2025-03-14 at 12 Elm St";
+    const put = async (resource: Resource) => {
+      const res = await gw.app.inject({
+        method: "PUT",
+        url: `/fhir/${resource.resourceType}/${resource.id}`,
+        headers: { ...ADMIN, "content-type": FHIR },
+        payload: JSON.stringify(resource),
+      });
+      expect(res.statusCode, res.body.slice(0, 400)).to.be.oneOf([200, 201]);
+    };
+    await put({
+      resourceType: "Condition",
+      id: "deid-attack-1",
+      clinicalStatus: {
+        coding: [{ system: "http://terminology.hl7.org/CodeSystem/condition-clinical", code: "resolved" }],
+      },
+      subject: { reference: `Patient/${ana}` },
+      code: { coding: [{ system: "http://snomed.info/sct", code: "44054006", display: secret }], text: secret },
+      onsetAge: { value: 93, unit: "a", system: "http://unitsofmeasure.org", code: "a" },
+      abatementString: secret,
+      recordedDate: "2025-03-14",
+    });
+    await put({
+      resourceType: "Observation",
+      id: "deid-attack-2",
+      status: "final",
+      code: { coding: [{ system: "http://loinc.org", code: "8480-6" }] },
+      subject: { reference: `Patient/${ana}` },
+      valueString: secret,
+      effectiveDateTime: "2025-03-14T10:00:00Z",
+    });
+    await put({
+      resourceType: "Observation",
+      id: "deid-attack-3",
+      status: "final",
+      modifierExtension: [{ url: "http://example.org/fhir/refuted", valueBoolean: true }],
+      code: { coding: [{ system: "http://loinc.org", code: "8462-4" }] },
+      subject: { reference: `Patient/${ana}` },
+      valueQuantity: { value: 80, unit: "mm[Hg]", system: "http://unitsofmeasure.org", code: "mm[Hg]" },
+    });
+    const res = await download(analystToken, studyId);
+    expect(res.statusCode, res.body.slice(0, 600)).to.equal(200);
+    assertValidFhir(res.json() as Bundle);
+    expect(res.body).to.not.match(/Smith|4417|078-05|Elm St|2025-03|deid-attack/);
+    const { outcome, resources } = released(res.json() as Bundle);
+    const key = await gw.store.studyPseudonymKey(`${escrow().toLowerCase()}:${studyId}`);
+    const condition = resources.find((r) => r.id === pseudonym(key, "Condition", "deid-attack-1")) as
+      { onsetAge?: unknown; recordedDate?: string } | undefined;
+    expect(condition?.onsetAge).to.deep.equal({
+      value: 90,
+      comparator: ">=",
+      unit: "a",
+      system: "http://unitsofmeasure.org",
+      code: "a",
+    });
+    expect(condition?.recordedDate).to.equal("2025");
+    expect(resources.some((r) => r.id === pseudonym(key, "Observation", "deid-attack-2"))).to.equal(true);
+    expect(resources.some((r) => r.id === pseudonym(key, "Observation", "deid-attack-3"))).to.equal(false);
+    expect(outcomeText(outcome)).to.match(/1 record\(s\) of this page withheld: a modifier extension/);
+  });
+
   it("pays nothing twice: a retry releases the same pseudonymous data and sends no report", async () => {
     const first = released((await download(analystToken, studyId)).json() as Bundle);
     const balanceBefore = await balance(people["ben"]!.wallet.address);
@@ -189,13 +257,64 @@ describe("research export: de-identified data for a study, deliveries paid once"
     expect(await balance(people["ben"]!.wallet.address)).to.equal(balanceBefore);
   });
 
-  it("withholds a participant the budget cannot pay for, and releases it once the study is topped up", async () => {
+  it("pages the export: bounded pages linked by next, cursors of pseudonyms only, every record once, no new report", async () => {
+    const whole = released((await download(analystToken, studyId)).json() as Bundle);
+    const all = whole.resources.map((r) => `${r.resourceType}/${r.id}`);
+    expect(all.length).to.be.greaterThan(12);
+    const nonce = await gw.t.client.getTransactionCount({ address: gw.t.actors.labGateway.address });
+    const page = (url: string) =>
+      gw.app.inject({ method: "GET", url, headers: { authorization: `Bearer ${analystToken}` } });
+    const first = await page(`/research/studies/${studyId}/dataset?_count=5`);
+    const again = await page(`/research/studies/${studyId}/dataset?_count=5`);
+    const entries = (res: LightMyRequestResponse) => (res.json() as Bundle).entry!.slice(1);
+    expect(entries(again)).to.deep.equal(entries(first));
+    const seen: string[] = [];
+    let res = first;
+    for (let pages = 1; ; pages++) {
+      expect(res.statusCode, res.body.slice(0, 400)).to.equal(200);
+      const bundle = res.json() as Bundle;
+      assertValidFhir(bundle);
+      const { resources, outcome } = released(bundle);
+      expect(resources.length).to.be.at.most(5);
+      seen.push(...resources.map((r) => `${r.resourceType}/${r.id}`));
+      const next = bundle.link?.find((l) => l.relation === "next")?.url;
+      if (next === undefined) {
+        expect(outcomeText(outcome)).to.match(/\(the last\)/);
+        break;
+      }
+      const cursor = new URL(next).searchParams.get("_cursor")!;
+      // Only pseudonyms: nothing of a patient id or a record id of the custodian.
+      expect(cursor).to.match(/^[0-9a-f]{32}\.[0-9]{2}\.[0-9a-f]{32}$/);
+      for (const p of Object.values(people)) expect(next).to.not.include(p.patient.id!);
+      expect(pages).to.be.below(20);
+      res = await page(next.slice(new URL(next).origin.length));
+    }
+    expect([...seen].sort()).to.deep.equal([...all].sort());
+    expect(new Set(seen).size).to.equal(seen.length);
+    expect(await gw.t.client.getTransactionCount({ address: gw.t.actors.labGateway.address })).to.equal(nonce);
+    said(await page(`/research/studies/${studyId}/dataset?_count=0`), 400, /_count must be an integer from 1 to 1000/);
+    said(await page(`/research/studies/${studyId}/dataset?_cursor=Patient/1`), 400, /_cursor/);
+    said(await page(`/research/studies/${studyId}/dataset?format=csv`), 400, /format/);
+  });
+
+  it("withholds a participant the budget cannot pay for without reporting it (no gas spent), and releases it once the study is topped up", async () => {
     await join("eve", studyId);
-    const res = await download(analystToken, studyId);
-    expect(res.statusCode).to.equal(200);
-    const short = released(res.json() as Bundle);
-    expect(short.patients.size).to.equal(2);
-    expect(outcomeText(short.outcome)).to.match(/1 participant\(s\) withheld: the study's budget cannot pay/);
+    const gateway = gw.t.actors.labGateway.address;
+    const spent = async () => ({
+      transactions: await gw.t.client.getTransactionCount({ address: gateway }),
+      wei: await gw.t.client.getBalance({ address: gateway }),
+    });
+    const before = await spent();
+    // Downloaded again and again while the budget is exhausted: nothing can be paid, nothing is sent.
+    for (let i = 0; i < 3; i++) {
+      const res = await download(analystToken, studyId);
+      expect(res.statusCode).to.equal(200);
+      const short = released(res.json() as Bundle);
+      expect(short.patients.size).to.equal(2);
+      expect(outcomeText(short.outcome)).to.match(/1 participant\(s\) withheld: the study's budget cannot pay/);
+      expect(outcomeText(short.outcome)).to.not.match(/transaction 0x/);
+    }
+    expect(await spent()).to.deep.equal(before);
     const eve = people["eve"]!.wallet.address;
     expect(await balance(eve)).to.equal(0n);
 
@@ -209,23 +328,20 @@ describe("research export: de-identified data for a study, deliveries paid once"
     expect(await budget(studyId)).to.equal(0n);
   });
 
-  it("reports again after a crash between recording and reporting, and the escrow still pays once", async () => {
+  it("after a crash between recording and reporting, asks the escrow instead of reporting again, and pays once", async () => {
     const ana = people["ana"]!.wallet.address;
     const paidBefore = await balance(ana);
-    // As if the gateway died after recording "reporting" and before the report was mined.
+    const nonce = await gw.t.client.getTransactionCount({ address: gw.t.actors.labGateway.address });
+    // As if the gateway died after recording "reporting", while the report was being mined.
     await gw.store.db.execute(
       sql`UPDATE research_deliveries SET status = 'reporting', tx_hash = NULL WHERE patient = ${ana.toLowerCase()}`,
     );
     const res = await download(analystToken, studyId);
     const { outcome, patients } = released(res.json() as Bundle);
     expect(patients.size).to.equal(3);
-    const tx = /transaction (0x[0-9a-f]{64})/.exec(outcomeText(outcome))?.[1] as Hex | undefined;
-    expect(tx, "a report was sent again").to.not.equal(undefined);
-    const receipt = await gw.t.client.getTransactionReceipt({ hash: tx! });
-    const events = parseEventLogs({ abi: studyEscrowAbi, logs: receipt.logs });
-    const deliveries = events.filter((e) => e.eventName === "DeliveryPaid" || e.eventName === "DeliverySkipped");
-    expect(deliveries.map((e) => e.eventName)).to.deep.equal(["DeliverySkipped"]);
-    expect(deliveries[0]!.args).to.deep.include({ patient: ana, reason: 1 }); // SkipReason.AlreadyDelivered
+    // The escrow says delivered: released, and no report that would pay nothing.
+    expect(outcomeText(outcome)).to.not.match(/transaction 0x/);
+    expect(await gw.t.client.getTransactionCount({ address: gw.t.actors.labGateway.address })).to.equal(nonce);
     expect(await balance(ana)).to.equal(paidBefore);
     const [row] = await rawRows<{ status: string }>(
       gw.store.db,

@@ -18,8 +18,8 @@
  *    still in force. Everyone else's data stays here; the Bundle's OperationOutcome says how many
  *    were withheld and why, without saying who.
  */
-import type { Bundle, BundleEntry, OperationOutcome, OperationOutcomeIssue, Resource } from "@medplum/fhirtypes";
-import { and, eq, inArray } from "drizzle-orm";
+import type { Bundle, BundleEntry, OperationOutcome, OperationOutcomeIssue } from "@medplum/fhirtypes";
+import { and, eq, inArray, ne } from "drizzle-orm";
 import { randomUUID } from "node:crypto";
 import { type Address, type Hex, getAddress, parseEventLogs } from "viem";
 import { CATEGORIES, ROLES, categoryIndex, maskToCategories, type CategoryName } from "../../../sdk/codes.ts";
@@ -30,20 +30,24 @@ import type { BlockRef, GatewayChain } from "../chain/chain.ts";
 import { conflict, forbidden, notFound, notImplemented, unprocessable } from "../fhir/outcomes.ts";
 import { researchDeliveries } from "../store/schema.ts";
 import type { Store } from "../store/store.ts";
-import { EXPORTABLE_TYPES, PSEUDONYMIZED, deidentify } from "./deidentify.ts";
+import { EXPORTABLE_TYPES, NotExportableError, PSEUDONYMIZED, deidentify, pseudonym } from "./deidentify.ts";
 
 /** Patients per `reportDeliveries` transaction (the escrow's gas budget is per patient). */
 export const REPORT_BATCH = 100;
 
 const ALLOWED_REASON = 0; // IConsentRegistry.Reason.Allowed
 const STUDY_OPEN = 1;
+const PARTICIPANT_JOINED = 1; // IStudyEscrow.ParticipantStatus.Joined
 
 export interface ResearchExportResult {
   studyId: bigint;
   /** The study's research purpose (registry encoding). */
   purpose: bigint;
-  bundle: Bundle;
-  /** The Patient ids whose data was released (for the audit trail; never sent to the researcher). */
+  /** The Bundle without its entries (its links: self, and next when there are more pages). */
+  head: Omit<Bundle, "entry">;
+  /** The entries, the summary first, each record decrypted and de-identified as it is consumed. */
+  bundle: () => Generator<BundleEntry>;
+  /** The Patient ids whose data is on this page (for the audit trail; never sent to the researcher). */
   releasedPatients: string[];
   /** The transactions that reported deliveries in this export. */
   transactions: Hex[];
@@ -56,7 +60,25 @@ interface Candidate {
   wallet: Address;
   patientId: string;
   categories: CategoryName[];
-  resources: Resource[];
+  refs: Array<{ resourceType: CategoryName; id: string }>;
+}
+
+/** Records per page of an export unless `_count` says otherwise. */
+export const EXPORT_PAGE_SIZE = 500;
+/** A page cursor: the pseudonyms of the last record of the previous page (patient.type.record). */
+export const EXPORT_CURSOR = /^[0-9a-f]{32}\.[0-9]{2}\.[0-9a-f]{32}$/;
+
+/** Which page of the export: at most `count` records after `cursor`; `url` is the route's own URL. */
+export interface ExportPage {
+  count: number;
+  cursor?: string | undefined;
+  url: string;
+}
+
+function pageUrl(url: string, count: number, cursor: string | undefined): string {
+  const q = new URLSearchParams({ _count: String(count) });
+  if (cursor !== undefined) q.set("_cursor", cursor);
+  return `${url}?${q.toString()}`;
 }
 
 type Withheld = "no-grant" | "no-records" | "not-linked" | (typeof SKIP_REASONS)[number]["name"];
@@ -85,7 +107,7 @@ export class ResearchExport {
     this.#escrow = chain.studyEscrow;
   }
 
-  async export(studyId: bigint, requester: Address): Promise<ResearchExportResult> {
+  async export(studyId: bigint, requester: Address, page: ExportPage): Promise<ResearchExportResult> {
     const chain = this.#chain;
     const block = await chain.latestBlock();
     const study = await chain.read((c) =>
@@ -132,16 +154,16 @@ export class ResearchExport {
         count("no-grant");
         continue;
       }
-      const records = await this.#store.everything(patientId, allowed);
-      if (records.kind !== "ok" || records.resources.length === 0) {
+      const refs = await this.#store.compartmentRefs([patientId], allowed);
+      if (refs.length === 0) {
         count("no-records");
         continue;
       }
-      candidates.push({ wallet, patientId, categories: allowed, resources: records.resources });
+      candidates.push({ wallet, patientId, categories: allowed, refs });
     }
 
     const studyRef = `${this.#escrow.toLowerCase()}:${studyId}`;
-    const report = await this.#report(studyRef, studyId, candidates);
+    const report = await this.#report(studyRef, studyId, study, candidates, block);
     const released: Candidate[] = [];
     for (const c of candidates) {
       const outcome = report.status.get(c.wallet);
@@ -151,10 +173,50 @@ export class ResearchExport {
 
     const pseudonymKey = await this.#store.studyPseudonymKey(studyRef);
     const now = this.#store.now();
-    const entries: BundleEntry[] = [];
+    // Every released record in the order of its pseudonyms (patient, type, record): pages are cut
+    // from it by a cursor made of pseudonyms only, which the researcher sees anyway.
+    const order: Array<{ cursor: string; patientId: string; resourceType: CategoryName; id: string }> = [];
     for (const c of released) {
-      for (const r of c.resources) entries.push({ resource: deidentify(r, { key: pseudonymKey, now }) });
+      const patient = pseudonym(pseudonymKey, "Patient", c.patientId);
+      for (const r of c.refs) {
+        const type = String(EXPORTABLE_TYPES.indexOf(r.resourceType)).padStart(2, "0");
+        const cursor = `${patient}.${type}.${pseudonym(pseudonymKey, r.resourceType, r.id)}`;
+        order.push({ cursor, patientId: c.patientId, resourceType: r.resourceType, id: r.id });
+      }
     }
+    order.sort((x, y) => (x.cursor < y.cursor ? -1 : x.cursor > y.cursor ? 1 : 0));
+    const from = page.cursor === undefined ? 0 : order.findIndex((o) => o.cursor > page.cursor!);
+    const slice = from < 0 ? [] : order.slice(from, from + page.count);
+    const next = from >= 0 && from + page.count < order.length ? slice.at(-1)!.cursor : undefined;
+    const records = await this.#store.recordsByRef(slice);
+    function* entries(): Generator<BundleEntry> {
+      let notExportable = 0;
+      for (const r of records()) {
+        try {
+          yield { resource: deidentify(r, { key: pseudonymKey, now }) };
+        } catch (err) {
+          if (!(err instanceof NotExportableError)) throw err;
+          notExportable++;
+        }
+      }
+      if (notExportable > 0) {
+        const withheld: OperationOutcome = {
+          resourceType: "OperationOutcome",
+          issue: [
+            info(
+              `${notExportable} record(s) of this page withheld: a modifier extension, or an element they require that cannot leave de-identified (free text only)`,
+              "not-exportable",
+            ),
+          ],
+        };
+        yield { resource: withheld };
+      }
+    }
+    notes.push(
+      info(
+        `${order.length} record(s) in all; this page: ${slice.length}${next === undefined ? " (the last)" : ", the next page by the Bundle's next link"}`,
+      ),
+    );
     const summary: OperationOutcome = {
       resourceType: "OperationOutcome",
       issue: [
@@ -168,19 +230,29 @@ export class ResearchExport {
         ...notes,
       ],
     };
-    const bundle: Bundle = {
+    const head: Omit<Bundle, "entry"> = {
       resourceType: "Bundle",
       id: randomUUID(),
       meta: { security: [{ ...PSEUDONYMIZED }] },
       type: "collection",
       timestamp: now.toISOString(),
-      entry: [{ resource: summary }, ...entries],
+      link: [
+        { relation: "self", url: pageUrl(page.url, page.count, page.cursor) },
+        ...(next === undefined ? [] : [{ relation: "next", url: pageUrl(page.url, page.count, next) }]),
+      ],
     };
+    const summaryEntry: BundleEntry = { resource: summary };
+    const bundle = () =>
+      (function* (): Generator<BundleEntry> {
+        yield summaryEntry;
+        yield* entries();
+      })();
     return {
       studyId,
       purpose: study.purpose,
       bundle,
-      releasedPatients: released.map((c) => c.patientId),
+      head,
+      releasedPatients: [...new Set(slice.map((o) => o.patientId))],
       transactions: report.transactions,
       newlyPaid: report.newlyPaid,
       block,
@@ -263,13 +335,22 @@ export class ResearchExport {
   }
 
   /**
-   * Reports the candidates' deliveries that are not yet known to be paid; returns each
-   * candidate's status ("paid" or the escrow's skip reason).
+   * Reports the candidates' deliveries that the escrow would pay, and only those; returns each
+   * candidate's status ("paid" or the reason it is withheld).
+   *
+   * What the escrow will do is read first, at the export's block, with the escrow's own checks in
+   * its order: a current participant (`getParticipant`), not yet delivered (`isDelivered`), budget
+   * for the price (`budget / price` deliveries at most, in join order), the grant of the study's
+   * first category in force (`scopeStatus`). Nothing is sent for a participant the escrow would
+   * skip, and no transaction at all when nobody would be paid: a study with an exhausted budget
+   * costs the custodian no gas, however often it is downloaded.
    */
   async #report(
     studyRef: string,
     studyId: bigint,
+    study: { price: bigint; budget: bigint; categories: number; researcher: Address },
     candidates: readonly Candidate[],
+    block: BlockRef,
   ): Promise<{ status: Map<Address, "paid" | Withheld>; transactions: Hex[]; newlyPaid: number }> {
     const db = this.#store.db;
     const status = new Map<Address, "paid" | Withheld>();
@@ -278,39 +359,74 @@ export class ResearchExport {
     if (candidates.length === 0) return { status, transactions, newlyPaid };
     // The pseudonym key row first: deliveries reference the study.
     await this.#store.studyPseudonymKey(studyRef);
-    const known = await db
-      .select({ patient: researchDeliveries.patient, status: researchDeliveries.status })
-      .from(researchDeliveries)
-      .where(
-        and(
-          eq(researchDeliveries.study, studyRef),
-          inArray(
-            researchDeliveries.patient,
-            candidates.map((c) => c.wallet.toLowerCase()),
-          ),
-        ),
-      );
-    // The escrow is the truth about what was paid; the table only saves reports. A row says "paid"
-    // for a delivery the chain does not know (a chain reset under the same addresses, a restored
-    // database): reported again, never released unpaid.
-    const recorded = candidates.filter((c) =>
-      known.some((k) => k.status === "paid" && k.patient === c.wallet.toLowerCase()),
-    );
+    const chain = this.#chain;
+    const firstCategory = maskToCategories(study.categories)[0];
+    const key = studyKey(this.#escrow, studyId);
+    // The escrow is the truth about what was paid; the table only saves reports (a row saying
+    // "paid" for a delivery the chain does not know is reported again, never released unpaid).
     const onChain = await Promise.all(
-      recorded.map((c) =>
-        this.#chain.read((client) =>
-          client.readContract({
-            address: this.#escrow,
-            abi: studyEscrowAbi,
-            functionName: "isDelivered",
-            args: [studyId, c.wallet, this.#chain.custodian],
-          }),
-        ),
-      ),
+      candidates.map(async (c) => {
+        const [participant, delivered, grant] = await Promise.all([
+          chain.read((client) =>
+            client.readContract({
+              address: this.#escrow,
+              abi: studyEscrowAbi,
+              functionName: "getParticipant",
+              args: [studyId, c.wallet],
+              blockNumber: block.number,
+            }),
+          ),
+          chain.read((client) =>
+            client.readContract({
+              address: this.#escrow,
+              abi: studyEscrowAbi,
+              functionName: "isDelivered",
+              args: [studyId, c.wallet, chain.custodian],
+              blockNumber: block.number,
+            }),
+          ),
+          firstCategory === undefined
+            ? Promise.resolve(undefined)
+            : chain.read((client) =>
+                client.readContract({
+                  address: chain.consentRegistry,
+                  abi: consentRegistryAbi,
+                  functionName: "scopeStatus",
+                  args: [c.wallet, study.researcher, key, categoryIndex(firstCategory)],
+                  blockNumber: block.number,
+                }),
+              ),
+        ]);
+        return { joined: participant.status === PARTICIPANT_JOINED, delivered, granted: grant?.[0] === ALLOWED_REASON };
+      }),
     );
-    const paid = new Set(recorded.filter((_, i) => onChain[i]).map((c) => c.wallet.toLowerCase()));
-    const pending = candidates.filter((c) => !paid.has(c.wallet.toLowerCase()));
-    for (const c of candidates) if (paid.has(c.wallet.toLowerCase())) status.set(c.wallet, "paid");
+    let payable = study.price > 0n ? study.budget / study.price : 0n;
+    const pending: Candidate[] = [];
+    for (const [i, c] of candidates.entries()) {
+      const o = onChain[i]!;
+      if (!o.joined) status.set(c.wallet, "NotParticipant");
+      else if (o.delivered) status.set(c.wallet, "paid");
+      else if (payable === 0n) status.set(c.wallet, "BudgetExhausted");
+      else if (!o.granted) status.set(c.wallet, "NoActiveGrant");
+      else {
+        pending.push(c);
+        payable -= 1n;
+      }
+    }
+    // Rows left "reporting" by a crash whose report was mined: the chain says delivered, recorded so.
+    const delivered = candidates.filter((c) => status.get(c.wallet) === "paid").map((c) => c.wallet.toLowerCase());
+    if (delivered.length > 0) {
+      await db
+        .update(researchDeliveries)
+        .set({ status: "paid", reason: null, updatedAt: this.#store.now() })
+        .where(
+          and(
+            eq(researchDeliveries.study, studyRef),
+            inArray(researchDeliveries.patient, delivered),
+            ne(researchDeliveries.status, "paid"),
+          ),
+        );
+    }
 
     for (let i = 0; i < pending.length; i += REPORT_BATCH) {
       const batch = pending.slice(i, i + REPORT_BATCH);

@@ -4,7 +4,8 @@
  *   GET  /auth/nonce          a single-use SIWE nonce (and the domain, URI and chain to sign for)
  *   POST /auth/siwe           {message, signature} → a short-lived bearer token for the address
  *   POST /auth/link           {code} with a bearer token → ties the code's Patient to the wallet
- *   POST /admin/link-codes    {patientId, kind?, ttlSeconds?} with the admin token → a one-time
+ *   POST /auth/logout         with a bearer token → ends that token (refused from then on, 204)
+ *   POST /admin/link-codes    {patientId, kind?, ttlSeconds?} with the link-code token → a one-time
  *                             code ("link", as at registration; "relink" moves a patient to a new
  *                             wallet, the only way to do so)
  */
@@ -78,6 +79,12 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
     },
   );
 
+  app.post("/auth/logout", { onRequest: ctx.requireReader, bodyLimit: AUTH_BODY_LIMIT }, async (request, reply) => {
+    const requester = request.requester!;
+    await ctx.revocations.revoke(requester.tokenId, requester.expiresAt);
+    return reply.code(204).header("cache-control", "no-store").send();
+  });
+
   app.post<{ Body: { code: string } }>(
     "/auth/link",
     { onRequest: ctx.requireReader, bodyLimit: AUTH_BODY_LIMIT, schema: { body: linkBody } },
@@ -106,7 +113,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
 
   app.post<{ Body: { patientId: string; kind?: LinkCodeKind; ttlSeconds?: number } }>(
     "/admin/link-codes",
-    { onRequest: ctx.requireCustodian, bodyLimit: AUTH_BODY_LIMIT, schema: { body: linkCodeBody } },
+    { onRequest: ctx.requireLinkCodeIssuer, bodyLimit: AUTH_BODY_LIMIT, schema: { body: linkCodeBody } },
     async (request, reply) => {
       const kind = request.body.kind ?? "link";
       const audit: AuditContext = {

@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Address } from "viem";
 import type { RateLimiter } from "../auth/rate-limit.ts";
 import type { SiweVerifier } from "../auth/siwe.ts";
+import type { TokenRevocations } from "../auth/revocations.ts";
 import type { TokenIssuer } from "../auth/tokens.ts";
 import type { AuditInput } from "../audit/events.ts";
 import type { GatewayChain } from "../chain/chain.ts";
@@ -26,6 +27,8 @@ export interface Requester {
   /** did:pkh:eip155:{chainId}:{address} */
   did: string;
   tokenId: string;
+  /** When the bearer token expires. */
+  expiresAt: Date;
 }
 
 declare module "fastify" {
@@ -38,6 +41,7 @@ export type AppConfig = Pick<
   GatewayConfig,
   | "publicUrl"
   | "adminToken"
+  | "linkCodeToken"
   | "bodyLimitBytes"
   | "custodianName"
   | "custodianAddress"
@@ -77,11 +81,15 @@ export interface RouteContext {
   chain: GatewayChain;
   access: AccessControl;
   tokens: TokenIssuer;
+  /** Tokens ended by sign-out. */
+  revocations: TokenRevocations;
   siwe: SiweVerifier;
   /** onRequest hook: a valid bearer token of this gateway (sets request.requester), rate-limited per address. */
   requireReader(request: FastifyRequest): Promise<void>;
   /** onRequest hook: the custodian's admin token. */
   requireCustodian(request: FastifyRequest): Promise<void>;
+  /** The link-code issuer's static token (POST /admin/link-codes); failed attempts throttled per IP. */
+  requireLinkCodeIssuer(request: FastifyRequest): Promise<void>;
   /** onRequest hook: rate limit per client IP (unauthenticated routes). */
   limitByIp(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   /**

@@ -13,7 +13,7 @@
  *
  * Every resource listed has its id, a fullUrl [base]/[type]/[id] and a read route.
  */
-import type { Consent, OperationOutcome, Resource } from "@medplum/fhirtypes";
+import type { BundleEntry, Consent, OperationOutcome, Resource } from "@medplum/fhirtypes";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { randomUUID } from "node:crypto";
 import { CATEGORIES, type CategoryName, type PurposeName } from "../../../sdk/codes.ts";
@@ -30,16 +30,30 @@ import {
   assertSupportedType,
   assertValidId,
   isSupportedResourceType,
+  isValidId,
   truncate,
-  type SupportedResource,
 } from "../fhir/resources.ts";
 import { intParam, parseParams, patientParam, rawQuery, searchUrl, searchset } from "../fhir/search.ts";
+import { bundleStream } from "../fhir/stream.ts";
 import { DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_SIZE } from "../store/store.ts";
 import type { AuditContext, Requester, RouteContext } from "./context.ts";
 
 const ZERO_ADDRESS = /^0x0{40}$/i;
 /** The largest audit position a paging parameter may name. */
 const MAX_SEQ = 999_999_999;
+
+/** `$everything` records per page unless `_count` says otherwise (at most MAX_PAGE_SIZE). */
+export const EVERYTHING_PAGE_SIZE = 100;
+
+/** `_cursor` of `$everything`: "Type/id" of the last record of the previous page. */
+function everythingCursor(value: string | undefined): { type: CategoryName; id: string } | undefined {
+  if (value === undefined) return undefined;
+  const [type, id, ...rest] = value.split("/");
+  if (rest.length > 0 || !isSupportedResourceType(type) || id === undefined || !isValidId(id)) {
+    throw badRequest(`_cursor: "${truncate(value)}" is not a cursor of this operation (Type/id)`, "_cursor");
+  }
+  return { type, id };
+}
 
 function requesterOf(request: FastifyRequest): Requester {
   if (!request.requester) throw new Error("route without requireReader");
@@ -272,7 +286,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       audit.resource = { type: "Patient", id: patientId };
       const query = rawQuery(request.url);
       audit.query = query || undefined;
-      const params = parseParams(query, ["_type"]);
+      const params = parseParams(query, ["_type", "_count", "_cursor"]);
       let types: CategoryName[] = [...SUPPORTED_RESOURCE_TYPES];
       const typeParam = params.get("_type");
       if (typeParam !== undefined) {
@@ -282,36 +296,50 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
           return t;
         });
       }
+      const pageSize = intParam("_count", params.get("_count"), EVERYTHING_PAGE_SIZE, 1, MAX_PAGE_SIZE);
+      const after = everythingCursor(params.get("_cursor"));
       await requireHeldPatient(patientId);
       const decision = await access.decide(patientId, requester.address, types, audit.purposeOfUse);
       noteDecision(audit, decision);
       if (decision.allowed.length === 0) throw consentMissing(audit.purposeOfUse, decision.refused);
-      const result = await store.everything(patientId, decision.allowed);
-      if (result.kind === "erased") throw gone(`Patient/${patientId} has been erased`);
-      const entries: Array<{ fullUrl: string; resource: Resource; mode?: "match" | "outcome" }> = result.resources.map(
-        (r: SupportedResource) => ({ fullUrl: `${base}/${r.resourceType}/${r.id}`, resource: r }),
-      );
-      if (decision.refused.length > 0) {
-        const withheld: OperationOutcome = {
-          resourceType: "OperationOutcome",
-          issue: decision.refused.map((d) => ({
-            severity: "information",
-            code: "suppressed",
-            details: {
-              text: `${d.category} (${CATEGORIES[d.category].display}) withheld: ${d.explanation} [${d.reason}]`,
-            },
-            expression: [d.category],
-          })),
-        };
-        entries.push({ fullUrl: `urn:uuid:${randomUUID()}`, resource: withheld, mode: "outcome" });
-      }
-      return searchset({
-        self: searchUrl(`${base}/Patient/${patientId}/$everything`, { _type: typeParam }),
-        total: result.total,
-        entries,
+      const page = await store.everythingPage(patientId, decision.allowed, { count: pageSize, after });
+      if (page.kind === "erased") throw gone(`Patient/${patientId} has been erased`);
+      const url = `${base}/Patient/${patientId}/$everything`;
+      const selfParams = { _type: typeParam, _count: params.get("_count"), _cursor: params.get("_cursor") };
+      const { entry: _none, ...head } = searchset({
+        self: searchUrl(url, selfParams),
+        next: page.next
+          ? searchUrl(url, { _type: typeParam, _count: pageSize, _cursor: `${page.next.type}/${page.next.id}` })
+          : undefined,
+        total: page.total,
+        entries: [],
       });
+      // What is withheld is said once, on the first page.
+      const withheld: OperationOutcome | undefined =
+        decision.refused.length > 0 && after === undefined
+          ? {
+              resourceType: "OperationOutcome",
+              issue: decision.refused.map((d) => ({
+                severity: "information",
+                code: "suppressed",
+                details: {
+                  text: `${d.category} (${CATEGORIES[d.category].display}) withheld: ${d.explanation} [${d.reason}]`,
+                },
+                expression: [d.category],
+              })),
+            }
+          : undefined;
+      function* entries(): Generator<BundleEntry> {
+        if (page.kind !== "ok") return;
+        for (const r of page.records()) {
+          yield { fullUrl: `${base}/${r.resourceType}/${r.id}`, resource: r, search: { mode: "match" } };
+        }
+        if (withheld) yield { fullUrl: `urn:uuid:${randomUUID()}`, resource: withheld, search: { mode: "outcome" } };
+      }
+      return { head, entries };
     });
-    return sendFhir(reply, body);
+    // Decrypted and written one record at a time, after the audit is committed.
+    return reply.type(FHIR_JSON).send(bundleStream(body.head, body.entries()));
   });
 
   // ---------------------------------------------------------------- read

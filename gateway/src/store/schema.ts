@@ -242,3 +242,22 @@ export const researchDeliveries = pgTable(
     check("research_deliveries_status", sql`${t.status} IN ('reporting', 'paid', 'refused')`),
   ],
 );
+
+/**
+ * Bearer tokens ended before their expiry (sign-out): refused by every instance. A row is needed
+ * only until the token would have expired anyway.
+ */
+export const revokedTokens = pgTable(
+  "revoked_tokens",
+  {
+    /** The token's `jti`. */
+    jti: text("jti").primaryKey(),
+    /** When the token would have expired (the row may go after it). */
+    expiresAt: timestamptz("expires_at").notNull(),
+    revokedAt: timestamptz("revoked_at").notNull(),
+  },
+  (t) => [
+    index("revoked_tokens_revoked_idx").on(t.revokedAt),
+    check("revoked_tokens_jti_format", sql`${t.jti} ~ '^[A-Za-z0-9_-]{8,64}$'`),
+  ],
+);

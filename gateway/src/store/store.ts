@@ -32,7 +32,17 @@ import {
 } from "./crypto.ts";
 import type { Database, GatewayDb } from "./database.ts";
 import * as links from "./links.ts";
-import { keyring, patientKeys, patientWallets, researchStudies, resources } from "./schema.ts";
+import {
+  keyring,
+  linkCodes,
+  patientKeys,
+  patientWallets,
+  relayUsage,
+  researchDeliveries,
+  researchStudies,
+  resources,
+  siweNonces,
+} from "./schema.ts";
 
 export type ReadOutcome<T> =
   { kind: "found"; resource: T } | { kind: "not-found" } | { kind: "erased"; patientId: string; erasedAt: string };
@@ -58,7 +68,11 @@ export interface ErasureResult {
   erasedAt: string;
   /** True when the patient had been erased before this call. */
   alreadyErased: boolean;
+  /** The ties to wallets removed by this call (rows). */
+  unlinked: { wallets: number; deliveries: number; relays: number; nonces: number };
 }
+
+const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 
 export interface RotationResult {
   keyVersion: number;
@@ -67,6 +81,19 @@ export interface RotationResult {
   rewrapped: number;
   /** Research studies' pseudonym keys re-wrapped. */
   studyKeys: number;
+  /** Patients given a new data key (with {@link RotationOptions.newDataKeys}). */
+  newDataKeys: number;
+  /** Records re-encrypted under a new data key. */
+  reencrypted: number;
+}
+
+export interface RotationOptions {
+  /**
+   * Also replace every patient's data key: each record is decrypted and encrypted again under a
+   * new random key, so that a data key that leaked (or a copy of a wrapped key with the old
+   * master key) opens nothing. Slower: every record is rewritten, in the same one transaction.
+   */
+  newDataKeys?: boolean;
 }
 
 /** Stored bytes that do not decrypt, or a data key wrapped by another master key version. */
@@ -293,6 +320,121 @@ export class Store {
     return { kind: "ok", total: out.length, resources: out };
   }
 
+  /**
+   * One page of a patient's compartment for `$everything`, in (type, id) order — types in
+   * SUPPORTED_RESOURCE_TYPES order, Patient first — after the record `after` of the previous page:
+   * a keyset page, so a record is never skipped or repeated between pages while data changes (a
+   * record added before the cursor is only in a later request). The records stay encrypted until
+   * `records()` decrypts them one at a time, for a response that streams.
+   */
+  async everythingPage(
+    patientId: string,
+    types: readonly SupportedResourceType[],
+    options: { count: number; after?: { type: SupportedResourceType; id: string } | undefined },
+  ): Promise<
+    | {
+        kind: "ok";
+        total: number;
+        /** The last record of this page, when there are more: the next page's `after`. */
+        next: { type: SupportedResourceType; id: string } | undefined;
+        records: () => Generator<SupportedResource>;
+      }
+    | { kind: "erased"; patientId: string; erasedAt: string }
+  > {
+    for (const t of types)
+      if (!isSupportedResourceType(t)) throw badRequest(`Unsupported resource type "${String(t)}"`);
+    const status = await this.patientStatus(patientId);
+    if (status.kind === "erased") return status;
+    const none = { kind: "ok" as const, total: 0, next: undefined, records: function* () {} };
+    if (status.kind === "unknown" || types.length === 0) return none;
+    const order = typeOrder();
+    const where = and(
+      eq(resources.patientId, patientId),
+      inArray(resources.resourceType, [...types]),
+      isNull(patientKeys.erasedAt),
+    );
+    const [{ total } = { total: 0 }] = await this.db
+      .select({ total: count() })
+      .from(resources)
+      .innerJoin(patientKeys, eq(patientKeys.patientId, resources.patientId))
+      .where(where);
+    if (options.count === 0) return { ...none, total };
+    const after = options.after;
+    const rows = await this.db
+      .select(rowColumns)
+      .from(resources)
+      .innerJoin(patientKeys, eq(patientKeys.patientId, resources.patientId))
+      .where(
+        after === undefined
+          ? where
+          : and(
+              where,
+              sql`(${order}, ${resources.id}) > (${SUPPORTED_RESOURCE_TYPES.indexOf(after.type) + 1}::int, ${after.id}::text)`,
+            ),
+      )
+      .orderBy(order, asc(resources.id))
+      .limit(options.count + 1);
+    const page = rows.slice(0, options.count);
+    const last = page.at(-1);
+    const next =
+      rows.length > options.count && last
+        ? { type: last.resourceType as SupportedResourceType, id: last.id }
+        : undefined;
+    const keys = this.#keys;
+    return { kind: "ok", total, next, records: () => decryptEach(keys, page) };
+  }
+
+  /**
+   * The (type, id) of every record of these patients in these types, decrypting nothing (ids,
+   * types and patients are plaintext columns); erased patients have none.
+   */
+  async compartmentRefs(
+    patientIds: readonly string[],
+    types: readonly SupportedResourceType[],
+  ): Promise<Array<{ patientId: string; resourceType: SupportedResourceType; id: string }>> {
+    if (patientIds.length === 0 || types.length === 0) return [];
+    const rows = await this.db
+      .select({ patientId: resources.patientId, resourceType: resources.resourceType, id: resources.id })
+      .from(resources)
+      .innerJoin(patientKeys, eq(patientKeys.patientId, resources.patientId))
+      .where(
+        and(
+          inArray(resources.patientId, [...patientIds]),
+          inArray(resources.resourceType, [...types]),
+          isNull(patientKeys.erasedAt),
+        ),
+      );
+    return rows as Array<{ patientId: string; resourceType: SupportedResourceType; id: string }>;
+  }
+
+  /**
+   * These records (at most MAX_PAGE_SIZE), in the order given, decrypted one at a time by the
+   * generator; a record gone or erased since it was listed is left out.
+   */
+  async recordsByRef(
+    refs: ReadonlyArray<{ resourceType: SupportedResourceType; id: string }>,
+  ): Promise<() => Generator<SupportedResource>> {
+    if (refs.length > MAX_PAGE_SIZE) throw new RangeError(`recordsByRef: at most ${MAX_PAGE_SIZE} records`);
+    if (refs.length === 0) return function* () {};
+    const rows = await this.db
+      .select(rowColumns)
+      .from(resources)
+      .innerJoin(patientKeys, eq(patientKeys.patientId, resources.patientId))
+      .where(
+        and(
+          isNull(patientKeys.erasedAt),
+          sql`(${resources.resourceType}, ${resources.id}) IN (${sql.join(
+            refs.map((r) => sql`(${r.resourceType}, ${r.id})`),
+            sql`, `,
+          )})`,
+        ),
+      );
+    const byRef = new Map(rows.map((r) => [`${r.resourceType}/${r.id}`, r]));
+    const ordered = refs.map((r) => byRef.get(`${r.resourceType}/${r.id}`)).filter((r) => r !== undefined);
+    const keys = this.#keys;
+    return () => decryptEach(keys, ordered);
+  }
+
   /** Whether the gateway holds a patient, and whether it has been erased. */
   async patientStatus(
     patientId: string,
@@ -313,8 +455,14 @@ export class Store {
 
   /**
    * Erases a patient: destroys their data key (every record of theirs becomes unreadable, and
-   * reads say `erased`), unlinks their wallets and link codes, and keeps the fact (erased_at).
-   * Idempotent. 404 if the gateway never held the patient.
+   * reads say `erased`), keeps the fact (erased_at), and removes every tie between the patient and
+   * a wallet outside the audit log: the wallet links and link codes, the research deliveries (wallet
+   * and Patient id), the relays of the patient's wallets (their address and transaction replaced
+   * by the zero address and nothing, so that the global relay limit still counts them) and the SIWE
+   * nonces the wallets signed in with (who used them). The patient's wallets are those linked now
+   * and those named by its link codes and research deliveries (earlier wallets of a relinked
+   * patient). Idempotent: erasing again removes ties left by an older gateway. 404 if the gateway
+   * never held the patient. The audit log, append-only and hash-chained, keeps its entries.
    *
    * Copies of the wrapped key may survive in PostgreSQL's dead tuples, WAL and backups; they are
    * useless without the master key, so erasure is complete once the master key in use at the
@@ -326,22 +474,79 @@ export class Store {
     const result = await this.db.transaction(async (tx): Promise<ErasureResult> => {
       const [row] = await tx.select().from(patientKeys).where(eq(patientKeys.patientId, patientId)).for("update");
       if (!row) throw notFound(`Patient/${patientId} is not held by this gateway`);
-      if (row.erasedAt) return { patientId, erasedAt: row.erasedAt.toISOString(), alreadyErased: true };
-      await tx.update(patientKeys).set({ wrappedKey: null, erasedAt: now }).where(eq(patientKeys.patientId, patientId));
+      const wallets = new Set<string>();
+      const addressOf = (value: string | null | undefined) => {
+        const m = /(0x[0-9a-fA-F]{40})$/.exec(value ?? "");
+        if (m) wallets.add(m[1]!.toLowerCase());
+      };
+      for (const w of await tx
+        .select({ did: patientWallets.did })
+        .from(patientWallets)
+        .where(eq(patientWallets.patientId, patientId)))
+        addressOf(w.did);
+      for (const c of await tx
+        .select({ usedBy: linkCodes.usedBy })
+        .from(linkCodes)
+        .where(eq(linkCodes.patientId, patientId)))
+        addressOf(c.usedBy);
+      for (const d of await tx
+        .select({ patient: researchDeliveries.patient })
+        .from(researchDeliveries)
+        .where(eq(researchDeliveries.patientId, patientId)))
+        addressOf(d.patient);
+      const alreadyErased = row.erasedAt !== null;
+      const erasedAt = row.erasedAt ?? now;
+      if (!alreadyErased) {
+        await tx
+          .update(patientKeys)
+          .set({ wrappedKey: null, erasedAt: now })
+          .where(eq(patientKeys.patientId, patientId));
+      }
       // link_codes and patient_wallets reference patient_keys ON DELETE CASCADE, but the key row
       // is kept (the fact of erasure), so remove them explicitly.
-      await tx.execute(sql`DELETE FROM link_codes WHERE patient_id = ${patientId}`);
-      await tx.execute(sql`DELETE FROM patient_wallets WHERE patient_id = ${patientId}`);
-      return { patientId, erasedAt: now.toISOString(), alreadyErased: false };
+      await tx.delete(linkCodes).where(eq(linkCodes.patientId, patientId));
+      const unlinkedWallets = (
+        await tx.delete(patientWallets).where(eq(patientWallets.patientId, patientId)).returning()
+      ).length;
+      const deliveries = (
+        await tx.delete(researchDeliveries).where(eq(researchDeliveries.patientId, patientId)).returning()
+      ).length;
+      const addresses = [...wallets];
+      const relays =
+        addresses.length === 0
+          ? 0
+          : (
+              await tx
+                .update(relayUsage)
+                .set({ patient: ZERO_ADDRESS, txHash: null })
+                .where(inArray(relayUsage.patient, addresses))
+                .returning({ id: relayUsage.id })
+            ).length;
+      const nonces =
+        addresses.length === 0
+          ? 0
+          : (
+              await tx
+                .update(siweNonces)
+                .set({ usedBy: null })
+                .where(inArray(siweNonces.usedBy, addresses))
+                .returning({ nonce: siweNonces.nonce })
+            ).length;
+      return {
+        patientId,
+        erasedAt: erasedAt.toISOString(),
+        alreadyErased,
+        unlinked: { wallets: unlinkedWallets, deliveries, relays, nonces },
+      };
     });
     if (!result.alreadyErased) {
-      // Reclaim the dead tuple that still holds the wrapped key (best effort; see above).
-      try {
-        await this.db.execute(
-          sql.raw(this.database.kind === "pglite" ? "VACUUM FULL patient_keys" : "VACUUM patient_keys"),
-        );
-      } catch (err) {
-        process.emitWarning(`VACUUM after erasure failed: ${(err as Error).message}`);
+      // Reclaim the dead tuples that still hold the wrapped key and the links (best effort; see above).
+      for (const table of ["patient_keys", "patient_wallets", "research_deliveries", "relay_usage", "siwe_nonces"]) {
+        try {
+          await this.db.execute(sql.raw(this.database.kind === "pglite" ? `VACUUM FULL ${table}` : `VACUUM ${table}`));
+        } catch (err) {
+          process.emitWarning(`VACUUM ${table} after erasure failed: ${(err as Error).message}`);
+        }
       }
     }
     return result;
@@ -352,8 +557,12 @@ export class Store {
    * key version. `oldKey` must be the current master key. Afterwards this store uses `newKey`;
    * other processes still holding `oldKey` refuse to write new keys and must be restarted.
    */
-  async rotateMasterKey(oldKey: Uint8Array, newKey: Uint8Array): Promise<RotationResult> {
-    const result = await rotateMasterKey(this.db, oldKey, newKey, this.#now());
+  async rotateMasterKey(
+    oldKey: Uint8Array,
+    newKey: Uint8Array,
+    options: RotationOptions = {},
+  ): Promise<RotationResult> {
+    const result = await rotateMasterKey(this.db, oldKey, newKey, this.#now(), options);
     if (fingerprintsEqual(this.#keys.fingerprint, keyFingerprint(oldKey))) {
       this.#keys = { masterKey: Buffer.from(newKey), version: result.keyVersion, fingerprint: result.fingerprint };
     }
@@ -511,6 +720,28 @@ function dataKeyOf(keys: KeyState, patientId: string, wrapped: Buffer, keyVersio
   }
 }
 
+/** SUPPORTED_RESOURCE_TYPES order of a row's type (1-based), for ORDER BY and keyset cursors. */
+function typeOrder() {
+  return sql`array_position(ARRAY[${sql.join(
+    SUPPORTED_RESOURCE_TYPES.map((t) => sql`${t}`),
+    sql`, `,
+  )}]::text[], ${resources.resourceType})`;
+}
+
+/** Decrypts rows one at a time (each patient's data key unwrapped once). */
+function* decryptEach(keys: KeyState, rows: readonly EncryptedRow[]): Generator<SupportedResource> {
+  const dataKeys = new Map<string, Buffer>();
+  for (const row of rows) {
+    if (!row.wrappedKey) throw new StoreIntegrityError(`Patient ${row.patientId} is erased`);
+    let key = dataKeys.get(row.patientId);
+    if (!key) {
+      key = dataKeyOf(keys, row.patientId, row.wrappedKey, row.keyVersion);
+      dataKeys.set(row.patientId, key);
+    }
+    yield decryptRow(key, row);
+  }
+}
+
 function decryptRows(keys: KeyState, rows: EncryptedRow[]): SupportedResource[] {
   const dataKeys = new Map<string, Buffer>();
   return rows.map((row) => {
@@ -659,6 +890,7 @@ export async function rotateMasterKey(
   oldKey: Uint8Array,
   newKey: Uint8Array,
   now: Date = new Date(),
+  options: RotationOptions = {},
 ): Promise<RotationResult> {
   const oldFp = keyFingerprint(oldKey);
   const newFp = keyFingerprint(newKey);
@@ -673,6 +905,8 @@ export async function rotateMasterKey(
     }
     const version = ring.keyVersion + 1;
     let rewrapped = 0;
+    let newDataKeys = 0;
+    let reencrypted = 0;
     let after = "";
     for (;;) {
       const rows = await tx
@@ -699,6 +933,45 @@ export async function rotateMasterKey(
           dataKey = unwrapDataKey(oldKey, row.wrappedKey, row.patientId);
         } catch (err) {
           throw new StoreIntegrityError(`Cannot unwrap the data key of patient ${row.patientId}`, { cause: err });
+        }
+        if (options.newDataKeys) {
+          // A new data key: every record of the patient decrypted under the old one and encrypted
+          // again under the new one (same AAD), so the old data key opens nothing any more.
+          const fresh = generateKey();
+          const records = await tx
+            .select({
+              resourceType: resources.resourceType,
+              id: resources.id,
+              version: resources.version,
+              ciphertext: resources.ciphertext,
+              iv: resources.iv,
+              authTag: resources.authTag,
+            })
+            .from(resources)
+            .where(eq(resources.patientId, row.patientId))
+            .for("update");
+          for (const record of records) {
+            const binding = {
+              resourceType: record.resourceType,
+              id: record.id,
+              version: record.version,
+              patientId: row.patientId,
+            };
+            let plaintext: Buffer;
+            try {
+              plaintext = decryptRecord(dataKey, record, binding);
+            } catch (err) {
+              throw new StoreIntegrityError(`${record.resourceType}/${record.id} does not decrypt`, { cause: err });
+            }
+            const sealed = encryptRecord(fresh, plaintext, binding);
+            await tx
+              .update(resources)
+              .set({ ciphertext: sealed.ciphertext, iv: sealed.iv, authTag: sealed.authTag })
+              .where(and(eq(resources.resourceType, record.resourceType), eq(resources.id, record.id)));
+            reencrypted++;
+          }
+          dataKey = fresh;
+          newDataKeys++;
         }
         await tx
           .update(patientKeys)
@@ -731,7 +1004,7 @@ export async function rotateMasterKey(
       .set({ keyVersion: version })
       .where(sql`${patientKeys.erasedAt} IS NOT NULL`);
     await tx.update(keyring).set({ keyVersion: version, fingerprint: newFp, rotatedAt: now }).where(eq(keyring.id, 1));
-    return { keyVersion: version, fingerprint: newFp, rewrapped, studyKeys };
+    return { keyVersion: version, fingerprint: newFp, rewrapped, studyKeys, newDataKeys, reencrypted };
   });
 }
 

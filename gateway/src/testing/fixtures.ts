@@ -112,6 +112,7 @@ export async function freshStore(options: { masterKey?: Uint8Array; now?: () => 
 }
 
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789-abcdefghijklmnopqrstuvwxyz";
+export const TEST_LINK_CODE_TOKEN = "test-link-code-token-9876543210-zyxwvutsrqponmlkjihgfedcba";
 export const TEST_TOKEN_SECRET = testKey("bearer-token-secret");
 export const TEST_CUSTODIAN = getAddress("0x00000000000000000000000000000000c0ffee01");
 
@@ -119,6 +120,7 @@ export function testAppConfig(overrides: Partial<AppConfig> = {}): AppConfig {
   return {
     publicUrl: "http://127.0.0.1:8080",
     adminToken: new Secret(TEST_ADMIN_TOKEN),
+    linkCodeToken: new Secret(TEST_LINK_CODE_TOKEN),
     bodyLimitBytes: 1024 * 1024,
     custodianName: "Riverside General Hospital",
     custodianAddress: TEST_CUSTODIAN,

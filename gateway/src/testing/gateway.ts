@@ -15,10 +15,12 @@ import { generateSyntheticData, syntheticTransactionBundle } from "../fhir/synth
 import type { SupportedResource } from "../fhir/resources.ts";
 import type { Store } from "../store/store.ts";
 import { testChain, type TestChain } from "./chain.ts";
-import { freshStore, testAppConfig, TEST_ADMIN_TOKEN } from "./fixtures.ts";
+import { freshStore, testAppConfig, TEST_ADMIN_TOKEN, TEST_LINK_CODE_TOKEN } from "./fixtures.ts";
 
 export const FHIR = "application/fhir+json";
 export const ADMIN = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+/** The link-code issuer's token (POST /admin/link-codes), not the admin token. */
+export const LINK_ISSUER = { authorization: `Bearer ${TEST_LINK_CODE_TOKEN}` };
 
 export interface TestGateway {
   app: FastifyInstance;
@@ -116,7 +118,7 @@ export async function testGateway(options: TestGatewayOptions = {}): Promise<Tes
     const issued = await app.inject({
       method: "POST",
       url: "/admin/link-codes",
-      headers: ADMIN,
+      headers: LINK_ISSUER,
       payload: { patientId },
     });
     if (issued.statusCode !== 201) throw new Error(`link code failed: ${issued.statusCode} ${issued.body}`);
