@@ -49,6 +49,7 @@ import { chainOutcome, knownOutcome, type AppConfig, type AuditContext, type Rou
 import { registerReadRoutes } from "./routes/fhir-read.ts";
 import { registerRelayRoutes } from "./routes/relay.ts";
 import { registerResearchRoutes } from "./routes/research.ts";
+import { relaySpend } from "./relay/limits.ts";
 import type { Store, StoreTransaction } from "./store/store.ts";
 
 export type { AppConfig } from "./routes/context.ts";
@@ -450,6 +451,28 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
         request.requester = { address: claims.addr as Address, did: claims.sub, tokenId: claims.jti };
       },
     };
+    // The custodian's relay spend (Prometheus text format), for its monitoring: admin token.
+    app.get("/metrics", { onRequest: requireCustodian }, async (_request, reply) => {
+      const spend = await relaySpend(store.db, store.now());
+      const { weiPerHour, revocationWeiPerHour } = config.relayLimits;
+      const lines = [
+        "# HELP consentry_relay_budget_wei_per_hour The most the custodian spends on relayed transactions per hour.",
+        "# TYPE consentry_relay_budget_wei_per_hour gauge",
+        `consentry_relay_budget_wei_per_hour ${weiPerHour}`,
+        "# HELP consentry_relay_revocation_budget_wei_per_hour The part of it kept for revocations (served first).",
+        "# TYPE consentry_relay_revocation_budget_wei_per_hour gauge",
+        `consentry_relay_revocation_budget_wei_per_hour ${revocationWeiPerHour}`,
+        "# HELP consentry_relay_spent_wei Wei charged for relays in the last hour (mined: cost; pending: most possible).",
+        "# TYPE consentry_relay_spent_wei gauge",
+        `consentry_relay_spent_wei{budget="revocation"} ${spend.revocation}`,
+        `consentry_relay_spent_wei{budget="shared"} ${spend.shared}`,
+        "# HELP consentry_relay_transactions Relays in the last hour.",
+        "# TYPE consentry_relay_transactions gauge",
+        `consentry_relay_transactions{budget="revocation"} ${spend.revocations}`,
+        `consentry_relay_transactions{budget="shared"} ${spend.others}`,
+      ];
+      return reply.type("text/plain; version=0.0.4; charset=utf-8").send(`${lines.join("\n")}\n`);
+    });
     registerAuthRoutes(app, context);
     registerReadRoutes(app, context);
     registerRelayRoutes(app, context);

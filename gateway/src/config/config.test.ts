@@ -244,6 +244,8 @@ describe("config", () => {
         GATEWAY_RATE_LIMIT_IP_PER_MINUTE: "10",
         GATEWAY_RELAY_LIMIT_PER_HOUR: "3",
         GATEWAY_RELAY_GLOBAL_LIMIT_PER_HOUR: "100",
+        GATEWAY_RELAY_BUDGET_WEI_PER_HOUR: "2000000000000000000",
+        GATEWAY_RELAY_REVOCATION_BUDGET_WEI_PER_HOUR: "500000000000000000",
         GATEWAY_CORS_ORIGINS: "http://localhost:3000, https://portal.example.org",
         GATEWAY_EVENTS_FROM_BLOCK: "123",
       },
@@ -253,7 +255,12 @@ describe("config", () => {
       tokenTtlSeconds: 300,
       anchorIntervalSeconds: 0,
       rateLimits: { perAddressPerMinute: 50, perIpPerMinute: 10 },
-      relayLimits: { perAddressPerHour: 3, globalPerHour: 100 },
+      relayLimits: {
+        perAddressPerHour: 3,
+        globalPerHour: 100,
+        weiPerHour: 2n * 10n ** 18n,
+        revocationWeiPerHour: 5n * 10n ** 17n,
+      },
       corsOrigins: ["http://localhost:3000", "https://portal.example.org"],
       eventsFromBlock: 123,
     });
@@ -263,10 +270,16 @@ describe("config", () => {
       GATEWAY_RATE_LIMIT_PER_MINUTE: "0",
       GATEWAY_CORS_ORIGINS: "https://portal.example.org/app",
       GATEWAY_EVENTS_FROM_BLOCK: "latest",
+      GATEWAY_RELAY_BUDGET_WEI_PER_HOUR: "1000",
+      GATEWAY_RELAY_REVOCATION_BUDGET_WEI_PER_HOUR: "2000",
     });
     expect(p["GATEWAY_TOKEN_TTL_SECONDS"]).to.match(/from 60 to 3600/);
     expect(p["GATEWAY_RATE_LIMIT_PER_MINUTE"]).to.match(/integer/);
     expect(p["GATEWAY_CORS_ORIGINS"]).to.match(/origins only/);
     expect(p["GATEWAY_EVENTS_FROM_BLOCK"]).to.match(/integer from 0/);
+    expect(p["GATEWAY_RELAY_REVOCATION_BUDGET_WEI_PER_HOUR"]).to.match(/must not exceed/);
+    expect(
+      problems({ ...VALID, GATEWAY_RELAY_BUDGET_WEI_PER_HOUR: "0.1" })["GATEWAY_RELAY_BUDGET_WEI_PER_HOUR"],
+    ).to.match(/amount of wei/);
   });
 });

@@ -125,7 +125,12 @@ export function testAppConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     tokenSecret: new Secret(TEST_TOKEN_SECRET),
     tokenTtlSeconds: 900,
     rateLimits: { perAddressPerMinute: 100_000, perIpPerMinute: 100_000 },
-    relayLimits: { perAddressPerHour: 1000, globalPerHour: 100_000 },
+    relayLimits: {
+      perAddressPerHour: 1000,
+      globalPerHour: 100_000,
+      weiPerHour: 10n ** 24n,
+      revocationWeiPerHour: 10n ** 23n,
+    },
     corsOrigins: [],
     ...overrides,
   };
