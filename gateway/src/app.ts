@@ -329,7 +329,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
               request,
               audit,
               ooe && ooe.status < 500 ? "minorFailure" : "seriousFailure",
-              ooe ? outcomeText(ooe.outcome).slice(0, 1000) : "internal error",
+              (audit.refused ?? (ooe ? outcomeText(ooe.outcome) : "internal error")).slice(0, 1000),
             ),
           ),
         );
@@ -341,11 +341,12 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     // Committed before the response leaves: no record is released without its AuditEvent. The
     // request's events (one more per `alsoFor` patient) are group-committed with other requests'
     // (audit/log.ts), all of them or none.
-    const note = audit.note?.slice(0, 1000);
+    const note = (audit.refused ?? audit.note)?.slice(0, 1000);
+    const outcome = audit.refused !== undefined ? "minorFailure" : "success";
     await appendAudits(store.db, [
-      buildAuditEvent(auditInput(request, audit, "success", note)),
+      buildAuditEvent(auditInput(request, audit, outcome, note)),
       ...(audit.alsoFor ?? []).map((patientId) =>
-        buildAuditEvent(auditInput(request, { ...audit, patientId }, "success", note)),
+        buildAuditEvent(auditInput(request, { ...audit, patientId }, outcome, note)),
       ),
     ]);
     return result;

@@ -63,6 +63,12 @@ export interface AuditContext {
   /** A note on a success (e.g. what was withheld). */
   note?: string | undefined;
   /**
+   * Set when the request was refused although it answers 200 (e.g. an empty searchset for a
+   * caller with no relation to the patient, as for a patient not held here): the AuditEvent
+   * records the refusal (minorFailure) with this text.
+   */
+  refused?: string | undefined;
+  /**
    * On success, one more AuditEvent per patient listed (same request, that patient's id): a
    * request that released several patients' data shows in each one's access log.
    */

@@ -9,16 +9,17 @@
  *   GET /fhir/Consent?patient=…                  the patient's grants, from the chain
  *   GET /fhir/AuditEvent?patient=…&_count=       the patient's access log, newest first
  */
-import type { OperationOutcome, Resource } from "@medplum/fhirtypes";
+import type { Consent, OperationOutcome, Resource } from "@medplum/fhirtypes";
+import type { Address } from "viem";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { randomUUID } from "node:crypto";
 import { CATEGORIES, type CategoryName, type PurposeName } from "../../../sdk/codes.ts";
 import { listAuditNewestFirst } from "../audit/log.ts";
-import { consentMissing, type AccessDecision } from "../consent/access.ts";
+import { consentMissing, walletsOnChain, type AccessDecision } from "../consent/access.ts";
 import { grantUuid, grantsTo, readGrants, toConsents } from "../consent/consents.ts";
 import { PURPOSE_HEADER, parsePurposeOfUse } from "../consent/purpose.ts";
 import { FHIR_JSON } from "../fhir/capability.ts";
-import { badRequest, forbidden, gone, notFound } from "../fhir/outcomes.ts";
+import { badRequest, forbidden, notFound } from "../fhir/outcomes.ts";
 import {
   SUPPORTED_RESOURCE_TYPES,
   assertSupportedType,
@@ -31,8 +32,6 @@ import { intParam, parseParams, patientParam, rawQuery, searchUrl, searchset } f
 import { normalizeDidPkh } from "../store/links.ts";
 import { DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_SIZE } from "../store/store.ts";
 import type { AuditContext, Requester, RouteContext } from "./context.ts";
-
-const ZERO_ADDRESS = /^0x0{40}$/i;
 
 function requesterOf(request: FastifyRequest): Requester {
   if (!request.requester) throw new Error("route without requireReader");
@@ -62,6 +61,27 @@ function noteDecision(audit: AuditContext, decision: AccessDecision): void {
   audit.note = notes.length > 0 ? notes.join("; ") : undefined;
 }
 
+/**
+ * What the audit records of a request answered as if the patient did not exist (the reader answered
+ * stays unaware): no relation, no consent, or nothing to read.
+ */
+const AS_UNKNOWN = {
+  stranger:
+    "refused: the reader holds no consent of the patient and is neither the patient nor a delegate (answered as for a patient not held here)",
+  unlinked:
+    "refused: the patient has no linked wallet, so no consent can exist for it (answered as for a patient not held here)",
+  erased: "refused: the patient has been erased (answered as for a patient not held here)",
+} as const;
+
+/** Thrown inside a handler: answer as for a patient not held here, audit why. */
+class AnswerAsUnknown extends Error {
+  readonly why: keyof typeof AS_UNKNOWN;
+  constructor(why: keyof typeof AS_UNKNOWN) {
+    super(AS_UNKNOWN[why]);
+    this.why = why;
+  }
+}
+
 export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { config, store, access, chain } = ctx;
   const base = `${config.publicUrl}/fhir`;
@@ -69,11 +89,50 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
 
   const purposeOf = (request: FastifyRequest): PurposeName => parsePurposeOfUse(request.headers[PURPOSE_HEADER]);
 
-  async function requireHeldPatient(patientId: string): Promise<void> {
+  /** The patient's wallets on this chain when it is held here; else as for a patient not held here. */
+  async function heldWallets(patientId: string): Promise<{ kind: "unknown" } | { kind: "held"; dids: string[] }> {
     const status = await store.patientStatus(patientId);
-    if (status.kind === "unknown") throw notFound(`Patient/${patientId} is not held by this gateway`);
-    if (status.kind === "erased") throw gone(`Patient/${patientId} has been erased`);
+    if (status.kind === "unknown") return { kind: "unknown" };
+    if (status.kind === "erased") throw new AnswerAsUnknown("erased");
+    const dids = await store.listWallets(patientId);
+    if (walletsOnChain(dids, config.chainId).length === 0) throw new AnswerAsUnknown("unlinked");
+    return { kind: "held", dids };
   }
+
+  /**
+   * The access decision, or AnswerAsUnknown when the reader is refused everything and holds no
+   * consent of the patient at all (nor is the patient or a delegate): a reader with some consent
+   * learns which consent is missing (403), any other one what it would learn of a patient not
+   * held here. The extra chain reads are made for refusals only.
+   */
+  async function decideOrUnknown(
+    patientId: string,
+    requester: Requester,
+    categories: readonly CategoryName[],
+    purpose: PurposeName,
+    dids: readonly string[],
+  ): Promise<AccessDecision> {
+    if (walletsOnChain(dids, config.chainId).length === 0) throw new AnswerAsUnknown("unlinked");
+    const decision = await access.decide(patientId, requester.address, categories, purpose, { wallets: dids });
+    if (decision.allowed.length > 0 || decision.relation !== "reader") return decision;
+    if (await access.holdsConsent(decision.wallets, requester.address, decision.block!)) return decision;
+    throw new AnswerAsUnknown("stranger");
+  }
+
+  /** Runs `fn`; an AnswerAsUnknown becomes `unknown()`'s answer, and the audit says why. */
+  async function orAsUnknown<T>(audit: AuditContext, fn: () => Promise<T>, unknown: () => T): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof AnswerAsUnknown)) throw err;
+      audit.details = [{ type: "relation", value: "none" }];
+      audit.refused = AS_UNKNOWN[err.why];
+      return unknown();
+    }
+  }
+
+  /** The 404 of a patient not held here (the id is the caller's own input). */
+  const patientNotHeld = (patientId: string) => notFound(`Patient/${patientId} is not held by this gateway`);
 
   function sendFhir(reply: FastifyReply, body: unknown): FastifyReply {
     return reply.type(FHIR_JSON).send(body);
@@ -90,32 +149,39 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       const params = parseParams(query, ["patient"]);
       const patientId = patientParam("patient", params.get("patient"));
       audit.patientId = patientId;
-      await requireHeldPatient(patientId);
-      const who = await access.patientOrDelegate(patientId, requester.address);
-      const block = who.block ?? (await chain.latestBlock());
-      let grants = await readGrants(chain, who.wallets, block);
-      let relation: string = who.relation ?? "grantee";
-      if (who.relation === null) {
-        const account = await chain.accountOf(requester.address, block.number);
-        const organization = ZERO_ADDRESS.test(account.organization) ? requester.address : account.organization;
-        grants = grantsTo(grants, organization);
-        if (grants.length === 0) {
-          throw forbidden(
-            `Only Patient/${patientId}, its delegates and the grantees of its consents may read them; ${requester.address} is none of these`,
-          );
-        }
-        relation = "grantee";
-      }
-      audit.details = [
-        { type: "relation", value: relation },
-        { type: "consent-block", value: block.number.toString() },
-      ];
-      const consents = await toConsents(chain, grants, block, patientId, Math.floor(store.now().getTime() / 1000));
-      return searchset({
-        self: searchUrl(`${base}/Consent`, { patient: patientId }),
-        total: consents.length,
-        entries: consents.map((c, i) => ({ fullUrl: `urn:uuid:${grantUuid(grants[i]!.grantId)}`, resource: c })),
-      });
+      const self = searchUrl(`${base}/Consent`, { patient: patientId });
+      const none = () => searchset({ self, total: 0, entries: [] });
+      return orAsUnknown(
+        audit,
+        async () => {
+          const held = await heldWallets(patientId);
+          if (held.kind === "unknown") return none();
+          const wallets = walletsOnChain(held.dids, config.chainId);
+          // Who may list is decided before the event log is scanned: the patient and its delegates
+          // all grants; a grantee that holds consent its own organization's, without the wallet.
+          const who = await access.patientOrDelegate(patientId, requester.address);
+          const block = who.block ?? (await chain.latestBlock());
+          let organization: Address | undefined;
+          if (who.relation === null) {
+            if (!(await access.holdsConsent(wallets, requester.address, block))) throw new AnswerAsUnknown("stranger");
+            organization = (await chain.accountOf(requester.address, block.number)).organization;
+          }
+          let grants = await readGrants(chain, wallets, block);
+          if (organization !== undefined) grants = grantsTo(grants, organization);
+          audit.details = [
+            { type: "relation", value: who.relation ?? "grantee" },
+            { type: "consent-block", value: block.number.toString() },
+          ];
+          const consents = await toConsents(chain, grants, block, patientId, Math.floor(store.now().getTime() / 1000));
+          if (organization !== undefined) for (const c of consents) withoutWallet(c, patientId);
+          return searchset({
+            self,
+            total: consents.length,
+            entries: consents.map((c, i) => ({ fullUrl: `urn:uuid:${grantUuid(grants[i]!.grantId)}`, resource: c })),
+          });
+        },
+        none,
+      );
     });
     return sendFhir(reply, body);
   });
@@ -133,11 +199,28 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       audit.patientId = patientId;
       const count = intParam("_count", params.get("_count"), DEFAULT_PAGE_SIZE, 0, MAX_PAGE_SIZE);
       const before = intParam("_before", params.get("_before"), 0, 1, 999_999_999);
-      await requireHeldPatient(patientId);
-      const who = await access.patientOrDelegate(patientId, requester.address);
-      if (who.relation === null) {
-        throw forbidden(`Only Patient/${patientId} and its delegates may read its access log`);
-      }
+      const self = searchUrl(`${base}/AuditEvent`, {
+        patient: patientId,
+        _count: count,
+        _before: params.get("_before"),
+      });
+      const none = () => searchset({ self, total: 0, entries: [] });
+      const who = await orAsUnknown(
+        audit,
+        async () => {
+          const held = await heldWallets(patientId);
+          if (held.kind === "unknown") return undefined;
+          const found = await access.patientOrDelegate(patientId, requester.address);
+          if (found.relation !== null) return found;
+          const wallets = walletsOnChain(held.dids, config.chainId);
+          if (!(await access.holdsConsent(wallets, requester.address, found.block))) {
+            throw new AnswerAsUnknown("stranger");
+          }
+          throw forbidden("Only the patient and its delegates may read its access log");
+        },
+        () => undefined,
+      );
+      if (who === undefined) return none();
       audit.details = [
         { type: "relation", value: who.relation },
         ...(who.block ? [{ type: "consent-block", value: who.block.number.toString() }] : []),
@@ -149,7 +232,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       const more = page.entries.length > count;
       const entries = page.entries.slice(0, count);
       return searchset({
-        self: searchUrl(`${base}/AuditEvent`, { patient: patientId, _count: count, _before: params.get("_before") }),
+        self,
         next: more
           ? searchUrl(`${base}/AuditEvent`, { patient: patientId, _count: count, _before: entries.at(-1)!.seq })
           : undefined,
@@ -181,12 +264,21 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
           return t;
         });
       }
-      await requireHeldPatient(patientId);
-      const decision = await access.decide(patientId, requester.address, types, audit.purposeOfUse);
+      const purpose = audit.purposeOfUse;
+      const decision = await orAsUnknown(
+        audit,
+        async () => {
+          const held = await heldWallets(patientId);
+          if (held.kind === "unknown") return undefined;
+          return decideOrUnknown(patientId, requester, types, purpose, held.dids);
+        },
+        () => undefined,
+      );
+      if (decision === undefined) throw patientNotHeld(patientId);
       noteDecision(audit, decision);
       if (decision.allowed.length === 0) throw consentMissing(audit.purposeOfUse, decision.refused);
       const result = await store.everything(patientId, decision.allowed);
-      if (result.kind === "erased") throw gone(`Patient/${patientId} has been erased`);
+      if (result.kind === "erased") throw patientNotHeld(patientId);
       const entries: Array<{ fullUrl: string; resource: Resource; mode?: "match" | "outcome" }> = result.resources.map(
         (r: SupportedResource) => ({ fullUrl: `${base}/${r.resourceType}/${r.id}`, resource: r }),
       );
@@ -226,12 +318,19 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       parseParams(rawQuery(request.url), []);
       // One query: the patient, its wallets and the record, which stays encrypted until access is decided.
       const where = await store.fetchSealed(type, id);
-      if (where.kind === "not-found") throw notFound(`${type}/${id} is not held by this gateway`);
+      const notHeld = () => notFound(`${type}/${id} is not held by this gateway`);
+      if (where.kind === "not-found") throw notHeld();
       audit.patientId = where.patientId;
-      if (where.kind === "erased") throw gone(`${type}/${id} belongs to an erased patient`);
-      const decision = await access.decide(where.patientId, requester.address, [type], audit.purposeOfUse, {
-        wallets: where.wallets,
-      });
+      const purpose = audit.purposeOfUse;
+      const decision = await orAsUnknown(
+        audit,
+        async () => {
+          if (where.kind === "erased") throw new AnswerAsUnknown("erased");
+          return decideOrUnknown(where.patientId, requester, [type], purpose, where.wallets);
+        },
+        () => undefined,
+      );
+      if (decision === undefined || where.kind !== "found") throw notHeld();
       noteDecision(audit, decision);
       if (decision.allowed.length === 0) throw consentMissing(audit.purposeOfUse, decision.refused);
       const resource = store.unseal(where.sealed);
@@ -267,16 +366,26 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
         const did = walletIdentifier(identifier);
         const found = await store.findPatientByWallet(did);
         const self = searchUrl(`${base}/Patient`, { identifier: did, _count: count, _offset: offset });
-        if (found === undefined) return searchset({ self, total: 0, entries: [] });
+        const none = () => searchset({ self, total: 0, entries: [] });
+        if (found === undefined) return none();
         audit.patientId = found;
         // Who may learn which record is linked: anyone with consent to some category of it (they
         // are about to read that category); the demographics themselves only with consent to Patient.
-        const decision = await access.decide(found, requester.address, SUPPORTED_RESOURCE_TYPES, audit.purposeOfUse);
+        const purpose = audit.purposeOfUse;
+        const decision = await orAsUnknown(
+          audit,
+          async () => {
+            const held = await heldWallets(found);
+            if (held.kind === "unknown") return undefined;
+            return decideOrUnknown(found, requester, SUPPORTED_RESOURCE_TYPES, purpose, held.dids);
+          },
+          () => undefined,
+        );
+        if (decision === undefined) return none();
         noteDecision(audit, decision);
         if (decision.allowed.length === 0) throw consentMissing(audit.purposeOfUse, decision.refused);
         const read = await store.getResource("Patient", found);
-        if (read.kind === "erased") throw gone(`Patient/${found} has been erased`);
-        if (read.kind === "not-found") return searchset({ self, total: 0, entries: [] });
+        if (read.kind !== "found") return none();
         const demographics = decision.allowed.includes("Patient");
         const entries: Array<{ fullUrl: string; resource: Resource; mode?: "match" | "outcome" }> = [
           {
@@ -311,14 +420,22 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       const patientId = patientParam(patientName, params.get(patientName));
       audit.patientId = patientId;
       const self = searchUrl(`${base}/${type}`, { [patientName]: patientId, _count: count, _offset: offset });
-      const status = await store.patientStatus(patientId);
-      if (status.kind === "erased") throw gone(`Patient/${patientId} has been erased`);
-      if (status.kind === "unknown") return searchset({ self, total: 0, entries: [] });
-      const decision = await access.decide(patientId, requester.address, [type], audit.purposeOfUse);
+      const none = () => searchset({ self, total: 0, entries: [] });
+      const purpose = audit.purposeOfUse;
+      const decision = await orAsUnknown(
+        audit,
+        async () => {
+          const held = await heldWallets(patientId);
+          if (held.kind === "unknown") return undefined;
+          return decideOrUnknown(patientId, requester, [type], purpose, held.dids);
+        },
+        () => undefined,
+      );
+      if (decision === undefined) return none();
       noteDecision(audit, decision);
       if (decision.allowed.length === 0) throw consentMissing(audit.purposeOfUse, decision.refused);
       const result = await store.search(type, { patient: patientId, _count: count, offset });
-      if (result.kind === "erased") throw gone(`Patient/${patientId} has been erased`);
+      if (result.kind === "erased") return none();
       const nextOffset = offset + count;
       return searchset({
         self,
@@ -332,6 +449,12 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
     });
     return sendFhir(reply, body);
   });
+}
+
+/** A Consent as a grantee sees it: the patient by its record here, not by its wallet. */
+function withoutWallet(consent: Consent, patientId: string): void {
+  consent.patient = { reference: `Patient/${patientId}` };
+  consent.performer = [{ reference: `Patient/${patientId}` }];
 }
 
 /** The security label of a resource given without its content (HL7 v3 ObservationValue REDACTED). */
