@@ -21,9 +21,11 @@ import { encodeAbiParameters, getAddress, keccak256 } from "viem/utils";
 import {
   CATEGORIES,
   PURPOSES,
+  encodePurpose,
   type CategoryName,
   type ConsentReasonName,
   type PurposeName,
+  type PurposeSpec,
 } from "../../../sdk/codes.ts";
 import { verifyConsent, type ConsentDecision } from "../../../sdk/consent.ts";
 import { consentRegistryAbi } from "../../../sdk/generated/abis.ts";
@@ -56,6 +58,18 @@ export interface AccessDecision {
   refused: CategoryDecision[];
   /** Some category is allowed only through emergency access. */
   emergency: boolean;
+}
+
+/**
+ * The use a read makes of the data, as the contract's check takes it: the stated purpose with the
+ * use flags of the reader's organization (commercial, for-profit), which a grant's DUO
+ * restrictions (NCU: non-commercial use only, NPU: not-for-profit use only) are checked against.
+ * Until the registry records organizations' commercial status, every research read counts as
+ * commercial and for-profit, so that such a restriction is never passed by a reader whose status
+ * is unknown. The one place to switch to the registry's record of `reader`'s organization.
+ */
+export function readUse(purpose: PurposeName, _reader: Address): PurposeSpec {
+  return PURPOSES[purpose].kind === "RESEARCHER" ? { purpose, flags: ["NCU", "NPU"] } : { purpose };
 }
 
 /** The registry's grant id of (patient, grantee, purpose scope): keccak256(patient ‖ grantee ‖ scope), words. */
@@ -329,13 +343,14 @@ export class AccessControl {
     category: CategoryName,
     purpose: PurposeName,
   ): Promise<ConsentDecision> {
-    return this.#memo.get(block, `consent ${patient} ${requester} ${category} ${purpose}`.toLowerCase(), () =>
+    const use = encodePurpose(readUse(purpose, requester));
+    return this.#memo.get(block, `consent ${patient} ${requester} ${category} ${use}`.toLowerCase(), () =>
       verifyConsent(this.#chain.client, {
         registry: this.#chain.consentRegistry,
         patient,
         grantee: requester,
         category,
-        purpose,
+        purpose: use,
         blockNumber: block.number,
       }).catch((err: unknown) => {
         throw toChainError(err);

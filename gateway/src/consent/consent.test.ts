@@ -226,6 +226,30 @@ describe("consent-checked reads", function () {
     await revoke();
   });
 
+  it("counts every research read as commercial and for-profit: a grant for non-commercial, not-for-profit use refuses it", async () => {
+    const research = gw.t.actors.research.address;
+    const analyst = await gw.signIn(gw.t.actors.analyst);
+    const url = `/fhir/Observation?patient=${patientId}`;
+    const researchGrant = async (flags: Array<"NCU" | "NPU">) =>
+      gw.t.registryWrite(patient, "grant", [
+        research,
+        categoriesToMask(["Observation"]),
+        encodePurpose({ purpose: "GRU", flags }),
+        0,
+        (await gw.t.now()) + 3600,
+      ]);
+    try {
+      await researchGrant([]);
+      expect((await gw.read(analyst, url, "DUO:0000042")).statusCode).to.equal(200);
+      for (const flags of [["NCU"], ["NPU"], ["NCU", "NPU"]] as Array<Array<"NCU" | "NPU">>) {
+        await researchGrant(flags);
+        refused(await gw.read(analyst, url, "DUO:0000042"), 403, /No consent for Observation.*PurposeNotCovered/);
+      }
+    } finally {
+      await gw.t.registryWrite(patient, "revoke", [research, purposeScope("GRU")]);
+    }
+  });
+
   it("lets a current delegate read (and list consents and the access log) until the term ends", async () => {
     const delegate = await gw.t.newAccount();
     const until = (await gw.t.now()) + 1000;
@@ -266,18 +290,31 @@ describe("consent-checked reads", function () {
 
   it("lists the patient's grants from the chain as FHIR Consents: all for the patient, own ones for a grantee", async () => {
     await grant(["Observation", "Condition"], 7200, "HOPERAT");
+    // A grant to another organization: the patient sees it, the hospital does not.
+    await gw.t.registryWrite(patient, "grant", [
+      gw.t.actors.research.address,
+      categoriesToMask(["Observation"]),
+      encodePurpose("GRU"),
+      0,
+      (await gw.t.now()) + 3600,
+    ]);
     const mine = bundleOf(await gw.read(patientToken, `/fhir/Consent?patient=${patientId}`));
     assertValidFhir(mine);
     const consents = (mine.entry ?? []).map((e) => e.resource as Consent);
     expect(consents.length).to.be.greaterThan(1);
     expect(consents.every((c) => c.patient?.reference === `Patient/${patientId}`)).to.equal(true);
     const active = consents.filter((c) => c.status === "active");
-    expect(active.map((c) => c.provision?.purpose?.[0]?.code)).to.deep.equal(["HOPERAT"]);
-    expect(active[0]!.provision?.actor?.[0]?.reference?.display).to.equal("St. Example Hospital");
-    expect(active[0]!.provision?.class?.map((c) => c.code)).to.deep.equal(["Observation", "Condition"]);
+    expect(active.map((c) => c.provision?.purpose?.at(-1)?.code)).to.deep.equal(["DUO:0000042", "HOPERAT"]);
+    expect(active[1]!.provision?.actor?.[0]?.reference?.display).to.equal("St. Example Hospital");
+    expect(active[1]!.provision?.class?.map((c) => c.code)).to.deep.equal(["Observation", "Condition"]);
 
     const asGrantee = bundleOf(await gw.read(clinicianToken, `/fhir/Consent?patient=${patientId}`));
-    expect(asGrantee.total).to.equal(consents.length); // every grant here is to the hospital
+    const toHospital = consents.filter((c) => c.provision?.actor?.[0]?.reference?.display === "St. Example Hospital");
+    expect(asGrantee.total).to.equal(toHospital.length);
+    expect(toHospital.length).to.be.lessThan(consents.length); // the research organization's grant is not shown
+    // The grantee sees the patient by its record here, never by its wallet.
+    expect(asGrantee.entry?.[0]?.resource).to.deep.include({ patient: { reference: `Patient/${patientId}` } });
+    expect(JSON.stringify(asGrantee).toLowerCase()).not.to.include(patient.address.toLowerCase().slice(2));
     const lab = await gw.signIn(gw.t.actors.lab);
     asUnknown(await gw.read(lab, `/fhir/Consent?patient=${patientId}`));
     refused(
@@ -285,6 +322,7 @@ describe("consent-checked reads", function () {
       400,
       /Unsupported search parameter "status"/,
     );
+    await gw.t.registryWrite(patient, "revoke", [gw.t.actors.research.address, purposeScope("GRU")]);
   });
 
   it("shows the patient its access log, newest first, paged; refused reads included; nobody else", async () => {

@@ -9,7 +9,10 @@ import type { OperationOutcome } from "@medplum/fhirtypes";
 import { expect } from "chai";
 import type { LightMyRequestResponse } from "fastify";
 import type { LocalAccount } from "viem/accounts";
+import { custom } from "viem";
 import { categoriesToMask, encodePurpose, purposeScope } from "../../../sdk/codes.ts";
+import { buildApp } from "../app.ts";
+import { GatewayChain } from "../chain/chain.ts";
 import { testGateway, type TestGateway } from "../testing/gateway.ts";
 
 /** Status, headers (but Date) and body with `ids` replaced by placeholders. */
@@ -95,6 +98,50 @@ describe("no patient-existence oracle", function () {
 
   it("so does an accredited reader that holds no consent of the patient", async () => {
     await sameAsUnknown(await gw.signIn(gw.t.actors.clinician), "clinician without consent");
+  });
+
+  it("GET /fhir/Consent decides who may list before reading the event log", async () => {
+    // The same app, its chain reads counted.
+    let logScans = 0;
+    const node = gw.t.transport({ chain: gw.t.chain });
+    const counted = new GatewayChain({
+      chainId: gw.t.chainId,
+      transport: custom({
+        request: (args: { method: string; params?: unknown }) => {
+          if (args.method === "eth_getLogs") logScans++;
+          return node.request(args as never);
+        },
+      }),
+      consentRegistry: gw.t.registry,
+      auditAnchor: gw.t.auditAnchor,
+      studyEscrow: gw.t.studyEscrow,
+      gatewayKey: gw.t.actors.labGateway.privateKey,
+      custodian: gw.t.actors.lab.address,
+    });
+    const app = buildApp({ config: gw.config, store: gw.store, chain: counted });
+    await app.ready();
+    try {
+      for (const account of [gw.t.unfundedAccount(), gw.t.actors.clinician, gw.t.actors.analyst]) {
+        const token = await gw.signIn(account);
+        const res = await app.inject({
+          method: "GET",
+          url: `/fhir/Consent?patient=${linked}`,
+          headers: { authorization: `Bearer ${token}`, "x-purpose-of-use": "TREAT" },
+        });
+        expect(res.statusCode, res.body).to.equal(200);
+        expect((res.json() as { total: number }).total).to.equal(0);
+      }
+      expect(logScans, "event log scans for callers that may list nothing").to.equal(0);
+      const own = await app.inject({
+        method: "GET",
+        url: `/fhir/Consent?patient=${linked}`,
+        headers: { authorization: `Bearer ${await gw.signIn(patient)}`, "x-purpose-of-use": "TREAT" },
+      });
+      expect(own.statusCode).to.equal(200);
+      expect(logScans).to.be.greaterThan(0);
+    } finally {
+      await app.close();
+    }
   });
 
   it("a reader holding some consent gets the 403 naming the missing consent, never the patient's id", async () => {
