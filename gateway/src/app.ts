@@ -18,7 +18,7 @@ import Fastify, {
 } from "fastify";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Address } from "viem";
-import { RateLimiter } from "./auth/rate-limit.ts";
+import { RateLimiter, clientKey } from "./auth/rate-limit.ts";
 import { SiweVerifier } from "./auth/siwe.ts";
 import { TokenIssuer } from "./auth/tokens.ts";
 import { buildAuditEvent, type AuditInput } from "./audit/events.ts";
@@ -116,8 +116,9 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel },
     bodyLimit: config.bodyLimitBytes,
-    // Never trust X-Forwarded-* unless configured (a later option); req.ip is the peer.
-    trustProxy: false,
+    // X-Forwarded-For is believed from the configured proxies only (GATEWAY_TRUSTED_PROXIES): then
+    // req.ip is the nearest hop they did not add; otherwise it is the peer.
+    trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
     return503OnClosing: true,
     // Request schemas reject what they do not describe, and never coerce types.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
@@ -412,7 +413,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
         );
     };
     const limitByIp = async (request: FastifyRequest): Promise<void> =>
-      throttle(limiters.ip, request.ip, "from this address");
+      throttle(limiters.ip, clientKey(request.ip), "from this address");
     const context: RouteContext = {
       config,
       store,

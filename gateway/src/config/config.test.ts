@@ -246,6 +246,7 @@ describe("config", () => {
         GATEWAY_RELAY_GLOBAL_LIMIT_PER_HOUR: "100",
         GATEWAY_RELAY_BUDGET_WEI_PER_HOUR: "2000000000000000000",
         GATEWAY_RELAY_REVOCATION_BUDGET_WEI_PER_HOUR: "500000000000000000",
+        GATEWAY_TRUSTED_PROXIES: "10.0.0.0/8, 192.0.2.1, fd00::/8",
         GATEWAY_CORS_ORIGINS: "http://localhost:3000, https://portal.example.org",
         GATEWAY_EVENTS_FROM_BLOCK: "123",
       },
@@ -262,6 +263,7 @@ describe("config", () => {
         revocationWeiPerHour: 5n * 10n ** 17n,
       },
       corsOrigins: ["http://localhost:3000", "https://portal.example.org"],
+      trustedProxies: ["10.0.0.0/8", "192.0.2.1", "fd00::/8"],
       eventsFromBlock: 123,
     });
     const p = problems({
@@ -272,12 +274,17 @@ describe("config", () => {
       GATEWAY_EVENTS_FROM_BLOCK: "latest",
       GATEWAY_RELAY_BUDGET_WEI_PER_HOUR: "1000",
       GATEWAY_RELAY_REVOCATION_BUDGET_WEI_PER_HOUR: "2000",
+      GATEWAY_TRUSTED_PROXIES: "10.0.0.0/33",
     });
     expect(p["GATEWAY_TOKEN_TTL_SECONDS"]).to.match(/from 60 to 3600/);
     expect(p["GATEWAY_RATE_LIMIT_PER_MINUTE"]).to.match(/integer/);
     expect(p["GATEWAY_CORS_ORIGINS"]).to.match(/origins only/);
     expect(p["GATEWAY_EVENTS_FROM_BLOCK"]).to.match(/integer from 0/);
     expect(p["GATEWAY_RELAY_REVOCATION_BUDGET_WEI_PER_HOUR"]).to.match(/must not exceed/);
+    expect(p["GATEWAY_TRUSTED_PROXIES"]).to.match(/IP addresses or CIDRs/);
+    expect(problems({ ...VALID, GATEWAY_TRUSTED_PROXIES: "proxy.example.org" })["GATEWAY_TRUSTED_PROXIES"]).to.match(
+      /IP addresses or CIDRs/,
+    );
     expect(
       problems({ ...VALID, GATEWAY_RELAY_BUDGET_WEI_PER_HOUR: "0.1" })["GATEWAY_RELAY_BUDGET_WEI_PER_HOUR"],
     ).to.match(/amount of wei/);

@@ -7,6 +7,7 @@
  */
 import path from "node:path";
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import type { Address, Hex } from "viem";
 import { getAddress, isAddress } from "viem/utils";
 import { deploymentFor, type Deployment } from "../../../sdk/deployments.ts";
@@ -116,6 +117,11 @@ export interface GatewayConfig extends StorageConfig {
   relayLimits: RelayLimitConfig;
   /** Browser origins allowed to call the gateway (CORS); empty: none. */
   corsOrigins: readonly string[];
+  /**
+   * Peers (addresses or CIDRs) whose X-Forwarded-For is believed: the TLS proxies in front of the
+   * gateway. The client's address is then the nearest untrusted hop. Empty (the default): the peer.
+   */
+  trustedProxies: readonly string[];
   bodyLimitBytes: number;
   logLevel: LogLevel;
 }
@@ -163,6 +169,7 @@ export const KNOWN_VARIABLES = [
   "GATEWAY_RELAY_BUDGET_WEI_PER_HOUR",
   "GATEWAY_RELAY_REVOCATION_BUDGET_WEI_PER_HOUR",
   "GATEWAY_CORS_ORIGINS",
+  "GATEWAY_TRUSTED_PROXIES",
   "DATABASE_URL",
   "GATEWAY_DATA_DIR",
   "GATEWAY_MASTER_KEY",
@@ -582,6 +589,23 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
     corsOrigins.push(u.origin);
   }
 
+  const trustedProxies: string[] = [];
+  for (const entry of (r.get("GATEWAY_TRUSTED_PROXIES") ?? "").split(",").map((e) => e.trim())) {
+    if (entry === "") continue;
+    const [address, prefix, ...rest] = entry.split("/");
+    const family = isIP(address ?? "");
+    const bits = family === 4 ? 32 : 128;
+    if (
+      family === 0 ||
+      rest.length > 0 ||
+      (prefix !== undefined && (!/^[0-9]{1,3}$/.test(prefix) || Number(prefix) > bits))
+    ) {
+      r.fail("GATEWAY_TRUSTED_PROXIES", "must list IP addresses or CIDRs (e.g. 10.0.0.0/8, ::1), comma-separated");
+      continue;
+    }
+    trustedProxies.push(entry);
+  }
+
   const bodyLimitBytes = r.int(
     "GATEWAY_BODY_LIMIT_BYTES",
     DEFAULTS.bodyLimitBytes,
@@ -622,6 +646,7 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
       revocationWeiPerHour: relayRevocationWeiPerHour!,
     }),
     corsOrigins,
+    trustedProxies,
     bodyLimitBytes: bodyLimitBytes!,
     logLevel: level as LogLevel,
   };

@@ -48,6 +48,7 @@ export type AppConfig = Pick<
   | "rateLimits"
   | "relayLimits"
   | "corsOrigins"
+  | "trustedProxies"
 >;
 
 /** What an audited handler fills in as it learns it. */

@@ -132,6 +132,7 @@ export function testAppConfig(overrides: Partial<AppConfig> = {}): AppConfig {
       revocationWeiPerHour: 10n ** 23n,
     },
     corsOrigins: [],
+    trustedProxies: [],
     ...overrides,
   };
 }
