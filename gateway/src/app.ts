@@ -22,6 +22,7 @@ import { RateLimiter, clientKey } from "./auth/rate-limit.ts";
 import { SiweVerifier } from "./auth/siwe.ts";
 import { TokenIssuer } from "./auth/tokens.ts";
 import { buildAuditEvent, type AuditInput } from "./audit/events.ts";
+import { RefusalFolder } from "./audit/fold.ts";
 import { appendAudit, appendAudits } from "./audit/log.ts";
 import type { GatewayChain } from "./chain/chain.ts";
 import { AccessControl } from "./consent/access.ts";
@@ -53,6 +54,13 @@ import { relaySpend } from "./relay/limits.ts";
 import type { Store, StoreTransaction } from "./store/store.ts";
 
 export type { AppConfig } from "./routes/context.ts";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** The audit's folded refused attempts: `flush()` ends every open window now (tests, shutdown). */
+    audit: { flush(): Promise<void> };
+  }
+}
 
 export interface BuildAppOptions {
   config: AppConfig;
@@ -126,6 +134,11 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   app.decorateRequest("requester", null);
 
   const startedAt = store.now().toISOString();
+  const refusals = new RefusalFolder(store.db, {
+    onError: (err) => app.log.error({ err }, "could not write the AuditEvent of folded refused attempts"),
+  });
+  app.decorate("audit", { flush: () => refusals.flush() });
+  app.addHook("onClose", async () => refusals.flush());
   const adminTokenHash = sha256(config.adminToken.reveal());
   const custodianDid = `did:pkh:eip155:${config.chainId}:${config.custodianAddress}`;
   const observer = `${config.custodianName} gateway (${config.publicUrl})`;
@@ -323,17 +336,20 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     } catch (err) {
       const ooe = knownOutcome(err);
       try {
-        await appendAudit(
-          store.db,
-          buildAuditEvent(
-            auditInput(
-              request,
-              audit,
-              ooe && ooe.status < 500 ? "minorFailure" : "seriousFailure",
-              (audit.refused ?? (ooe ? outcomeText(ooe.outcome) : "internal error")).slice(0, 1000),
-            ),
+        const event = buildAuditEvent(
+          auditInput(
+            request,
+            audit,
+            ooe && ooe.status < 500 ? "minorFailure" : "seriousFailure",
+            (audit.refused ?? (ooe ? outcomeText(ooe.outcome) : "internal error")).slice(0, 1000),
           ),
         );
+        // A reader's repeated refusals on one patient: one AuditEvent with a count (audit/fold.ts).
+        if (ooe && ooe.status < 500 && request.requester && audit.patientId !== undefined) {
+          await refusals.record(request.requester.did, audit.patientId, event);
+        } else {
+          await appendAudit(store.db, event);
+        }
       } catch (auditErr) {
         request.log.error({ err: auditErr }, "could not write the audit event of a failed request");
       }
@@ -344,6 +360,14 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     // (audit/log.ts), all of them or none.
     const note = (audit.refused ?? audit.note)?.slice(0, 1000);
     const outcome = audit.refused !== undefined ? "minorFailure" : "success";
+    if (audit.refused !== undefined && request.requester && audit.patientId !== undefined && !audit.alsoFor) {
+      await refusals.record(
+        request.requester.did,
+        audit.patientId,
+        buildAuditEvent(auditInput(request, audit, outcome, note)),
+      );
+      return result;
+    }
     await appendAudits(store.db, [
       buildAuditEvent(auditInput(request, audit, outcome, note)),
       ...(audit.alsoFor ?? []).map((patientId) =>
@@ -396,7 +420,12 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     const limiters = {
       address: new RateLimiter({ perMinute: config.rateLimits.perAddressPerMinute }),
       ip: new RateLimiter({ perMinute: config.rateLimits.perIpPerMinute }),
+      // Answers "as for a patient not held here" per client address: what fresh, unrelated wallets
+      // (each with a full per-address allowance) can make the gateway do from one address.
+      unrelated: new RateLimiter({ perMinute: config.rateLimits.perIpPerMinute }),
     };
+    /** Requesters answered as unrelated lately (bounded: the oldest are forgotten). */
+    const unrelatedReaders = new Map<string, true>();
     const tokens = new TokenIssuer({
       secret: config.tokenSecret.reveal(),
       audience: config.publicUrl,
@@ -450,7 +479,19 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
           throw err;
         }
         throttle(limiters.address, claims.addr.toLowerCase(), `for ${claims.addr}`);
+        if (unrelatedReaders.has(claims.addr.toLowerCase()) && !limiters.unrelated.available(clientKey(request.ip))) {
+          throttle(limiters.unrelated, clientKey(request.ip), "from this address");
+        }
         request.requester = { address: claims.addr as Address, did: claims.sub, tokenId: claims.jti };
+      },
+      chargeUnrelated(request) {
+        const reader = request.requester?.address.toLowerCase();
+        if (reader !== undefined) {
+          unrelatedReaders.delete(reader);
+          unrelatedReaders.set(reader, true);
+          if (unrelatedReaders.size > 100_000) unrelatedReaders.delete(unrelatedReaders.keys().next().value!);
+        }
+        throttle(limiters.unrelated, clientKey(request.ip), "from this address");
       },
     };
     // The custodian's relay spend (Prometheus text format), for its monitoring: admin token.

@@ -29,6 +29,13 @@ export class RateLimiter {
     this.#now = options.now ?? Date.now;
   }
 
+  /** Whether `key`'s bucket holds a request now (takes nothing). */
+  available(key: string): boolean {
+    const bucket = this.#buckets.get(key);
+    if (!bucket) return true;
+    return bucket.tokens + (this.#now() - bucket.at) * (this.perMinute / 60_000) >= 1;
+  }
+
   /** Takes one request from `key`'s bucket. */
   take(key: string): RateLimitResult {
     const now = this.#now();

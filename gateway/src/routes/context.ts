@@ -96,7 +96,14 @@ export interface RouteContext {
    * response leaves (if that write fails, nothing is sent), failure with its outcome.
    */
   audited<T>(request: FastifyRequest, audit: AuditContext, fn: () => Promise<T>): Promise<T>;
-  limiters: { address: RateLimiter; ip: RateLimiter };
+  limiters: { address: RateLimiter; ip: RateLimiter; unrelated: RateLimiter };
+  /**
+   * Counts a request answered as for a patient not held here against the client address's
+   * allowance of such answers (per-IP limit, IPv6 per /64), and remembers the requester: once the
+   * allowance is spent, its requests are refused (429) before any work (requireReader). Throws
+   * that 429 when it is spent now.
+   */
+  chargeUnrelated(request: FastifyRequest): void;
 }
 
 /** A ChainError as the OperationOutcome a client sees (422 for a revert, 503 when unreachable). */

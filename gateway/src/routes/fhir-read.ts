@@ -66,6 +66,7 @@ function noteDecision(audit: AuditContext, decision: AccessDecision): void {
  * stays unaware): no relation, no consent, or nothing to read.
  */
 const AS_UNKNOWN = {
+  unknown: undefined,
   stranger:
     "refused: the reader holds no consent of the patient and is neither the patient nor a delegate (answered as for a patient not held here)",
   unlinked:
@@ -77,7 +78,7 @@ const AS_UNKNOWN = {
 class AnswerAsUnknown extends Error {
   readonly why: keyof typeof AS_UNKNOWN;
   constructor(why: keyof typeof AS_UNKNOWN) {
-    super(AS_UNKNOWN[why]);
+    super(AS_UNKNOWN[why] ?? "not held here");
     this.why = why;
   }
 }
@@ -89,10 +90,10 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
 
   const purposeOf = (request: FastifyRequest): PurposeName => parsePurposeOfUse(request.headers[PURPOSE_HEADER]);
 
-  /** The patient's wallets on this chain when it is held here; else as for a patient not held here. */
-  async function heldWallets(patientId: string): Promise<{ kind: "unknown" } | { kind: "held"; dids: string[] }> {
+  /** The patient's linked wallets (did:pkh) when it is held here; else as for a patient not held here. */
+  async function heldWallets(patientId: string): Promise<{ kind: "held"; dids: string[] }> {
     const status = await store.patientStatus(patientId);
-    if (status.kind === "unknown") return { kind: "unknown" };
+    if (status.kind === "unknown") throw new AnswerAsUnknown("unknown");
     if (status.kind === "erased") throw new AnswerAsUnknown("erased");
     const dids = await store.listWallets(patientId);
     if (walletsOnChain(dids, config.chainId).length === 0) throw new AnswerAsUnknown("unlinked");
@@ -119,14 +120,26 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
     throw new AnswerAsUnknown("stranger");
   }
 
-  /** Runs `fn`; an AnswerAsUnknown becomes `unknown()`'s answer, and the audit says why. */
-  async function orAsUnknown<T>(audit: AuditContext, fn: () => Promise<T>, unknown: () => T): Promise<T> {
+  /**
+   * Runs `fn`; an AnswerAsUnknown becomes `unknown()`'s answer, and the audit says why. Every such
+   * answer (a patient not held here or a reader without relation alike) counts against the client
+   * address's allowance of them (ctx.chargeUnrelated: 429 once spent).
+   */
+  async function orAsUnknown<T>(
+    request: FastifyRequest,
+    audit: AuditContext,
+    fn: () => Promise<T>,
+    unknown: () => T,
+  ): Promise<T> {
     try {
       return await fn();
     } catch (err) {
       if (!(err instanceof AnswerAsUnknown)) throw err;
-      audit.details = [{ type: "relation", value: "none" }];
-      audit.refused = AS_UNKNOWN[err.why];
+      ctx.chargeUnrelated(request);
+      if (err.why !== "unknown") {
+        audit.details = [{ type: "relation", value: "none" }];
+        audit.refused = AS_UNKNOWN[err.why];
+      }
       return unknown();
     }
   }
@@ -152,10 +165,10 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       const self = searchUrl(`${base}/Consent`, { patient: patientId });
       const none = () => searchset({ self, total: 0, entries: [] });
       return orAsUnknown(
+        request,
         audit,
         async () => {
           const held = await heldWallets(patientId);
-          if (held.kind === "unknown") return none();
           const wallets = walletsOnChain(held.dids, config.chainId);
           // Who may list is decided before the event log is scanned: the patient and its delegates
           // all grants; a grantee that holds consent its own organization's, without the wallet.
@@ -206,10 +219,10 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       });
       const none = () => searchset({ self, total: 0, entries: [] });
       const who = await orAsUnknown(
+        request,
         audit,
         async () => {
           const held = await heldWallets(patientId);
-          if (held.kind === "unknown") return undefined;
           const found = await access.patientOrDelegate(patientId, requester.address);
           if (found.relation !== null) return found;
           const wallets = walletsOnChain(held.dids, config.chainId);
@@ -266,10 +279,10 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       }
       const purpose = audit.purposeOfUse;
       const decision = await orAsUnknown(
+        request,
         audit,
         async () => {
           const held = await heldWallets(patientId);
-          if (held.kind === "unknown") return undefined;
           return decideOrUnknown(patientId, requester, types, purpose, held.dids);
         },
         () => undefined,
@@ -319,12 +332,13 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       // One query: the patient, its wallets and the record, which stays encrypted until access is decided.
       const where = await store.fetchSealed(type, id);
       const notHeld = () => notFound(`${type}/${id} is not held by this gateway`);
-      if (where.kind === "not-found") throw notHeld();
-      audit.patientId = where.patientId;
+      if (where.kind !== "not-found") audit.patientId = where.patientId;
       const purpose = audit.purposeOfUse;
       const decision = await orAsUnknown(
+        request,
         audit,
         async () => {
+          if (where.kind === "not-found") throw new AnswerAsUnknown("unknown");
           if (where.kind === "erased") throw new AnswerAsUnknown("erased");
           return decideOrUnknown(where.patientId, requester, [type], purpose, where.wallets);
         },
@@ -367,16 +381,16 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
         const found = await store.findPatientByWallet(did);
         const self = searchUrl(`${base}/Patient`, { identifier: did, _count: count, _offset: offset });
         const none = () => searchset({ self, total: 0, entries: [] });
-        if (found === undefined) return none();
-        audit.patientId = found;
+        if (found !== undefined) audit.patientId = found;
         // Who may learn which record is linked: anyone with consent to some category of it (they
         // are about to read that category); the demographics themselves only with consent to Patient.
         const purpose = audit.purposeOfUse;
         const decision = await orAsUnknown(
+          request,
           audit,
           async () => {
+            if (found === undefined) throw new AnswerAsUnknown("unknown");
             const held = await heldWallets(found);
-            if (held.kind === "unknown") return undefined;
             return decideOrUnknown(found, requester, SUPPORTED_RESOURCE_TYPES, purpose, held.dids);
           },
           () => undefined,
@@ -384,7 +398,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
         if (decision === undefined) return none();
         noteDecision(audit, decision);
         if (decision.allowed.length === 0) throw consentMissing(audit.purposeOfUse, decision.refused);
-        const read = await store.getResource("Patient", found);
+        const read = await store.getResource("Patient", found!);
         if (read.kind !== "found") return none();
         const demographics = decision.allowed.includes("Patient");
         const entries: Array<{ fullUrl: string; resource: Resource; mode?: "match" | "outcome" }> = [
@@ -423,10 +437,10 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       const none = () => searchset({ self, total: 0, entries: [] });
       const purpose = audit.purposeOfUse;
       const decision = await orAsUnknown(
+        request,
         audit,
         async () => {
           const held = await heldWallets(patientId);
-          if (held.kind === "unknown") return undefined;
           return decideOrUnknown(patientId, requester, [type], purpose, held.dids);
         },
         () => undefined,
