@@ -20,10 +20,11 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { STATUS_CODES } from "node:http";
 import type { Address } from "viem";
 import { formatDidPkh } from "../../sdk/did-pkh.ts";
-import { RateLimiter } from "./auth/rate-limit.ts";
+import { RateLimiter, clientKey } from "./auth/rate-limit.ts";
 import { SiweVerifier } from "./auth/siwe.ts";
 import { TokenIssuer } from "./auth/tokens.ts";
 import { buildAuditEvent, type AuditInput } from "./audit/events.ts";
+import { RefusalFolder } from "./audit/fold.ts";
 import { appendAudit, appendAudits } from "./audit/log.ts";
 import type { GatewayChain } from "./chain/chain.ts";
 import { AccessControl } from "./consent/access.ts";
@@ -54,6 +55,7 @@ import { chainOutcome, knownOutcome, type AppConfig, type AuditContext, type Rou
 import { registerReadRoutes } from "./routes/fhir-read.ts";
 import { registerRelayRoutes } from "./routes/relay.ts";
 import { registerResearchRoutes } from "./routes/research.ts";
+import { relaySpend } from "./relay/limits.ts";
 import type { Store, StoreTransaction } from "./store/store.ts";
 
 /** Failed attempts with a static token (admin, link-code) per client IP and minute before 429s. */
@@ -81,6 +83,13 @@ export function securityHeadersFor(publicUrl: string): Record<string, string> {
 }
 export const STATIC_TOKEN_FAILURES_PER_MINUTE = 10;
 export type { AppConfig } from "./routes/context.ts";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** The audit's folded refused attempts: `flush()` ends every open window now (tests, shutdown). */
+    audit: { flush(): Promise<void> };
+  }
+}
 
 export interface BuildAppOptions {
   config: AppConfig;
@@ -144,8 +153,9 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel },
     bodyLimit: config.bodyLimitBytes,
-    // Never trust X-Forwarded-* unless configured (a later option); req.ip is the peer.
-    trustProxy: false,
+    // X-Forwarded-For is believed from the configured proxies only (GATEWAY_TRUSTED_PROXIES): then
+    // req.ip is the nearest hop they did not add; otherwise it is the peer.
+    trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
     return503OnClosing: true,
     // What Node's HTTP parser refuses before any route (headers or URL over its limit: 431; anything
     // else malformed: 400) is answered like every other error: an OperationOutcome with the
@@ -178,6 +188,11 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   const securityHeaders = securityHeadersFor(config.publicUrl);
 
   const startedAt = store.now().toISOString();
+  const refusals = new RefusalFolder(store.db, {
+    onError: (err) => app.log.error({ err }, "could not write the AuditEvent of folded refused attempts"),
+  });
+  app.decorate("audit", { flush: () => refusals.flush() });
+  app.addHook("onClose", async () => refusals.flush());
   const adminTokenHash = sha256(config.adminToken.reveal());
   const linkCodeTokenHash = sha256(config.linkCodeToken.reveal());
   /** Failed static-token attempts per client IP: past the limit, every such request from it is a 429. */
@@ -426,17 +441,20 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     } catch (err) {
       const ooe = knownOutcome(err);
       try {
-        await appendAudit(
-          store.db,
-          buildAuditEvent(
-            auditInput(
-              request,
-              audit,
-              ooe && ooe.status < 500 ? "minorFailure" : "seriousFailure",
-              ooe ? outcomeText(ooe.outcome).slice(0, 1000) : "internal error",
-            ),
+        const event = buildAuditEvent(
+          auditInput(
+            request,
+            audit,
+            ooe && ooe.status < 500 ? "minorFailure" : "seriousFailure",
+            (audit.refused ?? (ooe ? outcomeText(ooe.outcome) : "internal error")).slice(0, 1000),
           ),
         );
+        // A reader's repeated refusals on one patient: one AuditEvent with a count (audit/fold.ts).
+        if (ooe && ooe.status < 500 && request.requester && audit.patientId !== undefined) {
+          await refusals.record(request.requester.did, audit.patientId, event);
+        } else {
+          await appendAudit(store.db, event);
+        }
       } catch (auditErr) {
         request.log.error({ err: auditErr }, "could not write the audit event of a failed request");
       }
@@ -445,11 +463,20 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     // Committed before the response leaves: no record is released without its AuditEvent. The
     // request's events (one more per `alsoFor` patient) are group-committed with other requests'
     // (audit/log.ts), all of them or none.
-    const note = audit.note?.slice(0, 1000);
+    const note = (audit.refused ?? audit.note)?.slice(0, 1000);
+    const outcome = audit.refused !== undefined ? "minorFailure" : "success";
+    if (audit.refused !== undefined && request.requester && audit.patientId !== undefined && !audit.alsoFor) {
+      await refusals.record(
+        request.requester.did,
+        audit.patientId,
+        buildAuditEvent(auditInput(request, audit, outcome, note)),
+      );
+      return result;
+    }
     await appendAudits(store.db, [
-      buildAuditEvent(auditInput(request, audit, "success", note)),
+      buildAuditEvent(auditInput(request, audit, outcome, note)),
       ...(audit.alsoFor ?? []).map((patientId) =>
-        buildAuditEvent(auditInput(request, { ...audit, patientId }, "success", note)),
+        buildAuditEvent(auditInput(request, { ...audit, patientId }, outcome, note)),
       ),
     ]);
     return result;
@@ -498,7 +525,12 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     const limiters = {
       address: new RateLimiter({ perMinute: config.rateLimits.perAddressPerMinute }),
       ip: new RateLimiter({ perMinute: config.rateLimits.perIpPerMinute }),
+      // Answers "as for a patient not held here" per client address: what fresh, unrelated wallets
+      // (each with a full per-address allowance) can make the gateway do from one address.
+      unrelated: new RateLimiter({ perMinute: config.rateLimits.perIpPerMinute }),
     };
+    /** Requesters answered as unrelated lately (bounded: the oldest are forgotten). */
+    const unrelatedReaders = new Map<string, true>();
     const tokens = new TokenIssuer({
       secret: config.tokenSecret.reveal(),
       audience: config.publicUrl,
@@ -515,7 +547,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
         );
     };
     const limitByIp = async (request: FastifyRequest): Promise<void> =>
-      throttle(limiters.ip, request.ip, "from this address");
+      throttle(limiters.ip, clientKey(request.ip), "from this address");
     const context: RouteContext = {
       config,
       store,
@@ -558,6 +590,9 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
           throw unauthorized("Bearer token ended by sign-out: sign in again");
         }
         throttle(limiters.address, claims.addr.toLowerCase(), `for ${claims.addr}`);
+        if (unrelatedReaders.has(claims.addr.toLowerCase()) && !limiters.unrelated.available(clientKey(request.ip))) {
+          throttle(limiters.unrelated, clientKey(request.ip), "from this address");
+        }
         request.requester = {
           address: claims.addr as Address,
           did: claims.sub,
@@ -565,7 +600,38 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
           expiresAt: new Date(claims.exp * 1000),
         };
       },
+      chargeUnrelated(request) {
+        const reader = request.requester?.address.toLowerCase();
+        if (reader !== undefined) {
+          unrelatedReaders.delete(reader);
+          unrelatedReaders.set(reader, true);
+          if (unrelatedReaders.size > 100_000) unrelatedReaders.delete(unrelatedReaders.keys().next().value!);
+        }
+        throttle(limiters.unrelated, clientKey(request.ip), "from this address");
+      },
     };
+    // The custodian's relay spend (Prometheus text format), for its monitoring: admin token.
+    app.get("/metrics", { onRequest: requireCustodian }, async (_request, reply) => {
+      const spend = await relaySpend(store.db, store.now());
+      const { weiPerHour, revocationWeiPerHour } = config.relayLimits;
+      const lines = [
+        "# HELP consentry_relay_budget_wei_per_hour The most the custodian spends on relayed transactions per hour.",
+        "# TYPE consentry_relay_budget_wei_per_hour gauge",
+        `consentry_relay_budget_wei_per_hour ${weiPerHour}`,
+        "# HELP consentry_relay_revocation_budget_wei_per_hour The part of it kept for revocations (served first).",
+        "# TYPE consentry_relay_revocation_budget_wei_per_hour gauge",
+        `consentry_relay_revocation_budget_wei_per_hour ${revocationWeiPerHour}`,
+        "# HELP consentry_relay_spent_wei Wei charged for relays in the last hour (mined: cost; pending: most possible).",
+        "# TYPE consentry_relay_spent_wei gauge",
+        `consentry_relay_spent_wei{budget="revocation"} ${spend.revocation}`,
+        `consentry_relay_spent_wei{budget="shared"} ${spend.shared}`,
+        "# HELP consentry_relay_transactions Relays in the last hour.",
+        "# TYPE consentry_relay_transactions gauge",
+        `consentry_relay_transactions{budget="revocation"} ${spend.revocations}`,
+        `consentry_relay_transactions{budget="shared"} ${spend.others}`,
+      ];
+      return reply.type("text/plain; version=0.0.4; charset=utf-8").send(`${lines.join("\n")}\n`);
+    });
     registerAuthRoutes(app, context);
     registerAdminRoutes(app, context);
     registerReadRoutes(app, context);

@@ -3,7 +3,9 @@
  * A provider opens a patient's records through a custodian's gateway: sign in there with the
  * clinician's wallet, find the Patient linked to the patient's address, read what the patient's
  * consent (or an open emergency access) allows for the purpose stated. A refusal is shown in the
- * gateway's words: which consent is missing, for which category and purpose, and why.
+ * gateway's words: which consent is missing, for which category and purpose, and why — to a reader
+ * that holds some consent of the patient; any other is answered as if the gateway held no record of
+ * the patient ("no consent here, or no such record").
  */
 import type { Bundle, Patient } from "@medplum/fhirtypes";
 import { type FormEvent, useId, useState } from "react";
@@ -150,7 +152,8 @@ function CustodianReader({
         {read.phase === "reading" && <p aria-busy="true">Checking consent on the chain and reading…</p>}
         {read.phase === "not-found" && (
           <p>
-            No record at {name} is linked to {shortAddress(patient)}.
+            {name}: no consent here, or no such record for {shortAddress(patient)}. A gateway tells a reader that holds
+            no consent of a patient nothing more, not even whether it holds records of that patient.
           </p>
         )}
         {read.phase === "refused" && (

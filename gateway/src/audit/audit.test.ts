@@ -173,12 +173,25 @@ describe("audit log", function () {
   it("fails only the caller whose event the database refuses; the queue goes on", async () => {
     const writer = new AuditWriter(db);
     const events = Array.from({ length: 9 }, (_, i) =>
-      // PostgreSQL's jsonb cannot hold U+0000: the INSERT of this one is refused.
-      buildAuditEvent(input(i === 4 ? { outcome: "minorFailure", outcomeDesc: "a \u0000 byte" } : {})),
+      buildAuditEvent(input(i === 4 ? { outcome: "minorFailure", outcomeDesc: "refuse me (test)" } : {})),
     );
-    const settled = await Promise.allSettled(events.map((e) => writer.append([e])));
+    // The database refuses the INSERT of that one (text it cannot store is made storable first:
+    // a NUL no longer does it).
+    await db.execute(sql`CREATE FUNCTION test_refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.event->>'outcomeDesc' = 'refuse me (test)' THEN RAISE EXCEPTION 'refused (test)'; END IF;
+      RETURN NEW; END $$`);
+    await db.execute(sql`CREATE TRIGGER test_refuse_one BEFORE INSERT ON audit_events
+      FOR EACH ROW EXECUTE FUNCTION test_refuse_one()`);
+    let settled: Array<PromiseSettledResult<unknown>>;
+    try {
+      settled = await Promise.allSettled(events.map((e) => writer.append([e])));
+    } finally {
+      await db.execute(sql`DROP TRIGGER test_refuse_one ON audit_events`);
+      await db.execute(sql`DROP FUNCTION test_refuse_one()`);
+    }
     expect(settled.map((s) => s.status)).to.deep.equal(events.map((_, i) => (i === 4 ? "rejected" : "fulfilled")));
-    expect(String((settled[4] as PromiseRejectedResult).reason)).to.match(/unicode|0000/i);
+    const reason = (settled[4] as PromiseRejectedResult).reason as Error & { cause?: unknown };
+    expect(`${String(reason)} ${String(reason.cause)}`).to.match(/refused \(test\)/);
     const next = await writer.append([buildAuditEvent(input())]);
     expect(next[0]!.seq).to.equal(9);
     expect(await verifyChain(db)).to.deep.include({ ok: true, entries: 9 });

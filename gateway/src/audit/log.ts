@@ -71,8 +71,20 @@ function prepare(event: AuditEvent): PreparedEvent {
   const recorded = new Date(event.recorded ?? "");
   if (Number.isNaN(recorded.getTime())) throw new TypeError("appendAudit: AuditEvent.recorded is required");
   // Store exactly what is hashed: a JSON round trip drops undefined members, as canonicalJson does.
-  const stored = JSON.parse(JSON.stringify(event)) as AuditEvent;
+  // Text PostgreSQL's jsonb cannot hold (NUL, lone surrogates: JSON escapes both) is made storable,
+  // so that no request, however malformed, goes unaudited.
+  let json = JSON.stringify(event);
+  if (/\\u(0000|d[89a-f])/i.test(json)) json = JSON.stringify(event, storableText);
+  const stored = JSON.parse(json) as AuditEvent;
   return { stored, canonical: canonicalJson(stored), recorded, patientId: auditPatientId(stored) };
+}
+
+/** A string as jsonb stores it: lone surrogates as U+FFFD, NUL as U+2400 (SYMBOL FOR NULL). */
+function storableText(_key: string, value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  return value
+    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd")
+    .replaceAll("\u0000", "\u2400");
 }
 
 /** Thrown inside a batch's transaction when the database refused its INSERT (nothing committed). */

@@ -29,6 +29,13 @@ export class RateLimiter {
     this.#now = options.now ?? Date.now;
   }
 
+  /** Whether `key`'s bucket holds a request now (takes nothing). */
+  available(key: string): boolean {
+    const bucket = this.#buckets.get(key);
+    if (!bucket) return true;
+    return bucket.tokens + (this.#now() - bucket.at) * (this.perMinute / 60_000) >= 1;
+  }
+
   /** Takes one request from `key`'s bucket. */
   take(key: string): RateLimitResult {
     const now = this.#now();
@@ -52,4 +59,25 @@ export class RateLimiter {
     }
     return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / rate / 1000)) };
   }
+}
+
+/**
+ * The key a client's address is limited under: an IPv4 address as it is (IPv4-mapped IPv6 too),
+ * an IPv6 address by its /64 (one subscriber usually holds a whole /64, so single addresses would
+ * be a free supply of fresh buckets).
+ */
+export function clientKey(ip: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  if (!ip.includes(":")) return ip;
+  const [head = "", tail = ""] = ip.split("%")[0]!.toLowerCase().split("::");
+  const left = head === "" ? [] : head.split(":");
+  const right = tail === "" ? [] : tail.split(":");
+  const groups = ip.includes("::")
+    ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
 }

@@ -49,6 +49,31 @@ export interface ChainOptions {
 export interface SentTransaction {
   hash: Hex;
   blockNumber: bigint;
+  /** What it cost: gas used × effective gas price (wei). */
+  gasUsed: bigint;
+  costWei: bigint;
+}
+
+/** What a send with an explicit gas limit will pay at most, told to `beforeSend`. */
+export interface SendBudget {
+  /** The node's estimate for the call. */
+  estimate: bigint;
+  /** The gas limit the transaction is sent with. */
+  gasLimit: bigint;
+  /** The most it can cost: gasLimit × max fee per gas (wei). */
+  maxCostWei: bigint;
+}
+
+export interface SendOptions {
+  /**
+   * Send with this gas limit (else the node's estimate): the most the gateway pays for the call.
+   * `beforeSend` is told the estimate and refuses when it is above (e.g. 422 in words).
+   */
+  gasLimit?: bigint;
+  /** Ahead of the transactions waiting without it (a patient's revocation before other relays). */
+  priority?: boolean;
+  /** Runs after the simulation, before sending (e.g. to count the relay against a limit). */
+  beforeSend?: (budget: SendBudget) => Promise<void>;
 }
 
 export interface ContractCall {
@@ -172,7 +197,8 @@ export class GatewayChain {
   readonly eventsFromBlock: bigint;
   readonly #chain: Chain;
   readonly #receiptTimeoutMs: number;
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #lanes: { priority: Array<() => void>; normal: Array<() => void> } = { priority: [], normal: [] };
+  #busy = false;
   #nextLatest: Promise<BlockRef> | undefined;
 
   constructor(options: ChainOptions) {
@@ -316,36 +342,56 @@ export class GatewayChain {
    * Simulates `call` from the gateway key at the pending block, runs `beforeSend` (e.g. to count
    * the relay against a limit) and sends it; then waits for the receipt. Simulation and sending
    * are serialized in this process, so concurrent calls neither collide on nonces nor pass a
-   * simulation that an earlier, still pending transaction invalidates.
+   * simulation that an earlier, still pending transaction invalidates; `priority` calls are taken
+   * before the others waiting. With `gasLimit`, the call's gas is estimated after the simulation
+   * and the transaction is sent with that limit and explicit fees, so that it never costs more
+   * than `beforeSend` was told.
    * Throws {@link ChainError}: "revert" (decoded, in plain words) or "unavailable".
    */
-  async send(call: ContractCall, beforeSend?: () => Promise<void>): Promise<SentTransaction> {
+  async send(call: ContractCall, options: SendOptions | (() => Promise<void>) = {}): Promise<SentTransaction> {
+    const opts: SendOptions = typeof options === "function" ? { beforeSend: () => options() } : options;
     const hash = await this.#serially(async () => {
-      let request: unknown;
+      let request: Record<string, unknown>;
       // The return value of a relayed call is never used: decode none, so that a function whose
       // return type changed (ABI drift between a contract and its generated ABI) still relays.
       const abi = call.abi.map((item) =>
         item.type === "function" && item.name === call.functionName ? { ...item, outputs: [] } : item,
       );
+      const contractCall = {
+        account: this.account,
+        address: call.address,
+        abi,
+        functionName: call.functionName,
+        args: call.args,
+      };
+      let budget: SendBudget = { estimate: 0n, gasLimit: 0n, maxCostWei: 0n };
       try {
-        ({ request } = await this.client.simulateContract({
-          account: this.account,
-          address: call.address,
-          abi,
-          functionName: call.functionName,
-          args: call.args,
-          blockTag: "pending",
-        } as never));
+        ({ request } = (await this.client.simulateContract({ ...contractCall, blockTag: "pending" } as never)) as {
+          request: Record<string, unknown>;
+        });
+        if (opts.gasLimit !== undefined) {
+          const [estimate, fees] = await Promise.all([
+            this.client.estimateContractGas(contractCall as never),
+            this.client.estimateFeesPerGas(),
+          ]);
+          request = {
+            ...request,
+            gas: opts.gasLimit,
+            maxFeePerGas: fees.maxFeePerGas,
+            maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+          };
+          budget = { estimate, gasLimit: opts.gasLimit, maxCostWei: opts.gasLimit * fees.maxFeePerGas };
+        }
       } catch (err) {
         throw toChainError(err);
       }
-      if (beforeSend) await beforeSend();
+      if (opts.beforeSend) await opts.beforeSend(budget);
       try {
         return await this.wallet.writeContract(request as never);
       } catch (err) {
         throw toChainError(err);
       }
-    });
+    }, opts.priority === true);
     let receipt;
     try {
       receipt = await this.client.waitForTransactionReceipt({ hash, timeout: this.#receiptTimeoutMs });
@@ -358,12 +404,34 @@ export class GatewayChain {
         args: [],
       });
     }
-    return { hash, blockNumber: receipt.blockNumber };
+    return {
+      hash,
+      blockNumber: receipt.blockNumber,
+      gasUsed: receipt.gasUsed,
+      costWei: receipt.gasUsed * receipt.effectiveGasPrice,
+    };
   }
 
-  #serially<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(fn, fn);
-    this.#queue = run.catch(() => undefined);
-    return run;
+  /** Runs `fn` after every call queued before it (priority calls: after the priority ones only). */
+  #serially<T>(fn: () => Promise<T>, priority = false): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const job = () => {
+        fn()
+          .then(resolve, reject)
+          .finally(() => {
+            this.#busy = false;
+            this.#next();
+          });
+      };
+      (priority ? this.#lanes.priority : this.#lanes.normal).push(job);
+      if (!this.#busy) this.#next();
+    });
+  }
+
+  #next(): void {
+    const job = this.#lanes.priority.shift() ?? this.#lanes.normal.shift();
+    if (!job) return;
+    this.#busy = true;
+    job();
   }
 }

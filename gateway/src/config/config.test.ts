@@ -258,6 +258,9 @@ describe("config", () => {
         GATEWAY_RATE_LIMIT_IP_PER_MINUTE: "10",
         GATEWAY_RELAY_LIMIT_PER_HOUR: "3",
         GATEWAY_RELAY_GLOBAL_LIMIT_PER_HOUR: "100",
+        GATEWAY_RELAY_BUDGET_WEI_PER_HOUR: "2000000000000000000",
+        GATEWAY_RELAY_REVOCATION_BUDGET_WEI_PER_HOUR: "500000000000000000",
+        GATEWAY_TRUSTED_PROXIES: "10.0.0.0/8, 192.0.2.1, fd00::/8",
         GATEWAY_CORS_ORIGINS: "http://localhost:3000, https://portal.example.org",
         GATEWAY_EVENTS_FROM_BLOCK: "123",
       },
@@ -267,8 +270,14 @@ describe("config", () => {
       tokenTtlSeconds: 300,
       anchorIntervalSeconds: 0,
       rateLimits: { perAddressPerMinute: 50, perIpPerMinute: 10 },
-      relayLimits: { perAddressPerHour: 3, globalPerHour: 100 },
+      relayLimits: {
+        perAddressPerHour: 3,
+        globalPerHour: 100,
+        weiPerHour: 2n * 10n ** 18n,
+        revocationWeiPerHour: 5n * 10n ** 17n,
+      },
       corsOrigins: ["http://localhost:3000", "https://portal.example.org"],
+      trustedProxies: ["10.0.0.0/8", "192.0.2.1", "fd00::/8"],
       eventsFromBlock: 123,
     });
     const p = problems({
@@ -277,10 +286,21 @@ describe("config", () => {
       GATEWAY_RATE_LIMIT_PER_MINUTE: "0",
       GATEWAY_CORS_ORIGINS: "https://portal.example.org/app",
       GATEWAY_EVENTS_FROM_BLOCK: "latest",
+      GATEWAY_RELAY_BUDGET_WEI_PER_HOUR: "1000",
+      GATEWAY_RELAY_REVOCATION_BUDGET_WEI_PER_HOUR: "2000",
+      GATEWAY_TRUSTED_PROXIES: "10.0.0.0/33",
     });
     expect(p["GATEWAY_TOKEN_TTL_SECONDS"]).to.match(/from 60 to 3600/);
     expect(p["GATEWAY_RATE_LIMIT_PER_MINUTE"]).to.match(/integer/);
     expect(p["GATEWAY_CORS_ORIGINS"]).to.match(/origins only/);
     expect(p["GATEWAY_EVENTS_FROM_BLOCK"]).to.match(/integer from 0/);
+    expect(p["GATEWAY_RELAY_REVOCATION_BUDGET_WEI_PER_HOUR"]).to.match(/must not exceed/);
+    expect(p["GATEWAY_TRUSTED_PROXIES"]).to.match(/IP addresses or CIDRs/);
+    expect(problems({ ...VALID, GATEWAY_TRUSTED_PROXIES: "proxy.example.org" })["GATEWAY_TRUSTED_PROXIES"]).to.match(
+      /IP addresses or CIDRs/,
+    );
+    expect(
+      problems({ ...VALID, GATEWAY_RELAY_BUDGET_WEI_PER_HOUR: "0.1" })["GATEWAY_RELAY_BUDGET_WEI_PER_HOUR"],
+    ).to.match(/amount of wei/);
   });
 });

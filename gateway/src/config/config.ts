@@ -7,6 +7,7 @@
  */
 import path from "node:path";
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import type { Address, Hex } from "viem";
 import { getAddress, isAddress } from "viem/utils";
 import { deploymentFor, type Deployment } from "../../../sdk/deployments.ts";
@@ -61,10 +62,26 @@ export interface RateLimitConfig {
   perIpPerMinute: number;
 }
 
-/** Relayed transactions per hour: per patient address, and for the whole gateway. */
+/**
+ * Relayed transactions per hour (relay/limits.ts): per patient address, and for the whole gateway
+ * (revocations excepted); the custodian's spend in wei per hour, of which the revocations' own part
+ * (served first: the other relays share what is left).
+ */
 export interface RelayLimitConfig {
   perAddressPerHour: number;
   globalPerHour: number;
+  weiPerHour: bigint;
+  revocationWeiPerHour: bigint;
+}
+
+/** The relay limits, printable as JSON (the wei amounts as decimal strings). */
+export function relayLimitConfig(limits: RelayLimitConfig): RelayLimitConfig {
+  return Object.defineProperty({ ...limits }, "toJSON", {
+    enumerable: false,
+    value(this: RelayLimitConfig) {
+      return { ...this, weiPerHour: String(this.weiPerHour), revocationWeiPerHour: String(this.revocationWeiPerHour) };
+    },
+  });
 }
 
 export interface GatewayConfig extends StorageConfig {
@@ -103,6 +120,11 @@ export interface GatewayConfig extends StorageConfig {
   relayLimits: RelayLimitConfig;
   /** Browser origins allowed to call the gateway (CORS); empty: none. */
   corsOrigins: readonly string[];
+  /**
+   * Peers (addresses or CIDRs) whose X-Forwarded-For is believed: the TLS proxies in front of the
+   * gateway. The client's address is then the nearest untrusted hop. Empty (the default): the peer.
+   */
+  trustedProxies: readonly string[];
   bodyLimitBytes: number;
   logLevel: LogLevel;
 }
@@ -147,7 +169,10 @@ export const KNOWN_VARIABLES = [
   "GATEWAY_RATE_LIMIT_IP_PER_MINUTE",
   "GATEWAY_RELAY_LIMIT_PER_HOUR",
   "GATEWAY_RELAY_GLOBAL_LIMIT_PER_HOUR",
+  "GATEWAY_RELAY_BUDGET_WEI_PER_HOUR",
+  "GATEWAY_RELAY_REVOCATION_BUDGET_WEI_PER_HOUR",
   "GATEWAY_CORS_ORIGINS",
+  "GATEWAY_TRUSTED_PROXIES",
   "DATABASE_URL",
   "GATEWAY_DATA_DIR",
   "GATEWAY_MASTER_KEY",
@@ -173,6 +198,9 @@ export const DEFAULTS = {
   rateLimitIpPerMinute: 120,
   relayLimitPerHour: 20,
   relayGlobalLimitPerHour: 1000,
+  /** 0.1 ETH per hour for every relay, of which 0.05 ETH are kept for revocations. */
+  relayBudgetWeiPerHour: 10n ** 17n,
+  relayRevocationBudgetWeiPerHour: 5n * 10n ** 16n,
 } as const;
 
 /** The bearer-token HMAC key: at least this many bytes. */
@@ -218,6 +246,15 @@ class Reader {
     if (!Number.isSafeInteger(n) || n < min || n > max)
       return this.fail(name, `must be an integer from ${min} to ${max}`);
     return n;
+  }
+
+  /** An amount of wei (a decimal integer, at most 10^30). */
+  wei(name: string, fallback: bigint, what: string): bigint | undefined {
+    const raw = this.get(name);
+    if (raw === undefined) return fallback;
+    if (!/^[0-9]{1,31}$/.test(raw) || BigInt(raw) > 10n ** 30n)
+      return this.fail(name, `must be an amount of wei, an integer from 0 to 10^30 (${what})`);
+    return BigInt(raw);
   }
 
   url(name: string, raw: string, protocols: readonly string[]): URL | undefined {
@@ -540,6 +577,29 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
     "relayed transactions per hour for the whole gateway",
   );
 
+  const relayWeiPerHour = r.wei(
+    "GATEWAY_RELAY_BUDGET_WEI_PER_HOUR",
+    DEFAULTS.relayBudgetWeiPerHour,
+    "the most the custodian spends on relayed transactions per hour",
+  );
+  const relayRevocationWeiPerHour = r.wei(
+    "GATEWAY_RELAY_REVOCATION_BUDGET_WEI_PER_HOUR",
+    relayWeiPerHour !== undefined && relayWeiPerHour < DEFAULTS.relayRevocationBudgetWeiPerHour
+      ? relayWeiPerHour
+      : DEFAULTS.relayRevocationBudgetWeiPerHour,
+    "the part of it kept for revocations",
+  );
+  if (
+    relayWeiPerHour !== undefined &&
+    relayRevocationWeiPerHour !== undefined &&
+    relayRevocationWeiPerHour > relayWeiPerHour
+  ) {
+    r.fail(
+      "GATEWAY_RELAY_REVOCATION_BUDGET_WEI_PER_HOUR",
+      "must not exceed GATEWAY_RELAY_BUDGET_WEI_PER_HOUR (it is a part of it)",
+    );
+  }
+
   const corsOrigins: string[] = [];
   for (const origin of (r.get("GATEWAY_CORS_ORIGINS") ?? "").split(",").map((o) => o.trim())) {
     if (origin === "") continue;
@@ -550,6 +610,23 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
       continue;
     }
     corsOrigins.push(u.origin);
+  }
+
+  const trustedProxies: string[] = [];
+  for (const entry of (r.get("GATEWAY_TRUSTED_PROXIES") ?? "").split(",").map((e) => e.trim())) {
+    if (entry === "") continue;
+    const [address, prefix, ...rest] = entry.split("/");
+    const family = isIP(address ?? "");
+    const bits = family === 4 ? 32 : 128;
+    if (
+      family === 0 ||
+      rest.length > 0 ||
+      (prefix !== undefined && (!/^[0-9]{1,3}$/.test(prefix) || Number(prefix) > bits))
+    ) {
+      r.fail("GATEWAY_TRUSTED_PROXIES", "must list IP addresses or CIDRs (e.g. 10.0.0.0/8, ::1), comma-separated");
+      continue;
+    }
+    trustedProxies.push(entry);
   }
 
   const bodyLimitBytes = r.int(
@@ -586,8 +663,14 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
     linkCodeToken: linkCodeToken!,
     anchorIntervalSeconds: anchorIntervalSeconds!,
     rateLimits: { perAddressPerMinute: perAddressPerMinute!, perIpPerMinute: perIpPerMinute! },
-    relayLimits: { perAddressPerHour: relayPerHour!, globalPerHour: relayGlobalPerHour! },
+    relayLimits: relayLimitConfig({
+      perAddressPerHour: relayPerHour!,
+      globalPerHour: relayGlobalPerHour!,
+      weiPerHour: relayWeiPerHour!,
+      revocationWeiPerHour: relayRevocationWeiPerHour!,
+    }),
     corsOrigins,
+    trustedProxies,
     bodyLimitBytes: bodyLimitBytes!,
     logLevel: level as LogLevel,
   };

@@ -17,12 +17,15 @@
  * has produced no block since.
  */
 import type { Address, Hex } from "viem";
+import { encodeAbiParameters, keccak256 } from "viem/utils";
 import {
   CATEGORIES,
   PURPOSES,
+  encodePurpose,
   type CategoryName,
   type ConsentReasonName,
   type PurposeName,
+  type PurposeSpec,
 } from "../../../sdk/codes.ts";
 import { verifyConsent, type ConsentDecision } from "../../../sdk/consent.ts";
 import { isDidPkh, parseDidPkh } from "../../../sdk/did-pkh.ts";
@@ -56,6 +59,28 @@ export interface AccessDecision {
   refused: CategoryDecision[];
   /** Some category is allowed only through emergency access. */
   emergency: boolean;
+}
+
+/**
+ * The use a read makes of the data, as the contract's check takes it: the stated purpose with the
+ * use flags of the reader's organization (commercial, for-profit), which a grant's DUO
+ * restrictions (NCU: non-commercial use only, NPU: not-for-profit use only) are checked against.
+ * Until the registry records organizations' commercial status, every research read counts as
+ * commercial and for-profit, so that such a restriction is never passed by a reader whose status
+ * is unknown. The one place to switch to the registry's record of `reader`'s organization.
+ */
+export function readUse(purpose: PurposeName, _reader: Address): PurposeSpec {
+  return PURPOSES[purpose].kind === "RESEARCHER" ? { purpose, flags: ["NCU", "NPU"] } : { purpose };
+}
+
+/** The registry's grant id of (patient, grantee, purpose scope): keccak256(patient ‖ grantee ‖ scope), words. */
+function grantIdOf(patient: Address, grantee: Address, purposeId: number): Hex {
+  return keccak256(
+    encodeAbiParameters(
+      [{ type: "address" }, { type: "address" }, { type: "uint256" }],
+      [patient, grantee, BigInt(purposeId)],
+    ),
+  );
 }
 
 /** did:pkh:eip155:{chainId}:{address} → address, for this chain only. */
@@ -258,6 +283,63 @@ export class AccessControl {
     return summarize("reader", block, wallets, decisions);
   }
 
+  /**
+   * Whether `requester` holds any current consent of the patient (a wallet of it) at `block`: a
+   * grant in force to the requester's organization for any purpose and category, or an open
+   * break-glass opening of it. A requester that holds none (and is neither the patient nor a
+   * delegate) is answered as if the patient did not exist (routes/fhir-read.ts). Chain reads are
+   * remembered per block like the decision's; they are made only for a request refused in full.
+   */
+  async holdsConsent(wallets: readonly Address[], requester: Address, block: BlockRef): Promise<boolean> {
+    const registry = { address: this.#chain.consentRegistry, abi: consentRegistryAbi } as const;
+    const read = <T>(key: string, fn: () => Promise<T>) =>
+      this.#memo.get(block, key.toLowerCase(), () => this.#chain.read(() => fn()));
+    const account = await read(`account ${requester}`, () => this.#chain.accountOf(requester, block.number));
+    if (/^0x0{40}$/i.test(account.organization) || !account.active) return false;
+    const organization = account.organization;
+    const nowSeconds = Math.max(block.timestamp, Math.floor(this.#now().getTime() / 1000));
+    const scopes = Object.values(PURPOSES).map((p) => p.id);
+    const held = await Promise.all(
+      wallets.map(async (wallet) => {
+        const [[epoch], emergency, grants] = await Promise.all([
+          read(`state ${wallet}`, () =>
+            this.#chain.client.readContract({
+              ...registry,
+              functionName: "patientState",
+              args: [wallet],
+              blockNumber: block.number,
+            }),
+          ),
+          read(`emergency ${wallet} ${organization}`, () =>
+            this.#chain.client.readContract({
+              ...registry,
+              functionName: "emergencyAccess",
+              args: [wallet, organization],
+              blockNumber: block.number,
+            }),
+          ),
+          Promise.all(
+            scopes.map((id) =>
+              read(`grant ${wallet} ${organization} ${id}`, () =>
+                this.#chain.client.readContract({
+                  ...registry,
+                  functionName: "getGrant",
+                  args: [grantIdOf(wallet, organization, id)],
+                  blockNumber: block.number,
+                }),
+              ),
+            ),
+          ),
+        ]);
+        if (emergency[0] > nowSeconds) return true;
+        return grants.some(
+          (g) => g.categories !== 0 && g.epoch === epoch && g.validFrom <= nowSeconds && g.expiresAt > nowSeconds,
+        );
+      }),
+    );
+    return held.some(Boolean);
+  }
+
   /** The sdk's verifyConsent at `block`, once per block for the same question. */
   #consentAt(
     block: BlockRef,
@@ -266,13 +348,14 @@ export class AccessControl {
     category: CategoryName,
     purpose: PurposeName,
   ): Promise<ConsentDecision> {
-    return this.#memo.get(block, `consent ${patient} ${requester} ${category} ${purpose}`.toLowerCase(), () =>
+    const use = encodePurpose(readUse(purpose, requester));
+    return this.#memo.get(block, `consent ${patient} ${requester} ${category} ${use}`.toLowerCase(), () =>
       verifyConsent(this.#chain.client, {
         registry: this.#chain.consentRegistry,
         patient,
         grantee: requester,
         category,
-        purpose,
+        purpose: use,
         blockNumber: block.number,
         blockHash: block.hash,
       }).catch((err: unknown) => {

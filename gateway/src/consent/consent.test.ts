@@ -25,6 +25,20 @@ function refused(res: LightMyRequestResponse, status: number, text: RegExp): Ope
   return body;
 }
 
+/**
+ * What a reader without any relation to the patient gets, as for a patient not held here: an
+ * empty searchset for a search, 404 for a read.
+ */
+function asUnknown(res: LightMyRequestResponse): void {
+  if (res.statusCode === 404) {
+    refused(res, 404, /is not held by this gateway/);
+    return;
+  }
+  const bundle = bundleOf(res);
+  expect(bundle.total, res.body.slice(0, 300)).to.equal(0);
+  expect(bundle.entry ?? []).to.deep.equal([]);
+}
+
 const types = (b: Bundle) => [...new Set((b.entry ?? []).map((e) => e.resource?.resourceType))];
 
 describe("consent-checked reads", function () {
@@ -138,9 +152,9 @@ describe("consent-checked reads", function () {
     }
     const stranger = `did:pkh:eip155:${gw.t.chainId}:${gw.t.unfundedAccount().address}`;
     expect(bundleOf(await gw.read(patientToken, `/fhir/Patient?identifier=${stranger}`)).total).to.equal(0);
-    // A reader without any consent learns nothing: 403 naming the missing consents.
+    // A reader without any consent learns nothing: as for a wallet linked to nobody.
     const byWallet = `/fhir/Patient?identifier=${encodeURIComponent(did)}`;
-    refused(await gw.read(clinicianToken, byWallet), 403, /No consent for Patient.*No consent for Observation/s);
+    asUnknown(await gw.read(clinicianToken, byWallet));
     // With consent to lab results only: the record's id (to read them), not the demographics.
     await grant(["Observation"]);
     const masked = bundleOf(await gw.read(clinicianToken, byWallet));
@@ -160,20 +174,33 @@ describe("consent-checked reads", function () {
     });
     expect(JSON.stringify(masked.entry?.[1])).to.match(/Patient \(demographics\) withheld.*CategoryNotGranted/);
     await revoke();
-    refused(await gw.read(clinicianToken, byWallet), 403, /NoGrant/);
+    asUnknown(await gw.read(clinicianToken, byWallet));
+    // With consent to another purpose only: told what is missing.
+    await grant(["Observation"], 3600, "HOPERAT");
+    refused(
+      await gw.read(clinicianToken, byWallet),
+      403,
+      /No consent for Patient.*No consent for Observation.*NoGrant/s,
+    );
+    await gw.t.registryWrite(patient, "revoke", [hospital(), purposeScope("HOPERAT")]);
     refused(await gw.read(patientToken, `/fhir/Patient?identifier=MRN123`), 400, /not a wallet as did:pkh/);
     refused(await gw.read(patientToken, `/fhir/Patient?identifier=http://x|${did}`), 400, /only wallets are searched/);
     refused(await gw.read(patientToken, `/fhir/Patient?identifier=${did}&_id=${patientId}`), 400, /not both/);
   });
 
-  it("refuses a reader without consent with 403 naming category, purpose and the sdk's reason", async () => {
+  it("answers a reader without any consent as for no patient; with some, 403 naming category, purpose and reason", async () => {
+    asUnknown(await gw.read(clinicianToken, `/fhir/Observation?patient=${patientId}`));
+    asUnknown(await gw.read(clinicianToken, `/fhir/Patient/${patientId}`));
+    await grant(["Condition"], 3600, "HOPERAT");
     const res = await gw.read(clinicianToken, `/fhir/Observation?patient=${patientId}`);
     refused(
       res,
       403,
       /No consent for Observation \(lab results and vital signs\) for purpose TREAT.*no grant exists.*NoGrant/,
     );
+    expect(res.body).not.to.include(patientId);
     refused(await gw.read(clinicianToken, `/fhir/Patient/${patientId}`), 403, /No consent for Patient/);
+    await gw.t.registryWrite(patient, "revoke", [hospital(), purposeScope("HOPERAT")]);
   });
 
   it("serves consented categories only, and refuses the very next read after a revocation is mined", async () => {
@@ -207,7 +234,7 @@ describe("consent-checked reads", function () {
     assertValidFhir(everything);
 
     await revoke();
-    refused(await gw.read(clinicianToken, `/fhir/Observation?patient=${patientId}`), 403, /NoGrant/);
+    asUnknown(await gw.read(clinicianToken, `/fhir/Observation?patient=${patientId}`));
   });
 
   it("stops reads at the next block after revoke-all, suspension and expiry", async () => {
@@ -215,13 +242,13 @@ describe("consent-checked reads", function () {
     await grant(["Observation"]);
     expect((await gw.read(clinicianToken, url)).statusCode).to.equal(200);
     await gw.t.registryWrite(patient, "revokeAll", []);
-    refused(await gw.read(clinicianToken, url), 403, /RevokedByRevokeAll/);
+    asUnknown(await gw.read(clinicianToken, url)); // RevokedByRevokeAll: no consent left at all
 
     await grant(["Observation"]);
     expect((await gw.read(clinicianToken, url)).statusCode).to.equal(200);
     await gw.t.registryWrite(gw.t.actors.governance, "suspend", [hospital(), `0x${"00".repeat(32)}`]);
     try {
-      refused(await gw.read(clinicianToken, url), 403, /OrganizationSuspended/);
+      asUnknown(await gw.read(clinicianToken, url)); // OrganizationSuspended
     } finally {
       await gw.t.registryWrite(gw.t.actors.governance, "reinstate", [hospital()]);
     }
@@ -230,7 +257,13 @@ describe("consent-checked reads", function () {
     await grant(["Observation"], 100);
     expect((await gw.read(clinicianToken, url)).statusCode).to.equal(200);
     await gw.t.mine(200);
+    asUnknown(await gw.read(clinicianToken, url)); // Expired
+    // With another consent still in force, the reason is given.
+    await grant(["Condition"], 3600, "HOPERAT");
+    await grant(["Observation"], 100);
+    await gw.t.mine(200);
     refused(await gw.read(clinicianToken, url), 403, /Expired/);
+    await gw.t.registryWrite(patient, "revoke", [hospital(), purposeScope("HOPERAT")]);
   });
 
   it("checks the purpose: missing or unknown is 400 naming the header; an uncovered one is 403", async () => {
@@ -245,8 +278,32 @@ describe("consent-checked reads", function () {
     refused(await gw.read(clinicianToken, url, "HPAYMT"), 403, /WrongOrganizationKind/);
     // The research analyst asks for general research use (a DUO code): no research grant.
     const analyst = await gw.signIn(gw.t.actors.analyst);
-    refused(await gw.read(analyst, url, "DUO:0000042"), 403, /for purpose DUO:0000042.*NoGrant/);
+    asUnknown(await gw.read(analyst, url, "DUO:0000042")); // holds no consent of the patient
     await revoke();
+  });
+
+  it("counts every research read as commercial and for-profit: a grant for non-commercial, not-for-profit use refuses it", async () => {
+    const research = gw.t.actors.research.address;
+    const analyst = await gw.signIn(gw.t.actors.analyst);
+    const url = `/fhir/Observation?patient=${patientId}`;
+    const researchGrant = async (flags: Array<"NCU" | "NPU">) =>
+      gw.t.registryWrite(patient, "grant", [
+        research,
+        categoriesToMask(["Observation"]),
+        encodePurpose({ purpose: "GRU", flags }),
+        0,
+        (await gw.t.now()) + 3600,
+      ]);
+    try {
+      await researchGrant([]);
+      expect((await gw.read(analyst, url, "DUO:0000042")).statusCode).to.equal(200);
+      for (const flags of [["NCU"], ["NPU"], ["NCU", "NPU"]] as Array<Array<"NCU" | "NPU">>) {
+        await researchGrant(flags);
+        refused(await gw.read(analyst, url, "DUO:0000042"), 403, /No consent for Observation.*PurposeNotCovered/);
+      }
+    } finally {
+      await gw.t.registryWrite(patient, "revoke", [research, purposeScope("GRU")]);
+    }
   });
 
   it("lets a current delegate read (and list consents and the access log) until the term ends", async () => {
@@ -259,8 +316,8 @@ describe("consent-checked reads", function () {
     expect((await gw.read(token, `/fhir/AuditEvent?patient=${patientId}`)).statusCode).to.equal(200);
     expect((await gw.read(token, `/fhir/Consent?patient=${patientId}`)).statusCode).to.equal(200);
     await gw.t.mine(2000);
-    refused(await gw.read(token, `/fhir/Observation?patient=${patientId}`), 403, /UnknownGrantee/);
-    refused(await gw.read(token, `/fhir/AuditEvent?patient=${patientId}`), 403, /Only Patient/);
+    asUnknown(await gw.read(token, `/fhir/Observation?patient=${patientId}`)); // UnknownGrantee
+    asUnknown(await gw.read(token, `/fhir/AuditEvent?patient=${patientId}`));
   });
 
   it("serves break-glass emergency access for ETREAT and marks the AuditEvent", async () => {
@@ -274,37 +331,54 @@ describe("consent-checked reads", function () {
     expect(emergency[0]!.event.outcomeDesc).to.match(/Emergency \(break-glass\) access: AllergyIntolerance/);
     expect(emergency[0]!.event.purposeOfEvent?.[0]?.coding?.[0]?.code).to.equal("ETREAT");
     await gw.t.registryWrite(patient, "closeEmergencyAccess", [patient.address, hospital()]);
-    refused(await gw.read(clinicianToken, `/fhir/AllergyIntolerance?patient=${patientId}`, "ETREAT"), 403, /NoGrant/);
+    asUnknown(await gw.read(clinicianToken, `/fhir/AllergyIntolerance?patient=${patientId}`, "ETREAT"));
   });
 
-  it("refuses everyone for a patient without a linked wallet: no consent can exist", async () => {
+  it("answers everyone for a patient without a linked wallet as for no patient: no consent can exist", async () => {
     await grant(["Observation"]);
-    refused(await gw.read(clinicianToken, `/fhir/Observation?patient=${unlinkedId}`), 403, /no linked wallet/);
-    refused(await gw.read(patientToken, `/fhir/Patient/${unlinkedId}`), 403, /no linked wallet/);
+    asUnknown(await gw.read(clinicianToken, `/fhir/Observation?patient=${unlinkedId}`));
+    asUnknown(await gw.read(patientToken, `/fhir/Patient/${unlinkedId}`));
+    const trail = await listAudit(gw.store.db, unlinkedId, { limit: 1000 });
+    expect(trail.at(-1)!.event.outcomeDesc).to.match(/no linked wallet/);
+    expect(trail.at(-1)!.event.outcome).to.equal("4");
     await revoke();
   });
 
   it("lists the patient's grants from the chain as FHIR Consents: all for the patient, own ones for a grantee", async () => {
     await grant(["Observation", "Condition"], 7200, "HOPERAT");
+    // A grant to another organization: the patient sees it, the hospital does not.
+    await gw.t.registryWrite(patient, "grant", [
+      gw.t.actors.research.address,
+      categoriesToMask(["Observation"]),
+      encodePurpose("GRU"),
+      0,
+      (await gw.t.now()) + 3600,
+    ]);
     const mine = bundleOf(await gw.read(patientToken, `/fhir/Consent?patient=${patientId}`));
     assertValidFhir(mine);
     const consents = (mine.entry ?? []).map((e) => e.resource as Consent);
     expect(consents.length).to.be.greaterThan(1);
     expect(consents.every((c) => c.patient?.reference === `Patient/${patientId}`)).to.equal(true);
     const active = consents.filter((c) => c.status === "active");
-    expect(active.map((c) => c.provision?.purpose?.[0]?.code)).to.deep.equal(["HOPERAT"]);
-    expect(active[0]!.provision?.actor?.[0]?.reference?.display).to.equal("St. Example Hospital");
-    expect(active[0]!.provision?.class?.map((c) => c.code)).to.deep.equal(["Observation", "Condition"]);
+    expect(active.map((c) => c.provision?.purpose?.at(-1)?.code)).to.deep.equal(["DUO:0000042", "HOPERAT"]);
+    expect(active[1]!.provision?.actor?.[0]?.reference?.display).to.equal("St. Example Hospital");
+    expect(active[1]!.provision?.class?.map((c) => c.code)).to.deep.equal(["Observation", "Condition"]);
 
     const asGrantee = bundleOf(await gw.read(clinicianToken, `/fhir/Consent?patient=${patientId}`));
-    expect(asGrantee.total).to.equal(consents.length); // every grant here is to the hospital
+    const toHospital = consents.filter((c) => c.provision?.actor?.[0]?.reference?.display === "St. Example Hospital");
+    expect(asGrantee.total).to.equal(toHospital.length);
+    expect(toHospital.length).to.be.lessThan(consents.length); // the research organization's grant is not shown
+    // The grantee sees the patient by its record here, never by its wallet.
+    expect(asGrantee.entry?.[0]?.resource).to.deep.include({ patient: { reference: `Patient/${patientId}` } });
+    expect(JSON.stringify(asGrantee).toLowerCase()).not.to.include(patient.address.toLowerCase().slice(2));
     const lab = await gw.signIn(gw.t.actors.lab);
-    refused(await gw.read(lab, `/fhir/Consent?patient=${patientId}`), 403, /Only Patient/);
+    asUnknown(await gw.read(lab, `/fhir/Consent?patient=${patientId}`));
     refused(
       await gw.read(patientToken, `/fhir/Consent?patient=${patientId}&status=active`),
       400,
       /Unsupported search parameter "status"/,
     );
+    await gw.t.registryWrite(patient, "revoke", [gw.t.actors.research.address, purposeScope("GRU")]);
   });
 
   it("shows the patient its access log, newest first, paged; refused reads included; nobody else", async () => {
@@ -322,12 +396,13 @@ describe("consent-checked reads", function () {
         second.entry![0]!.resource!.meta?.lastUpdated ?? (second.entry![0]!.resource as AuditEvent).recorded!,
       ).getTime(),
     ).to.be.at.most(new Date(recorded.at(-1)!).getTime());
+    await gw.app.audit.flush(); // a reader's repeated refusals are folded until their window ends
     const all = await listAudit(gw.store.db, patientId, { limit: 1000 });
     expect(all.some((e) => e.event.outcome === "4" && /NoGrant/.test(e.event.outcomeDesc ?? ""))).to.equal(true);
     expect(all.some((e) => e.event.agent[0]?.who?.identifier?.value?.endsWith(gw.t.actors.clinician.address))).to.equal(
       true,
     );
-    refused(await gw.read(clinicianToken, `/fhir/AuditEvent?patient=${patientId}`), 403, /Only Patient/);
+    refused(await gw.read(clinicianToken, `/fhir/AuditEvent?patient=${patientId}`), 403, /Only the patient/);
     expect((await verifyChain(gw.store.db)).ok).to.equal(true);
   });
 
@@ -354,14 +429,14 @@ describe("consent-checked reads", function () {
     expect((await verifyChain(db)).ok).to.equal(true);
   });
 
-  it("answers unknown ids 404, bad ids 400, erased patients 410", async () => {
+  it("answers unknown ids 404, bad ids 400, erased patients as unknown ones", async () => {
     refused(await gw.read(patientToken, "/fhir/Observation/does-not-exist"), 404, /not held/);
     refused(await gw.read(patientToken, "/fhir/Observation/bad$id"), 400, /Invalid resource id/);
     refused(await gw.read(patientToken, "/fhir/Spaceship?patient=x"), 404, /not supported/);
     const empty = bundleOf(await gw.read(patientToken, "/fhir/Observation?patient=unknown-patient"));
     expect(empty.total).to.equal(0);
     await gw.store.erasePatient(unlinkedId);
-    refused(await gw.read(patientToken, `/fhir/Observation?patient=${unlinkedId}`), 410, /erased/);
-    refused(await gw.read(patientToken, `/fhir/Patient/${unlinkedId}`), 410, /erased/);
+    asUnknown(await gw.read(patientToken, `/fhir/Observation?patient=${unlinkedId}`));
+    asUnknown(await gw.read(patientToken, `/fhir/Patient/${unlinkedId}`));
   });
 });

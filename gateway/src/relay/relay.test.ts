@@ -10,6 +10,7 @@ import { cancelSignaturesTypedData, grantTypedData, revokeAllTypedData, revokeTy
 import { consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "../../../sdk/generated/abis.ts";
 import { joinTypedData, leaveTypedData } from "../../../sdk/study.ts";
 import { listAudit } from "../audit/log.ts";
+import { RELAY_ACTIONS } from "./actions.ts";
 import { rawRows } from "../store/database.ts";
 import { testGateway, type TestGateway } from "../testing/gateway.ts";
 
@@ -84,6 +85,15 @@ describe("relaying signed consent actions", function () {
       remoteAddress,
     });
 
+  /** The relayed transaction's gas, checked against its row's limit (printed: gateway/README.md states it). */
+  async function withinGasLimit(res: LightMyRequestResponse, action: keyof typeof RELAY_ACTIONS): Promise<void> {
+    expect(res.statusCode, res.body).to.equal(200);
+    const hash = (res.json() as { transactionHash: Hex }).transactionHash;
+    const { gasUsed } = await gw.t.client.getTransactionReceipt({ hash });
+    expect(gasUsed <= RELAY_ACTIONS[action].gasLimit.eoa, `${action}: ${gasUsed} gas`).to.equal(true);
+    console.log(`      ${action} by an account: ${gasUsed} gas`);
+  }
+
   const consent = (who: Address) =>
     verifyConsent(gw.t.client, {
       registry: gw.t.registry,
@@ -95,7 +105,7 @@ describe("relaying signed consent actions", function () {
 
   it("relays a linked patient's signed grant, paying the gas; audited on the patient's trail", async () => {
     const res = await post("grant", await signedGrant(patient));
-    expect(res.statusCode, res.body).to.equal(200);
+    await withinGasLimit(res, "grant");
     const body = res.json() as { transactionHash: Hex; blockNumber: string; action: string };
     expect(body.action).to.equal("grant");
     expect(body.transactionHash).to.match(/^0x[0-9a-f]{64}$/);
@@ -130,6 +140,32 @@ describe("relaying signed consent actions", function () {
       /nonce 0, but the patient's current nonce is 1/,
     );
     expect(await relayed()).to.equal(before);
+  });
+
+  it("a forged relay (bad signature) writes nothing attributed to the patient: the sender is the agent", async () => {
+    const did = `did:pkh:eip155:${gw.t.chainId}:${patient.address}`;
+    const before = await listAudit(gw.store.db, patientId, { limit: 1000 });
+    const forger = gw.t.unfundedAccount();
+    said(
+      await post("grant", await signedGrant(forger, patient.address), "198.51.100.7"),
+      422,
+      /ConsentRegistryInvalidSignature/,
+    );
+    const after = await listAudit(gw.store.db, patientId, { limit: 1000 });
+    const added = after.slice(before.length).map((e) => e.event);
+    expect(
+      added.filter((e) => e.agent?.[0]?.who?.identifier?.value === did),
+      "attributed to the patient",
+    ).to.deep.equal([]);
+    // The attempt is still audited: by the sender's address, naming the patient it claimed to be.
+    const rows = await rawRows<{ event: { agent: Array<{ who?: unknown; network?: { address?: string } }> } }>(
+      gw.store.db,
+      sql`SELECT event FROM audit_events ORDER BY seq DESC LIMIT 1`,
+    );
+    const agent = rows[0]!.event.agent[0]!;
+    expect(agent.network?.address).to.equal("198.51.100.7");
+    expect(JSON.stringify(agent.who ?? {})).not.to.include(patient.address);
+    expect(JSON.stringify(rows[0]!.event)).to.include(`claimed-signer`);
   });
 
   it("relays grants only for patients of this custodian; revocations for anyone", async () => {
@@ -247,7 +283,7 @@ describe("relaying signed consent actions", function () {
       signature: join,
       nonce: 0,
     });
-    expect(joined.statusCode, joined.body).to.equal(200);
+    await withinGasLimit(joined, "join");
     const participant = await gw.t.client.readContract({
       address: gw.t.studyEscrow,
       abi: studyEscrowAbi,
@@ -294,16 +330,15 @@ describe("relaying signed consent actions", function () {
     const leave = await patient.signTypedData!(
       leaveTypedData(escrowDomain, { studyId, patient: patient.address, nonce: 1n, deadline }),
     );
-    expect(
-      (
-        await post("leave", {
-          studyId: studyId.toString(),
-          patient: patient.address,
-          deadline: deadline.toString(),
-          signature: leave,
-        })
-      ).statusCode,
-    ).to.equal(200);
+    await withinGasLimit(
+      await post("leave", {
+        studyId: studyId.toString(),
+        patient: patient.address,
+        deadline: deadline.toString(),
+        signature: leave,
+      }),
+      "leave",
+    );
     said(
       await post("leave", {
         studyId: "999",
@@ -319,7 +354,14 @@ describe("relaying signed consent actions", function () {
   it("caps relays per patient address and in all per hour (in the database): 429", async () => {
     const capped = await testGateway({
       custodian: "lab",
-      config: { relayLimits: { perAddressPerHour: 1, globalPerHour: 2 } },
+      config: {
+        relayLimits: {
+          perAddressPerHour: 1,
+          globalPerHour: 2,
+          weiPerHour: 10n ** 24n,
+          revocationWeiPerHour: 10n ** 23n,
+        },
+      },
     });
     try {
       const { patients } = await capped.ingest({ seed: "relay-caps", patients: 3 });

@@ -52,6 +52,7 @@ export type AppConfig = Pick<
   | "rateLimits"
   | "relayLimits"
   | "corsOrigins"
+  | "trustedProxies"
 >;
 
 /** What an audited handler fills in as it learns it. */
@@ -66,6 +67,12 @@ export interface AuditContext {
   details?: Array<{ type: string; value: string }>;
   /** A note on a success (e.g. what was withheld). */
   note?: string | undefined;
+  /**
+   * Set when the request was refused although it answers 200 (e.g. an empty searchset for a
+   * caller with no relation to the patient, as for a patient not held here): the AuditEvent
+   * records the refusal (minorFailure) with this text.
+   */
+  refused?: string | undefined;
   /**
    * On success, one more AuditEvent per patient listed (same request, that patient's id): a
    * request that released several patients' data shows in each one's access log.
@@ -97,7 +104,14 @@ export interface RouteContext {
    * response leaves (if that write fails, nothing is sent), failure with its outcome.
    */
   audited<T>(request: FastifyRequest, audit: AuditContext, fn: () => Promise<T>): Promise<T>;
-  limiters: { address: RateLimiter; ip: RateLimiter };
+  limiters: { address: RateLimiter; ip: RateLimiter; unrelated: RateLimiter };
+  /**
+   * Counts a request answered as for a patient not held here against the client address's
+   * allowance of such answers (per-IP limit, IPv6 per /64), and remembers the requester: once the
+   * allowance is spent, its requests are refused (429) before any work (requireReader). Throws
+   * that 429 when it is spent now.
+   */
+  chargeUnrelated(request: FastifyRequest): void;
 }
 
 /** A ChainError as the OperationOutcome a client sees (422 for a revert, 503 when unreachable). */

@@ -14,17 +14,18 @@
  * Every resource listed has its id, a fullUrl [base]/[type]/[id] and a read route.
  */
 import type { BundleEntry, Consent, OperationOutcome, Resource } from "@medplum/fhirtypes";
+import type { Address } from "viem";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { randomUUID } from "node:crypto";
 import { CATEGORIES, type CategoryName, type PurposeName } from "../../../sdk/codes.ts";
 import { normalizeDidPkh, formatDidPkh } from "../../../sdk/did-pkh.ts";
 import { findAuditEvent, listAuditNewestFirst } from "../audit/log.ts";
 import type { BlockRef } from "../chain/chain.ts";
-import { consentMissing, type AccessDecision } from "../consent/access.ts";
+import { consentMissing, walletsOnChain, type AccessDecision } from "../consent/access.ts";
 import { grantPatient, grantsTo, readGrants, toConsents } from "../consent/consents.ts";
 import { PURPOSE_HEADER, parsePurposeOfUse } from "../consent/purpose.ts";
 import { AUDIT_EVENT_SEARCH_PARAMS, CONSENT_SEARCH_PARAMS, FHIR_JSON, searchParamNames } from "../fhir/capability.ts";
-import { OperationOutcomeError, badRequest, forbidden, gone, notFound } from "../fhir/outcomes.ts";
+import { OperationOutcomeError, badRequest, forbidden, notFound } from "../fhir/outcomes.ts";
 import {
   SUPPORTED_RESOURCE_TYPES,
   assertSupportedType,
@@ -83,18 +84,92 @@ function noteDecision(audit: AuditContext, decision: AccessDecision): void {
   audit.note = notes.length > 0 ? notes.join("; ") : undefined;
 }
 
+/**
+ * What the audit records of a request answered as if the patient did not exist (the reader answered
+ * stays unaware): no relation, no consent, or nothing to read.
+ */
+const AS_UNKNOWN = {
+  unknown: undefined,
+  stranger:
+    "refused: the reader holds no consent of the patient and is neither the patient nor a delegate (answered as for a patient not held here)",
+  unlinked:
+    "refused: the patient has no linked wallet, so no consent can exist for it (answered as for a patient not held here)",
+  erased: "refused: the patient has been erased (answered as for a patient not held here)",
+} as const;
+
+/** Thrown inside a handler: answer as for a patient not held here, audit why. */
+class AnswerAsUnknown extends Error {
+  readonly why: keyof typeof AS_UNKNOWN;
+  constructor(why: keyof typeof AS_UNKNOWN) {
+    super(AS_UNKNOWN[why] ?? "not held here");
+    this.why = why;
+  }
+}
+
 export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { config, store, access, chain } = ctx;
   const base = `${config.publicUrl}/fhir`;
   const onRequest = [ctx.requireReader];
 
   const purposeOf = (request: FastifyRequest): PurposeName => parsePurposeOfUse(request.headers[PURPOSE_HEADER]);
+  const onThisChain = `did:pkh:eip155:${config.chainId}:`;
 
-  async function requireHeldPatient(patientId: string): Promise<void> {
+  /** The patient's linked wallets (did:pkh) when it is held here; else as for a patient not held here. */
+  async function heldWallets(patientId: string): Promise<{ kind: "held"; dids: string[] }> {
     const status = await store.patientStatus(patientId);
-    if (status.kind === "unknown") throw notFound(`Patient/${patientId} is not held by this gateway`);
-    if (status.kind === "erased") throw gone(`Patient/${patientId} has been erased`);
+    if (status.kind === "unknown") throw new AnswerAsUnknown("unknown");
+    if (status.kind === "erased") throw new AnswerAsUnknown("erased");
+    const dids = await store.listWallets(patientId);
+    if (walletsOnChain(dids, config.chainId).length === 0) throw new AnswerAsUnknown("unlinked");
+    return { kind: "held", dids };
   }
+
+  /**
+   * The access decision, or AnswerAsUnknown when the reader is refused everything and holds no
+   * consent of the patient at all (nor is the patient or a delegate): a reader with some consent
+   * learns which consent is missing (403), any other one what it would learn of a patient not
+   * held here. The extra chain reads are made for refusals only.
+   */
+  async function decideOrUnknown(
+    patientId: string,
+    requester: Requester,
+    categories: readonly CategoryName[],
+    purpose: PurposeName,
+    dids: readonly string[],
+  ): Promise<AccessDecision> {
+    if (!dids.some((did) => did.startsWith(onThisChain))) throw new AnswerAsUnknown("unlinked");
+    const decision = await access.decide(patientId, requester.address, categories, purpose, { wallets: dids });
+    if (decision.allowed.length > 0 || decision.relation !== "reader") return decision;
+    if (await access.holdsConsent(decision.wallets, requester.address, decision.block!)) return decision;
+    throw new AnswerAsUnknown("stranger");
+  }
+
+  /**
+   * Runs `fn`; an AnswerAsUnknown becomes `unknown()`'s answer, and the audit says why. Every such
+   * answer (a patient not held here or a reader without relation alike) counts against the client
+   * address's allowance of them (ctx.chargeUnrelated: 429 once spent).
+   */
+  async function orAsUnknown<T>(
+    request: FastifyRequest,
+    audit: AuditContext,
+    fn: () => Promise<T>,
+    unknown: () => T,
+  ): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof AnswerAsUnknown)) throw err;
+      ctx.chargeUnrelated(request);
+      if (err.why !== "unknown") {
+        audit.details = [{ type: "relation", value: "none" }];
+        audit.refused = AS_UNKNOWN[err.why];
+      }
+      return unknown();
+    }
+  }
+
+  /** The 404 of a patient not held here (the id is the caller's own input). */
+  const patientNotHeld = (patientId: string) => notFound(`Patient/${patientId} is not held by this gateway`);
 
   function sendFhir(reply: FastifyReply, body: unknown): FastifyReply {
     return reply.type(FHIR_JSON).send(body);
@@ -111,26 +186,33 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
     patientId: string,
     at?: BlockRef,
   ): Promise<Consent[]> {
+    const held = await heldWallets(patientId);
+    const wallets = walletsOnChain(held.dids, config.chainId);
+    // Who may list is decided before the event log is scanned: the patient and its delegates all
+    // grants; a reader that holds some consent its own organization's, without the wallet; anyone
+    // else what it would get for a patient not held here.
     const who = await access.patientOrDelegate(patientId, requester.address);
     const block = at ?? who.block ?? (await chain.latestBlock());
-    let grants = await readGrants(chain, who.wallets, block);
-    let relation: string = who.relation ?? "grantee";
+    let organization: Address | undefined;
     if (who.relation === null) {
+      if (!(await access.holdsConsent(wallets, requester.address, block))) throw new AnswerAsUnknown("stranger");
       const account = await chain.accountOf(requester.address, block.number);
-      const organization = ZERO_ADDRESS.test(account.organization) ? requester.address : account.organization;
+      organization = ZERO_ADDRESS.test(account.organization) ? requester.address : account.organization;
+    }
+    let grants = await readGrants(chain, wallets, block);
+    if (organization !== undefined) {
       grants = grantsTo(grants, organization);
       if (grants.length === 0) {
-        throw forbidden(
-          `Only Patient/${patientId}, its delegates and the grantees of its consents may read them; ${requester.address} is none of these`,
-        );
+        throw forbidden("Only the patient, its delegates and the grantees of its consents may read them");
       }
-      relation = "grantee";
     }
     audit.details = [
-      { type: "relation", value: relation },
+      { type: "relation", value: who.relation ?? "grantee" },
       { type: "consent-block", value: block.number.toString() },
     ];
-    return toConsents(chain, grants, block, patientId, Math.floor(store.now().getTime() / 1000));
+    const consents = await toConsents(chain, grants, block, patientId, Math.floor(store.now().getTime() / 1000));
+    if (organization !== undefined) for (const c of consents) withoutWallet(c, patientId);
+    return consents;
   }
 
   app.get("/fhir/Consent", { onRequest }, async (request, reply) => {
@@ -143,10 +225,15 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       const params = parseParams(query, CONSENT_SEARCH_PARAMS);
       const patientId = patientParam("patient", params.get("patient"));
       audit.patientId = patientId;
-      await requireHeldPatient(patientId);
-      const consents = await visibleConsents(requester, audit, patientId);
+      const self = searchUrl(`${base}/Consent`, { patient: patientId });
+      const consents = await orAsUnknown(
+        request,
+        audit,
+        () => visibleConsents(requester, audit, patientId),
+        () => [] as Consent[],
+      );
       return searchset({
-        self: searchUrl(`${base}/Consent`, { patient: patientId }),
+        self,
         total: consents.length,
         entries: consents.map((c) => ({ fullUrl: `${base}/Consent/${c.id}`, resource: c })),
       });
@@ -174,11 +261,15 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       const patientId = await store.findPatientByWallet(formatDidPkh(chain.chainId, wallet));
       if (patientId === undefined) throw missing();
       audit.patientId = patientId;
-      await requireHeldPatient(patientId);
       let visible: Consent[];
       try {
         visible = await visibleConsents(requester, audit, patientId, block);
       } catch (err) {
+        if (err instanceof AnswerAsUnknown) {
+          audit.details = [{ type: "relation", value: "none" }];
+          audit.refused = AS_UNKNOWN[err.why];
+          throw missing();
+        }
         if (!(err instanceof OperationOutcomeError) || err.status !== 403) throw err;
         audit.details = [{ type: "refused", value: "not the patient, a delegate or a grantee of its consents" }];
         throw missing();
@@ -207,10 +298,27 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       const count = intParam("_count", params.get("_count"), DEFAULT_PAGE_SIZE, 0, MAX_PAGE_SIZE);
       const before = intParam("_before", params.get("_before"), 0, 1, MAX_SEQ);
       const snapshot = intParam("_snapshot", params.get("_snapshot"), 0, 0, MAX_SEQ);
-      await requireHeldPatient(patientId);
-      const who = await access.patientOrDelegate(patientId, requester.address);
-      if (who.relation === null) {
-        throw forbidden(`Only Patient/${patientId} and its delegates may read its access log`);
+      const who = await orAsUnknown(
+        request,
+        audit,
+        async () => {
+          const held = await heldWallets(patientId);
+          const found = await access.patientOrDelegate(patientId, requester.address);
+          if (found.relation !== null) return found;
+          const wallets = walletsOnChain(held.dids, config.chainId);
+          if (!(await access.holdsConsent(wallets, requester.address, found.block))) {
+            throw new AnswerAsUnknown("stranger");
+          }
+          throw forbidden("Only the patient and its delegates may read its access log");
+        },
+        () => undefined,
+      );
+      if (who === undefined) {
+        return searchset({
+          self: searchUrl(`${base}/AuditEvent`, { patient: patientId, _count: count, _before: params.get("_before") }),
+          total: 0,
+          entries: [],
+        });
       }
       audit.details = [
         { type: "relation", value: who.relation },
@@ -261,11 +369,11 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
         throw notFound(`AuditEvent/${id} is not held by this gateway`);
       const patientId = entry.patientId;
       audit.patientId = patientId;
-      await requireHeldPatient(patientId);
+      // Anyone but the patient and its delegates gets the 404 of an entry not held here.
+      const status = await store.patientStatus(patientId);
+      if (status.kind !== "active") throw notFound(`AuditEvent/${id} is not held by this gateway`);
       const who = await access.patientOrDelegate(patientId, requester.address);
-      if (who.relation === null) {
-        throw forbidden(`Only Patient/${patientId} and its delegates may read its access log`);
-      }
+      if (who.relation === null) throw notFound(`AuditEvent/${id} is not held by this gateway`);
       audit.details = [
         { type: "relation", value: who.relation },
         ...(who.block ? [{ type: "consent-block", value: who.block.number.toString() }] : []),
@@ -298,12 +406,21 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       }
       const pageSize = intParam("_count", params.get("_count"), EVERYTHING_PAGE_SIZE, 1, MAX_PAGE_SIZE);
       const after = everythingCursor(params.get("_cursor"));
-      await requireHeldPatient(patientId);
-      const decision = await access.decide(patientId, requester.address, types, audit.purposeOfUse);
+      const purpose = audit.purposeOfUse;
+      const decision = await orAsUnknown(
+        request,
+        audit,
+        async () => {
+          const held = await heldWallets(patientId);
+          return decideOrUnknown(patientId, requester, types, purpose, held.dids);
+        },
+        () => undefined,
+      );
+      if (decision === undefined) throw patientNotHeld(patientId);
       noteDecision(audit, decision);
       if (decision.allowed.length === 0) throw consentMissing(audit.purposeOfUse, decision.refused);
       const page = await store.everythingPage(patientId, decision.allowed, { count: pageSize, after });
-      if (page.kind === "erased") throw gone(`Patient/${patientId} has been erased`);
+      if (page.kind === "erased") throw patientNotHeld(patientId);
       const url = `${base}/Patient/${patientId}/$everything`;
       const selfParams = { _type: typeParam, _count: params.get("_count"), _cursor: params.get("_cursor") };
       const { entry: _none, ...head } = searchset({
@@ -355,12 +472,20 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       parseParams(rawQuery(request.url), []);
       // One query: the patient, its wallets and the record, which stays encrypted until access is decided.
       const where = await store.fetchSealed(type, id);
-      if (where.kind === "not-found") throw notFound(`${type}/${id} is not held by this gateway`);
-      audit.patientId = where.patientId;
-      if (where.kind === "erased") throw gone(`${type}/${id} belongs to an erased patient`);
-      const decision = await access.decide(where.patientId, requester.address, [type], audit.purposeOfUse, {
-        wallets: where.wallets,
-      });
+      const notHeld = () => notFound(`${type}/${id} is not held by this gateway`);
+      if (where.kind !== "not-found") audit.patientId = where.patientId;
+      const purpose = audit.purposeOfUse;
+      const decision = await orAsUnknown(
+        request,
+        audit,
+        async () => {
+          if (where.kind === "not-found") throw new AnswerAsUnknown("unknown");
+          if (where.kind === "erased") throw new AnswerAsUnknown("erased");
+          return decideOrUnknown(where.patientId, requester, [type], purpose, where.wallets);
+        },
+        () => undefined,
+      );
+      if (decision === undefined || where.kind !== "found") throw notHeld();
       noteDecision(audit, decision);
       if (decision.allowed.length === 0) throw consentMissing(audit.purposeOfUse, decision.refused);
       const resource = store.unseal(where.sealed);
@@ -393,16 +518,26 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
         const did = walletIdentifier(identifier);
         const found = await store.findPatientByWallet(did);
         const self = searchUrl(`${base}/Patient`, { identifier: did, _count: count, _offset: offset });
-        if (found === undefined) return searchset({ self, total: 0, entries: [] });
-        audit.patientId = found;
+        const none = () => searchset({ self, total: 0, entries: [] });
+        if (found !== undefined) audit.patientId = found;
         // Who may learn which record is linked: anyone with consent to some category of it (they
         // are about to read that category); the demographics themselves only with consent to Patient.
-        const decision = await access.decide(found, requester.address, SUPPORTED_RESOURCE_TYPES, audit.purposeOfUse);
+        const purpose = audit.purposeOfUse;
+        const decision = await orAsUnknown(
+          request,
+          audit,
+          async () => {
+            if (found === undefined) throw new AnswerAsUnknown("unknown");
+            const held = await heldWallets(found);
+            return decideOrUnknown(found, requester, SUPPORTED_RESOURCE_TYPES, purpose, held.dids);
+          },
+          () => undefined,
+        );
+        if (decision === undefined) return none();
         noteDecision(audit, decision);
         if (decision.allowed.length === 0) throw consentMissing(audit.purposeOfUse, decision.refused);
-        const read = await store.getResource("Patient", found);
-        if (read.kind === "erased") throw gone(`Patient/${found} has been erased`);
-        if (read.kind === "not-found") return searchset({ self, total: 0, entries: [] });
+        const read = await store.getResource("Patient", found!);
+        if (read.kind !== "found") return none();
         const demographics = decision.allowed.includes("Patient");
         const entries: Array<{ fullUrl: string; resource: Resource; mode?: "match" | "outcome" }> = [
           {
@@ -437,14 +572,22 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       const patientId = patientParam(patientName, params.get(patientName));
       audit.patientId = patientId;
       const self = searchUrl(`${base}/${type}`, { [patientName]: patientId, _count: count, _offset: offset });
-      const status = await store.patientStatus(patientId);
-      if (status.kind === "erased") throw gone(`Patient/${patientId} has been erased`);
-      if (status.kind === "unknown") return searchset({ self, total: 0, entries: [] });
-      const decision = await access.decide(patientId, requester.address, [type], audit.purposeOfUse);
+      const none = () => searchset({ self, total: 0, entries: [] });
+      const purpose = audit.purposeOfUse;
+      const decision = await orAsUnknown(
+        request,
+        audit,
+        async () => {
+          const held = await heldWallets(patientId);
+          return decideOrUnknown(patientId, requester, [type], purpose, held.dids);
+        },
+        () => undefined,
+      );
+      if (decision === undefined) return none();
       noteDecision(audit, decision);
       if (decision.allowed.length === 0) throw consentMissing(audit.purposeOfUse, decision.refused);
       const result = await store.search(type, { patient: patientId, _count: count, offset });
-      if (result.kind === "erased") throw gone(`Patient/${patientId} has been erased`);
+      if (result.kind === "erased") return none();
       const nextOffset = offset + count;
       return searchset({
         self,
@@ -458,6 +601,12 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
     });
     return sendFhir(reply, body);
   });
+}
+
+/** A Consent as a grantee sees it: the patient by its record here, not by its wallet. */
+function withoutWallet(consent: Consent, patientId: string): void {
+  consent.patient = { reference: `Patient/${patientId}` };
+  consent.performer = [{ reference: `Patient/${patientId}` }];
 }
 
 /** The security label of a resource given without its content (HL7 v3 ObservationValue REDACTED). */

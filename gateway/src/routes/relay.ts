@@ -1,8 +1,7 @@
 /**
  * Relaying patients' signed consent actions: the patient signs EIP-712 typed data (sdk/eip712.ts,
  * sdk/study.ts) and needs no ETH; the gateway submits the *BySig call with its own key and pays
- * the gas. Each call is simulated first: a revert comes back as a 422 naming the contract's error
- * in plain words, and costs nothing.
+ * the gas. One route per row of relay/actions.ts (RELAY_ACTIONS):
  *
  *   POST /relay/grant               grantBySig          patients linked at this custodian only
  *   POST /relay/revoke              revokeBySig         anyone, whatever custodian it concerns
@@ -11,150 +10,175 @@
  *   POST /relay/join                StudyEscrow.joinBySig   patients linked here only
  *   POST /relay/leave               StudyEscrow.leaveBySig  anyone
  *
- * Limits: per client IP (requests), and per patient address and in all (relayed transactions per
- * hour, in the database: relay/limits.ts).
+ * Each call is simulated first (a revert is a 422 naming the contract's error in plain words, and
+ * costs nothing), then its gas is estimated: above the row's limit for the signer's kind (EOA or
+ * contract wallet) it is a 422 in words, and nothing is sent; otherwise it is sent with that limit.
+ * A contract wallet is relayed only what can change something (revoke-all or cancel-signatures
+ * with no consent in force: 422 before sending).
+ *
+ * Limits: per client IP (requests), per patient address, and the custodian's spend per hour in
+ * wei, revocations first (relay/limits.ts).
+ *
+ * The audit names the patient as the agent only once the chain accepted its signature (the
+ * simulation passed); an attempt that fails before is the sender's, by its address, with the
+ * patient it claimed to be as a detail, and stays out of that patient's access log.
  */
-import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { Address, Hex } from "viem";
-import { getAddress, isAddress } from "viem/utils";
+import type { FastifyInstance } from "fastify";
+import type { Address } from "viem";
+import { grantState, readPatientGrants } from "../../../sdk/ledger.ts";
 import { consentRegistryAbi, studyEscrowAbi } from "../../../sdk/generated/abis.ts";
 import { didPkhOf } from "../auth/tokens.ts";
 import type { GatewayOperation } from "../audit/codes.ts";
-import { badRequest, conflict, forbidden, notImplemented } from "../fhir/outcomes.ts";
-import { recordRelayTransaction, reserveRelay, type RelayAction } from "../relay/limits.ts";
+import { conflict, forbidden, notImplemented, unprocessable } from "../fhir/outcomes.ts";
+import {
+  RELAY_ACTIONS,
+  abiOf,
+  addressField,
+  bodySchemaOf,
+  uintField,
+  type Body,
+  type RelayAction,
+  type RelayActionSpec,
+} from "../relay/actions.ts";
+import { recordRelayTransaction, reserveRelay, weiText } from "../relay/limits.ts";
 import type { AuditContext, RouteContext } from "./context.ts";
 
 const RELAY_BODY_LIMIT = 64 * 1024;
 
-const uint = {
-  anyOf: [
-    { type: "integer", minimum: 0 },
-    { type: "string", pattern: "^[0-9]{1,78}$" },
-  ],
-} as const;
-const address = { type: "string", pattern: "^0x[0-9a-fA-F]{40}$" } as const;
-const signature = { type: "string", pattern: "^0x([0-9a-fA-F]{2})+$", maxLength: 16_384 } as const;
-
-function bodySchema(required: readonly string[], properties: Record<string, unknown>) {
-  return {
-    type: "object",
-    required: [...required, "patient", "deadline", "signature"],
-    additionalProperties: false,
-    properties: { patient: address, deadline: uint, signature, nonce: uint, ...properties },
-  } as const;
-}
-
-const SCHEMAS = {
-  grant: bodySchema(["grantee", "categories", "purpose", "validFrom", "expiresAt"], {
-    grantee: address,
-    categories: uint,
-    purpose: uint,
-    validFrom: uint,
-    expiresAt: uint,
-  }),
-  revoke: bodySchema(["grantee", "scope"], {
-    grantee: address,
-    scope: { type: "string", pattern: "^0x[0-9a-fA-F]{64}$" },
-  }),
-  "revoke-all": bodySchema([], {}),
-  "cancel-signatures": bodySchema([], {}),
-  join: bodySchema(["studyId"], { studyId: uint }),
-  leave: bodySchema(["studyId"], { studyId: uint }),
-} as const;
-
-type Body = Record<string, string | number | undefined>;
-
-/** An unsigned integer field within `bits` bits. */
-function uintField(body: Body, name: string, bits: number): bigint {
-  const raw = body[name];
-  const value = typeof raw === "number" ? (Number.isSafeInteger(raw) ? BigInt(raw) : -1n) : BigInt(String(raw));
-  if (value < 0n || value >= 1n << BigInt(bits))
-    throw badRequest(`${name} must be an unsigned ${bits}-bit integer`, name);
-  return value;
-}
-
-/** An address field: EIP-55 checksum when mixed-case, never zero. */
-function addressField(body: Body, name: string): Address {
-  const raw = String(body[name]);
-  if (!isAddress(raw, { strict: true }))
-    throw badRequest(`${name} must be an address (with a valid EIP-55 checksum if mixed-case)`, name);
-  if (/^0x0{40}$/i.test(raw)) throw badRequest(`${name} must not be the zero address`, name);
-  return getAddress(raw);
-}
+const gas = (n: bigint) => n.toLocaleString("en-US");
 
 export function registerRelayRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { chain, store, config } = ctx;
 
-  async function requireLinkedPatient(patient: Address, what: string): Promise<string> {
-    const patientId = await store.findPatientByWallet(didPkhOf(config.chainId, patient));
-    if (!patientId) {
-      throw forbidden(
-        `${what} are relayed only for patients of ${config.custodianName}; ${patient} is not linked to a patient here`,
-      );
-    }
-    return patientId;
+  function escrow(): Address {
+    if (!chain.studyEscrow) throw notImplemented("This gateway has no StudyEscrow configured (STUDY_ESCROW_ADDRESS)");
+    return chain.studyEscrow;
   }
 
-  async function checkRegistryNonce(patient: Address, body: Body): Promise<void> {
+  async function checkNonce(spec: RelayActionSpec, patient: Address, body: Body): Promise<void> {
     if (body["nonce"] === undefined) return;
-    const [, nonce] = await chain.read((c) =>
+    const signed = uintField(body, "nonce", 64);
+    if (spec.nonce === "registry") {
+      const [, nonce] = await chain.read((c) =>
+        c.readContract({
+          address: chain.consentRegistry,
+          abi: consentRegistryAbi,
+          functionName: "patientState",
+          args: [patient],
+        }),
+      );
+      if (signed !== BigInt(nonce)) {
+        throw conflict(
+          `The signature was made for nonce ${signed}, but the patient's current nonce is ${nonce}: sign again`,
+        );
+      }
+      return;
+    }
+    const studyId = uintField(body, "studyId", 256);
+    const participant = await chain.read((c) =>
       c.readContract({
-        address: chain.consentRegistry,
-        abi: consentRegistryAbi,
-        functionName: "patientState",
-        args: [patient],
+        address: escrow(),
+        abi: studyEscrowAbi,
+        functionName: "getParticipant",
+        args: [studyId, patient],
       }),
     );
-    const signed = uintField(body, "nonce", 64);
-    if (signed !== BigInt(nonce)) {
+    if (signed !== BigInt(participant.nonce)) {
       throw conflict(
-        `The signature was made for nonce ${signed}, but the patient's current nonce is ${nonce}: sign again`,
+        `The signature was made for nonce ${signed}, but the patient's current nonce for study ${studyId} is ${participant.nonce}: sign again`,
       );
     }
   }
 
-  function route(
-    action: RelayAction,
-    handler: (
-      request: FastifyRequest<{ Body: Body }>,
-      body: Body,
-      patient: Address,
-      audit: AuditContext,
-    ) => Promise<{
-      address: Address;
-      abi: typeof consentRegistryAbi | typeof studyEscrowAbi;
-      functionName: string;
-      args: readonly unknown[];
-    }>,
-  ): void {
+  /** Whether the patient has a grant in force (not revoked, not voided by a revoke-all, not over). */
+  async function grantInForce(patient: Address): Promise<boolean> {
+    const block = await chain.latestBlock();
+    const { grants, timestamp } = await chain.read((client) =>
+      readPatientGrants(client, {
+        registry: chain.consentRegistry,
+        patient,
+        blockNumber: block.number,
+        fromBlock: chain.eventsFromBlock,
+      }),
+    );
+    const now = Math.max(timestamp, Math.floor(store.now().getTime() / 1000));
+    return grants.some((g) => ["active", "not-yet-valid"].includes(grantState(g, now)));
+  }
+
+  function route(action: RelayAction, spec: RelayActionSpec): void {
     app.post<{ Body: Body }>(
       `/relay/${action}`,
-      { onRequest: ctx.limitByIp, bodyLimit: RELAY_BODY_LIMIT, schema: { body: SCHEMAS[action] } },
+      { onRequest: ctx.limitByIp, bodyLimit: RELAY_BODY_LIMIT, schema: { body: bodySchemaOf(spec) } },
       async (request, reply) => {
         const body = request.body;
         const patient = addressField(body, "patient");
+        const patientDid = didPkhOf(config.chainId, patient);
+        // Until the chain accepts the signature, the attempt is the sender's (its address only).
         const audit: AuditContext = {
           interaction: "operation",
           operation: `relay-${action}` as GatewayOperation,
-          agent: {
-            kind: "humanUser",
-            did: didPkhOf(config.chainId, patient),
-            display: "signed, relayed by the gateway",
-          },
+          agent: { kind: "application", display: "unverified relay sender" },
+          details: [{ type: "claimed-signer", value: patientDid }],
         };
         const sent = await ctx.audited(request, audit, async () => {
-          audit.patientId = await store.findPatientByWallet(didPkhOf(config.chainId, patient));
-          const call = await handler(request, body, patient, audit);
+          const patientId = await store.findPatientByWallet(patientDid);
+          if (spec.linkedOnly !== null && patientId === undefined) {
+            throw forbidden(
+              `${spec.linkedOnly} are relayed only for patients of ${config.custodianName}; ${patient} is not linked to a patient here`,
+            );
+          }
+          const address = spec.contract === "registry" ? chain.consentRegistry : escrow();
+          const studyDetail =
+            spec.contract === "escrow" ? [{ type: "study", value: uintField(body, "studyId", 256).toString() }] : [];
+          audit.details = [{ type: "claimed-signer", value: patientDid }, ...studyDetail];
+          await checkNonce(spec, patient, body);
+          const args = spec.args(body, patient);
+          const [code, standing] = await Promise.all([
+            chain.read((c) => c.getCode({ address: patient })),
+            spec.effect === "grant-in-force" ? grantInForce(patient) : Promise.resolve(true),
+          ]);
+          const contractWallet = code !== undefined && code !== "0x";
+          if (!standing && contractWallet) {
+            throw unprocessable(
+              `${action} is relayed for a contract wallet only when it can change something, and here there is ${spec.nothingToDo}`,
+            );
+          }
+          // Without anything in force, a "revocation" revokes nothing: the others' budget pays.
+          const budget = standing ? spec.budget : "shared";
+          const gasLimit = contractWallet ? spec.gasLimit.contractWallet : spec.gasLimit.eoa;
           let reservation: number | undefined;
-          const tx = await chain.send(call, async () => {
-            reservation = await reserveRelay(store.db, {
-              patient,
-              action,
-              now: store.now(),
-              limits: config.relayLimits,
-            });
-          });
-          if (reservation !== undefined) await recordRelayTransaction(store.db, reservation, tx.hash);
+          const tx = await chain.send(
+            { address, abi: abiOf(spec), functionName: spec.functionName, args },
+            {
+              gasLimit,
+              priority: budget === "revocation",
+              beforeSend: async ({ estimate, maxCostWei }) => {
+                // The chain accepted the signature: from here on, the patient acted.
+                audit.agent = { kind: "humanUser", did: patientDid, display: "signed, relayed by the gateway" };
+                audit.patientId = patientId;
+                audit.details = studyDetail;
+                if (estimate > gasLimit) {
+                  throw unprocessable(
+                    `${action} for ${patient} needs about ${gas(estimate)} gas; this gateway pays at most ${gas(gasLimit)} gas for ${action} ${contractWallet ? "signed by a contract wallet (its isValidSignature included)" : "signed by an account"}: send the transaction yourself`,
+                  );
+                }
+                const reserved = await reserveRelay(store.db, {
+                  patient,
+                  action,
+                  budget,
+                  wei: maxCostWei,
+                  now: store.now(),
+                  limits: config.relayLimits,
+                });
+                reservation = reserved.id;
+              },
+            },
+          );
+          if (reservation !== undefined) await recordRelayTransaction(store.db, reservation, tx.hash, tx.costWei);
+          request.log.info(
+            { relay: action, budget, gasUsed: tx.gasUsed.toString(), costWei: tx.costWei.toString(), tx: tx.hash },
+            `relayed ${action}: ${gas(tx.gasUsed)} gas, ${weiText(tx.costWei)}`,
+          );
           audit.details = [
             ...(audit.details ?? []),
             { type: "transaction", value: tx.hash },
@@ -172,108 +196,7 @@ export function registerRelayRoutes(app: FastifyInstance, ctx: RouteContext): vo
     );
   }
 
-  route("grant", async (_request, body, patient) => {
-    await requireLinkedPatient(patient, "Grants");
-    await checkRegistryNonce(patient, body);
-    return {
-      address: chain.consentRegistry,
-      abi: consentRegistryAbi,
-      functionName: "grantBySig",
-      args: [
-        patient,
-        addressField(body, "grantee"),
-        Number(uintField(body, "categories", 32)),
-        uintField(body, "purpose", 64),
-        Number(uintField(body, "validFrom", 40)),
-        Number(uintField(body, "expiresAt", 40)),
-        uintField(body, "deadline", 256),
-        body["signature"] as Hex,
-      ],
-    };
-  });
-
-  route("revoke", async (_request, body, patient) => {
-    await checkRegistryNonce(patient, body);
-    return {
-      address: chain.consentRegistry,
-      abi: consentRegistryAbi,
-      functionName: "revokeBySig",
-      args: [
-        patient,
-        addressField(body, "grantee"),
-        body["scope"] as Hex,
-        uintField(body, "deadline", 256),
-        body["signature"] as Hex,
-      ],
-    };
-  });
-
-  route("revoke-all", async (_request, body, patient) => {
-    await checkRegistryNonce(patient, body);
-    return {
-      address: chain.consentRegistry,
-      abi: consentRegistryAbi,
-      functionName: "revokeAllBySig",
-      args: [patient, uintField(body, "deadline", 256), body["signature"] as Hex],
-    };
-  });
-
-  route("cancel-signatures", async (_request, body, patient) => {
-    await checkRegistryNonce(patient, body);
-    return {
-      address: chain.consentRegistry,
-      abi: consentRegistryAbi,
-      functionName: "cancelSignaturesBySig",
-      args: [patient, uintField(body, "deadline", 256), body["signature"] as Hex],
-    };
-  });
-
-  function escrow(): Address {
-    if (!chain.studyEscrow) throw notImplemented("This gateway has no StudyEscrow configured (STUDY_ESCROW_ADDRESS)");
-    return chain.studyEscrow;
+  for (const [action, spec] of Object.entries(RELAY_ACTIONS) as Array<[RelayAction, RelayActionSpec]>) {
+    route(action, spec);
   }
-
-  async function checkEscrowNonce(studyId: bigint, patient: Address, body: Body): Promise<void> {
-    if (body["nonce"] === undefined) return;
-    const participant = await chain.read((c) =>
-      c.readContract({
-        address: escrow(),
-        abi: studyEscrowAbi,
-        functionName: "getParticipant",
-        args: [studyId, patient],
-      }),
-    );
-    const signed = uintField(body, "nonce", 64);
-    if (signed !== BigInt(participant.nonce)) {
-      throw conflict(
-        `The signature was made for nonce ${signed}, but the patient's current nonce for study ${studyId} is ${participant.nonce}: sign again`,
-      );
-    }
-  }
-
-  route("join", async (_request, body, patient, audit) => {
-    const address = escrow();
-    await requireLinkedPatient(patient, "Study joins");
-    const studyId = uintField(body, "studyId", 256);
-    audit.details = [{ type: "study", value: studyId.toString() }];
-    await checkEscrowNonce(studyId, patient, body);
-    return {
-      address,
-      abi: studyEscrowAbi,
-      functionName: "joinBySig",
-      args: [studyId, patient, uintField(body, "deadline", 256), body["signature"] as Hex],
-    };
-  });
-
-  route("leave", async (_request, body, patient) => {
-    const address = escrow();
-    const studyId = uintField(body, "studyId", 256);
-    await checkEscrowNonce(studyId, patient, body);
-    return {
-      address,
-      abi: studyEscrowAbi,
-      functionName: "leaveBySig",
-      args: [studyId, patient, uintField(body, "deadline", 256), body["signature"] as Hex],
-    };
-  });
 }

@@ -15,6 +15,7 @@ import {
   index,
   integer,
   jsonb,
+  numeric,
   pgTable,
   primaryKey,
   smallint,
@@ -186,11 +187,22 @@ export const relayUsage = pgTable(
     action: text("action").notNull(),
     createdAt: timestamptz("created_at").notNull(),
     txHash: text("tx_hash"),
+    /** Which hourly budget pays: "revocation" (its own, served first) or "shared" (the rest). */
+    budget: text("budget").notNull().default("shared"),
+    /**
+     * Wei charged: the most the transaction can cost (gas limit × max fee) while it is pending,
+     * what it did cost (gas used × effective price) once mined, 0 when it was never sent.
+     */
+    wei: numeric("wei", { precision: 78, scale: 0, mode: "bigint" })
+      .notNull()
+      .default(sql`0`),
   },
   (t) => [
     index("relay_usage_patient_idx").on(t.patient, t.createdAt),
     index("relay_usage_created_idx").on(t.createdAt),
     check("relay_usage_patient_format", sql`${t.patient} ~ '^0x[0-9a-f]{40}$'`),
+    check("relay_usage_budget", sql`${t.budget} IN ('revocation', 'shared')`),
+    check("relay_usage_wei", sql`${t.wei} >= 0`),
   ],
 );
 

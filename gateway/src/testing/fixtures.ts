@@ -129,8 +129,14 @@ export function testAppConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     tokenSecret: new Secret(TEST_TOKEN_SECRET),
     tokenTtlSeconds: 900,
     rateLimits: { perAddressPerMinute: 100_000, perIpPerMinute: 100_000 },
-    relayLimits: { perAddressPerHour: 1000, globalPerHour: 100_000 },
+    relayLimits: {
+      perAddressPerHour: 1000,
+      globalPerHour: 100_000,
+      weiPerHour: 10n ** 24n,
+      revocationWeiPerHour: 10n ** 23n,
+    },
     corsOrigins: [],
+    trustedProxies: [],
     ...overrides,
   };
 }
