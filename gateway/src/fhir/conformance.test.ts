@@ -368,8 +368,14 @@ describe("FHIR conformance of a gateway's responses", function () {
     )!;
     const consentUrl = `/fhir/Consent/${research.resource!.id}`;
 
-    outcomeOf(await gw.read(strangerToken, eventUrl), 403, /Only Patient/);
-    outcomeOf(await gw.read(clinicianToken, eventUrl), 403, /Only Patient/);
+    // A stranger gets the 404 of an entry not held here; a reader holding consent learns the log is
+    // not for it; neither answer names the patient.
+    const strangerRead = await gw.read(strangerToken, eventUrl);
+    outcomeOf(strangerRead, 404, /is not held by this gateway/);
+    expect(strangerRead.body).not.to.include(patientId);
+    const clinicianRead = await gw.read(clinicianToken, eventUrl);
+    outcomeOf(clinicianRead, 403, /Only the patient and its delegates/);
+    expect(clinicianRead.body).not.to.include(patientId);
     // A grant's patient wallet is public on-chain; whether it is a patient here is not: a stranger gets
     // the answer of a grant whose patient is not linked here (its own), naming no patient.
     const said = (res: LightMyRequestResponse) =>
@@ -408,7 +414,8 @@ describe("FHIR conformance of a gateway's responses", function () {
     expect((await gw.read(delegateToken, eventUrl)).statusCode).to.equal(200);
     expect((await gw.read(delegateToken, consentUrl)).statusCode).to.equal(200);
     await gw.t.mine(2000);
-    outcomeOf(await gw.read(delegateToken, eventUrl), 403, /Only Patient/);
+    // An ended delegation holds no consent: the former delegate gets what a stranger gets.
+    outcomeOf(await gw.read(delegateToken, eventUrl), 404, /is not held by this gateway/);
   });
 
   it("keeps Bundle.total and the pages of the access log as they were at the first page, while it grows", async () => {

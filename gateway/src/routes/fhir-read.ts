@@ -373,7 +373,16 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       const status = await store.patientStatus(patientId);
       if (status.kind !== "active") throw notFound(`AuditEvent/${id} is not held by this gateway`);
       const who = await access.patientOrDelegate(patientId, requester.address);
-      if (who.relation === null) throw notFound(`AuditEvent/${id} is not held by this gateway`);
+      if (who.relation === null) {
+        // As the listing: a reader holding some consent of the patient learns it may not read the
+        // log; anyone else gets the 404 of an entry not held here.
+        const wallets = walletsOnChain(await store.listWallets(patientId), config.chainId);
+        const block = who.block ?? (await chain.latestBlock());
+        if (wallets.length > 0 && (await access.holdsConsent(wallets, requester.address, block))) {
+          throw forbidden("Only the patient and its delegates may read its access log");
+        }
+        throw notFound(`AuditEvent/${id} is not held by this gateway`);
+      }
       audit.details = [
         { type: "relation", value: who.relation },
         ...(who.block ? [{ type: "consent-block", value: who.block.number.toString() }] : []),
