@@ -162,7 +162,7 @@ describe("reads through the gateways (browser, end to end)", function () {
     const refused = byClinician.and(log.locator('tr[data-outcome="refused"]'));
     expect(await allowed.count(), "the clinician's allowed reads").to.be.greaterThan(0);
     expect(await refused.count(), "the clinician's refused read").to.be.greaterThan(0);
-    await refused.first().getByText("Refused").click(); // the reason, folded
+    await refused.first().getByText("Refused", { exact: true }).click(); // the reason, folded
     await refused
       .first()
       .getByText(/holds no consent of the patient/)
