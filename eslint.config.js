@@ -9,6 +9,7 @@ export default tseslint.config(
       "node_modules/**",
       ".tools/**",
       ".next/**",
+      ".next-local-build/**",
       "artifacts/**",
       "cache/**",
       "coverage/**",

@@ -1,8 +1,17 @@
 "use client";
+import dynamic from "next/dynamic";
 import { useConnection, useDisconnect } from "wagmi";
 
 import { shortAddress } from "../_lib/format.ts";
 import { useMounted } from "../_lib/hooks.ts";
+import { DEV_WALLET_RDNS } from "../_lib/wagmi.ts";
+
+// DEV_WALLET_ENABLED, written in place: a build for another chain drops this import, and with it the
+// development wallet.
+const DevAccountMenu =
+  (process.env.NEXT_PUBLIC_CONSENTRY_CHAIN_ID ?? "31337") === "31337"
+    ? dynamic(() => import("./DevAccountMenu.tsx"), { ssr: false })
+    : null;
 
 /** The connected account and a way out, in the header. */
 export function AccountBar() {
@@ -12,6 +21,7 @@ export function AccountBar() {
   if (!mounted || !isConnected || !address) return null;
   return (
     <div className="account-bar">
+      {DevAccountMenu && connector?.id === DEV_WALLET_RDNS ? <DevAccountMenu /> : null}
       <span className="account" title={address}>
         <span className="visually-hidden">Connected as </span>
         {shortAddress(address)}

@@ -3,6 +3,7 @@ import { useConnect, useConnectors } from "wagmi";
 
 import { explainTransactionError } from "../../sdk/errors.ts";
 import { useMounted } from "../_lib/hooks.ts";
+import { DEV_WALLET_RDNS } from "../_lib/wagmi.ts";
 
 /** The wallets in this browser, by name: every EIP-6963 announcement, else `window.ethereum`. */
 export function ConnectWallet() {
@@ -44,6 +45,13 @@ export function ConnectWallet() {
           ))}
         </ul>
       )}
+      {(process.env.NEXT_PUBLIC_CONSENTRY_CHAIN_ID ?? "31337") === "31337" &&
+      wallets.some((c) => c.id === DEV_WALLET_RDNS) ? (
+        <p className="muted">
+          The development wallet is for this local demo only: it signs with public test keys, and its menu lets you act
+          as each person of the demo in turn.
+        </p>
+      ) : null}
       <p className="tx-status tx-error" role="status" aria-live="polite">
         {connect.isError ? `Could not connect: ${explainTransactionError(connect.error)}` : null}
       </p>

@@ -21,6 +21,20 @@ export const localChain = {
   rpcUrls: { default: { http: [RPC_URL] } },
 } as const satisfies Chain;
 
+/**
+ * Whether this build offers the development wallet (./dev-wallet.ts): only for the local development
+ * chain. Fixed at build time. Every `import()` of the wallet must sit behind this same expression
+ * written out in place (a constant imported from another module is not folded), so that the minifier
+ * drops the import from a build for any other chain (NEXT_PUBLIC_CONSENTRY_CHAIN_ID set to its id),
+ * keys and all; `test/e2e` checks such a build's bundle.
+ */
+export const DEV_WALLET_ENABLED = (process.env.NEXT_PUBLIC_CONSENTRY_CHAIN_ID ?? "31337") === "31337";
+
+/** The development wallet's name and EIP-6963 id (wagmi's connector id), here so that naming it
+ * loads nothing of the wallet itself. */
+export const DEV_WALLET_NAME = "Consentry development wallet";
+export const DEV_WALLET_RDNS = "org.consentry.devwallet";
+
 function deployedOn(chainId: number, name: ContractName): Address | null {
   try {
     return deploymentFor(chainId)[name] ?? null;

@@ -2,21 +2,9 @@
  * The local demo: who is who among Hardhat's well-known development accounts (chain 31337 only;
  * these keys are public and must never hold value) and the organizations `npm start` accredits.
  */
-export const LOCAL_CHAIN_ID = 31337;
-export const LOCAL_RPC_URL = "http://127.0.0.1:8545";
-
-export const DEMO_ACCOUNTS = {
-  governance: 0,
-  alice: 1,
-  bob: 2,
-  hospital: 3,
-  clinician: 4,
-  hospitalGateway: 5,
-  lab: 6,
-  labGateway: 7,
-  research: 8,
-  analyst: 9,
-} as const;
+// The accounts (and their public development keys) live in the sdk, where the app's development
+// wallet reads them too.
+export { DEMO_ACCOUNTS, LOCAL_CHAIN_ID, LOCAL_RPC_URL } from "../../sdk/dev-accounts.ts";
 
 export const DEMO_ORGANIZATIONS = [
   { account: "hospital", kind: "PROVIDER", name: "St. Example Hospital", gatewayPort: 4001 },

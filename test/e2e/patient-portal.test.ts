@@ -371,4 +371,62 @@ describe("patient portal (browser, end to end)", function () {
     const relevant = wallet.consoleErrors.filter((e) => !/Failed to load resource/.test(e));
     expect(relevant, relevant.join("\n")).to.deep.equal([]);
   });
+
+  it("offers the development wallet on the local chain: no wallet installed, a person chosen from its menu, a real consent signed", async () => {
+    // A browser with no wallet at all: no test wallet is injected into this context.
+    const context = await environment!.browser.newContext({ viewport: DESKTOP, locale: "en-GB" });
+    const errors: string[] = [];
+    const devPage = await context.newPage();
+    devPage.setDefaultTimeout(15_000);
+    devPage.on("pageerror", (e) => errors.push(String(e)));
+    devPage.on("console", (m) => {
+      if (m.type() === "error" && !/Failed to load resource/.test(m.text())) errors.push(m.text());
+    });
+    try {
+      await devPage.goto(`${baseUrl}/`);
+      await devPage.getByRole("button", { name: "Consentry development wallet" }).click();
+      const actingAs = devPage.getByLabel("Acting as");
+      await devPage.locator(`.account[title="${alice.address}"]`).waitFor();
+      expect(await actingAs.inputValue()).to.equal("alice");
+      expect(await actingAs.locator("option").allTextContents()).to.include.members([
+        "alice (patient)",
+        "bob (patient)",
+        "clinician at St. Example Hospital",
+        "Example Research Institute",
+        "governance",
+      ]);
+
+      // Switching person is a wallet's account change: the page follows at once.
+      await actingAs.selectOption({ label: "bob (patient)" });
+      await devPage.locator(`.account[title="${bob.address}"]`).waitFor();
+      await devPage.getByRole("heading", { name: "Who may use your records" }).waitFor();
+
+      await devPage.getByLabel("What for").selectOption({ label: "Treatment" });
+      await devPage.waitForFunction(() => document.querySelectorAll("option").length > 0);
+      await devPage.getByLabel("Who", { exact: true }).selectOption({ label: "St. Example Hospital" });
+      await devPage.getByLabel("Lab results and vital signs").check();
+      await devPage.getByLabel("1 month").check();
+      await devPage.getByRole("button", { name: "Give consent" }).click();
+      await devPage.getByText(/^Consent given to St\. Example Hospital/).waitFor();
+      const [granted] = await publicClient.getContractEvents({
+        address: registry,
+        abi: consentRegistryAbi,
+        eventName: "ConsentGranted",
+        args: { patient: bob.address, grantee: hospital },
+        fromBlock: 0n,
+        strict: true,
+      });
+      expect(granted, "bob's consent, signed by the development wallet, is on-chain").to.not.equal(undefined);
+
+      // A reload keeps the connection and the person, as a wallet remembers a site.
+      await devPage.reload();
+      await devPage.locator(`.account[title="${bob.address}"]`).waitFor();
+      await actingAs.selectOption({ label: "clinician at St. Example Hospital" });
+      await devPage.locator(`.account[title="${clinician.address}"]`).waitFor();
+      await shootPage(devPage, "dev-wallet-desktop", DESKTOP, false);
+      expect(errors, errors.join("\n")).to.deep.equal([]);
+    } finally {
+      await context.close();
+    }
+  });
 });

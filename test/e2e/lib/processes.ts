@@ -49,9 +49,14 @@ export async function waitFor(proc: Proc, ready: () => Promise<boolean>, timeout
 }
 
 /** Runs a command to its end; resolves with its duration in seconds, rejects with its output. */
-export async function runToEnd(name: string, args: string[], timeoutMs: number): Promise<number> {
+export async function runToEnd(
+  name: string,
+  args: string[],
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv = {},
+): Promise<number> {
   const started = performance.now();
-  const proc = startProcess(name, args);
+  const proc = startProcess(name, args, env);
   const timer = setTimeout(() => void stopProcess(proc, "SIGTERM"), timeoutMs);
   const code = await proc.exited;
   clearTimeout(timer);
