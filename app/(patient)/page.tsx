@@ -1,3 +1,4 @@
+import { LocalTour } from "../_components/LocalTour.tsx";
 import { PatientPortal } from "./_components/PatientPortal.tsx";
 
 export default function PatientPortalPage() {
@@ -8,6 +9,7 @@ export default function PatientPortalPage() {
         See who may use which of your health records, for what and until when. Give consent, take it back, and see any
         emergency access to your records.
       </p>
+      <LocalTour />
       <PatientPortal />
     </>
   );

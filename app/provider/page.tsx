@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 
+import { LocalTour } from "../_components/LocalTour.tsx";
 import { ProviderConsole } from "./_components/ProviderConsole.tsx";
 
 export const metadata: Metadata = { title: "Provider console — Consentry" };
@@ -12,6 +13,7 @@ export default function ProviderPage() {
         Look a patient up by their address, see what they consented to for your organization, and in an emergency open
         short, logged access to their records.
       </p>
+      <LocalTour />
       <ProviderConsole />
     </>
   );

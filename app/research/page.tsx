@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 
+import { LocalTour } from "../_components/LocalTour.tsx";
 import { ResearchConsole } from "./_components/ResearchConsole.tsx";
 
 export const metadata: Metadata = { title: "Research studies — Consentry" };
@@ -12,6 +13,7 @@ export default function ResearchPage() {
         Create a study, fund it in one transaction, and follow who takes part and what it has paid. Patients join by
         themselves; each delivery of a participant&apos;s data by a hospital or lab pays the patient out of the budget.
       </p>
+      <LocalTour />
       <ResearchConsole />
     </>
   );

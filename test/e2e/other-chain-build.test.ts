@@ -39,8 +39,13 @@ describe("a production build for another chain", function () {
       NEXT_PUBLIC_CONSENTRY_CHAIN_ID: "31338",
     });
     console.log(`      next build for chain 31338: ${seconds.toFixed(1)} s`);
-    // What marks the wallet's code (its own sentences) and every key it signs with, without 0x.
-    const markers = ["The development wallet", "installDevWallet", ...DEV_PRIVATE_KEYS.map((k) => k.slice(2))];
+    // What marks the wallet's and the tour's code (their own sentences) and every key, without 0x.
+    const markers = [
+      "The development wallet",
+      "installDevWallet",
+      "Try Consentry in three stories",
+      ...DEV_PRIVATE_KEYS.map((k) => k.slice(2)),
+    ];
     let scanned = 0;
     for (const dir of [join(dist, "static"), join(dist, "server")]) {
       for (const file of files(dir)) {
