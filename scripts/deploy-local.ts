@@ -10,7 +10,7 @@ import { network } from "hardhat";
 import AuditAnchorModule from "../ignition/modules/AuditAnchor.ts";
 import { KINDS, ROLES } from "../sdk/codes.ts";
 import { deployEscrowWithDemoStudy } from "./escrow-demo.ts";
-import { DEMO_ACCOUNTS, DEMO_MEMBERS, DEMO_ORGANIZATIONS } from "./lib/demo.ts";
+import { DEMO_ACCOUNTS, DEMO_MEMBERS, DEMO_ORGANIZATIONS } from "../sdk/demo.ts";
 
 const { ethers, ignition } = await network.connect();
 const chainId = Number((await ethers.provider.getNetwork()).chainId);

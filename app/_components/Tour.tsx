@@ -3,7 +3,7 @@ import { usePathname, useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { useConnect, useConnection, useConnectors } from "wagmi";
 
-import type { DemoAccountName } from "../../sdk/dev-accounts.ts";
+import type { DemoAccountName } from "../../sdk/demo.ts";
 import { explainTransactionError } from "../../sdk/errors.ts";
 import { devWallet, installDevWallet } from "../_lib/dev-wallet.ts";
 import { DEV_WALLET_RDNS, localChain } from "../_lib/wagmi.ts";

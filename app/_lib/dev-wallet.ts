@@ -3,7 +3,7 @@
  * newcomer can try every role of the demo in one browser with nothing to install. It is an
  * EIP-1193 provider announced through EIP-6963 like any browser wallet, so it appears in the same
  * connect dialog; it signs for real, in the page, with Hardhat's public development keys
- * (`sdk/dev-accounts.ts`), and sends raw transactions to the chain. Its menu switches between the
+ * (`sdk/demo.ts`), and sends raw transactions to the chain. Its menu switches between the
  * demo's people; each switch is a wallet's `accountsChanged`, so every page follows.
  *
  * Only ever loaded by a dynamic import behind `DEV_WALLET_ENABLED` (./wagmi.ts), which the build
@@ -12,7 +12,7 @@
 import { type Address, type Chain, type Hex, createWalletClient, http, isAddressEqual, numberToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
-import { DEMO_ACCOUNTS, DEV_PRIVATE_KEYS, DEV_WALLET_ROLES, type DemoAccountName } from "../../sdk/dev-accounts.ts";
+import { DEMO_ACCOUNTS, DEV_PRIVATE_KEYS, DEV_WALLET_ROLES, type DemoAccountName } from "../../sdk/demo.ts";
 import { DEV_WALLET_NAME, DEV_WALLET_RDNS } from "./wagmi.ts";
 const ICON = `data:image/svg+xml,${encodeURIComponent(
   '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#7a3e00"/><path d="M9 11h14v12H9z" fill="none" stroke="#fff" stroke-width="2.5"/><path d="M12 11V8h8v3" fill="none" stroke="#fff" stroke-width="2.5"/></svg>',

@@ -4,7 +4,7 @@
  *   node gateway/src/cli/dev.ts --custodian hospital [--port 4001]
  *   node gateway/src/cli/dev.ts --custodian lab      [--port 4002]
  *
- * On the local chain only (31337, Hardhat's public development keys; see scripts/lib/demo.ts):
+ * On the local chain only (31337, Hardhat's public development keys; see sdk/demo.ts):
  * - secrets in the git-ignored .secrets/ (0700): the master key `.secrets/<custodian>.key`, the
  *   admin token, the link-code token and the bearer-token secret, each 0600, generated if missing (and said so) —
  *   the only place that ever generates a key; a production gateway reads its keys from the
@@ -27,7 +27,7 @@ import { parseArgs } from "node:util";
 import { toHex, type Hex } from "viem";
 import { mnemonicToAccount, privateKeyToAccount, type LocalAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
-import { DEMO_ACCOUNTS, DEMO_ORGANIZATIONS, LOCAL_CHAIN_ID, LOCAL_RPC_URL } from "../../../scripts/lib/demo.ts";
+import { DEMO_ACCOUNTS, DEMO_ORGANIZATIONS, LOCAL_CHAIN_ID, LOCAL_RPC_URL } from "../../../sdk/demo.ts";
 import { ConfigError, loadConfig, type Env, type GatewayConfig } from "../config/config.ts";
 import { generateSyntheticData, syntheticTransactionBundle } from "../fhir/synthetic.ts";
 import { startGateway, stopOnSignals } from "../server.ts";

@@ -1,7 +1,7 @@
 /**
  * The test chain: one in-process Hardhat EDR network per test process, with every contract
  * deployed through the Ignition modules (ConsentRegistry, AuditAnchor, StudyEscrow and its
- * token) and the demo organizations of scripts/lib/demo.ts accredited, as `npm start` does.
+ * token) and the demo organizations of sdk/demo.ts accredited, as `npm start` does.
  * Tests reach it with viem over `custom(provider)`: the same code paths as over RPC_URL.
  *
  * Suites share it, so they act with fresh patients (`newAccount`) and, when they need the
@@ -29,7 +29,7 @@ import {
 import { type LocalAccount, generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import AuditAnchorModule from "../../../ignition/modules/AuditAnchor.ts";
 import StudyEscrowModule from "../../../ignition/modules/StudyEscrow.ts";
-import { DEMO_ACCOUNTS, DEMO_MEMBERS, DEMO_ORGANIZATIONS } from "../../../scripts/lib/demo.ts";
+import { DEMO_ACCOUNTS, DEMO_MEMBERS, DEMO_ORGANIZATIONS } from "../../../sdk/demo.ts";
 import { KINDS, ROLES } from "../../../sdk/codes.ts";
 import { consentRegistryAbi } from "../../../sdk/generated/abis.ts";
 

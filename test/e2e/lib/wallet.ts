@@ -1,7 +1,7 @@
 /**
  * The test wallet of the end-to-end tests: an EIP-1193 provider injected into the page and
  * announced through EIP-6963. It signs for real, in the test process, with one of Hardhat's public
- * development keys (scripts/lib/demo.ts says who is who) and sends raw transactions to the node.
+ * development keys (sdk/demo.ts says who is who) and sends raw transactions to the node.
  */
 import {
   type Address,
@@ -15,7 +15,7 @@ import {
 import { mnemonicToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 
-import { DEMO_ACCOUNTS } from "../../../scripts/lib/demo.ts";
+import { DEMO_ACCOUNTS } from "../../../sdk/demo.ts";
 
 export const RPC = "http://127.0.0.1:8545";
 export const WALLET_NAME = "Consentry Test Wallet";
@@ -23,7 +23,7 @@ export const WALLET_NAME = "Consentry Test Wallet";
 /** Hardhat's well-known development mnemonic: public keys, for the local chain only. */
 const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
 
-/** A demo account by its name in scripts/lib/demo.ts (alice = #1, research = #8, …). */
+/** A demo account by its name in sdk/demo.ts (alice = #1, research = #8, …). */
 export function devAccount(name: keyof typeof DEMO_ACCOUNTS): LocalAccount {
   return mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: DEMO_ACCOUNTS[name] });
 }

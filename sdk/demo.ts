@@ -1,10 +1,12 @@
 /**
- * The local development chain's accounts: who is who among Hardhat's (and anvil's) well-known
- * development accounts, and their keys. These keys are public (derived from the mnemonic
+ * The local demo (chain 31337 only): who is who among Hardhat's (and anvil's) well-known
+ * development accounts, their keys, and the organizations and members `npm start` accredits.
+ * Shared by the scripts, the gateway's dev CLI and test chain, and the app's development wallet.
+ * The keys are public (derived from the mnemonic
  * "test test test test test test test test test test test junk", printed by every Hardhat node)
  * and must never hold value: they are for the local chain (31337) only. The app's development
  * wallet (`app/_lib/dev-wallet.ts`) signs with them, and is left out of every build for another
- * chain; `sdk/dev-accounts.test.ts` checks the keys against the mnemonic.
+ * chain; `sdk/demo.test.ts` checks the keys against the mnemonic.
  */
 import type { Hex } from "viem";
 
@@ -55,3 +57,16 @@ export const DEV_WALLET_ROLES: readonly { account: DemoAccountName; label: strin
   { account: "analyst", label: "analyst at Example Research Institute" },
   { account: "governance", label: "governance" },
 ];
+
+export const DEMO_ORGANIZATIONS = [
+  { account: "hospital", kind: "PROVIDER", name: "St. Example Hospital", gatewayPort: 4001 },
+  { account: "lab", kind: "PROVIDER", name: "Riverside Clinical Lab", gatewayPort: 4002 },
+  { account: "research", kind: "RESEARCHER", name: "Example Research Institute", gatewayPort: null },
+] as const;
+
+export const DEMO_MEMBERS = [
+  { account: "clinician", organization: "hospital", role: "CLINICIAN" },
+  { account: "hospitalGateway", organization: "hospital", role: "GATEWAY" },
+  { account: "labGateway", organization: "lab", role: "GATEWAY" },
+  { account: "analyst", organization: "research", role: "ANALYST" },
+] as const;

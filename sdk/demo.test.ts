@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 
-import { DEMO_ACCOUNTS, DEV_PRIVATE_KEYS, DEV_WALLET_ROLES } from "./dev-accounts.ts";
+import { DEMO_ACCOUNTS, DEV_PRIVATE_KEYS, DEV_WALLET_ROLES } from "./demo.ts";
 
 describe("development accounts", () => {
   it("are the keys of Hardhat's public development mnemonic", () => {
