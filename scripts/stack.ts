@@ -201,9 +201,12 @@ try {
   for (const gateway of GATEWAYS) say(`  gateway    http://${HOST}:${gateway.port}/fhir  (${gateway.name})`);
   say(`  web app    http://${HOST}:${APP_PORT}`);
   say(
-    "demo accounts to import into your wallet (Hardhat's public development keys: local chain only, never for value):",
+    "demo accounts (Hardhat's public development keys: local chain only, never for value); the app's development wallet signs with them, or import them into a wallet of your own:",
   );
   for (const line of demoAccountLines()) say(`  ${line}`);
+  say(
+    `Open http://${HOST}:${APP_PORT} in a browser, nothing to install: connect the "Consentry development wallet" and follow the tour on the home page.`,
+  );
   say("Press Ctrl-C to stop everything.");
 } catch (error) {
   console.error(`[stack] error: ${(error as Error).message}`);
