@@ -1,9 +1,10 @@
 "use client";
 import { usePathname, useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
+import { privateKeyToAccount } from "viem/accounts";
 import { useConnect, useConnection, useConnectors } from "wagmi";
 
-import type { DemoAccountName } from "../../sdk/demo.ts";
+import { DEMO_ACCOUNTS, DEV_PRIVATE_KEYS, DEV_WALLET_ROLES, type DemoAccountName } from "../../sdk/demo.ts";
 import { explainTransactionError } from "../../sdk/errors.ts";
 import { devWallet, installDevWallet } from "../_lib/dev-wallet.ts";
 import { DEV_WALLET_RDNS, localChain } from "../_lib/wagmi.ts";
@@ -112,6 +113,12 @@ export const STORIES: readonly Story[] = [
 
 const CURRENT_KEY = "consentry.tour.step";
 
+/** The people of the demo by name and address (rendered on the server too: no layout shift). */
+const ROLES = DEV_WALLET_ROLES.map((r) => ({
+  ...r,
+  address: privateKeyToAccount(DEV_PRIVATE_KEYS[DEMO_ACCOUNTS[r.account]]!).address,
+}));
+
 export default function Tour() {
   const router = useRouter();
   const pathname = usePathname();
@@ -122,9 +129,7 @@ export default function Tour() {
   const [problem, setProblem] = useState<string | null>(null);
   useEffect(() => setCurrent(window.localStorage.getItem(CURRENT_KEY)), []);
 
-  // Rendered in the browser only (ssr: false): the wallet may be installed here first, once per page.
-  const [wallet] = useState(() => devWallet() ?? installDevWallet(localChain));
-  const role = (as: DemoAccountName) => wallet.roles.find((r) => r.account === as);
+  const role = (as: DemoAccountName) => ROLES.find((r) => r.account === as);
   const roleLabel = (as: DemoAccountName) => role(as)?.label ?? as;
 
   async function go(storyId: string, index: number, step: Step) {
@@ -133,7 +138,8 @@ export default function Tour() {
     window.localStorage.setItem(CURRENT_KEY, key);
     setCurrent(key);
     try {
-      wallet.select(step.as);
+      // The wallet may not be installed yet (the page's first moments): install it here, once.
+      (devWallet() ?? installDevWallet(localChain)).select(step.as);
       if (!isConnected || connector?.id !== DEV_WALLET_RDNS) {
         const wallet = connectors.find((c) => c.id === DEV_WALLET_RDNS);
         if (!wallet) throw new Error("The development wallet is not ready yet: try again in a moment.");
