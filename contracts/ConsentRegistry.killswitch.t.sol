@@ -231,6 +231,82 @@ contract ConsentRegistryKillSwitchTest is ConsentFixture {
     }
 }
 
+/// @notice `endStudyConsents`: the study manager's only; once per study; a study key only.
+contract EndStudyConsentsTest is ConsentFixture {
+    address internal constant MANAGER = address(0x5AFE);
+    bytes32 internal constant STUDY_KEY = keccak256("study 1");
+
+    function test_endStudyConsents_byTheStudyManagerOnly_oncePerStudy() public {
+        bytes32 role = registry.STUDY_MANAGER_ROLE();
+        vm.prank(STRANGER);
+        (bool ok, bytes memory data) = address(registry).call(
+            abi.encodeCall(IConsentRegistry.endStudyConsents, (STUDY_KEY))
+        );
+        check(!ok, "a stranger ended a study's grants");
+        checkEq(
+            data,
+            abi.encodeWithSignature("AccessControlUnauthorizedAccount(address,bytes32)", STRANGER, role),
+            "stranger"
+        );
+        vm.prank(GOVERNANCE);
+        registry.grantRole(role, MANAGER);
+        address patient = patients[0];
+        vm.prank(MANAGER);
+        registry.grantStudyConsent(
+            patient,
+            orgs[2],
+            STUDY_KEY,
+            0x3ff,
+            ConsentCodes.GRU,
+            uint40(block.timestamp + 30 days)
+        );
+        (IConsentRegistry.Reason reason, ) = registry.scopeStatus(patient, orgs[2], STUDY_KEY, 1);
+        check(reason == IConsentRegistry.Reason.Allowed, "set-up: the study grant is not in force");
+
+        vm.prank(MANAGER);
+        (ok, data) = address(registry).call(abi.encodeCall(IConsentRegistry.endStudyConsents, (bytes32(uint256(7)))));
+        check(!ok, "a purpose scope was ended as a study");
+        checkEq(
+            data,
+            abi.encodeWithSelector(IConsentRegistry.ConsentRegistryInvalidScope.selector, bytes32(uint256(7))),
+            "purpose scope"
+        );
+        checkEq(registry.studyEndedAt(STUDY_KEY), 0, "a study ended before its manager ended it");
+        vm.prank(MANAGER);
+        registry.endStudyConsents(STUDY_KEY);
+        checkEq(registry.studyEndedAt(STUDY_KEY), block.timestamp, "studyEndedAt");
+        (reason, ) = registry.scopeStatus(patient, orgs[2], STUDY_KEY, 1);
+        check(reason == IConsentRegistry.Reason.Expired, "an ended study's grant is in force");
+        vm.prank(MANAGER);
+        (ok, data) = address(registry).call(abi.encodeCall(IConsentRegistry.endStudyConsents, (STUDY_KEY)));
+        check(!ok, "a study's grants were ended twice");
+        checkEq(
+            data,
+            abi.encodeWithSelector(IConsentRegistry.ConsentRegistryStudyEnded.selector, STUDY_KEY),
+            "ended twice"
+        );
+    }
+
+    /// @dev Removing a delegate appointed before a revoke-all: it is no delegate any more.
+    function test_removeDelegate_afterRevokeAll_isNoDelegate() public {
+        address patient = patients[1];
+        address delegate = address(0xDE1E);
+        vm.prank(patient);
+        registry.appointDelegate(delegate, 0);
+        revokeAll(patient);
+        vm.prank(patient);
+        (bool ok, bytes memory data) = address(registry).call(
+            abi.encodeCall(IConsentRegistry.removeDelegate, (patient, delegate))
+        );
+        check(!ok, "a void appointment was removed");
+        checkEq(
+            data,
+            abi.encodeWithSelector(IConsentRegistry.ConsentRegistryNotDelegate.selector, patient, delegate),
+            "remove a void delegate"
+        );
+    }
+}
+
 /// @notice Item 7: cancelling a study ends every participant's grant for it at once.
 contract StudyCancellationEndsConsentTest is StudyEscrowSetup {
     /// @dev The attack (a failure): the researcher cancels a study; its participants' grants stay in

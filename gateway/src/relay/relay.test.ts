@@ -52,6 +52,15 @@ describe("relaying signed consent actions", function () {
     return BigInt(nonce);
   }
 
+  async function revocationNonceOf(address: Address): Promise<bigint> {
+    return gw.t.client.readContract({
+      address: gw.t.registry,
+      abi: consentRegistryAbi,
+      functionName: "revocationNonce",
+      args: [address],
+    });
+  }
+
   async function signedGrant(signer: LocalAccount, forPatient: Address = signer.address, deadlineIn = 600) {
     const now = await gw.t.now();
     const message = {
@@ -190,7 +199,7 @@ describe("relaying signed consent actions", function () {
       patient: stranger.address,
       grantee: hospital(),
       scope: purposeScope("TREAT"),
-      nonce: await nonceOf(stranger.address),
+      nonce: await revocationNonceOf(stranger.address),
       deadline,
     };
     const signature = await stranger.signTypedData!(revokeTypedData(domain(), message));
@@ -221,7 +230,7 @@ describe("relaying signed consent actions", function () {
     const cancel = await patient.signTypedData!(
       cancelSignaturesTypedData(domain(), {
         patient: patient.address,
-        nonce: await nonceOf(patient.address),
+        nonce: await revocationNonceOf(patient.address),
         deadline,
       }),
     );
@@ -234,16 +243,48 @@ describe("relaying signed consent actions", function () {
 
     expect(await consent(patient.address)).to.include({ allowed: true });
     const revokeAll = await patient.signTypedData!(
-      revokeAllTypedData(domain(), { patient: patient.address, nonce: await nonceOf(patient.address), deadline }),
+      revokeAllTypedData(domain(), {
+        patient: patient.address,
+        nonce: await revocationNonceOf(patient.address),
+        deadline,
+      }),
     );
     const res = await post("revoke-all", {
       patient: patient.address,
       deadline: deadline.toString(),
       signature: revokeAll,
-      nonce: (await nonceOf(patient.address)).toString(),
+      nonce: (await revocationNonceOf(patient.address)).toString(),
     });
     expect(res.statusCode, res.body).to.equal(200);
     expect(await consent(patient.address)).to.include({ allowed: false, reason: "RevokedByRevokeAll" });
+  });
+
+  it("relays a signed revocation after a grant signature sent first, and refuses a grant signed before revoke-all", async () => {
+    const deadline = BigInt((await gw.t.now()) + 600);
+    // Signed together: a grant (update) and the revocation; the grant is relayed first.
+    const update = await signedGrant(patient);
+    const revokeAll = await patient.signTypedData!(
+      revokeAllTypedData(domain(), {
+        patient: patient.address,
+        nonce: await revocationNonceOf(patient.address),
+        deadline,
+      }),
+    );
+    const stale = await signedGrant(patient); // the same Grant nonce as the update: never relayed
+    expect((await post("grant", update)).statusCode).to.equal(200);
+    expect(await consent(patient.address)).to.include({ allowed: true });
+    const res = await post("revoke-all", {
+      patient: patient.address,
+      deadline: deadline.toString(),
+      signature: revokeAll,
+      nonce: (await revocationNonceOf(patient.address)).toString(),
+    });
+    expect(res.statusCode, res.body).to.equal(200);
+    expect(await consent(patient.address)).to.include({ allowed: false, reason: "RevokedByRevokeAll" });
+    // A grant signed before the revoke-all (for the Grant nonce now current before it) is void after it.
+    const signedBefore = await signedGrant(patient);
+    expect(BigInt(signedBefore.nonce)).to.be.greaterThan(BigInt(stale.nonce));
+    said(await post("grant", stale), 409, /nonce/);
   });
 
   it("relays a linked patient's study join and leave to the StudyEscrow", async () => {
