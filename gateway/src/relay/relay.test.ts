@@ -261,7 +261,7 @@ describe("relaying signed consent actions", function () {
 
   it("relays a signed revocation after a grant signature sent first, and refuses a grant signed before revoke-all", async () => {
     const deadline = BigInt((await gw.t.now()) + 600);
-    // Signed together: a grant (update) and the revocation; the grant is relayed first.
+    // Signed together, both at the patient's current nonces: a grant (update) and the revocation.
     const update = await signedGrant(patient);
     const revokeAll = await patient.signTypedData!(
       revokeAllTypedData(domain(), {
@@ -270,8 +270,9 @@ describe("relaying signed consent actions", function () {
         deadline,
       }),
     );
-    const stale = await signedGrant(patient); // the same Grant nonce as the update: never relayed
+    // The grant is relayed first: the signed revocation still works (a nonce lane of its own).
     expect((await post("grant", update)).statusCode).to.equal(200);
+    const pending = await signedGrant(patient); // signed before the revoke-all, never sent before it
     expect(await consent(patient.address)).to.include({ allowed: true });
     const res = await post("revoke-all", {
       patient: patient.address,
@@ -281,10 +282,9 @@ describe("relaying signed consent actions", function () {
     });
     expect(res.statusCode, res.body).to.equal(200);
     expect(await consent(patient.address)).to.include({ allowed: false, reason: "RevokedByRevokeAll" });
-    // A grant signed before the revoke-all (for the Grant nonce now current before it) is void after it.
-    const signedBefore = await signedGrant(patient);
-    expect(BigInt(signedBefore.nonce)).to.be.greaterThan(BigInt(stale.nonce));
-    said(await post("grant", stale), 409, /nonce/);
+    // The revoke-all voided every outstanding signature: the pending grant cannot re-grant.
+    said(await post("grant", pending), 422, /ConsentRegistryInvalidSignature|signature/i);
+    expect(await consent(patient.address)).to.include({ allowed: false, reason: "RevokedByRevokeAll" });
   });
 
   it("relays a linked patient's study join and leave to the StudyEscrow", async () => {
