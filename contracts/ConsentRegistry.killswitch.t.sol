@@ -132,6 +132,50 @@ contract ConsentRegistryKillSwitchTest is ConsentFixture {
         check(!allowed, "the re-grant passes");
     }
 
+    /// @dev The attack (item 6): the patient signs a grant update that a relayer keeps; the
+    /// patient's delegate (or the patient, by a relayed signature) revokes the grant; the relayer
+    /// submits the kept signature and the consent is back. Now that revocation voids it.
+    function testFuzz_revokeByDelegateOrSignature_voidsEarlierGrantSignature(bool bySignature) public {
+        address patient = patients[1];
+        uint256 key = patientKeys[1];
+        uint256 deadline = block.timestamp + 1 days;
+        uint40 expiresAt = uint40(block.timestamp + 365 days);
+        vm.prank(patient);
+        registry.grant(orgs[2], CATEGORIES, ConsentCodes.GRU, 0, expiresAt);
+        vm.prank(patient);
+        registry.appointDelegate(DELEGATE, 0);
+        bytes memory kept = signDigest(
+            key,
+            digestOf(
+                address(registry),
+                grantStructHash(patient, orgs[2], CATEGORIES, ConsentCodes.GRU, 0, expiresAt, 0, deadline)
+            )
+        );
+        bytes32 scope = ConsentModel.purposeScope(ConsentCodes.GRU);
+        if (bySignature) {
+            // Signed after the grant signature, at the patient's revocation nonce (0 in both designs).
+            bytes memory revokeSig = signDigest(
+                key,
+                digestOf(address(registry), revokeStructHash(patient, orgs[2], scope, 0, deadline))
+            );
+            vm.prank(RELAYER);
+            registry.revokeBySig(patient, orgs[2], scope, deadline, revokeSig);
+        } else {
+            vm.prank(DELEGATE);
+            registry.revokeFor(patient, orgs[2], scope);
+        }
+        vm.prank(RELAYER);
+        (bool ok, ) = address(registry).call(
+            abi.encodeCall(
+                IConsentRegistry.grantBySig,
+                (patient, orgs[2], CATEGORIES, ConsentCodes.GRU, 0, expiresAt, deadline, kept)
+            )
+        );
+        check(!ok, "a grant signed before the revocation re-granted after it");
+        (bool allowed, ) = registry.mayUse(patient, orgs[2], ConsentCodes.GRU, OBSERVATION);
+        check(!allowed, "the revoked consent passes again");
+    }
+
     // ------------------------------------------------------------------ item 12: revocation lane
 
     /// @dev The attack: the patient signs a grant (an update) and then a revocation; the relayer

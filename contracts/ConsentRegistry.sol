@@ -138,6 +138,10 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
     /// @inheritdoc IConsentRegistry
     function revokeFor(address patient, address grantee, bytes32 scope) external onlyDelegateOf(patient) {
         _revoke(patient, grantee, scope);
+        // A withdrawal voids every earlier Grant signature of the patient: none can re-grant it.
+        unchecked {
+            ++_patients[patient].nonce;
+        }
     }
 
     /// @inheritdoc IConsentRegistry
@@ -148,10 +152,14 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
         uint256 deadline,
         bytes calldata signature
     ) external {
-        uint64 nonce = _patients[patient].revocationNonce;
+        PatientState storage state = _patients[patient];
+        uint64 nonce = state.revocationNonce;
         bytes32 structHash = keccak256(abi.encode(REVOKE_TYPEHASH, patient, grantee, scope, nonce, deadline));
         _checkSignature(patient, nonce, structHash, deadline, signature);
-        _patients[patient].revocationNonce = nonce + 1;
+        // Uses the signature, and voids every earlier Grant signature (none can re-grant it).
+        unchecked {
+            (state.nonce, state.revocationNonce) = (state.nonce + 1, nonce + 1);
+        }
         _revoke(patient, grantee, scope);
     }
 

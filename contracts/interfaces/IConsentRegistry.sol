@@ -169,11 +169,12 @@ interface IConsentRegistry is IOrganizationRegistry {
     /// @notice Revoke the caller's grant to `grantee` in `scope`.
     function revoke(address grantee, bytes32 scope) external;
 
-    /// @notice `revoke` by a delegate of `patient`.
+    /// @notice `revoke` by a delegate of `patient`; also voids every outstanding Grant signature
+    /// of the patient (a Grant-nonce bump), so that none can re-grant what was revoked.
     function revokeFor(address patient, address grantee, bytes32 scope) external;
 
     /// @notice `revoke` by anyone, with the patient's EIP-712 `Revoke` signature (nonce of the
-    /// revocation lane, `revocationNonce`).
+    /// revocation lane, `revocationNonce`); also voids every outstanding Grant signature.
     function revokeBySig(
         address patient,
         address grantee,

@@ -315,6 +315,9 @@ type Way = {
   revokeAll: (f: Fixture) => Promise<Prepared<void>>;
 };
 
+/** Grant-signature nonces a successful revoke uses up: none directly, one by a delegate or by signature. */
+const grantNoncesOnRevoke = (way: Way) => (way.name === "directly by the patient" ? 0n : 1n);
+
 const WAYS: Way[] = [
   {
     name: "directly by the patient",
@@ -657,8 +660,9 @@ describe("ConsentRegistry", function () {
           .to.emit(registry, "ConsentRevoked")
           .withArgs(grantId, patient.address, provider.address, scopeOf(TREAT), way.sender(f).address);
         await expectNoGrantStored(f, grantId);
-        // A signed revocation uses the revocation lane: the Grant lane is untouched.
-        expect(await registry.patientState(patient.address)).to.deep.equal([0n, 0n]);
+        // A signed revocation uses the revocation lane; it and a delegate's revocation void every
+        // earlier Grant signature (a Grant-nonce bump); a direct one leaves the nonces.
+        expect(await registry.patientState(patient.address)).to.deep.equal([0n, grantNoncesOnRevoke(way)]);
         expect(await registry.revocationNonce(patient.address)).to.equal(way.nonces);
         for (const grantee of [provider.address, clinician.address]) {
           await expectCheck(f, grantee, TREAT, OBSERVATION, { reason: Reason.NoGrant, organization: provider.address });
@@ -687,7 +691,7 @@ describe("ConsentRegistry", function () {
         await (await way.revoke(f, provider.address, scopeOf(TREAT))).send();
         const again = await way.revoke(f, provider.address, scopeOf(TREAT));
         await expect(again.send()).to.be.revertedWithCustomError(registry, "ConsentRegistryNoGrant").withArgs(grantId);
-        expect(await registry.patientState(patient.address)).to.deep.equal([0n, 0n]);
+        expect(await registry.patientState(patient.address)).to.deep.equal([0n, grantNoncesOnRevoke(way)]);
         expect(await registry.revocationNonce(patient.address)).to.equal(way.nonces);
       });
 
@@ -1403,9 +1407,9 @@ describe("ConsentRegistry", function () {
         const cs = await signAction(f, walletOwner, "CancelSignatures", { patient });
         await expect(registry.connect(relayer).cancelSignaturesBySig(patient, cs.deadline, cs.signature))
           .to.emit(registry, "SignaturesCancelled")
-          .withArgs(patient, 3n, relayer.address);
-        // Grant lane: the grant, revoke-all, cancel; revocation lane: revoke, revoke-all, cancel.
-        expect(await registry.patientState(patient)).to.deep.equal([1n, 3n]);
+          .withArgs(patient, 4n, relayer.address);
+        // Grant lane: the grant, revoke, revoke-all, cancel; revocation lane: revoke, revoke-all, cancel.
+        expect(await registry.patientState(patient)).to.deep.equal([1n, 4n]);
         expect(await registry.revocationNonce(patient)).to.equal(3n);
       });
 
