@@ -199,26 +199,28 @@ contract ConsentRegistryKillSwitchTest is ConsentFixture {
         );
         bytes32 scope = ConsentModel.purposeScope(ConsentCodes.TREAT);
         uint256 kind = which % 3;
-        bytes32 structHash = kind == 0
-            ? revokeStructHash(patient, orgs[0], scope, 0, deadline)
-            : (
-                kind == 1
-                    ? revokeAllStructHash(patient, 0, deadline)
-                    : cancelSignaturesStructHash(patient, 0, deadline)
-            );
+        bytes32 structHash =
+            kind == 0
+                ? revokeStructHash(patient, orgs[0], scope, 0, deadline)
+                : (
+                    kind == 1
+                        ? revokeAllStructHash(patient, 0, deadline)
+                        : cancelSignaturesStructHash(patient, 0, deadline)
+                );
         bytes memory revocationSig = signDigest(key, digestOf(address(registry), structHash));
 
         // The relayer front-runs with the grant signature.
         vm.prank(RELAYER);
         registry.grantBySig(patient, orgs[0], ONLY_OBSERVATION, ConsentCodes.TREAT, 0, expiresAt, deadline, grantSig);
 
-        bytes memory call = kind == 0
-            ? abi.encodeCall(IConsentRegistry.revokeBySig, (patient, orgs[0], scope, deadline, revocationSig))
-            : (
-                kind == 1
-                    ? abi.encodeCall(IConsentRegistry.revokeAllBySig, (patient, deadline, revocationSig))
-                    : abi.encodeCall(IConsentRegistry.cancelSignaturesBySig, (patient, deadline, revocationSig))
-            );
+        bytes memory call =
+            kind == 0
+                ? abi.encodeCall(IConsentRegistry.revokeBySig, (patient, orgs[0], scope, deadline, revocationSig))
+                : (
+                    kind == 1
+                        ? abi.encodeCall(IConsentRegistry.revokeAllBySig, (patient, deadline, revocationSig))
+                        : abi.encodeCall(IConsentRegistry.cancelSignaturesBySig, (patient, deadline, revocationSig))
+                );
         vm.prank(RELAYER);
         (bool ok, bytes memory data) = address(registry).call(call);
         if (!ok) revert(string.concat("a signed revocation failed after a grant signature: ", string(data)));

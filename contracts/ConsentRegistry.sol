@@ -438,16 +438,7 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
         uint40 validFrom,
         uint40 expiresAt
     ) private returns (bytes32) {
-        return
-            _grant(
-                patient,
-                grantee,
-                _purposeScope(purpose),
-                categories,
-                purpose,
-                validFrom,
-                expiresAt
-            );
+        return _grant(patient, grantee, _purposeScope(purpose), categories, purpose, validFrom, expiresAt);
     }
 
     /// @dev The one path of every grant: direct, by delegate, by signature, by study manager.

@@ -606,7 +606,10 @@ contract ConsentRegistryPropertiesTest is ConsentFixture {
             registry.revokeAllFor(patient);
         } else {
             uint256 deadline = block.timestamp + 1 hours;
-            bytes32 digest = digestOf(address(registry), revokeAllStructHash(patient, revocationNonceOf(patient), deadline));
+            bytes32 digest = digestOf(
+                address(registry),
+                revokeAllStructHash(patient, revocationNonceOf(patient), deadline)
+            );
             bytes memory signature = signDigest(patientKeys[patientIdx], digest);
             vm.prank(RELAYER);
             registry.revokeAllBySig(patient, deadline, signature);
