@@ -80,7 +80,7 @@ contract ConsentRegistrySignaturesTest is ConsentFixture {
         (bool ok, bytes memory data) = relayGrant(registry, relayer, patient, a, signature);
         check(ok, "a valid grant signature was refused");
         bytes32 id = abi.decode(data, (bytes32));
-        checkEq(id, ConsentModel.grantId(patient, a.grantee, ConsentModel.purposeScope(uint8(a.purpose))), "grant id");
+        checkEq(id, ConsentModel.grantId(patient, a.grantee, ConsentModel.grantScope(a.purpose)), "grant id");
         checkEq(nonceOf(patient), 1, "nonce after a signed grant");
         uint64 use = a.purpose & ~uint64(0xff00); // without flags: the grant's restrictions bar none
         (bool allowed, uint40 until) = registry.mayUse(patient, a.grantee, use, lowestCategory(a.categories));
@@ -91,7 +91,7 @@ contract ConsentRegistrySignaturesTest is ConsentFixture {
         checkEq(data, invalidSignature(patient, 1), "replayed grant signature");
         // nor after the grant is gone
         vm.prank(patient);
-        registry.revoke(a.grantee, ConsentModel.purposeScope(uint8(a.purpose)));
+        registry.revoke(a.grantee, ConsentModel.grantScope(a.purpose));
         (ok, ) = relayGrant(registry, patient, patient, a, signature);
         check(!ok, "a grant signature worked again after a revoke");
         checkEq(nonceOf(patient), 1, "nonce after failed replays");
@@ -143,15 +143,16 @@ contract ConsentRegistrySignaturesTest is ConsentFixture {
         check(!ok, "a signature worked twice on the other registry");
     }
 
-    /// @dev Revoke, RevokeAll and CancelSignatures signatures each work once and move the nonce on
-    /// by exactly one; a signature of one type is no signature of another.
+    /// @dev Revoke, RevokeAll and CancelSignatures signatures each work once and move the revocation
+    /// lane's nonce on by exactly one (revoke-all and cancel also the Grant lane's); a signature of
+    /// one type is no signature of another.
     function testFuzz_signedActions_eachWorkOnce(uint256 keySeed, uint64 purposeRaw) public {
         (uint256 key, address patient) = newPatient(keySeed);
         GrantArgs memory a = grantArgs(purposeRaw, uint32(keySeed), uint32(keySeed >> 32));
         vm.prank(patient);
         registry.grant(a.grantee, a.categories, a.purpose, 0, a.expiresAt);
         uint256 deadline = block.timestamp + 1 hours;
-        bytes32 scope = ConsentModel.purposeScope(uint8(a.purpose));
+        bytes32 scope = ConsentModel.grantScope(a.purpose);
 
         // Revoke
         bytes memory revokeSig = sign(key, revokeStructHash(patient, a.grantee, scope, 0, deadline));
@@ -160,7 +161,8 @@ contract ConsentRegistrySignaturesTest is ConsentFixture {
             call(abi.encodeCall(registry.revokeBySig, (patient, a.grantee, scope, deadline, revokeSig))),
             "revokeBySig"
         );
-        checkEq(nonceOf(patient), 1, "nonce after revokeBySig");
+        checkEq(revocationNonceOf(patient), 1, "revocation nonce after revokeBySig");
+        checkEq(nonceOf(patient), 1, "a signed revocation left earlier Grant signatures valid");
         (bool allowed, ) = registry.mayUse(
             patient,
             a.grantee,
@@ -182,7 +184,8 @@ contract ConsentRegistrySignaturesTest is ConsentFixture {
             "RevokeAll as Cancel"
         );
         check(call(abi.encodeCall(registry.revokeAllBySig, (patient, deadline, revokeAllSig))), "revokeAllBySig");
-        checkEq(nonceOf(patient), 2, "nonce after revokeAllBySig");
+        checkEq(revocationNonceOf(patient), 2, "revocation nonce after revokeAllBySig");
+        checkEq(nonceOf(patient), 2, "Grant nonce after revokeAllBySig");
         checkEq(epochOf(patient), 1, "epoch after revokeAllBySig");
         check(!call(abi.encodeCall(registry.revokeAllBySig, (patient, deadline, revokeAllSig))), "RevokeAll twice");
         checkEq(epochOf(patient), 1, "epoch after a replayed RevokeAll");
@@ -194,9 +197,10 @@ contract ConsentRegistrySignaturesTest is ConsentFixture {
             call(abi.encodeCall(registry.cancelSignaturesBySig, (patient, deadline, cancelSig))),
             "cancelSignaturesBySig"
         );
-        checkEq(nonceOf(patient), 3, "nonce after cancelSignaturesBySig");
+        checkEq(revocationNonceOf(patient), 3, "revocation nonce after cancelSignaturesBySig");
+        checkEq(nonceOf(patient), 3, "Grant nonce after cancelSignaturesBySig");
         check(!call(abi.encodeCall(registry.cancelSignaturesBySig, (patient, deadline, cancelSig))), "Cancel twice");
-        checkEq(nonceOf(patient), 3, "nonce after a replayed CancelSignatures");
+        checkEq(revocationNonceOf(patient), 3, "nonce after a replayed CancelSignatures");
     }
 
     /// @dev Cancelling signatures (directly or by signature) voids every outstanding one.
@@ -213,6 +217,7 @@ contract ConsentRegistrySignaturesTest is ConsentFixture {
             registry.cancelSignatures();
         }
         checkEq(nonceOf(patient), 1, "nonce after cancel");
+        checkEq(revocationNonceOf(patient), 1, "revocation nonce after cancel");
         (bool ok, bytes memory data) = relayGrant(registry, RELAYER, patient, a, grantSig);
         check(!ok, "a cancelled grant signature worked");
         checkEq(data, invalidSignature(patient, 1), "cancelled signature");

@@ -38,12 +38,21 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
     /// @notice The window over which emergency openings per patient are counted.
     uint40 public constant EMERGENCY_WINDOW = 1 days;
 
-    /// @dev Everything per patient that a check or a signed action reads, in one slot.
+    /// @dev Everything per patient that a check or a signed action reads, in one slot. `nonce` is
+    /// the lane of Grant signatures, `revocationNonce` that of Revoke, RevokeAll and
+    /// CancelSignatures signatures (so that no grant signature can make a signed revocation fail).
     struct PatientState {
         uint32 epoch;
         uint64 nonce;
         uint40 emergencyWindowStart;
         uint8 emergencyOpenings;
+        uint64 revocationNonce;
+    }
+
+    /// @dev A delegate appointment, void once the patient's epoch has moved on (revoke-all).
+    struct Delegate {
+        uint40 expiresAt;
+        uint32 epoch;
     }
 
     /// @dev One open emergency access of an organization to a patient, in one slot.
@@ -58,10 +67,12 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
     // keccak256(abi.encode(patient, grantee, scope)) (see `_grantId`), one keccak cheaper than a
     // mapping on the check path. Each holds a `Grant` packed as Solidity would pack the struct.
     mapping(address patient => PatientState) private _patients;
-    mapping(address patient => mapping(address delegate => uint40 expiresAt)) private _delegates;
+    mapping(address patient => mapping(address delegate => Delegate)) private _delegates;
     mapping(bytes32 key => Emergency) private _emergencies;
     uint40 private _emergencyMaxDuration = 24 hours;
     uint8 private _emergencyMaxOpenings = 3;
+    /// @dev When a study manager ended each study's grants (0: not ended).
+    mapping(bytes32 studyKey => uint40 endedAt) private _studiesEnded;
 
     /// @param admin Holder of DEFAULT_ADMIN_ROLE (a multisig or timelock in production).
     /// @param governance Holder of GOVERNANCE_ROLE (accreditation, break-glass policy).
@@ -127,6 +138,10 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
     /// @inheritdoc IConsentRegistry
     function revokeFor(address patient, address grantee, bytes32 scope) external onlyDelegateOf(patient) {
         _revoke(patient, grantee, scope);
+        // A withdrawal voids every earlier Grant signature of the patient: none can re-grant it.
+        unchecked {
+            ++_patients[patient].nonce;
+        }
     }
 
     /// @inheritdoc IConsentRegistry
@@ -137,9 +152,14 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
         uint256 deadline,
         bytes calldata signature
     ) external {
-        uint64 nonce = _patients[patient].nonce;
+        PatientState storage state = _patients[patient];
+        uint64 nonce = state.revocationNonce;
         bytes32 structHash = keccak256(abi.encode(REVOKE_TYPEHASH, patient, grantee, scope, nonce, deadline));
-        _useSignature(patient, nonce, structHash, deadline, signature);
+        _checkSignature(patient, nonce, structHash, deadline, signature);
+        // Uses the signature, and voids every earlier Grant signature (none can re-grant it).
+        unchecked {
+            (state.nonce, state.revocationNonce) = (state.nonce + 1, nonce + 1);
+        }
         _revoke(patient, grantee, scope);
     }
 
@@ -155,24 +175,23 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
 
     /// @inheritdoc IConsentRegistry
     function revokeAllBySig(address patient, uint256 deadline, bytes calldata signature) external {
-        uint64 nonce = _patients[patient].nonce;
+        uint64 nonce = _patients[patient].revocationNonce;
         bytes32 structHash = keccak256(abi.encode(REVOKE_ALL_TYPEHASH, patient, nonce, deadline));
-        _useSignature(patient, nonce, structHash, deadline, signature);
-        _revokeAll(patient);
+        _checkSignature(patient, nonce, structHash, deadline, signature);
+        _revokeAll(patient); // moves the revocation nonce on: the signature is used
     }
 
     /// @inheritdoc IConsentRegistry
     function cancelSignatures() external {
-        uint64 nonce = ++_patients[msg.sender].nonce;
-        emit SignaturesCancelled(msg.sender, nonce, msg.sender);
+        _cancelSignatures(msg.sender);
     }
 
     /// @inheritdoc IConsentRegistry
     function cancelSignaturesBySig(address patient, uint256 deadline, bytes calldata signature) external {
-        uint64 nonce = _patients[patient].nonce;
+        uint64 nonce = _patients[patient].revocationNonce;
         bytes32 structHash = keccak256(abi.encode(CANCEL_SIGNATURES_TYPEHASH, patient, nonce, deadline));
-        _useSignature(patient, nonce, structHash, deadline, signature);
-        emit SignaturesCancelled(patient, nonce + 1, msg.sender);
+        _checkSignature(patient, nonce, structHash, deadline, signature);
+        _cancelSignatures(patient); // moves the revocation nonce on: the signature is used
     }
 
     // ------------------------------------------------------------------ studies
@@ -202,6 +221,14 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
         _revoke(patient, grantee, studyKey);
     }
 
+    /// @inheritdoc IConsentRegistry
+    function endStudyConsents(bytes32 studyKey) external onlyRole(STUDY_MANAGER_ROLE) {
+        _checkStudyKey(studyKey);
+        if (_studiesEnded[studyKey] != 0) revert ConsentRegistryStudyEnded(studyKey);
+        _studiesEnded[studyKey] = uint40(block.timestamp);
+        emit StudyConsentsEnded(studyKey, msg.sender);
+    }
+
     // ------------------------------------------------------------------ delegates
 
     /// @inheritdoc IConsentRegistry
@@ -212,14 +239,14 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
         } else if (expiresAt <= block.timestamp) {
             revert ConsentRegistryExpiryNotInFuture(expiresAt, block.timestamp);
         }
-        _delegates[msg.sender][delegate] = expiresAt;
+        _delegates[msg.sender][delegate] = Delegate(expiresAt, _patients[msg.sender].epoch);
         emit DelegateAppointed(msg.sender, delegate, expiresAt);
     }
 
     /// @inheritdoc IConsentRegistry
     function removeDelegate(address patient, address delegate) external {
         if (msg.sender != patient && msg.sender != delegate) revert ConsentRegistryNotDelegate(patient, msg.sender);
-        if (_delegates[patient][delegate] == 0) revert ConsentRegistryNotDelegate(patient, delegate);
+        if (_delegateExpiry(patient, delegate) == 0) revert ConsentRegistryNotDelegate(patient, delegate);
         delete _delegates[patient][delegate];
         emit DelegateRemoved(patient, delegate, msg.sender);
     }
@@ -269,7 +296,7 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
 
     /// @inheritdoc IConsentRegistry
     function closeEmergencyAccess(address patient, address organization) external {
-        if (msg.sender != patient && _delegates[patient][msg.sender] <= block.timestamp) {
+        if (msg.sender != patient && _delegateExpiry(patient, msg.sender) <= block.timestamp) {
             (address callerOrganization, , , ) = _resolve(msg.sender);
             if (callerOrganization != organization || organization == address(0)) {
                 revert ConsentRegistryNotAllowedToClose(msg.sender);
@@ -336,6 +363,8 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
         if (status != Status.Active) return (Reason.OrganizationSuspended, 0);
         uint256 g = _grantWord(_grantId(patient, organization, scope));
         if (g == 0) return (Reason.NoGrant, 0);
+        // A study whose grants its manager ended (a cancelled study) allows nothing any more.
+        if (_studiesEnded[scope] != 0) return (Reason.Expired, 0);
         // The grant was made for this organization's kind (kinds never change): only the role is left.
         uint64 purpose = uint64(g >> 32);
         if (organization != grantee && role != ConsentCodes.requiredRole(uint8(purpose))) {
@@ -365,8 +394,18 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
     }
 
     /// @inheritdoc IConsentRegistry
+    function revocationNonce(address patient) external view returns (uint64) {
+        return _patients[patient].revocationNonce;
+    }
+
+    /// @inheritdoc IConsentRegistry
     function delegateExpiry(address patient, address delegate) external view returns (uint40) {
-        return _delegates[patient][delegate];
+        return _delegateExpiry(patient, delegate);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function studyEndedAt(bytes32 studyKey) external view returns (uint40) {
+        return _studiesEnded[studyKey];
     }
 
     /// @inheritdoc IConsentRegistry
@@ -399,16 +438,7 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
         uint40 validFrom,
         uint40 expiresAt
     ) private returns (bytes32) {
-        return
-            _grant(
-                patient,
-                grantee,
-                bytes32(uint256(ConsentCodes.code(purpose))),
-                categories,
-                purpose,
-                validFrom,
-                expiresAt
-            );
+        return _grant(patient, grantee, _purposeScope(purpose), categories, purpose, validFrom, expiresAt);
     }
 
     /// @dev The one path of every grant: direct, by delegate, by signature, by study manager.
@@ -455,15 +485,32 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
         emit ConsentRevoked(grantId, patient, grantee, scope, msg.sender);
     }
 
-    /// @dev The one path of every revoke-all: an epoch bump voids every earlier grant and emergency.
+    /// @dev The one path of every revoke-all, one write of the patient's slot: the epoch bump voids
+    /// every earlier grant, emergency access and delegate appointment; both nonce bumps void every
+    /// outstanding signature.
     function _revokeAll(address patient) private {
-        uint32 epoch = ++_patients[patient].epoch;
+        PatientState storage state = _patients[patient];
+        uint32 epoch;
+        unchecked {
+            epoch = state.epoch + 1;
+            (state.epoch, state.nonce, state.revocationNonce) = (epoch, state.nonce + 1, state.revocationNonce + 1);
+        }
         emit AllConsentsRevoked(patient, epoch, msg.sender);
     }
 
+    /// @dev Voids every outstanding signature of `patient`, in both lanes.
+    function _cancelSignatures(address patient) private {
+        PatientState storage state = _patients[patient];
+        uint64 nonce;
+        unchecked {
+            nonce = state.nonce + 1;
+            (state.nonce, state.revocationNonce) = (nonce, state.revocationNonce + 1);
+        }
+        emit SignaturesCancelled(patient, nonce, msg.sender);
+    }
+
     /// @dev Checks the deadline and the patient's signature of `structHash` (which commits to
-    /// `nonce`, the patient's current one), then consumes the nonce. EOAs by ecrecover first,
-    /// contract wallets by ERC-1271.
+    /// `nonce`, the patient's current one in the Grant lane), then consumes the nonce.
     function _useSignature(
         address patient,
         uint64 nonce,
@@ -471,6 +518,19 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
         uint256 deadline,
         bytes calldata signature
     ) private {
+        _checkSignature(patient, nonce, structHash, deadline, signature);
+        _patients[patient].nonce = nonce + 1;
+    }
+
+    /// @dev Checks the deadline and the patient's signature of `structHash`. EOAs by ecrecover
+    /// first, contract wallets by ERC-1271.
+    function _checkSignature(
+        address patient,
+        uint64 nonce,
+        bytes32 structHash,
+        uint256 deadline,
+        bytes calldata signature
+    ) private view {
         if (block.timestamp > deadline) revert ConsentRegistrySignatureExpired(deadline, block.timestamp);
         bytes32 digest = _hashTypedDataV4(structHash);
         (address recovered, ECDSA.RecoverError error, ) = ECDSA.tryRecoverCalldata(digest, signature);
@@ -479,7 +539,6 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
             ((error != ECDSA.RecoverError.NoError || recovered != patient) &&
                 !SignatureChecker.isValidERC1271SignatureNow(patient, digest, signature))
         ) revert ConsentRegistryInvalidSignature(patient, nonce);
-        _patients[patient].nonce = nonce + 1;
     }
 
     /// @dev The check, in one assembly block so that it costs little more than its storage reads
@@ -594,12 +653,15 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
                 let ptr := mload(0x40)
                 mstore(ptr, who)
                 mstore(add(ptr, 0x20), org)
+                // The scope of the use's own level is its purpose without flags (with the disease
+                // for DS, see `_purposeScope`); its ancestors' scopes are their codes.
+                mstore(add(ptr, 0x40), and(used, 0xffffffff00ff))
                 for {
                     let c := code
                 } c {
                     c := parent(c)
-                } {
                     mstore(add(ptr, 0x40), c)
+                } {
                     let g := sload(keccak256(ptr, 0x60)) // the grant id is its slot
                     if g {
                         let gr, gu := evaluate(g, epoch, cat, used)
@@ -662,7 +724,24 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
     }
 
     function _checkDelegate(address patient) private view {
-        if (_delegates[patient][msg.sender] <= block.timestamp) revert ConsentRegistryNotDelegate(patient, msg.sender);
+        if (_delegateExpiry(patient, msg.sender) <= block.timestamp) {
+            revert ConsentRegistryNotDelegate(patient, msg.sender);
+        }
+    }
+
+    /// @dev Until when `delegate` acts for `patient`: 0 if never appointed, removed, or appointed
+    /// before the patient's last revoke-all.
+    function _delegateExpiry(address patient, address delegate) private view returns (uint40) {
+        Delegate memory entry = _delegates[patient][delegate];
+        if (entry.epoch != _patients[patient].epoch) return 0;
+        return entry.expiresAt;
+    }
+
+    /// @dev The scope of a direct grant: its purpose without the restriction flags, so the code and,
+    /// for DS, the disease (a DS grant for one disease never replaces one for another). Non-DS
+    /// purposes carry no disease, so their scope is their code.
+    function _purposeScope(uint64 purpose) private pure returns (bytes32) {
+        return bytes32(uint256(purpose & 0xffffffff00ff));
     }
 
     function _checkStudyKey(bytes32 studyKey) private pure {

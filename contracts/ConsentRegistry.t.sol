@@ -75,7 +75,7 @@ contract ConsentRegistryDifferentialTest is ConsentFixture {
         if (revokedAll) revokeAll(patient);
         if (both(k.actions, 5) && granted) {
             vm.prank(patient);
-            registry.revoke(grantee, ConsentModel.purposeScope(uint8(gp)));
+            registry.revoke(grantee, ConsentModel.grantScope(gp));
         }
         bool suspended = both(k.actions, 7);
         if (suspended) suspend(orgIdx);
@@ -325,7 +325,7 @@ contract ConsentRegistryPropertiesTest is ConsentFixture {
         for (uint256 n = 0; n < made.length; ++n) {
             uint256 i = ((seed >> 100) + n * stride) % made.length;
             Made memory m = made[i];
-            bytes32 scope = ConsentModel.purposeScope(uint8(m.purpose));
+            bytes32 scope = ConsentModel.grantScope(m.purpose);
             bytes32 id = ConsentModel.grantId(patient, orgs[m.org], scope);
             revokeBy(0, orgs[m.org], scope, how >> n);
             revoked[i] = true;
@@ -606,7 +606,10 @@ contract ConsentRegistryPropertiesTest is ConsentFixture {
             registry.revokeAllFor(patient);
         } else {
             uint256 deadline = block.timestamp + 1 hours;
-            bytes32 digest = digestOf(address(registry), revokeAllStructHash(patient, nonceOf(patient), deadline));
+            bytes32 digest = digestOf(
+                address(registry),
+                revokeAllStructHash(patient, revocationNonceOf(patient), deadline)
+            );
             bytes memory signature = signDigest(patientKeys[patientIdx], digest);
             vm.prank(RELAYER);
             registry.revokeAllBySig(patient, deadline, signature);
@@ -628,7 +631,7 @@ contract ConsentRegistryPropertiesTest is ConsentFixture {
             uint256 deadline = block.timestamp + 1 hours;
             bytes32 digest = digestOf(
                 address(registry),
-                revokeStructHash(patient, grantee, scope, nonceOf(patient), deadline)
+                revokeStructHash(patient, grantee, scope, revocationNonceOf(patient), deadline)
             );
             bytes memory signature = signDigest(patientKeys[patientIdx], digest);
             vm.prank(RELAYER);

@@ -162,6 +162,8 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         uint40 now_ = uint40(block.timestamp);
         if (study.enrolmentDeadline > now_) study.enrolmentDeadline = now_;
         study.endTime = now_;
+        // Every participant's grant for the study ends now, in every check of the registry.
+        _registry.endStudyConsents(_studyKey(studyId));
         emit StudyCancelled(studyId, msg.sender);
     }
 

@@ -183,9 +183,18 @@ export function purposeByCode(code: string): PurposeName | null {
   return found ?? null;
 }
 
-/** The scope of a direct grant: its purpose code as bytes32. */
+/** The scope of a direct grant of a purpose without a disease: its purpose code as bytes32. */
 export function purposeScope(purpose: PurposeName): `0x${string}` {
   return `0x${PURPOSES[purpose].id.toString(16).padStart(64, "0")}`;
+}
+
+/**
+ * The scope of a direct grant of an encoded purpose: the purpose without its restriction flags,
+ * so the code and, for DS, the disease (a DS grant for one disease is another grant than one for
+ * another disease; a grant's restriction flags are terms of the same grant, not another one).
+ */
+export function grantScope(purpose: bigint): `0x${string}` {
+  return `0x${(purpose & 0xffffffff00ffn).toString(16).padStart(64, "0")}`;
 }
 
 export function categoriesToMask(categories: readonly CategoryName[]): number {

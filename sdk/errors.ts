@@ -119,6 +119,8 @@ export function explainContractError(
       return "That is not a valid patient address.";
     case "ConsentRegistryInvalidScope":
       return "That study key is not valid.";
+    case "ConsentRegistryStudyEnded":
+      return "The grants of that study were already ended (the study was cancelled).";
     case "ConsentRegistryUnknownEmergencyReason":
       return `Emergency reason ${String(a(0))} is not a known reason.`;
     case "ConsentRegistryInvalidEmergencyPolicy":

@@ -3,7 +3,7 @@ import { type Address, type PublicClient, BaseError, encodeErrorResult, getAddre
 
 import ConsentRegistryModule from "../ignition/modules/ConsentRegistry.ts";
 import { sdkTestChain } from "./testing/chain.ts";
-import { KINDS, ROLES, categoriesToMask, encodePurpose, purposeScope } from "./codes.ts";
+import { KINDS, ROLES, categoriesToMask, encodePurpose, grantScope, purposeScope } from "./codes.ts";
 import { explainContractError, explainTransactionError } from "./errors.ts";
 import { consentRegistryAbi } from "./generated/abis.ts";
 import {
@@ -47,6 +47,50 @@ describe("ledger reads and revert explanations (sdk) on a real chain", function 
     await write(governance(), "accredit", [hospital(), KINDS.PROVIDER, "St. Example Hospital", "", licence]);
     await write(governance(), "accredit", [researcher(), KINDS.RESEARCHER, "Example Research Institute", "", licence]);
     await write(hospital(), "addMember", [hospital(), clinician(), ROLES.CLINICIAN]);
+  });
+
+  it("shows a cancelled study's grant ended when its manager ended it, and a DS grant keyed by its disease", async () => {
+    const manager = other();
+    const studyPatient = accounts[7]!;
+    const role = await client.readContract({
+      address: registry,
+      abi: consentRegistryAbi,
+      functionName: "STUDY_MANAGER_ROLE",
+    });
+    await write(governance(), "grantRole", [role, manager]);
+    const studyKey = `0x${"ab".repeat(32)}` as const;
+    const start = await now();
+    const purpose = encodePurpose("HMB");
+    await write(manager, "grantStudyConsent", [
+      studyPatient,
+      researcher(),
+      studyKey,
+      categoriesToMask(["Observation"]),
+      purpose,
+      start + 30 * 86_400,
+    ]);
+    const ds = encodePurpose({ purpose: "DS", disease: 4242, flags: ["NCU"] });
+    await write(studyPatient, "grant", [researcher(), categoriesToMask(["Condition"]), ds, 0, start + 30 * 86_400]);
+    const before = await readPatientGrants(client, { registry, patient: studyPatient });
+    const study = before.grants.find((g) => g.studyKey === studyKey)!;
+    expect(grantState(study, before.timestamp)).to.equal("active");
+    const direct = before.grants.find((g) => g.purpose === ds)!;
+    expect(direct.studyKey).to.equal(null);
+    expect(direct.scope).to.equal(grantScope(ds));
+    expect(BigInt(direct.scope)).to.equal(9n | (4242n << 16n));
+
+    await write(manager, "endStudyConsents", [studyKey]);
+    const after = await readPatientGrants(client, { registry, patient: studyPatient });
+    const ended = after.grants.find((g) => g.studyKey === studyKey)!;
+    expect(ended.expiresAt).to.be.at.most(after.timestamp);
+    expect(grantState(ended, after.timestamp)).to.equal("expired");
+    expect(
+      grantState(
+        after.grants.find((g) => g.purpose === ds)!,
+        after.timestamp,
+      ),
+    ).to.equal("active");
+    await write(studyPatient, "revoke", [researcher(), grantScope(ds)]);
   });
 
   it("lists organizations with kind and status", async () => {

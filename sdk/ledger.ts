@@ -36,7 +36,10 @@ export interface LedgerGrant {
   grantId: Hex;
   patient: Address;
   grantee: Address;
-  /** The key of the grant: the purpose code for a direct grant, the study key for a study grant. */
+  /**
+   * The key of the grant: for a direct grant its purpose without flags (`grantScope`: the code,
+   * and for DS the disease), for a study grant the study key.
+   */
   scope: Hex;
   /** Set for a study grant. */
   studyKey: Hex | null;
@@ -44,6 +47,7 @@ export interface LedgerGrant {
   purpose: bigint;
   categories: number;
   validFrom: number;
+  /** For a study grant of a cancelled study: when the study manager ended it, if that is earlier. */
   expiresAt: number;
   /** Who made the last grant or update: the patient, a delegate, a relayer or the study manager. */
   grantedBy: Address;
@@ -118,17 +122,34 @@ export async function readPatientGrants(
   const latest = new Map<Hex, (typeof granted)[number]>();
   for (const log of [...granted].sort(order)) latest.set(log.args.grantId, log);
   const entries = [...latest.values()];
-  const stored = await Promise.all(
-    entries.map((log) =>
-      client.readContract({
-        address: query.registry,
-        abi: consentRegistryAbi,
-        functionName: "getGrant",
-        args: [log.args.grantId],
-        blockNumber,
-      }),
+  const isStudy = (log: (typeof entries)[number]) => BigInt(log.args.scope) !== (log.args.purpose & 0xffffffff00ffn);
+  const [stored, studyEnds] = await Promise.all([
+    Promise.all(
+      entries.map((log) =>
+        client.readContract({
+          address: query.registry,
+          abi: consentRegistryAbi,
+          functionName: "getGrant",
+          args: [log.args.grantId],
+          blockNumber,
+        }),
+      ),
     ),
-  );
+    // A cancelled study's grants end when its manager ended them (`scopeStatus` says Expired).
+    Promise.all(
+      entries.map((log) =>
+        isStudy(log)
+          ? client.readContract({
+              address: query.registry,
+              abi: consentRegistryAbi,
+              functionName: "studyEndedAt",
+              args: [log.args.scope],
+              blockNumber,
+            })
+          : Promise.resolve(0),
+      ),
+    ),
+  ]);
   const grants = entries.map((log, i): LedgerGrant => {
     const slot = stored[i]!;
     const { args } = log;
@@ -144,7 +165,9 @@ export async function readPatientGrants(
       revokedInfo = { by: bump?.args.actor ?? args.patient, all: true, atBlock: bump?.blockNumber ?? blockNumber };
     }
     const live = revokedInfo === null;
-    const studyKey = BigInt(args.scope) > 255n ? args.scope : null;
+    const studyKey = isStudy(log) ? args.scope : null;
+    const endedAt = studyEnds[i] ?? 0;
+    const expiresAt = live ? slot.expiresAt : args.expiresAt;
     return {
       grantId: args.grantId,
       patient: args.patient,
@@ -154,7 +177,7 @@ export async function readPatientGrants(
       purpose: live ? slot.purpose : args.purpose,
       categories: live ? slot.categories : args.categories,
       validFrom: live ? slot.validFrom : args.validFrom,
-      expiresAt: live ? slot.expiresAt : args.expiresAt,
+      expiresAt: endedAt !== 0 && endedAt < expiresAt ? endedAt : expiresAt,
       grantedBy: args.actor,
       grantedAtBlock: log.blockNumber,
       revoked: revokedInfo,

@@ -80,6 +80,17 @@ async function registryNonce(config: Config, patient: Address): Promise<bigint> 
   return BigInt(nonce);
 }
 
+/** The patient's nonce for Revoke, RevokeAll and CancelSignatures signatures (a lane of their own). */
+async function revocationNonce(config: Config, patient: Address): Promise<bigint> {
+  return readContract(config, {
+    address: registryAddress!,
+    abi: consentRegistryAbi,
+    functionName: "revocationNonce",
+    args: [patient],
+    chainId: localChain.id,
+  });
+}
+
 const domain = () => ({ chainId: localChain.id, registry: registryAddress! });
 
 /** A grant signed by the patient and relayed: the same checks as a direct grant first. */
@@ -135,7 +146,7 @@ export async function relayRevoke(
     account: patient,
     chainId: localChain.id,
   });
-  const nonce = await registryNonce(config, patient);
+  const nonce = await revocationNonce(config, patient);
   const deadline = BigInt(nowSeconds() + SIGNATURE_LIFETIME_SECONDS);
   step({ phase: "signing", what: "Sign the revocation in your wallet (no fee)…" });
   const signature = await signTypedData(config, {

@@ -6,9 +6,12 @@ import {IOrganizationRegistry} from "./IOrganizationRegistry.sol";
 /// @title IConsentRegistry
 /// @notice Who may read which part of a patient's data, for which purpose, until when.
 /// @dev A grant is keyed by (patient, grantee organization, scope): the scope of a direct grant is
-/// its purpose code (`bytes32(uint256(code))`), that of a study grant the study's key. An update
+/// its purpose without the restriction flags (`bytes32(uint256(purpose & 0xffffffff00ff))`: the
+/// code, and for DS the disease too), that of a study grant the study's key. An update
 /// overwrites; the id is `keccak256(abi.encode(patient, grantee, scope))`. A grant is one storage
-/// slot. Revoke-all bumps the patient's epoch, which voids every grant made before it.
+/// slot. Revoke-all bumps the patient's epoch, which voids every grant, emergency access and
+/// delegate appointment made before it, and both signature nonces, which void every outstanding
+/// signature.
 /// Purposes, categories, kinds and roles are the codes of `ConsentCodes` (mirrored in `sdk/`).
 interface IConsentRegistry is IOrganizationRegistry {
     /// @notice A grant, packed in one slot. `expiresAt == 0` means no grant.
@@ -58,10 +61,13 @@ interface IConsentRegistry is IOrganizationRegistry {
         bytes32 scope,
         address actor
     );
-    /// @notice Every grant of `patient` made before now is void.
+    /// @notice Every grant, emergency access, delegate appointment and outstanding signature of
+    /// `patient` made before now is void.
     event AllConsentsRevoked(address indexed patient, uint32 epoch, address actor);
-    /// @notice Every outstanding signature of `patient` is void; the next nonce is `nonce`.
+    /// @notice Every outstanding signature of `patient` is void (both lanes); the next Grant nonce is `nonce`.
     event SignaturesCancelled(address indexed patient, uint64 nonce, address actor);
+    /// @notice The study manager ended every grant of the study `studyKey` (a cancelled study).
+    event StudyConsentsEnded(bytes32 indexed studyKey, address actor);
     /// @notice `delegate` may act for `patient` until `expiresAt`.
     event DelegateAppointed(address indexed patient, address indexed delegate, uint40 expiresAt);
     /// @notice `delegate` no longer acts for `patient`.
@@ -121,6 +127,8 @@ interface IConsentRegistry is IOrganizationRegistry {
     error ConsentRegistryInvalidScope(bytes32 scope);
     /// @notice The break-glass reason code is not a known one.
     error ConsentRegistryUnknownEmergencyReason(uint16 reasonCode);
+    /// @notice The study's grants were already ended.
+    error ConsentRegistryStudyEnded(bytes32 studyKey);
     /// @notice The policy is outside its fixed bounds (duration 15 min..72 h, 1..10 openings per day).
     error ConsentRegistryInvalidEmergencyPolicy(uint40 maxDuration, uint8 maxOpeningsPerWindow);
 
@@ -161,10 +169,12 @@ interface IConsentRegistry is IOrganizationRegistry {
     /// @notice Revoke the caller's grant to `grantee` in `scope`.
     function revoke(address grantee, bytes32 scope) external;
 
-    /// @notice `revoke` by a delegate of `patient`.
+    /// @notice `revoke` by a delegate of `patient`; also voids every outstanding Grant signature
+    /// of the patient (a Grant-nonce bump), so that none can re-grant what was revoked.
     function revokeFor(address patient, address grantee, bytes32 scope) external;
 
-    /// @notice `revoke` by anyone, with the patient's EIP-712 `Revoke` signature.
+    /// @notice `revoke` by anyone, with the patient's EIP-712 `Revoke` signature (nonce of the
+    /// revocation lane, `revocationNonce`); also voids every outstanding Grant signature.
     function revokeBySig(
         address patient,
         address grantee,
@@ -173,19 +183,21 @@ interface IConsentRegistry is IOrganizationRegistry {
         bytes calldata signature
     ) external;
 
-    /// @notice Void every grant (and open emergency access) of the caller, in O(1).
+    /// @notice Void every grant, open emergency access, delegate appointment and outstanding
+    /// signature (both lanes) of the caller, in O(1).
     function revokeAll() external;
 
     /// @notice `revokeAll` by a delegate of `patient`.
     function revokeAllFor(address patient) external;
 
-    /// @notice `revokeAll` by anyone, with the patient's EIP-712 `RevokeAll` signature.
+    /// @notice `revokeAll` by anyone, with the patient's EIP-712 `RevokeAll` signature (revocation lane).
     function revokeAllBySig(address patient, uint256 deadline, bytes calldata signature) external;
 
-    /// @notice Void every outstanding signature of the caller (a nonce bump).
+    /// @notice Void every outstanding signature of the caller (a bump of both nonces).
     function cancelSignatures() external;
 
-    /// @notice `cancelSignatures` by anyone, with the patient's EIP-712 `CancelSignatures` signature.
+    /// @notice `cancelSignatures` by anyone, with the patient's EIP-712 `CancelSignatures`
+    /// signature (revocation lane).
     function cancelSignaturesBySig(address patient, uint256 deadline, bytes calldata signature) external;
 
     // ---------------------------------------------------------------- studies
@@ -203,6 +215,11 @@ interface IConsentRegistry is IOrganizationRegistry {
 
     /// @notice Revoke `patient`'s consent to a study, by the study manager (on leave).
     function revokeStudyConsent(address patient, address grantee, bytes32 studyKey) external;
+
+    /// @notice End every grant of the study `studyKey` at once, by the study manager (on
+    /// cancellation), in O(1): `scopeStatus` reports them Expired from now on. (`mayUse` and
+    /// `consentStatus` read only purpose scopes, never a study's.)
+    function endStudyConsents(bytes32 studyKey) external;
 
     // ---------------------------------------------------------------- delegates
 
@@ -263,17 +280,25 @@ interface IConsentRegistry is IOrganizationRegistry {
         uint8 category
     ) external view returns (Reason reason, uint40 expiresAt);
 
-    /// @notice The stored grant (void if its epoch is not the patient's current one).
+    /// @notice The stored grant (void if its epoch is not the patient's current one; a study
+    /// grant also if `studyEndedAt` its key is not 0).
     function getGrant(bytes32 grantId) external view returns (Grant memory);
 
     /// @notice The id of the grant keyed by (patient, grantee, scope).
     function grantIdOf(address patient, address grantee, bytes32 scope) external pure returns (bytes32);
 
-    /// @notice The patient's current epoch and signature nonce.
+    /// @notice The patient's current epoch and Grant-signature nonce.
     function patientState(address patient) external view returns (uint32 epoch, uint64 nonce);
 
-    /// @notice Until when `delegate` acts for `patient` (0: not a delegate; past: expired).
+    /// @notice The patient's nonce for Revoke, RevokeAll and CancelSignatures signatures.
+    function revocationNonce(address patient) external view returns (uint64);
+
+    /// @notice Until when `delegate` acts for `patient` (0: not a delegate, or appointed before
+    /// the patient's last revoke-all; past: expired).
     function delegateExpiry(address patient, address delegate) external view returns (uint40);
+
+    /// @notice When the study manager ended the grants of `studyKey` (0: not ended).
+    function studyEndedAt(bytes32 studyKey) external view returns (uint40);
 
     /// @notice Open emergency access of `organization` to `patient`: until when (0 if none), by whom, why.
     function emergencyAccess(

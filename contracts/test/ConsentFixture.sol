@@ -168,7 +168,7 @@ abstract contract ConsentFixture is TestBase {
         }
         if (!ok) revert(string.concat("grant: reverted where the model predicts success, data ", _str(data)));
         bytes32 id = abi.decode(data, (bytes32));
-        checkEq(id, ConsentModel.grantId(patient, grantee, ConsentModel.purposeScope(uint8(purpose))), "grant id");
+        checkEq(id, ConsentModel.grantId(patient, grantee, ConsentModel.grantScope(purpose)), "grant id");
         IConsentRegistry.Grant memory g = registry.getGrant(id);
         checkEq(g.categories, categories, "stored categories");
         checkEq(g.purpose, purpose, "stored purpose");
@@ -499,6 +499,10 @@ abstract contract ConsentFixture is TestBase {
 
     function nonceOf(address patient) internal view returns (uint64 nonce) {
         (, nonce) = registry.patientState(patient);
+    }
+
+    function revocationNonceOf(address patient) internal view returns (uint64) {
+        return registry.revocationNonce(patient);
     }
 
     function epochOf(address patient) internal view returns (uint32 epoch) {

@@ -30,6 +30,11 @@ library ConsentModel {
         return bytes32(uint256(code));
     }
 
+    /// @dev The scope of a direct grant of `purpose`: its code, and for DS its disease (no flags).
+    function grantScope(uint64 purpose) internal pure returns (bytes32) {
+        return bytes32(uint256(purpose & 0xffffffff00ff));
+    }
+
     function status(
         IConsentRegistry registry,
         address patient,
@@ -52,7 +57,8 @@ library ConsentModel {
         (uint32 epoch, ) = registry.patientState(patient);
         reason = IConsentRegistry.Reason.NoGrant;
         for (uint8 c = code; c != 0; c = ConsentCodes.parent(c)) {
-            IConsentRegistry.Grant memory g = registry.getGrant(grantId(patient, org, purposeScope(c)));
+            bytes32 scope = c == code ? grantScope(purpose) : purposeScope(c);
+            IConsentRegistry.Grant memory g = registry.getGrant(grantId(patient, org, scope));
             if (g.expiresAt == 0) continue; // no grant
             IConsentRegistry.Reason r = evaluate(g, epoch, category, purpose);
             if (r == IConsentRegistry.Reason.Allowed) return (r, g.expiresAt, org);

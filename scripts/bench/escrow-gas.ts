@@ -108,7 +108,8 @@ export async function measureEscrowGas(): Promise<GasRow[]> {
   rows.push({
     what: "escrow: withdraw (to a new token holder)",
     gas: await gasOf(escrow.connect(patient).withdraw(await token.getAddress())),
-    budget: 60_000n,
+    // Issue 11 decided: exact recovery stays, its price (one more cold write) is accepted.
+    budget: 62_500n,
   });
   return rows;
 }

@@ -305,6 +305,17 @@ export const consentRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "studyKey",
+        "type": "bytes32"
+      }
+    ],
+    "name": "ConsentRegistryStudyEnded",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint32",
         "name": "unknownBits",
         "type": "uint32"
@@ -1016,6 +1027,25 @@ export const consentRegistryAbi = [
     "type": "event"
   },
   {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "studyKey",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "actor",
+        "type": "address"
+      }
+    ],
+    "name": "StudyConsentsEnded",
+    "type": "event"
+  },
+  {
     "inputs": [],
     "name": "CANCEL_SIGNATURES_TYPEHASH",
     "outputs": [
@@ -1488,6 +1518,19 @@ export const consentRegistryAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "studyKey",
+        "type": "bytes32"
+      }
+    ],
+    "name": "endStudyConsents",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -2048,6 +2091,25 @@ export const consentRegistryAbi = [
     "inputs": [
       {
         "internalType": "address",
+        "name": "patient",
+        "type": "address"
+      }
+    ],
+    "name": "revocationNonce",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
         "name": "grantee",
         "type": "address"
       },
@@ -2275,6 +2337,25 @@ export const consentRegistryAbi = [
     "name": "setGatewayUrl",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "studyKey",
+        "type": "bytes32"
+      }
+    ],
+    "name": "studyEndedAt",
+    "outputs": [
+      {
+        "internalType": "uint40",
+        "name": "",
+        "type": "uint40"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {

@@ -38,7 +38,8 @@ const purposeOf = (code: bigint, flags = 0n, disease = 0n) => code | (flags << 8
 /** DUO DS for `disease`. */
 const ds = (disease: bigint, flags = 0n) => purposeOf(DS, flags, disease);
 /** The scope of a direct grant: its purpose code as bytes32. */
-const scopeOf = (purpose: bigint) => ethers.toBeHex(purpose & 0xffn, 32);
+/** The scope of a direct grant: its purpose without the restriction flags (the code; for DS also the disease). */
+const scopeOf = (purpose: bigint) => ethers.toBeHex(purpose & 0xffffffff00ffn, 32);
 
 const PATIENT_CAT = 0;
 const OBSERVATION = 1;
@@ -278,7 +279,10 @@ async function expectNoGrantStored(f: Fixture, grantId: string) {
   expect([g.categories, g.purpose, g.validFrom, g.expiresAt, g.epoch]).to.deep.equal([0n, 0n, 0n, 0n, 0n]);
 }
 
-/** Signs an EIP-712 action of the registry; `nonce` defaults to the patient's current one. */
+/**
+ * Signs an EIP-712 action of the registry; `nonce` defaults to the patient's current one in the
+ * action's lane (Grant: `patientState`; Revoke, RevokeAll, CancelSignatures: `revocationNonce`).
+ */
 async function signAction(
   f: Fixture,
   signer: HardhatEthersSigner,
@@ -286,7 +290,11 @@ async function signAction(
   value: Record<string, unknown> & { patient: string },
   options: { nonce?: bigint; deadline?: bigint; domain?: TypedDataDomain } = {},
 ) {
-  const nonce = options.nonce ?? (await f.registry.patientState(value.patient)).nonce;
+  const nonce =
+    options.nonce ??
+    (action === "Grant"
+      ? (await f.registry.patientState(value.patient)).nonce
+      : await f.registry.revocationNonce(value.patient));
   const deadline = options.deadline ?? (await latest()) + DAY;
   const message = { ...value, nonce, deadline };
   const signature = await signer.signTypedData(options.domain ?? f.domain, { [action]: EIP712_TYPES[action] }, message);
@@ -306,6 +314,9 @@ type Way = {
   revoke: (f: Fixture, grantee: string, scope: string) => Promise<Prepared<void>>;
   revokeAll: (f: Fixture) => Promise<Prepared<void>>;
 };
+
+/** Grant-signature nonces a successful revoke uses up: none directly, one by a delegate or by signature. */
+const grantNoncesOnRevoke = (way: Way) => (way.name === "directly by the patient" ? 0n : 1n);
 
 const WAYS: Way[] = [
   {
@@ -649,7 +660,10 @@ describe("ConsentRegistry", function () {
           .to.emit(registry, "ConsentRevoked")
           .withArgs(grantId, patient.address, provider.address, scopeOf(TREAT), way.sender(f).address);
         await expectNoGrantStored(f, grantId);
-        expect(await registry.patientState(patient.address)).to.deep.equal([0n, way.nonces]);
+        // A signed revocation uses the revocation lane; it and a delegate's revocation void every
+        // earlier Grant signature (a Grant-nonce bump); a direct one leaves the nonces.
+        expect(await registry.patientState(patient.address)).to.deep.equal([0n, grantNoncesOnRevoke(way)]);
+        expect(await registry.revocationNonce(patient.address)).to.equal(way.nonces);
         for (const grantee of [provider.address, clinician.address]) {
           await expectCheck(f, grantee, TREAT, OBSERVATION, { reason: Reason.NoGrant, organization: provider.address });
           await expectCheck(f, grantee, ETREAT, OBSERVATION, {
@@ -677,7 +691,8 @@ describe("ConsentRegistry", function () {
         await (await way.revoke(f, provider.address, scopeOf(TREAT))).send();
         const again = await way.revoke(f, provider.address, scopeOf(TREAT));
         await expect(again.send()).to.be.revertedWithCustomError(registry, "ConsentRegistryNoGrant").withArgs(grantId);
-        expect(await registry.patientState(patient.address)).to.deep.equal([0n, way.nonces]);
+        expect(await registry.patientState(patient.address)).to.deep.equal([0n, grantNoncesOnRevoke(way)]);
+        expect(await registry.revocationNonce(patient.address)).to.equal(way.nonces);
       });
 
       it("revokes all: bumps the epoch, voids every grant, study grant and emergency access; a later grant works", async function () {
@@ -699,7 +714,9 @@ describe("ConsentRegistry", function () {
         await expect(p.send())
           .to.emit(registry, "AllConsentsRevoked")
           .withArgs(patient.address, 1n, way.sender(f).address);
-        expect(await registry.patientState(patient.address)).to.deep.equal([1n, way.nonces]);
+        // Every way of revoking all moves both nonces: every outstanding signature is void.
+        expect(await registry.patientState(patient.address)).to.deep.equal([1n, 1n]);
+        expect(await registry.revocationNonce(patient.address)).to.equal(1n);
         // Stored grants keep their old epoch; they are void because it is not the patient's.
         expect((await registry.getGrant(treat.grantId)).epoch).to.equal(0n);
         const revoked = { reason: Reason.RevokedByRevokeAll };
@@ -729,6 +746,13 @@ describe("ConsentRegistry", function () {
           { reason: Reason.Allowed, expiresAt: other.expiresAt, organization: provider.address },
           f.patient2.address,
         );
+
+        // Revoke-all ended every delegate appointment: the delegate no longer acts until appointed again.
+        expect(await registry.delegateExpiry(patient.address, f.delegate.address)).to.equal(0n);
+        await expect(registry.connect(f.delegate).revokeAllFor(patient.address))
+          .to.be.revertedWithCustomError(registry, "ConsentRegistryNotDelegate")
+          .withArgs(patient.address, f.delegate.address);
+        await registry.connect(patient).appointDelegate(f.delegate.address, 0);
 
         // A grant made after the revoke-all carries the new epoch and passes.
         const renewed = await way.grant(f, {
@@ -763,20 +787,24 @@ describe("ConsentRegistry", function () {
 
       it("revokes all again: each revoke-all voids the grants of the epoch before", async function () {
         const f = await load();
-        const { registry, patient, provider } = f;
+        const { registry, patient, provider, delegate } = f;
         await (await way.revokeAll(f)).send();
+        // Revoke-all ended every delegate appointment: the patient appoints again.
+        await registry.connect(patient).appointDelegate(delegate.address, 0);
         const g = await grantDirect(f, provider.address, TREAT);
         expect((await registry.getGrant(g.grantId)).epoch).to.equal(1n);
         const p = await way.revokeAll(f);
         await expect(p.send())
           .to.emit(registry, "AllConsentsRevoked")
           .withArgs(patient.address, 2n, way.sender(f).address);
-        expect(await registry.patientState(patient.address)).to.deep.equal([2n, 2n * way.nonces]);
+        expect(await registry.patientState(patient.address)).to.deep.equal([2n, 2n]);
+        expect(await registry.revocationNonce(patient.address)).to.equal(2n);
         await expectCheck(f, provider.address, TREAT, OBSERVATION, {
           reason: Reason.RevokedByRevokeAll,
           organization: provider.address,
         });
         // Revoke still clears the void grant; then there is none.
+        await registry.connect(patient).appointDelegate(delegate.address, 0);
         await (await way.revoke(f, provider.address, scopeOf(TREAT))).send();
         await expectCheck(f, provider.address, TREAT, OBSERVATION, {
           reason: Reason.NoGrant,
@@ -1166,11 +1194,13 @@ describe("ConsentRegistry", function () {
       await expectInvalid(f, s.send(f.stranger), 1n);
       const rs = await signAction(f, f.patient, "RevokeAll", { patient: f.patient.address });
       await f.registry.connect(f.relayer).revokeAllBySig(f.patient.address, rs.deadline, rs.signature);
+      // The revocation lane's nonce 0 is used (and revoke-all moved the Grant lane to 2).
       await expectInvalid(
         f,
         f.registry.connect(f.relayer).revokeAllBySig(f.patient.address, rs.deadline, rs.signature),
-        2n,
+        1n,
       );
+      expect(await f.registry.patientState(f.patient.address)).to.deep.equal([1n, 2n]);
     });
 
     it("refuses a signature for another chain or another contract", async function () {
@@ -1378,7 +1408,9 @@ describe("ConsentRegistry", function () {
         await expect(registry.connect(relayer).cancelSignaturesBySig(patient, cs.deadline, cs.signature))
           .to.emit(registry, "SignaturesCancelled")
           .withArgs(patient, 4n, relayer.address);
+        // Grant lane: the grant, revoke, revoke-all, cancel; revocation lane: revoke, revoke-all, cancel.
         expect(await registry.patientState(patient)).to.deep.equal([1n, 4n]);
+        expect(await registry.revocationNonce(patient)).to.equal(3n);
       });
 
       it("refuses a signature the wallet does not accept, and the owner's signature for the owner itself", async function () {
@@ -1823,7 +1855,7 @@ describe("ConsentRegistry", function () {
         });
       }
 
-      it("DS covers only the same disease: PurposeNotCovered for another one", async function () {
+      it("DS covers only the same disease: another one's grant is another grant (NoGrant)", async function () {
         const f = await load();
         const { researcher, researchAnalyst } = f;
         const g = await grantDirect(f, researcher.address, ds(77n));
@@ -1834,11 +1866,11 @@ describe("ConsentRegistry", function () {
         });
         for (const disease of [76n, 78n, 77n | (1n << 31n), 0xffffffffn]) {
           await expectCheck(f, researchAnalyst.address, ds(disease), OBSERVATION, {
-            reason: Reason.PurposeNotCovered,
+            reason: Reason.NoGrant,
             organization: researcher.address,
           });
           await expectCheck(f, researcher.address, ds(disease), OBSERVATION, {
-            reason: Reason.PurposeNotCovered,
+            reason: Reason.NoGrant,
             organization: researcher.address,
           });
         }
@@ -2805,7 +2837,7 @@ async function runDifferential(f: Fixture, seed: number) {
       await registry.connect(patient).grant(org, categories, purpose, validFrom, expiresAt)
     ).wait();
     const mined = BigInt((await ethers.provider.getBlock(receipt!.blockNumber))!.timestamp);
-    grants.set(`${org}/${code}`, {
+    grants.set(`${org}/${purpose & 0xffffffff00ffn}`, {
       categories,
       purpose,
       validFrom: validFrom === 0n ? mined : validFrom,
@@ -2826,7 +2858,8 @@ async function runDifferential(f: Fixture, seed: number) {
     if (grantee !== org && account.role !== model.requiredRole(code)) return [Reason.WrongMemberRole, 0n, org];
     let reason: bigint = Reason.NoGrant;
     for (let c = code; c !== 0n; c = model.parent(c)) {
-      const g = grants.get(`${org}/${c}`);
+      // The use's own level is keyed by its purpose without flags (DS: with its disease).
+      const g = grants.get(`${org}/${c === code ? used & 0xffffffff00ffn : c}`);
       if (!g) continue;
       const r = model.evaluate(g, epoch, category, used, now);
       if (r === Reason.Allowed) return [Reason.Allowed, g.expiresAt, org];
@@ -2853,8 +2886,8 @@ async function runDifferential(f: Fixture, seed: number) {
     if (rnd.next() < 0.6 && grants.size > 0) {
       // Aim at an existing grant: its organization or a member, its code or a narrower one.
       const [key] = rnd.pick([...grants.entries()]);
-      const [org, codeText] = key.split("/") as [string, string];
-      let code = BigInt(codeText);
+      const [org, scopeText] = key.split("/") as [string, string];
+      let code = BigInt(scopeText) & 0xffn;
       if (code === TREAT && rnd.next() < 0.5) code = ETREAT;
       while (code >= HRESCH && code < DS && rnd.next() < 0.5) code += 1n;
       const members = [...accounts.entries()].filter(([, a]) => a.organization === org).map(([address]) => address);

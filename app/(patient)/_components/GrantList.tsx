@@ -13,6 +13,10 @@ import { relayRevoke, useRelayers } from "../../_lib/relay.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";
 import { usePatientGrants } from "../_hooks/useLedger.ts";
 
+/** What a revoke-all did, exactly (ConsentRegistry `revokeAll`). */
+const REVOKED_ALL =
+  "Every consent is revoked, every delegate appointment ended and every signature not yet sent is void.";
+
 const STATE_WORDS: Record<GrantState, string> = {
   active: "Active",
   "not-yet-valid": "Starts later",
@@ -177,12 +181,14 @@ function RevokeAll({ count }: { count: number }) {
       >
         Revoke all…
       </button>
-      <TxStatusLine status={tx.status} confirmed="Every consent is revoked." />
+      <TxStatusLine status={tx.status} confirmed={REVOKED_ALL} />
       <dialog ref={dialog} className="dialog" aria-labelledby="revoke-all-heading" aria-describedby="revoke-all-text">
         <h2 id="revoke-all-heading">Revoke every consent?</h2>
         <p id="revoke-all-text">
           {count === 1 ? "The one organization" : `All ${count} organizations`} you gave consent to will lose access
-          from the next block on, and any open emergency access closes. You can give consent again afterwards.
+          from the next block on, and any open emergency access closes. Every delegate you appointed stops acting for
+          you, and every signature you gave that has not been sent yet (a consent or a revocation waiting at a relayer)
+          becomes void. You can give consent and appoint delegates again afterwards.
         </p>
         <div className="actions">
           <button
@@ -200,7 +206,7 @@ function RevokeAll({ count }: { count: number }) {
             Cancel
           </button>
         </div>
-        <TxStatusLine status={tx.status} confirmed="Every consent is revoked." />
+        <TxStatusLine status={tx.status} confirmed={REVOKED_ALL} />
       </dialog>
     </>
   );

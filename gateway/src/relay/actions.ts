@@ -64,8 +64,12 @@ export interface RelayActionSpec {
   fields: Record<string, unknown>;
   /** The call's arguments from the checked body. */
   args(body: Body, patient: Address): readonly unknown[];
-  /** The nonce a `nonce` field is checked against: the registry's, or the escrow's for `studyId`. */
-  nonce: "registry" | "escrow";
+  /**
+   * The nonce a `nonce` field is checked against: the registry's Grant lane (`patientState`), its
+   * revocation lane (`revocationNonce`: revoke, revoke-all, cancel-signatures, so that no grant
+   * signature can make a signed revocation fail), or the escrow's for `studyId`.
+   */
+  nonce: "registry" | "registry-revocation" | "escrow";
   /** Relayed only for patients linked here (what it names in the refusal), or for anyone. */
   linkedOnly: string | null;
   budget: RelayBudget;
@@ -111,7 +115,7 @@ export const RELAY_ACTIONS = {
       deadline(body),
       signature(body),
     ],
-    nonce: "registry",
+    nonce: "registry-revocation",
     linkedOnly: null,
     budget: "revocation",
     effect: "simulation",
@@ -122,7 +126,7 @@ export const RELAY_ACTIONS = {
     functionName: "revokeAllBySig",
     fields: {},
     args: (body, patient) => [patient, deadline(body), signature(body)],
-    nonce: "registry",
+    nonce: "registry-revocation",
     linkedOnly: null,
     budget: "revocation",
     effect: "grant-in-force",
@@ -134,7 +138,7 @@ export const RELAY_ACTIONS = {
     functionName: "cancelSignaturesBySig",
     fields: {},
     args: (body, patient) => [patient, deadline(body), signature(body)],
-    nonce: "registry",
+    nonce: "registry-revocation",
     linkedOnly: null,
     budget: "revocation",
     effect: "grant-in-force",

@@ -48,6 +48,15 @@ describe("relay gas and budgets", function () {
     return BigInt(nonce);
   }
 
+  async function revocationNonceOf(address: Address): Promise<bigint> {
+    return gw.t.client.readContract({
+      address: gw.t.registry,
+      abi: consentRegistryAbi,
+      functionName: "revocationNonce",
+      args: [address],
+    });
+  }
+
   /** A grant of the hospital (TREAT, Observation) signed by `signer` for `patient`, sent by governance (who pays). */
   async function grantDirectly(signer: LocalAccount, patient: Address): Promise<void> {
     const now = await gw.t.now();
@@ -77,7 +86,7 @@ describe("relay gas and budgets", function () {
   async function signedRevokeAll(signer: LocalAccount, patient: Address = signer.address) {
     const deadline = BigInt((await gw.t.now()) + 600);
     const signature = await signer.signTypedData!(
-      revokeAllTypedData(domain(), { patient, nonce: await nonceOf(patient), deadline }),
+      revokeAllTypedData(domain(), { patient, nonce: await revocationNonceOf(patient), deadline }),
     );
     return { patient, deadline: deadline.toString(), signature };
   }
@@ -85,7 +94,7 @@ describe("relay gas and budgets", function () {
   async function signedCancel(signer: LocalAccount, patient: Address = signer.address) {
     const deadline = BigInt((await gw.t.now()) + 600);
     const signature = await signer.signTypedData!(
-      cancelSignaturesTypedData(domain(), { patient, nonce: await nonceOf(patient), deadline }),
+      cancelSignaturesTypedData(domain(), { patient, nonce: await revocationNonceOf(patient), deadline }),
     );
     return { patient, deadline: deadline.toString(), signature };
   }
@@ -246,7 +255,7 @@ describe("relay gas and budgets", function () {
           patient,
           grantee: gw.t.actors.hospital.address,
           scope,
-          nonce: await nonceOf(patient),
+          nonce: await revocationNonceOf(patient),
           deadline,
         }),
       );

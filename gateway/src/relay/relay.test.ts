@@ -52,6 +52,15 @@ describe("relaying signed consent actions", function () {
     return BigInt(nonce);
   }
 
+  async function revocationNonceOf(address: Address): Promise<bigint> {
+    return gw.t.client.readContract({
+      address: gw.t.registry,
+      abi: consentRegistryAbi,
+      functionName: "revocationNonce",
+      args: [address],
+    });
+  }
+
   async function signedGrant(signer: LocalAccount, forPatient: Address = signer.address, deadlineIn = 600) {
     const now = await gw.t.now();
     const message = {
@@ -190,7 +199,7 @@ describe("relaying signed consent actions", function () {
       patient: stranger.address,
       grantee: hospital(),
       scope: purposeScope("TREAT"),
-      nonce: await nonceOf(stranger.address),
+      nonce: await revocationNonceOf(stranger.address),
       deadline,
     };
     const signature = await stranger.signTypedData!(revokeTypedData(domain(), message));
@@ -221,7 +230,7 @@ describe("relaying signed consent actions", function () {
     const cancel = await patient.signTypedData!(
       cancelSignaturesTypedData(domain(), {
         patient: patient.address,
-        nonce: await nonceOf(patient.address),
+        nonce: await revocationNonceOf(patient.address),
         deadline,
       }),
     );
@@ -234,15 +243,47 @@ describe("relaying signed consent actions", function () {
 
     expect(await consent(patient.address)).to.include({ allowed: true });
     const revokeAll = await patient.signTypedData!(
-      revokeAllTypedData(domain(), { patient: patient.address, nonce: await nonceOf(patient.address), deadline }),
+      revokeAllTypedData(domain(), {
+        patient: patient.address,
+        nonce: await revocationNonceOf(patient.address),
+        deadline,
+      }),
     );
     const res = await post("revoke-all", {
       patient: patient.address,
       deadline: deadline.toString(),
       signature: revokeAll,
-      nonce: (await nonceOf(patient.address)).toString(),
+      nonce: (await revocationNonceOf(patient.address)).toString(),
     });
     expect(res.statusCode, res.body).to.equal(200);
+    expect(await consent(patient.address)).to.include({ allowed: false, reason: "RevokedByRevokeAll" });
+  });
+
+  it("relays a signed revocation after a grant signature sent first, and refuses a grant signed before revoke-all", async () => {
+    const deadline = BigInt((await gw.t.now()) + 600);
+    // Signed together, both at the patient's current nonces: a grant (update) and the revocation.
+    const update = await signedGrant(patient);
+    const revokeAll = await patient.signTypedData!(
+      revokeAllTypedData(domain(), {
+        patient: patient.address,
+        nonce: await revocationNonceOf(patient.address),
+        deadline,
+      }),
+    );
+    // The grant is relayed first: the signed revocation still works (a nonce lane of its own).
+    expect((await post("grant", update)).statusCode).to.equal(200);
+    const pending = await signedGrant(patient); // signed before the revoke-all, never sent before it
+    expect(await consent(patient.address)).to.include({ allowed: true });
+    const res = await post("revoke-all", {
+      patient: patient.address,
+      deadline: deadline.toString(),
+      signature: revokeAll,
+      nonce: (await revocationNonceOf(patient.address)).toString(),
+    });
+    expect(res.statusCode, res.body).to.equal(200);
+    expect(await consent(patient.address)).to.include({ allowed: false, reason: "RevokedByRevokeAll" });
+    // The revoke-all voided every outstanding signature: the pending grant cannot re-grant.
+    said(await post("grant", pending), 422, /ConsentRegistryInvalidSignature|signature/i);
     expect(await consent(patient.address)).to.include({ allowed: false, reason: "RevokedByRevokeAll" });
   });
 

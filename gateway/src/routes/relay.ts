@@ -74,6 +74,22 @@ export function registerRelayRoutes(app: FastifyInstance, ctx: RouteContext): vo
       }
       return;
     }
+    if (spec.nonce === "registry-revocation") {
+      const nonce = await chain.read((c) =>
+        c.readContract({
+          address: chain.consentRegistry,
+          abi: consentRegistryAbi,
+          functionName: "revocationNonce",
+          args: [patient],
+        }),
+      );
+      if (signed !== BigInt(nonce)) {
+        throw conflict(
+          `The signature was made for revocation nonce ${signed}, but the patient's current revocation nonce is ${nonce}: sign again`,
+        );
+      }
+      return;
+    }
     const studyId = uintField(body, "studyId", 256);
     const participant = await chain.read((c) =>
       c.readContract({
