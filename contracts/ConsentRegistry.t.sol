@@ -67,7 +67,7 @@ contract ConsentRegistryDifferentialTest is ConsentFixture {
                 patient,
                 emergencyOrg,
                 uint16(1 + ((k.warpBy >> 8) % 4)),
-                uint40(1 + ((k.warpBy >> 10) % 1 days))
+                uint40(15 minutes + ((k.warpBy >> 10) % (1 days - 15 minutes + 1)))
             );
             check(emergency != 0, "emergency access refused");
         }
@@ -366,7 +366,12 @@ contract ConsentRegistryPropertiesTest is ConsentFixture {
         uint256 last;
         for (uint256 i = 0; i < made.length; ++i) last = max(last, made[i].expiresAt);
         for (uint256 org = 0; org < 2; ++org) {
-            uint40 until = tryOpenEmergency(patient, org, 2, uint40(1 + (rand(seed, 99 + org) % 1 days)));
+            uint40 until = tryOpenEmergency(
+                patient,
+                org,
+                2,
+                uint40(15 minutes + (rand(seed, 99 + org) % (1 days - 15 minutes + 1)))
+            );
             check(until != 0, "emergency access refused");
             last = max(last, until);
         }

@@ -69,6 +69,11 @@ export const consentRegistryAbi = [
       },
       {
         "internalType": "uint40",
+        "name": "minDuration",
+        "type": "uint40"
+      },
+      {
+        "internalType": "uint40",
         "name": "maxDuration",
         "type": "uint40"
       }
@@ -137,6 +142,11 @@ export const consentRegistryAbi = [
   },
   {
     "inputs": [
+      {
+        "internalType": "uint40",
+        "name": "minDuration",
+        "type": "uint40"
+      },
       {
         "internalType": "uint40",
         "name": "maxDuration",
@@ -719,6 +729,12 @@ export const consentRegistryAbi = [
   {
     "anonymous": false,
     "inputs": [
+      {
+        "indexed": false,
+        "internalType": "uint40",
+        "name": "minDuration",
+        "type": "uint40"
+      },
       {
         "indexed": false,
         "internalType": "uint40",
@@ -1476,6 +1492,11 @@ export const consentRegistryAbi = [
     "inputs": [],
     "name": "emergencyPolicy",
     "outputs": [
+      {
+        "internalType": "uint40",
+        "name": "minDuration",
+        "type": "uint40"
+      },
       {
         "internalType": "uint40",
         "name": "maxDuration",
@@ -2243,6 +2264,11 @@ export const consentRegistryAbi = [
   },
   {
     "inputs": [
+      {
+        "internalType": "uint40",
+        "name": "minDuration",
+        "type": "uint40"
+      },
       {
         "internalType": "uint40",
         "name": "maxDuration",

@@ -426,7 +426,7 @@ describe("ConsentRegistry", function () {
       expect(await registry.hasRole(ethers.ZeroHash, governance.address)).to.equal(true);
       expect(await registry.hasRole(GOVERNANCE_ROLE, governance.address)).to.equal(true);
       expect(await registry.STUDY_MANAGER_ROLE()).to.equal(STUDY_MANAGER_ROLE);
-      expect(await registry.emergencyPolicy()).to.deep.equal([24n * HOUR, 3n]);
+      expect(await registry.emergencyPolicy()).to.deep.equal([15n * 60n, 24n * HOUR, 3n]);
       expect(await registry.MIN_EMERGENCY_DURATION()).to.equal(15n * 60n);
       expect(await registry.MAX_EMERGENCY_DURATION()).to.equal(72n * HOUR);
       expect(await registry.MAX_EMERGENCY_OPENINGS()).to.equal(10n);
@@ -2476,10 +2476,10 @@ describe("ConsentRegistry", function () {
           .to.be.revertedWithCustomError(registry, "ConsentRegistryUnknownEmergencyReason")
           .withArgs(code);
       }
-      for (const duration of [0n, 24n * HOUR + 1n, UINT40_MAX]) {
+      for (const duration of [0n, 1n, 15n * 60n - 1n, 24n * HOUR + 1n, UINT40_MAX]) {
         await expect(r.openEmergencyAccess(patient.address, UNCONSCIOUS, duration))
           .to.be.revertedWithCustomError(registry, "ConsentRegistryEmergencyDurationInvalid")
-          .withArgs(duration, 24n * HOUR);
+          .withArgs(duration, 15n * 60n, 24n * HOUR);
       }
       await expect(r.openEmergencyAccess(patient.address, UNCONSCIOUS, 24n * HOUR)).to.emit(
         registry,
@@ -2601,25 +2601,24 @@ describe("ConsentRegistry", function () {
       );
     });
 
-    it("limits openings per patient to 3 a day, across organizations; the window resets after one day", async function () {
+    it("limits openings per patient and organization to 3 a day; the window resets after one day", async function () {
       const f = await load();
       const { registry, patient, patient2, provider, clinician } = f;
       const t0 = (await openEmergency(f, clinician, HOUR)) - HOUR;
       await registry.connect(clinician).closeEmergencyAccess(patient.address, provider.address);
       await openEmergency(f, clinician, HOUR);
       await registry.connect(patient).closeEmergencyAccess(patient.address, provider.address);
-      // The third opening, by another provider's clinician.
+      await openEmergency(f, clinician, HOUR);
+      await registry.connect(patient).closeEmergencyAccess(patient.address, provider.address);
+      await expect(registry.connect(clinician).openEmergencyAccess(patient.address, UNCONSCIOUS, HOUR))
+        .to.be.revertedWithCustomError(registry, "ConsentRegistryEmergencyRateLimited")
+        .withArgs(patient.address, t0 + DAY);
+      // Another provider's clinician is not affected (three genuine emergencies at three hospitals).
       const otherProvider = await freshAccount();
       const otherClinician = await freshAccount();
       await registry.accredit(otherProvider.address, PROVIDER, "Other Hospital", "", ethers.ZeroHash);
       await registry.connect(otherProvider).addMember(otherProvider.address, otherClinician.address, CLINICIAN);
       await openEmergency(f, otherClinician as unknown as HardhatEthersSigner, HOUR);
-      await registry.connect(patient).closeEmergencyAccess(patient.address, otherProvider.address);
-      for (const caller of [clinician, otherClinician]) {
-        await expect(registry.connect(caller).openEmergencyAccess(patient.address, UNCONSCIOUS, HOUR))
-          .to.be.revertedWithCustomError(registry, "ConsentRegistryEmergencyRateLimited")
-          .withArgs(patient.address, t0 + DAY);
-      }
       // Other patients are not affected.
       await expect(registry.connect(clinician).openEmergencyAccess(patient2.address, UNCONSCIOUS, HOUR)).to.emit(
         registry,
@@ -2634,55 +2633,88 @@ describe("ConsentRegistry", function () {
         .to.emit(registry, "EmergencyAccessOpened")
         .withArgs(patient.address, provider.address, clinician.address, UNCONSCIOUS, t0 + DAY + HOUR);
       // The new window starts at that opening: two more, then limited until a day after it.
-      await registry.connect(otherClinician).openEmergencyAccess(patient.address, UNCONSCIOUS, HOUR);
-      await registry.connect(patient).closeEmergencyAccess(patient.address, provider.address);
-      await registry.connect(patient).closeEmergencyAccess(patient.address, otherProvider.address);
-      await registry.connect(clinician).openEmergencyAccess(patient.address, UNCONSCIOUS, HOUR);
+      for (let i = 0; i < 2; i++) {
+        await registry.connect(patient).closeEmergencyAccess(patient.address, provider.address);
+        await registry.connect(clinician).openEmergencyAccess(patient.address, UNCONSCIOUS, HOUR);
+      }
       await registry.connect(patient).closeEmergencyAccess(patient.address, provider.address);
       await expect(registry.connect(clinician).openEmergencyAccess(patient.address, UNCONSCIOUS, HOUR))
         .to.be.revertedWithCustomError(registry, "ConsentRegistryEmergencyRateLimited")
         .withArgs(patient.address, t0 + 2n * DAY);
     });
 
+    it("attack (issue 11 item 1): a rogue provider's 1-second openings never lock another hospital out", async function () {
+      const f = await load();
+      const { registry, patient, provider, clinician } = f;
+      const rogue = await freshAccount();
+      const rogueClinician = await freshAccount();
+      await registry.accredit(rogue.address, PROVIDER, "Rogue Clinic", "", ethers.ZeroHash);
+      await registry.connect(rogue).addMember(rogue.address, rogueClinician.address, CLINICIAN);
+      // A 1-second opening is not an emergency: refused below the governance-set minimum.
+      await expect(registry.connect(rogueClinician).openEmergencyAccess(patient.address, UNCONSCIOUS, 1n))
+        .to.be.revertedWithCustomError(registry, "ConsentRegistryEmergencyDurationInvalid")
+        .withArgs(1n, 15n * 60n, 24n * HOUR);
+      // The rogue uses up its own openings of the day (opening and closing at once)...
+      for (let i = 0; i < 3; i++) {
+        await registry.connect(rogueClinician).openEmergencyAccess(patient.address, UNCONSCIOUS, 15n * 60n);
+        await registry.connect(rogueClinician).closeEmergencyAccess(patient.address, rogue.address);
+      }
+      await expect(
+        registry.connect(rogueClinician).openEmergencyAccess(patient.address, UNCONSCIOUS, HOUR),
+      ).to.be.revertedWithCustomError(registry, "ConsentRegistryEmergencyRateLimited");
+      // ...and, suspended or not, never the patient's hospital's.
+      await registry.suspend(rogue.address, ethers.encodeBytes32String("abuse"));
+      const until = await openEmergency(f, clinician, HOUR);
+      await expectCheck(f, clinician.address, ETREAT, OBSERVATION, {
+        reason: Reason.EmergencyAccess,
+        expiresAt: until,
+        organization: provider.address,
+      });
+    });
+
     describe("setEmergencyPolicy", function () {
-      it("sets the policy within 15 min..72 h and 1..10 openings, with an event", async function () {
+      it("sets the policy within 15 min <= min <= max <= 72 h and 1..10 openings, with an event", async function () {
         const f = await load();
         const { registry } = f;
-        for (const [maxDuration, openings] of [
-          [15n * 60n, 1],
-          [72n * HOUR, 10],
-          [2n * HOUR, 5],
+        for (const [minDuration, maxDuration, openings] of [
+          [15n * 60n, 15n * 60n, 1],
+          [72n * HOUR, 72n * HOUR, 10],
+          [HOUR, 2n * HOUR, 5],
         ] as const) {
-          await expect(registry.setEmergencyPolicy(maxDuration, openings))
+          await expect(registry.setEmergencyPolicy(minDuration, maxDuration, openings))
             .to.emit(registry, "EmergencyPolicyChanged")
-            .withArgs(maxDuration, openings);
-          expect(await registry.emergencyPolicy()).to.deep.equal([maxDuration, BigInt(openings)]);
+            .withArgs(minDuration, maxDuration, openings);
+          expect(await registry.emergencyPolicy()).to.deep.equal([minDuration, maxDuration, BigInt(openings)]);
         }
       });
 
       it("refuses values outside the bounds", async function () {
         const f = await load();
         const { registry } = f;
-        for (const [maxDuration, openings] of [
-          [15n * 60n - 1n, 3],
-          [72n * HOUR + 1n, 3],
-          [0n, 3],
-          [HOUR, 0],
-          [HOUR, 11],
-          [HOUR, 255],
+        for (const [minDuration, maxDuration, openings] of [
+          [15n * 60n, 15n * 60n - 1n, 3],
+          [15n * 60n, 72n * HOUR + 1n, 3],
+          [15n * 60n, 0n, 3],
+          [0n, HOUR, 3],
+          [1n, HOUR, 3],
+          [15n * 60n - 1n, HOUR, 3],
+          [HOUR + 1n, HOUR, 3],
+          [15n * 60n, HOUR, 0],
+          [15n * 60n, HOUR, 11],
+          [15n * 60n, HOUR, 255],
         ] as const) {
-          await expect(registry.setEmergencyPolicy(maxDuration, openings))
+          await expect(registry.setEmergencyPolicy(minDuration, maxDuration, openings))
             .to.be.revertedWithCustomError(registry, "ConsentRegistryInvalidEmergencyPolicy")
-            .withArgs(maxDuration, openings);
+            .withArgs(minDuration, maxDuration, openings);
         }
-        expect(await registry.emergencyPolicy()).to.deep.equal([24n * HOUR, 3n]);
+        expect(await registry.emergencyPolicy()).to.deep.equal([15n * 60n, 24n * HOUR, 3n]);
       });
 
       it("is governance only", async function () {
         const f = await load();
         const { registry, patient, provider, clinician, stranger } = f;
         for (const caller of [patient, provider, clinician, stranger]) {
-          await expect(registry.connect(caller).setEmergencyPolicy(HOUR, 1))
+          await expect(registry.connect(caller).setEmergencyPolicy(15n * 60n, HOUR, 1))
             .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
             .withArgs(caller.address, GOVERNANCE_ROLE);
         }
@@ -2691,14 +2723,14 @@ describe("ConsentRegistry", function () {
       it("applies the new cap and limit to later openings", async function () {
         const f = await load();
         const { registry, patient, provider, clinician } = f;
-        await registry.setEmergencyPolicy(15n * 60n, 1);
+        await registry.setEmergencyPolicy(15n * 60n, 15n * 60n, 1);
         await expect(registry.connect(clinician).openEmergencyAccess(patient.address, UNCONSCIOUS, 15n * 60n + 1n))
           .to.be.revertedWithCustomError(registry, "ConsentRegistryEmergencyDurationInvalid")
-          .withArgs(15n * 60n + 1n, 15n * 60n);
+          .withArgs(15n * 60n + 1n, 15n * 60n, 15n * 60n);
         const t = await nextTimestamp();
         await registry.connect(clinician).openEmergencyAccess(patient.address, UNCONSCIOUS, 15n * 60n);
         await registry.connect(patient).closeEmergencyAccess(patient.address, provider.address);
-        await expect(registry.connect(clinician).openEmergencyAccess(patient.address, UNCONSCIOUS, 60n))
+        await expect(registry.connect(clinician).openEmergencyAccess(patient.address, UNCONSCIOUS, 15n * 60n))
           .to.be.revertedWithCustomError(registry, "ConsentRegistryEmergencyRateLimited")
           .withArgs(patient.address, t + DAY);
       });
