@@ -179,7 +179,9 @@ contract ConsentHandler is ConsentFixture {
             ++actionCounts[7];
         } else if (!ghostSuspended[orgs[k]]) {
             vm.prank(orgs[k]);
-            registry.addMember(orgs[k], member, role);
+            registry.offerMembership(orgs[k], member, role);
+            vm.prank(member);
+            registry.acceptMembership(orgs[k], role);
             ghostRemoved[member] = false;
             ++actionCounts[8];
         }

@@ -12,7 +12,7 @@ import {OrganizationRegistry} from "./OrganizationRegistry.sol";
 /// @title ConsentRegistry
 /// @notice Patients' grants of access to their health data, their revocations, delegates and
 /// break-glass emergency access; and the O(1) check that custodians run before any record leaves.
-contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
+contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
     /// @notice The role of contracts (the StudyEscrow) that create and revoke study grants.
     bytes32 public constant STUDY_MANAGER_ROLE = keccak256("STUDY_MANAGER_ROLE");
 

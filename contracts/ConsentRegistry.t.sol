@@ -460,7 +460,7 @@ contract ConsentRegistryPropertiesTest is ConsentFixture {
         check(!opened, "a suspended organization opened emergency access");
         vm.prank(orgs[k]);
         (bool added, ) = address(registry).call(
-            abi.encodeWithSignature("addMember(address,address,uint8)", orgs[k], STRANGER, uint8(2))
+            abi.encodeWithSignature("offerMembership(address,address,uint8)", orgs[k], STRANGER, uint8(2))
         );
         check(!added, "a suspended organization added a member");
 
@@ -541,7 +541,9 @@ contract ConsentRegistryPropertiesTest is ConsentFixture {
         // re-added with another role: judged as such
         uint8 newRole = uint8(1 + ((roleSel >> 4) % ROLE_COUNT));
         vm.prank(orgs[k]);
-        registry.addMember(orgs[k], member, newRole);
+        registry.offerMembership(orgs[k], member, newRole);
+        vm.prank(member);
+        registry.acceptMembership(orgs[k], newRole);
         for (uint256 u = 0; u < uses.length; ++u) {
             IConsentRegistry.Reason reason = checkAgainstModel(patient, member, categories[u], uses[u]);
             if (reason <= IConsentRegistry.Reason.EmergencyAccess) {

@@ -139,6 +139,12 @@ export function explainContractError(
       return `${name(a(0))} is not an accredited organization.`;
     case "OrganizationRegistryWrongStatus":
       return `${name(a(0))} is ${Number(a(1)) === 2 ? "suspended" : "not in a state that allows this"}.`;
+    case "OrganizationRegistryNoOffer":
+      return `${name(a(0))} has no open offer of this role to ${name(a(1))}: ask its admin to offer it (again).`;
+    case "OrganizationRegistrySignatureExpired":
+      return `The membership acceptance was signed to be valid until ${time(a(0))}, which has passed; sign again.`;
+    case "OrganizationRegistryInvalidSignature":
+      return `The signature is not ${name(a(0))}'s acceptance of this offer, or it was already used.`;
     case "OrganizationRegistryNotMember":
       return `${name(a(1))} is not a member of ${name(a(0))}.`;
     case "OrganizationRegistryNotOrganizationAdmin":

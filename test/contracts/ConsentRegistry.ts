@@ -96,7 +96,6 @@ const EIP712_TYPES: Record<Action, TypedDataField[]> = {
 };
 
 /** A deterministic address nobody holds a key for (members that never send a transaction). */
-const addressOf = (label: string) => ethers.getAddress(ethers.dataSlice(ethers.id(label), 12));
 
 // ---------------------------------------------------------------- fixture
 
@@ -159,8 +158,11 @@ async function deployConsentRegistryFixture() {
   } = accounts;
   const { consentRegistry } = await ignition.deploy(ConsentRegistryModule);
   const registry = consentRegistry as unknown as ConsentRegistry;
-  const researchClinician = addressOf("research clinician");
-  const payerClinician = addressOf("payer clinician");
+  // Members of organizations whose kind forbids their role's uses (their keys only accept the offers).
+  const researchClinicianAccount = await freshAccount();
+  const payerClinicianAccount = await freshAccount();
+  const researchClinician = researchClinicianAccount.address;
+  const payerClinician = payerClinicianAccount.address;
 
   await registry.accredit(
     provider.address,
@@ -173,15 +175,24 @@ async function deployConsentRegistryFixture() {
   await registry.accredit(payer.address, PAYER, "Example Health Insurance", "", ethers.ZeroHash);
   await registry.accredit(publicHealth.address, PUBLIC_HEALTH, "Public Health Agency", "", ethers.ZeroHash);
   const asProvider = registry.connect(provider);
-  await asProvider.addMember(provider.address, clinician.address, CLINICIAN);
-  await asProvider.addMember(provider.address, providerAdmin.address, ADMIN);
-  await asProvider.addMember(provider.address, providerGateway.address, GATEWAY);
-  await asProvider.addMember(provider.address, providerAnalyst.address, ANALYST);
-  await registry.connect(researcher).addMember(researcher.address, researchAnalyst.address, ANALYST);
-  await registry.connect(researcher).addMember(researcher.address, researchClinician, CLINICIAN);
-  await registry.connect(payer).addMember(payer.address, payerAnalyst.address, ANALYST);
-  await registry.connect(payer).addMember(payer.address, payerClinician, CLINICIAN);
-  await registry.connect(publicHealth).addMember(publicHealth.address, publicHealthAnalyst.address, ANALYST);
+  await asProvider.offerMembership(provider.address, clinician.address, CLINICIAN);
+  await registry.connect(clinician).acceptMembership(provider.address, CLINICIAN);
+  await asProvider.offerMembership(provider.address, providerAdmin.address, ADMIN);
+  await registry.connect(providerAdmin).acceptMembership(provider.address, ADMIN);
+  await asProvider.offerMembership(provider.address, providerGateway.address, GATEWAY);
+  await registry.connect(providerGateway).acceptMembership(provider.address, GATEWAY);
+  await asProvider.offerMembership(provider.address, providerAnalyst.address, ANALYST);
+  await registry.connect(providerAnalyst).acceptMembership(provider.address, ANALYST);
+  await registry.connect(researcher).offerMembership(researcher.address, researchAnalyst.address, ANALYST);
+  await registry.connect(researchAnalyst).acceptMembership(researcher.address, ANALYST);
+  await registry.connect(researcher).offerMembership(researcher.address, researchClinician, CLINICIAN);
+  await registry.connect(researchClinicianAccount).acceptMembership(researcher.address, CLINICIAN);
+  await registry.connect(payer).offerMembership(payer.address, payerAnalyst.address, ANALYST);
+  await registry.connect(payerAnalyst).acceptMembership(payer.address, ANALYST);
+  await registry.connect(payer).offerMembership(payer.address, payerClinician, CLINICIAN);
+  await registry.connect(payerClinicianAccount).acceptMembership(payer.address, CLINICIAN);
+  await registry.connect(publicHealth).offerMembership(publicHealth.address, publicHealthAnalyst.address, ANALYST);
+  await registry.connect(publicHealthAnalyst).acceptMembership(publicHealth.address, ANALYST);
   await registry.grantRole(STUDY_MANAGER_ROLE, manager.address);
   await registry.connect(patient).appointDelegate(delegate.address, 0);
 
@@ -1642,8 +1653,10 @@ describe("ConsentRegistry", function () {
       await grantDirect(f, researcher.address, HRESCH);
       const researchAdmin = await freshAccount();
       const researchGateway = await freshAccount();
-      await f.registry.connect(researcher).addMember(researcher.address, researchAdmin.address, ADMIN);
-      await f.registry.connect(researcher).addMember(researcher.address, researchGateway.address, GATEWAY);
+      await f.registry.connect(researcher).offerMembership(researcher.address, researchAdmin.address, ADMIN);
+      await f.registry.connect(researchAdmin).acceptMembership(researcher.address, ADMIN);
+      await f.registry.connect(researcher).offerMembership(researcher.address, researchGateway.address, GATEWAY);
+      await f.registry.connect(researchGateway).acceptMembership(researcher.address, GATEWAY);
       for (const grantee of [
         providerAdmin.address,
         providerGateway.address,
@@ -1984,7 +1997,8 @@ describe("ConsentRegistry", function () {
           expiresAt: g.expiresAt,
           epoch: 0n,
         });
-        await registry.connect(provider).addMember(provider.address, clinician.address, CLINICIAN);
+        await registry.connect(provider).offerMembership(provider.address, clinician.address, CLINICIAN);
+        await registry.connect(clinician).acceptMembership(provider.address, CLINICIAN);
         await expectCheck(f, clinician.address, TREAT, OBSERVATION, {
           reason: Reason.Allowed,
           expiresAt: g.expiresAt,
@@ -1998,7 +2012,8 @@ describe("ConsentRegistry", function () {
         await grantDirect(f, provider.address, TREAT);
         const gru = await grantDirect(f, researcher.address, GRU);
         await registry.connect(clinician).removeMember(provider.address, clinician.address);
-        await registry.connect(researcher).addMember(researcher.address, clinician.address, ANALYST);
+        await registry.connect(researcher).offerMembership(researcher.address, clinician.address, ANALYST);
+        await registry.connect(clinician).acceptMembership(researcher.address, ANALYST);
         await expectCheck(f, clinician.address, TREAT, OBSERVATION, {
           reason: Reason.WrongOrganizationKind,
           organization: researcher.address,
@@ -2348,7 +2363,8 @@ describe("ConsentRegistry", function () {
         BigInt(LIFE_THREATENING),
       ]);
       const second = await freshAccount();
-      await registry.connect(provider).addMember(provider.address, second.address, CLINICIAN);
+      await registry.connect(provider).offerMembership(provider.address, second.address, CLINICIAN);
+      await registry.connect(second).acceptMembership(provider.address, CLINICIAN);
       for (const grantee of [clinician.address, second.address, provider.address]) {
         for (const category of [PATIENT_CAT, OBSERVATION, ENCOUNTER]) {
           await expectCheck(f, grantee, ETREAT, category, {
@@ -2436,7 +2452,8 @@ describe("ConsentRegistry", function () {
         clinician,
       } = f;
       const researchClinician = await freshAccount();
-      await registry.connect(researcher).addMember(researcher.address, researchClinician.address, CLINICIAN);
+      await registry.connect(researcher).offerMembership(researcher.address, researchClinician.address, CLINICIAN);
+      await registry.connect(researchClinician).acceptMembership(researcher.address, CLINICIAN);
       const callers = [
         provider,
         providerAdmin,
@@ -2491,7 +2508,8 @@ describe("ConsentRegistry", function () {
       const f = await load();
       const { registry, patient, provider, clinician } = f;
       const second = await freshAccount();
-      await registry.connect(provider).addMember(provider.address, second.address, CLINICIAN);
+      await registry.connect(provider).offerMembership(provider.address, second.address, CLINICIAN);
+      await registry.connect(second).acceptMembership(provider.address, CLINICIAN);
       const expiresAt = await openEmergency(f, clinician, HOUR);
       for (const caller of [clinician, second]) {
         await expect(registry.connect(caller).openEmergencyAccess(patient.address, OTHER_EMERGENCY, HOUR))
@@ -2617,7 +2635,8 @@ describe("ConsentRegistry", function () {
       const otherProvider = await freshAccount();
       const otherClinician = await freshAccount();
       await registry.accredit(otherProvider.address, PROVIDER, "Other Hospital", "", ethers.ZeroHash);
-      await registry.connect(otherProvider).addMember(otherProvider.address, otherClinician.address, CLINICIAN);
+      await registry.connect(otherProvider).offerMembership(otherProvider.address, otherClinician.address, CLINICIAN);
+      await registry.connect(otherClinician).acceptMembership(otherProvider.address, CLINICIAN);
       await openEmergency(f, otherClinician as unknown as HardhatEthersSigner, HOUR);
       // Other patients are not affected.
       await expect(registry.connect(clinician).openEmergencyAccess(patient2.address, UNCONSCIOUS, HOUR)).to.emit(
@@ -2649,7 +2668,8 @@ describe("ConsentRegistry", function () {
       const rogue = await freshAccount();
       const rogueClinician = await freshAccount();
       await registry.accredit(rogue.address, PROVIDER, "Rogue Clinic", "", ethers.ZeroHash);
-      await registry.connect(rogue).addMember(rogue.address, rogueClinician.address, CLINICIAN);
+      await registry.connect(rogue).offerMembership(rogue.address, rogueClinician.address, CLINICIAN);
+      await registry.connect(rogueClinician).acceptMembership(rogue.address, CLINICIAN);
       // A 1-second opening is not an emergency: refused below the governance-set minimum.
       await expect(registry.connect(rogueClinician).openEmergencyAccess(patient.address, UNCONSCIOUS, 1n))
         .to.be.revertedWithCustomError(registry, "ConsentRegistryEmergencyDurationInvalid")
