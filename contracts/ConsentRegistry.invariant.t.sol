@@ -185,7 +185,9 @@ contract ConsentHandler is ConsentFixture {
             ++actionCounts[7];
         } else if (!ghostSuspended[orgs[k]]) {
             vm.prank(orgs[k]);
-            registry.addMember(orgs[k], member, role);
+            registry.offerMembership(orgs[k], member, role);
+            vm.prank(member);
+            registry.acceptMembership(orgs[k], role);
             ghostRemoved[member] = false;
             ++actionCounts[8];
         }
@@ -195,8 +197,13 @@ contract ConsentHandler is ConsentFixture {
         uint256 pi = p % PATIENT_COUNT;
         uint256 k = orgPick % 2;
         if (ghostSuspended[orgs[k]] || ghostRemoved[clinicianOf(k)]) return;
-        uint40 until = tryOpenEmergency(patients[pi], k, uint16(1 + (reasonCode % 4)), uint40(1 + (duration % 1 days)));
-        if (until == 0) return; // already open, or the patient's openings of the day are used up
+        uint40 until = tryOpenEmergency(
+            patients[pi],
+            k,
+            uint16(1 + (reasonCode % 4)),
+            uint40(15 minutes + (duration % (1 days - 15 minutes + 1)))
+        );
+        if (until == 0) return; // already open, or this organization's openings of the day for the patient are used up
         liveSinceRevokeAll[patients[pi]] = true;
         if (until > lastExpiry[patients[pi]]) lastExpiry[patients[pi]] = until;
         record(pi, k, ConsentCodes.ETREAT, uint8(reasonCode % ConsentCodes.CATEGORY_COUNT));

@@ -12,7 +12,7 @@ import {OrganizationRegistry} from "./OrganizationRegistry.sol";
 /// @title ConsentRegistry
 /// @notice Patients' grants of access to their health data, their revocations, delegates and
 /// break-glass emergency access; and the O(1) check that custodians run before any record leaves.
-contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
+contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
     /// @notice The role of contracts (the StudyEscrow) that create and revoke study grants.
     bytes32 public constant STUDY_MANAGER_ROLE = keccak256("STUDY_MANAGER_ROLE");
 
@@ -35,7 +35,7 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
     uint40 public constant MIN_EMERGENCY_DURATION = 15 minutes;
     uint40 public constant MAX_EMERGENCY_DURATION = 72 hours;
     uint8 public constant MAX_EMERGENCY_OPENINGS = 10;
-    /// @notice The window over which emergency openings per patient are counted.
+    /// @notice The window over which emergency openings per patient and organization are counted.
     uint40 public constant EMERGENCY_WINDOW = 1 days;
 
     /// @dev Everything per patient that a check or a signed action reads, in one slot. `nonce` is
@@ -44,8 +44,6 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
     struct PatientState {
         uint32 epoch;
         uint64 nonce;
-        uint40 emergencyWindowStart;
-        uint8 emergencyOpenings;
         uint64 revocationNonce;
     }
 
@@ -53,6 +51,12 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
     struct Delegate {
         uint40 expiresAt;
         uint32 epoch;
+    }
+
+    /// @dev The openings of one organization for one patient in the current window.
+    struct EmergencyQuota {
+        uint40 windowStart;
+        uint8 openings;
     }
 
     /// @dev One open emergency access of an organization to a patient, in one slot.
@@ -73,6 +77,10 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
     uint8 private _emergencyMaxOpenings = 3;
     /// @dev When a study manager ended each study's grants (0: not ended).
     mapping(bytes32 studyKey => uint40 endedAt) private _studiesEnded;
+    uint40 private _emergencyMinDuration = 15 minutes;
+    /// @dev Emergency openings counted per patient AND organization (same key as `_emergencies`):
+    /// one organization's openings, even a rogue or suspended one's, never stop another's.
+    mapping(bytes32 key => EmergencyQuota) private _emergencyQuotas;
 
     /// @param admin Holder of DEFAULT_ADMIN_ROLE (a multisig or timelock in production).
     /// @param governance Holder of GOVERNANCE_ROLE (accreditation, break-glass policy).
@@ -270,27 +278,27 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
         if (reasonCode == 0 || reasonCode > ConsentCodes.MAX_EMERGENCY_REASON) {
             revert ConsentRegistryUnknownEmergencyReason(reasonCode);
         }
-        uint40 maxDuration = _emergencyMaxDuration;
-        if (duration == 0 || duration > maxDuration)
-            revert ConsentRegistryEmergencyDurationInvalid(duration, maxDuration);
+        (uint40 minDuration, uint40 maxDuration) = (_emergencyMinDuration, _emergencyMaxDuration);
+        if (duration < minDuration || duration > maxDuration) {
+            revert ConsentRegistryEmergencyDurationInvalid(duration, minDuration, maxDuration);
+        }
 
-        PatientState storage state = _patients[patient];
+        uint32 epoch = _patients[patient].epoch;
         bytes32 key = _emergencyKey(patient, organization);
         Emergency memory open = _emergencies[key];
         uint40 now_ = uint40(block.timestamp);
-        if (open.expiresAt > now_ && open.epoch == state.epoch) {
+        if (open.expiresAt > now_ && open.epoch == epoch) {
             revert ConsentRegistryEmergencyAlreadyOpen(patient, organization, open.expiresAt);
         }
-        if (now_ >= state.emergencyWindowStart + EMERGENCY_WINDOW) {
-            state.emergencyWindowStart = now_;
-            state.emergencyOpenings = 0;
+        EmergencyQuota memory quota = _emergencyQuotas[key];
+        if (now_ >= quota.windowStart + EMERGENCY_WINDOW) quota = EmergencyQuota(now_, 0);
+        if (quota.openings >= _emergencyMaxOpenings) {
+            revert ConsentRegistryEmergencyRateLimited(patient, quota.windowStart + EMERGENCY_WINDOW);
         }
-        if (state.emergencyOpenings >= _emergencyMaxOpenings) {
-            revert ConsentRegistryEmergencyRateLimited(patient, state.emergencyWindowStart + EMERGENCY_WINDOW);
-        }
-        ++state.emergencyOpenings;
+        ++quota.openings;
+        _emergencyQuotas[key] = quota;
         expiresAt = now_ + duration;
-        _emergencies[key] = Emergency(expiresAt, msg.sender, reasonCode, state.epoch);
+        _emergencies[key] = Emergency(expiresAt, msg.sender, reasonCode, epoch);
         emit EmergencyAccessOpened(patient, organization, msg.sender, reasonCode, expiresAt);
     }
 
@@ -312,16 +320,22 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
     }
 
     /// @inheritdoc IConsentRegistry
-    function setEmergencyPolicy(uint40 maxDuration, uint8 maxOpeningsPerWindow) external onlyRole(GOVERNANCE_ROLE) {
+    function setEmergencyPolicy(
+        uint40 minDuration,
+        uint40 maxDuration,
+        uint8 maxOpeningsPerWindow
+    ) external onlyRole(GOVERNANCE_ROLE) {
         if (
-            maxDuration < MIN_EMERGENCY_DURATION ||
+            minDuration < MIN_EMERGENCY_DURATION ||
+            minDuration > maxDuration ||
             maxDuration > MAX_EMERGENCY_DURATION ||
             maxOpeningsPerWindow == 0 ||
             maxOpeningsPerWindow > MAX_EMERGENCY_OPENINGS
-        ) revert ConsentRegistryInvalidEmergencyPolicy(maxDuration, maxOpeningsPerWindow);
+        ) revert ConsentRegistryInvalidEmergencyPolicy(minDuration, maxDuration, maxOpeningsPerWindow);
+        _emergencyMinDuration = minDuration;
         _emergencyMaxDuration = maxDuration;
         _emergencyMaxOpenings = maxOpeningsPerWindow;
-        emit EmergencyPolicyChanged(maxDuration, maxOpeningsPerWindow);
+        emit EmergencyPolicyChanged(minDuration, maxDuration, maxOpeningsPerWindow);
     }
 
     // ------------------------------------------------------------------ views
@@ -419,8 +433,12 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry, EIP712 {
     }
 
     /// @inheritdoc IConsentRegistry
-    function emergencyPolicy() external view returns (uint40 maxDuration, uint8 maxOpeningsPerWindow) {
-        return (_emergencyMaxDuration, _emergencyMaxOpenings);
+    function emergencyPolicy()
+        external
+        view
+        returns (uint40 minDuration, uint40 maxDuration, uint8 maxOpeningsPerWindow)
+    {
+        return (_emergencyMinDuration, _emergencyMaxDuration, _emergencyMaxOpenings);
     }
 
     /// @notice The EIP-712 domain separator (chain id and this contract).

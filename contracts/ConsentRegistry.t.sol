@@ -67,7 +67,7 @@ contract ConsentRegistryDifferentialTest is ConsentFixture {
                 patient,
                 emergencyOrg,
                 uint16(1 + ((k.warpBy >> 8) % 4)),
-                uint40(1 + ((k.warpBy >> 10) % 1 days))
+                uint40(15 minutes + ((k.warpBy >> 10) % (1 days - 15 minutes + 1)))
             );
             check(emergency != 0, "emergency access refused");
         }
@@ -366,7 +366,12 @@ contract ConsentRegistryPropertiesTest is ConsentFixture {
         uint256 last;
         for (uint256 i = 0; i < made.length; ++i) last = max(last, made[i].expiresAt);
         for (uint256 org = 0; org < 2; ++org) {
-            uint40 until = tryOpenEmergency(patient, org, 2, uint40(1 + (rand(seed, 99 + org) % 1 days)));
+            uint40 until = tryOpenEmergency(
+                patient,
+                org,
+                2,
+                uint40(15 minutes + (rand(seed, 99 + org) % (1 days - 15 minutes + 1)))
+            );
             check(until != 0, "emergency access refused");
             last = max(last, until);
         }
@@ -455,7 +460,7 @@ contract ConsentRegistryPropertiesTest is ConsentFixture {
         check(!opened, "a suspended organization opened emergency access");
         vm.prank(orgs[k]);
         (bool added, ) = address(registry).call(
-            abi.encodeWithSignature("addMember(address,address,uint8)", orgs[k], STRANGER, uint8(2))
+            abi.encodeWithSignature("offerMembership(address,address,uint8)", orgs[k], STRANGER, uint8(2))
         );
         check(!added, "a suspended organization added a member");
 
@@ -536,7 +541,9 @@ contract ConsentRegistryPropertiesTest is ConsentFixture {
         // re-added with another role: judged as such
         uint8 newRole = uint8(1 + ((roleSel >> 4) % ROLE_COUNT));
         vm.prank(orgs[k]);
-        registry.addMember(orgs[k], member, newRole);
+        registry.offerMembership(orgs[k], member, newRole);
+        vm.prank(member);
+        registry.acceptMembership(orgs[k], newRole);
         for (uint256 u = 0; u < uses.length; ++u) {
             IConsentRegistry.Reason reason = checkAgainstModel(patient, member, categories[u], uses[u]);
             if (reason <= IConsentRegistry.Reason.EmergencyAccess) {

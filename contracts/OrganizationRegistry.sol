@@ -2,6 +2,8 @@
 pragma solidity 0.8.30;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
 import {IOrganizationRegistry} from "./interfaces/IOrganizationRegistry.sol";
 import {ConsentCodes} from "./libraries/ConsentCodes.sol";
@@ -10,9 +12,15 @@ import {ConsentCodes} from "./libraries/ConsentCodes.sol";
 /// @notice Accreditation of organizations and their members. Deployed as part of ConsentRegistry
 /// so that a consent check reads the grant, the patient's epoch and the accreditation from one
 /// contract's storage (one cold contract on the check path).
-abstract contract OrganizationRegistry is IOrganizationRegistry, AccessControl {
-    /// @notice The role that accredits, updates, suspends and reinstates organizations.
+abstract contract OrganizationRegistry is IOrganizationRegistry, AccessControl, EIP712 {
+    /// @notice The role that accredits, updates, suspends and reinstates organizations, and may
+    /// remove any member.
     bytes32 public constant GOVERNANCE_ROLE = keccak256("GOVERNANCE_ROLE");
+
+    /// @dev keccak256 of the `AcceptMembership(member, organization, role, nonce, deadline)` type string
+    bytes32 public constant ACCEPT_MEMBERSHIP_TYPEHASH = keccak256(
+        "AcceptMembership(address member,address organization,uint8 role,uint256 nonce,uint256 deadline)"
+    );
 
     uint256 private constant MAX_NAME_LENGTH = 100;
     uint256 private constant MAX_URL_LENGTH = 200;
@@ -37,6 +45,11 @@ abstract contract OrganizationRegistry is IOrganizationRegistry, AccessControl {
     mapping(address account => Account) internal _accounts;
     mapping(address organization => OrganizationInfo) private _info;
     address[] private _organizations;
+    /// @dev Membership offers: the role `organization` offers `member` (0: none). An offer binds
+    /// nothing until the member accepts it, so naming an address never blocks it.
+    mapping(address member => mapping(address organization => uint8 role)) private _offers;
+    /// @dev Counts a member's accepted offers, so that an acceptance signature is used once.
+    mapping(address member => uint256) private _membershipNonces;
 
     modifier onlyOrganizationAdmin(address organization) {
         _checkOrganizationAdmin(organization);
@@ -105,27 +118,74 @@ abstract contract OrganizationRegistry is IOrganizationRegistry, AccessControl {
     }
 
     /// @inheritdoc IOrganizationRegistry
-    function addMember(address organization, address member, uint8 role) external onlyOrganizationAdmin(organization) {
+    function offerMembership(
+        address organization,
+        address member,
+        uint8 role
+    ) external onlyOrganizationAdmin(organization) {
         Status status = _accounts[organization].status;
         if (status != Status.Active) revert OrganizationRegistryWrongStatus(organization, status);
         if (member == address(0)) revert OrganizationRegistryZeroAddress();
         if (role == ConsentCodes.ROLE_ORGANIZATION || role > ConsentCodes.MAX_ROLE) {
             revert OrganizationRegistryUnknownRole(role);
         }
-        address existing = _accounts[member].organization;
-        if (existing != address(0)) revert OrganizationRegistryAddressInUse(member, existing);
-        _accounts[member] = Account(organization, role, 0, Status.None);
-        emit MemberAdded(organization, member, role, msg.sender);
+        _offers[member][organization] = role;
+        emit MembershipOffered(organization, member, role, msg.sender);
+    }
+
+    /// @inheritdoc IOrganizationRegistry
+    function withdrawMembershipOffer(
+        address organization,
+        address member
+    ) external onlyOrganizationAdmin(organization) {
+        if (_offers[member][organization] == 0) revert OrganizationRegistryNoOffer(organization, member);
+        delete _offers[member][organization];
+        emit MembershipOfferWithdrawn(organization, member, msg.sender);
+    }
+
+    /// @inheritdoc IOrganizationRegistry
+    function acceptMembership(address organization, uint8 role) external {
+        _acceptMembership(msg.sender, organization, role);
+    }
+
+    /// @inheritdoc IOrganizationRegistry
+    function acceptMembershipBySig(
+        address member,
+        address organization,
+        uint8 role,
+        uint256 deadline,
+        bytes calldata signature
+    ) external {
+        if (block.timestamp > deadline) revert OrganizationRegistrySignatureExpired(deadline);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(
+                abi.encode(ACCEPT_MEMBERSHIP_TYPEHASH, member, organization, role, _membershipNonces[member], deadline)
+            )
+        );
+        if (!SignatureChecker.isValidSignatureNow(member, digest, signature)) {
+            revert OrganizationRegistryInvalidSignature(member);
+        }
+        _acceptMembership(member, organization, role);
     }
 
     /// @inheritdoc IOrganizationRegistry
     function removeMember(address organization, address member) external {
-        if (msg.sender != member) _checkOrganizationAdmin(organization);
+        if (msg.sender != member && !hasRole(GOVERNANCE_ROLE, msg.sender)) _checkOrganizationAdmin(organization);
         if (member == organization || _accounts[member].organization != organization) {
             revert OrganizationRegistryNotMember(organization, member);
         }
         delete _accounts[member];
         emit MemberRemoved(organization, member, msg.sender);
+    }
+
+    /// @inheritdoc IOrganizationRegistry
+    function membershipOffer(address member, address organization) external view returns (uint8 role) {
+        return _offers[member][organization];
+    }
+
+    /// @inheritdoc IOrganizationRegistry
+    function membershipNonce(address member) external view returns (uint256) {
+        return _membershipNonces[member];
     }
 
     /// @inheritdoc IOrganizationRegistry
@@ -183,6 +243,22 @@ abstract contract OrganizationRegistry is IOrganizationRegistry, AccessControl {
             mstore(0x20, _accounts.slot)
             word := sload(keccak256(0x00, 0x40))
         }
+    }
+
+    /// @dev `member` accepts `organization`'s offer of `role` (the role it saw, so that an offer
+    /// changed meanwhile is not accepted blindly): the organization must still be active and the
+    /// address free.
+    function _acceptMembership(address member, address organization, uint8 role) private {
+        uint8 offered = _offers[member][organization];
+        if (offered == 0 || offered != role) revert OrganizationRegistryNoOffer(organization, member);
+        Status status = _accounts[organization].status;
+        if (status != Status.Active) revert OrganizationRegistryWrongStatus(organization, status);
+        address existing = _accounts[member].organization;
+        if (existing != address(0)) revert OrganizationRegistryAddressInUse(member, existing);
+        delete _offers[member][organization];
+        ++_membershipNonces[member];
+        _accounts[member] = Account(organization, role, 0, Status.None);
+        emit MemberAdded(organization, member, role, member);
     }
 
     function _requireOrganization(address organization) private view returns (Account storage account) {

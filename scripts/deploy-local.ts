@@ -22,7 +22,8 @@ const registry = consentRegistry as unknown as {
   getAddress(): Promise<string>;
   connect(s: unknown): typeof registry;
   accredit(...args: unknown[]): Promise<{ wait(): Promise<unknown> }>;
-  addMember(...args: unknown[]): Promise<{ wait(): Promise<unknown> }>;
+  offerMembership(...args: unknown[]): Promise<{ wait(): Promise<unknown> }>;
+  acceptMembership(...args: unknown[]): Promise<{ wait(): Promise<unknown> }>;
 };
 const addresses: Record<string, string> = {
   ConsentRegistry: await registry.getAddress(),
@@ -38,7 +39,10 @@ for (const org of DEMO_ORGANIZATIONS) {
 }
 for (const member of DEMO_MEMBERS) {
   const org = signer(member.organization);
-  await (await registry.connect(org).addMember(org.address, signer(member.account).address, ROLES[member.role])).wait();
+  const account = signer(member.account);
+  // Membership is offered by the organization, then accepted by the member's own address.
+  await (await registry.connect(org).offerMembership(org.address, account.address, ROLES[member.role])).wait();
+  await (await registry.connect(account).acceptMembership(org.address, ROLES[member.role])).wait();
 }
 
 // The study escrow and its remuneration token, with one funded demo study.

@@ -38,7 +38,8 @@ describe("verifyConsent (sdk) on a real chain", function () {
       "http://127.0.0.1:4001/fhir",
       `0x${"00".repeat(32)}`,
     ]);
-    await write(hospital(), "addMember", [hospital(), clinician(), ROLES.CLINICIAN]);
+    await write(hospital(), "offerMembership", [hospital(), clinician(), ROLES.CLINICIAN]);
+    await write(clinician(), "acceptMembership", [hospital(), ROLES.CLINICIAN]);
     const base = {
       registry,
       patient: patient(),

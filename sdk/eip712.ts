@@ -86,3 +86,32 @@ export function cancelSignaturesTypedData(domain: RegistryDomainInput, message: 
     message,
   } as const;
 }
+
+/** The member's acceptance of an organization's membership offer (OrganizationRegistry.ACCEPT_MEMBERSHIP_TYPEHASH). */
+export const membershipTypes = {
+  AcceptMembership: [
+    { name: "member", type: "address" },
+    { name: "organization", type: "address" },
+    { name: "role", type: "uint8" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+} as const;
+
+export interface AcceptMembershipMessage {
+  member: Address;
+  organization: Address;
+  role: number;
+  /** `membershipNonce(member)` on the registry. */
+  nonce: bigint;
+  deadline: bigint;
+}
+
+export function acceptMembershipTypedData(domain: RegistryDomainInput, message: AcceptMembershipMessage) {
+  return {
+    domain: consentRegistryDomain(domain),
+    types: membershipTypes,
+    primaryType: "AcceptMembership",
+    message,
+  } as const;
+}

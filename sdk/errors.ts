@@ -106,11 +106,11 @@ export function explainContractError(
     case "ConsentRegistryNotEmergencyClinician":
       return `${name(a(0))} is not a clinician of an active, accredited healthcare provider, so it cannot open emergency access.`;
     case "ConsentRegistryEmergencyDurationInvalid":
-      return `Emergency access may last at most ${hours(Number(a(1)))}, and more than zero.`;
+      return `Emergency access must last at least ${hours(Number(a(1)))} and at most ${hours(Number(a(2)))}.`;
     case "ConsentRegistryEmergencyAlreadyOpen":
       return `${name(a(1))} already has emergency access open until ${time(a(2))}.`;
     case "ConsentRegistryEmergencyRateLimited":
-      return `Emergency access to this patient was opened too often today; it can be opened again after ${time(a(1))}.`;
+      return `Your organization opened emergency access to this patient too often today; it can open it again after ${time(a(1))}.`;
     case "ConsentRegistryNoEmergencyAccess":
       return `There is no open emergency access by ${name(a(1))} to close: it may have ended already.`;
     case "ConsentRegistryNotAllowedToClose":
@@ -124,7 +124,7 @@ export function explainContractError(
     case "ConsentRegistryUnknownEmergencyReason":
       return `Emergency reason ${String(a(0))} is not a known reason.`;
     case "ConsentRegistryInvalidEmergencyPolicy":
-      return "That break-glass policy is outside its bounds (15 minutes to 72 hours, 1 to 10 openings a day).";
+      return "That break-glass policy is outside its bounds (a minimum of at least 15 minutes, up to a maximum of at most 72 hours, 1 to 10 openings a day per patient and organization).";
     case "OrganizationRegistryUnknownKind":
       return `Organization kind ${String(a(0))} is not a known kind.`;
     case "OrganizationRegistryUnknownRole":
@@ -141,6 +141,12 @@ export function explainContractError(
       return `${name(a(0))} is not an accredited organization.`;
     case "OrganizationRegistryWrongStatus":
       return `${name(a(0))} is ${Number(a(1)) === 2 ? "suspended" : "not in a state that allows this"}.`;
+    case "OrganizationRegistryNoOffer":
+      return `${name(a(0))} has no open offer of this role to ${name(a(1))}: ask its admin to offer it (again).`;
+    case "OrganizationRegistrySignatureExpired":
+      return `The membership acceptance was signed to be valid until ${time(a(0))}, which has passed; sign again.`;
+    case "OrganizationRegistryInvalidSignature":
+      return `The signature is not ${name(a(0))}'s acceptance of this offer, or it was already used.`;
     case "OrganizationRegistryNotMember":
       return `${name(a(1))} is not a member of ${name(a(0))}.`;
     case "OrganizationRegistryNotOrganizationAdmin":

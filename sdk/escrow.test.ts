@@ -69,8 +69,14 @@ describe("study escrow reads, permits and revert explanations (sdk) on a real ch
       "",
       licence,
     ]);
-    await write(hospital(), registry, consentRegistryAbi, "addMember", [hospital(), hospitalGateway(), ROLES.GATEWAY]);
-    await write(research(), registry, consentRegistryAbi, "addMember", [research(), analyst(), ROLES.ANALYST]);
+    await write(hospital(), registry, consentRegistryAbi, "offerMembership", [
+      hospital(),
+      hospitalGateway(),
+      ROLES.GATEWAY,
+    ]);
+    await write(hospitalGateway(), registry, consentRegistryAbi, "acceptMembership", [hospital(), ROLES.GATEWAY]);
+    await write(research(), registry, consentRegistryAbi, "offerMembership", [research(), analyst(), ROLES.ANALYST]);
+    await write(analyst(), registry, consentRegistryAbi, "acceptMembership", [research(), ROLES.ANALYST]);
     await write(governance(), token, remunerationTokenAbi, "mint", [research(), parseEther("100")]);
   });
 

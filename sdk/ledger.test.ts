@@ -12,6 +12,7 @@ import {
   readDelegates,
   readEmergencyLog,
   readMembers,
+  readMembershipOffers,
   readOpenEmergencies,
   readOrganizations,
   readPatientGrants,
@@ -46,7 +47,8 @@ describe("ledger reads and revert explanations (sdk) on a real chain", function 
     const licence = `0x${"00".repeat(32)}`;
     await write(governance(), "accredit", [hospital(), KINDS.PROVIDER, "St. Example Hospital", "", licence]);
     await write(governance(), "accredit", [researcher(), KINDS.RESEARCHER, "Example Research Institute", "", licence]);
-    await write(hospital(), "addMember", [hospital(), clinician(), ROLES.CLINICIAN]);
+    await write(hospital(), "offerMembership", [hospital(), clinician(), ROLES.CLINICIAN]);
+    await write(clinician(), "acceptMembership", [hospital(), ROLES.CLINICIAN]);
   });
 
   it("shows a cancelled study's grant ended when its manager ended it, and a DS grant keyed by its disease", async () => {
@@ -203,13 +205,32 @@ describe("ledger reads and revert explanations (sdk) on a real chain", function 
     expect(
       (await readMembers(client, { registry, organization: hospital() })).map((m) => [m.member, m.role]),
     ).to.deep.equal([[clinician(), ROLES.CLINICIAN]]);
-    await write(hospital(), "addMember", [hospital(), other(), ROLES.ADMIN]);
+    await write(hospital(), "offerMembership", [hospital(), other(), ROLES.ANALYST]);
+    await write(hospital(), "offerMembership", [hospital(), other(), ROLES.ADMIN]);
+    // An offer alone makes no member; it is listed as open, for the organization and the addressee.
+    expect(
+      (await readMembers(client, { registry, organization: hospital() })).map((m) => [m.member, m.role]),
+    ).to.deep.equal([[clinician(), ROLES.CLINICIAN]]);
+    const open = [[hospital(), other(), ROLES.ADMIN]];
+    const offersOf = async (q: { organization?: Address; member?: Address }) =>
+      (await readMembershipOffers(client, { registry, ...q } as Parameters<typeof readMembershipOffers>[1])).map(
+        (o) => [o.organization, o.member, o.role],
+      );
+    expect(await offersOf({ organization: hospital() })).to.deep.equal(open);
+    expect(await offersOf({ member: other() })).to.deep.equal(open);
+    expect(await offersOf({ member: clinician() })).to.deep.equal([]);
+    await write(other(), "acceptMembership", [hospital(), ROLES.ADMIN]);
+    expect(await offersOf({ member: other() })).to.deep.equal([]);
+    await write(hospital(), "offerMembership", [hospital(), caregiver(), ROLES.ANALYST]);
+    await write(hospital(), "withdrawMembershipOffer", [hospital(), caregiver()]);
+    expect(await offersOf({ organization: hospital() })).to.deep.equal([]);
     await write(hospital(), "removeMember", [hospital(), clinician()]);
     expect(
       (await readMembers(client, { registry, organization: hospital() })).map((m) => [m.member, m.role]),
     ).to.deep.equal([[other(), ROLES.ADMIN]]);
     await write(hospital(), "removeMember", [hospital(), other()]);
-    await write(hospital(), "addMember", [hospital(), clinician(), ROLES.CLINICIAN]);
+    await write(hospital(), "offerMembership", [hospital(), clinician(), ROLES.CLINICIAN]);
+    await write(clinician(), "acceptMembership", [hospital(), ROLES.CLINICIAN]);
     expect(await readMembers(client, { registry, organization: researcher() })).to.deep.equal([]);
   });
 

@@ -421,6 +421,42 @@ export interface MemberEntry {
   addedAtBlock: bigint;
 }
 
+export interface MembershipOfferEntry {
+  organization: Address;
+  member: Address;
+  role: number;
+  offeredAtBlock: bigint;
+}
+
+/** The open membership offers (offered, neither accepted nor withdrawn since) of an organization,
+ * or to a member, from the MembershipOffered / MembershipOfferWithdrawn / MemberAdded events. An
+ * offer binds the member to nothing until it accepts it. */
+export async function readMembershipOffers(
+  client: PublicClient,
+  query: LedgerQuery & ({ organization: Address; member?: Address } | { organization?: Address; member: Address }),
+): Promise<MembershipOfferEntry[]> {
+  const { events: base } = await pin(client, query);
+  const args = { organization: query.organization, member: query.member };
+  const [offered, withdrawn, accepted] = await Promise.all([
+    client.getContractEvents({ ...base, eventName: "MembershipOffered", args }),
+    client.getContractEvents({ ...base, eventName: "MembershipOfferWithdrawn", args }),
+    client.getContractEvents({ ...base, eventName: "MemberAdded", args }),
+  ]);
+  const events = [
+    ...offered.map((l) => ({ l, role: l.args.role as number | null })),
+    ...withdrawn.map((l) => ({ l, role: null })),
+    ...accepted.map((l) => ({ l, role: null })),
+  ].sort((a, b) => order(a.l, b.l));
+  const offers = new Map<string, MembershipOfferEntry>();
+  for (const { l, role } of events) {
+    const { organization, member } = l.args as { organization: Address; member: Address };
+    const key = `${organization.toLowerCase()}:${member.toLowerCase()}`;
+    if (role === null) offers.delete(key);
+    else offers.set(key, { organization, member, role, offeredAtBlock: l.blockNumber });
+  }
+  return [...offers.values()];
+}
+
 /** The current members of an organization, from its MemberAdded / MemberRemoved events. */
 export async function readMembers(
   client: PublicClient,

@@ -83,7 +83,7 @@ interface IConsentRegistry is IOrganizationRegistry {
     /// @notice Emergency access ended early.
     event EmergencyAccessClosed(address indexed patient, address indexed organization, address actor);
     /// @notice Governance changed the break-glass policy.
-    event EmergencyPolicyChanged(uint40 maxDuration, uint8 maxOpeningsPerWindow);
+    event EmergencyPolicyChanged(uint40 minDuration, uint40 maxDuration, uint8 maxOpeningsPerWindow);
 
     /// @notice The grantee is the zero address or the patient.
     error ConsentRegistryInvalidGrantee(address grantee);
@@ -111,11 +111,12 @@ interface IConsentRegistry is IOrganizationRegistry {
     error ConsentRegistryInvalidSignature(address patient, uint64 nonce);
     /// @notice Only an active CLINICIAN member of an active PROVIDER may open emergency access.
     error ConsentRegistryNotEmergencyClinician(address caller);
-    /// @notice The duration is zero or above the governance cap.
-    error ConsentRegistryEmergencyDurationInvalid(uint40 duration, uint40 maxDuration);
+    /// @notice The duration is below the governance minimum (no 1-second "emergency") or above its cap.
+    error ConsentRegistryEmergencyDurationInvalid(uint40 duration, uint40 minDuration, uint40 maxDuration);
     /// @notice The organization already has emergency access to this patient open.
     error ConsentRegistryEmergencyAlreadyOpen(address patient, address organization, uint40 expiresAt);
-    /// @notice Too many emergency openings for this patient in the current window.
+    /// @notice This organization opened emergency access to this patient too often in the current
+    /// window (counted per patient and organization: it never stops another organization).
     error ConsentRegistryEmergencyRateLimited(address patient, uint40 windowEndsAt);
     /// @notice There is no open emergency access to close.
     error ConsentRegistryNoEmergencyAccess(address patient, address organization);
@@ -129,8 +130,9 @@ interface IConsentRegistry is IOrganizationRegistry {
     error ConsentRegistryUnknownEmergencyReason(uint16 reasonCode);
     /// @notice The study's grants were already ended.
     error ConsentRegistryStudyEnded(bytes32 studyKey);
-    /// @notice The policy is outside its fixed bounds (duration 15 min..72 h, 1..10 openings per day).
-    error ConsentRegistryInvalidEmergencyPolicy(uint40 maxDuration, uint8 maxOpeningsPerWindow);
+    /// @notice The policy is outside its fixed bounds (15 min <= minimum <= maximum <= 72 h, 1..10
+    /// openings per patient and organization a day).
+    error ConsentRegistryInvalidEmergencyPolicy(uint40 minDuration, uint40 maxDuration, uint8 maxOpeningsPerWindow);
 
     // ---------------------------------------------------------------- grants
 
@@ -233,7 +235,8 @@ interface IConsentRegistry is IOrganizationRegistry {
     // ---------------------------------------------------------------- break-glass
 
     /// @notice Open emergency (ETREAT) access to `patient`'s data for `duration` seconds, by a
-    /// CLINICIAN member of an active PROVIDER, with a reason code.
+    /// CLINICIAN member of an active PROVIDER, with a reason code; `duration` within the governance
+    /// policy, and at most `maxOpeningsPerWindow` openings per patient and organization a day.
     function openEmergencyAccess(
         address patient,
         uint16 reasonCode,
@@ -244,7 +247,7 @@ interface IConsentRegistry is IOrganizationRegistry {
     function closeEmergencyAccess(address patient, address organization) external;
 
     /// @notice Set the break-glass policy within fixed bounds. Governance only.
-    function setEmergencyPolicy(uint40 maxDuration, uint8 maxOpeningsPerWindow) external;
+    function setEmergencyPolicy(uint40 minDuration, uint40 maxDuration, uint8 maxOpeningsPerWindow) external;
 
     // ---------------------------------------------------------------- views
 
@@ -307,5 +310,8 @@ interface IConsentRegistry is IOrganizationRegistry {
     ) external view returns (uint40 expiresAt, address clinician, uint16 reasonCode);
 
     /// @notice The break-glass policy.
-    function emergencyPolicy() external view returns (uint40 maxDuration, uint8 maxOpeningsPerWindow);
+    function emergencyPolicy()
+        external
+        view
+        returns (uint40 minDuration, uint40 maxDuration, uint8 maxOpeningsPerWindow);
 }

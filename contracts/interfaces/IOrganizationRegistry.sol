@@ -47,11 +47,23 @@ interface IOrganizationRegistry {
     event OrganizationSuspended(address indexed organization, bytes32 reason, address actor);
     /// @notice A suspended organization was reinstated.
     event OrganizationReinstated(address indexed organization, address actor);
-    /// @notice `member` now acts for `organization` with `role`.
+    /// @notice `organization` (through `actor`) offers `member` membership with `role`; nothing
+    /// changes for `member` until it accepts.
+    event MembershipOffered(address indexed organization, address indexed member, uint8 role, address actor);
+    /// @notice `organization` withdrew its offer to `member`.
+    event MembershipOfferWithdrawn(address indexed organization, address indexed member, address actor);
+    /// @notice `member` accepted and now acts for `organization` with `role` (`actor`: the member,
+    /// also when its signature was relayed).
     event MemberAdded(address indexed organization, address indexed member, uint8 role, address actor);
     /// @notice `member` no longer acts for `organization`.
     event MemberRemoved(address indexed organization, address indexed member, address actor);
 
+    /// @notice `organization` has no offer of this role open to `member`.
+    error OrganizationRegistryNoOffer(address organization, address member);
+    /// @notice The membership acceptance signature's deadline has passed.
+    error OrganizationRegistrySignatureExpired(uint256 deadline);
+    /// @notice The signature is not `member`'s acceptance (or it was used already).
+    error OrganizationRegistryInvalidSignature(address member);
     /// @notice The kind is not one of `ConsentCodes`' kinds.
     error OrganizationRegistryUnknownKind(uint8 kind);
     /// @notice The role is not one of `ConsentCodes`' member roles.
@@ -99,11 +111,35 @@ interface IOrganizationRegistry {
     /// @notice Reinstate a suspended organization. Governance only.
     function reinstate(address organization) external;
 
-    /// @notice Add `member` with `role` to `organization` (called by the organization or an ADMIN member).
-    function addMember(address organization, address member, uint8 role) external;
+    /// @notice Offer `member` membership of `organization` with `role` (called by the organization or
+    /// an ADMIN member). It binds nothing until `member` accepts; a new offer replaces the old one.
+    function offerMembership(address organization, address member, uint8 role) external;
 
-    /// @notice Remove `member` from `organization` (called by the organization, an ADMIN member, or the member itself).
+    /// @notice Withdraw an offer not yet accepted (the organization or an ADMIN member).
+    function withdrawMembershipOffer(address organization, address member) external;
+
+    /// @notice Accept `organization`'s offer of `role`, by the member's own address.
+    function acceptMembership(address organization, uint8 role) external;
+
+    /// @notice Accept `organization`'s offer of `role` with the member's EIP-712 `AcceptMembership`
+    /// signature (an EOA's, or an ERC-1271 contract wallet's), sent by anyone.
+    function acceptMembershipBySig(
+        address member,
+        address organization,
+        uint8 role,
+        uint256 deadline,
+        bytes calldata signature
+    ) external;
+
+    /// @notice Remove `member` from `organization` (called by the organization, an ADMIN member, the
+    /// member itself, or governance).
     function removeMember(address organization, address member) external;
+
+    /// @notice The role `organization` offers `member` (0: no offer open).
+    function membershipOffer(address member, address organization) external view returns (uint8 role);
+
+    /// @notice The nonce an `AcceptMembership` signature of `member` must carry.
+    function membershipNonce(address member) external view returns (uint256);
 
     /// @notice The organization record.
     function getOrganization(address organization) external view returns (Organization memory);

@@ -61,7 +61,9 @@ abstract contract ConsentFixture is TestBase {
             r.accredit(orgs[i], orgKinds[i], "Organization", "", bytes32(0));
             for (uint256 role = 1; role <= ROLE_COUNT; ++role) {
                 vm.prank(orgs[i]);
-                r.addMember(orgs[i], members[i][role - 1], uint8(role));
+                r.offerMembership(orgs[i], members[i][role - 1], uint8(role));
+                vm.prank(members[i][role - 1]);
+                r.acceptMembership(orgs[i], uint8(role));
             }
         }
     }
@@ -326,7 +328,9 @@ abstract contract ConsentFixture is TestBase {
                 registry.removeMember(orgs[orgIdx], member);
             } else if (active) {
                 vm.prank(orgs[orgIdx]);
-                registry.addMember(orgs[orgIdx], member, role);
+                registry.offerMembership(orgs[orgIdx], member, role);
+                vm.prank(member);
+                registry.acceptMembership(orgs[orgIdx], role);
             }
         }
     }

@@ -44,16 +44,21 @@ abstract contract StudyEscrowSetup is TestBase {
         registry.accredit(HOSPITAL, ConsentCodes.KIND_PROVIDER, "St. Example Hospital", "", bytes32(0));
         registry.accredit(LAB, ConsentCodes.KIND_PROVIDER, "Riverside Clinical Lab", "", bytes32(0));
         registry.accredit(OTHER_PROVIDER, ConsentCodes.KIND_PROVIDER, "Elsewhere Clinic", "", bytes32(0));
-        vm.prank(HOSPITAL);
-        registry.addMember(HOSPITAL, HOSPITAL_GATEWAY, ConsentCodes.ROLE_GATEWAY);
-        vm.prank(LAB);
-        registry.addMember(LAB, LAB_GATEWAY, ConsentCodes.ROLE_GATEWAY);
-        vm.prank(OTHER_PROVIDER);
-        registry.addMember(OTHER_PROVIDER, OTHER_GATEWAY, ConsentCodes.ROLE_GATEWAY);
+        addMember(HOSPITAL, HOSPITAL_GATEWAY, ConsentCodes.ROLE_GATEWAY);
+        addMember(LAB, LAB_GATEWAY, ConsentCodes.ROLE_GATEWAY);
+        addMember(OTHER_PROVIDER, OTHER_GATEWAY, ConsentCodes.ROLE_GATEWAY);
 
         token.mint(RESEARCHER, 1e30);
         vm.prank(RESEARCHER);
         token.approve(address(escrow), type(uint256).max);
+    }
+
+    /// @dev `organization` offers `member` the `role`, and the member accepts.
+    function addMember(address organization, address member, uint8 role) internal {
+        vm.prank(organization);
+        registry.offerMembership(organization, member, role);
+        vm.prank(member);
+        registry.acceptMembership(organization, role);
     }
 
     /// @dev Creates `count` patients with known keys.

@@ -52,8 +52,10 @@ export async function measureConsentGas(): Promise<GasRow[]> {
   await (
     await registry.accredit(researcher.address, RESEARCHER, "Example Research Institute", "", ethers.ZeroHash)
   ).wait();
-  await (await registry.connect(provider).addMember(provider.address, clinician.address, CLINICIAN)).wait();
-  await (await registry.connect(provider).addMember(provider.address, gateway.address, 3)).wait();
+  await (await registry.connect(provider).offerMembership(provider.address, clinician.address, CLINICIAN)).wait();
+  await (await registry.connect(clinician).acceptMembership(provider.address, CLINICIAN)).wait();
+  await (await registry.connect(provider).offerMembership(provider.address, gateway.address, 3)).wait();
+  await (await registry.connect(gateway).acceptMembership(provider.address, 3)).wait();
   await (await registry.grantRole(await registry.STUDY_MANAGER_ROLE(), manager.address)).wait();
 
   const probe = await ethers.deployContract("ConsentCheckProbe");

@@ -34,7 +34,8 @@ export async function measureEscrowGas(): Promise<GasRow[]> {
   await (
     await registry.accredit(researcher!.address, RESEARCHER, "Example Research Institute", "", ethers.ZeroHash)
   ).wait();
-  await (await registry.connect(hospital).addMember(hospital!.address, gateway!.address, GATEWAY)).wait();
+  await (await registry.connect(hospital).offerMembership(hospital!.address, gateway!.address, GATEWAY)).wait();
+  await (await registry.connect(gateway).acceptMembership(hospital!.address, GATEWAY)).wait();
 
   const price = ethers.parseEther("2");
   await (await token.mint(researcher!.address, price * 1000n)).wait();

@@ -69,6 +69,11 @@ export const consentRegistryAbi = [
       },
       {
         "internalType": "uint40",
+        "name": "minDuration",
+        "type": "uint40"
+      },
+      {
+        "internalType": "uint40",
         "name": "maxDuration",
         "type": "uint40"
       }
@@ -137,6 +142,11 @@ export const consentRegistryAbi = [
   },
   {
     "inputs": [
+      {
+        "internalType": "uint40",
+        "name": "minDuration",
+        "type": "uint40"
+      },
       {
         "internalType": "uint40",
         "name": "maxDuration",
@@ -393,6 +403,33 @@ export const consentRegistryAbi = [
     "inputs": [
       {
         "internalType": "address",
+        "name": "member",
+        "type": "address"
+      }
+    ],
+    "name": "OrganizationRegistryInvalidSignature",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "organization",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "member",
+        "type": "address"
+      }
+    ],
+    "name": "OrganizationRegistryNoOffer",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
         "name": "organization",
         "type": "address"
       },
@@ -419,6 +456,17 @@ export const consentRegistryAbi = [
       }
     ],
     "name": "OrganizationRegistryNotOrganizationAdmin",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "deadline",
+        "type": "uint256"
+      }
+    ],
+    "name": "OrganizationRegistrySignatureExpired",
     "type": "error"
   },
   {
@@ -733,6 +781,12 @@ export const consentRegistryAbi = [
       {
         "indexed": false,
         "internalType": "uint40",
+        "name": "minDuration",
+        "type": "uint40"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint40",
         "name": "maxDuration",
         "type": "uint40"
       },
@@ -800,6 +854,62 @@ export const consentRegistryAbi = [
       }
     ],
     "name": "MemberRemoved",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "organization",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "member",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "actor",
+        "type": "address"
+      }
+    ],
+    "name": "MembershipOfferWithdrawn",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "organization",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "member",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint8",
+        "name": "role",
+        "type": "uint8"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "actor",
+        "type": "address"
+      }
+    ],
+    "name": "MembershipOffered",
     "type": "event"
   },
   {
@@ -1047,6 +1157,19 @@ export const consentRegistryAbi = [
   },
   {
     "inputs": [],
+    "name": "ACCEPT_MEMBERSHIP_TYPEHASH",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "CANCEL_SIGNATURES_TYPEHASH",
     "outputs": [
       {
@@ -1192,6 +1315,57 @@ export const consentRegistryAbi = [
     "inputs": [
       {
         "internalType": "address",
+        "name": "organization",
+        "type": "address"
+      },
+      {
+        "internalType": "uint8",
+        "name": "role",
+        "type": "uint8"
+      }
+    ],
+    "name": "acceptMembership",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "member",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "organization",
+        "type": "address"
+      },
+      {
+        "internalType": "uint8",
+        "name": "role",
+        "type": "uint8"
+      },
+      {
+        "internalType": "uint256",
+        "name": "deadline",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes",
+        "name": "signature",
+        "type": "bytes"
+      }
+    ],
+    "name": "acceptMembershipBySig",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
         "name": "account",
         "type": "address"
       }
@@ -1251,29 +1425,6 @@ export const consentRegistryAbi = [
       }
     ],
     "name": "accredit",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "organization",
-        "type": "address"
-      },
-      {
-        "internalType": "address",
-        "name": "member",
-        "type": "address"
-      },
-      {
-        "internalType": "uint8",
-        "name": "role",
-        "type": "uint8"
-      }
-    ],
-    "name": "addMember",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -1506,6 +1657,11 @@ export const consentRegistryAbi = [
     "inputs": [],
     "name": "emergencyPolicy",
     "outputs": [
+      {
+        "internalType": "uint40",
+        "name": "minDuration",
+        "type": "uint40"
+      },
       {
         "internalType": "uint40",
         "name": "maxDuration",
@@ -1939,6 +2095,72 @@ export const consentRegistryAbi = [
     "inputs": [
       {
         "internalType": "address",
+        "name": "member",
+        "type": "address"
+      }
+    ],
+    "name": "membershipNonce",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "member",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "organization",
+        "type": "address"
+      }
+    ],
+    "name": "membershipOffer",
+    "outputs": [
+      {
+        "internalType": "uint8",
+        "name": "role",
+        "type": "uint8"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "organization",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "member",
+        "type": "address"
+      },
+      {
+        "internalType": "uint8",
+        "name": "role",
+        "type": "uint8"
+      }
+    ],
+    "name": "offerMembership",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
         "name": "patient",
         "type": "address"
       },
@@ -2307,6 +2529,11 @@ export const consentRegistryAbi = [
     "inputs": [
       {
         "internalType": "uint40",
+        "name": "minDuration",
+        "type": "uint40"
+      },
+      {
+        "internalType": "uint40",
         "name": "maxDuration",
         "type": "uint40"
       },
@@ -2419,6 +2646,24 @@ export const consentRegistryAbi = [
       }
     ],
     "name": "updateOrganization",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "organization",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "member",
+        "type": "address"
+      }
+    ],
+    "name": "withdrawMembershipOffer",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"

@@ -22,9 +22,12 @@ async function deployAuditAnchorFixture() {
     ethers.ZeroHash,
   );
   await registry.accredit(otherHospital.address, PROVIDER, "Other Hospital", "", ethers.ZeroHash);
-  await registry.connect(hospital).addMember(hospital.address, gateway.address, ROLE.GATEWAY);
-  await registry.connect(hospital).addMember(hospital.address, clinician.address, ROLE.CLINICIAN);
-  await registry.connect(otherHospital).addMember(otherHospital.address, otherGateway.address, ROLE.GATEWAY);
+  await registry.connect(hospital).offerMembership(hospital.address, gateway.address, ROLE.GATEWAY);
+  await registry.connect(gateway).acceptMembership(hospital.address, ROLE.GATEWAY);
+  await registry.connect(hospital).offerMembership(hospital.address, clinician.address, ROLE.CLINICIAN);
+  await registry.connect(clinician).acceptMembership(hospital.address, ROLE.CLINICIAN);
+  await registry.connect(otherHospital).offerMembership(otherHospital.address, otherGateway.address, ROLE.GATEWAY);
+  await registry.connect(otherGateway).acceptMembership(otherHospital.address, ROLE.GATEWAY);
   return { anchor, registry, governance, hospital, gateway, clinician, stranger, otherHospital, otherGateway };
 }
 

@@ -97,7 +97,6 @@ const EIP712_TYPES: Record<Action, TypedDataField[]> = {
 };
 
 /** A deterministic address nobody holds a key for (members that never send a transaction). */
-const addressOf = (label: string) => ethers.getAddress(ethers.dataSlice(ethers.id(label), 12));
 
 // ---------------------------------------------------------------- fixture
 
@@ -160,8 +159,11 @@ async function deployConsentRegistryFixture() {
   } = accounts;
   const { consentRegistry } = await ignition.deploy(ConsentRegistryModule);
   const registry = consentRegistry as unknown as ConsentRegistry;
-  const researchClinician = addressOf("research clinician");
-  const payerClinician = addressOf("payer clinician");
+  // Members of organizations whose kind forbids their role's uses (their keys only accept the offers).
+  const researchClinicianAccount = await freshAccount();
+  const payerClinicianAccount = await freshAccount();
+  const researchClinician = researchClinicianAccount.address;
+  const payerClinician = payerClinicianAccount.address;
 
   await registry.accredit(
     provider.address,
@@ -174,15 +176,24 @@ async function deployConsentRegistryFixture() {
   await registry.accredit(payer.address, PAYER, "Example Health Insurance", "", ethers.ZeroHash);
   await registry.accredit(publicHealth.address, PUBLIC_HEALTH, "Public Health Agency", "", ethers.ZeroHash);
   const asProvider = registry.connect(provider);
-  await asProvider.addMember(provider.address, clinician.address, CLINICIAN);
-  await asProvider.addMember(provider.address, providerAdmin.address, ADMIN);
-  await asProvider.addMember(provider.address, providerGateway.address, GATEWAY);
-  await asProvider.addMember(provider.address, providerAnalyst.address, ANALYST);
-  await registry.connect(researcher).addMember(researcher.address, researchAnalyst.address, ANALYST);
-  await registry.connect(researcher).addMember(researcher.address, researchClinician, CLINICIAN);
-  await registry.connect(payer).addMember(payer.address, payerAnalyst.address, ANALYST);
-  await registry.connect(payer).addMember(payer.address, payerClinician, CLINICIAN);
-  await registry.connect(publicHealth).addMember(publicHealth.address, publicHealthAnalyst.address, ANALYST);
+  await asProvider.offerMembership(provider.address, clinician.address, CLINICIAN);
+  await registry.connect(clinician).acceptMembership(provider.address, CLINICIAN);
+  await asProvider.offerMembership(provider.address, providerAdmin.address, ADMIN);
+  await registry.connect(providerAdmin).acceptMembership(provider.address, ADMIN);
+  await asProvider.offerMembership(provider.address, providerGateway.address, GATEWAY);
+  await registry.connect(providerGateway).acceptMembership(provider.address, GATEWAY);
+  await asProvider.offerMembership(provider.address, providerAnalyst.address, ANALYST);
+  await registry.connect(providerAnalyst).acceptMembership(provider.address, ANALYST);
+  await registry.connect(researcher).offerMembership(researcher.address, researchAnalyst.address, ANALYST);
+  await registry.connect(researchAnalyst).acceptMembership(researcher.address, ANALYST);
+  await registry.connect(researcher).offerMembership(researcher.address, researchClinician, CLINICIAN);
+  await registry.connect(researchClinicianAccount).acceptMembership(researcher.address, CLINICIAN);
+  await registry.connect(payer).offerMembership(payer.address, payerAnalyst.address, ANALYST);
+  await registry.connect(payerAnalyst).acceptMembership(payer.address, ANALYST);
+  await registry.connect(payer).offerMembership(payer.address, payerClinician, CLINICIAN);
+  await registry.connect(payerClinicianAccount).acceptMembership(payer.address, CLINICIAN);
+  await registry.connect(publicHealth).offerMembership(publicHealth.address, publicHealthAnalyst.address, ANALYST);
+  await registry.connect(publicHealthAnalyst).acceptMembership(publicHealth.address, ANALYST);
   await registry.grantRole(STUDY_MANAGER_ROLE, manager.address);
   await registry.connect(patient).appointDelegate(delegate.address, 0);
 
@@ -437,7 +448,7 @@ describe("ConsentRegistry", function () {
       expect(await registry.hasRole(ethers.ZeroHash, governance.address)).to.equal(true);
       expect(await registry.hasRole(GOVERNANCE_ROLE, governance.address)).to.equal(true);
       expect(await registry.STUDY_MANAGER_ROLE()).to.equal(STUDY_MANAGER_ROLE);
-      expect(await registry.emergencyPolicy()).to.deep.equal([24n * HOUR, 3n]);
+      expect(await registry.emergencyPolicy()).to.deep.equal([15n * 60n, 24n * HOUR, 3n]);
       expect(await registry.MIN_EMERGENCY_DURATION()).to.equal(15n * 60n);
       expect(await registry.MAX_EMERGENCY_DURATION()).to.equal(72n * HOUR);
       expect(await registry.MAX_EMERGENCY_OPENINGS()).to.equal(10n);
@@ -1674,8 +1685,10 @@ describe("ConsentRegistry", function () {
       await grantDirect(f, researcher.address, HRESCH);
       const researchAdmin = await freshAccount();
       const researchGateway = await freshAccount();
-      await f.registry.connect(researcher).addMember(researcher.address, researchAdmin.address, ADMIN);
-      await f.registry.connect(researcher).addMember(researcher.address, researchGateway.address, GATEWAY);
+      await f.registry.connect(researcher).offerMembership(researcher.address, researchAdmin.address, ADMIN);
+      await f.registry.connect(researchAdmin).acceptMembership(researcher.address, ADMIN);
+      await f.registry.connect(researcher).offerMembership(researcher.address, researchGateway.address, GATEWAY);
+      await f.registry.connect(researchGateway).acceptMembership(researcher.address, GATEWAY);
       for (const grantee of [
         providerAdmin.address,
         providerGateway.address,
@@ -2016,7 +2029,8 @@ describe("ConsentRegistry", function () {
           expiresAt: g.expiresAt,
           epoch: 0n,
         });
-        await registry.connect(provider).addMember(provider.address, clinician.address, CLINICIAN);
+        await registry.connect(provider).offerMembership(provider.address, clinician.address, CLINICIAN);
+        await registry.connect(clinician).acceptMembership(provider.address, CLINICIAN);
         await expectCheck(f, clinician.address, TREAT, OBSERVATION, {
           reason: Reason.Allowed,
           expiresAt: g.expiresAt,
@@ -2030,7 +2044,8 @@ describe("ConsentRegistry", function () {
         await grantDirect(f, provider.address, TREAT);
         const gru = await grantDirect(f, researcher.address, GRU);
         await registry.connect(clinician).removeMember(provider.address, clinician.address);
-        await registry.connect(researcher).addMember(researcher.address, clinician.address, ANALYST);
+        await registry.connect(researcher).offerMembership(researcher.address, clinician.address, ANALYST);
+        await registry.connect(clinician).acceptMembership(researcher.address, ANALYST);
         await expectCheck(f, clinician.address, TREAT, OBSERVATION, {
           reason: Reason.WrongOrganizationKind,
           organization: researcher.address,
@@ -2380,7 +2395,8 @@ describe("ConsentRegistry", function () {
         BigInt(LIFE_THREATENING),
       ]);
       const second = await freshAccount();
-      await registry.connect(provider).addMember(provider.address, second.address, CLINICIAN);
+      await registry.connect(provider).offerMembership(provider.address, second.address, CLINICIAN);
+      await registry.connect(second).acceptMembership(provider.address, CLINICIAN);
       for (const grantee of [clinician.address, second.address, provider.address]) {
         for (const category of [PATIENT_CAT, OBSERVATION, ENCOUNTER]) {
           await expectCheck(f, grantee, ETREAT, category, {
@@ -2468,7 +2484,8 @@ describe("ConsentRegistry", function () {
         clinician,
       } = f;
       const researchClinician = await freshAccount();
-      await registry.connect(researcher).addMember(researcher.address, researchClinician.address, CLINICIAN);
+      await registry.connect(researcher).offerMembership(researcher.address, researchClinician.address, CLINICIAN);
+      await registry.connect(researchClinician).acceptMembership(researcher.address, CLINICIAN);
       const callers = [
         provider,
         providerAdmin,
@@ -2508,10 +2525,10 @@ describe("ConsentRegistry", function () {
           .to.be.revertedWithCustomError(registry, "ConsentRegistryUnknownEmergencyReason")
           .withArgs(code);
       }
-      for (const duration of [0n, 24n * HOUR + 1n, UINT40_MAX]) {
+      for (const duration of [0n, 1n, 15n * 60n - 1n, 24n * HOUR + 1n, UINT40_MAX]) {
         await expect(r.openEmergencyAccess(patient.address, UNCONSCIOUS, duration))
           .to.be.revertedWithCustomError(registry, "ConsentRegistryEmergencyDurationInvalid")
-          .withArgs(duration, 24n * HOUR);
+          .withArgs(duration, 15n * 60n, 24n * HOUR);
       }
       await expect(r.openEmergencyAccess(patient.address, UNCONSCIOUS, 24n * HOUR)).to.emit(
         registry,
@@ -2523,7 +2540,8 @@ describe("ConsentRegistry", function () {
       const f = await load();
       const { registry, patient, provider, clinician } = f;
       const second = await freshAccount();
-      await registry.connect(provider).addMember(provider.address, second.address, CLINICIAN);
+      await registry.connect(provider).offerMembership(provider.address, second.address, CLINICIAN);
+      await registry.connect(second).acceptMembership(provider.address, CLINICIAN);
       const expiresAt = await openEmergency(f, clinician, HOUR);
       for (const caller of [clinician, second]) {
         await expect(registry.connect(caller).openEmergencyAccess(patient.address, OTHER_EMERGENCY, HOUR))
@@ -2633,25 +2651,25 @@ describe("ConsentRegistry", function () {
       );
     });
 
-    it("limits openings per patient to 3 a day, across organizations; the window resets after one day", async function () {
+    it("limits openings per patient and organization to 3 a day; the window resets after one day", async function () {
       const f = await load();
       const { registry, patient, patient2, provider, clinician } = f;
       const t0 = (await openEmergency(f, clinician, HOUR)) - HOUR;
       await registry.connect(clinician).closeEmergencyAccess(patient.address, provider.address);
       await openEmergency(f, clinician, HOUR);
       await registry.connect(patient).closeEmergencyAccess(patient.address, provider.address);
-      // The third opening, by another provider's clinician.
+      await openEmergency(f, clinician, HOUR);
+      await registry.connect(patient).closeEmergencyAccess(patient.address, provider.address);
+      await expect(registry.connect(clinician).openEmergencyAccess(patient.address, UNCONSCIOUS, HOUR))
+        .to.be.revertedWithCustomError(registry, "ConsentRegistryEmergencyRateLimited")
+        .withArgs(patient.address, t0 + DAY);
+      // Another provider's clinician is not affected (three genuine emergencies at three hospitals).
       const otherProvider = await freshAccount();
       const otherClinician = await freshAccount();
       await registry.accredit(otherProvider.address, PROVIDER, "Other Hospital", "", ethers.ZeroHash);
-      await registry.connect(otherProvider).addMember(otherProvider.address, otherClinician.address, CLINICIAN);
+      await registry.connect(otherProvider).offerMembership(otherProvider.address, otherClinician.address, CLINICIAN);
+      await registry.connect(otherClinician).acceptMembership(otherProvider.address, CLINICIAN);
       await openEmergency(f, otherClinician as unknown as HardhatEthersSigner, HOUR);
-      await registry.connect(patient).closeEmergencyAccess(patient.address, otherProvider.address);
-      for (const caller of [clinician, otherClinician]) {
-        await expect(registry.connect(caller).openEmergencyAccess(patient.address, UNCONSCIOUS, HOUR))
-          .to.be.revertedWithCustomError(registry, "ConsentRegistryEmergencyRateLimited")
-          .withArgs(patient.address, t0 + DAY);
-      }
       // Other patients are not affected.
       await expect(registry.connect(clinician).openEmergencyAccess(patient2.address, UNCONSCIOUS, HOUR)).to.emit(
         registry,
@@ -2666,55 +2684,89 @@ describe("ConsentRegistry", function () {
         .to.emit(registry, "EmergencyAccessOpened")
         .withArgs(patient.address, provider.address, clinician.address, UNCONSCIOUS, t0 + DAY + HOUR);
       // The new window starts at that opening: two more, then limited until a day after it.
-      await registry.connect(otherClinician).openEmergencyAccess(patient.address, UNCONSCIOUS, HOUR);
-      await registry.connect(patient).closeEmergencyAccess(patient.address, provider.address);
-      await registry.connect(patient).closeEmergencyAccess(patient.address, otherProvider.address);
-      await registry.connect(clinician).openEmergencyAccess(patient.address, UNCONSCIOUS, HOUR);
+      for (let i = 0; i < 2; i++) {
+        await registry.connect(patient).closeEmergencyAccess(patient.address, provider.address);
+        await registry.connect(clinician).openEmergencyAccess(patient.address, UNCONSCIOUS, HOUR);
+      }
       await registry.connect(patient).closeEmergencyAccess(patient.address, provider.address);
       await expect(registry.connect(clinician).openEmergencyAccess(patient.address, UNCONSCIOUS, HOUR))
         .to.be.revertedWithCustomError(registry, "ConsentRegistryEmergencyRateLimited")
         .withArgs(patient.address, t0 + 2n * DAY);
     });
 
+    it("attack (issue 11 item 1): a rogue provider's 1-second openings never lock another hospital out", async function () {
+      const f = await load();
+      const { registry, patient, provider, clinician } = f;
+      const rogue = await freshAccount();
+      const rogueClinician = await freshAccount();
+      await registry.accredit(rogue.address, PROVIDER, "Rogue Clinic", "", ethers.ZeroHash);
+      await registry.connect(rogue).offerMembership(rogue.address, rogueClinician.address, CLINICIAN);
+      await registry.connect(rogueClinician).acceptMembership(rogue.address, CLINICIAN);
+      // A 1-second opening is not an emergency: refused below the governance-set minimum.
+      await expect(registry.connect(rogueClinician).openEmergencyAccess(patient.address, UNCONSCIOUS, 1n))
+        .to.be.revertedWithCustomError(registry, "ConsentRegistryEmergencyDurationInvalid")
+        .withArgs(1n, 15n * 60n, 24n * HOUR);
+      // The rogue uses up its own openings of the day (opening and closing at once)...
+      for (let i = 0; i < 3; i++) {
+        await registry.connect(rogueClinician).openEmergencyAccess(patient.address, UNCONSCIOUS, 15n * 60n);
+        await registry.connect(rogueClinician).closeEmergencyAccess(patient.address, rogue.address);
+      }
+      await expect(
+        registry.connect(rogueClinician).openEmergencyAccess(patient.address, UNCONSCIOUS, HOUR),
+      ).to.be.revertedWithCustomError(registry, "ConsentRegistryEmergencyRateLimited");
+      // ...and, suspended or not, never the patient's hospital's.
+      await registry.suspend(rogue.address, ethers.encodeBytes32String("abuse"));
+      const until = await openEmergency(f, clinician, HOUR);
+      await expectCheck(f, clinician.address, ETREAT, OBSERVATION, {
+        reason: Reason.EmergencyAccess,
+        expiresAt: until,
+        organization: provider.address,
+      });
+    });
+
     describe("setEmergencyPolicy", function () {
-      it("sets the policy within 15 min..72 h and 1..10 openings, with an event", async function () {
+      it("sets the policy within 15 min <= min <= max <= 72 h and 1..10 openings, with an event", async function () {
         const f = await load();
         const { registry } = f;
-        for (const [maxDuration, openings] of [
-          [15n * 60n, 1],
-          [72n * HOUR, 10],
-          [2n * HOUR, 5],
+        for (const [minDuration, maxDuration, openings] of [
+          [15n * 60n, 15n * 60n, 1],
+          [72n * HOUR, 72n * HOUR, 10],
+          [HOUR, 2n * HOUR, 5],
         ] as const) {
-          await expect(registry.setEmergencyPolicy(maxDuration, openings))
+          await expect(registry.setEmergencyPolicy(minDuration, maxDuration, openings))
             .to.emit(registry, "EmergencyPolicyChanged")
-            .withArgs(maxDuration, openings);
-          expect(await registry.emergencyPolicy()).to.deep.equal([maxDuration, BigInt(openings)]);
+            .withArgs(minDuration, maxDuration, openings);
+          expect(await registry.emergencyPolicy()).to.deep.equal([minDuration, maxDuration, BigInt(openings)]);
         }
       });
 
       it("refuses values outside the bounds", async function () {
         const f = await load();
         const { registry } = f;
-        for (const [maxDuration, openings] of [
-          [15n * 60n - 1n, 3],
-          [72n * HOUR + 1n, 3],
-          [0n, 3],
-          [HOUR, 0],
-          [HOUR, 11],
-          [HOUR, 255],
+        for (const [minDuration, maxDuration, openings] of [
+          [15n * 60n, 15n * 60n - 1n, 3],
+          [15n * 60n, 72n * HOUR + 1n, 3],
+          [15n * 60n, 0n, 3],
+          [0n, HOUR, 3],
+          [1n, HOUR, 3],
+          [15n * 60n - 1n, HOUR, 3],
+          [HOUR + 1n, HOUR, 3],
+          [15n * 60n, HOUR, 0],
+          [15n * 60n, HOUR, 11],
+          [15n * 60n, HOUR, 255],
         ] as const) {
-          await expect(registry.setEmergencyPolicy(maxDuration, openings))
+          await expect(registry.setEmergencyPolicy(minDuration, maxDuration, openings))
             .to.be.revertedWithCustomError(registry, "ConsentRegistryInvalidEmergencyPolicy")
-            .withArgs(maxDuration, openings);
+            .withArgs(minDuration, maxDuration, openings);
         }
-        expect(await registry.emergencyPolicy()).to.deep.equal([24n * HOUR, 3n]);
+        expect(await registry.emergencyPolicy()).to.deep.equal([15n * 60n, 24n * HOUR, 3n]);
       });
 
       it("is governance only", async function () {
         const f = await load();
         const { registry, patient, provider, clinician, stranger } = f;
         for (const caller of [patient, provider, clinician, stranger]) {
-          await expect(registry.connect(caller).setEmergencyPolicy(HOUR, 1))
+          await expect(registry.connect(caller).setEmergencyPolicy(15n * 60n, HOUR, 1))
             .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
             .withArgs(caller.address, GOVERNANCE_ROLE);
         }
@@ -2723,14 +2775,14 @@ describe("ConsentRegistry", function () {
       it("applies the new cap and limit to later openings", async function () {
         const f = await load();
         const { registry, patient, provider, clinician } = f;
-        await registry.setEmergencyPolicy(15n * 60n, 1);
+        await registry.setEmergencyPolicy(15n * 60n, 15n * 60n, 1);
         await expect(registry.connect(clinician).openEmergencyAccess(patient.address, UNCONSCIOUS, 15n * 60n + 1n))
           .to.be.revertedWithCustomError(registry, "ConsentRegistryEmergencyDurationInvalid")
-          .withArgs(15n * 60n + 1n, 15n * 60n);
+          .withArgs(15n * 60n + 1n, 15n * 60n, 15n * 60n);
         const t = await nextTimestamp();
         await registry.connect(clinician).openEmergencyAccess(patient.address, UNCONSCIOUS, 15n * 60n);
         await registry.connect(patient).closeEmergencyAccess(patient.address, provider.address);
-        await expect(registry.connect(clinician).openEmergencyAccess(patient.address, UNCONSCIOUS, 60n))
+        await expect(registry.connect(clinician).openEmergencyAccess(patient.address, UNCONSCIOUS, 15n * 60n))
           .to.be.revertedWithCustomError(registry, "ConsentRegistryEmergencyRateLimited")
           .withArgs(patient.address, t + DAY);
       });

@@ -57,8 +57,10 @@ async function deployOrganizationRegistryFixture() {
   });
   const registry = (consentRegistry as unknown as ConsentRegistry).connect(governance);
   await registry.accredit(provider.address, PROVIDER, "St. Example Hospital", URL, LICENCE);
-  await registry.connect(provider).addMember(provider.address, admin.address, ADMIN);
-  await registry.connect(provider).addMember(provider.address, clinician.address, CLINICIAN);
+  await registry.connect(provider).offerMembership(provider.address, admin.address, ADMIN);
+  await registry.connect(admin).acceptMembership(provider.address, ADMIN);
+  await registry.connect(provider).offerMembership(provider.address, clinician.address, CLINICIAN);
+  await registry.connect(clinician).acceptMembership(provider.address, CLINICIAN);
   return {
     registry,
     deployer,
@@ -77,7 +79,8 @@ async function deployOrganizationRegistryFixture() {
 /** Accredits `researcher` and gives it an ADMIN member `researchAdmin`. */
 async function withResearcher(f: Awaited<ReturnType<typeof deployOrganizationRegistryFixture>>) {
   await f.registry.accredit(f.researcher.address, RESEARCHER, "Example Research Institute", "", LICENCE);
-  await f.registry.connect(f.researcher).addMember(f.researcher.address, f.researchAdmin.address, ADMIN);
+  await f.registry.connect(f.researcher).offerMembership(f.researcher.address, f.researchAdmin.address, ADMIN);
+  await f.registry.connect(f.researchAdmin).acceptMembership(f.researcher.address, ADMIN);
 }
 
 describe("OrganizationRegistry", function () {
@@ -333,7 +336,8 @@ describe("OrganizationRegistry", function () {
       const f = await networkHelpers.loadFixture(deployOrganizationRegistryFixture);
       await withResearcher(f);
       const { registry, provider, clinician, governance, stranger, researcher, researchAdmin } = f;
-      await registry.connect(provider).addMember(provider.address, f.member.address, GATEWAY);
+      await registry.connect(provider).offerMembership(provider.address, f.member.address, GATEWAY);
+      await registry.connect(f.member).acceptMembership(provider.address, GATEWAY);
       for (const caller of [clinician, f.member, researchAdmin, researcher, governance, stranger]) {
         await expect(registry.connect(caller).setGatewayUrl(provider.address, "https://evil.example"))
           .to.be.revertedWithCustomError(registry, "OrganizationRegistryNotOrganizationAdmin")
@@ -439,37 +443,133 @@ describe("OrganizationRegistry", function () {
     });
   });
 
-  describe("addMember", function () {
+  describe("offerMembership, acceptMembership", function () {
     for (const [role, label] of [
       [ADMIN, "ADMIN"],
       [CLINICIAN, "CLINICIAN"],
       [GATEWAY, "GATEWAY"],
       [ANALYST, "ANALYST"],
     ] as const) {
-      it(`lets the organization add a member with role ${label}`, async function () {
+      it(`lets the organization offer role ${label}; the member is one once it accepts`, async function () {
         const { registry, provider, member } = await networkHelpers.loadFixture(deployOrganizationRegistryFixture);
-        await expect(registry.connect(provider).addMember(provider.address, member.address, role))
-          .to.emit(registry, "MemberAdded")
+        await expect(registry.connect(provider).offerMembership(provider.address, member.address, role))
+          .to.emit(registry, "MembershipOffered")
           .withArgs(provider.address, member.address, role, provider.address);
+        expect(await registry.membershipOffer(member.address, provider.address)).to.equal(BigInt(role));
+        expect(await registry.accountOf(member.address)).to.deep.equal([ethers.ZeroAddress, 0n, 0n, 0n]);
+        await expect(registry.connect(member).acceptMembership(provider.address, role))
+          .to.emit(registry, "MemberAdded")
+          .withArgs(provider.address, member.address, role, member.address);
         expect(await registry.accountOf(member.address)).to.deep.equal([
           provider.address,
           BigInt(role),
           BigInt(PROVIDER),
           BigInt(ACTIVE),
         ]);
+        expect(await registry.membershipOffer(member.address, provider.address)).to.equal(0n);
+        expect(await registry.membershipNonce(member.address)).to.equal(1n);
       });
     }
 
-    it("lets an ADMIN member add members, including another ADMIN who can add in turn", async function () {
+    it("lets an ADMIN member offer, including ADMIN to another who can offer in turn", async function () {
       const { registry, provider, admin, member, other } = await networkHelpers.loadFixture(
         deployOrganizationRegistryFixture,
       );
-      await expect(registry.connect(admin).addMember(provider.address, member.address, ADMIN))
-        .to.emit(registry, "MemberAdded")
+      await expect(registry.connect(admin).offerMembership(provider.address, member.address, ADMIN))
+        .to.emit(registry, "MembershipOffered")
         .withArgs(provider.address, member.address, ADMIN, admin.address);
-      await expect(registry.connect(member).addMember(provider.address, other.address, ANALYST))
-        .to.emit(registry, "MemberAdded")
+      await registry.connect(member).acceptMembership(provider.address, ADMIN);
+      await expect(registry.connect(member).offerMembership(provider.address, other.address, ANALYST))
+        .to.emit(registry, "MembershipOffered")
         .withArgs(provider.address, other.address, ANALYST, member.address);
+    });
+
+    it("accepts only the role offered, once, and not an offer withdrawn or replaced", async function () {
+      const { registry, provider, admin, member, stranger } = await networkHelpers.loadFixture(
+        deployOrganizationRegistryFixture,
+      );
+      await expect(registry.connect(member).acceptMembership(provider.address, ANALYST))
+        .to.be.revertedWithCustomError(registry, "OrganizationRegistryNoOffer")
+        .withArgs(provider.address, member.address);
+      await registry.connect(admin).offerMembership(provider.address, member.address, ADMIN);
+      await registry.connect(admin).offerMembership(provider.address, member.address, ANALYST);
+      await expect(registry.connect(member).acceptMembership(provider.address, ADMIN))
+        .to.be.revertedWithCustomError(registry, "OrganizationRegistryNoOffer")
+        .withArgs(provider.address, member.address);
+      // Only the addressee accepts: a stranger has no offer.
+      await expect(registry.connect(stranger).acceptMembership(provider.address, ANALYST))
+        .to.be.revertedWithCustomError(registry, "OrganizationRegistryNoOffer")
+        .withArgs(provider.address, stranger.address);
+      await expect(registry.connect(admin).withdrawMembershipOffer(provider.address, member.address))
+        .to.emit(registry, "MembershipOfferWithdrawn")
+        .withArgs(provider.address, member.address, admin.address);
+      await expect(registry.connect(admin).withdrawMembershipOffer(provider.address, member.address))
+        .to.be.revertedWithCustomError(registry, "OrganizationRegistryNoOffer")
+        .withArgs(provider.address, member.address);
+      await expect(registry.connect(stranger).withdrawMembershipOffer(provider.address, member.address))
+        .to.be.revertedWithCustomError(registry, "OrganizationRegistryNotOrganizationAdmin")
+        .withArgs(provider.address, stranger.address);
+      await expect(registry.connect(member).acceptMembership(provider.address, ANALYST))
+        .to.be.revertedWithCustomError(registry, "OrganizationRegistryNoOffer")
+        .withArgs(provider.address, member.address);
+    });
+
+    it("accepts by the member's EIP-712 signature, relayed by anyone, once; refuses others' and late ones", async function () {
+      const { registry, provider, member, stranger } = await networkHelpers.loadFixture(
+        deployOrganizationRegistryFixture,
+      );
+      const domain = {
+        name: "Consentry ConsentRegistry",
+        version: "1",
+        chainId: (await ethers.provider.getNetwork()).chainId,
+        verifyingContract: await registry.getAddress(),
+      };
+      const types = {
+        AcceptMembership: [
+          { name: "member", type: "address" },
+          { name: "organization", type: "address" },
+          { name: "role", type: "uint8" },
+          { name: "nonce", type: "uint256" },
+          { name: "deadline", type: "uint256" },
+        ],
+      };
+      const deadline = BigInt(await networkHelpers.time.latest()) + 3600n;
+      const message = { member: member.address, organization: provider.address, role: GATEWAY, nonce: 0n, deadline };
+      const signature = await member.signTypedData(domain, types, message);
+      const forged = await stranger.signTypedData(domain, types, message);
+      await registry.connect(provider).offerMembership(provider.address, member.address, GATEWAY);
+      await expect(
+        registry.connect(stranger).acceptMembershipBySig(member.address, provider.address, GATEWAY, deadline, forged),
+      )
+        .to.be.revertedWithCustomError(registry, "OrganizationRegistryInvalidSignature")
+        .withArgs(member.address);
+      await expect(
+        registry
+          .connect(stranger)
+          .acceptMembershipBySig(member.address, provider.address, GATEWAY, deadline, signature),
+      )
+        .to.emit(registry, "MemberAdded")
+        .withArgs(provider.address, member.address, GATEWAY, member.address);
+      // Removed and offered again: the old signature (nonce 0) no longer accepts for the member.
+      await registry.connect(provider).removeMember(provider.address, member.address);
+      await registry.connect(provider).offerMembership(provider.address, member.address, GATEWAY);
+      await expect(
+        registry
+          .connect(stranger)
+          .acceptMembershipBySig(member.address, provider.address, GATEWAY, deadline, signature),
+      )
+        .to.be.revertedWithCustomError(registry, "OrganizationRegistryInvalidSignature")
+        .withArgs(member.address);
+      const late = { ...message, nonce: 1n, deadline: BigInt(await networkHelpers.time.latest()) + 10n };
+      const lateSignature = await member.signTypedData(domain, types, late);
+      await networkHelpers.time.increase(60);
+      await expect(
+        registry
+          .connect(stranger)
+          .acceptMembershipBySig(member.address, provider.address, GATEWAY, late.deadline, lateSignature),
+      )
+        .to.be.revertedWithCustomError(registry, "OrganizationRegistrySignatureExpired")
+        .withArgs(late.deadline);
     });
 
     it("refuses non-admin members, another organization and its ADMIN, governance and strangers", async function () {
@@ -477,7 +577,7 @@ describe("OrganizationRegistry", function () {
       await withResearcher(f);
       const { registry, provider, clinician, researcher, researchAdmin, governance, stranger, member } = f;
       for (const caller of [clinician, researcher, researchAdmin, governance, stranger]) {
-        await expect(registry.connect(caller).addMember(provider.address, member.address, ANALYST))
+        await expect(registry.connect(caller).offerMembership(provider.address, member.address, ANALYST))
           .to.be.revertedWithCustomError(registry, "OrganizationRegistryNotOrganizationAdmin")
           .withArgs(provider.address, caller.address);
       }
@@ -487,10 +587,10 @@ describe("OrganizationRegistry", function () {
       const { registry, clinician, stranger, member } = await networkHelpers.loadFixture(
         deployOrganizationRegistryFixture,
       );
-      await expect(registry.connect(stranger).addMember(stranger.address, member.address, ANALYST))
+      await expect(registry.connect(stranger).offerMembership(stranger.address, member.address, ANALYST))
         .to.be.revertedWithCustomError(registry, "OrganizationRegistryUnknownOrganization")
         .withArgs(stranger.address);
-      await expect(registry.connect(clinician).addMember(clinician.address, member.address, ANALYST))
+      await expect(registry.connect(clinician).offerMembership(clinician.address, member.address, ANALYST))
         .to.be.revertedWithCustomError(registry, "OrganizationRegistryUnknownOrganization")
         .withArgs(clinician.address);
     });
@@ -498,45 +598,83 @@ describe("OrganizationRegistry", function () {
     it("refuses the zero address and unknown roles 0 (the organization's own) and 5", async function () {
       const { registry, provider, member } = await networkHelpers.loadFixture(deployOrganizationRegistryFixture);
       await expect(
-        registry.connect(provider).addMember(provider.address, ethers.ZeroAddress, ANALYST),
+        registry.connect(provider).offerMembership(provider.address, ethers.ZeroAddress, ANALYST),
       ).to.be.revertedWithCustomError(registry, "OrganizationRegistryZeroAddress");
       for (const role of [0, 5, 255]) {
-        await expect(registry.connect(provider).addMember(provider.address, member.address, role))
+        await expect(registry.connect(provider).offerMembership(provider.address, member.address, role))
           .to.be.revertedWithCustomError(registry, "OrganizationRegistryUnknownRole")
           .withArgs(role);
       }
     });
 
-    it("refuses an address in use: a member here or elsewhere, an organization, the organization itself", async function () {
+    it("refuses to accept into an address in use: a member here or elsewhere, an organization", async function () {
       const f = await networkHelpers.loadFixture(deployOrganizationRegistryFixture);
       await withResearcher(f);
       const { registry, provider, clinician, researcher, researchAdmin } = f;
-      const cases: [string, string][] = [
-        [clinician.address, provider.address],
-        [researchAdmin.address, researcher.address],
-        [researcher.address, researcher.address],
-        [provider.address, provider.address],
+      const cases: [HardhatEthersSigner, string][] = [
+        [clinician, provider.address],
+        [researchAdmin, researcher.address],
+        [researcher, researcher.address],
+        [provider, provider.address],
       ];
       for (const [account, organization] of cases) {
-        await expect(registry.connect(provider).addMember(provider.address, account, ANALYST))
+        await registry.connect(provider).offerMembership(provider.address, account.address, ANALYST);
+        await expect(registry.connect(account).acceptMembership(provider.address, ANALYST))
           .to.be.revertedWithCustomError(registry, "OrganizationRegistryAddressInUse")
-          .withArgs(account, organization);
+          .withArgs(account.address, organization);
       }
     });
 
-    it("refuses to add members to a suspended organization, even by the organization itself", async function () {
-      const { registry, provider, admin, member } = await networkHelpers.loadFixture(deployOrganizationRegistryFixture);
+    it("refuses offers by, and acceptances into, a suspended organization", async function () {
+      const { registry, provider, admin, member, other } = await networkHelpers.loadFixture(
+        deployOrganizationRegistryFixture,
+      );
+      await registry.connect(admin).offerMembership(provider.address, other.address, CLINICIAN);
       await registry.suspend(provider.address, ethers.ZeroHash);
       for (const caller of [provider, admin]) {
-        await expect(registry.connect(caller).addMember(provider.address, member.address, CLINICIAN))
+        await expect(registry.connect(caller).offerMembership(provider.address, member.address, CLINICIAN))
           .to.be.revertedWithCustomError(registry, "OrganizationRegistryWrongStatus")
           .withArgs(provider.address, SUSPENDED);
       }
+      await expect(registry.connect(other).acceptMembership(provider.address, CLINICIAN))
+        .to.be.revertedWithCustomError(registry, "OrganizationRegistryWrongStatus")
+        .withArgs(provider.address, SUSPENDED);
       await registry.reinstate(provider.address);
-      await expect(registry.connect(admin).addMember(provider.address, member.address, CLINICIAN)).to.emit(
+      await expect(registry.connect(other).acceptMembership(provider.address, CLINICIAN)).to.emit(
         registry,
         "MemberAdded",
       );
+    });
+  });
+
+  describe("attack (issue 11 item 10): membership forced on an address", function () {
+    it("an address an admin names is not blocked from accreditation or another organization until it accepts", async function () {
+      const f = await networkHelpers.loadFixture(deployOrganizationRegistryFixture);
+      await withResearcher(f);
+      const { registry, provider, researcher, member, other } = f;
+      // A hospital's admin names two addresses without asking them...
+      await registry.connect(provider).offerMembership(provider.address, member.address, ANALYST);
+      await registry.connect(provider).offerMembership(provider.address, other.address, ANALYST);
+      // ...which are still free: governance accredits one, another organization gets the other.
+      await registry.accredit(member.address, PAYER, "Example Insurer", "", LICENCE);
+      expect((await registry.accountOf(member.address))[0]).to.equal(member.address);
+      await registry.connect(researcher).offerMembership(researcher.address, other.address, ANALYST);
+      await registry.connect(other).acceptMembership(researcher.address, ANALYST);
+      expect((await registry.accountOf(other.address))[0]).to.equal(researcher.address);
+      // The hospital's stale offer cannot pull it over.
+      await expect(registry.connect(other).acceptMembership(provider.address, ANALYST))
+        .to.be.revertedWithCustomError(registry, "OrganizationRegistryAddressInUse")
+        .withArgs(other.address, researcher.address);
+    });
+
+    it("governance removes any member", async function () {
+      const { registry, provider, clinician, governance } = await networkHelpers.loadFixture(
+        deployOrganizationRegistryFixture,
+      );
+      await expect(registry.connect(governance).removeMember(provider.address, clinician.address))
+        .to.emit(registry, "MemberRemoved")
+        .withArgs(provider.address, clinician.address, governance.address);
+      expect(await registry.accountOf(clinician.address)).to.deep.equal([ethers.ZeroAddress, 0n, 0n, 0n]);
     });
   });
 
@@ -565,7 +703,8 @@ describe("OrganizationRegistry", function () {
       await expect(registry.connect(clinician).removeMember(provider.address, clinician.address))
         .to.emit(registry, "MemberRemoved")
         .withArgs(provider.address, clinician.address, clinician.address);
-      await registry.connect(researcher).addMember(researcher.address, clinician.address, ANALYST);
+      await registry.connect(researcher).offerMembership(researcher.address, clinician.address, ANALYST);
+      await registry.connect(clinician).acceptMembership(researcher.address, ANALYST);
       expect(await registry.accountOf(clinician.address)).to.deep.equal([
         researcher.address,
         BigInt(ANALYST),
@@ -577,7 +716,7 @@ describe("OrganizationRegistry", function () {
     it("takes the admin rights of a removed ADMIN away", async function () {
       const { registry, provider, admin, member } = await networkHelpers.loadFixture(deployOrganizationRegistryFixture);
       await registry.connect(admin).removeMember(provider.address, admin.address);
-      await expect(registry.connect(admin).addMember(provider.address, member.address, ANALYST))
+      await expect(registry.connect(admin).offerMembership(provider.address, member.address, ANALYST))
         .to.be.revertedWithCustomError(registry, "OrganizationRegistryNotOrganizationAdmin")
         .withArgs(provider.address, admin.address);
     });
@@ -591,11 +730,11 @@ describe("OrganizationRegistry", function () {
       );
     });
 
-    it("refuses callers that are neither an admin of the organization nor the member", async function () {
+    it("refuses callers that are neither an admin of the organization, the member nor governance", async function () {
       const f = await networkHelpers.loadFixture(deployOrganizationRegistryFixture);
       await withResearcher(f);
-      const { registry, provider, admin, clinician, researcher, researchAdmin, governance, stranger } = f;
-      for (const caller of [researcher, researchAdmin, governance, stranger]) {
+      const { registry, provider, admin, clinician, researcher, researchAdmin, stranger } = f;
+      for (const caller of [researcher, researchAdmin, stranger]) {
         await expect(registry.connect(caller).removeMember(provider.address, clinician.address))
           .to.be.revertedWithCustomError(registry, "OrganizationRegistryNotOrganizationAdmin")
           .withArgs(provider.address, caller.address);
@@ -660,8 +799,10 @@ describe("OrganizationRegistry", function () {
       const { registry, provider, admin, clinician, stranger, member, other } = await networkHelpers.loadFixture(
         deployOrganizationRegistryFixture,
       );
-      await registry.connect(provider).addMember(provider.address, member.address, GATEWAY);
-      await registry.connect(provider).addMember(provider.address, other.address, ANALYST);
+      await registry.connect(provider).offerMembership(provider.address, member.address, GATEWAY);
+      await registry.connect(member).acceptMembership(provider.address, GATEWAY);
+      await registry.connect(provider).offerMembership(provider.address, other.address, ANALYST);
+      await registry.connect(other).acceptMembership(provider.address, ANALYST);
       const active = [BigInt(PROVIDER), BigInt(ACTIVE)];
       expect(await registry.accountOf(provider.address)).to.deep.equal([provider.address, 0n, ...active]);
       expect(await registry.accountOf(admin.address)).to.deep.equal([provider.address, BigInt(ADMIN), ...active]);

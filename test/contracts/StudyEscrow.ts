@@ -147,12 +147,18 @@ async function deployStudyEscrowFixture() {
   await registry.accredit(s.otherProvider.address, PROVIDER, "Elsewhere Clinic", "", ethers.ZeroHash);
   await registry.accredit(s.researcher.address, RESEARCHER, "Example Research Institute", "", ethers.ZeroHash);
   await registry.accredit(s.otherResearcher.address, RESEARCHER, "Other Institute", "", ethers.ZeroHash);
-  await registry.connect(s.researcher).addMember(s.researcher.address, s.researchAdmin.address, ADMIN);
-  await registry.connect(s.researcher).addMember(s.researcher.address, s.analyst.address, ANALYST);
-  await registry.connect(s.hospital).addMember(s.hospital.address, s.hospitalGateway.address, GATEWAY);
-  await registry.connect(s.hospital).addMember(s.hospital.address, s.clinician.address, CLINICIAN);
-  await registry.connect(s.lab).addMember(s.lab.address, s.labGateway.address, GATEWAY);
-  await registry.connect(s.otherProvider).addMember(s.otherProvider.address, s.otherGateway.address, GATEWAY);
+  await registry.connect(s.researcher).offerMembership(s.researcher.address, s.researchAdmin.address, ADMIN);
+  await registry.connect(s.researchAdmin).acceptMembership(s.researcher.address, ADMIN);
+  await registry.connect(s.researcher).offerMembership(s.researcher.address, s.analyst.address, ANALYST);
+  await registry.connect(s.analyst).acceptMembership(s.researcher.address, ANALYST);
+  await registry.connect(s.hospital).offerMembership(s.hospital.address, s.hospitalGateway.address, GATEWAY);
+  await registry.connect(s.hospitalGateway).acceptMembership(s.hospital.address, GATEWAY);
+  await registry.connect(s.hospital).offerMembership(s.hospital.address, s.clinician.address, CLINICIAN);
+  await registry.connect(s.clinician).acceptMembership(s.hospital.address, CLINICIAN);
+  await registry.connect(s.lab).offerMembership(s.lab.address, s.labGateway.address, GATEWAY);
+  await registry.connect(s.labGateway).acceptMembership(s.lab.address, GATEWAY);
+  await registry.connect(s.otherProvider).offerMembership(s.otherProvider.address, s.otherGateway.address, GATEWAY);
+  await registry.connect(s.otherGateway).acceptMembership(s.otherProvider.address, GATEWAY);
 
   const escrowAddress = await escrow.getAddress();
   const tokenAddress = await token.getAddress();
@@ -1133,7 +1139,8 @@ describe("StudyEscrow", function () {
 
     it("refuses a caller that is not an active GATEWAY member of an active provider", async function () {
       const f = await networkHelpers.loadFixture(deployStudyEscrowFixture);
-      await f.registry.connect(f.researcher).addMember(f.researcher.address, f.relayer.address, GATEWAY);
+      await f.registry.connect(f.researcher).offerMembership(f.researcher.address, f.relayer.address, GATEWAY);
+      await f.registry.connect(f.relayer).acceptMembership(f.researcher.address, GATEWAY);
       for (const caller of [f.stranger, f.clinician, f.hospital, f.relayer, f.analyst]) {
         await expect(f.escrow.connect(caller).reportDeliveries(f.studyId, [f.patient.address]))
           .to.be.revertedWithCustomError(f.escrow, "StudyEscrowNotGateway")

@@ -12,7 +12,8 @@
  * - the researcher sees enrolment and spend, tops up with a permit, cancels and reclaims;
  * - governance (#0) accredits an organization, suspends and reinstates it; a clinician (#4) opens
  *   break-glass access after a confirmation, governance sees it in the log, and the clinician closes it;
- * - the hospital's own account (#3) adds and removes a member; the analyst (#9) follows the studies
+ * - the hospital's own account (#3) offers membership, the member accepts by its signature, and the
+ *   hospital removes it; the analyst (#9) follows the studies
  *   read-only (the escrow lets only the organization and its ADMIN members manage studies).
  * Every step is asserted on-chain. Environment variables: see ./lib/environment.ts (with
  * E2E_EXTERNAL_STACK=1 the gasless join needs the gateways to allow this app's origin).
@@ -25,6 +26,7 @@ import { type Address, type PublicClient, parseEther, zeroAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
 import { KINDS } from "../../sdk/codes.ts";
+import { acceptMembershipTypedData } from "../../sdk/eip712.ts";
 import { consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "../../sdk/generated/abis.ts";
 import { readOrganizations } from "../../sdk/ledger.ts";
 import {
@@ -37,7 +39,7 @@ import {
   shoot,
   startEnvironment,
 } from "./lib/environment.ts";
-import { devAccount, publicClient } from "./lib/wallet.ts";
+import { devAccount, publicClient, walletOf } from "./lib/wallet.ts";
 
 const research = devAccount("research");
 const alice = devAccount("alice");
@@ -438,23 +440,48 @@ describe("research, governance and provider consoles (browser, end to end)", fun
     await row.getByText("Closed early", { exact: true }).waitFor({ timeout: 20_000 });
   });
 
-  it("organization: the hospital's own account adds a member with a role and removes it", async () => {
+  it("organization: the hospital's own account offers membership, the member accepts, the hospital removes it", async () => {
     organization = await environment!.walletPage(devAccount("hospital"));
     const page = organization.page;
     await connect(page, baseUrl, "/governance");
     await page.getByText("You can manage the members of your own organization.", { exact: false }).waitFor();
     expect(await page.getByRole("button", { name: "Accredit", exact: true }).count()).to.equal(0);
-    const member = privateKeyToAccount(generatePrivateKey()).address;
+    const memberKey = privateKeyToAccount(generatePrivateKey());
+    const member = memberKey.address;
     await page.getByLabel("Member's address").fill(member);
     await page.getByLabel("Role", { exact: true }).selectOption("CLINICIAN");
-    await page.getByRole("button", { name: "Add member" }).click();
-    await page.getByText("Member added to St. Example Hospital.").waitFor();
+    await page.getByRole("button", { name: "Offer membership" }).click();
+    await page
+      .getByText("Offer sent: the address becomes a member of St. Example Hospital once it accepts", {
+        exact: false,
+      })
+      .waitFor();
     const accountOf = (a: Address) =>
       publicClient.readContract({ address: registry, abi: consentRegistryAbi, functionName: "accountOf", args: [a] });
+    // An offer binds nothing: the address is still free.
+    expect((await accountOf(member))[0]).to.equal(zeroAddress);
+    const short = `${member.slice(0, 6)}…${member.slice(-4)}`;
+    await page.getByRole("button", { name: `Withdraw offer to ${short}` }).waitFor();
+
+    // The member (an address without ETH) accepts by its signature; anyone relays it.
+    const deadline = (await publicClient.getBlock()).timestamp + 3600n;
+    const chainId = await publicClient.getChainId();
+    const signature = await memberKey.signTypedData(
+      acceptMembershipTypedData(
+        { chainId, registry },
+        { member, organization: hospital, role: 2, nonce: 0n, deadline },
+      ),
+    );
+    const hash = await walletOf(devAccount("hospital")).writeContract({
+      address: registry,
+      abi: consentRegistryAbi,
+      functionName: "acceptMembershipBySig",
+      args: [member, hospital, 2, deadline, signature],
+    });
+    expect((await publicClient.waitForTransactionReceipt({ hash })).status).to.equal("success");
     const [org, role] = await accountOf(member);
     expect([org, role]).to.deep.equal([hospital, 2]);
 
-    const short = `${member.slice(0, 6)}…${member.slice(-4)}`;
     await page.getByRole("button", { name: `Remove member ${short}` }).click();
     await page.getByText(`${short} no longer acts for St. Example Hospital.`).waitFor();
     expect((await accountOf(member))[0]).to.equal(zeroAddress);

@@ -6,7 +6,7 @@ import { useRefreshOnNewBlock } from "../../_lib/hooks.ts";
 import { useAccountStanding } from "../../_lib/roles.ts";
 import { AccreditForm } from "./AccreditForm.tsx";
 import { EmergencyLog } from "./EmergencyLog.tsx";
-import { Members } from "./Members.tsx";
+import { Members, MembershipOffers } from "./Members.tsx";
 import { OrganizationList } from "./OrganizationList.tsx";
 
 export function GovernanceConsole() {
@@ -27,13 +27,14 @@ function Console({ account }: { account: Address }) {
       {governs ? null : (
         <p className="notice" role="note">
           This account does not hold the registry&apos;s governance role: you can read everything here, but accrediting,
-          suspending and reinstating are refused.
+          suspending, reinstating and removing members are refused.
           {manages ? " You can manage the members of your own organization." : null}
         </p>
       )}
       {governs ? <AccreditForm /> : null}
       <OrganizationList governs={governs} />
-      <Members manages={manages} />
+      <MembershipOffers account={account} />
+      <Members manages={manages} governs={governs} />
       <EmergencyLog />
     </>
   );

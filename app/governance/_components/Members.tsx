@@ -5,7 +5,7 @@ import type { Address } from "viem";
 
 import { ROLES, type RoleName } from "../../../sdk/codes.ts";
 import { consentRegistryAbi } from "../../../sdk/generated/abis.ts";
-import { findOrganization, readMembers } from "../../../sdk/ledger.ts";
+import { findOrganization, readMembers, readMembershipOffers } from "../../../sdk/ledger.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { parseAddressInput } from "../../_lib/address.ts";
 import { shortAddress } from "../../_lib/format.ts";
@@ -21,8 +21,61 @@ const ROLE_WORDS: Record<Exclude<RoleName, "ORGANIZATION">, string> = {
 const MEMBER_ROLES = Object.keys(ROLE_WORDS) as (keyof typeof ROLE_WORDS)[];
 const roleName = (role: number) => MEMBER_ROLES.find((r) => ROLES[r] === role);
 
-/** The members of an organization; its own address and ADMIN members add and remove them. */
-export function Members({ manages }: { manages: Address | null }) {
+/** The membership offers made to the connected account: it becomes a member only by accepting one. */
+export function MembershipOffers({ account }: { account: Address }) {
+  const id = useId();
+  const client = useLedgerClient();
+  const { nameOf } = useOrganizations();
+  const tx = useTx();
+  const [confirmed, setConfirmed] = useState("Done.");
+  const { data: offers = [] } = useQuery({
+    queryKey: [LEDGER_KEY, "membership-offers", registryAddress, account],
+    enabled: !!client && !!registryAddress,
+    queryFn: () => readMembershipOffers(client!, { registry: registryAddress!, member: account }),
+  });
+  if (offers.length === 0) return null;
+  return (
+    <section className="card" aria-labelledby={`${id}-heading`}>
+      <h2 id={`${id}-heading`}>Membership offers to you</h2>
+      <p>
+        An organization offered this address a role. Nothing changes for your address until you accept; an address
+        belongs to one organization at a time.
+      </p>
+      <ul className="plain rows" aria-label="Membership offers to you">
+        {offers.map((o) => {
+          const orgName = nameOf(o.organization) ?? shortAddress(o.organization);
+          const role = roleName(o.role);
+          const roleWords = role ? ROLE_WORDS[role] : `Role ${o.role}`;
+          return (
+            <li key={o.organization} className="row">
+              <span>
+                {orgName}: {roleWords}
+              </span>
+              <button
+                type="button"
+                className="button small primary"
+                disabled={tx.busy}
+                onClick={() => {
+                  setConfirmed(`You are now a member of ${orgName}.`);
+                  void tx.run(() =>
+                    call(registryAddress!, consentRegistryAbi, "acceptMembership", [o.organization, o.role]),
+                  );
+                }}
+              >
+                Accept<span className="visually-hidden"> the offer of {orgName}</span>
+              </button>
+            </li>
+          );
+        })}
+      </ul>
+      <TxStatusLine status={tx.status} confirmed={confirmed} />
+    </section>
+  );
+}
+
+/** The members of an organization; its own address and ADMIN members offer membership (the member
+ * accepts) and remove members; governance may remove any member. */
+export function Members({ manages, governs = false }: { manages: Address | null; governs?: boolean }) {
   const id = useId();
   const client = useLedgerClient();
   const { organizations, nameOf } = useOrganizations();
@@ -34,6 +87,12 @@ export function Members({ manages }: { manages: Address | null }) {
     queryFn: () => readMembers(client!, { registry: registryAddress!, organization: organization as Address }),
   });
   const canManage = !!manages && !!organization && manages.toLowerCase() === organization.toLowerCase();
+  const canRemove = canManage || governs;
+  const { data: offers = [] } = useQuery({
+    queryKey: [LEDGER_KEY, "membership-offers", registryAddress, organization],
+    enabled: !!client && !!organization && canManage,
+    queryFn: () => readMembershipOffers(client!, { registry: registryAddress!, organization: organization as Address }),
+  });
   const orgName = organization ? (nameOf(organization) ?? shortAddress(organization)) : "";
   const tx = useTx();
   const [confirmed, setConfirmed] = useState("Done.");
@@ -42,8 +101,8 @@ export function Members({ manages }: { manages: Address | null }) {
     <section className="card" aria-labelledby={`${id}-heading`}>
       <h2 id={`${id}-heading`}>Members</h2>
       <p>
-        An organization acts through member addresses with a role. The organization itself and its administrators add
-        and remove members.
+        An organization acts through member addresses with a role. The organization itself and its administrators offer
+        membership, which the member&apos;s own address accepts, and remove members; governance may remove any member.
       </p>
       <div className="field">
         <label htmlFor={`${id}-org`}>Organization</label>
@@ -71,7 +130,7 @@ export function Members({ manages }: { manages: Address | null }) {
                 <span className="badge badge-not-yet-valid">
                   {role ? `${role.charAt(0)}${role.slice(1).toLowerCase()}` : `Role ${m.role}`}
                 </span>
-                {canManage ? (
+                {canRemove ? (
                   <button
                     type="button"
                     className="button small danger"
@@ -91,6 +150,39 @@ export function Members({ manages }: { manages: Address | null }) {
           })}
         </ul>
       )}
+      {canManage && offers.length > 0 ? (
+        <ul className="plain rows" aria-label={`Open membership offers of ${orgName}`}>
+          {offers.map((o) => {
+            const role = roleName(o.role);
+            return (
+              <li key={o.member} className="row">
+                <span className="address" title={o.member}>
+                  {o.member}
+                </span>
+                <span className="badge badge-not-yet-valid">
+                  Offered: {role ? `${role.charAt(0)}${role.slice(1).toLowerCase()}` : `Role ${o.role}`}
+                </span>
+                <button
+                  type="button"
+                  className="button small"
+                  disabled={tx.busy}
+                  onClick={() => {
+                    setConfirmed(`The offer to ${shortAddress(o.member)} is withdrawn.`);
+                    void tx.run(() =>
+                      call(registryAddress!, consentRegistryAbi, "withdrawMembershipOffer", [
+                        organization as Address,
+                        o.member,
+                      ]),
+                    );
+                  }}
+                >
+                  Withdraw offer<span className="visually-hidden"> to {shortAddress(o.member)}</span>
+                </button>
+              </li>
+            );
+          })}
+        </ul>
+      ) : null}
       {canManage ? (
         <AddMemberForm
           organization={organization as Address}
@@ -133,13 +225,13 @@ function AddMemberForm({
       return;
     }
     const ok = await tx.run(() =>
-      call(registryAddress!, consentRegistryAbi, "addMember", [organization, parsed, ROLES[role]]),
+      call(registryAddress!, consentRegistryAbi, "offerMembership", [organization, parsed, ROLES[role]]),
     );
     if (ok) setAddress("");
   }
 
   return (
-    <form noValidate onSubmit={onSubmit} className="form inline-form" aria-label={`Add a member to ${name}`}>
+    <form noValidate onSubmit={onSubmit} className="form inline-form" aria-label={`Offer membership of ${name}`}>
       <div className="field">
         <label htmlFor={`${id}-address`}>Member&apos;s address</label>
         <input
@@ -168,9 +260,12 @@ function AddMemberForm({
         </select>
       </div>
       <button type="submit" className="button primary" disabled={tx.busy}>
-        Add member
+        Offer membership
       </button>
-      <TxStatusLine status={tx.status} confirmed={`Member added to ${name}.`} />
+      <TxStatusLine
+        status={tx.status}
+        confirmed={`Offer sent: the address becomes a member of ${name} once it accepts (here, with its own wallet).`}
+      />
     </form>
   );
 }

@@ -59,12 +59,17 @@ export function BreakGlass({
     queryKey: [LEDGER_KEY, "emergency-policy", registryAddress],
     enabled: !!client && !!registryAddress,
     queryFn: async () => {
-      const [maxDuration, maxOpenings] = await client!.readContract({ ...read, functionName: "emergencyPolicy" });
-      return { maxDuration, maxOpenings };
+      const [minDuration, maxDuration, maxOpenings] = await client!.readContract({
+        ...read,
+        functionName: "emergencyPolicy",
+      });
+      return { minDuration, maxDuration, maxOpenings };
     },
   });
   const open = !!access && access.expiresAt > now;
-  const durations = DURATIONS.filter((d) => !policy || d.seconds <= policy.maxDuration);
+  const durations = DURATIONS.filter(
+    (d) => !policy || (d.seconds >= policy.minDuration && d.seconds <= policy.maxDuration),
+  );
   const reasonWords = reason ? EMERGENCY_REASONS[Number(reason) as EmergencyReasonCode] : "";
   const durationWords = DURATIONS.find((d) => d.seconds === duration)?.words ?? `${duration / 60} minutes`;
 

@@ -172,7 +172,8 @@ export async function deployTestChain(options: DeployTestChainOptions = {}): Pro
   }
   for (const member of DEMO_MEMBERS) {
     const org = actors[member.organization];
-    await registryWrite(org, "addMember", [org.address, actors[member.account].address, ROLES[member.role]]);
+    await registryWrite(org, "offerMembership", [org.address, actors[member.account].address, ROLES[member.role]]);
+    await registryWrite(actors[member.account], "acceptMembership", [org.address, ROLES[member.role]]);
   }
 
   let custodians = 0;
@@ -187,7 +188,8 @@ export async function deployTestChain(options: DeployTestChainOptions = {}): Pro
       "",
       zeroHash,
     ]);
-    await registryWrite(organization, "addMember", [organization.address, gateway.address, ROLES.GATEWAY]);
+    await registryWrite(organization, "offerMembership", [organization.address, gateway.address, ROLES.GATEWAY]);
+    await registryWrite(gateway, "acceptMembership", [organization.address, ROLES.GATEWAY]);
     return { organization, gateway };
   };
 
