@@ -405,7 +405,7 @@ export function loadAuditVerifyConfig(env: Env, io: ConfigIo = nodeIo): AuditVer
   let rpcUrl: string | undefined;
   const rpcRaw = r.required("RPC_URL", "JSON-RPC endpoint of the chain holding the audit anchors");
   if (rpcRaw !== undefined && r.url("RPC_URL", rpcRaw, ["http:", "https:", "ws:", "wss:"])) rpcUrl = rpcRaw;
-  const chainId = r.int("CHAIN_ID", undefined, 1, Number.MAX_SAFE_INTEGER, "EIP-155 chain id, e.g. 31337");
+  const chainId = r.int("CHAIN_ID", undefined, 1, Number.MAX_SAFE_INTEGER, "EIP-155 chain id, e.g. 84532");
   const auditAnchorAddress = r.contract("AUDIT_ANCHOR_ADDRESS", "AuditAnchor", chainId, true);
   const addr = r.required("CUSTODIAN_ADDRESS", "the custodian organization whose audit log this is");
   const custodianAddress = addr === undefined ? undefined : r.address("CUSTODIAN_ADDRESS", addr);
@@ -486,7 +486,7 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
   const rpcRaw = r.required("RPC_URL", "JSON-RPC endpoint of the chain holding the consent registry");
   if (rpcRaw !== undefined && r.url("RPC_URL", rpcRaw, ["http:", "https:", "ws:", "wss:"])) rpcUrl = rpcRaw;
 
-  const chainId = r.int("CHAIN_ID", undefined, 1, Number.MAX_SAFE_INTEGER, "EIP-155 chain id, e.g. 31337");
+  const chainId = r.int("CHAIN_ID", undefined, 1, Number.MAX_SAFE_INTEGER, "EIP-155 chain id, e.g. 84532");
 
   const consentRegistryAddress = r.contract("CONSENT_REGISTRY_ADDRESS", "ConsentRegistry", chainId, true);
   const auditAnchorAddress = r.contract("AUDIT_ANCHOR_ADDRESS", "AuditAnchor", chainId, true);
