@@ -18,16 +18,7 @@ import path from "node:path";
 
 import type { Bundle, Patient } from "@medplum/fhirtypes";
 import { expect } from "chai";
-import {
-  type Abi,
-  type Address,
-  type Hex,
-  createPublicClient,
-  createWalletClient,
-  http,
-  keccak256,
-  toHex,
-} from "viem";
+import { type Abi, type Address, type Hex, createPublicClient, createWalletClient, http, keccak256, toHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type LocalAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
 
