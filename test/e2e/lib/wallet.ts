@@ -182,9 +182,15 @@ export function installTestWallet(options: {
           emit("chainChanged", hex(chainId));
           return null;
         }
-        case "wallet_addEthereumChain":
-          knownChains.add(Number((params[0] as { chainId: string }).chainId));
+        case "wallet_addEthereumChain": {
+          // As MetaMask does (EIP-3085 lets a wallet choose): add the chain and switch to it.
+          const added = Number((params[0] as { chainId: string }).chainId);
+          knownChains.add(added);
+          chainId = added;
+          store.setItem("testwallet.chainId", String(chainId));
+          emit("chainChanged", hex(chainId));
           return null;
+        }
         default: {
           if (!connected && /^(eth_send|eth_sign|personal_sign)/.test(method)) throw rpcError(4100, "Unauthorized");
           if (chainId !== (options.appChainId ?? 31337) && /^(eth_send|eth_sign)/.test(method))
