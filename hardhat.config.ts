@@ -3,7 +3,8 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
-import { defineConfig } from "hardhat/config";
+import { configVariable, defineConfig } from "hardhat/config";
+import type { HttpNetworkUserConfig } from "hardhat/types/config";
 
 /** The one Solidity version of the project; the `solc` npm package is pinned to exactly this. */
 export const SOLC_VERSION = "0.8.30";
@@ -40,14 +41,38 @@ async function readSoljsonVersion(path: string): Promise<string> {
   return version;
 }
 
+/** The compiler settings of every build: tests, coverage, the local stack and real deployments. */
+const COMPILER_SETTINGS = {
+  optimizer: { enabled: true, runs: 10_000 },
+  viaIR: true,
+};
+
+/**
+ * A network of `npm run deploy -- --network <name>`. Nothing secret is in this file: the RPC URL
+ * (which often embeds a provider's API key) and the deployer's key are configuration variables,
+ * read from the environment or from the encrypted hardhat-keystore (`npx hardhat keystore set
+ * SEPOLIA_RPC_URL`); `npm run deploy` also accepts DEPLOYER_PRIVATE_KEY_FILE (a file holding the
+ * key). Add a chain by adding an entry here; see docs/runbook.md.
+ */
+function remote(prefix: string, chainId: number | undefined): HttpNetworkUserConfig {
+  return {
+    type: "http",
+    chainType: prefix === "OP_SEPOLIA" || prefix === "BASE_SEPOLIA" || prefix === "BASE" ? "op" : "l1",
+    ...(chainId !== undefined ? { chainId } : {}),
+    url: configVariable(`${prefix}_RPC_URL`),
+    accounts: [configVariable("DEPLOYER_PRIVATE_KEY")],
+  };
+}
+
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
   solidity: {
-    version: SOLC_VERSION,
-    path: soljsonPath,
-    settings: {
-      optimizer: { enabled: true, runs: 10_000 },
-      viaIR: true,
+    // `hardhat ignition deploy` builds with the production profile, which by default drops viaIR and
+    // the optimizer runs (StudyEscrow then fails with "Stack too deep") and would deploy bytecode
+    // the tests never ran: both profiles have exactly the same compiler and settings.
+    profiles: {
+      default: { version: SOLC_VERSION, path: soljsonPath, settings: COMPILER_SETTINGS },
+      production: { version: SOLC_VERSION, path: soljsonPath, settings: COMPILER_SETTINGS },
     },
   },
   // TypeChain's ethers types serve the contract tests only (the sdk exports viem-typed ABIs); they are
@@ -62,5 +87,21 @@ export default defineConfig({
       chainType: "l1",
       url: "http://127.0.0.1:8545",
     },
+    // Any other node, e.g. Foundry's anvil of `npm test` or a consortium's own Besu: ANVIL_RPC_URL.
+    anvil: remote("ANVIL", undefined),
+    // A permissioned chain the hospitals run themselves (Hyperledger Besu, QBFT): BESU_RPC_URL.
+    besu: remote("BESU", undefined),
+    sepolia: remote("SEPOLIA", 11155111),
+    baseSepolia: remote("BASE_SEPOLIA", 84532),
+    base: remote("BASE", 8453),
+    opSepolia: remote("OP_SEPOLIA", 11155420),
+    arbitrumSepolia: remote("ARBITRUM_SEPOLIA", 421614),
+  },
+  // Source verification on block explorers (`npx hardhat verify --network <name> <address> <args>`,
+  // see docs/runbook.md). The API key is a configuration variable, never in this file.
+  verify: {
+    etherscan: { apiKey: configVariable("ETHERSCAN_API_KEY") },
+    blockscout: { enabled: true },
+    sourcify: { enabled: true },
   },
 });

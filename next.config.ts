@@ -6,6 +6,9 @@ const nextConfig: NextConfig = {
   // app/tsconfig.json extends the root one (which stays the Node/Hardhat typecheck) with the
   // bundler settings Next needs; Next leaves an extending tsconfig alone.
   typescript: { tsconfigPath: "app/tsconfig.json" },
+  // A build for another chain beside the default one (test/e2e/anvil-app.test.ts): both `next build`
+  // and `next start` read it.
+  ...(process.env.CONSENTRY_NEXT_DIST_DIR ? { distDir: process.env.CONSENTRY_NEXT_DIST_DIR } : {}),
   reactStrictMode: true,
   poweredByHeader: false,
   async headers() {

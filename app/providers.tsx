@@ -5,7 +5,7 @@ import { type State, WagmiProvider } from "wagmi";
 import { reconnect } from "wagmi/actions";
 import { hashFn } from "wagmi/query";
 
-import { DEV_WALLET_RDNS, getConfig, localChain } from "./_lib/wagmi.ts";
+import { DEV_WALLET_RDNS, getConfig, appChain } from "./_lib/wagmi.ts";
 
 /** One wagmi config and one query cache per browser tab, created once (never shared across requests). */
 export function Providers({ children, initialState }: { children: ReactNode; initialState: State | undefined }) {
@@ -21,7 +21,7 @@ export function Providers({ children, initialState }: { children: ReactNode; ini
     // The local chain's development wallet, announced like any wallet. It arrives after wagmi's own
     // reconnect on mount, so a page reloaded while connected to it reconnects here.
     void import("./_lib/dev-wallet.ts").then(async ({ installDevWallet }) => {
-      installDevWallet(localChain);
+      installDevWallet(appChain);
       if ((await config.storage?.getItem("recentConnectorId")) === DEV_WALLET_RDNS) await reconnect(config);
     });
   }, [config]);

@@ -31,6 +31,9 @@ const steps: Step[] = [
     name: "sdk, gateway and stack tests",
     command: ["npx", "mocha", "sdk/**/*.test.ts", "gateway/**/*.test.ts", "test/stack/*.test.ts"],
   },
+  // Deploy anywhere: `npm run deploy` on Foundry's anvil (chain 31338), accreditation from a file,
+  // the production gateway entry point, the core story (test/anvil/anvil-story.test.ts).
+  { name: "deploy and core story on anvil", command: ["npx", "mocha", "test/anvil/*.test.ts"] },
   { name: "build web app", command: ["npx", "next", "build"], env: { NEXT_TELEMETRY_DISABLED: "1" } },
   process.env.CONSENTRY_TEST_DATABASE_URL
     ? {

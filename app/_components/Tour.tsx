@@ -7,7 +7,7 @@ import { useConnect, useConnection, useConnectors } from "wagmi";
 import { DEMO_ACCOUNTS, DEV_PRIVATE_KEYS, DEV_WALLET_ROLES, type DemoAccountName } from "../../sdk/demo.ts";
 import { explainTransactionError } from "../../sdk/errors.ts";
 import { devWallet, installDevWallet } from "../_lib/dev-wallet.ts";
-import { DEV_WALLET_RDNS, localChain } from "../_lib/wagmi.ts";
+import { DEV_WALLET_RDNS, appChain } from "../_lib/wagmi.ts";
 
 /**
  * The guided first tour of the local demo (local chain only, loaded like the development wallet):
@@ -139,7 +139,7 @@ export default function Tour() {
     setCurrent(key);
     try {
       // The wallet may not be installed yet (the page's first moments): install it here, once.
-      (devWallet() ?? installDevWallet(localChain)).select(step.as);
+      (devWallet() ?? installDevWallet(appChain)).select(step.as);
       if (!isConnected || connector?.id !== DEV_WALLET_RDNS) {
         const wallet = connectors.find((c) => c.id === DEV_WALLET_RDNS);
         if (!wallet) throw new Error("The development wallet is not ready yet: try again in a moment.");

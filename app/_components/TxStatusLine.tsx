@@ -1,6 +1,7 @@
 "use client";
 import type { TxStatus } from "../_lib/hooks.ts";
 import { shortAddress } from "../_lib/format.ts";
+import { explorerTxUrl } from "../_lib/wagmi.ts";
 
 /** Where a transaction stands, announced to screen readers as it changes. */
 export function TxStatusLine({ status, confirmed = "Confirmed." }: { status: TxStatus; confirmed?: string }) {
@@ -27,9 +28,19 @@ export function TxStatusLine({ status, confirmed = "Confirmed." }: { status: TxS
       tone = "error";
       break;
   }
+  const hash = "hash" in status ? status.hash : undefined;
+  const explorer = hash ? explorerTxUrl(hash) : null;
   return (
     <p className={`tx-status tx-${tone}`} role="status" aria-live="polite" data-phase={status.phase}>
       {text}
+      {explorer ? (
+        <>
+          {" "}
+          <a href={explorer} target="_blank" rel="noreferrer">
+            View the transaction
+          </a>
+        </>
+      ) : null}
     </p>
   );
 }

@@ -4,7 +4,7 @@ import type { Address } from "viem";
 import { useConnection } from "wagmi";
 
 import { useMounted } from "../_lib/hooks.ts";
-import { localChain, registryAddress } from "../_lib/wagmi.ts";
+import { appChain, registryAddress } from "../_lib/wagmi.ts";
 import { ConnectWallet } from "./ConnectWallet.tsx";
 import { WrongNetwork } from "./WrongNetwork.tsx";
 
@@ -17,12 +17,12 @@ export function WalletGate({ children }: { children: (account: Address) => React
   if (!registryAddress) {
     return (
       <p className="notice" role="alert">
-        No Consentry registry is deployed on {localChain.name} (chain {localChain.id}) in this build. Start the local
-        stack with <code>npm start</code> and rebuild the app.
+        No Consentry registry is deployed on {appChain.name} (chain {appChain.id}) in this build. Deploy it (
+        <code>npm run deploy</code>; locally <code>npm start</code>) and rebuild the app.
       </p>
     );
   }
   if (!isConnected || !address) return <ConnectWallet />;
-  if (chainId !== localChain.id) return <WrongNetwork />;
+  if (chainId !== appChain.id) return <WrongNetwork />;
   return <>{children(address)}</>;
 }

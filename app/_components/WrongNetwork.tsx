@@ -2,7 +2,7 @@
 import { useConnection, useSwitchChain } from "wagmi";
 
 import { explainTransactionError } from "../../sdk/errors.ts";
-import { localChain } from "../_lib/wagmi.ts";
+import { appChain } from "../_lib/wagmi.ts";
 
 /** Shown while the wallet is on another chain than the registry's, with one button to switch. */
 export function WrongNetwork() {
@@ -12,16 +12,16 @@ export function WrongNetwork() {
     <section className="card warning" role="alert" aria-labelledby="network-heading">
       <h2 id="network-heading">Wrong network</h2>
       <p>
-        Your wallet is on another network (chain {chainId ?? "unknown"}). Your consents are recorded on{" "}
-        {localChain.name} (chain {localChain.id}).
+        Your wallet is on another network (chain {chainId ?? "unknown"}). Your consents are recorded on {appChain.name}{" "}
+        (chain {appChain.id}). Switching adds this network to your wallet if it does not know it yet.
       </p>
       <button
         type="button"
         className="button primary"
         disabled={switchChain.isPending}
-        onClick={() => switchChain.mutate({ chainId: localChain.id })}
+        onClick={() => switchChain.mutate({ chainId: appChain.id })}
       >
-        Switch to {localChain.name}
+        Switch to {appChain.name}
       </button>
       <p className="tx-status tx-error" role="status" aria-live="polite">
         {switchChain.isError ? `Could not switch: ${explainTransactionError(switchChain.error)}` : null}

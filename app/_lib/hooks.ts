@@ -14,7 +14,7 @@ import { explainTransactionError } from "../../sdk/errors.ts";
 import { consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "../../sdk/generated/abis.ts";
 import { findOrganization, readOrganizations } from "../../sdk/ledger.ts";
 import { formatDateTime, nowSeconds } from "./format.ts";
-import { localChain, registryAddress } from "./wagmi.ts";
+import { appChain, registryAddress } from "./wagmi.ts";
 
 /** Every ledger query key starts with this, so one invalidation refreshes them all. */
 export const LEDGER_KEY = "consentry-ledger";
@@ -42,7 +42,7 @@ export function useNow(everyMs = 15_000): number {
 /** Re-reads every ledger query when a new block arrives (a local chain mines on each transaction). */
 export function useRefreshOnNewBlock(): void {
   const queryClient = useQueryClient();
-  const { data: blockNumber } = useBlockNumber({ watch: true, chainId: localChain.id });
+  const { data: blockNumber } = useBlockNumber({ watch: true, chainId: appChain.id });
   useEffect(() => {
     if (blockNumber !== undefined) void queryClient.invalidateQueries({ queryKey: [LEDGER_KEY] });
   }, [blockNumber, queryClient]);
@@ -50,7 +50,7 @@ export function useRefreshOnNewBlock(): void {
 
 /** The public client of the app's chain (reads never go through the wallet). */
 export function useLedgerClient() {
-  return usePublicClient({ chainId: localChain.id });
+  return usePublicClient({ chainId: appChain.id });
 }
 
 /** The organizations of the registry, with a lookup by address. */
@@ -152,13 +152,13 @@ export function useTx() {
           const { request } = await simulateContract(config, {
             ...prepared,
             account: address,
-            chainId: localChain.id,
+            chainId: appChain.id,
           } as never);
           setStatus({ phase: "signing" });
           hash = await writeContract(config, request as never);
         }
         setStatus({ phase: "pending", hash });
-        const receipt = await waitForTransactionReceipt(config, { hash, chainId: localChain.id });
+        const receipt = await waitForTransactionReceipt(config, { hash, chainId: appChain.id });
         if (receipt.status !== "success") {
           setStatus({ phase: "failed", message: "The transaction was reverted when it was mined.", hash });
           return false;

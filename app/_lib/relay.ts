@@ -14,7 +14,7 @@ import { consentRegistryAbi } from "../../sdk/generated/abis.ts";
 import { nowSeconds } from "./format.ts";
 import { gatewayOrigin } from "./gateway.ts";
 import { type Step, useOrganizations } from "./hooks.ts";
-import { localChain, registryAddress } from "./wagmi.ts";
+import { appChain, registryAddress } from "./wagmi.ts";
 
 /** How long a signature stays valid for the relaying gateway. */
 export const SIGNATURE_LIFETIME_SECONDS = 15 * 60;
@@ -75,7 +75,7 @@ async function registryNonce(config: Config, patient: Address): Promise<bigint> 
     abi: consentRegistryAbi,
     functionName: "patientState",
     args: [patient],
-    chainId: localChain.id,
+    chainId: appChain.id,
   });
   return BigInt(nonce);
 }
@@ -87,11 +87,11 @@ async function revocationNonce(config: Config, patient: Address): Promise<bigint
     abi: consentRegistryAbi,
     functionName: "revocationNonce",
     args: [patient],
-    chainId: localChain.id,
+    chainId: appChain.id,
   });
 }
 
-const domain = () => ({ chainId: localChain.id, registry: registryAddress! });
+const domain = () => ({ chainId: appChain.id, registry: registryAddress! });
 
 /** A grant signed by the patient and relayed: the same checks as a direct grant first. */
 export async function relayGrant(
@@ -107,7 +107,7 @@ export async function relayGrant(
     functionName: "grant",
     args: [grant.grantee, grant.categories, grant.purpose, 0, grant.expiresAt],
     account: patient,
-    chainId: localChain.id,
+    chainId: appChain.id,
   });
   const nonce = await registryNonce(config, patient);
   const deadline = BigInt(nowSeconds() + SIGNATURE_LIFETIME_SECONDS);
@@ -144,7 +144,7 @@ export async function relayRevoke(
     functionName: "revoke",
     args: [revoke.grantee, revoke.scope],
     account: patient,
-    chainId: localChain.id,
+    chainId: appChain.id,
   });
   const nonce = await revocationNonce(config, patient);
   const deadline = BigInt(nowSeconds() + SIGNATURE_LIFETIME_SECONDS);

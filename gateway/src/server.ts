@@ -82,9 +82,16 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
         block: check.blockNumber.toString(),
         gateway: check.gatewayAddress,
         custodian: config.custodianAddress,
+        custodianName: config.custodianName,
+        consentRegistry: config.consentRegistryAddress,
+        auditAnchor: config.auditAnchorAddress,
+        studyEscrow: config.studyEscrowAddress ?? null,
+        eventsFromBlock: config.eventsFromBlock,
         anchorIntervalSeconds: config.anchorIntervalSeconds,
       },
-      `Consentry gateway listening on ${address}`,
+      `Consentry gateway listening on ${address}: chain ${config.chainId}, ConsentRegistry ` +
+        `${config.consentRegistryAddress} (events from block ${config.eventsFromBlock}), custodian ` +
+        `${config.custodianName} ${config.custodianAddress}, ${database.description}`,
     );
     return {
       url: address,

@@ -13,7 +13,7 @@ import { formatDate, nowSeconds, shortAddress } from "../../_lib/format.ts";
 import { LEDGER_KEY, call, useLedgerClient, useOrganizations, useTx } from "../../_lib/hooks.ts";
 import { patientShareRange, studyPurposeWords, studyScopeWords, useStudies, useTokens } from "../../_lib/studies.ts";
 import { SIGNATURE_LIFETIME_SECONDS, relay, useRelayers } from "../../_lib/relay.ts";
-import { escrowAddress, localChain } from "../../_lib/wagmi.ts";
+import { escrowAddress, appChain } from "../../_lib/wagmi.ts";
 
 function useParticipation(patient: Address, studies: readonly StudyListing[]) {
   const client = useLedgerClient();
@@ -150,7 +150,7 @@ function StudyItem({
         functionName: "join",
         args: [study.id],
         account: patient,
-        chainId: localChain.id,
+        chainId: appChain.id,
       });
       const { nonce } = await client!.readContract({
         address: escrowAddress!,
@@ -163,7 +163,7 @@ function StudyItem({
       const signature = await signTypedData(config, {
         account: patient,
         ...joinTypedData(
-          { chainId: localChain.id, escrow: escrowAddress! },
+          { chainId: appChain.id, escrow: escrowAddress! },
           { studyId: study.id, patient, nonce, deadline },
         ),
       });

@@ -24,7 +24,7 @@ import {
 } from "../../_lib/gateway.ts";
 import { useOrganizations } from "../../_lib/hooks.ts";
 import { useGatewaySession } from "../../_lib/useGateway.ts";
-import { localChain } from "../../_lib/wagmi.ts";
+import { appChain } from "../../_lib/wagmi.ts";
 
 const PURPOSES = [
   { code: "TREAT", label: "Treatment" },
@@ -100,7 +100,7 @@ function CustodianReader({
     event.preventDefault();
     setRead({ phase: "reading" });
     try {
-      const did = formatDidPkh(localChain.id, patient);
+      const did = formatDidPkh(appChain.id, patient);
       const found = (await (
         await gatewayFetch(session, `${fhirPath}/Patient?identifier=${encodeURIComponent(did)}`, {
           purpose,

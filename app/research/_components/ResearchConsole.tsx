@@ -8,7 +8,7 @@ import { WalletGate } from "../../_components/WalletGate.tsx";
 import { LEDGER_KEY, call, useLedgerClient, useOrganizations, useRefreshOnNewBlock, useTx } from "../../_lib/hooks.ts";
 import { useAccountStanding } from "../../_lib/roles.ts";
 import { formatAmount, useTokens } from "../../_lib/studies.ts";
-import { escrowAddress, localChain, tokenAddress } from "../../_lib/wagmi.ts";
+import { appChain, escrowAddress, isLocalDevChain, tokenAddress } from "../../_lib/wagmi.ts";
 import { CreateStudyForm } from "./CreateStudyForm.tsx";
 import { OrganizationStudies } from "./OrganizationStudies.tsx";
 
@@ -23,8 +23,8 @@ function Console({ account }: { account: Address }) {
   if (!escrowAddress || !tokenAddress) {
     return (
       <p className="notice" role="alert">
-        No StudyEscrow is deployed on {localChain.name} in this build. Start the local stack with <code>npm start</code>{" "}
-        and rebuild the app.
+        No StudyEscrow is deployed on {appChain.name} in this build. Deploy it (<code>npm run deploy</code>; locally{" "}
+        <code>npm start</code>) and rebuild the app.
       </p>
     );
   }
@@ -90,7 +90,7 @@ function Funds({ account }: { account: Address }) {
         </span>{" "}
         in your account, to fund studies with.
       </p>
-      {localChain.id === 31337 && token ? (
+      {isLocalDevChain && token ? (
         <div className="actions">
           <button
             type="button"

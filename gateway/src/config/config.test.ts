@@ -45,6 +45,24 @@ function problems(env: Env, files: Record<string, Buffer | string> = {}): Record
 }
 
 describe("config", () => {
+  it("starts event scans at the sdk's deployment block of the registry it uses, not block 0", () => {
+    const deployed: ConfigIo = {
+      ...io(),
+      deployment: (chainId) =>
+        chainId === 84532 ? { ConsentRegistry: REGISTRY, AuditAnchor: ANCHOR, deploymentBlock: 1234567 } : undefined,
+    };
+    const env = { ...VALID, CHAIN_ID: "84532" };
+    const config = loadConfig(env, deployed);
+    expect(config.chainId).to.equal(84532);
+    expect(config.consentRegistryAddress).to.equal(REGISTRY);
+    expect(config.eventsFromBlock).to.equal(1234567);
+    // A registry the sdk does not know for that chain: its deployment block is unknown.
+    const other = loadConfig({ ...env, CONSENT_REGISTRY_ADDRESS: ANCHOR }, deployed);
+    expect(other.eventsFromBlock).to.equal(0);
+    // An explicit setting wins.
+    expect(loadConfig({ ...env, GATEWAY_EVENTS_FROM_BLOCK: "7" }, deployed).eventsFromBlock).to.equal(7);
+  });
+
   it("loads a valid environment with defaults", () => {
     const config = loadConfig(VALID, io());
     expect(config.host).to.equal("127.0.0.1");

@@ -98,7 +98,7 @@ export interface GatewayConfig extends StorageConfig {
   auditAnchorAddress: Address;
   /** StudyEscrow, when deployed: study joins are relayed to it. */
   studyEscrowAddress: Address | undefined;
-  /** Scan the registry's events from this block (its deployment block; 0 on a dev chain). */
+  /** Scan the registry's events from this block (default: its deployment block, from the sdk). */
   eventsFromBlock: number;
   /** The custodian organization's on-chain address (EIP-55). */
   custodianAddress: Address;
@@ -317,8 +317,23 @@ class Reader {
     if (!required) return undefined;
     return this.fail(
       name,
-      `is required: no ${contract} deployment is known for chain ${chainId} (set ${name}, or deploy with npm start)`,
+      `is required: no ${contract} deployment is known for chain ${chainId} (set ${name}, or deploy: npm run deploy -- --network <name>)`,
     );
+  }
+
+  /**
+   * Where event scans start by default: the sdk's deployment block for the chain when `address` is
+   * the sdk's own `contract` there (a contract deployed elsewhere gets 0: scanned from genesis).
+   */
+  deploymentBlock(
+    chainId: number | undefined,
+    contract: "ConsentRegistry" | "AuditAnchor",
+    address: Address | undefined,
+  ): number {
+    if (chainId === undefined || address === undefined) return 0;
+    const known = this.io.deployment?.(chainId);
+    const same = known?.[contract] !== undefined && known[contract].toLowerCase() === address.toLowerCase();
+    return same ? (known.deploymentBlock ?? 0) : 0;
   }
 
   masterKey(name: string): Secret<Buffer> | undefined {
@@ -390,11 +405,17 @@ export function loadAuditVerifyConfig(env: Env, io: ConfigIo = nodeIo): AuditVer
   let rpcUrl: string | undefined;
   const rpcRaw = r.required("RPC_URL", "JSON-RPC endpoint of the chain holding the audit anchors");
   if (rpcRaw !== undefined && r.url("RPC_URL", rpcRaw, ["http:", "https:", "ws:", "wss:"])) rpcUrl = rpcRaw;
-  const chainId = r.int("CHAIN_ID", undefined, 1, Number.MAX_SAFE_INTEGER, "EIP-155 chain id, e.g. 31337");
+  const chainId = r.int("CHAIN_ID", undefined, 1, Number.MAX_SAFE_INTEGER, "EIP-155 chain id, e.g. 84532");
   const auditAnchorAddress = r.contract("AUDIT_ANCHOR_ADDRESS", "AuditAnchor", chainId, true);
   const addr = r.required("CUSTODIAN_ADDRESS", "the custodian organization whose audit log this is");
   const custodianAddress = addr === undefined ? undefined : r.address("CUSTODIAN_ADDRESS", addr);
-  const eventsFromBlock = r.int("GATEWAY_EVENTS_FROM_BLOCK", 0, 0, Number.MAX_SAFE_INTEGER, "a block number");
+  const eventsFromBlock = r.int(
+    "GATEWAY_EVENTS_FROM_BLOCK",
+    r.deploymentBlock(chainId, "AuditAnchor", auditAnchorAddress),
+    0,
+    Number.MAX_SAFE_INTEGER,
+    "a block number",
+  );
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return {
     database: database!,
@@ -465,12 +486,18 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
   const rpcRaw = r.required("RPC_URL", "JSON-RPC endpoint of the chain holding the consent registry");
   if (rpcRaw !== undefined && r.url("RPC_URL", rpcRaw, ["http:", "https:", "ws:", "wss:"])) rpcUrl = rpcRaw;
 
-  const chainId = r.int("CHAIN_ID", undefined, 1, Number.MAX_SAFE_INTEGER, "EIP-155 chain id, e.g. 31337");
+  const chainId = r.int("CHAIN_ID", undefined, 1, Number.MAX_SAFE_INTEGER, "EIP-155 chain id, e.g. 84532");
 
   const consentRegistryAddress = r.contract("CONSENT_REGISTRY_ADDRESS", "ConsentRegistry", chainId, true);
   const auditAnchorAddress = r.contract("AUDIT_ANCHOR_ADDRESS", "AuditAnchor", chainId, true);
   const studyEscrowAddress = r.contract("STUDY_ESCROW_ADDRESS", "StudyEscrow", chainId, false);
-  const eventsFromBlock = r.int("GATEWAY_EVENTS_FROM_BLOCK", 0, 0, Number.MAX_SAFE_INTEGER, "a block number");
+  const eventsFromBlock = r.int(
+    "GATEWAY_EVENTS_FROM_BLOCK",
+    r.deploymentBlock(chainId, "ConsentRegistry", consentRegistryAddress),
+    0,
+    Number.MAX_SAFE_INTEGER,
+    "a block number",
+  );
 
   let custodianAddress: Address | undefined;
   const addr = r.required("CUSTODIAN_ADDRESS", "the custodian organization's on-chain address");

@@ -5,6 +5,7 @@
  */
 import {
   type Address,
+  type Chain,
   type Hex,
   type LocalAccount,
   createPublicClient,
@@ -38,6 +39,8 @@ export async function walletRpc(
   method: string,
   params: unknown[],
   log: string[],
+  /** Another node than the local stack's (e.g. the anvil of test/e2e/anvil-app.test.ts). */
+  target: { chain: Chain; rpc: string } = { chain, rpc: RPC },
 ): Promise<{ result?: unknown; error?: unknown }> {
   log.push(method);
   try {
@@ -46,7 +49,8 @@ export async function walletRpc(
         const [tx] = params as [{ from: Address; to?: Address; data?: Hex; value?: Hex; gas?: Hex }];
         if (getAddress(tx.from) !== account.address)
           return { error: { code: 4100, message: `unknown account ${tx.from}` } };
-        const hash = await walletOf(account).sendTransaction({
+        const wallet = createWalletClient({ account, chain: target.chain, transport: http(target.rpc) });
+        const hash = await wallet.sendTransaction({
           to: tx.to ?? null,
           data: tx.data,
           value: tx.value ? BigInt(tx.value) : 0n,
@@ -80,7 +84,7 @@ export async function walletRpc(
         };
       }
       default: {
-        const res = await fetch(RPC, {
+        const res = await fetch(target.rpc, {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
@@ -121,6 +125,8 @@ export function installTestWallet(options: {
   startChainId: number;
   name: string;
   icon: string;
+  /** The chain whose transactions it signs (default: the local chain). */
+  appChainId?: number;
 }): void {
   type Listener = (...args: unknown[]) => void;
   const store = window.sessionStorage;
@@ -176,12 +182,19 @@ export function installTestWallet(options: {
           emit("chainChanged", hex(chainId));
           return null;
         }
-        case "wallet_addEthereumChain":
-          knownChains.add(Number((params[0] as { chainId: string }).chainId));
+        case "wallet_addEthereumChain": {
+          // As MetaMask does (EIP-3085 lets a wallet choose): add the chain and switch to it.
+          const added = Number((params[0] as { chainId: string }).chainId);
+          knownChains.add(added);
+          chainId = added;
+          store.setItem("testwallet.chainId", String(chainId));
+          emit("chainChanged", hex(chainId));
           return null;
+        }
         default: {
           if (!connected && /^(eth_send|eth_sign|personal_sign)/.test(method)) throw rpcError(4100, "Unauthorized");
-          if (chainId !== 31337 && /^(eth_send|eth_sign)/.test(method)) throw rpcError(4901, "Wrong chain");
+          if (chainId !== (options.appChainId ?? 31337) && /^(eth_send|eth_sign)/.test(method))
+            throw rpcError(4901, "Wrong chain");
           const answer = await bridge(method, params);
           if (answer.error) throw rpcError(answer.error.code, answer.error.message, answer.error.data);
           return answer.result;
