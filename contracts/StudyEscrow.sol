@@ -45,7 +45,8 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
     /// @dev The Join message carries the study's terms as the escrow holds them, so that the
     /// wallet shows what the patient agrees to and a signature means those terms only.
     bytes32 public constant JOIN_TYPEHASH = keccak256(
-        "Join(uint256 studyId,address patient,address researcher,uint64 purpose,uint32 categories,uint128 price,uint40 endTime,bytes32 protocolHash,uint64 nonce,uint256 deadline)"
+        "Join(uint256 studyId,address patient,address researcher,uint64 purpose,uint32 categories,"
+        "uint128 price,uint40 endTime,bytes32 protocolHash,uint64 nonce,uint256 deadline)"
     );
     /// @dev keccak256("Leave(uint256 studyId,address patient,uint64 nonce,uint256 deadline)")
     bytes32 public constant LEAVE_TYPEHASH = keccak256(

@@ -16,6 +16,7 @@ import { studyTypes } from "../../sdk/study.ts";
 import type {
   ConsentRegistry,
   MockContractWallet,
+  MockDoubleEntryToken,
   MockFeeOnTransferToken,
   MockReentrantToken,
   RemunerationToken,
@@ -1350,7 +1351,8 @@ describe("StudyEscrow", function () {
       const study = 2n;
       await f.escrow.connect(f.patient).join(study);
       await f.escrow.connect(f.hospitalGateway).reportDeliveries(study, [f.patient.address]);
-      const call = (name: string, args: unknown[]) => f.escrow.interface.encodeFunctionData(name, args);
+      const abi = new ethers.Interface(f.escrow.interface.fragments);
+      const call = (name: string, args: unknown[]) => abi.encodeFunctionData(name, args);
       const holds = async () => {
         const s = await f.escrow.getStudy(study);
         const owed =
@@ -1462,7 +1464,7 @@ describe("StudyEscrow", function () {
 
     it("item 8: recovery through a double-entry token's second address cannot sweep what the escrow owes", async function () {
       const f = await networkHelpers.loadFixture(deployStudyEscrowFixture);
-      const dbl = await ethers.deployContract("MockDoubleEntryToken");
+      const dbl = (await ethers.deployContract("MockDoubleEntryToken")) as unknown as MockDoubleEntryToken;
       const dblAddress = await dbl.getAddress();
       const second = await dbl.secondEntry();
       await f.escrow.setCurrencyAllowed(dblAddress, true);
