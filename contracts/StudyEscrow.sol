@@ -42,9 +42,11 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
     /// @notice The role that allows currencies and recovers excess tokens.
     bytes32 public constant GOVERNANCE_ROLE = keccak256("GOVERNANCE_ROLE");
 
-    /// @dev keccak256("Join(uint256 studyId,address patient,uint64 nonce,uint256 deadline)")
+    /// @dev The Join message carries the study's terms as the escrow holds them, so that the
+    /// wallet shows what the patient agrees to and a signature means those terms only.
     bytes32 public constant JOIN_TYPEHASH = keccak256(
-        "Join(uint256 studyId,address patient,uint64 nonce,uint256 deadline)"
+        "Join(uint256 studyId,address patient,address researcher,uint64 purpose,uint32 categories,"
+        "uint128 price,uint40 endTime,bytes32 protocolHash,uint64 nonce,uint256 deadline)"
     );
     /// @dev keccak256("Leave(uint256 studyId,address patient,uint64 nonce,uint256 deadline)")
     bytes32 public constant LEAVE_TYPEHASH = keccak256(
@@ -63,15 +65,19 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
 
     uint256 private constant BPS = 10_000;
 
-    /// @dev The allow flag and the accounted total of a currency, in one slot.
+    /// @dev The allow flag, whether it was ever allowed (listed) and the accounted total of a
+    /// currency, in one slot.
     struct Currency {
-        uint248 accounted;
+        uint240 accounted;
         bool allowed;
+        bool listed;
     }
 
     /// @dev A study in five slots, packed so that a join reads two of them and a delivery batch three:
     /// researcher|purpose|participants|maxParticipants; currency|enrolmentDeadline|endTime|categories;
-    /// price|budget; status|custodianCount; protocolHash. A purpose fits 48 bits and the categories
+    /// price|budget; status|custodianCount|freed; protocolHash. `participants` counts the indices
+    /// ever handed out (never reused: they key the delivery flags), `freed` the participants who
+    /// left; the places taken are their difference. A purpose fits 48 bits and the categories
     /// 16 (`ConsentCodes`); cancelling ends the study now (deadline and end time set to now), so a
     /// join and a delivery need not read the status.
     struct StudyRecord {
@@ -87,6 +93,7 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         uint128 budget;
         StudyStatus status;
         uint8 custodianCount;
+        uint24 freed;
         bytes32 protocolHash;
     }
 
@@ -103,6 +110,8 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
     /// @dev `amount + 1` once opened, 0 when closed.
     mapping(IERC20 token => mapping(address account => uint256 stored)) private _balances;
     mapping(IERC20 token => Currency) private _currencies;
+    /// @dev Every currency ever allowed: what an excess recovery must leave owed.
+    IERC20[] private _currencyList;
 
     /// @param registry_ The ConsentRegistry; the escrow needs its STUDY_MANAGER_ROLE.
     /// @param admin Holder of DEFAULT_ADMIN_ROLE (a multisig or timelock in production).
@@ -177,9 +186,11 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         if (amount == 0) revert StudyEscrowNothingToReclaim(studyId);
         IERC20 currency = study.currency;
         study.budget = 0;
-        _currencies[currency].accounted -= uint248(amount);
-        emit BudgetReclaimed(studyId, msg.sender, amount);
-        currency.safeTransfer(msg.sender, amount);
+        _currencies[currency].accounted -= uint240(amount);
+        // To the organization itself, never to the member who asks.
+        address researcher = study.researcher;
+        emit BudgetReclaimed(studyId, researcher, amount);
+        currency.safeTransfer(researcher, amount);
     }
 
     // ------------------------------------------------------------------ participants
@@ -191,19 +202,19 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
 
     /// @inheritdoc IStudyEscrow
     function joinBySig(uint256 studyId, address patient, uint256 deadline, bytes calldata signature) external {
-        _checkSignature(JOIN_TYPEHASH, studyId, patient, deadline, signature);
+        _checkSignature(_joinHash(studyId, patient), studyId, patient, deadline, signature);
         _join(studyId, patient, true);
     }
 
     /// @inheritdoc IStudyEscrow
     function leave(uint256 studyId) external {
-        _leave(studyId, msg.sender, false);
+        _leave(studyId, msg.sender);
     }
 
     /// @inheritdoc IStudyEscrow
     function leaveBySig(uint256 studyId, address patient, uint256 deadline, bytes calldata signature) external {
-        _checkSignature(LEAVE_TYPEHASH, studyId, patient, deadline, signature);
-        _leave(studyId, patient, true);
+        _checkSignature(abi.encode(LEAVE_TYPEHASH, studyId, patient), studyId, patient, deadline, signature);
+        _leave(studyId, patient);
     }
 
     /// @inheritdoc IStudyEscrow
@@ -260,7 +271,7 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
             amount = stored - 1;
         }
         balances[msg.sender] = 0;
-        _currencies[token].accounted -= uint248(amount);
+        _currencies[token].accounted -= uint240(amount);
         emit Withdrawn(msg.sender, token, amount);
         token.safeTransfer(msg.sender, amount);
     }
@@ -270,7 +281,12 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
     /// @inheritdoc IStudyEscrow
     function setCurrencyAllowed(IERC20 token, bool allowed) external onlyRole(GOVERNANCE_ROLE) {
         if (address(token).code.length == 0) revert StudyEscrowInvalidCurrency(token);
-        _currencies[token].allowed = allowed;
+        Currency storage currency = _currencies[token];
+        currency.allowed = allowed;
+        if (!currency.listed) {
+            currency.listed = true;
+            _currencyList.push(token);
+        }
         emit CurrencyAllowed(token, allowed, msg.sender);
     }
 
@@ -287,7 +303,24 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
             amount = held - owed;
         }
         emit ExcessRecovered(token, to, amount, msg.sender);
+        // A token may share its balances with another address (a double-entry token): whatever
+        // `token` is, no currency ever allowed may lose what the escrow holds of it, and `token`
+        // itself must still cover what is owed in it.
+        IERC20[] storage list = _currencyList;
+        uint256 count = list.length;
+        uint256[] memory before = new uint256[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            if (list[i] != token) before[i] = list[i].balanceOf(address(this));
+        }
         token.safeTransfer(to, amount);
+        for (uint256 i = 0; i < count; ++i) {
+            IERC20 currency = list[i];
+            if (currency == token) continue;
+            uint256 after_ = currency.balanceOf(address(this));
+            if (after_ < before[i]) revert StudyEscrowRecoveryLowersOwed(currency, before[i], after_);
+        }
+        uint256 left = token.balanceOf(address(this));
+        if (left < owed) revert StudyEscrowRecoveryLowersOwed(token, held, left);
     }
 
     // ------------------------------------------------------------------ views
@@ -317,7 +350,7 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
                 price: study.price,
                 budget: study.budget,
                 maxParticipants: study.maxParticipants,
-                participants: study.participants,
+                participants: study.participants - study.freed,
                 custodianCount: study.custodianCount,
                 protocolHash: study.protocolHash
             });
@@ -405,6 +438,7 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
             budget: 0,
             status: StudyStatus.Open,
             custodianCount: uint8(custodianCount),
+            freed: 0,
             protocolHash: params.protocolHash
         });
         emit StudyCreated(
@@ -490,7 +524,7 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         // Read again: the budget is only ever changed under this guard or by a delivery report.
         budget = study.budget + amount;
         study.budget = uint128(budget);
-        _currencies[currency].accounted += uint248(amount);
+        _currencies[currency].accounted += uint240(amount);
         emit StudyFunded(studyId, msg.sender, amount, budget);
     }
 
@@ -528,14 +562,25 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         assembly ("memory-safe") {
             word := sload(participant.slot)
         }
-        if (uint8(word >> 32) == uint8(ParticipantStatus.None)) {
+        uint8 status = uint8(word >> 32);
+        if (status == uint8(ParticipantStatus.None)) {
             uint256 participants = uint24(head >> 208);
             uint24 maxParticipants = uint24(head >> 232);
-            if (participants >= maxParticipants) revert StudyEscrowStudyFull(studyId, maxParticipants);
-            word |= participants; // the index: the participants before this one
+            // Only a study whose indices reach its cap reads how many places were freed.
+            if (
+                participants >= maxParticipants &&
+                (participants == type(uint24).max || participants - study.freed >= maxParticipants)
+            ) revert StudyEscrowStudyFull(studyId, maxParticipants);
+            word |= participants; // the index: never reused, it keys the delivery flags
             assembly ("memory-safe") {
                 sstore(study.slot, add(head, shl(208, 1)))
             }
+        } else if (status == uint8(ParticipantStatus.Left)) {
+            // A patient who left takes a place again, under its own index.
+            uint24 freed = study.freed;
+            uint24 maxParticipants = uint24(head >> 232);
+            if (uint24(head >> 208) - freed >= maxParticipants) revert StudyEscrowStudyFull(studyId, maxParticipants);
+            study.freed = freed - 1;
         }
         word = (word & ~uint256(0xff << 32)) | (uint256(ParticipantStatus.Joined) << 32);
         if (signed) word += 1 << 40;
@@ -558,13 +603,17 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         emit StudyJoined(studyId, patient, msg.sender);
     }
 
-    /// @dev The one path of every leave: direct or signed (consuming the signature's nonce).
-    function _leave(uint256 studyId, address patient, bool signed) private {
+    /// @dev The one path of every leave: direct or signed. Either consumes the patient's nonce in
+    /// the study, so that no Join (or Leave) signed before it can be used afterwards.
+    function _leave(uint256 studyId, address patient) private {
         Participant storage participant = _participants[studyId][patient];
         if (participant.status != ParticipantStatus.Joined) revert StudyEscrowNotJoined(studyId, patient);
         participant.status = ParticipantStatus.Left;
-        if (signed) ++participant.nonce;
-        address researcher = _studies[studyId].researcher;
+        // Any leave, direct or signed, voids every earlier signature for this study.
+        ++participant.nonce;
+        StudyRecord storage study = _studies[studyId];
+        ++study.freed; // the place is free again
+        address researcher = study.researcher;
         bytes32 key = _studyKey(studyId);
         // The patient may already have revoked the grant (or all grants) in the registry itself.
         bytes32 grantId = keccak256(abi.encode(patient, researcher, key));
@@ -634,11 +683,29 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         balances[account] = (stored == 0 ? 1 : stored) + amount;
     }
 
-    /// @dev Checks the deadline and the patient's signature of this action for this study and the
+    /// @dev The Join message's fields before the nonce: the study's terms as stored now.
+    function _joinHash(uint256 studyId, address patient) private view returns (bytes memory) {
+        StudyRecord storage study = _studies[studyId];
+        return
+            abi.encode(
+                JOIN_TYPEHASH,
+                studyId,
+                patient,
+                study.researcher,
+                uint64(study.purpose),
+                uint32(study.categories),
+                study.price,
+                study.endTime,
+                study.protocolHash
+            );
+    }
+
+    /// @dev Checks the deadline and the patient's signature of this action (`action`: the
+    /// EIP-712 struct's words before its nonce and deadline) for this study and the
     /// patient's current nonce there (which the action then consumes). EOAs by ecrecover first,
     /// contract wallets by ERC-1271.
     function _checkSignature(
-        bytes32 typehash,
+        bytes memory action,
         uint256 studyId,
         address patient,
         uint256 deadline,
@@ -647,7 +714,7 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         if (patient == address(0)) revert StudyEscrowInvalidPatient(patient);
         if (block.timestamp > deadline) revert StudyEscrowSignatureExpired(deadline, block.timestamp);
         uint64 nonce = _participants[studyId][patient].nonce;
-        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(typehash, studyId, patient, nonce, deadline)));
+        bytes32 digest = _hashTypedDataV4(keccak256(abi.encodePacked(action, uint256(nonce), deadline)));
         (address recovered, ECDSA.RecoverError error, ) = ECDSA.tryRecoverCalldata(digest, signature);
         if (
             (error != ECDSA.RecoverError.NoError || recovered != patient) &&

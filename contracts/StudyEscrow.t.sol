@@ -75,6 +75,14 @@ contract StudyEscrowInvariantTest is StudyEscrowSetup {
         checkEq(g.recoveryMismatches, 0, "governance recovered other than the direct sends");
     }
 
+    /// @dev Not vacuous: each run must have done things (checked at its end), so a regression that
+    /// makes joins, leaves, funding, cancels or reclaims always revert fails here as well as in
+    /// `unexpectedReverts`.
+    function afterInvariant() public view {
+        (uint256 kinds, uint256 total) = handler.progress();
+        check(kinds >= 2 && total >= 2, "the run did hardly anything");
+    }
+
     /// @dev The handler and its model on a fixed script that reaches every action: it must see
     /// payments, skips, withdrawals and a recovery, and no violation.
     function test_handlerScriptReachesEveryAction() public {
@@ -106,6 +114,13 @@ contract StudyEscrowInvariantTest is StudyEscrowSetup {
         check(g.withdrawals > 4, "withdrawals");
         checkEq(g.recovered, 5 ether, "recovered");
         checkEq(g.reports, 4, "reports accepted");
+        checkEq(g.joins, 8, "joins (two refused: the study was full)");
+        checkEq(g.leaves, 1, "leaves");
+        checkEq(g.funds, 1, "funds");
+        checkEq(g.cancels, 1, "cancels");
+        checkEq(g.reclaims, 2, "reclaims");
+        (uint256 kinds, ) = handler.progress();
+        checkEq(kinds, 8, "every kind of action succeeded");
         checkEq(escrow.getStudy(studyIds[0]).budget, 0, "reclaimed after the end");
         checkEq(escrow.getStudy(studyIds[1]).budget, 0, "reclaimed after cancellation");
         invariant_escrowBalanceIsBudgetsPlusBalancesPlusDirectSends();
@@ -358,7 +373,28 @@ contract StudyEscrowFuzzTest is StudyEscrowSetup {
         uint64 nonce,
         uint256 deadline
     ) private view returns (bytes memory) {
-        bytes32 structHash = keccak256(abi.encode(typehash, studyId, patient, nonce, deadline));
+        bytes32 structHash;
+        if (typehash == escrow.JOIN_TYPEHASH()) {
+            // A Join signs the study's terms as the escrow holds them.
+            IStudyEscrow.Study memory study = escrow.getStudy(studyId);
+            structHash = keccak256(
+                abi.encode(
+                    typehash,
+                    studyId,
+                    patient,
+                    study.researcher,
+                    study.purpose,
+                    study.categories,
+                    study.price,
+                    study.endTime,
+                    study.protocolHash,
+                    nonce,
+                    deadline
+                )
+            );
+        } else {
+            structHash = keccak256(abi.encode(typehash, studyId, patient, nonce, deadline));
+        }
         bytes32 digest = keccak256(abi.encodePacked("\x19\x01", escrow.domainSeparator(), structHash));
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
         return abi.encodePacked(r, s, v);

@@ -236,6 +236,8 @@ export function explainContractError(
       return `The signature expired at ${time(a(0))}; sign again.`;
     case "StudyEscrowInvalidSignature":
       return "The signature is not the patient's for this study, or it was already used or cancelled; sign again.";
+    case "StudyEscrowRecoveryLowersOwed":
+      return "Recovering that token would lower what the escrow holds of a currency it owes (a token sharing its balances with another address); nothing was recovered.";
     // AuditAnchor
     case "AuditAnchorNotGateway":
       return `${name(a(0))} is not a GATEWAY member of an active, accredited organization, so it cannot anchor audit batches.`;
@@ -243,6 +245,12 @@ export function explainContractError(
       return "The audit batch has no Merkle root.";
     case "AuditAnchorInvalidRange":
       return `The audit batch must start at entry ${String(a(0))}, not ${String(a(1))} (through ${String(a(2))}).`;
+    case "AuditAnchorBatchTooLarge":
+      return `An audit batch holds at most ${String(a(2))} entries; ${String(a(0))} through ${String(a(1))} is too many.`;
+    case "AuditAnchorNotCustodianAdmin":
+      return "Only the custodian organization itself or one of its ADMIN members can supersede its audit batches.";
+    case "AuditAnchorUnknownBatch":
+      return `The custodian has no audit batch ${String(a(1))}.`;
     // The remuneration token (ERC-20 with EIP-2612 permit)
     case "ERC20InsufficientBalance":
       return "The account does not hold enough tokens for this amount.";

@@ -78,7 +78,7 @@ export interface StudyListing {
   price: bigint;
   budget: bigint;
   maxParticipants: number;
-  /** Distinct patients who ever joined (a re-join does not count twice). */
+  /** The places taken now: a participant who left freed its place. */
   participants: number;
   protocolHash: Hex;
   custodians: { custodian: Address; shareBps: number }[];

@@ -2,6 +2,8 @@
  * EIP-712 typed data for the patient's signed study actions (StudyEscrow.joinBySig / leaveBySig),
  * ready for viem's `signTypedData`. The type strings match JOIN_TYPEHASH and LEAVE_TYPEHASH in
  * StudyEscrow.sol; the nonce is the patient's per-study nonce (`getParticipant(studyId, patient).nonce`).
+ * A Join carries the study's terms as the escrow holds them (`getStudy`): the wallet shows the
+ * patient what they agree to, and the signature is worth nothing for a study with other terms.
  */
 import type { Address } from "viem";
 
@@ -12,6 +14,12 @@ export const studyTypes = {
   Join: [
     { name: "studyId", type: "uint256" },
     { name: "patient", type: "address" },
+    { name: "researcher", type: "address" },
+    { name: "purpose", type: "uint64" },
+    { name: "categories", type: "uint32" },
+    { name: "price", type: "uint128" },
+    { name: "endTime", type: "uint40" },
+    { name: "protocolHash", type: "bytes32" },
     { name: "nonce", type: "uint64" },
     { name: "deadline", type: "uint256" },
   ],
@@ -44,10 +52,39 @@ export interface StudyActionMessage {
   deadline: bigint;
 }
 
-export function joinTypedData(domain: StudyEscrowDomainInput, message: StudyActionMessage) {
-  return { domain: studyEscrowDomain(domain), types: studyTypes, primaryType: "Join", message } as const;
+/** The study's terms a Join signs, as `getStudy(studyId)` returns them. */
+export interface StudyTerms {
+  researcher: Address;
+  purpose: bigint;
+  categories: number | bigint;
+  price: bigint;
+  endTime: number | bigint;
+  protocolHash: `0x${string}`;
+}
+
+export function joinTypedData(domain: StudyEscrowDomainInput, message: StudyActionMessage & { terms: StudyTerms }) {
+  const { terms, ...action } = message;
+  return {
+    domain: studyEscrowDomain(domain),
+    types: { Join: studyTypes.Join },
+    primaryType: "Join",
+    message: {
+      ...action,
+      researcher: terms.researcher,
+      purpose: terms.purpose,
+      categories: Number(terms.categories),
+      price: terms.price,
+      endTime: Number(terms.endTime),
+      protocolHash: terms.protocolHash,
+    },
+  } as const;
 }
 
 export function leaveTypedData(domain: StudyEscrowDomainInput, message: StudyActionMessage) {
-  return { domain: studyEscrowDomain(domain), types: studyTypes, primaryType: "Leave", message } as const;
+  return {
+    domain: studyEscrowDomain(domain),
+    types: { Leave: studyTypes.Leave },
+    primaryType: "Leave",
+    message,
+  } as const;
 }

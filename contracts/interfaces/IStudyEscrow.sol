@@ -85,6 +85,7 @@ interface IStudyEscrow {
         uint128 price;
         uint128 budget;
         uint32 maxParticipants;
+        /// @dev The places taken now: a participant who left frees its place.
         uint32 participants;
         uint8 custodianCount;
         bytes32 protocolHash;
@@ -236,6 +237,9 @@ interface IStudyEscrow {
     error StudyEscrowSignatureExpired(uint256 deadline, uint256 timestamp);
     /// @notice The signature is not the patient's for this action, study and nonce.
     error StudyEscrowInvalidSignature(address patient, uint64 nonce);
+    /// @notice An excess recovery would have lowered what the escrow holds of `currency` (a token
+    /// sharing its balances with another address), from `before` to `after_`.
+    error StudyEscrowRecoveryLowersOwed(IERC20 currency, uint256 before, uint256 after_);
 
     // ------------------------------------------------------------------ studies
 
@@ -263,7 +267,8 @@ interface IStudyEscrow {
     /// @notice Cancel an open study. Study managers only.
     function cancelStudy(uint256 studyId) external;
 
-    /// @notice Send a cancelled or ended study's unspent budget to the caller. Study managers only.
+    /// @notice Send a cancelled or ended study's unspent budget to the researcher organization's own
+    /// address (never to the ADMIN member who asks). Study managers only.
     function reclaim(uint256 studyId) external returns (uint256 amount);
 
     // ------------------------------------------------------------------ participants
@@ -273,10 +278,13 @@ interface IStudyEscrow {
     function join(uint256 studyId) external;
 
     /// @notice `join` by anyone, with the patient's EIP-712 `Join` signature (EOA or ERC-1271) over
-    /// the study, the patient, its nonce for this study (`getParticipant`) and a deadline.
+    /// the study, the patient, the study's terms as the escrow holds them (researcher, purpose,
+    /// categories, price, end time, protocol hash), its nonce for this study (`getParticipant`)
+    /// and a deadline.
     function joinBySig(uint256 studyId, address patient, uint256 deadline, bytes calldata signature) external;
 
-    /// @notice Leave a study: revokes the caller's research grant for it. What was earned stays.
+    /// @notice Leave a study: revokes the caller's research grant for it, frees its place and uses
+    /// up its nonce there (no Join or Leave signed before can be used). What was earned stays.
     function leave(uint256 studyId) external;
 
     /// @notice `leave` by anyone, with the patient's EIP-712 `Leave` signature.
@@ -307,7 +315,8 @@ interface IStudyEscrow {
     function setCurrencyAllowed(IERC20 token, bool allowed) external;
 
     /// @notice Send the escrow's excess of `token` (tokens sent to it outside any study) to `to`.
-    /// Governance only.
+    /// Reverts if the escrow would then hold less of any currency ever allowed than before (a token
+    /// sharing balances with another address), or less of `token` than it owes. Governance only.
     function recoverExcess(IERC20 token, address to) external returns (uint256 amount);
 
     // ------------------------------------------------------------------ views

@@ -3113,6 +3113,27 @@ export const studyEscrowAbi = [
   {
     "inputs": [
       {
+        "internalType": "contract IERC20",
+        "name": "currency",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "before",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "after_",
+        "type": "uint256"
+      }
+    ],
+    "name": "StudyEscrowRecoveryLowersOwed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "custodian",
         "type": "address"
@@ -5687,6 +5708,27 @@ export const auditAnchorAbi = [
     "type": "constructor"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "firstSequence",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "lastSequence",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "maxSize",
+        "type": "uint64"
+      }
+    ],
+    "name": "AuditAnchorBatchTooLarge",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "AuditAnchorEmptyRoot",
     "type": "error"
@@ -5716,11 +5758,43 @@ export const auditAnchorAbi = [
     "inputs": [
       {
         "internalType": "address",
+        "name": "custodian",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "AuditAnchorNotCustodianAdmin",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
         "name": "caller",
         "type": "address"
       }
     ],
     "name": "AuditAnchorNotGateway",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "custodian",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "batchIndex",
+        "type": "uint256"
+      }
+    ],
+    "name": "AuditAnchorUnknownBatch",
     "type": "error"
   },
   {
@@ -5765,6 +5839,62 @@ export const auditAnchorAbi = [
     ],
     "name": "AuditBatchAnchored",
     "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "custodian",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "batchIndex",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "previousRoot",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "merkleRoot",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "lastSequence",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "actor",
+        "type": "address"
+      }
+    ],
+    "name": "AuditBatchSuperseded",
+    "type": "event"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_BATCH_SIZE",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
   },
   {
     "inputs": [
@@ -5890,6 +6020,109 @@ export const auditAnchorAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "custodian",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "batchIndex",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "revision",
+        "type": "uint256"
+      }
+    ],
+    "name": "revisionAt",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "merkleRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "firstSequence",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lastSequence",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint40",
+            "name": "anchoredAt",
+            "type": "uint40"
+          }
+        ],
+        "internalType": "struct IAuditAnchor.Batch",
+        "name": "",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "custodian",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "batchIndex",
+        "type": "uint256"
+      }
+    ],
+    "name": "revisionCount",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "custodian",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "batchIndex",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "merkleRoot",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint64",
+        "name": "lastSequence",
+        "type": "uint64"
+      }
+    ],
+    "name": "supersede",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   }
 ] as const;

@@ -106,4 +106,70 @@ describe("AuditAnchor", () => {
     const { anchor, hospital } = await networkHelpers.loadFixture(deployAuditAnchorFixture);
     await expect(anchor.batchAt(hospital.address, 0)).to.be.revert(ethers);
   });
+
+  describe("issue 11 item 5: anchoring cannot be bricked and a mistake can be superseded", () => {
+    it("refuses a batch ending at the maximum sequence number (which would brick every later anchor)", async () => {
+      const { anchor, hospital, gateway } = await networkHelpers.loadFixture(deployAuditAnchorFixture);
+      const MAX = 2n ** 64n - 1n;
+      await expect(anchor.connect(gateway).anchor(root(1), 1, MAX))
+        .to.be.revertedWithCustomError(anchor, "AuditAnchorBatchTooLarge")
+        .withArgs(1n, MAX, 10_000n);
+      expect(await anchor.MAX_BATCH_SIZE()).to.equal(10_000n);
+      await anchor.connect(gateway).anchor(root(1), 1, 10_000);
+      await expect(anchor.connect(gateway).anchor(root(2), 10_001, 20_001)).to.be.revertedWithCustomError(
+        anchor,
+        "AuditAnchorBatchTooLarge",
+      );
+      expect(await anchor.nextSequence(hospital.address)).to.equal(10_001n);
+    });
+
+    it("lets the custodian or its ADMIN supersede a bogus batch, keeping the history readable", async () => {
+      const { anchor, registry, hospital, gateway, clinician, stranger, otherHospital } =
+        await networkHelpers.loadFixture(deployAuditAnchorFixture);
+      const [, , , , , , , admin] = await ethers.getSigners();
+      await registry.connect(hospital).offerMembership(hospital.address, admin!.address, ROLE.ADMIN);
+      await registry.connect(admin!).acceptMembership(hospital.address, ROLE.ADMIN);
+      await anchor.connect(gateway).anchor(root(1), 1, 10);
+      // a stolen gateway key anchors a bogus root reserving a whole batch of future entries
+      await anchor.connect(gateway).anchor(ethers.ZeroHash.replace(/0$/, "1"), 11, 10_010);
+      for (const who of [gateway, clinician, stranger, otherHospital]) {
+        await expect(anchor.connect(who).supersede(hospital.address, 1, root(2), 12))
+          .to.be.revertedWithCustomError(anchor, "AuditAnchorNotCustodianAdmin")
+          .withArgs(hospital.address, who.address);
+      }
+      await expect(anchor.connect(hospital).supersede(hospital.address, 2, root(2), 12))
+        .to.be.revertedWithCustomError(anchor, "AuditAnchorUnknownBatch")
+        .withArgs(hospital.address, 2n);
+      await expect(
+        anchor.connect(hospital).supersede(hospital.address, 1, ethers.ZeroHash, 12),
+      ).to.be.revertedWithCustomError(anchor, "AuditAnchorEmptyRoot");
+      await expect(anchor.connect(hospital).supersede(hospital.address, 1, root(2), 10))
+        .to.be.revertedWithCustomError(anchor, "AuditAnchorInvalidRange")
+        .withArgs(11n, 11n, 10n);
+      await expect(
+        anchor.connect(hospital).supersede(hospital.address, 1, root(2), 10_011),
+      ).to.be.revertedWithCustomError(anchor, "AuditAnchorBatchTooLarge");
+      // the latest batch is cut back to the entries that exist: the gateway goes on from there
+      await expect(anchor.connect(admin!).supersede(hospital.address, 1, root(2), 12))
+        .to.emit(anchor, "AuditBatchSuperseded")
+        .withArgs(hospital.address, 1n, ethers.ZeroHash.replace(/0$/, "1"), root(2), 12n, admin!.address);
+      expect(await anchor.nextSequence(hospital.address)).to.equal(13n);
+      await anchor.connect(gateway).anchor(root(3), 13, 20);
+      // an earlier batch keeps its range; only its root changes
+      await expect(anchor.connect(hospital).supersede(hospital.address, 0, root(4), 11))
+        .to.be.revertedWithCustomError(anchor, "AuditAnchorInvalidRange")
+        .withArgs(1n, 1n, 11n);
+      await anchor.connect(hospital).supersede(hospital.address, 0, root(4), 10);
+      expect((await anchor.batchAt(hospital.address, 0)).merkleRoot).to.equal(root(4));
+      expect(await anchor.revisionCount(hospital.address, 0)).to.equal(1n);
+      expect(await anchor.revisionCount(hospital.address, 1)).to.equal(1n);
+      expect(await anchor.revisionCount(hospital.address, 2)).to.equal(0n);
+      const original = await anchor.revisionAt(hospital.address, 1, 0);
+      expect([original.merkleRoot, original.firstSequence, original.lastSequence]).to.deep.equal([
+        ethers.ZeroHash.replace(/0$/, "1"),
+        11n,
+        10_010n,
+      ]);
+    });
+  });
 });

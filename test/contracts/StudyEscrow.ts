@@ -16,6 +16,7 @@ import { studyTypes } from "../../sdk/study.ts";
 import type {
   ConsentRegistry,
   MockContractWallet,
+  MockDoubleEntryToken,
   MockFeeOnTransferToken,
   MockReentrantToken,
   RemunerationToken,
@@ -71,11 +72,24 @@ const JOIN_TYPES = {
   Join: [
     { name: "studyId", type: "uint256" },
     { name: "patient", type: "address" },
+    { name: "researcher", type: "address" },
+    { name: "purpose", type: "uint64" },
+    { name: "categories", type: "uint32" },
+    { name: "price", type: "uint128" },
+    { name: "endTime", type: "uint40" },
+    { name: "protocolHash", type: "bytes32" },
     { name: "nonce", type: "uint64" },
     { name: "deadline", type: "uint256" },
   ],
 };
-const LEAVE_TYPES = { Leave: JOIN_TYPES.Join };
+const LEAVE_TYPES = {
+  Leave: [
+    { name: "studyId", type: "uint256" },
+    { name: "patient", type: "address" },
+    { name: "nonce", type: "uint64" },
+    { name: "deadline", type: "uint256" },
+  ],
+};
 const PERMIT_TYPES = {
   Permit: [
     { name: "owner", type: "address" },
@@ -200,8 +214,36 @@ async function paramsFor(f: Fixture, overrides: Partial<Params> = {}): Promise<P
   return { ...f.params, enrolmentDeadline: now + 7 * DAY, endTime: now + 30 * DAY, ...overrides };
 }
 
-async function signJoin(f: Fixture, signer: HardhatEthersSigner, studyId: bigint, nonce: bigint, deadline: number) {
-  return signer.signTypedData(f.domain, JOIN_TYPES, { studyId, patient: signer.address, nonce, deadline });
+/** The patient's Join signature over the study's terms as the escrow holds them (or `terms`). */
+async function signJoin(
+  f: Fixture,
+  signer: HardhatEthersSigner,
+  studyId: bigint,
+  nonce: bigint,
+  deadline: number,
+  terms: Partial<{
+    researcher: string;
+    purpose: bigint;
+    categories: bigint;
+    price: bigint;
+    endTime: bigint;
+    protocolHash: string;
+  }> = {},
+) {
+  const study = await f.escrow.getStudy(studyId);
+  return signer.signTypedData(f.domain, JOIN_TYPES, {
+    studyId,
+    patient: signer.address,
+    researcher: study.researcher,
+    purpose: study.purpose,
+    categories: study.categories,
+    price: study.price,
+    endTime: study.endTime,
+    protocolHash: study.protocolHash,
+    ...terms,
+    nonce,
+    deadline,
+  });
 }
 
 async function signLeave(f: Fixture, signer: HardhatEthersSigner, studyId: bigint, nonce: bigint, deadline: number) {
@@ -261,7 +303,9 @@ describe("StudyEscrow", function () {
       expect(await escrow.MAX_PARTICIPANTS()).to.equal(2n ** 24n - 1n);
       expect(await escrow.MAX_STUDY_DURATION()).to.equal(3_650n * 86_400n);
       expect(await escrow.JOIN_TYPEHASH()).to.equal(
-        ethers.id("Join(uint256 studyId,address patient,uint64 nonce,uint256 deadline)"),
+        ethers.id(
+          "Join(uint256 studyId,address patient,address researcher,uint64 purpose,uint32 categories,uint128 price,uint40 endTime,bytes32 protocolHash,uint64 nonce,uint256 deadline)",
+        ),
       );
       expect(await escrow.LEAVE_TYPEHASH()).to.equal(
         ethers.id("Leave(uint256 studyId,address patient,uint64 nonce,uint256 deadline)"),
@@ -696,7 +740,7 @@ describe("StudyEscrow", function () {
       expect((await f.escrow.getStudy(f.studyId)).enrolmentDeadline).to.equal(f.params.enrolmentDeadline);
     });
 
-    it("reclaims what is unspent after the end time, to the ADMIN member who asks", async function () {
+    it("reclaims what is unspent after the end time, at an ADMIN member's request, to the organization", async function () {
       const f = await networkHelpers.loadFixture(deployStudyEscrowFixture);
       await joined(f, f.patient);
       await f.escrow.connect(f.hospitalGateway).reportDeliveries(f.studyId, [f.patient.address]);
@@ -706,7 +750,7 @@ describe("StudyEscrow", function () {
       await time.increaseTo(f.params.endTime);
       await expect(f.escrow.connect(f.researchAdmin).reclaim(f.studyId))
         .to.emit(f.escrow, "BudgetReclaimed")
-        .withArgs(f.studyId, f.researchAdmin.address, BUDGET - PRICE);
+        .withArgs(f.studyId, f.researcher.address, BUDGET - PRICE);
       await expect(f.escrow.connect(f.researchAdmin).reclaim(f.studyId))
         .to.be.revertedWithCustomError(f.escrow, "StudyEscrowNothingToReclaim")
         .withArgs(f.studyId);
@@ -840,9 +884,19 @@ describe("StudyEscrow", function () {
         ])) as unknown as MockContractWallet;
         const walletAddress = await wallet.getAddress();
         const deadline = (await time.latest()) + DAY;
+        const study = await f.escrow.getStudy(f.studyId);
+        const terms = {
+          researcher: study.researcher,
+          purpose: study.purpose,
+          categories: study.categories,
+          price: study.price,
+          endTime: study.endTime,
+          protocolHash: study.protocolHash,
+        };
         const sig = await f.patient.signTypedData(f.domain, JOIN_TYPES, {
           studyId: f.studyId,
           patient: walletAddress,
+          ...terms,
           nonce: 0n,
           deadline,
         });
@@ -852,6 +906,7 @@ describe("StudyEscrow", function () {
         const bad = await f.stranger.signTypedData(f.domain, JOIN_TYPES, {
           studyId: f.studyId,
           patient: walletAddress,
+          ...terms,
           nonce: 1n,
           deadline,
         });
@@ -960,7 +1015,8 @@ describe("StudyEscrow", function () {
       await f.escrow.connect(f.hospitalGateway).reportDeliveries(f.studyId, [f.patient.address]);
       await f.escrow.connect(f.patient).leave(f.studyId);
       await f.escrow.connect(f.patient).join(f.studyId);
-      expect(await f.escrow.getParticipant(f.studyId, f.patient.address)).to.deep.equal([0n, BigInt(JOINED), 0n]);
+      // the leave used up the nonce (voiding any Join signed before it)
+      expect(await f.escrow.getParticipant(f.studyId, f.patient.address)).to.deep.equal([0n, BigInt(JOINED), 1n]);
       expect((await f.escrow.getStudy(f.studyId)).participants).to.equal(2);
       await expect(f.escrow.connect(f.hospitalGateway).reportDeliveries(f.studyId, [f.patient.address]))
         .to.emit(f.escrow, "DeliverySkipped")
@@ -1290,6 +1346,81 @@ describe("StudyEscrow", function () {
     });
   });
 
+  describe("reentrancy by a hostile token into join, leave, cancelStudy, withdraw and reclaim", function () {
+    it("each re-entry is refused, or harmless: the accounting still holds and the patient is paid exactly", async function () {
+      const f = await networkHelpers.loadFixture(deployStudyEscrowFixture);
+      const hostile = (await ethers.deployContract("MockReentrantToken")) as unknown as MockReentrantToken;
+      const hostileAddress = await hostile.getAddress();
+      await f.escrow.setCurrencyAllowed(hostile, true);
+      await hostile.mint(f.researcher.address, BUDGET);
+      await hostile.connect(f.researcher).approve(f.escrowAddress, BUDGET);
+      await f.escrow.connect(f.researcher).createStudy(await paramsFor(f, { currency: hostileAddress }), BUDGET);
+      const study = 2n;
+      await f.escrow.connect(f.patient).join(study);
+      await f.escrow.connect(f.hospitalGateway).reportDeliveries(study, [f.patient.address]);
+      const abi = new ethers.Interface(f.escrow.interface.fragments);
+      const call = (name: string, args: unknown[]) => abi.encodeFunctionData(name, args);
+      const holds = async () => {
+        const s = await f.escrow.getStudy(study);
+        const owed =
+          s.budget +
+          (await f.escrow.balanceOf(hostileAddress, f.patient.address)) +
+          (await f.escrow.balanceOf(hostileAddress, f.hospital.address));
+        expect(await f.escrow.accounted(hostileAddress)).to.equal(owed);
+        expect(await hostile.balanceOf(f.escrowAddress)).to.equal(owed);
+      };
+      // During a withdrawal: withdraw and reclaim are refused by the guard; cancelStudy and leave are
+      // refused (the token manages no study and is no participant); join is harmless (the token
+      // joins in its own name, moving no money).
+      const refusals: [string, unknown[], string][] = [
+        ["withdraw", [hostileAddress], "ReentrancyGuardReentrantCall"],
+        ["reclaim", [study], "ReentrancyGuardReentrantCall"],
+        ["cancelStudy", [study], "StudyEscrowNotStudyManager"],
+        ["leave", [study], "StudyEscrowNotJoined"],
+      ];
+      for (const [name, args, error] of refusals) {
+        await hostile.arm(f.escrowAddress, call(name, args));
+        await expect(f.escrow.connect(f.patient).withdraw(hostileAddress)).to.be.revertedWithCustomError(
+          f.escrow,
+          error,
+        );
+        await holds();
+      }
+      await hostile.arm(f.escrowAddress, call("join", [study]));
+      await expect(f.escrow.connect(f.patient).withdraw(hostileAddress)).to.changeTokenBalances(
+        ethers,
+        hostile,
+        [f.escrowAddress, f.patient],
+        [-PATIENT_AMOUNT, PATIENT_AMOUNT],
+      );
+      expect((await f.escrow.getParticipant(study, hostileAddress)).status).to.equal(JOINED);
+      await holds();
+      // The token, now a participant, leaves during a reclaim: harmless, the reclaim pays the
+      // organization exactly the budget; withdraw and reclaim re-entered during a reclaim are refused.
+      await f.escrow.connect(f.researcher).cancelStudy(study);
+      for (const [name, args] of [
+        ["withdraw", [hostileAddress]],
+        ["reclaim", [study]],
+      ] as const) {
+        await hostile.arm(f.escrowAddress, call(name, [...args]));
+        await expect(f.escrow.connect(f.researchAdmin).reclaim(study)).to.be.revertedWithCustomError(
+          f.escrow,
+          "ReentrancyGuardReentrantCall",
+        );
+      }
+      await hostile.arm(f.escrowAddress, call("leave", [study]));
+      const budget = (await f.escrow.getStudy(study)).budget;
+      await expect(f.escrow.connect(f.researchAdmin).reclaim(study)).to.changeTokenBalances(
+        ethers,
+        hostile,
+        [f.escrowAddress, f.researcher, f.researchAdmin],
+        [-budget, budget, 0n],
+      );
+      expect((await f.escrow.getParticipant(study, hostileAddress)).status).to.equal(LEFT);
+      await holds();
+    });
+  });
+
   describe("sdk", function () {
     it("agrees with the contract on study keys, shares, limits and typed data", async function () {
       const f = await networkHelpers.loadFixture(deployStudyEscrowFixture);
@@ -1321,6 +1452,109 @@ describe("StudyEscrow", function () {
       expect(await f.escrow.balanceOf(f.tokenAddress, f.stranger.address)).to.equal(0n);
       expect(await f.escrow.accounted(f.stranger.address)).to.equal(0n);
       expect(await f.escrow.isCurrencyAllowed(f.stranger.address)).to.equal(false);
+    });
+  });
+
+  describe("issue 11 attacks (each refused)", function () {
+    it("item 4: an ADMIN member who cancels and reclaims gets nothing; the organization gets the budget", async function () {
+      const f = await networkHelpers.loadFixture(deployStudyEscrowFixture);
+      await f.escrow.connect(f.researchAdmin).cancelStudy(f.studyId);
+      const reclaim = f.escrow.connect(f.researchAdmin).reclaim(f.studyId);
+      await expect(reclaim).to.changeTokenBalances(
+        ethers,
+        f.token,
+        [f.escrowAddress, f.researchAdmin, f.researcher],
+        [-BUDGET, 0n, BUDGET],
+      );
+      await expect(reclaim).to.emit(f.escrow, "BudgetReclaimed").withArgs(f.studyId, f.researcher.address, BUDGET);
+    });
+
+    it("item 8: recovery through a double-entry token's second address cannot sweep what the escrow owes", async function () {
+      const f = await networkHelpers.loadFixture(deployStudyEscrowFixture);
+      const dbl = (await ethers.deployContract("MockDoubleEntryToken")) as unknown as MockDoubleEntryToken;
+      const dblAddress = await dbl.getAddress();
+      const second = await dbl.secondEntry();
+      await f.escrow.setCurrencyAllowed(dblAddress, true);
+      await dbl.mint(f.researcher.address, BUDGET);
+      await dbl.connect(f.researcher).approve(f.escrowAddress, BUDGET);
+      await f.escrow.connect(f.researcher).createStudy(await paramsFor(f, { currency: dblAddress }), BUDGET);
+      const owedBefore = await dbl.balanceOf(f.escrowAddress);
+      expect(owedBefore).to.equal(BUDGET);
+      await expect(f.escrow.recoverExcess(second, f.deployer.address))
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowRecoveryLowersOwed")
+        .withArgs(dblAddress, BUDGET, 0n);
+      expect(await dbl.balanceOf(f.escrowAddress)).to.equal(owedBefore);
+      // a genuine excess sent to the second address's shared balance is recoverable through the main one
+      await dbl.mint(f.escrowAddress, 5n);
+      await expect(f.escrow.recoverExcess(dblAddress, f.deployer.address)).to.changeTokenBalances(
+        ethers,
+        dbl,
+        [f.escrowAddress, f.deployer],
+        [-5n, 5n],
+      );
+    });
+
+    it("item 6: after a direct leave, an older Join signature cannot re-enrol", async function () {
+      const f = await networkHelpers.loadFixture(deployStudyEscrowFixture);
+      const deadline = (await time.latest()) + DAY;
+      const sig = await signJoin(f, f.patient, f.studyId, 0n, deadline);
+      await f.escrow.connect(f.patient).join(f.studyId);
+      await f.escrow.connect(f.patient).leave(f.studyId);
+      await expect(
+        f.escrow.connect(f.relayer).joinBySig(f.studyId, f.patient.address, deadline, sig),
+      ).to.be.revertedWithCustomError(f.escrow, "StudyEscrowInvalidSignature");
+      expect((await f.escrow.getParticipant(f.studyId, f.patient.address)).status).to.equal(LEFT);
+    });
+
+    it("item 13: a Join signature binds the study's terms; signed for other terms it joins nothing", async function () {
+      const f = await networkHelpers.loadFixture(deployStudyEscrowFixture);
+      const deadline = (await time.latest()) + DAY;
+      // The patient agreed to study 1 as it was shown: its terms at a lower price, another protocol,
+      // another researcher, a later end. None of these signatures joins study 1 as it is.
+      for (const terms of [
+        { price: PRICE * 2n },
+        { protocolHash: ethers.id("another protocol") },
+        { researcher: f.otherResearcher.address },
+        { endTime: BigInt(f.params.endTime + DAY) },
+        { purpose: GRU },
+        { categories: BigInt(cats(OBSERVATION)) },
+      ]) {
+        const sig = await signJoin(f, f.patient, f.studyId, 0n, deadline, terms);
+        await expect(f.escrow.connect(f.relayer).joinBySig(f.studyId, f.patient.address, deadline, sig))
+          .to.be.revertedWithCustomError(f.escrow, "StudyEscrowInvalidSignature")
+          .withArgs(f.patient.address, 0n);
+      }
+      // Signed for study 1's terms, it cannot join a study 2 with other terms (a reorganisation).
+      await f.escrow.connect(f.researcher).createStudy(await paramsFor(f, { price: PRICE * 2n }), BUDGET);
+      const forStudy1 = await signJoin(f, f.patient, 1n, 0n, deadline);
+      const asStudy2 = await signJoin(f, f.patient, 2n, 0n, deadline, { price: PRICE });
+      await expect(
+        f.escrow.connect(f.relayer).joinBySig(2n, f.patient.address, deadline, asStudy2),
+      ).to.be.revertedWithCustomError(f.escrow, "StudyEscrowInvalidSignature");
+      await f.escrow.connect(f.relayer).joinBySig(1n, f.patient.address, deadline, forStudy1);
+      expect((await f.escrow.getParticipant(1n, f.patient.address)).status).to.equal(JOINED);
+    });
+
+    it("item 3: leaving frees the place for another patient; a patient who left and rejoins retakes one", async function () {
+      const f = await networkHelpers.loadFixture(deployStudyEscrowFixture);
+      await f.escrow.connect(f.researcher).createStudy(await paramsFor(f, { maxParticipants: 1 }), BUDGET);
+      await f.escrow.connect(f.patient).join(2n);
+      await expect(f.escrow.connect(f.patient2).join(2n))
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowStudyFull")
+        .withArgs(2n, 1n);
+      await f.escrow.connect(f.patient).leave(2n);
+      expect((await f.escrow.getStudy(2n)).participants).to.equal(0n);
+      await f.escrow.connect(f.patient2).join(2n);
+      expect((await f.escrow.getStudy(2n)).participants).to.equal(1n);
+      await expect(f.escrow.connect(f.patient).join(2n))
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowStudyFull")
+        .withArgs(2n, 1n);
+      // indices are never reused: the new participant's deliveries are its own
+      expect((await f.escrow.getParticipant(2n, f.patient2.address)).index).to.equal(1n);
+      await f.escrow.connect(f.patient2).leave(2n);
+      await f.escrow.connect(f.patient).join(2n);
+      expect((await f.escrow.getParticipant(2n, f.patient.address)).index).to.equal(0n);
+      expect((await f.escrow.getStudy(2n)).participants).to.equal(1n);
     });
   });
 });

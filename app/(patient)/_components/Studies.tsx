@@ -158,13 +158,20 @@ function StudyItem({
         functionName: "getParticipant",
         args: [study.id, patient],
       });
+      // The terms as the escrow holds them now: the wallet shows them, the signature binds them.
+      const terms = await client!.readContract({
+        address: escrowAddress!,
+        abi: studyEscrowAbi,
+        functionName: "getStudy",
+        args: [study.id],
+      });
       const deadline = BigInt(nowSeconds() + SIGNATURE_LIFETIME_SECONDS);
       step({ phase: "signing", what: "Sign the request to join in your wallet (no fee)…" });
       const signature = await signTypedData(config, {
         account: patient,
         ...joinTypedData(
           { chainId: appChain.id, escrow: escrowAddress! },
-          { studyId: study.id, patient, nonce, deadline },
+          { studyId: study.id, patient, nonce, deadline, terms },
         ),
       });
       step({ phase: "checking" });

@@ -110,7 +110,7 @@ function StudyPanel({
         <dt>Participants</dt>
         <dd>
           {activity
-            ? `${activity.current.length} taking part, ${activity.left.length} left (${study.participants} of ${study.maxParticipants} places ever taken)`
+            ? `${activity.current.length} taking part, ${activity.left.length} left (${study.participants} of ${study.maxParticipants} places taken)`
             : `${study.participants} of ${study.maxParticipants} places taken`}
         </dd>
         <dt>Budget left</dt>

@@ -7,7 +7,7 @@ import { rawRows, type Database, type GatewayDb } from "../store/database.ts";
 import { testChain } from "../testing/chain.ts";
 import { testDatabase } from "../testing/fixtures.ts";
 import { testGateway, type TestGateway } from "../testing/gateway.ts";
-import { AuditAnchorer, AuditIntegrityError } from "./anchor.ts";
+import { ANCHOR_MAX_BATCH_SIZE, AuditAnchorer, AuditIntegrityError } from "./anchor.ts";
 import { auditRange, entryHash, lastAuditSeq, verifyChain } from "./log.ts";
 import { merkleRoot } from "./merkle.ts";
 
@@ -48,9 +48,12 @@ describe("audit anchoring and verification", function () {
   let patientToken: string;
   let patientId: string;
 
+  let organization: Awaited<ReturnType<Awaited<ReturnType<typeof testChain>>["newCustodian"]>>["organization"];
+
   /** A gateway for a custodian of its own (its anchor sequence starts at 1), with some traffic. */
   async function setUp(): Promise<void> {
     const custodian = await (await testChain()).newCustodian();
+    organization = custodian.organization;
     gw = await testGateway({ custodian });
     anchorer = new AuditAnchorer({ db: gw.store.db, chain: gw.chain, maxBatch: 10 });
     const { patients } = await gw.ingest({ seed: "anchor", patients: 1 });
@@ -178,6 +181,41 @@ describe("audit anchoring and verification", function () {
     expect(refused).to.be.instanceOf(AuditIntegrityError);
     expect((refused as AuditIntegrityError).seq).to.equal(5);
     expect(await anchorer.nextSequence()).to.equal(1);
+  });
+
+  it("never posts a batch larger than the contract's bound", async () => {
+    await setUp();
+    const bound = await gw.t.client.readContract({
+      address: gw.t.auditAnchor,
+      abi: auditAnchorAbi,
+      functionName: "MAX_BATCH_SIZE",
+    });
+    expect(BigInt(ANCHOR_MAX_BATCH_SIZE)).to.equal(bound);
+    expect(new AuditAnchorer({ db: gw.store.db, chain: gw.chain, maxBatch: 1_000_000 }).maxBatch).to.equal(
+      ANCHOR_MAX_BATCH_SIZE,
+    );
+    expect(new AuditAnchorer({ db: gw.store.db, chain: gw.chain }).maxBatch).to.equal(5000);
+  });
+
+  it("a batch the custodian organization supersedes is verified as superseded, its earlier root listed", async () => {
+    await setUp();
+    await anchorer.anchorPending();
+    const anchored = (await batchAt(0)).merkleRoot;
+    const bogus = `0x${"66".repeat(32)}` as const;
+    await gw.t.write(organization, gw.t.auditAnchor, auditAnchorAbi, "supersede", [gw.chain.custodian, 0n, bogus, 10n]);
+    const bad = await verify();
+    expect(bad.code).to.equal(1);
+    expect(bad.lines.join("\n")).to.match(/batch 0 .*superseding 0x[0-9a-f]{64}.*MISMATCH/);
+    // the organization puts the true root back: verified, the whole history still listed
+    await gw.t.write(organization, gw.t.auditAnchor, auditAnchorAbi, "supersede", [
+      gw.chain.custodian,
+      0n,
+      anchored,
+      10n,
+    ]);
+    const ok = await verify();
+    expect(ok.code, ok.lines.join("\n")).to.equal(0);
+    expect(ok.lines.join("\n")).to.include(`superseding ${anchored}, ${bogus}`);
   });
 
   it("audit-verify reports configuration problems by name", async () => {

@@ -5,6 +5,11 @@
  * is posted its hash chain is re-checked from the stored events: a log that was tampered with is
  * never anchored.
  *
+ * A batch holds at most AuditAnchor.MAX_BATCH_SIZE entries (the contract refuses more, so that one
+ * anchor cannot reserve the sequence space); a larger `maxBatch` is cut to it. A mistaken batch is
+ * superseded on-chain by the custodian organization or an ADMIN member (`AuditAnchor.supersede`),
+ * never by this gateway's key; verification reads the batch in force (`batchAt`).
+ *
  * `AuditAnchorer.anchorPending()` anchors once (the job's step, also callable on its own);
  * `start(intervalSeconds)` runs it periodically, never two runs at once.
  */
@@ -16,6 +21,8 @@ import { auditRange, entryHash, GENESIS_HASH, lastAuditSeq } from "./log.ts";
 import { merkleRoot } from "./merkle.ts";
 
 export const DEFAULT_MAX_BATCH = 5000;
+/** AuditAnchor.MAX_BATCH_SIZE: the most entries the contract takes in one batch. */
+export const ANCHOR_MAX_BATCH_SIZE = 10_000;
 
 export type AnchorResult =
   | { status: "up-to-date"; anchoredThrough: number }
@@ -48,8 +55,13 @@ export class AuditAnchorer {
   constructor(options: { db: GatewayDb; chain: GatewayChain; maxBatch?: number; log?: AnchorLogger }) {
     this.#db = options.db;
     this.#chain = options.chain;
-    this.#maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
+    this.#maxBatch = Math.min(options.maxBatch ?? DEFAULT_MAX_BATCH, ANCHOR_MAX_BATCH_SIZE);
     this.#log = options.log;
+  }
+
+  /** The most entries this anchorer puts in one batch. */
+  get maxBatch(): number {
+    return this.#maxBatch;
   }
 
   /** Where the custodian's next batch must start, per the contract. */

@@ -4,7 +4,9 @@
  * with the AuditBatchAnchored events) is recomputed as a Merkle root from the recomputed hashes
  * and compared. An edited, deleted or re-pointed entry breaks the chain; a log rewritten with
  * consistent hashes (what a database owner could do) no longer matches the anchored roots;
- * anchored entries that were cut off are missing.
+ * anchored entries that were cut off are missing. A batch the custodian superseded on-chain
+ * (AuditAnchor.supersede, AuditBatchSuperseded) is checked as superseded, and its earlier roots
+ * are listed: the history stays visible.
  */
 import type { Address, Hex, PublicClient } from "viem";
 import { auditAnchorAbi } from "../../../sdk/generated/abis.ts";
@@ -18,6 +20,8 @@ export interface BatchCheck {
   last: number;
   root: Hex;
   anchoredAt: number;
+  /** The roots this batch had before the one in force, oldest first (a supersession). */
+  supersededRoots?: Hex[];
   ok: boolean;
   problem?: string;
 }
@@ -71,7 +75,25 @@ export async function verifyAudit(db: GatewayDb, options: VerifyAuditOptions): P
     toBlock: blockNumber,
     strict: true,
   });
-  const byIndex = new Map(events.map((e) => [Number(e.args.batchIndex), e.args]));
+  const byIndex = new Map<number, { merkleRoot: Hex; firstSequence: bigint; lastSequence: bigint }>(
+    events.map((e) => [Number(e.args.batchIndex), e.args]),
+  );
+  const supersessions = await options.client.getContractEvents({
+    ...read,
+    eventName: "AuditBatchSuperseded",
+    args: { custodian: options.custodian },
+    fromBlock: options.fromBlock ?? 0n,
+    toBlock: blockNumber,
+    strict: true,
+  });
+  const earlierRoots = new Map<number, Hex[]>();
+  for (const e of supersessions) {
+    const index = Number(e.args.batchIndex);
+    const anchored = byIndex.get(index);
+    if (!anchored) continue;
+    earlierRoots.set(index, [...(earlierRoots.get(index) ?? []), e.args.previousRoot]);
+    byIndex.set(index, { ...anchored, merkleRoot: e.args.merkleRoot, lastSequence: e.args.lastSequence });
+  }
   if (events.length !== count) {
     problems.push(`the chain holds ${count} batches but ${events.length} AuditBatchAnchored events`);
   }
@@ -87,6 +109,8 @@ export async function verifyAudit(db: GatewayDb, options: VerifyAuditOptions): P
       anchoredAt: Number(b.anchoredAt),
       ok: true,
     };
+    const roots = earlierRoots.get(i);
+    if (roots) check.supersededRoots = roots;
     const event = byIndex.get(i);
     if (
       !event ||

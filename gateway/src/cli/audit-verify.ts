@@ -102,7 +102,7 @@ export async function runAuditVerify(
     );
     for (const b of result.batches) {
       out(
-        `  batch ${b.index} (entries ${b.first}-${b.last}, root ${b.root}): ${b.ok ? "ok" : `MISMATCH: ${b.problem}`}`,
+        `  batch ${b.index} (entries ${b.first}-${b.last}, root ${b.root}${b.supersededRoots ? `, superseding ${b.supersededRoots.join(", ")}` : ""}): ${b.ok ? "ok" : `MISMATCH: ${b.problem}`}`,
       );
     }
     if (result.ok) out("OK: the audit log matches its hash chain and every anchored root");

@@ -313,9 +313,15 @@ describe("relaying signed consent actions", function () {
       functionName: "studyCount",
     });
     const escrowDomain = { chainId: gw.t.chainId, escrow: gw.t.studyEscrow };
+    const terms = await gw.t.client.readContract({
+      address: gw.t.studyEscrow,
+      abi: studyEscrowAbi,
+      functionName: "getStudy",
+      args: [studyId],
+    });
     const deadline = BigInt(now + 600);
     const join = await patient.signTypedData!(
-      joinTypedData(escrowDomain, { studyId, patient: patient.address, nonce: 0n, deadline }),
+      joinTypedData(escrowDomain, { studyId, patient: patient.address, nonce: 0n, deadline, terms }),
     );
     const joined = await post("join", {
       studyId: studyId.toString(),
@@ -355,7 +361,7 @@ describe("relaying signed consent actions", function () {
     );
     const stranger = gw.t.unfundedAccount();
     const strangerJoin = await stranger.signTypedData!(
-      joinTypedData(escrowDomain, { studyId, patient: stranger.address, nonce: 0n, deadline }),
+      joinTypedData(escrowDomain, { studyId, patient: stranger.address, nonce: 0n, deadline, terms }),
     );
     said(
       await post("join", {
