@@ -23,9 +23,9 @@ import { createPublicClient, createWalletClient, encodeFunctionData, getAddress,
 import type { Address, Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
-import { KINDS, type KindName } from "../sdk/codes.ts";
-import { contractAddress } from "../sdk/deployments.ts";
-import { consentRegistryAbi } from "../sdk/generated/abis.ts";
+import { KINDS, type KindName } from "#sdk/codes.ts";
+import { contractAddress } from "#sdk/deployments.ts";
+import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 
 const { values: args } = parseArgs({
   options: {

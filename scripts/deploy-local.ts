@@ -8,9 +8,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { network } from "hardhat";
 
 import AuditAnchorModule from "../ignition/modules/AuditAnchor.ts";
-import { KINDS, ROLES } from "../sdk/codes.ts";
+import { KINDS, ROLES } from "#sdk/codes.ts";
 import { deployEscrowWithDemoStudy } from "./escrow-demo.ts";
-import { DEMO_ACCOUNTS, DEMO_MEMBERS, DEMO_ORGANIZATIONS } from "../sdk/demo.ts";
+import { DEMO_ACCOUNTS, DEMO_MEMBERS, DEMO_ORGANIZATIONS } from "#sdk/demo.ts";
 
 const { ethers, ignition } = await network.connect();
 const chainId = Number((await ethers.provider.getNetwork()).chainId);
@@ -60,7 +60,7 @@ Object.assign(
   ),
 );
 
-const file = new URL("../sdk/generated/deployments.json", import.meta.url);
+const file = new URL("#sdk/generated/deployments.json", import.meta.url);
 const all = JSON.parse(readFileSync(file, "utf8")) as Record<string, Record<string, string>>;
 all[String(chainId)] = addresses;
 writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { mnemonicToAccount } from "viem/accounts";
 import { toHex } from "viem";
 
-import { DEMO_ACCOUNTS, DEMO_MEMBERS, DEMO_ORGANIZATIONS, LOCAL_CHAIN_ID, LOCAL_RPC_URL } from "../sdk/demo.ts";
+import { DEMO_ACCOUNTS, DEMO_MEMBERS, DEMO_ORGANIZATIONS, LOCAL_CHAIN_ID, LOCAL_RPC_URL } from "#sdk/demo.ts";
 
 process.env.NEXT_TELEMETRY_DISABLED ??= "1";
 const CHAIN_PORT = 8545;

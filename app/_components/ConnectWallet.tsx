@@ -1,7 +1,7 @@
 "use client";
 import { useConnect, useConnectors } from "wagmi";
 
-import { explainTransactionError } from "../../sdk/errors.ts";
+import { explainTransactionError } from "#sdk/errors.ts";
 import { useMounted } from "../_lib/hooks.ts";
 import { DEV_WALLET_RDNS } from "../_lib/wagmi.ts";
 

@@ -1,7 +1,7 @@
 "use client";
 import { useSyncExternalStore } from "react";
 
-import type { DemoAccountName } from "../../sdk/demo.ts";
+import type { DemoAccountName } from "#sdk/demo.ts";
 import { devWallet } from "../_lib/dev-wallet.ts";
 
 const noop = () => () => undefined;

@@ -4,8 +4,8 @@ import { useEffect, useState } from "react";
 import { privateKeyToAccount } from "viem/accounts";
 import { useConnect, useConnection, useConnectors } from "wagmi";
 
-import { DEMO_ACCOUNTS, DEV_PRIVATE_KEYS, DEV_WALLET_ROLES, type DemoAccountName } from "../../sdk/demo.ts";
-import { explainTransactionError } from "../../sdk/errors.ts";
+import { DEMO_ACCOUNTS, DEV_PRIVATE_KEYS, DEV_WALLET_ROLES, type DemoAccountName } from "#sdk/demo.ts";
+import { explainTransactionError } from "#sdk/errors.ts";
 import { devWallet, installDevWallet } from "../_lib/dev-wallet.ts";
 import { DEV_WALLET_RDNS, appChain } from "../_lib/wagmi.ts";
 

@@ -1,7 +1,7 @@
 "use client";
 import { useConnection, useSwitchChain } from "wagmi";
 
-import { explainTransactionError } from "../../sdk/errors.ts";
+import { explainTransactionError } from "#sdk/errors.ts";
 import { appChain } from "../_lib/wagmi.ts";
 
 /** Shown while the wallet is on another chain than the registry's, with one button to switch. */

@@ -12,7 +12,7 @@
 import { type Address, type Chain, type Hex, createWalletClient, http, isAddressEqual, numberToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
-import { DEMO_ACCOUNTS, DEV_PRIVATE_KEYS, DEV_WALLET_ROLES, type DemoAccountName } from "../../sdk/demo.ts";
+import { DEMO_ACCOUNTS, DEV_PRIVATE_KEYS, DEV_WALLET_ROLES, type DemoAccountName } from "#sdk/demo.ts";
 import { DEV_WALLET_NAME, DEV_WALLET_RDNS } from "./wagmi.ts";
 const ICON = `data:image/svg+xml,${encodeURIComponent(
   '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#7a3e00"/><path d="M9 11h14v12H9z" fill="none" stroke="#fff" stroke-width="2.5"/><path d="M12 11V8h8v3" fill="none" stroke="#fff" stroke-width="2.5"/></svg>',

@@ -1,6 +1,6 @@
 /** Dates and addresses in plain words, one format across the app. */
-import { describeScope } from "../../sdk/codes.ts";
-import { type LedgerGrant, NO_END } from "../../sdk/ledger.ts";
+import { describeScope } from "#sdk/codes.ts";
+import { type LedgerGrant, NO_END } from "#sdk/ledger.ts";
 
 const dateFormat = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "long", year: "numeric" });
 const dateTimeFormat = new Intl.DateTimeFormat("en-GB", {
@@ -26,7 +26,7 @@ export function untilWords(seconds: number): string {
   return seconds >= NO_END ? "with no end date" : `until ${formatDate(seconds)}`;
 }
 
-export { shortAddress } from "../../sdk/errors.ts";
+export { shortAddress } from "#sdk/errors.ts";
 
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
 

@@ -10,9 +10,9 @@ import type { Abi, Address, ContractFunctionArgs, ContractFunctionName, Hash } f
 import { useBlockNumber, useConfig, useConnection, usePublicClient } from "wagmi";
 import { simulateContract, waitForTransactionReceipt, writeContract } from "wagmi/actions";
 
-import { explainTransactionError } from "../../sdk/errors.ts";
-import { consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "../../sdk/generated/abis.ts";
-import { findOrganization, readOrganizations } from "../../sdk/ledger.ts";
+import { explainTransactionError } from "#sdk/errors.ts";
+import { consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
+import { findOrganization, readOrganizations } from "#sdk/ledger.ts";
 import { formatDateTime, nowSeconds } from "./format.ts";
 import { appChain, registryAddress } from "./wagmi.ts";
 

@@ -9,8 +9,8 @@ import type { Address, Hash, Hex } from "viem";
 import type { Config } from "wagmi";
 import { readContract, signTypedData, simulateContract } from "wagmi/actions";
 
-import { grantTypedData, revokeTypedData } from "../../sdk/eip712.ts";
-import { consentRegistryAbi } from "../../sdk/generated/abis.ts";
+import { grantTypedData, revokeTypedData } from "#sdk/eip712.ts";
+import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { nowSeconds } from "./format.ts";
 import { gatewayOrigin } from "./gateway.ts";
 import { type Step, useOrganizations } from "./hooks.ts";

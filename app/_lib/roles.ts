@@ -7,8 +7,8 @@
 import { useQuery } from "@tanstack/react-query";
 import { type Address, keccak256, toHex, zeroAddress } from "viem";
 
-import { KINDS, type KindName, ORGANIZATION_STATUS, ROLES, type RoleName } from "../../sdk/codes.ts";
-import { consentRegistryAbi } from "../../sdk/generated/abis.ts";
+import { KINDS, type KindName, ORGANIZATION_STATUS, ROLES, type RoleName } from "#sdk/codes.ts";
+import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { LEDGER_KEY, useLedgerClient } from "./hooks.ts";
 import { registryAddress } from "./wagmi.ts";
 

@@ -7,8 +7,8 @@ import { useQuery } from "@tanstack/react-query";
 import { useCallback, useMemo } from "react";
 import { type Address, formatUnits } from "viem";
 
-import { PURPOSES, decodePurpose, describeScope } from "../../sdk/codes.ts";
-import { type StudyListing, readStudies, readTokenInfo } from "../../sdk/escrow.ts";
+import { PURPOSES, decodePurpose, describeScope } from "#sdk/codes.ts";
+import { type StudyListing, readStudies, readTokenInfo } from "#sdk/escrow.ts";
 import { LEDGER_KEY, useLedgerClient } from "./hooks.ts";
 import { escrowAddress } from "./wagmi.ts";
 

@@ -7,7 +7,7 @@ import { useCallback, useEffect, useState } from "react";
 import type { Address } from "viem";
 import { useConfig } from "wagmi";
 
-import { explainTransactionError } from "../../sdk/errors.ts";
+import { explainTransactionError } from "#sdk/errors.ts";
 import {
   GatewayError,
   type GatewaySession,

@@ -18,7 +18,7 @@
 import type { Address, Chain, Hash } from "viem";
 import { cookieStorage, createConfig, createStorage, http, injected } from "wagmi";
 
-import { type ContractName, deploymentFor } from "../../sdk/deployments.ts";
+import { type ContractName, deploymentFor } from "#sdk/deployments.ts";
 import { LOCAL_DEV_CHAIN, LOCAL_DEV_RPC_URL } from "./local-dev.ts";
 
 const env = {

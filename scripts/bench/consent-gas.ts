@@ -5,7 +5,7 @@
 import { network } from "hardhat";
 
 import AuditAnchorModule from "../../ignition/modules/AuditAnchor.ts";
-import { consentRegistryDomain, consentTypes } from "../../sdk/eip712.ts";
+import { consentRegistryDomain, consentTypes } from "#sdk/eip712.ts";
 
 export type GasRow = { what: string; gas: bigint; budget: bigint };
 

@@ -50,8 +50,8 @@ import { openDatabase, rawRows, type Database } from "../../gateway/src/store/da
 import { Store } from "../../gateway/src/store/store.ts";
 import { deployTestChain, type TestChain } from "../../gateway/src/testing/chain.ts";
 import { PGLITE_TEMPLATE } from "../../gateway/src/testing/fixtures.ts";
-import { categoriesToMask, encodePurpose, purposeScope, type CategoryName, type PurposeName } from "../../sdk/codes.ts";
-import { LOCAL_CHAIN_ID } from "../../sdk/demo.ts";
+import { categoriesToMask, encodePurpose, purposeScope, type CategoryName, type PurposeName } from "#sdk/codes.ts";
+import { LOCAL_CHAIN_ID } from "#sdk/demo.ts";
 import { LOAD_SPEC_VARIABLE, MEASURING, type LoadResult, type LoadSpec } from "./gateway-load.ts";
 
 const HOST = "127.0.0.1";

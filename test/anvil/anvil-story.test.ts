@@ -23,9 +23,9 @@ import { generatePrivateKey, privateKeyToAccount, type LocalAccount } from "viem
 import { createSiweMessage } from "viem/siwe";
 
 import { generateSyntheticData, syntheticTransactionBundle } from "../../gateway/src/fhir/synthetic.ts";
-import { categoriesToMask, encodePurpose, purposeScope, ROLES } from "../../sdk/codes.ts";
-import { custodianShare } from "../../sdk/escrow.ts";
-import { consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "../../sdk/generated/abis.ts";
+import { categoriesToMask, encodePurpose, purposeScope, ROLES } from "#sdk/codes.ts";
+import { custodianShare } from "#sdk/escrow.ts";
+import { consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
 import { CHAIN_ID, KEYS, deployStablecoin, freePort, run, start, startAnvil, stop, who } from "./lib.ts";
 
 const analyst = privateKeyToAccount(generatePrivateKey());

@@ -11,7 +11,7 @@ import { network } from "hardhat";
 
 import ConsentRegistryModule from "../../ignition/modules/ConsentRegistry.ts";
 import type { ConsentRegistry, MockContractWallet } from "../../types/ethers-contracts/index.js";
-import { consentTypes } from "../../sdk/eip712.ts";
+import { consentTypes } from "#sdk/eip712.ts";
 
 const { ethers, ignition, networkHelpers } = await network.create();
 const { time } = networkHelpers;

@@ -11,8 +11,8 @@ import type { Signature } from "ethers";
 import { network } from "hardhat";
 
 import StudyEscrowModule from "../../ignition/modules/StudyEscrow.ts";
-import { custodianShare, MAX_CUSTODIAN_SHARE_BPS, MAX_CUSTODIANS, studyKey } from "../../sdk/escrow.ts";
-import { studyTypes } from "../../sdk/study.ts";
+import { custodianShare, MAX_CUSTODIAN_SHARE_BPS, MAX_CUSTODIANS, studyKey } from "#sdk/escrow.ts";
+import { studyTypes } from "#sdk/study.ts";
 import type {
   ConsentRegistry,
   MockContractWallet,

@@ -16,7 +16,7 @@ import { type Browser, type Page, chromium } from "playwright-core";
 import { type Address, createPublicClient, defineChain, http } from "viem";
 
 import { findChromium } from "../../scripts/lib/chromium.ts";
-import { consentRegistryAbi } from "../../sdk/generated/abis.ts";
+import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { CHAIN_ID, KEYS, deployStablecoin, freePort, run, start, startAnvil, stop, who } from "../anvil/lib.ts";
 import { HOST, NEXT_CLI, answers } from "./lib/processes.ts";
 import { WALLET_ICON, WALLET_NAME, installTestWallet, walletRpc } from "./lib/wallet.ts";
@@ -62,7 +62,7 @@ describe("the app built for anvil (chain 31338): a patient grants and revokes th
       GOVERNANCE_PRIVATE_KEY: KEYS[1],
     });
     registry = (
-      (await import("../../sdk/generated/deployments.json", { with: { type: "json" } })).default as Record<
+      (await import("#sdk/generated/deployments.json", { with: { type: "json" } })).default as Record<
         string,
         { ConsentRegistry: Address }
       >

@@ -22,9 +22,9 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
 import { generateSyntheticData } from "../../gateway/src/fhir/synthetic.ts";
 
-import { categoryIndex, encodePurpose } from "../../sdk/codes.ts";
-import { consentRegistryAbi } from "../../sdk/generated/abis.ts";
-import { readOrganizations } from "../../sdk/ledger.ts";
+import { categoryIndex, encodePurpose } from "#sdk/codes.ts";
+import { consentRegistryAbi } from "#sdk/generated/abis.ts";
+import { readOrganizations } from "#sdk/ledger.ts";
 import {
   DESKTOP,
   type Environment,

@@ -8,7 +8,7 @@ import { join } from "node:path";
 
 import { expect } from "chai";
 
-import { DEV_PRIVATE_KEYS } from "../../sdk/demo.ts";
+import { DEV_PRIVATE_KEYS } from "#sdk/demo.ts";
 import { NEXT_CLI, ROOT, runToEnd } from "./lib/processes.ts";
 
 function* files(dir: string): Generator<string> {

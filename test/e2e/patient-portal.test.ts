@@ -22,10 +22,10 @@ import {
   verifyTypedData,
 } from "viem";
 
-import { categoriesToMask, categoryIndex, encodePurpose } from "../../sdk/codes.ts";
-import { grantTypedData } from "../../sdk/eip712.ts";
-import { consentRegistryAbi } from "../../sdk/generated/abis.ts";
-import { readOrganizations } from "../../sdk/ledger.ts";
+import { categoriesToMask, categoryIndex, encodePurpose } from "#sdk/codes.ts";
+import { grantTypedData } from "#sdk/eip712.ts";
+import { consentRegistryAbi } from "#sdk/generated/abis.ts";
+import { readOrganizations } from "#sdk/ledger.ts";
 import {
   DESKTOP,
   type Environment,

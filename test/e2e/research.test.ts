@@ -25,10 +25,10 @@ import type { Page } from "playwright-core";
 import { type Address, type PublicClient, parseEther, zeroAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
-import { KINDS } from "../../sdk/codes.ts";
-import { acceptMembershipTypedData } from "../../sdk/eip712.ts";
-import { consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "../../sdk/generated/abis.ts";
-import { readOrganizations } from "../../sdk/ledger.ts";
+import { KINDS } from "#sdk/codes.ts";
+import { acceptMembershipTypedData } from "#sdk/eip712.ts";
+import { consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
+import { readOrganizations } from "#sdk/ledger.ts";
 import {
   DESKTOP,
   type Environment,

@@ -9,9 +9,9 @@ import { expect } from "chai";
 import type { Page } from "playwright-core";
 import type { Address, PublicClient } from "viem";
 
-import { categoryIndex, encodePurpose } from "../../sdk/codes.ts";
-import { consentRegistryAbi, studyEscrowAbi } from "../../sdk/generated/abis.ts";
-import { readOrganizations } from "../../sdk/ledger.ts";
+import { categoryIndex, encodePurpose } from "#sdk/codes.ts";
+import { consentRegistryAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
+import { readOrganizations } from "#sdk/ledger.ts";
 import { DESKTOP, type Environment, shoot, startEnvironment } from "./lib/environment.ts";
 import { devAccount, publicClient } from "./lib/wallet.ts";
 

@@ -5,8 +5,8 @@ import { createServer } from "node:net";
 import { expect } from "chai";
 import { createPublicClient, http } from "viem";
 
-import { consentRegistryAbi } from "../../sdk/generated/abis.ts";
-import { contractAddress } from "../../sdk/deployments.ts";
+import { consentRegistryAbi } from "#sdk/generated/abis.ts";
+import { contractAddress } from "#sdk/deployments.ts";
 
 // `npm start`'s orchestrator, for real: a Hardhat node on 127.0.0.1:8545, contracts deployed and
 // seeded, and nothing left behind after Ctrl-C (SIGINT to the whole process group).

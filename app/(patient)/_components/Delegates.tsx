@@ -2,7 +2,7 @@
 import { type FormEvent, useId, useState } from "react";
 import { type Address, getAddress, isAddress } from "viem";
 
-import type { DelegateEntry } from "../../../sdk/ledger.ts";
+import type { DelegateEntry } from "#sdk/ledger.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatDate, shortAddress, untilWords } from "../../_lib/format.ts";
 import { useContractTx, useNow } from "../../_lib/hooks.ts";

@@ -13,9 +13,9 @@ import {
   describeScope,
   encodePurpose,
   purposeScope,
-} from "../../../sdk/codes.ts";
-import { KIND_WORDS } from "../../../sdk/errors.ts";
-import { grantState } from "../../../sdk/ledger.ts";
+} from "#sdk/codes.ts";
+import { KIND_WORDS } from "#sdk/errors.ts";
+import { grantState } from "#sdk/ledger.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatDate } from "../../_lib/format.ts";
 import { useContractTx, useNow, useOrganizations } from "../../_lib/hooks.ts";

@@ -3,9 +3,9 @@ import { useRef } from "react";
 import type { Address } from "viem";
 import { useChainId, useConfig } from "wagmi";
 
-import { PURPOSES, decodePurpose } from "../../../sdk/codes.ts";
-import type { GrantState } from "../../../sdk/fhir.ts";
-import { type LedgerGrant, grantState, toConsentBundle, toGrantRecord } from "../../../sdk/ledger.ts";
+import { PURPOSES, decodePurpose } from "#sdk/codes.ts";
+import type { GrantState } from "#sdk/fhir.ts";
+import { type LedgerGrant, grantState, toConsentBundle, toGrantRecord } from "#sdk/ledger.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatDate, grantSentence, shortAddress } from "../../_lib/format.ts";
 import { useContractTx, useNow, useOrganizations } from "../../_lib/hooks.ts";

@@ -10,9 +10,9 @@ import { useQuery } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useId, useState } from "react";
 import type { Address } from "viem";
 
-import { isDidPkh, parseDidPkh } from "../../../sdk/did-pkh.ts";
-import { consentRegistryAbi } from "../../../sdk/generated/abis.ts";
-import { findOrganization } from "../../../sdk/ledger.ts";
+import { isDidPkh, parseDidPkh } from "#sdk/did-pkh.ts";
+import { consentRegistryAbi } from "#sdk/generated/abis.ts";
+import { findOrganization } from "#sdk/ledger.ts";
 import { GatewaySignIn } from "../../_components/GatewaySignIn.tsx";
 import { RecordsView } from "../../_components/RecordsView.tsx";
 import { shortAddress } from "../../_lib/format.ts";

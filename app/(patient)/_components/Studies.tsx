@@ -5,9 +5,9 @@ import type { Address } from "viem";
 import { useConfig } from "wagmi";
 import { signTypedData, simulateContract } from "wagmi/actions";
 
-import { PARTICIPANT_STATUS, type ParticipantStatus, type StudyListing } from "../../../sdk/escrow.ts";
-import { studyEscrowAbi } from "../../../sdk/generated/abis.ts";
-import { joinTypedData } from "../../../sdk/study.ts";
+import { PARTICIPANT_STATUS, type ParticipantStatus, type StudyListing } from "#sdk/escrow.ts";
+import { studyEscrowAbi } from "#sdk/generated/abis.ts";
+import { joinTypedData } from "#sdk/study.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatDate, nowSeconds, shortAddress } from "../../_lib/format.ts";
 import { LEDGER_KEY, call, useLedgerClient, useOrganizations, useTx } from "../../_lib/hooks.ts";

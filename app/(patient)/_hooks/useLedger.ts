@@ -5,7 +5,7 @@
 import { useQuery } from "@tanstack/react-query";
 import type { Address } from "viem";
 
-import { readDelegates, readOpenEmergencies, readPatientGrants, readPatientsActedFor } from "../../../sdk/ledger.ts";
+import { readDelegates, readOpenEmergencies, readPatientGrants, readPatientsActedFor } from "#sdk/ledger.ts";
 import { LEDGER_KEY, useLedgerClient } from "../../_lib/hooks.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";
 

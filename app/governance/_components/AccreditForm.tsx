@@ -2,10 +2,10 @@
 import { type FormEvent, useId, useState } from "react";
 import { isHex, keccak256, toHex } from "viem";
 
-import { KINDS, type KindName } from "../../../sdk/codes.ts";
-import { KIND_WORDS } from "../../../sdk/errors.ts";
-import { consentRegistryAbi } from "../../../sdk/generated/abis.ts";
-import { findOrganization } from "../../../sdk/ledger.ts";
+import { KINDS, type KindName } from "#sdk/codes.ts";
+import { KIND_WORDS } from "#sdk/errors.ts";
+import { consentRegistryAbi } from "#sdk/generated/abis.ts";
+import { findOrganization } from "#sdk/ledger.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { parseAddressInput } from "../../_lib/address.ts";
 import { call, useOrganizations, useTx } from "../../_lib/hooks.ts";

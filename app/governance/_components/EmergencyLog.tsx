@@ -2,7 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useId } from "react";
 
-import { readEmergencyLog } from "../../../sdk/ledger.ts";
+import { readEmergencyLog } from "#sdk/ledger.ts";
 import { formatDateTime, shortAddress } from "../../_lib/format.ts";
 import { LEDGER_KEY, useLedgerClient, useOrganizations } from "../../_lib/hooks.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";

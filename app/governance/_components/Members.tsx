@@ -3,9 +3,9 @@ import { useQuery } from "@tanstack/react-query";
 import { type FormEvent, useId, useState } from "react";
 import type { Address } from "viem";
 
-import { ROLES, type RoleName } from "../../../sdk/codes.ts";
-import { consentRegistryAbi } from "../../../sdk/generated/abis.ts";
-import { findOrganization, readMembers, readMembershipOffers } from "../../../sdk/ledger.ts";
+import { ROLES, type RoleName } from "#sdk/codes.ts";
+import { consentRegistryAbi } from "#sdk/generated/abis.ts";
+import { findOrganization, readMembers, readMembershipOffers } from "#sdk/ledger.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { parseAddressInput } from "../../_lib/address.ts";
 import { shortAddress } from "../../_lib/format.ts";

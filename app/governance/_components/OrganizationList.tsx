@@ -2,9 +2,9 @@
 import { useId, useRef, useState } from "react";
 import { stringToHex } from "viem";
 
-import { KIND_WORDS } from "../../../sdk/errors.ts";
-import { consentRegistryAbi } from "../../../sdk/generated/abis.ts";
-import type { Organization } from "../../../sdk/ledger.ts";
+import { KIND_WORDS } from "#sdk/errors.ts";
+import { consentRegistryAbi } from "#sdk/generated/abis.ts";
+import type { Organization } from "#sdk/ledger.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { call, useOrganizations, useTx } from "../../_lib/hooks.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";

@@ -3,8 +3,8 @@ import { useQuery } from "@tanstack/react-query";
 import { type FormEvent, useId, useRef, useState } from "react";
 import type { Address } from "viem";
 
-import { EMERGENCY_REASONS, type EmergencyReasonCode } from "../../../sdk/codes.ts";
-import { consentRegistryAbi } from "../../../sdk/generated/abis.ts";
+import { EMERGENCY_REASONS, type EmergencyReasonCode } from "#sdk/codes.ts";
+import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatDateTime, shortAddress } from "../../_lib/format.ts";
 import { LEDGER_KEY, call, useLedgerClient, useNow, useTx } from "../../_lib/hooks.ts";

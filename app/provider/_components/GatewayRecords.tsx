@@ -11,7 +11,7 @@ import type { Bundle, Patient } from "@medplum/fhirtypes";
 import { type FormEvent, useId, useState } from "react";
 import type { Address } from "viem";
 
-import { formatDidPkh } from "../../../sdk/did-pkh.ts";
+import { formatDidPkh } from "#sdk/did-pkh.ts";
 import { GatewaySignIn } from "../../_components/GatewaySignIn.tsx";
 import { RecordsView } from "../../_components/RecordsView.tsx";
 import { shortAddress } from "../../_lib/format.ts";

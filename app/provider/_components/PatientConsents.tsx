@@ -3,8 +3,8 @@ import { useQuery } from "@tanstack/react-query";
 import { useId } from "react";
 import type { Address } from "viem";
 
-import type { GrantState } from "../../../sdk/fhir.ts";
-import { grantState, readPatientGrants } from "../../../sdk/ledger.ts";
+import type { GrantState } from "#sdk/fhir.ts";
+import { grantState, readPatientGrants } from "#sdk/ledger.ts";
 import { formatDate, grantSentence, shortAddress } from "../../_lib/format.ts";
 import { LEDGER_KEY, useLedgerClient, useNow } from "../../_lib/hooks.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";

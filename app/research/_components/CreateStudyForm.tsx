@@ -12,9 +12,9 @@ import {
   categoriesToMask,
   describeScope,
   encodePurpose,
-} from "../../../sdk/codes.ts";
-import { MAX_CUSTODIAN_SHARE_BPS } from "../../../sdk/escrow.ts";
-import { remunerationTokenAbi, studyEscrowAbi } from "../../../sdk/generated/abis.ts";
+} from "#sdk/codes.ts";
+import { MAX_CUSTODIAN_SHARE_BPS } from "#sdk/escrow.ts";
+import { remunerationTokenAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatDate } from "../../_lib/format.ts";
 import { call, useLedgerClient, useOrganizations, useTx } from "../../_lib/hooks.ts";

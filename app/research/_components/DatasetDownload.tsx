@@ -12,7 +12,7 @@ import { useState } from "react";
 import type { Address } from "viem";
 
 import { GatewaySignIn } from "../../_components/GatewaySignIn.tsx";
-import type { StudyListing } from "../../../sdk/escrow.ts";
+import type { StudyListing } from "#sdk/escrow.ts";
 import { LEDGER_KEY, useOrganizations } from "../../_lib/hooks.ts";
 import { GatewayError, downloadJson, gatewayFetch, gatewayOrigin, outcomeSentences } from "../../_lib/gateway.ts";
 import { useGatewaySession } from "../../_lib/useGateway.ts";

@@ -4,8 +4,8 @@ import { type FormEvent, useId, useRef, useState } from "react";
 import type { Address } from "viem";
 import { useConfig } from "wagmi";
 
-import { type StudyListing, readStudyActivity } from "../../../sdk/escrow.ts";
-import { studyEscrowAbi } from "../../../sdk/generated/abis.ts";
+import { type StudyListing, readStudyActivity } from "#sdk/escrow.ts";
+import { studyEscrowAbi } from "#sdk/generated/abis.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatDate, shortAddress } from "../../_lib/format.ts";
 import { LEDGER_KEY, call, useLedgerClient, useOrganizations, useTx } from "../../_lib/hooks.ts";

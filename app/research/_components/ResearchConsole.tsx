@@ -2,7 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import type { Address } from "viem";
 
-import { remunerationTokenAbi } from "../../../sdk/generated/abis.ts";
+import { remunerationTokenAbi } from "#sdk/generated/abis.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { WalletGate } from "../../_components/WalletGate.tsx";
 import { LEDGER_KEY, call, useLedgerClient, useOrganizations, useRefreshOnNewBlock, useTx } from "../../_lib/hooks.ts";

@@ -7,7 +7,7 @@ import { type Address, type PublicClient, parseSignature } from "viem";
 import type { Config } from "wagmi";
 import { signTypedData } from "wagmi/actions";
 
-import { permitTypedData } from "../../../sdk/escrow.ts";
+import { permitTypedData } from "#sdk/escrow.ts";
 import type { Step } from "../../_lib/hooks.ts";
 import { nowSeconds } from "../../_lib/format.ts";
 

@@ -1,7 +1,7 @@
 import type { AuditEvent } from "@medplum/fhirtypes";
 import { expect } from "chai";
 import { sql } from "drizzle-orm";
-import { auditAnchorAbi } from "../../../sdk/generated/abis.ts";
+import { auditAnchorAbi } from "#sdk/generated/abis.ts";
 import { runAuditVerify } from "../cli/audit-verify.ts";
 import { rawRows, type Database, type GatewayDb } from "../store/database.ts";
 import { testChain } from "../testing/chain.ts";

@@ -14,7 +14,7 @@
  * `start(intervalSeconds)` runs it periodically, never two runs at once.
  */
 import type { Hex } from "viem";
-import { auditAnchorAbi } from "../../../sdk/generated/abis.ts";
+import { auditAnchorAbi } from "#sdk/generated/abis.ts";
 import type { GatewayChain } from "../chain/chain.ts";
 import type { GatewayDb } from "../store/database.ts";
 import { auditRange, entryHash, GENESIS_HASH, lastAuditSeq } from "./log.ts";

@@ -63,7 +63,7 @@ export const AUDIT_OUTCOME = {
 export type AuditOutcome = keyof typeof AUDIT_OUTCOME;
 
 /** Purposes of use: the one table in sdk/ (HL7 v3 PurposeOfUse, GA4GH DUO for research). */
-export { PURPOSES, type PurposeName } from "../../../sdk/codes.ts";
+export { PURPOSES, type PurposeName } from "#sdk/codes.ts";
 
 /** AuditEvent.agent.type. */
 export const AGENT_TYPE = {

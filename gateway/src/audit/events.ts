@@ -5,7 +5,7 @@
  */
 import type { AuditEvent, AuditEventAgent, AuditEventEntity, Coding } from "@medplum/fhirtypes";
 import { randomUUID } from "node:crypto";
-import { purposeCoding as purposeOfUseCoding } from "../../../sdk/fhir.ts";
+import { purposeCoding as purposeOfUseCoding } from "#sdk/fhir.ts";
 import {
   AGENT_TYPE,
   AUDIT_EVENT_TYPE,

@@ -6,7 +6,7 @@
  */
 import type { FastifyBaseLogger, FastifyRequest } from "fastify";
 
-import { formatDidPkh } from "../../../sdk/did-pkh.ts";
+import { formatDidPkh } from "#sdk/did-pkh.ts";
 import { asOperationOutcomeError, outcomeText } from "../fhir/outcomes.ts";
 import { type AppConfig, type AuditContext, knownOutcome } from "../routes/context.ts";
 import type { Store } from "../store/store.ts";

@@ -9,7 +9,7 @@
  * are listed: the history stays visible.
  */
 import type { Address, Hex, PublicClient } from "viem";
-import { auditAnchorAbi } from "../../../sdk/generated/abis.ts";
+import { auditAnchorAbi } from "#sdk/generated/abis.ts";
 import type { GatewayDb } from "../store/database.ts";
 import { auditRange, entryHash, verifyChain, type ChainVerification } from "./log.ts";
 import { merkleRoot } from "./merkle.ts";

@@ -10,7 +10,7 @@
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Address } from "viem";
 import { getAddress, isAddress } from "viem/utils";
-import { formatDidPkh } from "../../../sdk/did-pkh.ts";
+import { formatDidPkh } from "#sdk/did-pkh.ts";
 import { unauthorized } from "../fhir/outcomes.ts";
 
 export interface TokenClaims {

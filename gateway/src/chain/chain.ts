@@ -23,8 +23,8 @@ import {
 } from "viem";
 import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import { getAddress } from "viem/utils";
-import { ROLES, ORGANIZATION_STATUS } from "../../../sdk/codes.ts";
-import { auditAnchorAbi, consentRegistryAbi } from "../../../sdk/generated/abis.ts";
+import { ROLES, ORGANIZATION_STATUS } from "#sdk/codes.ts";
+import { auditAnchorAbi, consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { ChainError, toChainError } from "./revert.ts";
 
 export { ChainError } from "./revert.ts";

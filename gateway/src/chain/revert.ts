@@ -4,7 +4,7 @@
  * out, or the gateway cannot pay). Routes turn them into 422 and 503 OperationOutcomes.
  */
 import { BaseError, ContractFunctionRevertedError } from "viem";
-import { CONTRACT_ABIS, decodeRevert, explainContractError } from "../../../sdk/errors.ts";
+import { CONTRACT_ABIS, decodeRevert, explainContractError } from "#sdk/errors.ts";
 
 export interface DecodedError {
   errorName: string;

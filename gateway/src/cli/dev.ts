@@ -27,7 +27,7 @@ import { parseArgs } from "node:util";
 import { toHex, type Hex } from "viem";
 import { mnemonicToAccount, privateKeyToAccount, type LocalAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
-import { DEMO_ACCOUNTS, DEMO_ORGANIZATIONS, LOCAL_CHAIN_ID, LOCAL_RPC_URL } from "../../../sdk/demo.ts";
+import { DEMO_ACCOUNTS, DEMO_ORGANIZATIONS, LOCAL_CHAIN_ID, LOCAL_RPC_URL } from "#sdk/demo.ts";
 import { ConfigError, loadConfig, type Env, type GatewayConfig } from "../config/config.ts";
 import { generateSyntheticData, syntheticTransactionBundle } from "../fhir/synthetic.ts";
 import { startGateway, stopOnSignals } from "../server.ts";

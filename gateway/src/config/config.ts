@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import type { Address, Hex } from "viem";
 import { getAddress, isAddress } from "viem/utils";
-import { deploymentFor, type Deployment } from "../../../sdk/deployments.ts";
+import { deploymentFor, type Deployment } from "#sdk/deployments.ts";
 import { parseMasterKeyHex, KEY_BYTES } from "../store/crypto.ts";
 import { Secret } from "./secret.ts";
 

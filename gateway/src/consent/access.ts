@@ -26,10 +26,10 @@ import {
   type ConsentReasonName,
   type PurposeName,
   type PurposeSpec,
-} from "../../../sdk/codes.ts";
-import { verifyConsent, type ConsentDecision } from "../../../sdk/consent.ts";
-import { isDidPkh, parseDidPkh } from "../../../sdk/did-pkh.ts";
-import { consentRegistryAbi } from "../../../sdk/generated/abis.ts";
+} from "#sdk/codes.ts";
+import { verifyConsent, type ConsentDecision } from "#sdk/consent.ts";
+import { isDidPkh, parseDidPkh } from "#sdk/did-pkh.ts";
+import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import type { BlockRef, GatewayChain } from "../chain/chain.ts";
 import { toChainError } from "../chain/revert.ts";
 import { OperationOutcomeError, forbidden } from "../fhir/outcomes.ts";

@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { sql } from "drizzle-orm";
 import type { LightMyRequestResponse } from "fastify";
 import type { LocalAccount } from "viem/accounts";
-import { categoriesToMask, encodePurpose, purposeScope, type CategoryName } from "../../../sdk/codes.ts";
+import { categoriesToMask, encodePurpose, purposeScope, type CategoryName } from "#sdk/codes.ts";
 import { listAudit, verifyChain } from "../audit/log.ts";
 import { assertValidFhir } from "../fhir/validation.ts";
 import { ADMIN, FHIR, testGateway, type TestGateway } from "../testing/gateway.ts";

@@ -11,12 +11,12 @@
  */
 import type { Consent } from "@medplum/fhirtypes";
 import type { Address, Hex } from "viem";
-import { toFhirConsent } from "../../../sdk/fhir.ts";
-import { type LedgerGrant, readPatientGrants, toGrantRecord } from "../../../sdk/ledger.ts";
-import { consentRegistryAbi } from "../../../sdk/generated/abis.ts";
+import { toFhirConsent } from "#sdk/fhir.ts";
+import { type LedgerGrant, readPatientGrants, toGrantRecord } from "#sdk/ledger.ts";
+import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import type { BlockRef, GatewayChain } from "../chain/chain.ts";
 
-export { grantUuid } from "../../../sdk/ledger.ts";
+export { grantUuid } from "#sdk/ledger.ts";
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 

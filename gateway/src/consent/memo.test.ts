@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import type { Hex, Transport } from "viem";
 import type { LocalAccount } from "viem/accounts";
-import { categoriesToMask, encodePurpose, purposeScope } from "../../../sdk/codes.ts";
+import { categoriesToMask, encodePurpose, purposeScope } from "#sdk/codes.ts";
 import { GatewayChain, type BlockRef } from "../chain/chain.ts";
 import { testGateway, type TestGateway } from "../testing/gateway.ts";
 import { AccessControl, BlockMemo } from "./access.ts";

@@ -10,7 +10,7 @@ import { expect } from "chai";
 import type { LightMyRequestResponse } from "fastify";
 import type { LocalAccount } from "viem/accounts";
 import { custom } from "viem";
-import { categoriesToMask, encodePurpose, purposeScope } from "../../../sdk/codes.ts";
+import { categoriesToMask, encodePurpose, purposeScope } from "#sdk/codes.ts";
 import { buildApp } from "../app.ts";
 import { GatewayChain } from "../chain/chain.ts";
 import { testGateway, type TestGateway } from "../testing/gateway.ts";

@@ -4,7 +4,7 @@
  * research code (`DUO:0000042`, `DUO:0000006`), optionally as a FHIR token `system|code`. The
  * codes are the sdk's one table.
  */
-import { PURPOSES, type PurposeName } from "../../../sdk/codes.ts";
+import { PURPOSES, type PurposeName } from "#sdk/codes.ts";
 import { badRequest } from "../fhir/outcomes.ts";
 import { truncate } from "../fhir/resources.ts";
 

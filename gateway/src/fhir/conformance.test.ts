@@ -10,10 +10,10 @@ import Fastify from "fastify";
 import type { LightMyRequestResponse } from "fastify";
 import { getAddress } from "viem";
 import type { LocalAccount } from "viem/accounts";
-import { CATEGORIES, PURPOSES, categoriesToMask, encodePurpose, type PurposeName } from "../../../sdk/codes.ts";
-import { formatDidPkh } from "../../../sdk/did-pkh.ts";
-import { consentRegistryAbi } from "../../../sdk/generated/abis.ts";
-import { toFhirConsent } from "../../../sdk/fhir.ts";
+import { CATEGORIES, PURPOSES, categoriesToMask, encodePurpose, type PurposeName } from "#sdk/codes.ts";
+import { formatDidPkh } from "#sdk/did-pkh.ts";
+import { consentRegistryAbi } from "#sdk/generated/abis.ts";
+import { toFhirConsent } from "#sdk/fhir.ts";
 import { buildAuditEvent } from "../audit/events.ts";
 import {
   checked,

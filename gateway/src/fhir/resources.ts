@@ -2,7 +2,7 @@
  * The FHIR R4 resource types this gateway holds, and which patient each resource belongs to.
  */
 import type { Resource } from "@medplum/fhirtypes";
-import { CATEGORY_NAMES, type CategoryName } from "../../../sdk/codes.ts";
+import { CATEGORY_NAMES, type CategoryName } from "#sdk/codes.ts";
 import { badRequest, notFound } from "./outcomes.ts";
 
 /**

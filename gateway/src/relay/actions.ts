@@ -14,7 +14,7 @@
  */
 import type { Abi, Address, Hex } from "viem";
 import { getAddress, isAddress } from "viem/utils";
-import { consentRegistryAbi, studyEscrowAbi } from "../../../sdk/generated/abis.ts";
+import { consentRegistryAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
 import { badRequest } from "../fhir/outcomes.ts";
 
 /** Which hourly budget pays: revocations have their own, served first; the rest share what is left. */

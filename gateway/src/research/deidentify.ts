@@ -41,7 +41,7 @@
 import { getDataType, tryGetDataType, type ElementType, type InternalSchemaElement } from "@medplum/core";
 import type { Resource } from "@medplum/fhirtypes";
 import { createHmac } from "node:crypto";
-import type { CategoryName } from "../../../sdk/codes.ts";
+import type { CategoryName } from "#sdk/codes.ts";
 import { codeSystemCodes, valueSetCodes } from "../fhir/terminology.ts";
 import { loadFhirDefinitions } from "../fhir/validation.ts";
 

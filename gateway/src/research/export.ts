@@ -22,9 +22,9 @@ import type { Bundle, BundleEntry, OperationOutcome, OperationOutcomeIssue } fro
 import { and, eq, inArray, ne } from "drizzle-orm";
 import { randomUUID } from "node:crypto";
 import { type Address, type Hex, getAddress, parseEventLogs } from "viem";
-import { CATEGORIES, ROLES, categoryIndex, maskToCategories, type CategoryName } from "../../../sdk/codes.ts";
-import { SKIP_REASONS, studyKey } from "../../../sdk/escrow.ts";
-import { consentRegistryAbi, studyEscrowAbi } from "../../../sdk/generated/abis.ts";
+import { CATEGORIES, ROLES, categoryIndex, maskToCategories, type CategoryName } from "#sdk/codes.ts";
+import { SKIP_REASONS, studyKey } from "#sdk/escrow.ts";
+import { consentRegistryAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
 import { didPkhOf } from "../auth/tokens.ts";
 import type { BlockRef, GatewayChain } from "../chain/chain.ts";
 import { conflict, forbidden, notFound, notImplemented, unprocessable } from "../fhir/outcomes.ts";

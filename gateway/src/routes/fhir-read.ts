@@ -17,8 +17,8 @@ import type { BundleEntry, Consent, OperationOutcome, Resource } from "@medplum/
 import type { Address } from "viem";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { randomUUID } from "node:crypto";
-import { CATEGORIES, type CategoryName, type PurposeName } from "../../../sdk/codes.ts";
-import { normalizeDidPkh, formatDidPkh } from "../../../sdk/did-pkh.ts";
+import { CATEGORIES, type CategoryName, type PurposeName } from "#sdk/codes.ts";
+import { normalizeDidPkh, formatDidPkh } from "#sdk/did-pkh.ts";
 import { findAuditEvent, listAuditNewestFirst } from "../audit/log.ts";
 import type { BlockRef } from "../chain/chain.ts";
 import { consentMissing, walletsOnChain, type AccessDecision } from "../consent/access.ts";

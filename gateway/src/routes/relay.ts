@@ -25,8 +25,8 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { Address } from "viem";
-import { grantState, readPatientGrants } from "../../../sdk/ledger.ts";
-import { consentRegistryAbi, studyEscrowAbi } from "../../../sdk/generated/abis.ts";
+import { grantState, readPatientGrants } from "#sdk/ledger.ts";
+import { consentRegistryAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
 import { didPkhOf } from "../auth/tokens.ts";
 import type { GatewayOperation } from "../audit/codes.ts";
 import { conflict, forbidden, notImplemented, unprocessable } from "../fhir/outcomes.ts";

@@ -6,7 +6,7 @@
  * participant's release, in that patient's own access log.
  */
 import type { FastifyInstance } from "fastify";
-import { decodePurpose } from "../../../sdk/codes.ts";
+import { decodePurpose } from "#sdk/codes.ts";
 import { badRequest } from "../fhir/outcomes.ts";
 import { intParam, parseParams, rawQuery } from "../fhir/search.ts";
 import { bundleStream } from "../fhir/stream.ts";

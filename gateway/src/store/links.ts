@@ -9,7 +9,7 @@
  */
 import { and, eq, gt, inArray, isNull } from "drizzle-orm";
 import { createHash, randomBytes } from "node:crypto";
-import { normalizeDidPkh as normalizeWallet } from "../../../sdk/did-pkh.ts";
+import { normalizeDidPkh as normalizeWallet } from "#sdk/did-pkh.ts";
 import { badRequest, conflict, gone, notFound } from "../fhir/outcomes.ts";
 import { assertValidId } from "../fhir/resources.ts";
 import type { GatewayDb } from "./database.ts";

@@ -29,9 +29,9 @@ import {
 import { type LocalAccount, generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import AuditAnchorModule from "../../../ignition/modules/AuditAnchor.ts";
 import StudyEscrowModule from "../../../ignition/modules/StudyEscrow.ts";
-import { DEMO_ACCOUNTS, DEMO_MEMBERS, DEMO_ORGANIZATIONS } from "../../../sdk/demo.ts";
-import { KINDS, ROLES } from "../../../sdk/codes.ts";
-import { consentRegistryAbi } from "../../../sdk/generated/abis.ts";
+import { DEMO_ACCOUNTS, DEMO_MEMBERS, DEMO_ORGANIZATIONS } from "#sdk/demo.ts";
+import { KINDS, ROLES } from "#sdk/codes.ts";
+import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 
 /** Hardhat's well-known development mnemonic (its accounts are public; local chains only). */
 export const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";

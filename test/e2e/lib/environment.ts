@@ -18,7 +18,7 @@ import { type Browser, type BrowserContext, type Locator, type Page, chromium } 
 import type { Address, Hex, LocalAccount } from "viem";
 
 import { findChromium } from "../../../scripts/lib/chromium.ts";
-import type { ContractName } from "../../../sdk/deployments.ts";
+import type { ContractName } from "#sdk/deployments.ts";
 import {
   HOST,
   NEXT_CLI,

@@ -16,7 +16,7 @@ import {
 import { mnemonicToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 
-import { DEMO_ACCOUNTS } from "../../../sdk/demo.ts";
+import { DEMO_ACCOUNTS } from "#sdk/demo.ts";
 
 export const RPC = "http://127.0.0.1:8545";
 export const WALLET_NAME = "Consentry Test Wallet";
