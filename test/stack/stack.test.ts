@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 
@@ -86,6 +86,19 @@ describe("npm start (scripts/stack.ts)", function () {
       }
       expect(stack.output()).not.to.match(/"reqId"|incoming request/);
       expect(stack.output()).to.match(/logs of the chain, the gateways and the web app: \.data\/logs\//);
+      // The README's example of a provider's own backend (the sdk by its name), against this chain:
+      // the clinician holds no consent of alice's yet.
+      const example = spawnSync(
+        process.execPath,
+        [
+          "scripts/examples/verify-consent.ts",
+          "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+          "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65",
+        ],
+        { encoding: "utf8" },
+      );
+      expect(example.status, example.stderr).to.equal(3);
+      expect(example.stdout).to.match(/^not allowed at block \d+: /);
     } finally {
       process.kill(-stack.child.pid!, "SIGINT");
       await stack.exited;
