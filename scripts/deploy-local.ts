@@ -60,7 +60,7 @@ Object.assign(
   ),
 );
 
-const file = new URL("#sdk/generated/deployments.json", import.meta.url);
+const file = new URL("../sdk/generated/deployments.json", import.meta.url);
 const all = JSON.parse(readFileSync(file, "utf8")) as Record<string, Record<string, string>>;
 all[String(chainId)] = addresses;
 writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);

@@ -136,7 +136,7 @@ const addresses = {
   StudyCurrency: ethers.getAddress(module.currency!),
   deploymentBlock: deploymentBlock!,
 };
-const file = new URL("#sdk/generated/deployments.json", import.meta.url);
+const file = new URL("../sdk/generated/deployments.json", import.meta.url);
 const all = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
 all[String(chainId)] = addresses;
 const sorted = Object.fromEntries(Object.entries(all).sort(([a], [b]) => Number(a) - Number(b)));

@@ -37,6 +37,7 @@ describe("a production build for another chain", function () {
   it("contains neither the development wallet nor the development keys", async () => {
     const seconds = await runToEnd("next build (chain 31338)", [NEXT_CLI, "build"], 600_000, {
       NEXT_PUBLIC_CONSENTRY_CHAIN_ID: "31338",
+      NEXT_PUBLIC_CONSENTRY_RPC_URL: "http://127.0.0.1:8546", // never contacted: the build only
     });
     console.log(`      next build for chain 31338: ${seconds.toFixed(1)} s`);
     // What marks the wallet's and the tour's code (their own sentences) and every key, without 0x.
