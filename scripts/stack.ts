@@ -165,6 +165,10 @@ try {
       `port ${CHAIN_PORT} on ${HOST} is taken: stop whatever uses it (another \`npm start\`?) and retry.`,
     );
   }
+  // The web app's dev server starts first, beside everything else: it compiles a page only when
+  // asked, and it is first asked once the contracts are deployed (their addresses are in the sdk).
+  say(`starting the web app (next dev) on ${HOST}:${APP_PORT} ...`);
+  start("web app", [nextCli, "dev", "-H", HOST, "-p", String(APP_PORT)], { log: "web-app" });
   say("compiling contracts ...");
   await runToEnd("hardhat build", [hardhatCli, "build", "--quiet"]);
   say(`starting the local chain (Hardhat node, chainId ${LOCAL_CHAIN_ID}) on ${HOST}:${CHAIN_PORT} ...`);
@@ -191,10 +195,11 @@ try {
       `${LOG_DIR}gateway-${gateway.custodian}.log`,
     ]);
   }
-  for (const gateway of GATEWAYS) await waitForHttp(`http://${HOST}:${gateway.port}/healthz`, 180_000);
-  say(`starting the web app (next dev) on ${HOST}:${APP_PORT} ...`);
-  start("web app", [nextCli, "dev", "-H", HOST, "-p", String(APP_PORT)], { log: "web-app" });
-  await waitForHttp(`http://${HOST}:${APP_PORT}/`, 300_000);
+  // The gateways seed and open their databases while the web app compiles its first page.
+  await Promise.all([
+    ...GATEWAYS.map((gateway) => waitForHttp(`http://${HOST}:${gateway.port}/healthz`, 180_000)),
+    waitForHttp(`http://${HOST}:${APP_PORT}/`, 300_000),
+  ]);
   say("ready (the logs of the chain, the gateways and the web app: .data/logs/):");
   say(`  chain      ${LOCAL_RPC_URL}  (chainId ${LOCAL_CHAIN_ID})`);
   say("  contracts  sdk/generated/deployments.json");
