@@ -8,10 +8,16 @@ import { closeSync, mkdirSync, openSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
-import { mnemonicToAccount } from "viem/accounts";
-import { toHex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 
-import { DEMO_ACCOUNTS, DEMO_MEMBERS, DEMO_ORGANIZATIONS, LOCAL_CHAIN_ID, LOCAL_RPC_URL } from "#sdk/demo.ts";
+import {
+  DEMO_ACCOUNTS,
+  DEMO_MEMBERS,
+  DEMO_ORGANIZATIONS,
+  DEV_PRIVATE_KEYS,
+  LOCAL_CHAIN_ID,
+  LOCAL_RPC_URL,
+} from "#sdk/demo.ts";
 
 process.env.NEXT_TELEMETRY_DISABLED ??= "1";
 const CHAIN_PORT = 8545;
@@ -29,7 +35,6 @@ let stopping = false;
 const say = (msg: string) => console.log(`[stack] ${msg}`);
 
 /** Hardhat's well-known development mnemonic (its keys are public). */
-const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
 
 /** One line per demo account: who it is, its address and its (public, development) private key. */
 function demoAccountLines(): string[] {
@@ -45,9 +50,8 @@ function demoAccountLines(): string[] {
     return "patient";
   };
   return Object.entries(DEMO_ACCOUNTS).map(([name, index]) => {
-    const account = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: index });
-    const key = toHex(account.getHdKey().privateKey!);
-    return `#${index} ${name.padEnd(16)} ${account.address}  ${key}  ${roleOf(name)}`;
+    const key = DEV_PRIVATE_KEYS[index]!;
+    return `#${index} ${name.padEnd(16)} ${privateKeyToAccount(key).address}  ${key}  ${roleOf(name)}`;
   });
 }
 

@@ -115,3 +115,48 @@ export function acceptMembershipTypedData(domain: RegistryDomainInput, message: 
     message,
   } as const;
 }
+
+type TypedFields = Record<string, { name: string; type: string }[]>;
+
+/**
+ * An `eth_signTypedData_v4` request's JSON as viem signs it: without the `EIP712Domain` type (viem
+ * derives it from the domain) and with every integer a bigint (JSON carries them as strings or
+ * numbers). Shared by the app's development wallet and the browser tests' wallet.
+ */
+export function typedDataFromJson(json: string): {
+  domain: Record<string, unknown>;
+  types: TypedFields;
+  primaryType: string;
+  message: Record<string, unknown>;
+} {
+  const typed = JSON.parse(json) as {
+    domain: Record<string, unknown>;
+    types: TypedFields;
+    primaryType: string;
+    message: Record<string, unknown>;
+  };
+  const { EIP712Domain: _domain, ...types } = typed.types;
+  return {
+    domain: typed.domain,
+    types,
+    primaryType: typed.primaryType,
+    message: typedValues(types, typed.primaryType, typed.message),
+  };
+}
+
+function typedValues(types: TypedFields, type: string, value: Record<string, unknown>): Record<string, unknown> {
+  const one = (fieldType: string, v: unknown): unknown =>
+    /^u?int\d*$/.test(fieldType)
+      ? BigInt(v as string | number)
+      : types[fieldType]
+        ? typedValues(types, fieldType, v as Record<string, unknown>)
+        : v;
+  const out: Record<string, unknown> = {};
+  for (const field of types[type] ?? []) {
+    const v = value[field.name];
+    out[field.name] = field.type.endsWith("[]")
+      ? (v as unknown[]).map((x) => one(field.type.slice(0, -2), x))
+      : one(field.type, v);
+  }
+  return out;
+}

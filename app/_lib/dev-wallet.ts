@@ -13,6 +13,7 @@ import { type Address, type Chain, type Hex, createWalletClient, http, isAddress
 import { privateKeyToAccount } from "viem/accounts";
 
 import { DEMO_ACCOUNTS, DEV_PRIVATE_KEYS, DEV_WALLET_ROLES, type DemoAccountName } from "#sdk/demo.ts";
+import { typedDataFromJson } from "#sdk/eip712.ts";
 import { DEV_WALLET_NAME, DEV_WALLET_RDNS } from "./wagmi.ts";
 const ICON = `data:image/svg+xml,${encodeURIComponent(
   '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#7a3e00"/><path d="M9 11h14v12H9z" fill="none" stroke="#fff" stroke-width="2.5"/><path d="M12 11V8h8v3" fill="none" stroke="#fff" stroke-width="2.5"/></svg>',
@@ -121,14 +122,7 @@ export function installDevWallet(chain: Chain): DevWallet {
         }
         case "eth_signTypedData_v4": {
           requireConnected(params[0]);
-          const typed = JSON.parse(params[1] as string) as TypedDataJson;
-          const { EIP712Domain: _domain, ...types } = typed.types;
-          return signer().signTypedData({
-            domain: typed.domain,
-            types,
-            primaryType: typed.primaryType,
-            message: typedValues(types, typed.primaryType, typed.message),
-          } as never);
+          return signer().signTypedData(typedDataFromJson(params[1] as string) as never);
         }
         case "eth_sendTransaction": {
           const [tx] = params as [{ from: Address; to?: Address; data?: Hex; value?: Hex; gas?: Hex }];
@@ -193,36 +187,4 @@ export function installDevWallet(chain: Chain): DevWallet {
   window.addEventListener("eip6963:requestProvider", announce);
   announce();
   return installed;
-}
-
-interface TypedDataJson {
-  domain: Record<string, unknown>;
-  types: Record<string, { name: string; type: string }[]>;
-  primaryType: string;
-  message: Record<string, unknown>;
-}
-
-/** JSON typed data carries integers as strings or numbers; viem signs bigints. */
-export function typedValues(
-  types: Record<string, { name: string; type: string }[]>,
-  type: string,
-  value: Record<string, unknown>,
-): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const field of types[type] ?? []) {
-    const v = value[field.name];
-    if (/^u?int\d*$/.test(field.type)) out[field.name] = BigInt(v as string | number);
-    else if (field.type.endsWith("[]")) {
-      const item = field.type.slice(0, -2);
-      out[field.name] = (v as unknown[]).map((x) =>
-        /^u?int\d*$/.test(item)
-          ? BigInt(x as string | number)
-          : types[item]
-            ? typedValues(types, item, x as Record<string, unknown>)
-            : x,
-      );
-    } else if (types[field.type]) out[field.name] = typedValues(types, field.type, v as Record<string, unknown>);
-    else out[field.name] = v;
-  }
-  return out;
 }

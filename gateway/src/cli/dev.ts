@@ -24,17 +24,16 @@ import { chmodSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, 
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { toHex, type Hex } from "viem";
-import { mnemonicToAccount, privateKeyToAccount, type LocalAccount } from "viem/accounts";
+import type { Hex } from "viem";
+import { privateKeyToAccount, type LocalAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
-import { DEMO_ACCOUNTS, DEMO_ORGANIZATIONS, LOCAL_CHAIN_ID, LOCAL_RPC_URL } from "#sdk/demo.ts";
+import { DEMO_ACCOUNTS, DEMO_ORGANIZATIONS, DEV_PRIVATE_KEYS, LOCAL_CHAIN_ID, LOCAL_RPC_URL } from "#sdk/demo.ts";
 import { ConfigError, loadConfig, type Env, type GatewayConfig } from "../config/config.ts";
 import { generateSyntheticData, syntheticTransactionBundle } from "../fhir/synthetic.ts";
 import { startGateway, stopOnSignals } from "../server.ts";
 import type { Store } from "../store/store.ts";
 
 /** Hardhat's well-known development mnemonic: public keys for the local chain, never for value. */
-const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
 export const DEMO_SEED = "consentry-demo";
 export const DEMO_PATIENTS = 5;
 /** Which demo wallet each of the first synthetic patients belongs to. */
@@ -46,8 +45,7 @@ export type DemoCustodian = "hospital" | "lab";
 
 /** A development account's private key (Hardhat's mnemonic, by demo name). */
 export function devKey(name: keyof typeof DEMO_ACCOUNTS): Hex {
-  const hd = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: DEMO_ACCOUNTS[name] });
-  return toHex(hd.getHdKey().privateKey!);
+  return DEV_PRIVATE_KEYS[DEMO_ACCOUNTS[name]]!;
 }
 
 /** A path as the developer reads it: relative to the repository when inside it. */

@@ -26,15 +26,12 @@ import {
   getAddress,
   toHex,
 } from "viem";
-import { type LocalAccount, generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
+import { type LocalAccount, generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import AuditAnchorModule from "../../../ignition/modules/AuditAnchor.ts";
 import StudyEscrowModule from "../../../ignition/modules/StudyEscrow.ts";
-import { DEMO_ACCOUNTS, DEMO_MEMBERS, DEMO_ORGANIZATIONS } from "#sdk/demo.ts";
+import { DEMO_ACCOUNTS, DEMO_MEMBERS, DEMO_ORGANIZATIONS, DEV_PRIVATE_KEYS } from "#sdk/demo.ts";
 import { KINDS, ROLES } from "#sdk/codes.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
-
-/** Hardhat's well-known development mnemonic (its accounts are public; local chains only). */
-export const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
 
 export type DemoName = keyof typeof DEMO_ACCOUNTS;
 
@@ -128,8 +125,7 @@ export async function deployTestChain(options: DeployTestChainOptions = {}): Pro
 
   const actors = {} as TestChain["actors"];
   for (const [name, index] of Object.entries(DEMO_ACCOUNTS) as Array<[DemoName, number]>) {
-    const hd = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: index });
-    const privateKey = toHex(hd.getHdKey().privateKey!);
+    const privateKey = DEV_PRIVATE_KEYS[index]!;
     actors[name] = withKey(privateKeyToAccount(privateKey), privateKey);
   }
   const accounts = (await provider.request({ method: "eth_accounts" })) as Address[];

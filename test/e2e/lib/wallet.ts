@@ -13,20 +13,20 @@ import {
   getAddress,
   http,
 } from "viem";
-import { mnemonicToAccount } from "viem/accounts";
+import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 
-import { DEMO_ACCOUNTS } from "#sdk/demo.ts";
+import { DEMO_ACCOUNTS, DEV_PRIVATE_KEYS } from "#sdk/demo.ts";
+import { typedDataFromJson } from "#sdk/eip712.ts";
 
 export const RPC = "http://127.0.0.1:8545";
 export const WALLET_NAME = "Consentry Test Wallet";
 
 /** Hardhat's well-known development mnemonic: public keys, for the local chain only. */
-const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
 
 /** A demo account by its name in sdk/demo.ts (alice = #1, research = #8, …). */
 export function devAccount(name: keyof typeof DEMO_ACCOUNTS): LocalAccount {
-  return mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: DEMO_ACCOUNTS[name] });
+  return privateKeyToAccount(DEV_PRIVATE_KEYS[DEMO_ACCOUNTS[name]]!);
 }
 
 export const chain = { ...hardhat, rpcUrls: { default: { http: [RPC] } } } as const;
@@ -66,22 +66,9 @@ export async function walletRpc(
       }
       case "eth_signTypedData_v4": {
         const [, json] = params as [Address, string];
-        const typed = JSON.parse(json) as {
-          domain: Record<string, unknown>;
-          types: Record<string, { name: string; type: string }[]>;
-          primaryType: string;
-          message: Record<string, unknown>;
-        };
-        const { EIP712Domain: _domain, ...types } = typed.types;
+        const typed = typedDataFromJson(json);
         log.push(`signed typed data ${typed.primaryType}`);
-        return {
-          result: await account.signTypedData({
-            domain: typed.domain,
-            types,
-            primaryType: typed.primaryType,
-            message: typedValues(types, typed.primaryType, typed.message),
-          } as never),
-        };
+        return { result: await account.signTypedData(typed as never) };
       }
       default: {
         const res = await fetch(target.rpc, {
@@ -97,22 +84,6 @@ export async function walletRpc(
     const e = error as { code?: number; shortMessage?: string; message?: string; data?: unknown };
     return { error: { code: e.code ?? -32603, message: e.shortMessage ?? e.message ?? String(error), data: e.data } };
   }
-}
-
-/** JSON typed data carries integers as strings or numbers; viem signs bigints. */
-function typedValues(
-  types: Record<string, { name: string; type: string }[]>,
-  type: string,
-  value: Record<string, unknown>,
-): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const field of types[type] ?? []) {
-    const v = value[field.name];
-    if (/^u?int\d*$/.test(field.type)) out[field.name] = BigInt(v as string | number);
-    else if (types[field.type]) out[field.name] = typedValues(types, field.type, v as Record<string, unknown>);
-    else out[field.name] = v;
-  }
-  return out;
 }
 
 /**
