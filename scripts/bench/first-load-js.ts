@@ -73,7 +73,9 @@ function sizeOf(file: string): { raw: number; gzip: number } {
 const kB = (bytes: number) => (bytes / 1024).toFixed(1);
 
 const measured = Object.entries(routes)
-  .filter(([, route]) => route !== "/_global-error")
+  // Route handlers (e.g. app/icon.svg, served as /icon.svg/route) answer with a file, not a page:
+  // they load no JavaScript.
+  .filter(([entry, route]) => route !== "/_global-error" && !entry.endsWith("/route"))
   .map(([entry, route]) => {
     const files = [...new Set([...buildManifest.rootMainFiles, ...entryFiles(entry)])];
     const total = files.reduce(
