@@ -190,7 +190,7 @@ try {
   for (const gateway of GATEWAYS) {
     say(`starting the ${gateway.name} FHIR gateway on ${HOST}:${gateway.port} (first start seeds synthetic data) ...`);
     start(`${gateway.name} gateway`, [
-      "gateway/src/cli/dev.ts",
+      "gateway/src/dev/gateway.ts",
       "--custodian",
       gateway.custodian,
       "--port",

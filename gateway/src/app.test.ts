@@ -5,7 +5,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fas
 import { Writable } from "node:stream";
 import { buildApp } from "./app.ts";
 import { verifyChain, listAudit } from "./audit/log.ts";
-import { generateSyntheticData, syntheticTransactionBundle } from "./fhir/synthetic.ts";
+import { generateSyntheticData, syntheticTransactionBundle } from "./dev/synthetic.ts";
 import { assertValidFhir } from "./fhir/validation.ts";
 import { rawRows } from "./store/database.ts";
 import type { Store } from "./store/store.ts";

@@ -6,7 +6,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createSiweMessage } from "viem/siwe";
-import { DEMO_SEED, devEnv, ensureSecretFile, seedDemo } from "./cli/dev.ts";
+import { DEMO_SEED, devEnv, ensureSecretFile, seedDemo } from "./dev/gateway.ts";
 import { loadConfig, nodeIo, type Env } from "./config/config.ts";
 import { startGateway, type RunningGateway } from "./server.ts";
 import type { Database } from "./store/database.ts";

@@ -42,7 +42,7 @@ import { createSiweMessage } from "viem/siwe";
 
 import { buildApp } from "../../gateway/src/app.ts";
 import { GatewayChain, transportFor } from "../../gateway/src/chain/chain.ts";
-import { devEnv, seedDemo } from "../../gateway/src/cli/dev.ts";
+import { devEnv, seedDemo } from "../../gateway/src/dev/gateway.ts";
 import { loadConfig, type GatewayConfig } from "../../gateway/src/config/config.ts";
 import { auditWriterFor } from "../../gateway/src/audit/log.ts";
 import { AccessControl, BlockMemo, type AccessDecision } from "../../gateway/src/consent/access.ts";

@@ -22,7 +22,7 @@ import { type Abi, type Address, type Hex, createPublicClient, createWalletClien
 import { generatePrivateKey, privateKeyToAccount, type LocalAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
 
-import { generateSyntheticData, syntheticTransactionBundle } from "../../gateway/src/fhir/synthetic.ts";
+import { generateSyntheticData, syntheticTransactionBundle } from "../../gateway/src/dev/synthetic.ts";
 import { categoriesToMask, encodePurpose, purposeScope, ROLES } from "#sdk/codes.ts";
 import { custodianShare } from "#sdk/escrow.ts";
 import { consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";

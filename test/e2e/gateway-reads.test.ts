@@ -20,7 +20,7 @@ import type { Page } from "playwright-core";
 import { type Address, type PublicClient, getAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
-import { generateSyntheticData } from "../../gateway/src/fhir/synthetic.ts";
+import { generateSyntheticData } from "../../gateway/src/dev/synthetic.ts";
 
 import { categoryIndex, encodePurpose } from "#sdk/codes.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";

@@ -4,7 +4,7 @@
  *   node gateway/src/cli/synthetic.ts --seed 42 --custodian "Riverside General Hospital" [--patients 5] [--as-of 2025-06-30]
  */
 import { parseArgs } from "node:util";
-import { generateSyntheticData, syntheticTransactionBundle } from "../fhir/synthetic.ts";
+import { generateSyntheticData, syntheticTransactionBundle } from "../dev/synthetic.ts";
 
 export function syntheticBundleJson(argv: string[]): string {
   const { values } = parseArgs({

@@ -2,7 +2,7 @@ import type { Observation } from "@medplum/fhirtypes";
 import { expect } from "chai";
 import { OperationOutcomeError } from "./outcomes.ts";
 import { getPatientId, parsePatientReference, SUPPORTED_RESOURCE_TYPES } from "./resources.ts";
-import { generateSyntheticData } from "./synthetic.ts";
+import { generateSyntheticData } from "../dev/synthetic.ts";
 import { loadFhirDefinitions, validateIncomingResource } from "./validation.ts";
 
 function rejection(value: unknown, options = {}): { status: number; text: string; expression: string[] } {

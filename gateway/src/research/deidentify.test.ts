@@ -2,7 +2,7 @@ import { getDataType, tryGetDataType, type ElementType, type InternalSchemaEleme
 import type { Condition, DiagnosticReport, Observation, Patient, Resource } from "@medplum/fhirtypes";
 import { expect } from "chai";
 import { valueSetCodes } from "../fhir/terminology.ts";
-import { generateSyntheticData } from "../fhir/synthetic.ts";
+import { generateSyntheticData } from "../dev/synthetic.ts";
 import { assertValidFhir } from "../fhir/validation.ts";
 import {
   AGE_GROUP_EXTENSION_URL,

@@ -1,16 +1,16 @@
 /**
  * The encrypted FHIR resource store: one current version per (type, id), encrypted under the
- * patient's data key; per-patient erasure; master-key rotation.
+ * patient's data key. The keys are keys.ts's (master key, data keys, rotation, study pseudonym
+ * keys), erasure is erasure.ts's; `Store` is the one object the gateway holds for all of them.
  *
  * Reads say what they found — `found`, `not-found` or `erased` — and never return garbage: a
  * record that fails to decrypt for any other reason raises {@link StoreIntegrityError}.
  */
 import type { Meta } from "@medplum/fhirtypes";
-import { and, asc, count, eq, gt, inArray, isNull, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
 import { randomUUID } from "node:crypto";
 import { badRequest, conflict, gone, notFound } from "../fhir/outcomes.ts";
 import {
-  PATIENT_REFERENCE_ELEMENT,
   SUPPORTED_RESOURCE_TYPES,
   assertValidId,
   isSupportedResourceType,
@@ -20,29 +20,22 @@ import {
   type SupportedResource,
   type SupportedResourceType,
 } from "../fhir/resources.ts";
-import {
-  DecryptionError,
-  decryptRecord,
-  encryptRecord,
-  fingerprintsEqual,
-  generateKey,
-  keyFingerprint,
-  unwrapDataKey,
-  wrapDataKey,
-} from "./crypto.ts";
+import { DecryptionError, decryptRecord, encryptRecord, fingerprintsEqual, keyFingerprint } from "./crypto.ts";
 import type { Database, GatewayDb } from "./database.ts";
-import * as links from "./links.ts";
+import { erasePatient, type ErasureResult } from "./erasure.ts";
 import {
-  keyring,
-  linkCodes,
-  patientKeys,
-  patientWallets,
-  relayUsage,
-  researchDeliveries,
-  researchStudies,
-  resources,
-  siweNonces,
-} from "./schema.ts";
+  adoptMasterKey,
+  dataKeyForWrite,
+  dataKeyOf,
+  rotateMasterKey,
+  StoreIntegrityError,
+  studyPseudonymKey,
+  type KeyState,
+  type RotationOptions,
+  type RotationResult,
+} from "./keys.ts";
+import * as links from "./links.ts";
+import { patientKeys, patientWallets, resources } from "./schema.ts";
 
 export type ReadOutcome<T> =
   { kind: "found"; resource: T } | { kind: "not-found" } | { kind: "erased"; patientId: string; erasedAt: string };
@@ -63,61 +56,6 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 1000;
 export const MAX_OFFSET = 100_000;
 
-export interface ErasureResult {
-  patientId: string;
-  erasedAt: string;
-  /** True when the patient had been erased before this call. */
-  alreadyErased: boolean;
-  /** The ties to wallets removed by this call (rows). */
-  unlinked: { wallets: number; deliveries: number; relays: number; nonces: number };
-}
-
-const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
-
-export interface RotationResult {
-  keyVersion: number;
-  fingerprint: string;
-  /** Patients' data keys re-wrapped. */
-  rewrapped: number;
-  /** Research studies' pseudonym keys re-wrapped. */
-  studyKeys: number;
-  /** Patients given a new data key (with {@link RotationOptions.newDataKeys}). */
-  newDataKeys: number;
-  /** Records re-encrypted under a new data key. */
-  reencrypted: number;
-}
-
-export interface RotationOptions {
-  /**
-   * Also replace every patient's data key: each record is decrypted and encrypted again under a
-   * new random key, so that a data key that leaked (or a copy of a wrapped key with the old
-   * master key) opens nothing. Slower: every record is rewritten, in the same one transaction.
-   */
-  newDataKeys?: boolean;
-}
-
-/** Stored bytes that do not decrypt, or a data key wrapped by another master key version. */
-export class StoreIntegrityError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "StoreIntegrityError";
-  }
-}
-
-/** The configured master key is not the one that wraps this database's data keys. */
-export class MasterKeyMismatchError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "MasterKeyMismatchError";
-  }
-}
-
-interface KeyState {
-  masterKey: Buffer;
-  version: number;
-  fingerprint: string;
-}
-
 /** Operations available inside {@link Store.transaction}: all run in that one transaction. */
 export interface StoreTransaction {
   /** The transaction, for other tables written atomically with the resources (e.g. audit). */
@@ -132,8 +70,6 @@ export interface StoreOptions {
   /** Clock (tests). */
   now?: () => Date;
 }
-
-const BATCH = 500;
 
 export class Store {
   readonly database: Database;
@@ -154,31 +90,8 @@ export class Store {
    * ({@link MasterKeyMismatchError} if not — the gateway must not start).
    */
   static async open(options: StoreOptions): Promise<Store> {
-    const masterKey = Buffer.from(options.masterKey);
-    const fingerprint = keyFingerprint(masterKey);
-    const db = options.database.db;
-    const version = await db.transaction(async (tx) => {
-      let [row] = await tx.select().from(keyring).where(eq(keyring.id, 1)).for("share");
-      if (!row) {
-        const [{ n } = { n: 0 }] = await tx.select({ n: count() }).from(patientKeys);
-        if (n > 0) {
-          throw new MasterKeyMismatchError(
-            "The keyring is missing but data keys exist: refusing to adopt a master key for them",
-          );
-        }
-        await tx.insert(keyring).values({ id: 1, keyVersion: 1, fingerprint }).onConflictDoNothing();
-        [row] = await tx.select().from(keyring).where(eq(keyring.id, 1));
-      }
-      if (!row) throw new Error("keyring row missing after initialisation");
-      if (!fingerprintsEqual(row.fingerprint, fingerprint)) {
-        throw new MasterKeyMismatchError(
-          `The configured master key (fingerprint ${fingerprint}) is not the one this database's data keys are ` +
-            `wrapped with (key version ${row.keyVersion}, fingerprint ${row.fingerprint}). If the key was rotated, configure the new key.`,
-        );
-      }
-      return row.keyVersion;
-    });
-    return new Store(options.database, { masterKey, version, fingerprint }, options.now ?? (() => new Date()));
+    const keys = await adoptMasterKey(options.database.db, options.masterKey);
+    return new Store(options.database, keys, options.now ?? (() => new Date()));
   }
 
   get db(): GatewayDb {
@@ -453,103 +366,9 @@ export class Store {
     return { kind: "active", patientId };
   }
 
-  /**
-   * Erases a patient: destroys their data key (every record of theirs becomes unreadable, and
-   * reads say `erased`), keeps the fact (erased_at), and removes every tie between the patient and
-   * a wallet outside the audit log: the wallet links and link codes, the research deliveries (wallet
-   * and Patient id), the relays of the patient's wallets (their address and transaction replaced
-   * by the zero address and nothing, so that the global relay limit still counts them) and the SIWE
-   * nonces the wallets signed in with (who used them). The patient's wallets are those linked now
-   * and those named by its link codes and research deliveries (earlier wallets of a relinked
-   * patient). Idempotent: erasing again removes ties left by an older gateway. 404 if the gateway
-   * never held the patient. The audit log, append-only and hash-chained, keeps its entries.
-   *
-   * Copies of the wrapped key may survive in PostgreSQL's dead tuples, WAL and backups; they are
-   * useless without the master key, so erasure is complete once the master key in use at the
-   * time has been rotated away and destroyed.
-   */
-  async erasePatient(patientId: string): Promise<ErasureResult> {
-    assertValidId(patientId);
-    const now = this.#now();
-    const result = await this.db.transaction(async (tx): Promise<ErasureResult> => {
-      const [row] = await tx.select().from(patientKeys).where(eq(patientKeys.patientId, patientId)).for("update");
-      if (!row) throw notFound(`Patient/${patientId} is not held by this gateway`);
-      const wallets = new Set<string>();
-      const addressOf = (value: string | null | undefined) => {
-        const m = /(0x[0-9a-fA-F]{40})$/.exec(value ?? "");
-        if (m) wallets.add(m[1]!.toLowerCase());
-      };
-      for (const w of await tx
-        .select({ did: patientWallets.did })
-        .from(patientWallets)
-        .where(eq(patientWallets.patientId, patientId)))
-        addressOf(w.did);
-      for (const c of await tx
-        .select({ usedBy: linkCodes.usedBy })
-        .from(linkCodes)
-        .where(eq(linkCodes.patientId, patientId)))
-        addressOf(c.usedBy);
-      for (const d of await tx
-        .select({ patient: researchDeliveries.patient })
-        .from(researchDeliveries)
-        .where(eq(researchDeliveries.patientId, patientId)))
-        addressOf(d.patient);
-      const alreadyErased = row.erasedAt !== null;
-      const erasedAt = row.erasedAt ?? now;
-      if (!alreadyErased) {
-        await tx
-          .update(patientKeys)
-          .set({ wrappedKey: null, erasedAt: now })
-          .where(eq(patientKeys.patientId, patientId));
-      }
-      // link_codes and patient_wallets reference patient_keys ON DELETE CASCADE, but the key row
-      // is kept (the fact of erasure), so remove them explicitly.
-      await tx.delete(linkCodes).where(eq(linkCodes.patientId, patientId));
-      const unlinkedWallets = (
-        await tx.delete(patientWallets).where(eq(patientWallets.patientId, patientId)).returning()
-      ).length;
-      const deliveries = (
-        await tx.delete(researchDeliveries).where(eq(researchDeliveries.patientId, patientId)).returning()
-      ).length;
-      const addresses = [...wallets];
-      const relays =
-        addresses.length === 0
-          ? 0
-          : (
-              await tx
-                .update(relayUsage)
-                .set({ patient: ZERO_ADDRESS, txHash: null })
-                .where(inArray(relayUsage.patient, addresses))
-                .returning({ id: relayUsage.id })
-            ).length;
-      const nonces =
-        addresses.length === 0
-          ? 0
-          : (
-              await tx
-                .update(siweNonces)
-                .set({ usedBy: null })
-                .where(inArray(siweNonces.usedBy, addresses))
-                .returning({ nonce: siweNonces.nonce })
-            ).length;
-      return {
-        patientId,
-        erasedAt: erasedAt.toISOString(),
-        alreadyErased,
-        unlinked: { wallets: unlinkedWallets, deliveries, relays, nonces },
-      };
-    });
-    if (!result.alreadyErased) {
-      // Reclaim the dead tuples that still hold the wrapped key and the links (best effort; see above).
-      for (const table of ["patient_keys", "patient_wallets", "research_deliveries", "relay_usage", "siwe_nonces"]) {
-        try {
-          await this.db.execute(sql.raw(this.database.kind === "pglite" ? `VACUUM FULL ${table}` : `VACUUM ${table}`));
-        } catch (err) {
-          process.emitWarning(`VACUUM ${table} after erasure failed: ${(err as Error).message}`);
-        }
-      }
-    }
-    return result;
+  /** Erases a patient (see erasure.ts). */
+  erasePatient(patientId: string): Promise<ErasureResult> {
+    return erasePatient(this.database, patientId, this.#now());
   }
 
   /**
@@ -573,30 +392,8 @@ export class Store {
    * The pseudonym key of a research study ("0x<escrow>:<studyId>"): created (random) on the
    * study's first export, wrapped by the master key, the same for every later export.
    */
-  async studyPseudonymKey(study: string): Promise<Buffer> {
-    const keys = this.#keys;
-    const binding = studyKeyBinding(study);
-    const read = async () => {
-      const [row] = await this.db
-        .select({ wrappedKey: researchStudies.wrappedKey })
-        .from(researchStudies)
-        .where(eq(researchStudies.study, study));
-      return row;
-    };
-    let row = await read();
-    if (!row) {
-      await this.db
-        .insert(researchStudies)
-        .values({ study, wrappedKey: wrapDataKey(keys.masterKey, generateKey(), binding), createdAt: this.#now() })
-        .onConflictDoNothing();
-      row = await read();
-    }
-    if (!row) throw new StoreIntegrityError(`The pseudonym key of study ${study} was not stored`);
-    try {
-      return unwrapDataKey(keys.masterKey, row.wrappedKey, binding);
-    } catch (err) {
-      throw new StoreIntegrityError(`Cannot unwrap the pseudonym key of study ${study}`, { cause: err });
-    }
+  studyPseudonymKey(study: string): Promise<Buffer> {
+    return studyPseudonymKey(this.db, this.#keys, study, this.#now());
   }
 
   /** Runs `fn` in one database transaction: all of its writes commit, or none. */
@@ -707,19 +504,6 @@ function intParam(name: string, value: number | undefined, fallback: number, min
   return value;
 }
 
-function dataKeyOf(keys: KeyState, patientId: string, wrapped: Buffer, keyVersion: number): Buffer {
-  if (keyVersion !== keys.version) {
-    throw new StoreIntegrityError(
-      `Data key of patient ${patientId} is wrapped by master key version ${keyVersion}, this process holds version ${keys.version}: restart with the current master key`,
-    );
-  }
-  try {
-    return unwrapDataKey(keys.masterKey, wrapped, patientId);
-  } catch (err) {
-    throw new StoreIntegrityError(`Cannot unwrap the data key of patient ${patientId}`, { cause: err });
-  }
-}
-
 /** SUPPORTED_RESOURCE_TYPES order of a row's type (1-based), for ORDER BY and keyset cursors. */
 function typeOrder() {
   return sql`array_position(ARRAY[${sql.join(
@@ -791,51 +575,6 @@ async function getIn<K extends SupportedResourceType>(
   return { kind: "found", resource: decryptRow(key, row) as ResourceOfType<K> };
 }
 
-/** The patient's data key for a write, creating it for a new Patient. Locks the key row (share). */
-async function dataKeyForWrite(
-  tx: GatewayDb,
-  keys: KeyState,
-  resource: SupportedResource,
-  patientId: string,
-): Promise<Buffer> {
-  const select = () =>
-    tx
-      .select({
-        wrappedKey: patientKeys.wrappedKey,
-        keyVersion: patientKeys.keyVersion,
-        erasedAt: patientKeys.erasedAt,
-      })
-      .from(patientKeys)
-      .where(eq(patientKeys.patientId, patientId))
-      .for("share");
-  let [row] = await select();
-  if (!row) {
-    if (resource.resourceType !== "Patient") {
-      const element = PATIENT_REFERENCE_ELEMENT[resource.resourceType];
-      throw badRequest(
-        `${resource.resourceType}.${element} references Patient/${patientId}, which this gateway does not hold: ingest the Patient first`,
-        `${resource.resourceType}.${element}`,
-      );
-    }
-    // Serialize with rotation: the key is wrapped under the version the keyring says is current.
-    const [ring] = await tx.select().from(keyring).where(eq(keyring.id, 1)).for("share");
-    if (!ring || ring.keyVersion !== keys.version || !fingerprintsEqual(ring.fingerprint, keys.fingerprint)) {
-      throw new StoreIntegrityError(
-        "The master key was rotated by another process: restart with the current master key",
-      );
-    }
-    const wrapped = wrapDataKey(keys.masterKey, generateKey(), patientId);
-    await tx
-      .insert(patientKeys)
-      .values({ patientId, wrappedKey: wrapped, keyVersion: keys.version })
-      .onConflictDoNothing();
-    [row] = await select();
-    if (!row) throw new StoreIntegrityError(`Data key of patient ${patientId} vanished`);
-  }
-  if (row.erasedAt || !row.wrappedKey) throw gone(`Patient/${patientId} has been erased`);
-  return dataKeyOf(keys, patientId, row.wrappedKey, row.keyVersion);
-}
-
 async function putIn<T extends SupportedResource>(tx: GatewayDb, keys: KeyState, input: T, now: Date): Promise<T> {
   if (!isSupportedResourceType(input.resourceType)) {
     throw badRequest(`Resource type "${String(input.resourceType)}" is not supported`, "resourceType");
@@ -880,135 +619,5 @@ async function putIn<T extends SupportedResource>(tx: GatewayDb, keys: KeyState,
   return stored;
 }
 
-/**
- * Re-wraps every live data key from `oldKey` to `newKey` in one transaction (keyset-paged, so
- * memory stays flat) and bumps the keyring version. Throws if `oldKey` is not the current key,
- * if the keys are equal, or if any data key fails to unwrap (nothing is changed then).
- */
-export async function rotateMasterKey(
-  db: GatewayDb,
-  oldKey: Uint8Array,
-  newKey: Uint8Array,
-  now: Date = new Date(),
-  options: RotationOptions = {},
-): Promise<RotationResult> {
-  const oldFp = keyFingerprint(oldKey);
-  const newFp = keyFingerprint(newKey);
-  if (fingerprintsEqual(oldFp, newFp)) throw new Error("The new master key equals the old one");
-  return db.transaction(async (tx) => {
-    const [ring] = await tx.select().from(keyring).where(eq(keyring.id, 1)).for("update");
-    if (!ring) throw new MasterKeyMismatchError("The database has no keyring yet: nothing to rotate");
-    if (!fingerprintsEqual(ring.fingerprint, oldFp)) {
-      throw new MasterKeyMismatchError(
-        `The old key (fingerprint ${oldFp}) is not the current master key (version ${ring.keyVersion}, fingerprint ${ring.fingerprint})`,
-      );
-    }
-    const version = ring.keyVersion + 1;
-    let rewrapped = 0;
-    let newDataKeys = 0;
-    let reencrypted = 0;
-    let after = "";
-    for (;;) {
-      const rows = await tx
-        .select({
-          patientId: patientKeys.patientId,
-          wrappedKey: patientKeys.wrappedKey,
-          keyVersion: patientKeys.keyVersion,
-        })
-        .from(patientKeys)
-        .where(and(isNull(patientKeys.erasedAt), gt(patientKeys.patientId, after)))
-        .orderBy(asc(patientKeys.patientId))
-        .limit(BATCH)
-        .for("update");
-      if (rows.length === 0) break;
-      for (const row of rows) {
-        if (!row.wrappedKey) continue;
-        if (row.keyVersion !== ring.keyVersion) {
-          throw new StoreIntegrityError(
-            `Data key of patient ${row.patientId} has key version ${row.keyVersion}, expected ${ring.keyVersion}`,
-          );
-        }
-        let dataKey: Buffer;
-        try {
-          dataKey = unwrapDataKey(oldKey, row.wrappedKey, row.patientId);
-        } catch (err) {
-          throw new StoreIntegrityError(`Cannot unwrap the data key of patient ${row.patientId}`, { cause: err });
-        }
-        if (options.newDataKeys) {
-          // A new data key: every record of the patient decrypted under the old one and encrypted
-          // again under the new one (same AAD), so the old data key opens nothing any more.
-          const fresh = generateKey();
-          const records = await tx
-            .select({
-              resourceType: resources.resourceType,
-              id: resources.id,
-              version: resources.version,
-              ciphertext: resources.ciphertext,
-              iv: resources.iv,
-              authTag: resources.authTag,
-            })
-            .from(resources)
-            .where(eq(resources.patientId, row.patientId))
-            .for("update");
-          for (const record of records) {
-            const binding = {
-              resourceType: record.resourceType,
-              id: record.id,
-              version: record.version,
-              patientId: row.patientId,
-            };
-            let plaintext: Buffer;
-            try {
-              plaintext = decryptRecord(dataKey, record, binding);
-            } catch (err) {
-              throw new StoreIntegrityError(`${record.resourceType}/${record.id} does not decrypt`, { cause: err });
-            }
-            const sealed = encryptRecord(fresh, plaintext, binding);
-            await tx
-              .update(resources)
-              .set({ ciphertext: sealed.ciphertext, iv: sealed.iv, authTag: sealed.authTag })
-              .where(and(eq(resources.resourceType, record.resourceType), eq(resources.id, record.id)));
-            reencrypted++;
-          }
-          dataKey = fresh;
-          newDataKeys++;
-        }
-        await tx
-          .update(patientKeys)
-          .set({ wrappedKey: wrapDataKey(newKey, dataKey, row.patientId), keyVersion: version })
-          .where(eq(patientKeys.patientId, row.patientId));
-        rewrapped++;
-      }
-      after = rows[rows.length - 1]!.patientId;
-    }
-    // Research studies' pseudonym keys: few, re-wrapped at once.
-    let studyKeys = 0;
-    const studies = await tx.select().from(researchStudies).for("update");
-    for (const row of studies) {
-      const binding = studyKeyBinding(row.study);
-      let key: Buffer;
-      try {
-        key = unwrapDataKey(oldKey, row.wrappedKey, binding);
-      } catch (err) {
-        throw new StoreIntegrityError(`Cannot unwrap the pseudonym key of study ${row.study}`, { cause: err });
-      }
-      await tx
-        .update(researchStudies)
-        .set({ wrappedKey: wrapDataKey(newKey, key, binding) })
-        .where(eq(researchStudies.study, row.study));
-      studyKeys++;
-    }
-    // Erased rows carry no key; move their version along so every row names the current version.
-    await tx
-      .update(patientKeys)
-      .set({ keyVersion: version })
-      .where(sql`${patientKeys.erasedAt} IS NOT NULL`);
-    await tx.update(keyring).set({ keyVersion: version, fingerprint: newFp, rotatedAt: now }).where(eq(keyring.id, 1));
-    return { keyVersion: version, fingerprint: newFp, rewrapped, studyKeys, newDataKeys, reencrypted };
-  });
-}
-
-/** What a study's wrapped pseudonym key is bound to (a patient id never contains ":"). */
-function studyKeyBinding(study: string): string {
-  return `research-study:${study}`;
-}
+export { MasterKeyMismatchError, StoreIntegrityError, type RotationOptions, type RotationResult } from "./keys.ts";
+export type { ErasureResult } from "./erasure.ts";

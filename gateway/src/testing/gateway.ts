@@ -11,7 +11,7 @@ import type { LocalAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
 import { buildApp, type AppConfig } from "../app.ts";
 import { GatewayChain } from "../chain/chain.ts";
-import { generateSyntheticData, syntheticTransactionBundle } from "../fhir/synthetic.ts";
+import { generateSyntheticData, syntheticTransactionBundle } from "../dev/synthetic.ts";
 import type { SupportedResource } from "../fhir/resources.ts";
 import type { Store } from "../store/store.ts";
 import { testChain, type TestChain } from "./chain.ts";

@@ -1,6 +1,6 @@
 import type { Condition, Observation, Patient } from "@medplum/fhirtypes";
 import { expect } from "chai";
-import { getPatientId } from "./resources.ts";
+import { getPatientId } from "../fhir/resources.ts";
 import { generateSyntheticData, syntheticTransactionBundle, SYSTEMS } from "./synthetic.ts";
 
 const A = "Riverside General Hospital";

@@ -1,8 +1,8 @@
 /**
  * The local demo gateway of a custodian (hospital or lab), for `npm start`:
  *
- *   node gateway/src/cli/dev.ts --custodian hospital [--port 4001]
- *   node gateway/src/cli/dev.ts --custodian lab      [--port 4002]
+ *   node gateway/src/dev/gateway.ts --custodian hospital [--port 4001]
+ *   node gateway/src/dev/gateway.ts --custodian lab      [--port 4002]
  *
  * On the local chain only (31337, Hardhat's public development keys; see sdk/demo.ts):
  * - secrets in the git-ignored .secrets/ (0700): the master key `.secrets/<custodian>.key`, the
@@ -29,7 +29,7 @@ import { privateKeyToAccount, type LocalAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
 import { DEMO_ACCOUNTS, DEMO_ORGANIZATIONS, DEV_PRIVATE_KEYS, LOCAL_CHAIN_ID, LOCAL_RPC_URL } from "#sdk/demo.ts";
 import { ConfigError, loadConfig, type Env, type GatewayConfig } from "../config/config.ts";
-import { generateSyntheticData, syntheticTransactionBundle } from "../fhir/synthetic.ts";
+import { generateSyntheticData, syntheticTransactionBundle } from "./synthetic.ts";
 import { startGateway, stopOnSignals } from "../server.ts";
 import type { Store } from "../store/store.ts";
 
@@ -254,7 +254,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     process.stdout.write(
-      "usage: node gateway/src/cli/dev.ts --custodian hospital|lab [--port N] [--root DIR] [--log-file FILE]\n",
+      "usage: node gateway/src/dev/gateway.ts --custodian hospital|lab [--port N] [--root DIR] [--log-file FILE]\n",
     );
     return;
   }

@@ -31,7 +31,7 @@ import type {
   Reference,
 } from "@medplum/fhirtypes";
 import { createHash } from "node:crypto";
-import type { SupportedResource } from "./resources.ts";
+import type { SupportedResource } from "../fhir/resources.ts";
 
 export const SYSTEMS = {
   loinc: "http://loinc.org",
