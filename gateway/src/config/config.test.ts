@@ -1,6 +1,8 @@
 import { expect } from "chai";
+import { readFileSync } from "node:fs";
 import { inspect } from "node:util";
 import { ConfigError, loadConfig, loadNewMasterKey, loadStorageConfig, type ConfigIo, type Env } from "./config.ts";
+import { README, readmeWithVariables, VARIABLES } from "./variables.ts";
 
 const KEY_HEX = "3c6e0b8a9c15224a8228b9a98ca1531d3c6e0b8a9c15224a8228b9a98ca1531e";
 const TOKEN = "s3cr3t-admin-token-abcdefghijklmnopqrstuvwxyz0123";
@@ -320,5 +322,24 @@ describe("config", () => {
     expect(
       problems({ ...VALID, GATEWAY_RELAY_BUDGET_WEI_PER_HOUR: "0.1" })["GATEWAY_RELAY_BUDGET_WEI_PER_HOUR"],
     ).to.match(/amount of wei/);
+  });
+
+  describe("the table of variables", () => {
+    it("is the README's table (node gateway/src/config/variables.ts --write rewrites it)", () => {
+      const readme = readFileSync(README, "utf8");
+      expect(readmeWithVariables(readme), "gateway/README.md's variable table is out of date").to.equal(readme);
+    });
+
+    it("gives loadConfig its defaults and ranges", () => {
+      const config = loadConfig({ ...VALID, GATEWAY_PORT: undefined }, io());
+      expect(config.port).to.equal(VARIABLES.GATEWAY_PORT.int.fallback);
+      expect(config.tokenTtlSeconds).to.equal(VARIABLES.GATEWAY_TOKEN_TTL_SECONDS.int.fallback);
+      expect(config.relayLimits.weiPerHour).to.equal(VARIABLES.GATEWAY_RELAY_BUDGET_WEI_PER_HOUR.wei);
+      const { max } = VARIABLES.GATEWAY_TOKEN_TTL_SECONDS.int;
+      expect(() => loadConfig({ ...VALID, GATEWAY_TOKEN_TTL_SECONDS: String(max + 1) }, io()))
+        .to.throw(ConfigError)
+        .with.property("message")
+        .that.contains(`GATEWAY_TOKEN_TTL_SECONDS: must be an integer from 60 to ${max}`);
+    });
   });
 });

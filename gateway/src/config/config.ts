@@ -13,6 +13,7 @@ import { getAddress, isAddress } from "viem/utils";
 import { deploymentFor, type Deployment } from "#sdk/deployments.ts";
 import { parseMasterKeyHex, KEY_BYTES } from "../store/crypto.ts";
 import { Secret } from "./secret.ts";
+import { KNOWN_VARIABLES, LOG_LEVELS, VARIABLES, type IntSpec, type VariableName } from "./variables.ts";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -43,7 +44,7 @@ export const nodeIo: ConfigIo = {
   deployment: sdkDeployment,
 };
 
-export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export { KNOWN_VARIABLES, LOG_LEVELS };
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export type DatabaseConfig =
@@ -146,61 +147,11 @@ export class ConfigError extends Error {
   }
 }
 
-/** Every variable the gateway reads; another GATEWAY_* variable is reported as a likely typo. */
-export const KNOWN_VARIABLES = [
-  "GATEWAY_HOST",
-  "GATEWAY_PORT",
-  "GATEWAY_PUBLIC_URL",
-  "RPC_URL",
-  "CHAIN_ID",
-  "CUSTODIAN_ADDRESS",
-  "CONSENT_REGISTRY_ADDRESS",
-  "AUDIT_ANCHOR_ADDRESS",
-  "STUDY_ESCROW_ADDRESS",
-  "GATEWAY_EVENTS_FROM_BLOCK",
-  "GATEWAY_CUSTODIAN_NAME",
-  "GATEWAY_PRIVATE_KEY",
-  "GATEWAY_PRIVATE_KEY_FILE",
-  "GATEWAY_TOKEN_SECRET",
-  "GATEWAY_TOKEN_SECRET_FILE",
-  "GATEWAY_TOKEN_TTL_SECONDS",
-  "GATEWAY_ANCHOR_INTERVAL_SECONDS",
-  "GATEWAY_RATE_LIMIT_PER_MINUTE",
-  "GATEWAY_RATE_LIMIT_IP_PER_MINUTE",
-  "GATEWAY_RELAY_LIMIT_PER_HOUR",
-  "GATEWAY_RELAY_GLOBAL_LIMIT_PER_HOUR",
-  "GATEWAY_RELAY_BUDGET_WEI_PER_HOUR",
-  "GATEWAY_RELAY_REVOCATION_BUDGET_WEI_PER_HOUR",
-  "GATEWAY_CORS_ORIGINS",
-  "GATEWAY_TRUSTED_PROXIES",
-  "DATABASE_URL",
-  "GATEWAY_DATA_DIR",
-  "GATEWAY_MASTER_KEY",
-  "GATEWAY_MASTER_KEY_FILE",
-  "GATEWAY_NEW_MASTER_KEY",
-  "GATEWAY_NEW_MASTER_KEY_FILE",
-  "GATEWAY_ADMIN_TOKEN",
-  "GATEWAY_LINK_CODE_TOKEN",
-  "GATEWAY_BODY_LIMIT_BYTES",
-  "GATEWAY_LOG_LEVEL",
-] as const;
-
-export const DEFAULTS = {
+const DEFAULTS = {
   host: "127.0.0.1",
-  port: 8080,
   dataDir: ".data/gateway",
-  bodyLimitBytes: 1024 * 1024,
   logLevel: "info",
   custodianName: "Consentry gateway",
-  tokenTtlSeconds: 15 * 60,
-  anchorIntervalSeconds: 5 * 60,
-  rateLimitPerMinute: 600,
-  rateLimitIpPerMinute: 120,
-  relayLimitPerHour: 20,
-  relayGlobalLimitPerHour: 1000,
-  /** 0.1 ETH per hour for every relay, of which 0.05 ETH are kept for revocations. */
-  relayBudgetWeiPerHour: 10n ** 17n,
-  relayRevocationBudgetWeiPerHour: 5n * 10n ** 16n,
 } as const;
 
 /** The bearer-token HMAC key: at least this many bytes. */
@@ -225,22 +176,27 @@ class Reader {
     return undefined;
   }
 
-  /** The trimmed value; "" counts as unset. */
-  get(name: string): string | undefined {
+  /** The trimmed value; "" counts as unset. Only variables of the table (variables.ts) are read. */
+  get(name: VariableName | `${VariableName}_FILE`): string | undefined {
     const v = this.env[name];
     if (v === undefined) return undefined;
     const t = v.trim();
     return t === "" ? undefined : t;
   }
 
-  required(name: string, what: string): string | undefined {
+  required(name: VariableName, what: string = VARIABLES[name].doc): string | undefined {
     const v = this.get(name);
     return v === undefined ? this.fail(name, `is required (${what})`) : v;
   }
 
-  int(name: string, fallback: number | undefined, min: number, max: number, what: string): number | undefined {
-    const raw = fallback === undefined ? this.required(name, what) : this.get(name);
-    if (raw === undefined) return fallback;
+  /** A whole number, by the table (variables.ts): its range, and its default unless `fallback` is given. */
+  int(name: VariableName, fallback?: number): number | undefined {
+    const spec = VARIABLES[name] as { doc: string; int?: IntSpec };
+    if (!spec.int) throw new Error(`${name} is not a number in the table of variables`);
+    const { min, max } = spec.int;
+    const dflt = fallback ?? spec.int.fallback;
+    const raw = dflt === undefined ? this.required(name, spec.doc) : this.get(name);
+    if (raw === undefined) return dflt;
     if (!/^[0-9]+$/.test(raw)) return this.fail(name, `must be an integer from ${min} to ${max}`);
     const n = Number(raw);
     if (!Number.isSafeInteger(n) || n < min || n > max)
@@ -248,12 +204,14 @@ class Reader {
     return n;
   }
 
-  /** An amount of wei (a decimal integer, at most 10^30). */
-  wei(name: string, fallback: bigint, what: string): bigint | undefined {
+  /** An amount of wei (a decimal integer, at most 10^30), by the table; `fallback` overrides its default. */
+  wei(name: VariableName, fallback?: bigint): bigint | undefined {
+    const spec = VARIABLES[name] as { doc: string; wei?: bigint };
+    if (spec.wei === undefined) throw new Error(`${name} is not an amount of wei in the table of variables`);
     const raw = this.get(name);
-    if (raw === undefined) return fallback;
+    if (raw === undefined) return fallback ?? spec.wei;
     if (!/^[0-9]{1,31}$/.test(raw) || BigInt(raw) > 10n ** 30n)
-      return this.fail(name, `must be an amount of wei, an integer from 0 to 10^30 (${what})`);
+      return this.fail(name, `must be an amount of wei, an integer from 0 to 10^30 (${spec.doc})`);
     return BigInt(raw);
   }
 
@@ -275,8 +233,8 @@ class Reader {
   }
 
   /** A secret from NAME or NAME_FILE (exactly one). */
-  secretSource(name: string, what: string): { from: string; value: Buffer } | undefined {
-    const fileVar = `${name}_FILE`;
+  secretSource(name: VariableName, what: string): { from: string; value: Buffer } | undefined {
+    const fileVar = `${name}_FILE` as const;
     const inline = this.get(name);
     const file = this.get(fileVar);
     if (inline !== undefined && file !== undefined) {
@@ -304,7 +262,7 @@ class Reader {
 
   /** A contract address from NAME, else from the known deployment on the chain. */
   contract(
-    name: string,
+    name: VariableName,
     contract: "ConsentRegistry" | "AuditAnchor" | "StudyEscrow",
     chainId: number | undefined,
     required: boolean,
@@ -336,7 +294,7 @@ class Reader {
     return same ? (known.deploymentBlock ?? 0) : 0;
   }
 
-  masterKey(name: string): Secret<Buffer> | undefined {
+  masterKey(name: VariableName): Secret<Buffer> | undefined {
     const src = this.secretSource(name, "the 256-bit master key that wraps patient data keys, 64 hex characters");
     if (!src) return undefined;
     // A key file may hold the 32 raw bytes (e.g. `openssl rand 32`) or 64 hex characters.
@@ -405,16 +363,13 @@ export function loadAuditVerifyConfig(env: Env, io: ConfigIo = nodeIo): AuditVer
   let rpcUrl: string | undefined;
   const rpcRaw = r.required("RPC_URL", "JSON-RPC endpoint of the chain holding the audit anchors");
   if (rpcRaw !== undefined && r.url("RPC_URL", rpcRaw, ["http:", "https:", "ws:", "wss:"])) rpcUrl = rpcRaw;
-  const chainId = r.int("CHAIN_ID", undefined, 1, Number.MAX_SAFE_INTEGER, "EIP-155 chain id, e.g. 84532");
+  const chainId = r.int("CHAIN_ID");
   const auditAnchorAddress = r.contract("AUDIT_ANCHOR_ADDRESS", "AuditAnchor", chainId, true);
   const addr = r.required("CUSTODIAN_ADDRESS", "the custodian organization whose audit log this is");
   const custodianAddress = addr === undefined ? undefined : r.address("CUSTODIAN_ADDRESS", addr);
   const eventsFromBlock = r.int(
     "GATEWAY_EVENTS_FROM_BLOCK",
     r.deploymentBlock(chainId, "AuditAnchor", auditAnchorAddress),
-    0,
-    Number.MAX_SAFE_INTEGER,
-    "a block number",
   );
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return {
@@ -436,7 +391,7 @@ export function loadNewMasterKey(env: Env, io: ConfigIo = nodeIo): Secret<Buffer
 }
 
 /** A static bearer token from the environment: long, random-looking, of bearer token characters. */
-function readBearerToken(r: Reader, name: string, description: string): Secret<string> | undefined {
+function readBearerToken(r: Reader, name: VariableName, description: string): Secret<string> | undefined {
   const token = r.required(name, description);
   if (token === undefined) return undefined;
   if (token.length < ADMIN_TOKEN_MIN)
@@ -453,14 +408,14 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
   const r = new Reader(env, io);
 
   for (const name of Object.keys(env)) {
-    if (name.startsWith("GATEWAY_") && !(KNOWN_VARIABLES as readonly string[]).includes(name)) {
+    if (name.startsWith("GATEWAY_") && !KNOWN_VARIABLES.includes(name)) {
       r.fail(name, "is not a gateway setting (misspelt?)");
     }
   }
 
   const host = r.get("GATEWAY_HOST") ?? DEFAULTS.host;
   if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) r.fail("GATEWAY_HOST", "must be a host name or IP address");
-  const port = r.int("GATEWAY_PORT", DEFAULTS.port, 0, 65535, "TCP port");
+  const port = r.int("GATEWAY_PORT");
 
   let publicUrl: string | undefined;
   const publicRaw = r.get("GATEWAY_PUBLIC_URL");
@@ -486,7 +441,7 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
   const rpcRaw = r.required("RPC_URL", "JSON-RPC endpoint of the chain holding the consent registry");
   if (rpcRaw !== undefined && r.url("RPC_URL", rpcRaw, ["http:", "https:", "ws:", "wss:"])) rpcUrl = rpcRaw;
 
-  const chainId = r.int("CHAIN_ID", undefined, 1, Number.MAX_SAFE_INTEGER, "EIP-155 chain id, e.g. 84532");
+  const chainId = r.int("CHAIN_ID");
 
   const consentRegistryAddress = r.contract("CONSENT_REGISTRY_ADDRESS", "ConsentRegistry", chainId, true);
   const auditAnchorAddress = r.contract("AUDIT_ANCHOR_ADDRESS", "AuditAnchor", chainId, true);
@@ -494,9 +449,6 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
   const eventsFromBlock = r.int(
     "GATEWAY_EVENTS_FROM_BLOCK",
     r.deploymentBlock(chainId, "ConsentRegistry", consentRegistryAddress),
-    0,
-    Number.MAX_SAFE_INTEGER,
-    "a block number",
   );
 
   let custodianAddress: Address | undefined;
@@ -561,60 +513,19 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
       r.fail(tokenSrc.from, "must differ from GATEWAY_LINK_CODE_TOKEN");
     else tokenSecret = new Secret(Buffer.from(value));
   }
-  const tokenTtlSeconds = r.int(
-    "GATEWAY_TOKEN_TTL_SECONDS",
-    DEFAULTS.tokenTtlSeconds,
-    60,
-    3600,
-    "lifetime of sign-in bearer tokens",
-  );
-  const anchorIntervalSeconds = r.int(
-    "GATEWAY_ANCHOR_INTERVAL_SECONDS",
-    DEFAULTS.anchorIntervalSeconds,
-    0,
-    7 * 24 * 3600,
-    "seconds between audit anchoring runs, 0 to disable",
-  );
-  const perAddressPerMinute = r.int(
-    "GATEWAY_RATE_LIMIT_PER_MINUTE",
-    DEFAULTS.rateLimitPerMinute,
-    1,
-    1_000_000,
-    "requests per minute per signed-in address",
-  );
-  const perIpPerMinute = r.int(
-    "GATEWAY_RATE_LIMIT_IP_PER_MINUTE",
-    DEFAULTS.rateLimitIpPerMinute,
-    1,
-    1_000_000,
-    "unauthenticated requests per minute per client IP",
-  );
-  const relayPerHour = r.int(
-    "GATEWAY_RELAY_LIMIT_PER_HOUR",
-    DEFAULTS.relayLimitPerHour,
-    0,
-    100_000,
-    "relayed transactions per hour per patient address",
-  );
-  const relayGlobalPerHour = r.int(
-    "GATEWAY_RELAY_GLOBAL_LIMIT_PER_HOUR",
-    DEFAULTS.relayGlobalLimitPerHour,
-    0,
-    1_000_000,
-    "relayed transactions per hour for the whole gateway",
-  );
+  const tokenTtlSeconds = r.int("GATEWAY_TOKEN_TTL_SECONDS");
+  const anchorIntervalSeconds = r.int("GATEWAY_ANCHOR_INTERVAL_SECONDS");
+  const perAddressPerMinute = r.int("GATEWAY_RATE_LIMIT_PER_MINUTE");
+  const perIpPerMinute = r.int("GATEWAY_RATE_LIMIT_IP_PER_MINUTE");
+  const relayPerHour = r.int("GATEWAY_RELAY_LIMIT_PER_HOUR");
+  const relayGlobalPerHour = r.int("GATEWAY_RELAY_GLOBAL_LIMIT_PER_HOUR");
 
-  const relayWeiPerHour = r.wei(
-    "GATEWAY_RELAY_BUDGET_WEI_PER_HOUR",
-    DEFAULTS.relayBudgetWeiPerHour,
-    "the most the custodian spends on relayed transactions per hour",
-  );
+  const relayWeiPerHour = r.wei("GATEWAY_RELAY_BUDGET_WEI_PER_HOUR");
   const relayRevocationWeiPerHour = r.wei(
     "GATEWAY_RELAY_REVOCATION_BUDGET_WEI_PER_HOUR",
-    relayWeiPerHour !== undefined && relayWeiPerHour < DEFAULTS.relayRevocationBudgetWeiPerHour
+    relayWeiPerHour !== undefined && relayWeiPerHour < VARIABLES.GATEWAY_RELAY_REVOCATION_BUDGET_WEI_PER_HOUR.wei
       ? relayWeiPerHour
-      : DEFAULTS.relayRevocationBudgetWeiPerHour,
-    "the part of it kept for revocations",
+      : undefined,
   );
   if (
     relayWeiPerHour !== undefined &&
@@ -656,13 +567,7 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
     trustedProxies.push(entry);
   }
 
-  const bodyLimitBytes = r.int(
-    "GATEWAY_BODY_LIMIT_BYTES",
-    DEFAULTS.bodyLimitBytes,
-    1024,
-    64 * 1024 * 1024,
-    "maximum request body size",
-  );
+  const bodyLimitBytes = r.int("GATEWAY_BODY_LIMIT_BYTES");
 
   const level = r.get("GATEWAY_LOG_LEVEL") ?? DEFAULTS.logLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(level))
