@@ -8,7 +8,7 @@ import { useCallback, useMemo } from "react";
 import { type Address, formatUnits } from "viem";
 
 import { PURPOSES, decodePurpose, describeScope } from "#sdk/codes.ts";
-import { type StudyListing, readStudies, readTokenInfo } from "#sdk/escrow.ts";
+import { type StudyListing, custodianShare, readStudies, readTokenInfo } from "#sdk/escrow.ts";
 import { LEDGER_KEY, useLedgerClient } from "./hooks.ts";
 import { escrowAddress } from "./wagmi.ts";
 
@@ -76,7 +76,7 @@ export function studyScopeWords(study: Pick<StudyListing, "categories" | "purpos
 
 /** What a participant receives per delivery: the price less the custodian's share (which differs per custodian). */
 export function patientShareRange(study: Pick<StudyListing, "price" | "custodians">): { min: bigint; max: bigint } {
-  const amounts = study.custodians.map((c) => study.price - (study.price * BigInt(c.shareBps)) / 10_000n);
+  const amounts = study.custodians.map((c) => custodianShare(study.price, c.shareBps).patient);
   if (amounts.length === 0) return { min: study.price, max: study.price };
   return {
     min: amounts.reduce((a, b) => (a < b ? a : b)),
