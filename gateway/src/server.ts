@@ -11,7 +11,7 @@ import type { Transport } from "viem";
 import { buildApp } from "./app.ts";
 import { AuditAnchorer } from "./audit/anchor.ts";
 import { GatewayChain, redactRpcUrl, transportFor } from "./chain/chain.ts";
-import { ConfigError, loadConfig, type GatewayConfig } from "./config/config.ts";
+import { ConfigError, loadConfig, type GatewayConfig, databaseOptions } from "./config/config.ts";
 import { openDatabase, type Database } from "./store/database.ts";
 import { Store } from "./store/store.ts";
 
@@ -36,13 +36,7 @@ export interface RunningGateway {
 
 export async function startGateway(config: GatewayConfig, options: StartOptions = {}): Promise<RunningGateway> {
   const ownDatabase = options.database === undefined;
-  const database: Database =
-    options.database ??
-    (await openDatabase(
-      config.database.kind === "postgres"
-        ? { kind: "postgres", url: config.database.url.reveal() }
-        : { kind: "pglite", dataDir: config.database.dataDir },
-    ));
+  const database: Database = options.database ?? (await openDatabase(databaseOptions(config.database)));
   const closeDatabase = async () => {
     if (ownDatabase) await database.close();
   };

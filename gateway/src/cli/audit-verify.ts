@@ -13,7 +13,7 @@
 import { createPublicClient, type PublicClient, type Transport } from "viem";
 import { verifyAudit, type AuditVerification } from "../audit/verify.ts";
 import { transportFor } from "../chain/chain.ts";
-import { ConfigError, loadAuditVerifyConfig, type Env } from "../config/config.ts";
+import { ConfigError, loadAuditVerifyConfig, type Env, databaseOptions } from "../config/config.ts";
 import { openDatabase as openRealDatabase, type Database, type DatabaseOptions } from "../store/database.ts";
 
 export interface AuditVerifyDeps {
@@ -55,11 +55,7 @@ export async function runAuditVerify(
   }) as PublicClient;
   let database: Database;
   try {
-    database = await (deps.openDatabase ?? openRealDatabase)(
-      config.database.kind === "postgres"
-        ? { kind: "postgres", url: config.database.url.reveal() }
-        : { kind: "pglite", dataDir: config.database.dataDir },
-    );
+    database = await (deps.openDatabase ?? openRealDatabase)(databaseOptions(config.database));
   } catch (err) {
     out(`audit-verify: cannot open the database: ${err instanceof Error ? err.message : String(err)}`);
     return 69;

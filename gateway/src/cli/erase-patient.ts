@@ -12,7 +12,7 @@
  */
 import { appendAudit } from "../audit/log.ts";
 import { buildAuditEvent } from "../audit/events.ts";
-import { ConfigError, loadStorageConfig, type Env } from "../config/config.ts";
+import { ConfigError, loadStorageConfig, type Env, databaseOptions } from "../config/config.ts";
 import { OperationOutcomeError } from "../fhir/outcomes.ts";
 import { isValidId } from "../fhir/resources.ts";
 import { openDatabase as openRealDatabase, type Database, type DatabaseOptions } from "../store/database.ts";
@@ -43,11 +43,7 @@ export async function runErasePatient(
     }
     throw err;
   }
-  const database = await openDatabase(
-    storage.database.kind === "postgres"
-      ? { kind: "postgres", url: storage.database.url.reveal() }
-      : { kind: "pglite", dataDir: storage.database.dataDir },
-  );
+  const database = await openDatabase(databaseOptions(storage.database));
   try {
     const store = await Store.open({ database, masterKey: storage.masterKey.reveal() });
     let result;

@@ -18,7 +18,7 @@
  * new data keys. Then destroy the old key; that also completes earlier erasures (see
  * Store.erasePatient).
  */
-import { ConfigError, loadNewMasterKey, loadStorageConfig, type Env } from "../config/config.ts";
+import { ConfigError, loadNewMasterKey, loadStorageConfig, type Env, databaseOptions } from "../config/config.ts";
 import { openDatabase as openRealDatabase, type Database, type DatabaseOptions } from "../store/database.ts";
 import { Store } from "../store/store.ts";
 
@@ -53,11 +53,7 @@ export async function runRotateKey(
     }
     throw err;
   }
-  const database = await openDatabase(
-    storage.database.kind === "postgres"
-      ? { kind: "postgres", url: storage.database.url.reveal() }
-      : { kind: "pglite", dataDir: storage.database.dataDir },
-  );
+  const database = await openDatabase(databaseOptions(storage.database));
   try {
     const oldKey = storage.masterKey.reveal();
     const store = await Store.open({ database, masterKey: oldKey });

@@ -12,6 +12,7 @@ import type { Address, Hex } from "viem";
 import { getAddress, isAddress } from "viem/utils";
 import { deploymentFor, type Deployment } from "#sdk/deployments.ts";
 import { parseMasterKeyHex, KEY_BYTES } from "../store/crypto.ts";
+import type { DatabaseOptions } from "../store/database.ts";
 import { Secret } from "./secret.ts";
 import { KNOWN_VARIABLES, LOG_LEVELS, VARIABLES, type IntSpec, type VariableName } from "./variables.ts";
 
@@ -51,6 +52,13 @@ export type DatabaseConfig =
   | { kind: "postgres"; url: Secret<string> }
   /** dataDir undefined: in memory (GATEWAY_DATA_DIR=":memory:"), nothing survives a restart. */
   | { kind: "pglite"; dataDir: string | undefined };
+
+/** What `openDatabase` takes for a configured database (the URL revealed only here). */
+export function databaseOptions(database: DatabaseConfig): DatabaseOptions {
+  return database.kind === "postgres"
+    ? { kind: "postgres", url: database.url.reveal() }
+    : { kind: "pglite", dataDir: database.dataDir };
+}
 
 export interface StorageConfig {
   database: DatabaseConfig;
