@@ -36,6 +36,8 @@ contract ConsentHandler is ConsentFixture {
     mapping(address patient => uint256) public lastExpiry;
     mapping(address org => bool) public ghostSuspended;
     mapping(address member => bool) public ghostRemoved;
+    /// @dev When each grant was last revoked directly (its marker's time).
+    mapping(bytes32 grantId => uint256) public ghostRevokedAt;
     /// @dev How many times each action ran to its effect (coverage of the run).
     uint256[12] public actionCounts;
 
@@ -80,8 +82,12 @@ contract ConsentHandler is ConsentFixture {
         uint256 org = orgFor(gp, orgPick);
         if (ghostSuspended[orgs[org]]) return;
         uint32 cats = shapeCategories(categories, 1);
+        // The deadline as the sdk sets it: the window of the signature opens after the latest block.
+        if (ghostRevokedAt[ConsentModel.grantId(patient, orgs[org], ConsentModel.grantScope(gp))] == block.timestamp) {
+            vm.warp(block.timestamp + 1);
+        }
         uint40 expiresAt = uint40(block.timestamp + 1 + (ttl % 60 days));
-        uint256 deadline = block.timestamp + (ttl % 1 days);
+        uint256 deadline = block.timestamp + 1 days;
         uint64 nonce = nonceOf(patient);
         check(nonce == ghostNonce[patient], "nonce differs from the count of signatures used");
         bytes32 digest = digestOf(
@@ -104,18 +110,41 @@ contract ConsentHandler is ConsentFixture {
         ++actionCounts[1];
     }
 
-    /// @dev Revokes a recent grant (or, one time in four, a random scope, if granted).
+    /// @dev Revokes a recent grant (or, one time in four, a random scope, if granted) directly. A
+    /// Grant signature of that consent made before, never sent, must not re-grant it afterwards
+    /// (issue 11 item 6: a direct revoke moves no nonce; the grant's revocation marker voids it).
     function revoke(uint8 p, uint8 orgPick, uint8 codePick) external {
-        address patient = patients[p % PATIENT_COUNT];
+        uint256 pi = p % PATIENT_COUNT;
         address org = orgs[orgPick % ORG_COUNT];
         bytes32 scope = ConsentModel.purposeScope(uint8(1 + (codePick % ConsentCodes.MAX_PURPOSE)));
         if (ringCount != 0 && codePick % 4 != 0) {
             Use memory u = _ring[(codePick >> 2) % (ringCount < RING ? ringCount : RING)];
-            (patient, org, scope) = (patients[u.patient], orgs[u.org], ConsentModel.grantScope(u.purpose));
+            (pi, org, scope) = (u.patient, orgs[u.org], ConsentModel.grantScope(u.purpose));
         }
-        if (registry.getGrant(ConsentModel.grantId(patient, org, scope)).expiresAt == 0) return;
+        address patient = patients[pi];
+        bytes32 id = ConsentModel.grantId(patient, org, scope);
+        IConsentRegistry.Grant memory g = registry.getGrant(id);
+        if (g.expiresAt == 0) return;
+        uint256 deadline = block.timestamp + 1 days;
+        bytes memory kept = signDigest(
+            patientKeys[pi],
+            digestOf(
+                address(registry),
+                grantStructHash(patient, org, g.categories, g.purpose, 0, g.expiresAt, nonceOf(patient), deadline)
+            )
+        );
         vm.prank(patient);
         registry.revoke(org, scope);
+        ghostRevokedAt[id] = block.timestamp;
+        vm.prank(address(0x4E1A));
+        (bool ok, ) = address(registry).call(
+            abi.encodeCall(
+                IConsentRegistry.grantBySig,
+                (patient, org, g.categories, g.purpose, 0, g.expiresAt, deadline, kept)
+            )
+        );
+        check(!ok, "a Grant signed before a direct revoke re-granted the consent");
+        checkEq(registry.getGrant(id).expiresAt, 0, "a revoked grant is back");
         ++actionCounts[2];
     }
 

@@ -15,6 +15,11 @@ contract ConsentRegistrySignaturesTest is ConsentFixture {
     /// @dev The order of the secp256k1 group.
     uint256 internal constant SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
     address internal constant RELAYER = address(0x4E1A);
+    /// @dev Written out, not taken from the contract, so that the attack test compiles against
+    /// the registry from before the fix too.
+    uint256 internal constant GRANT_SIGNATURE_LIFETIME = 1 days;
+    bytes4 internal constant SIGNED_BEFORE_REVOCATION =
+        bytes4(keccak256("ConsentRegistrySignedBeforeRevocation(bytes32,uint40)"));
 
     struct GrantArgs {
         address grantee;
@@ -303,6 +308,75 @@ contract ConsentRegistrySignaturesTest is ConsentFixture {
         check(ok, "a signature failed at its deadline");
     }
 
+    /// @dev Issue 11 item 6, the attack: the patient signs a Grant and never sends it, grants
+    /// directly, then revokes directly (neither moves a nonce); a relayer holding the old signature
+    /// submits it. It must not recreate the grant. A signature made after the revocation, its
+    /// deadline set as the sdk sets it (the chain's latest block + lifetime + 1 s), re-grants.
+    function testFuzz_directRevokeVoidsEarlierGrantSignature(
+        uint256 keySeed,
+        uint64 purposeRaw,
+        uint32 ttl,
+        uint32 wait
+    ) public {
+        (uint256 key, address patient) = newPatient(keySeed);
+        GrantArgs memory a = grantArgs(purposeRaw, uint32(keySeed), ttl);
+        a.expiresAt = uint40(block.timestamp + 2 days + (ttl % 365 days));
+        bytes memory signature = signGrant(registry, key, patient, a, 0);
+        bytes32 scope = ConsentModel.grantScope(a.purpose);
+        bytes32 id = ConsentModel.grantId(patient, a.grantee, scope);
+
+        vm.startPrank(patient);
+        registry.grant(a.grantee, a.categories, a.purpose, 0, a.expiresAt);
+        vm.warp(block.timestamp + (wait % (a.deadline - block.timestamp + 1)));
+        registry.revoke(a.grantee, scope);
+        vm.stopPrank();
+        uint256 revokedAt = block.timestamp;
+
+        (bool ok, bytes memory data) = relayGrant(registry, RELAYER, patient, a, signature);
+        check(!ok, "a Grant signed before a direct revoke re-granted the consent");
+        checkEq(
+            data,
+            abi.encodeWithSelector(SIGNED_BEFORE_REVOCATION, id, uint40(revokedAt)),
+            "grant signature older than the revocation"
+        );
+        checkEq(registry.getGrant(id).expiresAt, 0, "the revoked grant is back");
+        checkEq(nonceOf(patient), 0, "a refused signature used a nonce");
+        (bool allowed, ) = registry.mayUse(patient, a.grantee, a.purpose & ~uint64(0xff00), lowestCategory(a.categories));
+        check(!allowed, "the revoked consent passes a check");
+
+        // A new signature, made after the revocation, works.
+        // (block.timestamp, not `revokedAt`: via-IR may read TIMESTAMP again where a local is used)
+        vm.warp(block.timestamp + 1);
+        a.deadline = block.timestamp + GRANT_SIGNATURE_LIFETIME; // the revocation's time + 1 s + lifetime
+        (ok, data) = relayGrant(registry, RELAYER, patient, a, signGrant(registry, key, patient, a, 0));
+        check(ok, "a Grant signed after the revocation was refused");
+        checkEq(data, abi.encode(id), "grant id of the re-grant");
+        checkEq(registry.getGrant(id).expiresAt, a.expiresAt, "re-grant onto a revoked grant");
+    }
+
+    /// @dev A Grant signature is usable only in the lifetime before its deadline: not earlier.
+    function testFuzz_grantBySig_usableOnlyInItsLastLifetime(uint256 keySeed, uint64 purposeRaw, uint32 ahead) public {
+        (uint256 key, address patient) = newPatient(keySeed);
+        GrantArgs memory a = grantArgs(purposeRaw, uint32(keySeed), uint32(keySeed >> 32));
+        a.deadline = block.timestamp + GRANT_SIGNATURE_LIFETIME + 1 + (ahead % 365 days);
+        a.expiresAt = uint40(a.deadline + 1 days);
+        bytes memory signature = signGrant(registry, key, patient, a, 0);
+        (bool ok, bytes memory data) = relayGrant(registry, RELAYER, patient, a, signature);
+        check(!ok, "a Grant signature worked before its window");
+        checkEq(
+            data,
+            abi.encodeWithSelector(
+                bytes4(keccak256("ConsentRegistrySignatureNotYetUsable(uint256,uint256)")),
+                a.deadline,
+                a.deadline - GRANT_SIGNATURE_LIFETIME
+            ),
+            "signature before its window"
+        );
+        vm.warp(a.deadline - GRANT_SIGNATURE_LIFETIME);
+        (ok, ) = relayGrant(registry, RELAYER, patient, a, signature);
+        check(ok, "a Grant signature failed when its window opened");
+    }
+
     /// @dev An ERC-1271 wallet patient: its owner's signature works once, and only for this wallet.
     function testFuzz_grantBySig_contractWallet(uint256 keySeed, uint64 purposeRaw) public {
         (uint256 key, address owner) = newPatient(keySeed);
@@ -333,7 +407,7 @@ contract ConsentRegistrySignaturesTest is ConsentFixture {
         a.grantee = orgs[orgFor(a.purpose, purposeRaw >> 60)];
         a.categories = shapeCategories(categoriesRaw, 1);
         a.expiresAt = uint40(block.timestamp + 1 + (ttl % (5 * 365 days)));
-        a.deadline = block.timestamp + 1 + (ttl % 7 days);
+        a.deadline = block.timestamp + 1 + (ttl % GRANT_SIGNATURE_LIFETIME);
     }
 
     function orgIndex(address org) internal view returns (uint256 i) {

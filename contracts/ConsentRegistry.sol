@@ -31,6 +31,10 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
         "CancelSignatures(address patient,uint64 nonce,uint256 deadline)"
     );
 
+    /// @notice A Grant signature is usable only in the last `GRANT_SIGNATURE_LIFETIME` before its
+    /// deadline, so that its deadline tells how early it may have been signed.
+    uint40 public constant GRANT_SIGNATURE_LIFETIME = 1 days;
+
     /// @notice The fixed bounds of the governance-set break-glass policy.
     uint40 public constant MIN_EMERGENCY_DURATION = 15 minutes;
     uint40 public constant MAX_EMERGENCY_DURATION = 72 hours;
@@ -69,7 +73,9 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
 
     // Grants live at raw storage slots: the slot of a grant IS its id,
     // keccak256(abi.encode(patient, grantee, scope)) (see `_grantId`), one keccak cheaper than a
-    // mapping on the check path. Each holds a `Grant` packed as Solidity would pack the struct.
+    // mapping on the check path. Each holds a `Grant` packed as Solidity would pack the struct, or,
+    // once revoked, a marker: categories 0 (no grant, for every check and view) and the time of the
+    // revocation where validFrom would be (`_revoke`, `grantBySig`).
     mapping(address patient => PatientState) private _patients;
     mapping(address patient => mapping(address delegate => Delegate)) private _delegates;
     mapping(bytes32 key => Emergency) private _emergencies;
@@ -135,6 +141,17 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
             abi.encode(GRANT_TYPEHASH, patient, grantee, categories, purpose, validFrom, expiresAt, nonce, deadline)
         );
         _useSignature(patient, nonce, structHash, deadline, signature);
+        // The signature's window opens at deadline - GRANT_SIGNATURE_LIFETIME: not before, and a
+        // revocation of this consent at or after that moment (a direct `revoke` moves no nonce)
+        // may postdate the signature, which then never re-grants it.
+        if (deadline > block.timestamp + GRANT_SIGNATURE_LIFETIME) {
+            revert ConsentRegistrySignatureNotYetUsable(deadline, deadline - GRANT_SIGNATURE_LIFETIME);
+        }
+        bytes32 grantId = _grantId(patient, grantee, _purposeScope(purpose));
+        uint256 word = _grantWord(grantId);
+        if (word != 0 && uint32(word) == 0 && deadline <= uint256(uint40(word >> 96)) + GRANT_SIGNATURE_LIFETIME) {
+            revert ConsentRegistrySignedBeforeRevocation(grantId, uint40(word >> 96));
+        }
         return _grantPurpose(patient, grantee, categories, purpose, validFrom, expiresAt);
     }
 
@@ -376,7 +393,7 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
         if (organization == address(0)) return (Reason.UnknownGrantee, 0);
         if (status != Status.Active) return (Reason.OrganizationSuspended, 0);
         uint256 g = _grantWord(_grantId(patient, organization, scope));
-        if (g == 0) return (Reason.NoGrant, 0);
+        if (uint32(g) == 0) return (Reason.NoGrant, 0); // never granted, or revoked (a marker)
         // A study whose grants its manager ended (a cancelled study) allows nothing any more.
         if (_studiesEnded[scope] != 0) return (Reason.Expired, 0);
         // The grant was made for this organization's kind (kinds never change): only the role is left.
@@ -393,6 +410,7 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
     /// @inheritdoc IConsentRegistry
     function getGrant(bytes32 grantId) external view returns (Grant memory) {
         uint256 g = _grantWord(grantId);
+        if (uint32(g) == 0) return Grant(0, 0, 0, 0, 0); // never granted, or revoked (a marker)
         return Grant(uint32(g), uint64(g >> 32), uint40(g >> 96), uint40(g >> 136), uint32(g >> 176));
     }
 
@@ -493,14 +511,16 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
         emit ConsentGranted(grantId, patient, grantee, scope, purpose, categories, validFrom, expiresAt, msg.sender);
     }
 
-    /// @dev The one path of every revocation.
+    /// @dev The one path of every revocation. It leaves a marker, not zero: categories 0 (no grant)
+    /// and the time of the revocation in validFrom's place, which `grantBySig` reads so that no
+    /// Grant signature that may predate it re-grants this consent.
     function _revoke(address patient, address grantee, bytes32 scope) private {
         bytes32 grantId = _grantId(patient, grantee, scope);
-        if (_grantWord(grantId) == 0) revert ConsentRegistryNoGrant(grantId);
+        if (uint32(_grantWord(grantId)) == 0) revert ConsentRegistryNoGrant(grantId);
         assembly ("memory-safe") {
-            sstore(grantId, 0)
+            sstore(grantId, shl(96, timestamp()))
         }
-        emit ConsentRevoked(grantId, patient, grantee, scope, msg.sender);
+        emit ConsentRevoked(grantId, patient, grantee, msg.sender);
     }
 
     /// @dev The one path of every revoke-all, one write of the patient's slot: the epoch bump voids
@@ -681,7 +701,8 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
                     mstore(add(ptr, 0x40), c)
                 } {
                     let g := sload(keccak256(ptr, 0x60)) // the grant id is its slot
-                    if g {
+                    // categories 0: never granted, or revoked (a marker)
+                    if and(g, 0xffffffff) {
                         let gr, gu := evaluate(g, epoch, cat, used)
                         if iszero(gr) {
                             res := 0 // Allowed

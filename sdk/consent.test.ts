@@ -6,7 +6,7 @@ import ConsentRegistryModule from "../ignition/modules/ConsentRegistry.ts";
 import { sdkTestChain } from "./testing/chain.ts";
 import { KINDS, ROLES, categoriesToMask, encodePurpose, purposeScope } from "./codes.ts";
 import { verifyConsent } from "./consent.ts";
-import { grantTypedData } from "./eip712.ts";
+import { GRANT_SIGNATURE_LIFETIME_SECONDS, grantSignatureDeadline, grantTypedData } from "./eip712.ts";
 import { consentRegistryAbi } from "./generated/abis.ts";
 
 // The verifyConsent() any provider's backend calls, against a real EDR chain and the real contract.
@@ -17,9 +17,10 @@ describe("verifyConsent (sdk) on a real chain", function () {
   let accounts: Address[];
   let write: (account: Address, functionName: string, args: readonly unknown[]) => Promise<void>;
   let mine: (seconds: number) => Promise<void>;
+  let t: Awaited<ReturnType<typeof sdkTestChain>>;
 
   before(async () => {
-    const t = await sdkTestChain(ConsentRegistryModule);
+    t = await sdkTestChain(ConsentRegistryModule);
     registry = (await t.deployed.consentRegistry.getAddress()) as Address;
     ({ client, accounts, mine } = t);
     write = (account, functionName, args) => t.write(account, registry, consentRegistryAbi, functionName, args);
@@ -141,7 +142,7 @@ describe("verifyConsent (sdk) on a real chain", function () {
       validFrom: 0,
       expiresAt: now + 3600,
       nonce: 0n,
-      deadline: BigInt(now + 600),
+      deadline: grantSignatureDeadline(now),
     };
     const signature = await signer.signTypedData(grantTypedData({ chainId: 31337, registry }, message));
     expect(parseSignature(signature).r).to.match(/^0x/);
@@ -163,5 +164,72 @@ describe("verifyConsent (sdk) on a real chain", function () {
       purpose: "TREAT",
     });
     expect(decision).to.include({ allowed: true, expiresAt: now + 3600 });
+  });
+
+  it("a Grant signature made before a direct revoke never re-grants it; one made after, with grantSignatureDeadline, does", async () => {
+    expect(
+      await client.readContract({
+        address: registry,
+        abi: consentRegistryAbi,
+        functionName: "GRANT_SIGNATURE_LIFETIME",
+      }),
+    ).to.equal(GRANT_SIGNATURE_LIFETIME_SECONDS);
+    const p = accounts[5]!;
+    const domain = { chainId: 31337, registry };
+    const signGrant = async () => {
+      const now = await t.now();
+      const [, nonce] = await client.readContract({
+        address: registry,
+        abi: consentRegistryAbi,
+        functionName: "patientState",
+        args: [p],
+      });
+      const message = {
+        patient: p,
+        grantee: hospital(),
+        categories: categoriesToMask(["Observation"]),
+        purpose: encodePurpose("TREAT"),
+        validFrom: 0,
+        expiresAt: now + 30 * 86_400,
+        nonce,
+        deadline: grantSignatureDeadline(now),
+      };
+      const signature = await t.wallet.signTypedData({ account: p, ...grantTypedData(domain, message) });
+      const args = [
+        p,
+        hospital(),
+        message.categories,
+        message.purpose,
+        0,
+        message.expiresAt,
+        message.deadline,
+        signature,
+      ];
+      return { message, args };
+    };
+    const relayed = (args: readonly unknown[]) =>
+      client.simulateContract({
+        account: governance(),
+        address: registry,
+        abi: consentRegistryAbi,
+        functionName: "grantBySig",
+        args: args as never,
+      });
+    const check = () =>
+      verifyConsent(client, { registry, patient: p, grantee: hospital(), category: "Observation", purpose: "TREAT" });
+
+    const kept = await signGrant(); // signed, never sent
+    await write(p, "grant", [hospital(), kept.message.categories, kept.message.purpose, 0, kept.message.expiresAt]);
+    await write(p, "revoke", [hospital(), purposeScope("TREAT")]);
+    const refused = await relayed(kept.args).then(
+      () => null,
+      (error: Error) => error,
+    );
+    expect(refused?.message).to.match(/ConsentRegistrySignedBeforeRevocation/);
+    expect(await check()).to.include({ allowed: false, reason: "NoGrant" });
+
+    const fresh = await signGrant();
+    await write(governance(), "grantBySig", fresh.args);
+    expect(await check()).to.include({ allowed: true });
   });
 });

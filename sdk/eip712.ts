@@ -66,6 +66,23 @@ export interface GrantMessage extends Signed {
   expiresAt: number;
 }
 
+/** ConsentRegistry.GRANT_SIGNATURE_LIFETIME: a Grant signature is usable only in this last stretch before its deadline. */
+export const GRANT_SIGNATURE_LIFETIME_SECONDS = 24 * 60 * 60;
+
+/**
+ * The deadline of a new Grant signature. The registry takes a Grant signature as made no earlier
+ * than `deadline - GRANT_SIGNATURE_LIFETIME` (it is usable only from then) and refuses it for a
+ * consent revoked at or after that moment, since it may predate the revocation. So the window must
+ * open after the chain's latest block (every revocation the patient has seen is in it or before):
+ * the later of that block's time + 1 s and the clock (a minute of leeway for a clock ahead of the
+ * chain's), plus the lifetime. `latestBlockTimestamp` is the latest block's time, unix seconds.
+ */
+export function grantSignatureDeadline(latestBlockTimestamp: bigint | number, clockSeconds?: number): bigint {
+  const clock = BigInt(Math.floor(clockSeconds ?? Date.now() / 1000) - 60);
+  const afterBlock = BigInt(latestBlockTimestamp) + 1n;
+  return (afterBlock > clock ? afterBlock : clock) + BigInt(GRANT_SIGNATURE_LIFETIME_SECONDS);
+}
+
 export function grantTypedData(domain: RegistryDomainInput, message: GrantMessage) {
   return { domain: consentRegistryDomain(domain), types: consentTypes, primaryType: "Grant", message } as const;
 }

@@ -101,6 +101,10 @@ export function explainContractError(
         : "You cannot appoint yourself as your own delegate; enter someone else's address.";
     case "ConsentRegistrySignatureExpired":
       return `The signature expired at ${time(a(0))}; sign again.`;
+    case "ConsentRegistrySignatureNotYetUsable":
+      return `This consent signature can be used only from ${time(a(1))} (a day before its deadline); sign again.`;
+    case "ConsentRegistrySignedBeforeRevocation":
+      return `You revoked this consent at ${time(a(1))}, after this signature may have been made, so it cannot give it again; sign again.`;
     case "ConsentRegistryInvalidSignature":
       return "The signature is not the patient's, or it was already used or cancelled.";
     case "ConsentRegistryNotEmergencyClinician":

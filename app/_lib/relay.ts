@@ -7,16 +7,16 @@
 import { useMemo } from "react";
 import type { Address, Hash, Hex } from "viem";
 import type { Config } from "wagmi";
-import { readContract, signTypedData, simulateContract } from "wagmi/actions";
+import { getBlock, readContract, signTypedData, simulateContract } from "wagmi/actions";
 
-import { grantTypedData, revokeTypedData } from "#sdk/eip712.ts";
+import { grantSignatureDeadline, grantTypedData, revokeTypedData } from "#sdk/eip712.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { nowSeconds } from "./format.ts";
 import { gatewayOrigin } from "./gateway.ts";
 import { type Step, useOrganizations } from "./hooks.ts";
 import { appChain, registryAddress } from "./wagmi.ts";
 
-/** How long a signature stays valid for the relaying gateway. */
+/** How long a signature stays valid for the relaying gateway (Grant signatures: see `relayGrant`). */
 export const SIGNATURE_LIFETIME_SECONDS = 15 * 60;
 
 export interface Relayer {
@@ -110,7 +110,10 @@ export async function relayGrant(
     chainId: appChain.id,
   });
   const nonce = await registryNonce(config, patient);
-  const deadline = BigInt(nowSeconds() + SIGNATURE_LIFETIME_SECONDS);
+  // The registry takes a Grant signature as made no earlier than a day before its deadline, and
+  // refuses it for a consent revoked since: the deadline opens that day just after the latest block.
+  const latest = await getBlock(config, { chainId: appChain.id });
+  const deadline = grantSignatureDeadline(latest.timestamp, nowSeconds());
   step({ phase: "signing", what: "Sign the consent in your wallet (no fee)…" });
   const signature = await signTypedData(config, {
     account: patient,

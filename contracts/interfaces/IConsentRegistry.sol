@@ -53,14 +53,9 @@ interface IConsentRegistry is IOrganizationRegistry {
         uint40 expiresAt,
         address actor
     );
-    /// @notice A grant was revoked.
-    event ConsentRevoked(
-        bytes32 indexed grantId,
-        address indexed patient,
-        address indexed grantee,
-        bytes32 scope,
-        address actor
-    );
+    /// @notice A grant was revoked. Its scope is that of the `ConsentGranted` with the same
+    /// `grantId` (the id commits to it), so it is not repeated here.
+    event ConsentRevoked(bytes32 indexed grantId, address indexed patient, address indexed grantee, address actor);
     /// @notice Every grant, emergency access, delegate appointment and outstanding signature of
     /// `patient` made before now is void.
     event AllConsentsRevoked(address indexed patient, uint32 epoch, address actor);
@@ -130,6 +125,12 @@ interface IConsentRegistry is IOrganizationRegistry {
     error ConsentRegistryUnknownEmergencyReason(uint16 reasonCode);
     /// @notice The study's grants were already ended.
     error ConsentRegistryStudyEnded(bytes32 studyKey);
+    /// @notice A Grant signature is usable only in the `GRANT_SIGNATURE_LIFETIME` before its
+    /// deadline, and this one's deadline is further ahead than that.
+    error ConsentRegistrySignatureNotYetUsable(uint256 deadline, uint256 usableFrom);
+    /// @notice The consent was revoked at `revokedAt`, no later than this Grant signature's window
+    /// opened (deadline - GRANT_SIGNATURE_LIFETIME): the signature may predate the revocation.
+    error ConsentRegistrySignedBeforeRevocation(bytes32 grantId, uint40 revokedAt);
     /// @notice The policy is outside its fixed bounds (15 min <= minimum <= maximum <= 72 h, 1..10
     /// openings per patient and organization a day).
     error ConsentRegistryInvalidEmergencyPolicy(uint40 minDuration, uint40 maxDuration, uint8 maxOpeningsPerWindow);
@@ -157,6 +158,10 @@ interface IConsentRegistry is IOrganizationRegistry {
     ) external returns (bytes32 grantId);
 
     /// @notice `grant` by anyone, with the patient's EIP-712 `Grant` signature (EOA or ERC-1271).
+    /// A Grant signature is usable only from `deadline - GRANT_SIGNATURE_LIFETIME` to `deadline`,
+    /// and not at all if this consent was revoked at or after that window opened (a signature
+    /// that may predate the revocation never re-grants it); the sdk's `grantSignatureDeadline`
+    /// opens the window just after the chain's latest block.
     function grantBySig(
         address patient,
         address grantee,
@@ -168,7 +173,9 @@ interface IConsentRegistry is IOrganizationRegistry {
         bytes calldata signature
     ) external returns (bytes32 grantId);
 
-    /// @notice Revoke the caller's grant to `grantee` in `scope`.
+    /// @notice Revoke the caller's grant to `grantee` in `scope`. The grant's slot keeps the time of
+    /// the revocation (a "no grant" marker), which voids every Grant signature for this consent
+    /// whose window opened at or before it (see `grantBySig`).
     function revoke(address grantee, bytes32 scope) external;
 
     /// @notice `revoke` by a delegate of `patient`; also voids every outstanding Grant signature

@@ -315,6 +315,38 @@ export const consentRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "deadline",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "usableFrom",
+        "type": "uint256"
+      }
+    ],
+    "name": "ConsentRegistrySignatureNotYetUsable",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "grantId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint40",
+        "name": "revokedAt",
+        "type": "uint40"
+      }
+    ],
+    "name": "ConsentRegistrySignedBeforeRevocation",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "studyKey",
         "type": "bytes32"
@@ -640,12 +672,6 @@ export const consentRegistryAbi = [
         "internalType": "address",
         "name": "grantee",
         "type": "address"
-      },
-      {
-        "indexed": false,
-        "internalType": "bytes32",
-        "name": "scope",
-        "type": "bytes32"
       },
       {
         "indexed": false,
@@ -1215,6 +1241,19 @@ export const consentRegistryAbi = [
         "internalType": "bytes32",
         "name": "",
         "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "GRANT_SIGNATURE_LIFETIME",
+    "outputs": [
+      {
+        "internalType": "uint40",
+        "name": "",
+        "type": "uint40"
       }
     ],
     "stateMutability": "view",

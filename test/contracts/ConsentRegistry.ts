@@ -669,7 +669,7 @@ describe("ConsentRegistry", function () {
         await p.call();
         await expect(p.send())
           .to.emit(registry, "ConsentRevoked")
-          .withArgs(grantId, patient.address, provider.address, scopeOf(TREAT), way.sender(f).address);
+          .withArgs(grantId, patient.address, provider.address, way.sender(f).address);
         await expectNoGrantStored(f, grantId);
         // A signed revocation uses the revocation lane; it and a delegate's revocation void every
         // earlier Grant signature (a Grant-nonce bump); a direct one leaves the nonces.
@@ -1410,7 +1410,7 @@ describe("ConsentRegistry", function () {
           registry.connect(relayer).revokeBySig(patient, provider.address, scopeOf(TREAT), rv.deadline, rv.signature),
         )
           .to.emit(registry, "ConsentRevoked")
-          .withArgs(grantId, patient, provider.address, scopeOf(TREAT), relayer.address);
+          .withArgs(grantId, patient, provider.address, relayer.address);
         const ra = await signAction(f, walletOwner, "RevokeAll", { patient });
         await expect(registry.connect(relayer).revokeAllBySig(patient, ra.deadline, ra.signature))
           .to.emit(registry, "AllConsentsRevoked")
@@ -2264,7 +2264,7 @@ describe("ConsentRegistry", function () {
       const grantId = await registry.grantIdOf(patient.address, researcher.address, STUDY_KEY);
       await expect(registry.connect(manager).revokeStudyConsent(patient.address, researcher.address, STUDY_KEY))
         .to.emit(registry, "ConsentRevoked")
-        .withArgs(grantId, patient.address, researcher.address, STUDY_KEY, manager.address);
+        .withArgs(grantId, patient.address, researcher.address, manager.address);
       await expectNoGrantStored(f, grantId);
       expect(await registry.scopeStatus(patient.address, researcher.address, STUDY_KEY, OBSERVATION)).to.deep.equal([
         Reason.NoGrant,
@@ -2276,7 +2276,7 @@ describe("ConsentRegistry", function () {
       const id2 = await registry.grantIdOf(patient.address, researcher.address, STUDY_KEY_2);
       await expect(registry.connect(patient).revoke(researcher.address, STUDY_KEY_2))
         .to.emit(registry, "ConsentRevoked")
-        .withArgs(id2, patient.address, researcher.address, STUDY_KEY_2, patient.address);
+        .withArgs(id2, patient.address, researcher.address, patient.address);
     });
 
     it("is for the study manager only", async function () {

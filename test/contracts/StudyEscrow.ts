@@ -967,7 +967,7 @@ describe("StudyEscrow", function () {
       await expect(tx).to.emit(f.escrow, "StudyLeft").withArgs(f.studyId, f.patient.address, f.patient.address);
       await expect(tx)
         .to.emit(f.registry, "ConsentRevoked")
-        .withArgs(grantId, f.patient.address, f.researcher.address, f.key, f.escrowAddress);
+        .withArgs(grantId, f.patient.address, f.researcher.address, f.escrowAddress);
       expect((await f.escrow.getParticipant(f.studyId, f.patient.address)).status).to.equal(LEFT);
       expect((await f.registry.scopeStatus(f.patient.address, f.researcher.address, f.key, OBSERVATION))[0]).to.equal(
         NO_GRANT,

@@ -11,7 +11,13 @@ import type { Address, Hex } from "viem";
 import type { LocalAccount } from "viem/accounts";
 import { categoriesToMask, encodePurpose, purposeScope } from "#sdk/codes.ts";
 import { verifyConsent } from "#sdk/consent.ts";
-import { cancelSignaturesTypedData, grantTypedData, revokeAllTypedData, revokeTypedData } from "#sdk/eip712.ts";
+import {
+  cancelSignaturesTypedData,
+  grantSignatureDeadline,
+  grantTypedData,
+  revokeAllTypedData,
+  revokeTypedData,
+} from "#sdk/eip712.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { rawRows } from "../store/database.ts";
 import { ADMIN, testGateway, type TestGateway } from "../testing/gateway.ts";
@@ -68,7 +74,9 @@ describe("relay gas and budgets", function () {
       validFrom: 0,
       expiresAt: now + 86_400,
       nonce: await nonceOf(patient),
-      deadline: BigInt(now + 600),
+      // as the app sets it: the signature's window opens after the latest block (this consent may
+      // have been revoked before, which voids every Grant signature whose window opened earlier)
+      deadline: grantSignatureDeadline(now),
     };
     const signature = await signer.signTypedData!(grantTypedData(domain(), message));
     await gw.t.registryWrite(gw.t.actors.governance, "grantBySig", [
