@@ -42,11 +42,16 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
     /// @notice The role that allows currencies and recovers excess tokens.
     bytes32 public constant GOVERNANCE_ROLE = keccak256("GOVERNANCE_ROLE");
 
-    /// @dev The Join message carries the study's terms as the escrow holds them, so that the
-    /// wallet shows what the patient agrees to and a signature means those terms only.
+    /// @dev The study's terms as a Join shows them to the patient (EIP-712 struct `Terms`).
+    bytes32 private constant TERMS_TYPEHASH = keccak256(
+        "Terms(address researcher,uint64 purpose,uint32 categories,uint128 price,uint40 endTime,bytes32 protocolHash)"
+    );
+    /// @dev The Join message carries the study's terms (a nested `Terms` struct), so that the
+    /// wallet shows what the patient agrees to and a signature means those terms only. The escrow
+    /// hashes the terms once, at creation (`StudyRecord.termsHash`), and a join reads that hash.
     bytes32 public constant JOIN_TYPEHASH = keccak256(
-        "Join(uint256 studyId,address patient,address researcher,uint64 purpose,uint32 categories,"
-        "uint128 price,uint40 endTime,bytes32 protocolHash,uint64 nonce,uint256 deadline)"
+        "Join(uint256 studyId,address patient,Terms terms,uint64 nonce,uint256 deadline)"
+        "Terms(address researcher,uint64 purpose,uint32 categories,uint128 price,uint40 endTime,bytes32 protocolHash)"
     );
     /// @dev keccak256("Leave(uint256 studyId,address patient,uint64 nonce,uint256 deadline)")
     bytes32 public constant LEAVE_TYPEHASH = keccak256(
@@ -73,9 +78,12 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         bool listed;
     }
 
-    /// @dev A study in five slots, packed so that a join reads two of them and a delivery batch three:
+    /// @dev A study in six slots, packed so that a join reads two of them (a signed join three)
+    /// and a delivery batch three:
     /// researcher|purpose|participants|maxParticipants; currency|enrolmentDeadline|endTime|categories;
-    /// price|budget; status|custodianCount|freed; protocolHash. `participants` counts the indices
+    /// price|budget; status|custodianCount|freed; protocolHash; termsHash. `termsHash` is the
+    /// EIP-712 hash of the `Terms` a Join signs, computed at creation (the terms never change: a
+    /// cancellation moves the end time, but no join is possible after it). `participants` counts the indices
     /// ever handed out (never reused: they key the delivery flags), `freed` the participants who
     /// left; the places taken are their difference. A purpose fits 48 bits and the categories
     /// 16 (`ConsentCodes`); cancelling ends the study now (deadline and end time set to now), so a
@@ -95,6 +103,7 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         uint8 custodianCount;
         uint24 freed;
         bytes32 protocolHash;
+        bytes32 termsHash;
     }
 
     IConsentRegistry private immutable _registry;
@@ -439,7 +448,18 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
             status: StudyStatus.Open,
             custodianCount: uint8(custodianCount),
             freed: 0,
-            protocolHash: params.protocolHash
+            protocolHash: params.protocolHash,
+            termsHash: keccak256(
+                abi.encode(
+                    TERMS_TYPEHASH,
+                    researcher,
+                    params.purpose,
+                    params.categories,
+                    params.price,
+                    params.endTime,
+                    params.protocolHash
+                )
+            )
         });
         emit StudyCreated(
             studyId,
@@ -683,21 +703,9 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         balances[account] = (stored == 0 ? 1 : stored) + amount;
     }
 
-    /// @dev The Join message's fields before the nonce: the study's terms as stored now.
+    /// @dev The Join message's fields before the nonce: the hash of the study's terms, stored at creation.
     function _joinHash(uint256 studyId, address patient) private view returns (bytes memory) {
-        StudyRecord storage study = _studies[studyId];
-        return
-            abi.encode(
-                JOIN_TYPEHASH,
-                studyId,
-                patient,
-                study.researcher,
-                uint64(study.purpose),
-                uint32(study.categories),
-                study.price,
-                study.endTime,
-                study.protocolHash
-            );
+        return abi.encode(JOIN_TYPEHASH, studyId, patient, _studies[studyId].termsHash);
     }
 
     /// @dev Checks the deadline and the patient's signature of this action (`action`: the

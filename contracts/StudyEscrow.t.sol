@@ -377,21 +377,20 @@ contract StudyEscrowFuzzTest is StudyEscrowSetup {
         if (typehash == escrow.JOIN_TYPEHASH()) {
             // A Join signs the study's terms as the escrow holds them.
             IStudyEscrow.Study memory study = escrow.getStudy(studyId);
-            structHash = keccak256(
+            bytes32 termsHash = keccak256(
                 abi.encode(
-                    typehash,
-                    studyId,
-                    patient,
+                    keccak256(
+                        "Terms(address researcher,uint64 purpose,uint32 categories,uint128 price,uint40 endTime,bytes32 protocolHash)"
+                    ),
                     study.researcher,
                     study.purpose,
                     study.categories,
                     study.price,
                     study.endTime,
-                    study.protocolHash,
-                    nonce,
-                    deadline
+                    study.protocolHash
                 )
             );
+            structHash = keccak256(abi.encode(typehash, studyId, patient, termsHash, nonce, deadline));
         } else {
             structHash = keccak256(abi.encode(typehash, studyId, patient, nonce, deadline));
         }

@@ -2,8 +2,10 @@
  * EIP-712 typed data for the patient's signed study actions (StudyEscrow.joinBySig / leaveBySig),
  * ready for viem's `signTypedData`. The type strings match JOIN_TYPEHASH and LEAVE_TYPEHASH in
  * StudyEscrow.sol; the nonce is the patient's per-study nonce (`getParticipant(studyId, patient).nonce`).
- * A Join carries the study's terms as the escrow holds them (`getStudy`): the wallet shows the
- * patient what they agree to, and the signature is worth nothing for a study with other terms.
+ * A Join carries the study's terms as the escrow holds them (`getStudy`) as a nested `Terms`
+ * struct: the wallet shows the patient every field, and the signature is worth nothing for a study
+ * with other terms. The escrow hashes the terms once, when the study is created, and a join reads
+ * that hash (StudyEscrow.TERMS_TYPEHASH); what the wallet signs is the same either way.
  */
 import type { Address } from "viem";
 
@@ -14,14 +16,17 @@ export const studyTypes = {
   Join: [
     { name: "studyId", type: "uint256" },
     { name: "patient", type: "address" },
+    { name: "terms", type: "Terms" },
+    { name: "nonce", type: "uint64" },
+    { name: "deadline", type: "uint256" },
+  ],
+  Terms: [
     { name: "researcher", type: "address" },
     { name: "purpose", type: "uint64" },
     { name: "categories", type: "uint32" },
     { name: "price", type: "uint128" },
     { name: "endTime", type: "uint40" },
     { name: "protocolHash", type: "bytes32" },
-    { name: "nonce", type: "uint64" },
-    { name: "deadline", type: "uint256" },
   ],
   Leave: [
     { name: "studyId", type: "uint256" },
@@ -66,16 +71,18 @@ export function joinTypedData(domain: StudyEscrowDomainInput, message: StudyActi
   const { terms, ...action } = message;
   return {
     domain: studyEscrowDomain(domain),
-    types: { Join: studyTypes.Join },
+    types: { Join: studyTypes.Join, Terms: studyTypes.Terms },
     primaryType: "Join",
     message: {
       ...action,
-      researcher: terms.researcher,
-      purpose: terms.purpose,
-      categories: Number(terms.categories),
-      price: terms.price,
-      endTime: Number(terms.endTime),
-      protocolHash: terms.protocolHash,
+      terms: {
+        researcher: terms.researcher,
+        purpose: terms.purpose,
+        categories: Number(terms.categories),
+        price: terms.price,
+        endTime: Number(terms.endTime),
+        protocolHash: terms.protocolHash,
+      },
     },
   } as const;
 }

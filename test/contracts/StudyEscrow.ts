@@ -72,14 +72,17 @@ const JOIN_TYPES = {
   Join: [
     { name: "studyId", type: "uint256" },
     { name: "patient", type: "address" },
+    { name: "terms", type: "Terms" },
+    { name: "nonce", type: "uint64" },
+    { name: "deadline", type: "uint256" },
+  ],
+  Terms: [
     { name: "researcher", type: "address" },
     { name: "purpose", type: "uint64" },
     { name: "categories", type: "uint32" },
     { name: "price", type: "uint128" },
     { name: "endTime", type: "uint40" },
     { name: "protocolHash", type: "bytes32" },
-    { name: "nonce", type: "uint64" },
-    { name: "deadline", type: "uint256" },
   ],
 };
 const LEAVE_TYPES = {
@@ -234,13 +237,15 @@ async function signJoin(
   return signer.signTypedData(f.domain, JOIN_TYPES, {
     studyId,
     patient: signer.address,
-    researcher: study.researcher,
-    purpose: study.purpose,
-    categories: study.categories,
-    price: study.price,
-    endTime: study.endTime,
-    protocolHash: study.protocolHash,
-    ...terms,
+    terms: {
+      researcher: study.researcher,
+      purpose: study.purpose,
+      categories: study.categories,
+      price: study.price,
+      endTime: study.endTime,
+      protocolHash: study.protocolHash,
+      ...terms,
+    },
     nonce,
     deadline,
   });
@@ -304,7 +309,8 @@ describe("StudyEscrow", function () {
       expect(await escrow.MAX_STUDY_DURATION()).to.equal(3_650n * 86_400n);
       expect(await escrow.JOIN_TYPEHASH()).to.equal(
         ethers.id(
-          "Join(uint256 studyId,address patient,address researcher,uint64 purpose,uint32 categories,uint128 price,uint40 endTime,bytes32 protocolHash,uint64 nonce,uint256 deadline)",
+          "Join(uint256 studyId,address patient,Terms terms,uint64 nonce,uint256 deadline)" +
+            "Terms(address researcher,uint64 purpose,uint32 categories,uint128 price,uint40 endTime,bytes32 protocolHash)",
         ),
       );
       expect(await escrow.LEAVE_TYPEHASH()).to.equal(
@@ -896,7 +902,7 @@ describe("StudyEscrow", function () {
         const sig = await f.patient.signTypedData(f.domain, JOIN_TYPES, {
           studyId: f.studyId,
           patient: walletAddress,
-          ...terms,
+          terms,
           nonce: 0n,
           deadline,
         });
@@ -906,7 +912,7 @@ describe("StudyEscrow", function () {
         const bad = await f.stranger.signTypedData(f.domain, JOIN_TYPES, {
           studyId: f.studyId,
           patient: walletAddress,
-          ...terms,
+          terms,
           nonce: 1n,
           deadline,
         });
@@ -1436,9 +1442,29 @@ describe("StudyEscrow", function () {
         ["Join", await f.escrow.JOIN_TYPEHASH()],
         ["Leave", await f.escrow.LEAVE_TYPEHASH()],
       ] as const) {
-        const encoder = ethers.TypedDataEncoder.from({ [name]: [...studyTypes[name]] });
+        const types: Record<string, { name: string; type: string }[]> =
+          name === "Join"
+            ? { Join: [...studyTypes.Join], Terms: [...studyTypes.Terms] }
+            : { [name]: [...studyTypes[name]] };
+        const encoder = ethers.TypedDataEncoder.from(types);
         expect(ethers.id(encoder.encodeType(name))).to.equal(typehash);
       }
+      // The stored terms hash is the EIP-712 hash of the terms the wallet shows.
+      const study = await f.escrow.getStudy(f.studyId);
+      const terms = {
+        researcher: study.researcher,
+        purpose: study.purpose,
+        categories: study.categories,
+        price: study.price,
+        endTime: study.endTime,
+        protocolHash: study.protocolHash,
+      };
+      const sdkSigned = await f.patient.signTypedData(
+        f.domain,
+        { Join: [...studyTypes.Join], Terms: [...studyTypes.Terms] },
+        { studyId: f.studyId, patient: f.patient.address, terms, nonce: 0n, deadline: (await time.latest()) + DAY },
+      );
+      expect(sdkSigned).to.equal(await signJoin(f, f.patient, f.studyId, 0n, (await time.latest()) + DAY));
     });
   });
 
