@@ -118,6 +118,12 @@ export interface GatewayConfig extends StorageConfig {
   anchorIntervalSeconds: number;
   rateLimits: RateLimitConfig;
   relayLimits: RelayLimitConfig;
+  /**
+   * This gateway's price for relaying a signed withdrawal (`POST /relay/withdraw`), in the smallest
+   * unit of the study currency, as decimal digits (JSON-safe): it refuses a withdrawal that signs
+   * it a smaller fee.
+   */
+  relayWithdrawFee: string;
   /** Browser origins allowed to call the gateway (CORS); empty: none. */
   corsOrigins: readonly string[];
   /**
@@ -171,6 +177,7 @@ export const KNOWN_VARIABLES = [
   "GATEWAY_RELAY_GLOBAL_LIMIT_PER_HOUR",
   "GATEWAY_RELAY_BUDGET_WEI_PER_HOUR",
   "GATEWAY_RELAY_REVOCATION_BUDGET_WEI_PER_HOUR",
+  "GATEWAY_RELAY_WITHDRAW_FEE",
   "GATEWAY_CORS_ORIGINS",
   "GATEWAY_TRUSTED_PROXIES",
   "DATABASE_URL",
@@ -201,6 +208,8 @@ export const DEFAULTS = {
   /** 0.1 ETH per hour for every relay, of which 0.05 ETH are kept for revocations. */
   relayBudgetWeiPerHour: 10n ** 17n,
   relayRevocationBudgetWeiPerHour: 5n * 10n ** 16n,
+  /** 0.1 of a token with 18 decimals (the demo currency's): set it for the deployment's currency. */
+  relayWithdrawFee: 10n ** 17n,
 } as const;
 
 /** The bearer-token HMAC key: at least this many bytes. */
@@ -627,6 +636,12 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
     );
   }
 
+  const relayWithdrawFee = r.wei(
+    "GATEWAY_RELAY_WITHDRAW_FEE",
+    DEFAULTS.relayWithdrawFee,
+    "this gateway's price for relaying a signed withdrawal, in the study currency's smallest unit",
+  );
+
   const corsOrigins: string[] = [];
   for (const origin of (r.get("GATEWAY_CORS_ORIGINS") ?? "").split(",").map((o) => o.trim())) {
     if (origin === "") continue;
@@ -696,6 +711,7 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
       weiPerHour: relayWeiPerHour!,
       revocationWeiPerHour: relayRevocationWeiPerHour!,
     }),
+    relayWithdrawFee: String(relayWithdrawFee!),
     corsOrigins,
     trustedProxies,
     bodyLimitBytes: bodyLimitBytes!,
