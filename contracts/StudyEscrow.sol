@@ -42,11 +42,24 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
     /// @notice The role that allows currencies and recovers excess tokens.
     bytes32 public constant GOVERNANCE_ROLE = keccak256("GOVERNANCE_ROLE");
 
-    /// @dev The Join message carries the study's terms as the escrow holds them, so that the
-    /// wallet shows what the patient agrees to and a signature means those terms only.
+    /// @dev The study's terms as a Join shows them to the patient (EIP-712 struct `Terms`).
+    bytes32 private constant TERMS_TYPEHASH = keccak256(
+        "Terms(address researcher,uint64 purpose,uint32 categories,uint128 price,uint40 endTime,bytes32 protocolHash)"
+    );
+    /// @dev The Join message carries the study's terms (a nested `Terms` struct), so that the
+    /// wallet shows what the patient agrees to and a signature means those terms only. The escrow
+    /// hashes the terms once, at creation (`StudyRecord.termsHash`), and a join reads that hash.
     bytes32 public constant JOIN_TYPEHASH = keccak256(
-        "Join(uint256 studyId,address patient,address researcher,uint64 purpose,uint32 categories,"
-        "uint128 price,uint40 endTime,bytes32 protocolHash,uint64 nonce,uint256 deadline)"
+        "Join(uint256 studyId,address patient,Terms terms,uint64 nonce,uint256 deadline)"
+        "Terms(address researcher,uint64 purpose,uint32 categories,uint128 price,uint40 endTime,bytes32 protocolHash)"
+    );
+    /// @dev keccak256("EnrolmentAttestation(address patient,uint256 studyId,address custodian,uint256 deadline)")
+    bytes32 private constant ATTESTATION_TYPEHASH = keccak256(
+        "EnrolmentAttestation(address patient,uint256 studyId,address custodian,uint256 deadline)"
+    );
+    /// @dev keccak256("Withdraw(address patient,address token,uint256 fee,address relayer,uint64 nonce,uint256 deadline)")
+    bytes32 private constant WITHDRAW_TYPEHASH = keccak256(
+        "Withdraw(address patient,address token,uint256 fee,address relayer,uint64 nonce,uint256 deadline)"
     );
     /// @dev keccak256("Leave(uint256 studyId,address patient,uint64 nonce,uint256 deadline)")
     bytes32 public constant LEAVE_TYPEHASH = keccak256(
@@ -64,6 +77,11 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
     uint32 public constant MAX_PARTICIPANTS = type(uint24).max;
 
     uint256 private constant BPS = 10_000;
+    /// @dev The nonce lane of signed withdrawals: `_participants[WITHDRAW_LANE][patient].nonce`
+    /// (no study has id 0), so that `cancelSignatures(0)` voids them like any study's.
+    uint256 private constant WITHDRAW_LANE = 0;
+    /// @dev In `StudyRecord.categories`, above the ten category bits: joins need an attestation.
+    uint16 private constant ATTESTED_ENROLMENT = 0x8000;
 
     /// @dev The allow flag, whether it was ever allowed (listed) and the accounted total of a
     /// currency, in one slot.
@@ -73,12 +91,16 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         bool listed;
     }
 
-    /// @dev A study in five slots, packed so that a join reads two of them and a delivery batch three:
+    /// @dev A study in six slots, packed so that a join reads two of them (a signed join three)
+    /// and a delivery batch three:
     /// researcher|purpose|participants|maxParticipants; currency|enrolmentDeadline|endTime|categories;
-    /// price|budget; status|custodianCount|freed; protocolHash. `participants` counts the indices
+    /// price|budget; status|custodianCount|freed; protocolHash; termsHash. `termsHash` is the
+    /// EIP-712 hash of the `Terms` a Join signs, computed at creation (the terms never change: a
+    /// cancellation moves the end time, but no join is possible after it). `participants` counts the indices
     /// ever handed out (never reused: they key the delivery flags), `freed` the participants who
     /// left; the places taken are their difference. A purpose fits 48 bits and the categories
-    /// 16 (`ConsentCodes`); cancelling ends the study now (deadline and end time set to now), so a
+    /// 10 (`ConsentCodes`): the top bit of `categories` is the study's `ATTESTED_ENROLMENT` flag,
+    /// which a join reads with the categories; cancelling ends the study now (deadline and end time set to now), so a
     /// join and a delivery need not read the status.
     struct StudyRecord {
         address researcher;
@@ -95,6 +117,7 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         uint8 custodianCount;
         uint24 freed;
         bytes32 protocolHash;
+        bytes32 termsHash;
     }
 
     IConsentRegistry private immutable _registry;
@@ -112,6 +135,8 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
     mapping(IERC20 token => Currency) private _currencies;
     /// @dev Every currency ever allowed: what an excess recovery must leave owed.
     IERC20[] private _currencyList;
+    /// @dev The most a relayer may take of a signed withdrawal, per currency.
+    mapping(IERC20 token => uint256 cap) private _withdrawFeeCaps;
 
     /// @param registry_ The ConsentRegistry; the escrow needs its STUDY_MANAGER_ROLE.
     /// @param admin Holder of DEFAULT_ADMIN_ROLE (a multisig or timelock in production).
@@ -197,13 +222,32 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
 
     /// @inheritdoc IStudyEscrow
     function join(uint256 studyId) external {
-        _join(studyId, msg.sender, false);
+        _join(studyId, msg.sender, false, false);
     }
 
     /// @inheritdoc IStudyEscrow
     function joinBySig(uint256 studyId, address patient, uint256 deadline, bytes calldata signature) external {
         _checkSignature(_joinHash(studyId, patient), studyId, patient, deadline, signature);
-        _join(studyId, patient, true);
+        _join(studyId, patient, true, false);
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function joinAttested(uint256 studyId, Attestation calldata attestation) external {
+        _checkAttestation(studyId, msg.sender, attestation);
+        _join(studyId, msg.sender, false, true);
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function joinBySigAttested(
+        uint256 studyId,
+        address patient,
+        uint256 deadline,
+        bytes calldata signature,
+        Attestation calldata attestation
+    ) external {
+        _checkSignature(_joinHash(studyId, patient), studyId, patient, deadline, signature);
+        _checkAttestation(studyId, patient, attestation);
+        _join(studyId, patient, true, true);
     }
 
     /// @inheritdoc IStudyEscrow
@@ -245,7 +289,7 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         batch.studyId = studyId;
         batch.custodian = custodian;
         batch.researcher = researcher;
-        batch.category = _firstCategory(study.categories);
+        batch.category = _firstCategory(study.categories & ~ATTESTED_ENROLMENT);
         batch.key = _studyKey(studyId);
         batch.keyBase = ((entry & 0xff) - 1) << 32;
         uint256 price = study.price;
@@ -264,16 +308,36 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
 
     /// @inheritdoc IStudyEscrow
     function withdraw(IERC20 token) external nonReentrant returns (uint256 amount) {
-        mapping(address => uint256) storage balances = _balances[token];
-        uint256 stored = balances[msg.sender];
-        if (stored <= 1) revert StudyEscrowNothingToWithdraw(msg.sender, token);
-        unchecked {
-            amount = stored - 1;
-        }
-        balances[msg.sender] = 0;
-        _currencies[token].accounted -= uint240(amount);
-        emit Withdrawn(msg.sender, token, amount);
+        amount = _withdraw(token, msg.sender);
         token.safeTransfer(msg.sender, amount);
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function withdrawBySig(
+        IERC20 token,
+        address patient,
+        uint256 fee,
+        uint256 deadline,
+        bytes calldata signature
+    ) external nonReentrant returns (uint256 amount) {
+        uint256 cap = _withdrawFeeCaps[token];
+        if (fee > cap) revert StudyEscrowFeeAboveCap(token, fee, cap);
+        // The relayer is the sender: a signature names the one relayer that may send it and take its fee.
+        _checkSignature(
+            abi.encode(WITHDRAW_TYPEHASH, patient, token, fee, msg.sender),
+            WITHDRAW_LANE,
+            patient,
+            deadline,
+            signature
+        );
+        ++_participants[WITHDRAW_LANE][patient].nonce;
+        amount = _withdraw(token, patient);
+        if (fee >= amount) revert StudyEscrowFeeAboveAmount(fee, amount);
+        emit WithdrawalRelayed(patient, token, msg.sender, fee);
+        if (fee != 0) token.safeTransfer(msg.sender, fee);
+        unchecked {
+            token.safeTransfer(patient, amount - fee);
+        }
     }
 
     // ------------------------------------------------------------------ governance
@@ -288,6 +352,12 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
             _currencyList.push(token);
         }
         emit CurrencyAllowed(token, allowed, msg.sender);
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function setWithdrawFeeCap(IERC20 token, uint256 cap) external onlyRole(GOVERNANCE_ROLE) {
+        _withdrawFeeCaps[token] = cap;
+        emit WithdrawFeeCapSet(token, cap, msg.sender);
     }
 
     /// @inheritdoc IStudyEscrow
@@ -342,7 +412,7 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
             Study({
                 researcher: study.researcher,
                 purpose: study.purpose,
-                categories: study.categories,
+                categories: study.categories & ~ATTESTED_ENROLMENT,
                 currency: study.currency,
                 enrolmentDeadline: study.enrolmentDeadline,
                 endTime: study.endTime,
@@ -352,7 +422,8 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
                 maxParticipants: study.maxParticipants,
                 participants: study.participants - study.freed,
                 custodianCount: study.custodianCount,
-                protocolHash: study.protocolHash
+                protocolHash: study.protocolHash,
+                attestedEnrolment: study.categories & ATTESTED_ENROLMENT != 0
             });
     }
 
@@ -396,7 +467,13 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         return _currencies[token].accounted;
     }
 
-    /// @notice The EIP-712 domain separator of signed joins and leaves (chain id and this contract).
+    /// @inheritdoc IStudyEscrow
+    function withdrawFeeCap(IERC20 token) external view returns (uint256) {
+        return _withdrawFeeCaps[token];
+    }
+
+    /// @notice The EIP-712 domain separator of signed joins, leaves, withdrawals and attestations
+    /// (chain id and this contract).
     function domainSeparator() external view returns (bytes32) {
         return _domainSeparatorV4();
     }
@@ -433,13 +510,24 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
             currency: currency,
             enrolmentDeadline: params.enrolmentDeadline,
             endTime: params.endTime,
-            categories: uint16(params.categories),
+            categories: uint16(params.categories) | (params.attestedEnrolment ? ATTESTED_ENROLMENT : 0),
             price: params.price,
             budget: 0,
             status: StudyStatus.Open,
             custodianCount: uint8(custodianCount),
             freed: 0,
-            protocolHash: params.protocolHash
+            protocolHash: params.protocolHash,
+            termsHash: keccak256(
+                abi.encode(
+                    TERMS_TYPEHASH,
+                    researcher,
+                    params.purpose,
+                    params.categories,
+                    params.price,
+                    params.endTime,
+                    params.protocolHash
+                )
+            )
         });
         emit StudyCreated(
             studyId,
@@ -455,6 +543,7 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
             params.protocolHash,
             msg.sender
         );
+        if (params.attestedEnrolment) emit StudyRequiresAttestation(studyId);
     }
 
     /// @dev Records the study's custodians (active PROVIDER organizations, each once, each share
@@ -544,7 +633,7 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
     /// << 208 | maxParticipants << 232, and currency | enrolmentDeadline << 160 | endTime << 200 |
     /// categories << 240), and the participant's slot (index | status << 32 | nonce << 40) once,
     /// consuming the signature's nonce (`signed`) in the same write.
-    function _join(uint256 studyId, address patient, bool signed) private {
+    function _join(uint256 studyId, address patient, bool signed, bool attested) private {
         StudyRecord storage study = _studies[studyId];
         uint256 head;
         uint256 terms;
@@ -556,6 +645,7 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         if (researcher == address(0)) revert StudyEscrowUnknownStudy(studyId);
         uint40 deadline = uint40(terms >> 160);
         if (block.timestamp >= deadline) revert StudyEscrowEnrolmentClosed(studyId, deadline);
+        if (!attested && terms >> 255 != 0) revert StudyEscrowAttestationRequired(studyId);
 
         Participant storage participant = _participants[studyId][patient];
         uint256 word;
@@ -596,7 +686,7 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
             patient,
             researcher,
             _studyKey(studyId),
-            uint16(terms >> 240),
+            uint16(terms >> 240) & ~ATTESTED_ENROLMENT,
             uint48(head >> 160),
             uint40(terms >> 200)
         );
@@ -677,27 +767,32 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         emit DeliverySkipped(batch.studyId, patient, batch.custodian, reason, consentReason);
     }
 
+    /// @dev The one path of every withdrawal, direct or signed: closes `account`'s balance of
+    /// `token` (a storage refund) and lowers what the escrow owes in it; the caller transfers.
+    function _withdraw(IERC20 token, address account) private returns (uint256 amount) {
+        mapping(address => uint256) storage balances = _balances[token];
+        uint256 stored = balances[account];
+        if (stored <= 1) revert StudyEscrowNothingToWithdraw(account, token);
+        unchecked {
+            amount = stored - 1;
+        }
+        balances[account] = 0;
+        // `accounted` includes every open balance, so it covers this one.
+        unchecked {
+            _currencies[token].accounted -= uint240(amount);
+        }
+        emit Withdrawn(account, token, amount);
+    }
+
     /// @dev Adds `amount` to a balance, opening it if closed.
     function _credit(mapping(address => uint256) storage balances, address account, uint256 amount) private {
         uint256 stored = balances[account];
         balances[account] = (stored == 0 ? 1 : stored) + amount;
     }
 
-    /// @dev The Join message's fields before the nonce: the study's terms as stored now.
+    /// @dev The Join message's fields before the nonce: the hash of the study's terms, stored at creation.
     function _joinHash(uint256 studyId, address patient) private view returns (bytes memory) {
-        StudyRecord storage study = _studies[studyId];
-        return
-            abi.encode(
-                JOIN_TYPEHASH,
-                studyId,
-                patient,
-                study.researcher,
-                uint64(study.purpose),
-                uint32(study.categories),
-                study.price,
-                study.endTime,
-                study.protocolHash
-            );
+        return abi.encode(JOIN_TYPEHASH, studyId, patient, _studies[studyId].termsHash);
     }
 
     /// @dev Checks the deadline and the patient's signature of this action (`action`: the
@@ -720,6 +815,32 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
             (error != ECDSA.RecoverError.NoError || recovered != patient) &&
             !SignatureChecker.isValidERC1271SignatureNowCalldata(patient, digest, signature)
         ) revert StudyEscrowInvalidSignature(patient, nonce);
+    }
+
+    /// @dev Reverts unless `attestation` is an unexpired EnrolmentAttestation of `patient` for this
+    /// study, signed by an active GATEWAY member (not the organization's own key) of a custodian
+    /// the study allows, which must be an active PROVIDER now: a member removed, or an
+    /// organization suspended, attests nothing. The escrow's domain binds it to this chain and
+    /// this contract; the patient and study in the message, to one patient and one study.
+    function _checkAttestation(uint256 studyId, address patient, Attestation calldata attestation) private view {
+        uint256 deadline = attestation.deadline;
+        if (block.timestamp > deadline) revert StudyEscrowAttestationExpired(deadline, block.timestamp);
+        address custodian = attestation.custodian;
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(abi.encode(ATTESTATION_TYPEHASH, patient, studyId, custodian, deadline))
+        );
+        (address signer, ECDSA.RecoverError error, ) = ECDSA.tryRecoverCalldata(digest, attestation.signature);
+        if (error != ECDSA.RecoverError.NoError || _custodianEntries[studyId][custodian] == 0) {
+            revert StudyEscrowInvalidAttestation(studyId, patient, custodian);
+        }
+        (address org, uint8 role, uint8 kind, IOrganizationRegistry.Status status) = _registry.accountOf(signer);
+        if (
+            org != custodian ||
+            signer == custodian ||
+            role != ConsentCodes.ROLE_GATEWAY ||
+            kind != ConsentCodes.KIND_PROVIDER ||
+            status != IOrganizationRegistry.Status.Active
+        ) revert StudyEscrowInvalidAttestation(studyId, patient, custodian);
     }
 
     /// @dev The researcher organization the caller acts for: the organization itself or an ADMIN member.

@@ -38,6 +38,7 @@ contract StudyEscrowInvariantTest is StudyEscrowSetup {
             [HOSPITAL_GATEWAY, LAB_GATEWAY, OTHER_GATEWAY]
         );
         escrow.grantRole(escrow.GOVERNANCE_ROLE(), address(handler));
+        escrow.setWithdrawFeeCap(token, 0.5 ether);
         token.grantRole(token.MINTER_ROLE(), address(handler));
     }
 
@@ -98,6 +99,7 @@ contract StudyEscrowInvariantTest is StudyEscrowSetup {
         handler.join(4, 1);
         handler.report(4, 8, 1, 1);
         handler.sendDirect(5 ether);
+        for (uint256 i = 0; i < 4; ++i) handler.withdrawBySig(i, i * 0.1 ether); // signed, relayed for a fee
         for (uint256 i = 0; i < 8; ++i) handler.withdraw((i << 2) | 1);
         handler.withdraw(0); // the hospital
         handler.recover();
@@ -112,6 +114,7 @@ contract StudyEscrowInvariantTest is StudyEscrowSetup {
         StudyEscrowHandler.Ghosts memory g = handler.ghosts();
         check(g.deliveriesPaid > 5, "deliveries paid");
         check(g.withdrawals > 4, "withdrawals");
+        check(g.signedWithdrawals > 0 && g.relayerFees > 0, "signed withdrawals, with fees");
         checkEq(g.recovered, 5 ether, "recovered");
         checkEq(g.reports, 4, "reports accepted");
         checkEq(g.joins, 8, "joins (two refused: the study was full)");
@@ -120,7 +123,7 @@ contract StudyEscrowInvariantTest is StudyEscrowSetup {
         checkEq(g.cancels, 1, "cancels");
         checkEq(g.reclaims, 2, "reclaims");
         (uint256 kinds, ) = handler.progress();
-        checkEq(kinds, 8, "every kind of action succeeded");
+        checkEq(kinds, 9, "every kind of action succeeded");
         checkEq(escrow.getStudy(studyIds[0]).budget, 0, "reclaimed after the end");
         checkEq(escrow.getStudy(studyIds[1]).budget, 0, "reclaimed after cancellation");
         invariant_escrowBalanceIsBudgetsPlusBalancesPlusDirectSends();
@@ -263,13 +266,15 @@ contract StudyEscrowFuzzTest is StudyEscrowSetup {
                 deadline,
                 endTime,
                 bytes32("p"),
-                custodians
+                custodians,
+                false
             ),
             0
         );
         IStudyEscrow.Study memory study = escrow.getStudy(studyId);
         checkEq(study.researcher, RESEARCHER, "researcher");
         checkEq(study.purpose, purpose, "purpose");
+        check(!study.attestedEnrolment, "no attested enrolment");
         checkEq(study.categories, categories, "categories");
         checkEq(address(study.currency), address(token), "currency");
         checkEq(study.enrolmentDeadline, deadline, "deadline");
@@ -377,21 +382,20 @@ contract StudyEscrowFuzzTest is StudyEscrowSetup {
         if (typehash == escrow.JOIN_TYPEHASH()) {
             // A Join signs the study's terms as the escrow holds them.
             IStudyEscrow.Study memory study = escrow.getStudy(studyId);
-            structHash = keccak256(
+            bytes32 termsHash = keccak256(
                 abi.encode(
-                    typehash,
-                    studyId,
-                    patient,
+                    keccak256(
+                        "Terms(address researcher,uint64 purpose,uint32 categories,uint128 price,uint40 endTime,bytes32 protocolHash)"
+                    ),
                     study.researcher,
                     study.purpose,
                     study.categories,
                     study.price,
                     study.endTime,
-                    study.protocolHash,
-                    nonce,
-                    deadline
+                    study.protocolHash
                 )
             );
+            structHash = keccak256(abi.encode(typehash, studyId, patient, termsHash, nonce, deadline));
         } else {
             structHash = keccak256(abi.encode(typehash, studyId, patient, nonce, deadline));
         }

@@ -75,6 +75,7 @@ export async function deployEscrowWithDemoStudy(
       { custodian: hospital.address, shareBps: DEMO_STUDY.hospitalShareBps },
       { custodian: lab.address, shareBps: DEMO_STUDY.labShareBps },
     ],
+    attestedEnrolment: false,
   };
   await (await escrow.connect(research).createStudy(params, DEMO_STUDY.budget)).wait();
   console.log(

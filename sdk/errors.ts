@@ -240,6 +240,16 @@ export function explainContractError(
       return `The signature expired at ${time(a(0))}; sign again.`;
     case "StudyEscrowInvalidSignature":
       return "The signature is not the patient's for this study, or it was already used or cancelled; sign again.";
+    case "StudyEscrowAttestationRequired":
+      return `Study ${String(a(0))} takes only patients whose hospital or lab confirms it holds their records: join through that custodian's gateway.`;
+    case "StudyEscrowAttestationExpired":
+      return `The custodian's confirmation expired at ${time(a(0))}; ask for a new one.`;
+    case "StudyEscrowInvalidAttestation":
+      return `The confirmation that ${name(a(2))} holds ${name(a(1))}'s records for study ${String(a(0))} is not valid: it must be signed for this patient and study by an active gateway of a custodian the study allows.`;
+    case "StudyEscrowFeeAboveCap":
+      return `The relayer's fee is above the most a relayer may take of a withdrawal in ${name(a(0))}; choose a smaller fee or withdraw yourself.`;
+    case "StudyEscrowFeeAboveAmount":
+      return "The relayer's fee would take all of what you withdraw; withdraw later, when you have earned more, or withdraw yourself.";
     case "StudyEscrowRecoveryLowersOwed":
       return "Recovering that token would lower what the escrow holds of a currency it owes (a token sharing its balances with another address); nothing was recovered.";
     // AuditAnchor

@@ -51,6 +51,7 @@ describe("study escrow reads, permits and revert explanations (sdk) on a real ch
       endTime: now + 30 * 86_400,
       protocolHash: keccak256(toHex("protocol")),
       custodians: [{ custodian: hospital(), shareBps: 1_000 }],
+      attestedEnrolment: false,
     };
   };
 

@@ -82,6 +82,8 @@ export interface StudyListing {
   participants: number;
   protocolHash: Hex;
   custodians: { custodian: Address; shareBps: number }[];
+  /** Joins need one of its custodians' attestation that it holds the patient's records. */
+  attestedEnrolment: boolean;
   /** Open and before the enrolment deadline: takes joins. */
   enrolling: boolean;
   /** Past its end (a cancelled study ended when it was cancelled). */
@@ -123,6 +125,7 @@ export async function readStudies(
         participants: s.participants,
         protocolHash: s.protocolHash,
         custodians: custodians[i]!.map((c) => ({ custodian: c.custodian, shareBps: c.shareBps })),
+        attestedEnrolment: s.attestedEnrolment,
         enrolling: s.status === 1 && now < s.enrolmentDeadline,
         over: now >= s.endTime,
       };
@@ -184,6 +187,19 @@ export async function readStudyActivity(
     paidToCustodians: sum(paid.map((l) => l.args.custodianAmount)),
     reclaimed: sum(reclaimed.map((l) => l.args.amount)),
   };
+}
+
+/**
+ * What a signed withdrawal needs: the patient's withdrawal nonce (`getParticipant(0, patient)`),
+ * the most a relayer may take in `token` (governance's cap) and the patient's balance.
+ */
+export async function readWithdrawal(client: PublicClient, escrow: Address, token: Address, patient: Address) {
+  const [participant, feeCap, amount] = await Promise.all([
+    client.readContract({ address: escrow, abi: studyEscrowAbi, functionName: "getParticipant", args: [0n, patient] }),
+    client.readContract({ address: escrow, abi: studyEscrowAbi, functionName: "withdrawFeeCap", args: [token] }),
+    client.readContract({ address: escrow, abi: studyEscrowAbi, functionName: "balanceOf", args: [token, patient] }),
+  ]);
+  return { nonce: BigInt(participant.nonce), feeCap, amount };
 }
 
 /** An ERC-20's symbol and decimals, for amounts in words. */

@@ -54,7 +54,7 @@ async function refusal(response: Response, gateway: string): Promise<string> {
 /** Posts a signed action to a gateway's relay; the transaction it sent, to wait for. */
 export async function relay(
   relayer: Relayer,
-  action: "grant" | "revoke" | "join" | "leave",
+  action: "grant" | "revoke" | "join" | "leave" | "withdraw",
   body: Record<string, string | number>,
 ): Promise<{ relayed: Hash }> {
   const response = await fetch(`${relayer.origin}/relay/${action}`, {
@@ -165,4 +165,22 @@ export async function relayRevoke(
     deadline: deadline.toString(),
     signature,
   });
+}
+
+/** A gateway's price for relaying a signed withdrawal, and the relayer address the patient signs for. */
+export interface WithdrawQuote {
+  relayer: Address;
+  fee: bigint;
+}
+
+/** What `relayer` asks for relaying a withdrawal (GET /relay/withdraw); null if it does not say. */
+export async function withdrawQuote(relayer: Relayer): Promise<WithdrawQuote | null> {
+  try {
+    const response = await fetch(`${relayer.origin}/relay/withdraw`, { headers: { accept: "application/json" } });
+    if (!response.ok) return null;
+    const quote = (await response.json()) as { relayer: Address; fee: string };
+    return { relayer: quote.relayer, fee: BigInt(quote.fee) };
+  } catch {
+    return null;
+  }
 }

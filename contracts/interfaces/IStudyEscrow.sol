@@ -71,6 +71,18 @@ interface IStudyEscrow {
         bytes32 protocolHash;
         /// @dev The custodians allowed to report deliveries, each with its share in basis points.
         CustodianShare[] custodians;
+        /// @dev Whether every join needs a custodian's `Attestation` that it holds the patient's
+        /// records (`joinAttested`, `joinBySigAttested`); fixed at creation.
+        bool attestedEnrolment;
+    }
+
+    /// @notice A custodian's confirmation that it holds a patient's records, for one join: the
+    /// EIP-712 `EnrolmentAttestation(patient, studyId, custodian, deadline)` in the escrow's
+    /// domain, signed by an active GATEWAY member of `custodian` (an account key, ecrecover).
+    struct Attestation {
+        address custodian;
+        uint256 deadline;
+        bytes signature;
     }
 
     /// @notice A study as stored.
@@ -89,6 +101,8 @@ interface IStudyEscrow {
         uint32 participants;
         uint8 custodianCount;
         bytes32 protocolHash;
+        /// @dev Joins need a custodian's attestation (`StudyParams.attestedEnrolment`).
+        bool attestedEnrolment;
     }
 
     /// @notice A patient in a study: its participant index (fixed at its first join), its standing
@@ -157,14 +171,20 @@ interface IStudyEscrow {
         uint256 skipped,
         uint256 custodianAmount
     );
-    /// @notice `account` withdrew its balance of `token`.
+    /// @notice `account` withdrew its balance of `token` (`amount`, a relayer's fee included).
     event Withdrawn(address indexed account, IERC20 indexed token, uint256 amount);
+    /// @notice `relayer` sent `patient`'s signed withdrawal of `token` and took `fee` of it.
+    event WithdrawalRelayed(address indexed patient, IERC20 indexed token, address indexed relayer, uint256 fee);
+    /// @notice Governance set the most a relayer may take of a signed withdrawal in `token`.
+    event WithdrawFeeCapSet(IERC20 indexed token, uint256 cap, address actor);
     /// @notice Governance allowed (or disallowed) `token` as the currency of new studies.
     event CurrencyAllowed(IERC20 indexed token, bool allowed, address actor);
     /// @notice Governance recovered `amount` of `token` sent to the escrow outside any study.
     event ExcessRecovered(IERC20 indexed token, address indexed to, uint256 amount, address actor);
     /// @notice Every outstanding signature of `patient` for study `studyId` is void; the next nonce is `nonce`.
     event SignaturesCancelled(uint256 indexed studyId, address indexed patient, uint64 nonce);
+    /// @notice Study `studyId` takes only joins that a custodian attests (`joinAttested`, `joinBySigAttested`).
+    event StudyRequiresAttestation(uint256 indexed studyId);
 
     // ------------------------------------------------------------------ errors
 
@@ -237,6 +257,17 @@ interface IStudyEscrow {
     error StudyEscrowSignatureExpired(uint256 deadline, uint256 timestamp);
     /// @notice The signature is not the patient's for this action, study and nonce.
     error StudyEscrowInvalidSignature(address patient, uint64 nonce);
+    /// @notice The study takes only joins with a custodian's attestation (`joinAttested`, `joinBySigAttested`).
+    error StudyEscrowAttestationRequired(uint256 studyId);
+    /// @notice The attestation's deadline has passed.
+    error StudyEscrowAttestationExpired(uint256 deadline, uint256 timestamp);
+    /// @notice The attestation is not signed by an active GATEWAY member of `custodian` (an active
+    /// PROVIDER allowed in the study) for this patient and study.
+    error StudyEscrowInvalidAttestation(uint256 studyId, address patient, address custodian);
+    /// @notice The signed withdrawal's fee is above what governance allows in `token`.
+    error StudyEscrowFeeAboveCap(IERC20 token, uint256 fee, uint256 cap);
+    /// @notice The signed withdrawal's fee would take all of the `amount` withdrawn (or more).
+    error StudyEscrowFeeAboveAmount(uint256 fee, uint256 amount);
     /// @notice An excess recovery would have lowered what the escrow holds of `currency` (a token
     /// sharing its balances with another address), from `before` to `after_`.
     error StudyEscrowRecoveryLowersOwed(IERC20 currency, uint256 before, uint256 after_);
@@ -274,7 +305,8 @@ interface IStudyEscrow {
     // ------------------------------------------------------------------ participants
 
     /// @notice Join an open study before its enrolment deadline (or join again after leaving):
-    /// creates the caller's research grant for that study in the registry. Pays nothing.
+    /// creates the caller's research grant for that study in the registry. Pays nothing. A study
+    /// created with `attestedEnrolment` refuses it (`joinAttested`).
     function join(uint256 studyId) external;
 
     /// @notice `join` by anyone, with the patient's EIP-712 `Join` signature (EOA or ERC-1271) over
@@ -282,6 +314,20 @@ interface IStudyEscrow {
     /// categories, price, end time, protocol hash), its nonce for this study (`getParticipant`)
     /// and a deadline.
     function joinBySig(uint256 studyId, address patient, uint256 deadline, bytes calldata signature) external;
+
+    /// @notice `join`, with a custodian's attestation that it holds the caller's records (needed
+    /// to join a study created with `attestedEnrolment`; accepted for any study).
+    function joinAttested(uint256 studyId, Attestation calldata attestation) external;
+
+    /// @notice `joinBySig` with a custodian's attestation for `patient` (the relayed join of a
+    /// study created with `attestedEnrolment`: the custodian's gateway attests and relays).
+    function joinBySigAttested(
+        uint256 studyId,
+        address patient,
+        uint256 deadline,
+        bytes calldata signature,
+        Attestation calldata attestation
+    ) external;
 
     /// @notice Leave a study: revokes the caller's research grant for it, frees its place and uses
     /// up its nonce there (no Join or Leave signed before can be used). What was earned stays.
@@ -309,7 +355,25 @@ interface IStudyEscrow {
     /// (a storage refund); the next join or payment opens it again.
     function withdraw(IERC20 token) external returns (uint256 amount);
 
+    /// @notice `withdraw` for a patient without ETH: anyone may send the patient's EIP-712
+    /// `Withdraw(patient, token, fee, relayer, nonce, deadline)` signature (EOA or ERC-1271), and
+    /// the sender must be the `relayer` it names. The patient's whole balance of `token` is
+    /// withdrawn: `fee` goes to the relayer, the rest to the patient. The fee is at most
+    /// `withdrawFeeCap(token)` and below the amount. The nonce is the patient's withdrawal nonce,
+    /// `getParticipant(0, patient).nonce` (no study has id 0), which `cancelSignatures(0)` bumps.
+    function withdrawBySig(
+        IERC20 token,
+        address patient,
+        uint256 fee,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (uint256 amount);
+
     // ------------------------------------------------------------------ governance
+
+    /// @notice Set the most a relayer may take of a signed withdrawal in `token` (0: relayed
+    /// withdrawals pay no fee). Governance only.
+    function setWithdrawFeeCap(IERC20 token, uint256 cap) external;
 
     /// @notice Allow or disallow `token` as the currency of new studies. Governance only.
     function setCurrencyAllowed(IERC20 token, bool allowed) external;
@@ -350,4 +414,7 @@ interface IStudyEscrow {
 
     /// @notice The unspent budgets plus the unwithdrawn balances in `token`.
     function accounted(IERC20 token) external view returns (uint256);
+
+    /// @notice The most a relayer may take of a signed withdrawal in `token`.
+    function withdrawFeeCap(IERC20 token) external view returns (uint256);
 }

@@ -49,6 +49,8 @@ contract StudyEscrowHandler is TestBase {
         uint256 funds;
         uint256 cancels;
         uint256 reclaims;
+        uint256 signedWithdrawals;
+        uint256 relayerFees;
     }
 
     Ghosts internal g;
@@ -58,6 +60,9 @@ contract StudyEscrowHandler is TestBase {
     /// has not ended (`modelEnd`, moved to the cancellation time by a cancel).
     mapping(uint256 studyId => mapping(address patient => bool)) internal modelGranted;
     mapping(uint256 studyId => uint256) internal modelEnd;
+
+    /// @dev The patients' keys (StudyEscrowSetup.makePatients): patient i signs with BASE + i.
+    uint256 internal constant PATIENT_KEY_BASE = 0x9A7E00;
 
     constructor(
         StudyEscrow escrow_,
@@ -91,7 +96,7 @@ contract StudyEscrowHandler is TestBase {
     /// @notice How many kinds of action succeeded at least once in this run, and how many
     /// successes in all (the invariant test's end-of-run check: a run that did nothing fails).
     function progress() external view returns (uint256 kinds, uint256 total) {
-        uint256[8] memory counts = [
+        uint256[9] memory counts = [
             g.joins,
             g.leaves,
             g.funds,
@@ -99,7 +104,8 @@ contract StudyEscrowHandler is TestBase {
             g.reclaims,
             g.reports,
             g.withdrawals,
-            g.deliveriesPaid
+            g.deliveriesPaid,
+            g.signedWithdrawals
         ];
         for (uint256 i = 0; i < counts.length; ++i) {
             if (counts[i] != 0) ++kinds;
@@ -210,6 +216,47 @@ contract StudyEscrowHandler is TestBase {
             ++g.withdrawals;
         } catch {
             if (owed != 0) g.unexpectedReverts++;
+        }
+    }
+
+    /// @notice A patient's signed withdrawal, relayed by this handler for a fee up to the cap:
+    /// the patient gets its balance less the fee, the relayer the fee, and the escrow pays out
+    /// exactly the balance (the accounting invariant holds). The model allows it iff the balance
+    /// is above the fee.
+    function withdrawBySig(uint256 patientSeed, uint256 fee) external {
+        uint256 index = patientSeed % patients.length;
+        address patient = patients[index];
+        uint256 owed = escrow.balanceOf(token, patient);
+        fee = bound(fee, 0, escrow.withdrawFeeCap(token));
+        uint256 deadline = block.timestamp + 1 hours;
+        bytes32 structHash = keccak256(
+            abi.encode(
+                keccak256(
+                    "Withdraw(address patient,address token,uint256 fee,address relayer,uint64 nonce,uint256 deadline)"
+                ),
+                patient,
+                token,
+                fee,
+                address(this),
+                escrow.getParticipant(0, patient).nonce,
+                deadline
+            )
+        );
+        bytes32 digest = keccak256(abi.encodePacked("\x19\x01", escrow.domainSeparator(), structHash));
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(PATIENT_KEY_BASE + index, digest);
+        uint256 held = token.balanceOf(patient);
+        uint256 relayerHeld = token.balanceOf(address(this));
+        try escrow.withdrawBySig(token, patient, fee, deadline, abi.encodePacked(r, s, v)) returns (uint256 amount) {
+            if (
+                amount != owed ||
+                token.balanceOf(patient) != held + owed - fee ||
+                token.balanceOf(address(this)) != relayerHeld + fee
+            ) g.paidOtherThanModel++;
+            ++g.withdrawals;
+            ++g.signedWithdrawals;
+            g.relayerFees += fee;
+        } catch {
+            if (owed > fee) g.unexpectedReverts++;
         }
     }
 

@@ -81,7 +81,8 @@ abstract contract StudyEscrowSetup is TestBase {
             enrolmentDeadline: uint40(block.timestamp + 10 days),
             endTime: uint40(block.timestamp + 30 days),
             protocolHash: keccak256("protocol v1 + ethics approval"),
-            custodians: custodians
+            custodians: custodians,
+            attestedEnrolment: false
         });
         vm.prank(RESEARCHER);
         studyId = escrow.createStudy(params, budget);

@@ -11,6 +11,8 @@ import ConsentRegistryModule from "./ConsentRegistry.ts";
  * - governance: GOVERNANCE_ROLE holder of the escrow (currencies, excess recovery); default: the deployer.
  * - minter: MINTER_ROLE holder of the token; default: the deployer.
  * - tokenName / tokenSymbol: default "Consentry Research Credit" / "CRC".
+ * - withdrawFeeCap: the most a relayer may take of a signed withdrawal in the token (its smallest
+ *   unit); default 1 CRC (10^18).
  */
 export default buildModule("StudyEscrowModule", (m) => {
   const { consentRegistry } = m.useModule(ConsentRegistryModule);
@@ -20,6 +22,7 @@ export default buildModule("StudyEscrowModule", (m) => {
   const minter = m.getParameter("minter", deployer);
   const tokenName = m.getParameter("tokenName", "Consentry Research Credit");
   const tokenSymbol = m.getParameter("tokenSymbol", "CRC");
+  const withdrawFeeCap = m.getParameter("withdrawFeeCap", 10n ** 18n);
 
   const remunerationToken = m.contract("RemunerationToken", [tokenName, tokenSymbol, admin, minter]);
   const studyEscrow = m.contract("StudyEscrow", [consentRegistry, admin, governance]);
@@ -27,6 +30,7 @@ export default buildModule("StudyEscrowModule", (m) => {
   const studyManagerRole = m.staticCall(consentRegistry, "STUDY_MANAGER_ROLE", [], 0, { id: "StudyManagerRole" });
   m.call(consentRegistry, "grantRole", [studyManagerRole, studyEscrow], { id: "GrantEscrowStudyManager" });
   m.call(studyEscrow, "setCurrencyAllowed", [remunerationToken, true], { id: "AllowRemunerationToken" });
+  m.call(studyEscrow, "setWithdrawFeeCap", [remunerationToken, withdrawFeeCap], { id: "CapWithdrawFee" });
 
   return { consentRegistry, remunerationToken, studyEscrow };
 });

@@ -327,6 +327,7 @@ describe("deploy anywhere: Consentry on anvil (chain 31338), configured by envir
         endTime: now + 30 * 86_400,
         protocolHash: keccak256(toHex("anvil study protocol")),
         custodians: [{ custodian: who.lab.address, shareBps: SHARE_BPS }],
+        attestedEnrolment: false,
       },
       budget,
     ]);

@@ -72,14 +72,17 @@ const JOIN_TYPES = {
   Join: [
     { name: "studyId", type: "uint256" },
     { name: "patient", type: "address" },
+    { name: "terms", type: "Terms" },
+    { name: "nonce", type: "uint64" },
+    { name: "deadline", type: "uint256" },
+  ],
+  Terms: [
     { name: "researcher", type: "address" },
     { name: "purpose", type: "uint64" },
     { name: "categories", type: "uint32" },
     { name: "price", type: "uint128" },
     { name: "endTime", type: "uint40" },
     { name: "protocolHash", type: "bytes32" },
-    { name: "nonce", type: "uint64" },
-    { name: "deadline", type: "uint256" },
   ],
 };
 const LEAVE_TYPES = {
@@ -117,6 +120,7 @@ type Params = {
   endTime: number;
   protocolHash: string;
   custodians: { custodian: string; shareBps: number }[];
+  attestedEnrolment: boolean;
 };
 
 /**
@@ -195,6 +199,7 @@ async function deployStudyEscrowFixture() {
       { custodian: s.hospital.address, shareBps: HOSPITAL_SHARE_BPS },
       { custodian: s.lab.address, shareBps: 0 },
     ],
+    attestedEnrolment: false,
   };
   await escrow.connect(s.researchAdmin).createStudy(params, BUDGET);
   const studyId = 1n;
@@ -234,13 +239,15 @@ async function signJoin(
   return signer.signTypedData(f.domain, JOIN_TYPES, {
     studyId,
     patient: signer.address,
-    researcher: study.researcher,
-    purpose: study.purpose,
-    categories: study.categories,
-    price: study.price,
-    endTime: study.endTime,
-    protocolHash: study.protocolHash,
-    ...terms,
+    terms: {
+      researcher: study.researcher,
+      purpose: study.purpose,
+      categories: study.categories,
+      price: study.price,
+      endTime: study.endTime,
+      protocolHash: study.protocolHash,
+      ...terms,
+    },
     nonce,
     deadline,
   });
@@ -304,7 +311,8 @@ describe("StudyEscrow", function () {
       expect(await escrow.MAX_STUDY_DURATION()).to.equal(3_650n * 86_400n);
       expect(await escrow.JOIN_TYPEHASH()).to.equal(
         ethers.id(
-          "Join(uint256 studyId,address patient,address researcher,uint64 purpose,uint32 categories,uint128 price,uint40 endTime,bytes32 protocolHash,uint64 nonce,uint256 deadline)",
+          "Join(uint256 studyId,address patient,Terms terms,uint64 nonce,uint256 deadline)" +
+            "Terms(address researcher,uint64 purpose,uint32 categories,uint128 price,uint40 endTime,bytes32 protocolHash)",
         ),
       );
       expect(await escrow.LEAVE_TYPEHASH()).to.equal(
@@ -896,7 +904,7 @@ describe("StudyEscrow", function () {
         const sig = await f.patient.signTypedData(f.domain, JOIN_TYPES, {
           studyId: f.studyId,
           patient: walletAddress,
-          ...terms,
+          terms,
           nonce: 0n,
           deadline,
         });
@@ -906,7 +914,7 @@ describe("StudyEscrow", function () {
         const bad = await f.stranger.signTypedData(f.domain, JOIN_TYPES, {
           studyId: f.studyId,
           patient: walletAddress,
-          ...terms,
+          terms,
           nonce: 1n,
           deadline,
         });
@@ -1432,13 +1440,35 @@ describe("StudyEscrow", function () {
       });
       expect(BigInt(MAX_CUSTODIAN_SHARE_BPS)).to.equal(await f.escrow.MAX_CUSTODIAN_SHARE_BPS());
       expect(BigInt(MAX_CUSTODIANS)).to.equal(await f.escrow.MAX_CUSTODIANS());
+      // The Terms, Withdraw and EnrolmentAttestation typehashes are private (bytecode size): the
+      // signatures the tests make with the sdk's types, which the contract accepts, check them.
       for (const [name, typehash] of [
         ["Join", await f.escrow.JOIN_TYPEHASH()],
         ["Leave", await f.escrow.LEAVE_TYPEHASH()],
       ] as const) {
-        const encoder = ethers.TypedDataEncoder.from({ [name]: [...studyTypes[name]] });
+        const types: Record<string, { name: string; type: string }[]> =
+          name === "Join"
+            ? { Join: [...studyTypes.Join], Terms: [...studyTypes.Terms] }
+            : { [name]: [...studyTypes[name]] };
+        const encoder = ethers.TypedDataEncoder.from(types);
         expect(ethers.id(encoder.encodeType(name))).to.equal(typehash);
       }
+      // The stored terms hash is the EIP-712 hash of the terms the wallet shows.
+      const study = await f.escrow.getStudy(f.studyId);
+      const terms = {
+        researcher: study.researcher,
+        purpose: study.purpose,
+        categories: study.categories,
+        price: study.price,
+        endTime: study.endTime,
+        protocolHash: study.protocolHash,
+      };
+      const sdkSigned = await f.patient.signTypedData(
+        f.domain,
+        { Join: [...studyTypes.Join], Terms: [...studyTypes.Terms] },
+        { studyId: f.studyId, patient: f.patient.address, terms, nonce: 0n, deadline: (await time.latest()) + DAY },
+      );
+      expect(sdkSigned).to.equal(await signJoin(f, f.patient, f.studyId, 0n, (await time.latest()) + DAY));
     });
   });
 
@@ -1555,6 +1585,357 @@ describe("StudyEscrow", function () {
       await f.escrow.connect(f.patient).join(2n);
       expect((await f.escrow.getParticipant(2n, f.patient.address)).index).to.equal(0n);
       expect((await f.escrow.getStudy(2n)).participants).to.equal(1n);
+    });
+  });
+
+  describe("custodian-attested enrolment (issue 11 item 3)", function () {
+    const ATTESTATION_TYPES = {
+      EnrolmentAttestation: [
+        { name: "patient", type: "address" },
+        { name: "studyId", type: "uint256" },
+        { name: "custodian", type: "address" },
+        { name: "deadline", type: "uint256" },
+      ],
+    };
+
+    /** Study 2: like study 1, but every join needs a custodian's attestation. */
+    async function attestedStudyFixture() {
+      const f = await deployStudyEscrowFixture();
+      await f.escrow.connect(f.researcher).createStudy(await paramsFor(f, { attestedEnrolment: true }), BUDGET);
+      return { ...f, attestedId: 2n };
+    }
+
+    async function attest(
+      f: Fixture,
+      signer: HardhatEthersSigner,
+      patient: string,
+      studyId: bigint,
+      custodian: string,
+      deadline?: number,
+    ) {
+      const until = deadline ?? (await time.latest()) + DAY;
+      const signature = await signer.signTypedData(f.domain, ATTESTATION_TYPES, {
+        patient,
+        studyId,
+        custodian,
+        deadline: until,
+      });
+      return { custodian, deadline: until, signature };
+    }
+
+    it("shows the requirement in getStudy and the StudyRequiresAttestation event", async function () {
+      const f = await networkHelpers.loadFixture(deployStudyEscrowFixture);
+      await expect(f.escrow.connect(f.researcher).createStudy(await paramsFor(f, { attestedEnrolment: true }), 0))
+        .to.emit(f.escrow, "StudyRequiresAttestation")
+        .withArgs(2n);
+      const study = await f.escrow.getStudy(2n);
+      expect(study.attestedEnrolment).to.equal(true);
+      expect(study.categories).to.equal(BigInt(CATEGORIES));
+      expect((await f.escrow.getStudy(f.studyId)).attestedEnrolment).to.equal(false);
+    });
+
+    it("attack: a throw-away address joins an attested study without an attestation: refused, direct or signed", async function () {
+      const f = await networkHelpers.loadFixture(attestedStudyFixture);
+      await expect(f.escrow.connect(f.stranger).join(f.attestedId))
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowAttestationRequired")
+        .withArgs(f.attestedId);
+      const deadline = (await time.latest()) + DAY;
+      const sig = await signJoin(f, f.stranger, f.attestedId, 0n, deadline);
+      await expect(f.escrow.connect(f.relayer).joinBySig(f.attestedId, f.stranger.address, deadline, sig))
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowAttestationRequired")
+        .withArgs(f.attestedId);
+    });
+
+    it("attack: a forged attestation (signed by the patient, a clinician, another provider's gateway, the custodian's own key) is refused", async function () {
+      const f = await networkHelpers.loadFixture(attestedStudyFixture);
+      for (const [signer, custodian] of [
+        [f.stranger, f.hospital.address],
+        [f.clinician, f.hospital.address],
+        [f.otherGateway, f.hospital.address],
+        [f.hospital, f.hospital.address],
+        [f.otherGateway, f.otherProvider.address],
+      ] as const) {
+        const attestation = await attest(f, signer, f.stranger.address, f.attestedId, custodian);
+        await expect(f.escrow.connect(f.stranger).joinAttested(f.attestedId, attestation))
+          .to.be.revertedWithCustomError(f.escrow, "StudyEscrowInvalidAttestation")
+          .withArgs(f.attestedId, f.stranger.address, custodian);
+      }
+      // Not a signature at all.
+      await expect(
+        f.escrow.connect(f.stranger).joinAttested(f.attestedId, {
+          custodian: f.hospital.address,
+          deadline: (await time.latest()) + DAY,
+          signature: "0x1234",
+        }),
+      ).to.be.revertedWithCustomError(f.escrow, "StudyEscrowInvalidAttestation");
+    });
+
+    it("attack: another study's, another patient's, another chain's attestation is refused", async function () {
+      const f = await networkHelpers.loadFixture(attestedStudyFixture);
+      const forStudy1 = await attest(f, f.hospitalGateway, f.stranger.address, f.studyId, f.hospital.address);
+      await expect(f.escrow.connect(f.stranger).joinAttested(f.attestedId, forStudy1)).to.be.revertedWithCustomError(
+        f.escrow,
+        "StudyEscrowInvalidAttestation",
+      );
+      const forPatient = await attest(f, f.hospitalGateway, f.patient.address, f.attestedId, f.hospital.address);
+      await expect(f.escrow.connect(f.stranger).joinAttested(f.attestedId, forPatient)).to.be.revertedWithCustomError(
+        f.escrow,
+        "StudyEscrowInvalidAttestation",
+      );
+      const deadline = (await time.latest()) + DAY;
+      const otherChain = await f.hospitalGateway.signTypedData({ ...f.domain, chainId: 1n }, ATTESTATION_TYPES, {
+        patient: f.stranger.address,
+        studyId: f.attestedId,
+        custodian: f.hospital.address,
+        deadline,
+      });
+      await expect(
+        f.escrow
+          .connect(f.stranger)
+          .joinAttested(f.attestedId, { custodian: f.hospital.address, deadline, signature: otherChain }),
+      ).to.be.revertedWithCustomError(f.escrow, "StudyEscrowInvalidAttestation");
+      // The deadline is signed: moving it forges nothing.
+      const moved = { ...forPatient, deadline: forPatient.deadline + 1 };
+      await expect(f.escrow.connect(f.patient).joinAttested(f.attestedId, moved)).to.be.revertedWithCustomError(
+        f.escrow,
+        "StudyEscrowInvalidAttestation",
+      );
+    });
+
+    it("an attestation of a custodian the study does not allow, or past its deadline, is refused", async function () {
+      const f = await networkHelpers.loadFixture(attestedStudyFixture);
+      const elsewhere = await attest(f, f.otherGateway, f.patient.address, f.attestedId, f.otherProvider.address);
+      await expect(f.escrow.connect(f.patient).joinAttested(f.attestedId, elsewhere))
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowInvalidAttestation")
+        .withArgs(f.attestedId, f.patient.address, f.otherProvider.address);
+      const soon = (await time.latest()) + 60;
+      const expiring = await attest(f, f.hospitalGateway, f.patient.address, f.attestedId, f.hospital.address, soon);
+      await time.increaseTo(soon + 1);
+      await expect(f.escrow.connect(f.patient).joinAttested(f.attestedId, expiring))
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowAttestationExpired")
+        .withArgs(soon, anyValue);
+    });
+
+    it("an attestation is useless once its signer is removed or its organization suspended", async function () {
+      const f = await networkHelpers.loadFixture(attestedStudyFixture);
+      const byHospital = await attest(f, f.hospitalGateway, f.patient.address, f.attestedId, f.hospital.address);
+      const byLab = await attest(f, f.labGateway, f.patient2.address, f.attestedId, f.lab.address);
+      await f.registry.connect(f.hospital).removeMember(f.hospital.address, f.hospitalGateway.address);
+      await f.registry.suspend(f.lab.address, ethers.id("audit"));
+      await expect(f.escrow.connect(f.patient).joinAttested(f.attestedId, byHospital)).to.be.revertedWithCustomError(
+        f.escrow,
+        "StudyEscrowInvalidAttestation",
+      );
+      await expect(f.escrow.connect(f.patient2).joinAttested(f.attestedId, byLab)).to.be.revertedWithCustomError(
+        f.escrow,
+        "StudyEscrowInvalidAttestation",
+      );
+    });
+
+    it("a patient its custodian attests joins, directly or relayed in one step", async function () {
+      const f = await networkHelpers.loadFixture(attestedStudyFixture);
+      const direct = await attest(f, f.hospitalGateway, f.patient.address, f.attestedId, f.hospital.address);
+      await expect(f.escrow.connect(f.patient).joinAttested(f.attestedId, direct))
+        .to.emit(f.escrow, "StudyJoined")
+        .withArgs(f.attestedId, f.patient.address, f.patient.address);
+      const deadline = (await time.latest()) + DAY;
+      const sig = await signJoin(f, f.patient2, f.attestedId, 0n, deadline);
+      const byLab = await attest(f, f.labGateway, f.patient2.address, f.attestedId, f.lab.address);
+      await expect(
+        f.escrow.connect(f.labGateway).joinBySigAttested(f.attestedId, f.patient2.address, deadline, sig, byLab),
+      )
+        .to.emit(f.escrow, "StudyJoined")
+        .withArgs(f.attestedId, f.patient2.address, f.labGateway.address);
+      expect((await f.escrow.getParticipant(f.attestedId, f.patient2.address)).nonce).to.equal(1n);
+      // The patient's Join signature is still needed: the attestation alone joins nobody by signature.
+      const strangerAttested = await attest(f, f.hospitalGateway, f.stranger.address, f.attestedId, f.hospital.address);
+      await expect(
+        f.escrow
+          .connect(f.hospitalGateway)
+          .joinBySigAttested(f.attestedId, f.stranger.address, deadline, sig, strangerAttested),
+      ).to.be.revertedWithCustomError(f.escrow, "StudyEscrowInvalidSignature");
+      // A study without the requirement takes an attested join too.
+      const plain = await attest(f, f.hospitalGateway, f.patient3.address, f.studyId, f.hospital.address);
+      await f.escrow.connect(f.patient3).joinAttested(f.studyId, plain);
+      expect((await f.escrow.getParticipant(f.studyId, f.patient3.address)).status).to.equal(JOINED);
+    });
+  });
+
+  describe("withdrawBySig (a patient without ETH; issue 11)", function () {
+    const WITHDRAW_TYPES = {
+      Withdraw: [
+        { name: "patient", type: "address" },
+        { name: "token", type: "address" },
+        { name: "fee", type: "uint256" },
+        { name: "relayer", type: "address" },
+        { name: "nonce", type: "uint64" },
+        { name: "deadline", type: "uint256" },
+      ],
+    };
+    const CAP = ethers.parseEther("1");
+    const FEE = ethers.parseEther("0.5");
+
+    /** The patient earned one delivery (PATIENT_AMOUNT); governance caps relayers' fees at CAP. */
+    async function earnedFixture() {
+      const f = await deployStudyEscrowFixture();
+      await f.escrow.connect(f.patient).join(f.studyId);
+      await f.escrow.connect(f.hospitalGateway).reportDeliveries(f.studyId, [f.patient.address]);
+      await f.escrow.setWithdrawFeeCap(f.tokenAddress, CAP);
+      return f;
+    }
+
+    async function signWithdraw(
+      f: Fixture,
+      signer: HardhatEthersSigner,
+      relayer: string,
+      fee: bigint,
+      nonce = 0n,
+      deadline?: number,
+    ) {
+      const until = deadline ?? (await time.latest()) + DAY;
+      const signature = await signer.signTypedData(f.domain, WITHDRAW_TYPES, {
+        patient: signer.address,
+        token: f.tokenAddress,
+        fee,
+        relayer,
+        nonce,
+        deadline: until,
+      });
+      return { signature, deadline: until };
+    }
+
+    it("pays the relayer its signed fee and the patient the rest, and closes the balance", async function () {
+      const f = await networkHelpers.loadFixture(earnedFixture);
+      const { signature, deadline } = await signWithdraw(f, f.patient, f.relayer.address, FEE);
+      const tx = f.escrow.connect(f.relayer).withdrawBySig(f.tokenAddress, f.patient.address, FEE, deadline, signature);
+      await expect(tx).to.emit(f.escrow, "Withdrawn").withArgs(f.patient.address, f.tokenAddress, PATIENT_AMOUNT);
+      await expect(tx)
+        .to.emit(f.escrow, "WithdrawalRelayed")
+        .withArgs(f.patient.address, f.tokenAddress, f.relayer.address, FEE);
+      await expect(tx).to.changeTokenBalances(
+        ethers,
+        f.token,
+        [f.escrowAddress, f.patient, f.relayer],
+        [-PATIENT_AMOUNT, PATIENT_AMOUNT - FEE, FEE],
+      );
+      expect(await f.escrow.balanceOf(f.tokenAddress, f.patient.address)).to.equal(0n);
+      expect((await f.escrow.getParticipant(0n, f.patient.address)).nonce).to.equal(1n);
+      await expectAccounted(f, [1n], [f.patient.address, f.hospital.address]);
+    });
+
+    it("attack: replaying a relayed withdrawal is refused (its nonce is used up)", async function () {
+      const f = await networkHelpers.loadFixture(earnedFixture);
+      const { signature, deadline } = await signWithdraw(f, f.patient, f.relayer.address, FEE);
+      await f.escrow.connect(f.relayer).withdrawBySig(f.tokenAddress, f.patient.address, FEE, deadline, signature);
+      await f.escrow.connect(f.labGateway).reportDeliveries(f.studyId, [f.patient.address]); // earns again
+      await expect(
+        f.escrow.connect(f.relayer).withdrawBySig(f.tokenAddress, f.patient.address, FEE, deadline, signature),
+      )
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowInvalidSignature")
+        .withArgs(f.patient.address, 1n);
+    });
+
+    it("attack: another relayer sends the signature to take the fee: refused", async function () {
+      const f = await networkHelpers.loadFixture(earnedFixture);
+      const { signature, deadline } = await signWithdraw(f, f.patient, f.relayer.address, FEE);
+      await expect(
+        f.escrow.connect(f.stranger).withdrawBySig(f.tokenAddress, f.patient.address, FEE, deadline, signature),
+      )
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowInvalidSignature")
+        .withArgs(f.patient.address, 0n);
+    });
+
+    it("attack: a relayer raises the fee, or asks a fee above the cap or the amount: refused", async function () {
+      const f = await networkHelpers.loadFixture(earnedFixture);
+      const { signature, deadline } = await signWithdraw(f, f.patient, f.relayer.address, FEE);
+      await expect(
+        f.escrow.connect(f.relayer).withdrawBySig(f.tokenAddress, f.patient.address, CAP, deadline, signature),
+      ).to.be.revertedWithCustomError(f.escrow, "StudyEscrowInvalidSignature");
+      const aboveCap = await signWithdraw(f, f.patient, f.relayer.address, CAP + 1n);
+      await expect(
+        f.escrow
+          .connect(f.relayer)
+          .withdrawBySig(f.tokenAddress, f.patient.address, CAP + 1n, aboveCap.deadline, aboveCap.signature),
+      )
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowFeeAboveCap")
+        .withArgs(f.tokenAddress, CAP + 1n, CAP);
+      // With a cap above what the patient has, a fee taking it all is still refused.
+      await f.escrow.setWithdrawFeeCap(f.tokenAddress, PRICE * 2n);
+      const all = await signWithdraw(f, f.patient, f.relayer.address, PATIENT_AMOUNT);
+      await expect(
+        f.escrow
+          .connect(f.relayer)
+          .withdrawBySig(f.tokenAddress, f.patient.address, PATIENT_AMOUNT, all.deadline, all.signature),
+      )
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowFeeAboveAmount")
+        .withArgs(PATIENT_AMOUNT, PATIENT_AMOUNT);
+    });
+
+    it("attack: a signature the patient cancelled (cancelSignatures(0)), or past its deadline, is refused", async function () {
+      const f = await networkHelpers.loadFixture(earnedFixture);
+      const { signature, deadline } = await signWithdraw(f, f.patient, f.relayer.address, FEE);
+      await expect(f.escrow.connect(f.patient).cancelSignatures(0n))
+        .to.emit(f.escrow, "SignaturesCancelled")
+        .withArgs(0n, f.patient.address, 1n);
+      await expect(
+        f.escrow.connect(f.relayer).withdrawBySig(f.tokenAddress, f.patient.address, FEE, deadline, signature),
+      )
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowInvalidSignature")
+        .withArgs(f.patient.address, 1n);
+      const soon = (await time.latest()) + 60;
+      const expiring = await signWithdraw(f, f.patient, f.relayer.address, FEE, 1n, soon);
+      await time.increaseTo(soon + 1);
+      await expect(
+        f.escrow.connect(f.relayer).withdrawBySig(f.tokenAddress, f.patient.address, FEE, soon, expiring.signature),
+      ).to.be.revertedWithCustomError(f.escrow, "StudyEscrowSignatureExpired");
+    });
+
+    it("a study's Join signature cannot withdraw, nor a withdrawal signature join (separate types and lanes)", async function () {
+      const f = await networkHelpers.loadFixture(earnedFixture);
+      const { signature, deadline } = await signWithdraw(f, f.patient, f.relayer.address, 0n);
+      await expect(
+        f.escrow.connect(f.relayer).joinBySig(f.studyId, f.patient.address, deadline, signature),
+      ).to.be.revertedWithCustomError(f.escrow, "StudyEscrowInvalidSignature");
+      // A zero fee needs no cap; nothing to withdraw is refused.
+      await f.escrow.connect(f.relayer).withdrawBySig(f.tokenAddress, f.patient.address, 0n, deadline, signature);
+      const next = await signWithdraw(f, f.patient, f.relayer.address, 0n, 1n);
+      await expect(
+        f.escrow.connect(f.relayer).withdrawBySig(f.tokenAddress, f.patient.address, 0n, next.deadline, next.signature),
+      )
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowNothingToWithdraw")
+        .withArgs(f.patient.address, f.tokenAddress);
+    });
+
+    it("withdraws for a contract wallet (ERC-1271) and only governance sets the cap", async function () {
+      const f = await networkHelpers.loadFixture(earnedFixture);
+      await expect(f.escrow.connect(f.stranger).setWithdrawFeeCap(f.tokenAddress, 1n)).to.be.revertedWithCustomError(
+        f.escrow,
+        "AccessControlUnauthorizedAccount",
+      );
+      await expect(f.escrow.setWithdrawFeeCap(f.tokenAddress, CAP))
+        .to.emit(f.escrow, "WithdrawFeeCapSet")
+        .withArgs(f.tokenAddress, CAP, f.deployer.address);
+      expect(await f.escrow.withdrawFeeCap(f.tokenAddress)).to.equal(CAP);
+      const wallet = (await ethers.deployContract("MockContractWallet", [
+        f.patient2.address,
+      ])) as unknown as MockContractWallet;
+      const walletAddress = await wallet.getAddress();
+      await wallet
+        .connect(f.patient2)
+        .execute(f.escrowAddress, f.escrow.interface.encodeFunctionData("join", [f.studyId]));
+      await f.escrow.connect(f.hospitalGateway).reportDeliveries(f.studyId, [walletAddress]);
+      const deadline = (await time.latest()) + DAY;
+      const signature = await f.patient2.signTypedData(f.domain, WITHDRAW_TYPES, {
+        patient: walletAddress,
+        token: f.tokenAddress,
+        fee: FEE,
+        relayer: f.relayer.address,
+        nonce: 0n,
+        deadline,
+      });
+      await expect(
+        f.escrow.connect(f.relayer).withdrawBySig(f.tokenAddress, walletAddress, FEE, deadline, signature),
+      ).to.changeTokenBalances(ethers, f.token, [walletAddress, f.relayer], [PATIENT_AMOUNT - FEE, FEE]);
     });
   });
 });

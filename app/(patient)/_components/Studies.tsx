@@ -7,12 +7,20 @@ import { signTypedData, simulateContract } from "wagmi/actions";
 
 import { PARTICIPANT_STATUS, type ParticipantStatus, type StudyListing } from "#sdk/escrow.ts";
 import { studyEscrowAbi } from "#sdk/generated/abis.ts";
-import { joinTypedData } from "#sdk/study.ts";
+import { joinTypedData, withdrawTypedData } from "#sdk/study.ts";
+import { readWithdrawal } from "#sdk/escrow.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatDate, nowSeconds, shortAddress } from "../../_lib/format.ts";
 import { LEDGER_KEY, call, useLedgerClient, useOrganizations, useTx } from "../../_lib/hooks.ts";
 import { patientShareRange, studyPurposeWords, studyScopeWords, useStudies, useTokens } from "../../_lib/studies.ts";
-import { SIGNATURE_LIFETIME_SECONDS, relay, useRelayers } from "../../_lib/relay.ts";
+import {
+  SIGNATURE_LIFETIME_SECONDS,
+  relay,
+  useRelayers,
+  withdrawQuote,
+  type Relayer,
+  type WithdrawQuote,
+} from "../../_lib/relay.ts";
 import { escrowAddress, appChain } from "../../_lib/wagmi.ts";
 
 function useParticipation(patient: Address, studies: readonly StudyListing[]) {
@@ -139,19 +147,28 @@ function StudyItem({
     await tx.run(() => call(escrowAddress!, studyEscrowAbi, "join", [study.id]));
   };
 
+  const attested = study.attestedEnrolment;
+
   const joinGasless = async () => {
     if (!relayVia) return;
-    setConfirmed(`You joined ${label}; ${relayVia.name} paid the fee.`);
+    setConfirmed(
+      attested
+        ? `You joined ${label}; ${relayVia.name} confirmed it holds your records and paid the fee.`
+        : `You joined ${label}; ${relayVia.name} paid the fee.`,
+    );
     await tx.run(async (step) => {
-      // The same checks as a direct join, before anything is signed.
-      await simulateContract(config, {
-        address: escrowAddress!,
-        abi: studyEscrowAbi,
-        functionName: "join",
-        args: [study.id],
-        account: patient,
-        chainId: appChain.id,
-      });
+      // The same checks as a direct join, before anything is signed (an attested study's join
+      // needs the custodian's attestation, which its gateway adds: it checks the rest).
+      if (!attested) {
+        await simulateContract(config, {
+          address: escrowAddress!,
+          abi: studyEscrowAbi,
+          functionName: "join",
+          args: [study.id],
+          account: patient,
+          chainId: appChain.id,
+        });
+      }
       const { nonce } = await client!.readContract({
         address: escrowAddress!,
         abi: studyEscrowAbi,
@@ -221,6 +238,7 @@ function StudyItem({
         <dd>
           {study.enrolling ? `Open until ${formatDate(study.enrolmentDeadline)}` : "Closed"} · {study.participants} of{" "}
           {study.maxParticipants} places taken
+          {attested ? ` · only for patients of ${custodianNames.join(", ")}, who confirm it when you join` : ""}
         </dd>
         <dt>Ends</dt>
         <dd>
@@ -235,9 +253,11 @@ function StudyItem({
           </button>
         ) : study.enrolling ? (
           <>
-            <button type="button" className="button primary" disabled={tx.busy} onClick={() => void joinDirectly()}>
-              Join<span className="visually-hidden"> {label}</span>
-            </button>
+            {attested ? null : (
+              <button type="button" className="button primary" disabled={tx.busy} onClick={() => void joinDirectly()}>
+                Join<span className="visually-hidden"> {label}</span>
+              </button>
+            )}
             {relayVia ? (
               <>
                 {gateways.length > 1 ? (
@@ -252,8 +272,13 @@ function StudyItem({
                     </select>
                   </label>
                 ) : null}
-                <button type="button" className="button" disabled={tx.busy} onClick={() => void joinGasless()}>
-                  Join without a fee
+                <button
+                  type="button"
+                  className={attested ? "button primary" : "button"}
+                  disabled={tx.busy}
+                  onClick={() => void joinGasless()}
+                >
+                  {attested ? "Join" : "Join without a fee"}
                   <span className="visually-hidden">
                     {" "}
                     {label}, through {relayVia.name}
@@ -266,8 +291,15 @@ function StudyItem({
       </div>
       {status !== "Joined" && study.enrolling && relayVia ? (
         <p className="help">
-          Without a fee: you sign the request and the gateway of {relayVia.name} sends it and pays the network fee. It
-          works if you are a patient there.
+          {attested
+            ? `This study takes only patients whose hospital or lab confirms it holds their records: you sign the request, and the gateway of ${relayVia.name} confirms you are its patient, sends it and pays the network fee. It works if you are a patient there.`
+            : `Without a fee: you sign the request and the gateway of ${relayVia.name} sends it and pays the network fee. It works if you are a patient there.`}
+        </p>
+      ) : null}
+      {status !== "Joined" && study.enrolling && attested && !relayVia ? (
+        <p className="help">
+          This study takes only patients whose hospital or lab confirms it holds their records, through its gateway;
+          none of its custodians publishes one.
         </p>
       ) : null}
       <TxStatusLine status={tx.status} confirmed={confirmed} />
@@ -286,8 +318,64 @@ function Earnings({
 }) {
   const { data = [] } = useEarnings(patient, currencies);
   const tx = useTx();
+  const config = useConfig();
+  const client = useLedgerClient();
   const [withdrawn, setWithdrawn] = useState("");
   const owed = data.filter((e) => e.amount > 0n);
+  // A wallet without ETH cannot pay a transaction's fee: a gateway relays the withdrawal instead,
+  // for a fee in the token that the patient sees, and signs for, first.
+  const relayers = useRelayers();
+  const { data: noEth = false } = useQuery({
+    queryKey: [LEDGER_KEY, "eth", patient],
+    enabled: !!client,
+    queryFn: async () => (await client!.getBalance({ address: patient })) === 0n,
+  });
+  const { data: offer } = useQuery({
+    queryKey: ["withdraw-quote", relayers.map((r) => r.origin)],
+    enabled: noEth && relayers.length > 0,
+    queryFn: async (): Promise<{ via: Relayer; quote: WithdrawQuote } | null> => {
+      for (const via of relayers) {
+        const quote = await withdrawQuote(via);
+        if (quote) return { via, quote };
+      }
+      return null;
+    },
+  });
+
+  const withdrawBySignature = (token: Address, amount: bigint, text: string) => {
+    if (!offer) return;
+    const { via, quote } = offer;
+    setWithdrawn(`${amountOf(amount - quote.fee, token)} (${text} less the fee of ${amountOf(quote.fee, token)})`);
+    void tx.run(async (step) => {
+      const { nonce, feeCap } = await readWithdrawal(client!, escrowAddress!, token, patient);
+      if (quote.fee > feeCap) {
+        throw new Error(
+          `The gateway of ${via.name} asks ${amountOf(quote.fee, token)}, more than a relayer may take (${amountOf(feeCap, token)}).`,
+        );
+      }
+      const deadline = BigInt(nowSeconds() + SIGNATURE_LIFETIME_SECONDS);
+      step({
+        phase: "signing",
+        what: `Sign the withdrawal in your wallet: ${via.name} takes ${amountOf(quote.fee, token)}…`,
+      });
+      const signature = await signTypedData(config, {
+        account: patient,
+        ...withdrawTypedData(
+          { chainId: appChain.id, escrow: escrowAddress! },
+          { patient, token, fee: quote.fee, relayer: quote.relayer, nonce, deadline },
+        ),
+      });
+      step({ phase: "checking" });
+      return relay(via, "withdraw", {
+        patient,
+        token,
+        fee: quote.fee.toString(),
+        nonce: nonce.toString(),
+        deadline: deadline.toString(),
+        signature,
+      });
+    });
+  };
   return (
     <>
       <h3 id="earnings-heading">Your earnings</h3>
@@ -297,6 +385,28 @@ function Earnings({
         <ul className="plain rows" aria-labelledby="earnings-heading">
           {owed.map((e) => {
             const text = amountOf(e.amount, e.token);
+            const relayed = noEth && offer && offer.quote.fee < e.amount ? offer : null;
+            if (relayed) {
+              return (
+                <li key={e.token} className="row">
+                  <span className="amount">{text}</span>
+                  <span className="help">
+                    Your account has no ETH for the network fee: the gateway of {relayed.via.name} sends the withdrawal
+                    and takes {amountOf(relayed.quote.fee, e.token)}; you receive{" "}
+                    {amountOf(e.amount - relayed.quote.fee, e.token)}.
+                  </span>
+                  <button
+                    type="button"
+                    className="button small primary"
+                    disabled={tx.busy}
+                    onClick={() => withdrawBySignature(e.token, e.amount, text)}
+                  >
+                    Withdraw for a fee of {amountOf(relayed.quote.fee, e.token)}
+                    <span className="visually-hidden"> {text}</span>
+                  </button>
+                </li>
+              );
+            }
             return (
               <li key={e.token} className="row">
                 <span className="amount">{text}</span>

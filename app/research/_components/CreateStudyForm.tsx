@@ -99,6 +99,7 @@ export function CreateStudyForm({ account }: { account: Address }) {
   const [end, setEnd] = useState(() => isoDay(180));
   const [protocol, setProtocol] = useState("");
   const [shares, setShares] = useState<Record<string, string>>({});
+  const [attested, setAttested] = useState(false);
   const [budget, setBudget] = useState("");
   const [errors, setErrors] = useState<Errors>({});
   const [confirmed, setConfirmed] = useState("Study created.");
@@ -156,6 +157,7 @@ export function CreateStudyForm({ account }: { account: Address }) {
         endTime: endAt!,
         protocolHash: isHex(protocolText) && protocolText.length === 66 ? protocolText : keccak256(toHex(protocolText)),
         custodians,
+        attestedEnrolment: attested,
       },
       budget: budgetAmount as bigint,
     } as const;
@@ -358,6 +360,16 @@ export function CreateStudyForm({ account }: { account: Address }) {
           </ul>
           {error("custodians")}
         </fieldset>
+        <div className="field">
+          <label className="check">
+            <input type="checkbox" checked={attested} onChange={(e) => setAttested(e.target.checked)} />
+            <span>Only patients of these hospitals and labs may join (their gateway confirms each one)</span>
+          </label>
+          <p className="help">
+            Without it, any account can take a place. With it, every join carries the confirmation of one of the
+            study&apos;s custodians that it holds the patient&apos;s records; it cannot be changed later.
+          </p>
+        </div>
         <div className="field">
           <label htmlFor={`${id}-budget`}>Budget to fund now ({symbol})</label>
           <input

@@ -106,6 +106,7 @@ function StudyPanel({
         <dd>
           {study.enrolling ? `until ${formatDate(study.enrolmentDeadline)}` : "closed"}; ends{" "}
           {formatDate(study.endTime)}
+          {study.attestedEnrolment ? "; custodian-attested: only patients its custodians confirm may join" : ""}
         </dd>
         <dt>Participants</dt>
         <dd>

@@ -135,6 +135,8 @@ export const GATEWAY_OPERATION = {
   "relay-cancel-signatures": "signed signature cancellation relayed",
   "relay-join": "signed study join relayed",
   "relay-leave": "signed study leave relayed",
+  "relay-withdraw": "signed withdrawal relayed",
+  "enrolment-attestation": "custodian attested a patient's study enrolment",
   "research-export": "de-identified research export",
   "erase-patient": "patient erased",
 } as const;

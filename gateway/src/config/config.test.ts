@@ -283,10 +283,12 @@ describe("config", () => {
         GATEWAY_TRUSTED_PROXIES: "10.0.0.0/8, 192.0.2.1, fd00::/8",
         GATEWAY_CORS_ORIGINS: "http://localhost:3000, https://portal.example.org",
         GATEWAY_EVENTS_FROM_BLOCK: "123",
+        GATEWAY_RELAY_WITHDRAW_FEE: "50000000000000000",
       },
       io(),
     );
     expect(config).to.deep.include({
+      relayWithdrawFee: "50000000000000000",
       tokenTtlSeconds: 300,
       anchorIntervalSeconds: 0,
       rateLimits: { perAddressPerMinute: 50, perIpPerMinute: 10 },

@@ -127,6 +127,12 @@ export interface GatewayConfig extends StorageConfig {
   anchorIntervalSeconds: number;
   rateLimits: RateLimitConfig;
   relayLimits: RelayLimitConfig;
+  /**
+   * This gateway's price for relaying a signed withdrawal (`POST /relay/withdraw`), in the smallest
+   * unit of the study currency, as decimal digits (JSON-safe): it refuses a withdrawal that signs
+   * it a smaller fee.
+   */
+  relayWithdrawFee: string;
   /** Browser origins allowed to call the gateway (CORS); empty: none. */
   corsOrigins: readonly string[];
   /**
@@ -546,6 +552,8 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
     );
   }
 
+  const relayWithdrawFee = r.wei("GATEWAY_RELAY_WITHDRAW_FEE");
+
   const corsOrigins: string[] = [];
   for (const origin of (r.get("GATEWAY_CORS_ORIGINS") ?? "").split(",").map((o) => o.trim())) {
     if (origin === "") continue;
@@ -609,6 +617,7 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
       weiPerHour: relayWeiPerHour!,
       revocationWeiPerHour: relayRevocationWeiPerHour!,
     }),
+    relayWithdrawFee: String(relayWithdrawFee!),
     corsOrigins,
     trustedProxies,
     bodyLimitBytes: bodyLimitBytes!,

@@ -62,7 +62,7 @@ export const VARIABLES = {
     shown: "`sdk/generated/deployments.json` for `CHAIN_ID`",
   },
   STUDY_ESCROW_ADDRESS: {
-    doc: "the StudyEscrow: enables `/relay/join`, `/relay/leave` and research exports",
+    doc: "the StudyEscrow: enables `/relay/join`, `/relay/leave`, `/relay/withdraw`, `/enrolment-attestations` and research exports",
     shown: "`sdk/generated/deployments.json` for `CHAIN_ID`; optional",
   },
   GATEWAY_EVENTS_FROM_BLOCK: {
@@ -123,6 +123,11 @@ export const VARIABLES = {
     doc: "the part of it kept for revocations, served first (at most the whole budget)",
     shown: "`50000000000000000` (0.05 ETH), or the whole budget if smaller",
     wei: 5n * 10n ** 16n,
+  },
+  GATEWAY_RELAY_WITHDRAW_FEE: {
+    doc: "this gateway's price for relaying a signed withdrawal, in the study currency's smallest unit; a smaller signed fee is refused",
+    shown: "`100000000000000000` (0.1 of an 18-decimal token): set it for the deployment's currency",
+    wei: 10n ** 17n,
   },
   GATEWAY_CORS_ORIGINS: { doc: "comma-separated browser origins allowed (CORS)", shown: "none" },
   GATEWAY_TRUSTED_PROXIES: {

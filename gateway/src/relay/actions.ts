@@ -67,9 +67,10 @@ export interface RelayActionSpec {
   /**
    * The nonce a `nonce` field is checked against: the registry's Grant lane (`patientState`), its
    * revocation lane (`revocationNonce`: revoke, revoke-all, cancel-signatures, so that no grant
-   * signature can make a signed revocation fail), or the escrow's for `studyId`.
+   * signature can make a signed revocation fail), the escrow's for `studyId`, or the escrow's
+   * withdrawal lane (`getParticipant(0, patient)`).
    */
-  nonce: "registry" | "registry-revocation" | "escrow";
+  nonce: "registry" | "registry-revocation" | "escrow" | "escrow-withdraw";
   /** Relayed only for patients linked here (what it names in the refusal), or for anyone. */
   linkedOnly: string | null;
   budget: RelayBudget;
@@ -78,6 +79,13 @@ export interface RelayActionSpec {
   nothingToDo?: string;
   /** The most gas the gateway pays for it, per signer kind. */
   gasLimit: { eoa: bigint; contractWallet: bigint };
+  /** Its `fee` field must be at least this gateway's price (GATEWAY_RELAY_WITHDRAW_FEE). */
+  priced?: true;
+  /**
+   * For a study created with `attestedEnrolment` (joins only): the gateway adds its own
+   * attestation that it holds the (linked) patient and calls this function instead, with this limit.
+   */
+  attested?: { functionName: string; gasLimit: { eoa: bigint; contractWallet: bigint } };
 }
 
 const deadline = (body: Body) => uintField(body, "deadline", 256);
@@ -155,6 +163,7 @@ export const RELAY_ACTIONS = {
     budget: "shared",
     effect: "simulation",
     gasLimit: { eoa: 160_000n, contractWallet: 200_000n },
+    attested: { functionName: "joinBySigAttested", gasLimit: { eoa: 190_000n, contractWallet: 230_000n } },
   },
   leave: {
     contract: "escrow",
@@ -166,6 +175,25 @@ export const RELAY_ACTIONS = {
     budget: "revocation",
     effect: "simulation",
     gasLimit: { eoa: 75_000n, contractWallet: 110_000n },
+  },
+  withdraw: {
+    contract: "escrow",
+    functionName: "withdrawBySig",
+    fields: { token: address, fee: uint },
+    args: (body, patient) => [
+      addressField(body, "token"),
+      patient,
+      uintField(body, "fee", 256),
+      deadline(body),
+      signature(body),
+    ],
+    nonce: "escrow-withdraw",
+    // Anyone's: the patient pays the gateway's price out of the withdrawal.
+    linkedOnly: null,
+    budget: "shared",
+    effect: "simulation",
+    priced: true,
+    gasLimit: { eoa: 130_000n, contractWallet: 170_000n },
   },
 } as const satisfies Record<string, RelayActionSpec>;
 

@@ -8,7 +8,7 @@ import { categoriesToMask, encodePurpose, purposeScope } from "#sdk/codes.ts";
 import { verifyConsent } from "#sdk/consent.ts";
 import { cancelSignaturesTypedData, grantTypedData, revokeAllTypedData, revokeTypedData } from "#sdk/eip712.ts";
 import { consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
-import { joinTypedData, leaveTypedData } from "#sdk/study.ts";
+import { joinTypedData, leaveTypedData, withdrawTypedData } from "#sdk/study.ts";
 import { listAudit } from "../audit/log.ts";
 import { RELAY_ACTIONS } from "./actions.ts";
 import { rawRows } from "../store/database.ts";
@@ -304,6 +304,7 @@ describe("relaying signed consent actions", function () {
         endTime: now + 30 * 86_400,
         protocolHash: `0x${"ab".repeat(32)}`,
         custodians: [{ custodian: lab.address, shareBps: 1000 }],
+        attestedEnrolment: false,
       },
       10n * price,
     ]);
@@ -396,6 +397,177 @@ describe("relaying signed consent actions", function () {
       422,
       /StudyEscrow/,
     );
+  });
+
+  let attestedStudyId = 0n;
+  const PRICE = 10n ** 18n;
+
+  it("relays a join to a study that requires custodian attestation: the gateway attests its linked patient in the same step", async () => {
+    const { research, governance, lab } = gw.t.actors;
+    const now = await gw.t.now();
+    await gw.t.write(governance, gw.t.token, remunerationTokenAbi, "mint", [research.address, 10n * PRICE]);
+    await gw.t.write(research, gw.t.token, remunerationTokenAbi, "approve", [gw.t.studyEscrow, 10n * PRICE]);
+    await gw.t.write(research, gw.t.studyEscrow, studyEscrowAbi, "createStudy", [
+      {
+        currency: gw.t.token,
+        purpose: encodePurpose("HMB"),
+        categories: categoriesToMask(["Observation"]),
+        price: PRICE,
+        maxParticipants: 10,
+        enrolmentDeadline: now + 86_400,
+        endTime: now + 30 * 86_400,
+        protocolHash: `0x${"cd".repeat(32)}`,
+        custodians: [{ custodian: lab.address, shareBps: 1000 }],
+        attestedEnrolment: true,
+      },
+      10n * PRICE,
+    ]);
+    const studyId = await gw.t.client.readContract({
+      address: gw.t.studyEscrow,
+      abi: studyEscrowAbi,
+      functionName: "studyCount",
+    });
+    attestedStudyId = studyId;
+    const escrowDomain = { chainId: gw.t.chainId, escrow: gw.t.studyEscrow };
+    const terms = await gw.t.client.readContract({
+      address: gw.t.studyEscrow,
+      abi: studyEscrowAbi,
+      functionName: "getStudy",
+      args: [studyId],
+    });
+    expect(terms.attestedEnrolment).to.equal(true);
+    const deadline = BigInt(now + 600);
+    const join = await patient.signTypedData!(
+      joinTypedData(escrowDomain, { studyId, patient: patient.address, nonce: 0n, deadline, terms }),
+    );
+    const joined = await post("join", {
+      studyId: studyId.toString(),
+      patient: patient.address,
+      deadline: deadline.toString(),
+      signature: join,
+    });
+    expect(joined.statusCode, joined.body).to.equal(200);
+    const hash = (joined.json() as { transactionHash: Hex }).transactionHash;
+    const { gasUsed } = await gw.t.client.getTransactionReceipt({ hash });
+    expect(gasUsed <= RELAY_ACTIONS.join.attested.gasLimit.eoa, `${gasUsed}`).to.equal(true);
+    console.log(`      attested join by an account: ${gasUsed} gas`);
+    const participant = await gw.t.client.readContract({
+      address: gw.t.studyEscrow,
+      abi: studyEscrowAbi,
+      functionName: "getParticipant",
+      args: [studyId, patient.address],
+    });
+    expect(participant.status).to.equal(1); // Joined
+
+    // A throw-away address is attested by no one: not relayed here, and refused on-chain without.
+    const stranger = gw.t.unfundedAccount();
+    const strangerJoin = await stranger.signTypedData!(
+      joinTypedData(escrowDomain, { studyId, patient: stranger.address, nonce: 0n, deadline, terms }),
+    );
+    said(
+      await post("join", {
+        studyId: studyId.toString(),
+        patient: stranger.address,
+        deadline: deadline.toString(),
+        signature: strangerJoin,
+      }),
+      403,
+      /Study joins are relayed only/,
+    );
+
+    // Signed in with Ethereum, a linked patient gets the attestation to join by itself; others do not.
+    const { patients } = await gw.ingest({ seed: "attested", patients: 1 });
+    const second = gw.t.unfundedAccount();
+    await gw.link(patients[0]!.id!, second);
+    const res = await gw.app.inject({
+      method: "POST",
+      url: "/enrolment-attestations",
+      headers: { authorization: `Bearer ${await gw.signIn(second)}` },
+      payload: { studyId: studyId.toString() },
+    });
+    expect(res.statusCode, res.body).to.equal(200);
+    const attestation = res.json() as { custodian: Address; deadline: string; signature: Hex };
+    expect(attestation.custodian).to.equal(lab.address);
+    await gw.t.client.simulateContract({
+      account: second.address,
+      address: gw.t.studyEscrow,
+      abi: studyEscrowAbi,
+      functionName: "joinAttested",
+      args: [studyId, { ...attestation, deadline: BigInt(attestation.deadline) }],
+    });
+    said(
+      await gw.app.inject({
+        method: "POST",
+        url: "/enrolment-attestations",
+        headers: { authorization: `Bearer ${await gw.signIn(stranger)}` },
+        payload: { studyId: studyId.toString() },
+      }),
+      403,
+      /attests only its own patients/,
+    );
+  });
+
+  it("relays a signed withdrawal for the gateway's price, and refuses a smaller fee, another relayer or a replay", async () => {
+    const { labGateway } = gw.t.actors;
+    // The lab delivers the patient's data to the attested study: the patient earns 90 % of the price.
+    await gw.t.write(labGateway, gw.t.studyEscrow, studyEscrowAbi, "reportDeliveries", [
+      attestedStudyId,
+      [patient.address],
+    ]);
+    const earned = PRICE - PRICE / 10n;
+    const quote = await gw.app.inject({ method: "GET", url: "/relay/withdraw" });
+    expect(quote.statusCode, quote.body).to.equal(200);
+    const { relayer, fee } = quote.json() as { relayer: Address; fee: string };
+    expect(relayer).to.equal(gw.chain.gatewayAddress);
+    const escrowDomain = { chainId: gw.t.chainId, escrow: gw.t.studyEscrow };
+    const deadline = BigInt((await gw.t.now()) + 600);
+    const sign = (f: bigint, via: Address, nonce = 0n) =>
+      patient.signTypedData!(
+        withdrawTypedData(escrowDomain, {
+          patient: patient.address,
+          token: gw.t.token,
+          fee: f,
+          relayer: via,
+          nonce,
+          deadline,
+        }),
+      );
+    const body = (f: bigint, signature: Hex, nonce = 0n) => ({
+      patient: patient.address,
+      token: gw.t.token,
+      fee: f.toString(),
+      deadline: deadline.toString(),
+      nonce: nonce.toString(),
+      signature,
+    });
+    said(await post("withdraw", body(BigInt(fee) - 1n, await sign(BigInt(fee) - 1n, relayer))), 422, /at least/);
+    said(
+      await post("withdraw", body(BigInt(fee), await sign(BigInt(fee), gw.t.actors.alice.address))),
+      422,
+      /StudyEscrowInvalidSignature|signature/,
+    );
+    const signature = await sign(BigInt(fee), relayer);
+    const before = await gw.t.client.readContract({
+      address: gw.t.token,
+      abi: remunerationTokenAbi,
+      functionName: "balanceOf",
+      args: [patient.address],
+    });
+    const res = await post("withdraw", body(BigInt(fee), signature));
+    expect(res.statusCode, res.body).to.equal(200);
+    const { gasUsed } = await gw.t.client.getTransactionReceipt({
+      hash: (res.json() as { transactionHash: Hex }).transactionHash,
+    });
+    expect(gasUsed <= RELAY_ACTIONS.withdraw.gasLimit.eoa, `${gasUsed}`).to.equal(true);
+    console.log(`      withdraw by an account: ${gasUsed} gas`);
+    const after = await gw.t.client.readContract({
+      address: gw.t.token,
+      abi: remunerationTokenAbi,
+      functionName: "balanceOf",
+      args: [patient.address],
+    });
+    expect(after - before).to.equal(earned - BigInt(fee));
+    said(await post("withdraw", body(BigInt(fee), signature)), 409, /withdrawal nonce/);
   });
 
   it("caps relays per patient address and in all per hour (in the database): 429", async () => {

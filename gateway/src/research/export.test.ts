@@ -69,6 +69,7 @@ describe("research export: de-identified data for a study, deliveries paid once"
         endTime: now + 30 * 86_400,
         protocolHash: `0x${"cd".repeat(32)}`,
         custodians: [{ custodian: options.custodian ?? gw.t.actors.lab.address, shareBps: SHARE_BPS }],
+        attestedEnrolment: false,
       },
       options.budget,
     ]);

@@ -51,6 +51,7 @@ export type AppConfig = Pick<
   | "tokenTtlSeconds"
   | "rateLimits"
   | "relayLimits"
+  | "relayWithdrawFee"
   | "corsOrigins"
   | "trustedProxies"
 >;

@@ -7,8 +7,15 @@
  *   POST /relay/revoke              revokeBySig         anyone, whatever custodian it concerns
  *   POST /relay/revoke-all          revokeAllBySig      anyone
  *   POST /relay/cancel-signatures   cancelSignaturesBySig anyone
- *   POST /relay/join                StudyEscrow.joinBySig   patients linked here only
+ *   POST /relay/join                StudyEscrow.joinBySig   patients linked here only; for a study
+ *                                   that requires custodian-attested enrolment, joinBySigAttested
+ *                                   with this gateway's attestation (relay/attest.ts), in one step
+ *   POST /enrolment-attestations    (SIWE) this gateway's attestation for a linked patient who
+ *                                   joins such a study itself (StudyEscrow.joinAttested)
  *   POST /relay/leave               StudyEscrow.leaveBySig  anyone
+ *   POST /relay/withdraw            StudyEscrow.withdrawBySig anyone, for a fee of at least this
+ *                                   gateway's price (GET /relay/withdraw says it and the relayer
+ *                                   address the patient signs), taken from the withdrawal
  *
  * Each call is simulated first (a revert is a 422 naming the contract's error in plain words, and
  * costs nothing), then its gas is estimated: above the row's limit for the signer's kind (EOA or
@@ -40,6 +47,7 @@ import {
   type RelayAction,
   type RelayActionSpec,
 } from "../relay/actions.ts";
+import { attestEnrolment, requiresAttestation } from "../relay/attest.ts";
 import { recordRelayTransaction, reserveRelay, weiText } from "../relay/limits.ts";
 import type { AuditContext, RouteContext } from "./context.ts";
 
@@ -90,7 +98,7 @@ export function registerRelayRoutes(app: FastifyInstance, ctx: RouteContext): vo
       }
       return;
     }
-    const studyId = uintField(body, "studyId", 256);
+    const studyId = spec.nonce === "escrow-withdraw" ? 0n : uintField(body, "studyId", 256);
     const participant = await chain.read((c) =>
       c.readContract({
         address: escrow(),
@@ -100,8 +108,9 @@ export function registerRelayRoutes(app: FastifyInstance, ctx: RouteContext): vo
       }),
     );
     if (signed !== BigInt(participant.nonce)) {
+      const lane = studyId === 0n ? "withdrawal nonce" : `nonce for study ${studyId}`;
       throw conflict(
-        `The signature was made for nonce ${signed}, but the patient's current nonce for study ${studyId} is ${participant.nonce}: sign again`,
+        `The signature was made for nonce ${signed}, but the patient's current ${lane} is ${participant.nonce}: sign again`,
       );
     }
   }
@@ -145,10 +154,27 @@ export function registerRelayRoutes(app: FastifyInstance, ctx: RouteContext): vo
           }
           const address = spec.contract === "registry" ? chain.consentRegistry : escrow();
           const studyDetail =
-            spec.contract === "escrow" ? [{ type: "study", value: uintField(body, "studyId", 256).toString() }] : [];
+            spec.contract === "escrow" && body["studyId"] !== undefined
+              ? [{ type: "study", value: uintField(body, "studyId", 256).toString() }]
+              : [];
+          if (spec.priced && uintField(body, "fee", 256) < BigInt(config.relayWithdrawFee)) {
+            throw unprocessable(
+              `${config.custodianName}'s gateway relays a withdrawal for a fee of at least ${BigInt(config.relayWithdrawFee)} (in the currency's smallest unit); the signature offers ${uintField(body, "fee", 256)}: sign again with that fee, or withdraw yourself`,
+            );
+          }
           audit.details = [{ type: "claimed-signer", value: patientDid }, ...studyDetail];
           await checkNonce(spec, patient, body);
-          const args = spec.args(body, patient);
+          let args = spec.args(body, patient);
+          let functionName = spec.functionName;
+          let limits = spec.gasLimit;
+          // A study that takes only attested joins: this custodian attests its linked patient here.
+          if (spec.attested && (await requiresAttestation(chain, address, uintField(body, "studyId", 256)))) {
+            const attestation = await attestEnrolment(chain, address, patient, uintField(body, "studyId", 256));
+            args = [...args, attestation];
+            functionName = spec.attested.functionName;
+            limits = spec.attested.gasLimit;
+            audit.details = [...(audit.details ?? []), { type: "attested-by", value: chain.custodian }];
+          }
           const [code, standing] = await Promise.all([
             chain.read((c) => c.getCode({ address: patient })),
             spec.effect === "grant-in-force" ? grantInForce(patient) : Promise.resolve(true),
@@ -161,10 +187,10 @@ export function registerRelayRoutes(app: FastifyInstance, ctx: RouteContext): vo
           }
           // Without anything in force, a "revocation" revokes nothing: the others' budget pays.
           const budget = standing ? spec.budget : "shared";
-          const gasLimit = contractWallet ? spec.gasLimit.contractWallet : spec.gasLimit.eoa;
+          const gasLimit = contractWallet ? limits.contractWallet : limits.eoa;
           let reservation: number | undefined;
           const tx = await chain.send(
-            { address, abi: abiOf(spec), functionName: spec.functionName, args },
+            { address, abi: abiOf(spec), functionName, args },
             {
               gasLimit,
               priority: budget === "revocation",
@@ -215,4 +241,64 @@ export function registerRelayRoutes(app: FastifyInstance, ctx: RouteContext): vo
   for (const [action, spec] of Object.entries(RELAY_ACTIONS) as Array<[RelayAction, RelayActionSpec]>) {
     route(action, spec);
   }
+
+  // What a relayed withdrawal costs here, and the relayer address the patient signs for.
+  app.get("/relay/withdraw", { onRequest: ctx.limitByIp }, async (_request, reply) => {
+    escrow();
+    return reply
+      .type("application/json")
+      .header("cache-control", "no-store")
+      .send({ relayer: chain.gatewayAddress, fee: BigInt(config.relayWithdrawFee).toString() });
+  });
+
+  // A linked patient, signed in with Ethereum, asks for this custodian's attestation to join a
+  // study that requires one, and sends the join itself (StudyEscrow.joinAttested).
+  app.post<{ Body: { studyId: string | number } }>(
+    "/enrolment-attestations",
+    {
+      onRequest: ctx.requireReader,
+      bodyLimit: RELAY_BODY_LIMIT,
+      schema: {
+        body: {
+          type: "object",
+          required: ["studyId"],
+          additionalProperties: false,
+          properties: {
+            studyId: {
+              anyOf: [
+                { type: "integer", minimum: 0 },
+                { type: "string", pattern: "^[0-9]{1,78}$" },
+              ],
+            },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const requester = request.requester!;
+      const studyId = uintField(request.body, "studyId", 256);
+      const audit: AuditContext = {
+        interaction: "operation",
+        operation: "enrolment-attestation",
+        details: [{ type: "study", value: studyId.toString() }],
+      };
+      const attestation = await ctx.audited(request, audit, async () => {
+        const patientId = await store.findPatientByWallet(requester.did);
+        if (patientId === undefined) {
+          throw forbidden(
+            `${config.custodianName} attests only its own patients; ${requester.address} is not linked to a patient here`,
+          );
+        }
+        audit.patientId = patientId;
+        return attestEnrolment(chain, escrow(), requester.address, studyId);
+      });
+      return reply.type("application/json").header("cache-control", "no-store").send({
+        studyId: studyId.toString(),
+        patient: requester.address,
+        custodian: attestation.custodian,
+        deadline: attestation.deadline.toString(),
+        signature: attestation.signature,
+      });
+    },
+  );
 }

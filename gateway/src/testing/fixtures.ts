@@ -135,6 +135,7 @@ export function testAppConfig(overrides: Partial<AppConfig> = {}): AppConfig {
       weiPerHour: 10n ** 24n,
       revocationWeiPerHour: 10n ** 23n,
     },
+    relayWithdrawFee: String(10n ** 17n),
     corsOrigins: [],
     trustedProxies: [],
     ...overrides,
