@@ -11,7 +11,14 @@ import { joinTypedData } from "#sdk/study.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatDate, nowSeconds, shortAddress } from "../../_lib/format.ts";
 import { LEDGER_KEY, call, useLedgerClient, useOrganizations, useTx } from "../../_lib/hooks.ts";
-import { patientShareRange, studyPurposeWords, studyScopeWords, useStudies, useTokens } from "../../_lib/studies.ts";
+import {
+  patientShareRange,
+  studyPurposeCode,
+  studyPurposeWords,
+  studyScopeWords,
+  useStudies,
+  useTokens,
+} from "../../_lib/studies.ts";
 import { SIGNATURE_LIFETIME_SECONDS, relay, useRelayers } from "../../_lib/relay.ts";
 import { escrowAddress, appChain } from "../../_lib/wagmi.ts";
 
@@ -80,10 +87,10 @@ export function Studies({ patient }: { patient: Address }) {
         the study, you are paid. You can leave at any time; what you earned stays yours.
       </p>
       {isPending ? (
-        <p aria-busy="true">Reading the studies from the chain…</p>
+        <p aria-busy="true">Reading the studies…</p>
       ) : isError ? (
         <p className="notice" role="alert">
-          The studies could not be read from the chain. Check that the node is reachable and reload.
+          The studies could not be read just now. Check your internet connection and reload the page.
         </p>
       ) : shown.length === 0 ? (
         <p>No study is open for enrolment right now.</p>
@@ -194,7 +201,7 @@ function StudyItem({
     <li className="study" aria-labelledby={headingId}>
       <div className="grant-head">
         <h3 id={headingId}>
-          Study {study.id.toString()}: {studyPurposeWords(study.purpose)}
+          Study {study.id.toString()}: {studyPurposeWords(study.purpose, false)}
         </h3>
         {status !== "None" ? (
           <span className={`badge ${status === "Joined" ? "badge-active" : "badge-expired"}`}>
@@ -228,6 +235,13 @@ function StudyItem({
           {formatDate(study.endTime)}
         </dd>
       </dl>
+      <details className="details">
+        <summary>Details</summary>
+        <p className="muted small">
+          Research use code {studyPurposeCode(study.purpose)}. The data leave your hospital or lab pseudonymised: your
+          name and wallet are replaced by a code that only this study sees.
+        </p>
+      </details>
       <div className="actions">
         {status === "Joined" ? (
           <button type="button" className="button danger" disabled={tx.busy} onClick={() => void leave()}>
@@ -266,8 +280,8 @@ function StudyItem({
       </div>
       {status !== "Joined" && study.enrolling && relayVia ? (
         <p className="help">
-          Without a fee: you sign the request and the gateway of {relayVia.name} sends it and pays the network fee. It
-          works if you are a patient there.
+          Join without a fee: you sign the request and {relayVia.name} sends it and pays the processing fee. It works if
+          you are a patient there.
         </p>
       ) : null}
       <TxStatusLine status={tx.status} confirmed={confirmed} />
