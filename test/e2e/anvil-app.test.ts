@@ -125,8 +125,10 @@ describe("the app built for anvil (chain 31338): a patient grants and revokes th
   it("connects on chain 1, then adds and switches to the deployment's chain (EIP-3085)", async () => {
     await page.goto(baseUrl);
     await page.getByRole("button", { name: WALLET_NAME }).click();
-    await page.getByRole("alert").filter({ hasText: "Wrong network" }).waitFor();
-    await page.getByText(`Consortium Test Chain (chain ${CHAIN_ID})`).waitFor();
+    const wrongNetwork = page.getByRole("alert").filter({ hasText: "Wrong network" });
+    await wrongNetwork.waitFor();
+    // The network's name and number, under "Details".
+    expect(await wrongNetwork.locator("details").textContent()).to.contain(`Consortium Test Chain (chain ${CHAIN_ID})`);
     await page.getByRole("button", { name: "Switch network" }).click();
     await page.getByRole("heading", { name: "Who may use your records" }).waitFor();
     // The test wallet knows chains 1 and 31337 only: the switch succeeded because wagmi, refused with
