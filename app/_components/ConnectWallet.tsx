@@ -3,7 +3,7 @@ import { useConnect, useConnectors } from "wagmi";
 
 import { explainTransactionError } from "#sdk/errors.ts";
 import { useMounted } from "../_lib/hooks.ts";
-import { DEV_WALLET_ENABLED, DEV_WALLET_RDNS } from "../_lib/wagmi.ts";
+import { DEV_WALLET_RDNS } from "../_lib/wagmi.ts";
 
 /**
  * The wallets in this browser, by name: every EIP-6963 announcement, else `window.ethereum`.
@@ -57,7 +57,9 @@ function ConnectCard({ searching = false }: { searching?: boolean }) {
           ))}
         </ul>
       )}
-      {DEV_WALLET_ENABLED && (searching || wallets.some((c) => c.id === DEV_WALLET_RDNS)) ? (
+      {/* DEV_WALLET_ENABLED written in place, so that a build for another chain drops this text. */}
+      {(process.env.NEXT_PUBLIC_CONSENTRY_CHAIN_ID ?? "31337") === "31337" &&
+      (searching || wallets.some((c) => c.id === DEV_WALLET_RDNS)) ? (
         <p className="muted">
           The development wallet is for this local demo only: it signs with public test keys, and its menu lets you act
           as each person of the demo in turn.

@@ -181,7 +181,7 @@ describe("reads through the gateways (browser, end to end)", function () {
     await page.getByLabel("Who", { exact: true }).selectOption({ label: HOSPITAL });
     await page.getByLabel("Conditions").check();
     await page.getByLabel("1 week").check();
-    await page.getByLabel(`No fee: I sign, ${LAB} sends it`).check();
+    await page.getByLabel(`No fee for me: I sign, and ${LAB} sends it and pays`).check();
     await page.getByRole("button", { name: "Give consent" }).click();
     await page.getByText(/^Consent given to St\. Example Hospital/).waitFor();
     const mayReadConditions = async () =>
