@@ -254,7 +254,8 @@ describe("patient portal (browser, end to end)", function () {
     });
     await publicClient.waitForTransactionReceipt({ hash });
     const actingFor = page.getByRole("list", { name: "Patients you act for" });
-    await actingFor.getByText("A patient who appointed you").waitFor({ timeout: 20_000 });
+    // Bob is named in this browser (she named him as her delegate): he is shown by that name.
+    await actingFor.getByText("Bob", { exact: true }).waitFor({ timeout: 20_000 });
     expect(await actingFor.locator("details").textContent()).to.contain(bob.address);
 
     await page.getByRole("button", { name: "Remove Bob" }).click();

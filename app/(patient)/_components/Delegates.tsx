@@ -57,7 +57,7 @@ export function Delegates({ patient }: { patient: Address }) {
           {actingFor.map((d) => (
             <li key={d.patient} className="row">
               <span className="person">
-                {nameOf(d.patient) ?? "A patient who appointed you"}
+                <span>{nameOf(d.patient) ?? "A patient who appointed you"}</span>
                 <details className="details">
                   <summary>Details</summary>
                   <span className="address muted small">Their wallet address: {d.patient}</span>
@@ -91,7 +91,7 @@ function DelegateRow({
   return (
     <li className="row">
       <span className="person">
-        {name}
+        <span>{name}</span>
         <details className="details">
           <summary>Details</summary>
           <span className="address muted small">Their wallet address: {entry.delegate}</span>
@@ -115,7 +115,7 @@ function AppointForm() {
   const tx = useContractTx();
   const [name, setNameField] = useState("");
   const [address, setAddress] = useState("");
-  const { setName } = useNames();
+  const { nameOf, setName } = useNames();
   const [confirmed, setConfirmed] = useState("Delegate appointed.");
   const [until, setUntil] = useState("");
   /** Refused submits so far (0 again after an appointment): errors show, re-checked as she fixes them. */
@@ -156,9 +156,12 @@ function AppointForm() {
     // Rules that live in the contract (not yourself, not the zero address) are checked by its
     // simulation, which explains a refusal before the wallet is asked.
     setConfirmed(`${name.trim()} can now act for you.`);
-    // Remembered in this browser only: the name is never sent anywhere.
+    // Remembered in this browser only: the name is never sent anywhere. Set before sending, so that
+    // the new row shows it at once; put back as it was if the appointment fails.
+    const previous = nameOf(trimmed);
     setName(trimmed, name);
     const ok = await tx.send("appointDelegate", [getAddress(trimmed.toLowerCase()), expiresAt]);
+    if (!ok) setName(trimmed, previous ?? "");
     if (ok) {
       setNameField("");
       setAddress("");
