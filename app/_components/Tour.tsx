@@ -169,12 +169,14 @@ export default function Tour() {
                 const key = `${story.id}:${index}`;
                 return (
                   <li key={key} aria-current={current === key ? "step" : undefined}>
-                    <button type="button" className="button small" onClick={() => void go(story.id, index, step)}>
+                    {/* The accessible name starts with the visible text (WCAG 2.5.3, label in name). */}
+                    <button
+                      type="button"
+                      className="button small"
+                      aria-label={`Go: as ${roleLabel(step.as)}, step ${index + 1} of ${story.title}, on ${step.page}`}
+                      onClick={() => void go(story.id, index, step)}
+                    >
                       Go: as {roleLabel(step.as)}
-                      {/* The accessible name starts with the visible text (WCAG 2.5.3, label in name). */}
-                      <span className="visually-hidden">
-                        , step {index + 1} of {story.title}, on {step.page}
-                      </span>
                     </button>{" "}
                     <span>{step.what}</span>
                     {step.needs && role(step.needs) ? (
