@@ -49,8 +49,8 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
         </Providers>
         <footer className="site-footer">
           <p>
-            Your records stay with your hospitals and labs; the chain only records who may read them. Addresses and
-            codes are public on the chain: use a separate address per relationship if that matters to you.
+            Your records stay with your hospitals and labs. Consentry only keeps a public list of who may read them and
+            why. Anyone can see that list, but not your name: it knows you by your wallet.
           </p>
         </footer>
       </body>

@@ -2,8 +2,8 @@
 import dynamic from "next/dynamic";
 import { useConnection, useDisconnect } from "wagmi";
 
-import { shortAddress } from "../_lib/format.ts";
 import { useMounted } from "../_lib/hooks.ts";
+import { useNames } from "../_lib/names.ts";
 import { DEV_WALLET_RDNS } from "../_lib/wagmi.ts";
 
 // DEV_WALLET_ENABLED, written in place: a build for another chain drops this import, and with it the
@@ -18,13 +18,14 @@ export function AccountBar() {
   const mounted = useMounted();
   const { address, connector, isConnected } = useConnection();
   const disconnect = useDisconnect();
+  const { nameOf } = useNames();
   if (!mounted || !isConnected || !address) return null;
   return (
     <div className="account-bar">
       {DevAccountMenu && connector?.id === DEV_WALLET_RDNS ? <DevAccountMenu /> : null}
       <span className="account" title={address}>
-        <span className="visually-hidden">Connected as </span>
-        {shortAddress(address)}
+        <span className="visually-hidden">Connected: </span>
+        {nameOf(address) ?? "Your wallet"}
         {connector ? <span className="muted"> · {connector.name}</span> : null}
       </span>
       <button type="button" className="button small" onClick={() => disconnect.mutate()}>

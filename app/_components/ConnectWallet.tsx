@@ -5,12 +5,20 @@ import { explainTransactionError } from "#sdk/errors.ts";
 import { useMounted } from "../_lib/hooks.ts";
 import { DEV_WALLET_RDNS } from "../_lib/wagmi.ts";
 
-/** The wallets in this browser, by name: every EIP-6963 announcement, else `window.ethereum`. */
+/**
+ * The wallets in this browser, by name: every EIP-6963 announcement, else `window.ethereum`.
+ * Before the page knows them (server render, hydration) the same card is drawn with the room of
+ * one row of wallets kept, so that nothing below it moves when they appear (no layout shift).
+ */
 export function ConnectWallet() {
   const mounted = useMounted();
+  if (!mounted) return <ConnectCard searching />;
+  return <ConnectCard />;
+}
+
+function ConnectCard({ searching = false }: { searching?: boolean }) {
   const connectors = useConnectors();
   const connect = useConnect();
-  if (!mounted) return <p>Looking for wallets…</p>;
 
   const announced = connectors.filter((c) => c.id !== "injected");
   const legacy =
@@ -23,7 +31,11 @@ export function ConnectWallet() {
     <section className="card" aria-labelledby="connect-heading">
       <h2 id="connect-heading">Connect your wallet</h2>
       <p>Your wallet is your key: only you can give or take back consent, and nobody else holds it.</p>
-      {wallets.length === 0 ? (
+      {searching ? (
+        <p className="wallets-searching" aria-busy="true">
+          Looking for wallets…
+        </p>
+      ) : wallets.length === 0 ? (
         <p className="notice">
           No wallet found in this browser. Install a browser wallet (one that supports EIP-6963, such as MetaMask or
           Rabby), then reload this page.
@@ -45,8 +57,9 @@ export function ConnectWallet() {
           ))}
         </ul>
       )}
+      {/* DEV_WALLET_ENABLED written in place, so that a build for another chain drops this text. */}
       {(process.env.NEXT_PUBLIC_CONSENTRY_CHAIN_ID ?? "31337") === "31337" &&
-      wallets.some((c) => c.id === DEV_WALLET_RDNS) ? (
+      (searching || wallets.some((c) => c.id === DEV_WALLET_RDNS)) ? (
         <p className="muted">
           The development wallet is for this local demo only: it signs with public test keys, and its menu lets you act
           as each person of the demo in turn.

@@ -169,10 +169,11 @@ export default function Tour() {
                 const key = `${story.id}:${index}`;
                 return (
                   <li key={key} aria-current={current === key ? "step" : undefined}>
+                    {/* The accessible name starts with the visible text (WCAG 2.5.3, label in name). */}
                     <button
                       type="button"
                       className="button small"
-                      aria-label={`${story.title}, step ${index + 1}: as ${roleLabel(step.as)}, on ${step.page}`}
+                      aria-label={`Go: as ${roleLabel(step.as)}, step ${index + 1} of ${story.title}, on ${step.page}`}
                       onClick={() => void go(story.id, index, step)}
                     >
                       Go: as {roleLabel(step.as)}

@@ -2,8 +2,10 @@
 import { describeScope } from "#sdk/codes.ts";
 import { type LedgerGrant, NO_END } from "#sdk/ledger.ts";
 
-const dateFormat = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "long", year: "numeric" });
-const dateTimeFormat = new Intl.DateTimeFormat("en-GB", {
+// In the browser's language (written out: "4 December 2026" in British English, "December 4, 2026" in
+// American), never numeric: "04/12/2026" means different days in different countries.
+const dateFormat = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "long", year: "numeric" });
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
   day: "numeric",
   month: "long",
   year: "numeric",

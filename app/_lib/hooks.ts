@@ -74,9 +74,6 @@ export type TxStatus =
   | { phase: "confirmed"; hash: Hash }
   | { phase: "failed"; message: string; hash?: Hash };
 
-/** How long "Confirmed." stays up. */
-const CONFIRMATION_MS = 10_000;
-
 type RegistryAbi = typeof consentRegistryAbi;
 type WriteName = ContractFunctionName<RegistryAbi, "nonpayable">;
 
@@ -174,13 +171,7 @@ export function useTx() {
     [address, config, explain, queryClient],
   );
 
-  // A confirmation is news, not state: it clears after a while (the ledger itself shows the result).
-  useEffect(() => {
-    if (status.phase !== "confirmed") return;
-    const id = setTimeout(() => setStatus((s) => (s === status ? { phase: "idle" } : s)), CONFIRMATION_MS);
-    return () => clearTimeout(id);
-  }, [status]);
-
+  // An outcome (confirmed or failed) stays until the next action: nothing clears it on a timer.
   const reset = useCallback(() => setStatus({ phase: "idle" }), []);
   const fail = useCallback((message: string) => setStatus({ phase: "failed", message }), []);
   const busy = status.phase === "checking" || status.phase === "signing" || status.phase === "pending";

@@ -61,12 +61,20 @@ export function formatAmount(amount: bigint, decimals: number): string {
   return trimmed ? `${grouped}.${trimmed}` : grouped;
 }
 
-/** The study's research purpose in words, with its code: "health, medical and biomedical research (DUO:0000006)". */
-export function studyPurposeWords(purpose: bigint): string {
+/** The study's research purpose in words, with its code: "health, medical and biomedical research (DUO:0000006)"
+ * (without the code for a patient: `withCode` false; the code goes in a "Details" disclosure). */
+export function studyPurposeWords(purpose: bigint, withCode = true): string {
   const decoded = decodePurpose(purpose);
   if (!decoded) return "an unknown purpose";
   const entry = PURPOSES[decoded.purpose];
-  return `${entry.display}${decoded.purpose === "DS" ? ` (disease ${decoded.disease})` : ""} (${entry.code})`;
+  const words = `${entry.display}${decoded.purpose === "DS" ? ` (disease ${decoded.disease})` : ""}`;
+  return withCode ? `${words} (${entry.code})` : words;
+}
+
+/** The study's research purpose code ("DUO:0000006"), for a "Details" disclosure. */
+export function studyPurposeCode(purpose: bigint): string {
+  const decoded = decodePurpose(purpose);
+  return decoded ? PURPOSES[decoded.purpose].code : purpose.toString();
 }
 
 /** "Lab results and vital signs, conditions and diagnostic reports, for …": what a participant shares. */

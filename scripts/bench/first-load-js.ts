@@ -8,7 +8,9 @@
  * they load only in browsers without ES modules.
  *
  * Prints the scripts of the patient portal (`/`) with the total, and the totals of the other
- * routes for information; exits non-zero when `/` is over its budget. Run: `npm run bench:app`.
+ * routes for information; exits non-zero when `/` is over its budget. Then loads every page route
+ * in Chromium at phone size and prints its cumulative layout shift (CLS, from the browser's
+ * layout-shift entries); exits non-zero when one is over 0.05. Run: `npm run bench:app`.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -16,9 +18,15 @@ import { join } from "node:path";
 import { runInNewContext } from "node:vm";
 import { gzipSync } from "node:zlib";
 
+import { chromium } from "playwright-core";
+
+import { HOST, NEXT_CLI, answers, freePort, startProcess, stopProcess, waitFor } from "../../test/e2e/lib/processes.ts";
+import { visibleStrings } from "../../test/e2e/lib/plain-language.ts";
+import { findChromium } from "../lib/chromium.ts";
+import { fleschReadingEase, sentencesOf } from "../lib/readability.ts";
+
 const ROOT = new URL("../../", import.meta.url).pathname;
 const NEXT_DIR = join(ROOT, ".next");
-const NEXT_CLI = join(ROOT, "node_modules/next/dist/bin/next");
 /** kB of gzip JavaScript the patient portal may make a phone download before it works. */
 const BUDGET_KB = 300;
 const BUDGETED_ROUTE = "/";
@@ -115,3 +123,109 @@ for (const m of measured.filter((x) => x !== budgeted)) {
 }
 console.log("");
 if (!ok) process.exitCode = 1;
+
+// ------------------------------------------------------------------ layout shift (CLS) on a phone
+
+/** Cumulative layout shift a route may cause on a phone while it loads (Core Web Vitals "good" is 0.1). */
+const CLS_BUDGET = 0.05;
+const PHONE = { width: 390, height: 844 };
+
+/**
+ * Loads each page route of the production build (`next start` on a free port) in Chromium at
+ * phone size, as a first-time visitor with no wallet, and sums its layout-shift entries (not those
+ * after input), waiting until the page has settled.
+ */
+async function measureLayoutShift(): Promise<boolean> {
+  const chromiumPath = findChromium();
+  if (!chromiumPath) {
+    console.log("Layout shift: SKIPPED, no Chromium (set CHROMIUM_PATH or apt-get install chromium)\n");
+    return true;
+  }
+  const port = await freePort();
+  const server = startProcess("next start", [NEXT_CLI, "start", "-H", HOST, "-p", String(port)], {
+    NEXT_TELEMETRY_DISABLED: "1",
+  });
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+  let ok = true;
+  try {
+    const base = `http://${HOST}:${port}`;
+    await waitFor(server, () => answers(base), 60_000);
+    console.log(`Layout shift on a phone (${PHONE.width}×${PHONE.height}, first visit, no wallet)\n`);
+    console.log(`${"route".padEnd(44)} ${"CLS".padStart(9)}  largest shifts`);
+    for (const m of measured) {
+      const context = await browser.newContext({ viewport: PHONE, locale: "en-GB" });
+      const page = await context.newPage();
+      await page.addInitScript(() => {
+        const w = window as unknown as { shifts: { value: number; sources: string[] }[] };
+        w.shifts = [];
+        new PerformanceObserver((list) => {
+          for (const e of list.getEntries() as (PerformanceEntry & {
+            value: number;
+            hadRecentInput: boolean;
+            sources?: { node?: Node }[];
+          })[]) {
+            if (e.hadRecentInput) continue;
+            const sources = (e.sources ?? []).map((s) => {
+              const n = s.node as Element | undefined;
+              return n?.nodeType === 1
+                ? `${n.tagName.toLowerCase()}${n.className ? `.${String(n.className).split(" ")[0]}` : ""}`
+                : "text";
+            });
+            w.shifts.push({ value: e.value, sources });
+          }
+        }).observe({ type: "layout-shift", buffered: true });
+      });
+      await page.goto(`${base}${m.route}`, { waitUntil: "load" });
+      await page.waitForTimeout(2_500);
+      const shifts = await page.evaluate(
+        () => (window as unknown as { shifts: { value: number; sources: string[] }[] }).shifts,
+      );
+      if (m.route === "/") for (const text of await visibleStrings(page)) portalStrings.add(text);
+      await context.close();
+      const cls = shifts.reduce((sum, s) => sum + s.value, 0);
+      const within = cls <= CLS_BUDGET;
+      ok &&= within;
+      const worst = [...shifts]
+        .sort((a, b) => b.value - a.value)
+        .slice(0, 2)
+        .map((s) => `${s.value.toFixed(3)} ${s.sources.join(",")}`)
+        .join("; ");
+      console.log(
+        `${m.route.padEnd(44)} ${cls.toFixed(3).padStart(9)}  ${within ? "ok" : `OVER BUDGET ${CLS_BUDGET}`}${worst ? `  (${worst})` : ""}`,
+      );
+    }
+    console.log(`budget: CLS ≤ ${CLS_BUDGET} on every route\n`);
+  } finally {
+    await browser.close();
+    await stopProcess(server, "SIGTERM");
+  }
+  return ok;
+}
+
+// ------------------------------------------------------------------ reading ease of the patient portal
+
+/** Flesch reading ease the patient portal's sentences must reach (60–70: plain English, age 12–13). */
+const READING_TARGET = 60;
+/** What the patient read in each state the browser tests reached (written by test/e2e/keyboard.test.ts). */
+const PORTAL_STRINGS = join(ROOT, "test-results/portal-strings.json");
+const portalStrings = new Set<string>();
+
+if (!(await measureLayoutShift())) process.exitCode = 1;
+
+{
+  let source = "the first visit to / (run `npm run test:e2e -- test/e2e/keyboard.test.ts` for every state)";
+  if (existsSync(PORTAL_STRINGS)) {
+    const saved = JSON.parse(readFileSync(PORTAL_STRINGS, "utf8")) as { strings: string[]; states: string[] };
+    for (const text of saved.strings) portalStrings.add(text);
+    source = `the first visit and the ${saved.states.length} states of the last plain-language browser test`;
+  }
+  const reading = fleschReadingEase(sentencesOf(portalStrings));
+  const within = reading.score >= READING_TARGET;
+  console.log(`Reading ease of the patient portal (Flesch), from ${source}
+`);
+  console.log(
+    `${reading.sentences} sentences, ${reading.words} words: ${reading.score.toFixed(1)}  target ≥ ${READING_TARGET}: ${within ? "ok" : "BELOW TARGET"}
+`,
+  );
+  if (!within) process.exitCode = 1;
+}

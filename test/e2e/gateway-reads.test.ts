@@ -153,7 +153,7 @@ describe("reads through the gateways (browser, end to end)", function () {
     await lab.getByRole("heading", { name: `My records at ${LAB}` }).waitFor();
     await lab.getByTestId("lab-results").waitFor();
     expect(await lab.getByTestId("lab-results").locator("tbody tr").count()).to.be.greaterThan(0);
-    await lab.getByRole("button", { name: "Download my records (FHIR Bundle)" }).waitFor();
+    await lab.getByRole("button", { name: `Download my records at ${LAB} as a file` }).waitFor();
 
     const log = lab.getByTestId("access-log");
     await log.waitFor();
@@ -181,7 +181,7 @@ describe("reads through the gateways (browser, end to end)", function () {
     await page.getByLabel("Who", { exact: true }).selectOption({ label: HOSPITAL });
     await page.getByLabel("Conditions").check();
     await page.getByLabel("1 week").check();
-    await page.getByLabel(`No fee: I sign, ${LAB} sends it`).check();
+    await page.getByLabel(`No fee for me: I sign, and ${LAB} sends it and pays`).check();
     await page.getByRole("button", { name: "Give consent" }).click();
     await page.getByText(/^Consent given to St\. Example Hospital/).waitFor();
     const mayReadConditions = async () =>
@@ -238,14 +238,15 @@ describe("reads through the gateways (browser, end to end)", function () {
     await connect(page, baseUrl, "/");
     const lab = page.locator(`article[data-custodian="${LAB}"]`);
     await lab.getByRole("button", { name: `Sign in to ${LAB}` }).click();
-    await lab.getByText(`No record at ${LAB} is linked to this wallet yet.`, { exact: false }).waitFor();
+    await lab.getByText(`Your record at ${LAB} is not linked to this wallet yet.`, { exact: false }).waitFor();
     // Validated before anything is sent.
     await lab.getByRole("button", { name: "Link my record" }).click();
-    await lab.getByText("Enter the link code exactly as the custodian gave it to you.").waitFor();
+    await lab.getByText(`Enter the link code exactly as ${LAB} gave it to you.`).waitFor();
     await lab.getByLabel(`Link code from ${LAB}`).fill(code);
     await lab.getByRole("button", { name: "Link my record" }).click();
     await lab.getByRole("heading", { name: `My records at ${LAB}` }).waitFor();
-    await lab.getByText(`your record here is Patient/${patientId}`, { exact: false }).waitFor();
+    await lab.getByText("your record here is linked to your wallet", { exact: false }).waitFor();
+    expect(await lab.locator("details").first().textContent()).to.contain(`your record here is Patient/${patientId}`);
     await lab.getByTestId("lab-results").waitFor();
     expect(wallet.sentCount(), "linking sends no transaction").to.equal(0);
     expect(pageProblems(wallet)).to.deep.equal([]);

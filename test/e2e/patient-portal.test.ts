@@ -129,7 +129,7 @@ describe("patient portal (browser, end to end)", function () {
     await wrongNetwork.waitFor();
     expect(await wrongNetwork.textContent()).to.contain("chain 1");
     await shoot("portal-wrong-network-phone", PHONE, false);
-    await page.getByRole("button", { name: "Switch to Consentry local chain" }).click();
+    await page.getByRole("button", { name: "Switch network" }).click();
     await page.getByRole("heading", { name: "Who may use your records" }).waitFor();
     await page.getByText("You have not given anyone consent yet.").waitFor();
     expect(await page.evaluate(() => sessionStorage.getItem("testwallet.chainId"))).to.equal("31337");
@@ -137,8 +137,11 @@ describe("patient portal (browser, end to end)", function () {
 
   it("validates the grant form before anything is signed", async () => {
     await page.getByRole("button", { name: "Give consent" }).click();
-    await page.getByText("Choose the organization that receives your consent.").waitFor();
-    await page.getByText("Choose at least one kind of data.").waitFor();
+    // An error summary at the top of the form, with each error linking to its field (and under the field).
+    const summary = page.getByRole("alert").filter({ hasText: "There is a problem" });
+    await summary.getByRole("link", { name: "Choose the organization that receives your consent." }).waitFor();
+    await summary.getByRole("link", { name: "Choose at least one kind of data." }).waitFor();
+    expect(await summary.evaluate((el) => el === document.activeElement), "the summary has focus").to.equal(true);
     expect(sentCount()).to.equal(0);
   });
 
@@ -218,6 +221,8 @@ describe("patient portal (browser, end to end)", function () {
   it("appoints and removes a delegate, explains a refused one before signing, and lists patients it acts for", async () => {
     const address = page.getByLabel("Delegate's address");
     const sentBefore = sentCount();
+    // She names the person; the portal shows the name, and the address only under "Details".
+    await page.getByLabel("Their name").fill("Bob");
     await address.fill(alice.address);
     await page.getByRole("button", { name: "Appoint delegate" }).click();
     await page.getByText("You cannot appoint yourself as your own delegate; enter someone else's address.").waitFor();
@@ -225,11 +230,11 @@ describe("patient portal (browser, end to end)", function () {
 
     await address.fill("0x12");
     await page.getByRole("button", { name: "Appoint delegate" }).click();
-    await page.getByText("That is not a valid address.").waitFor();
+    await page.getByText("That is not a valid address.").first().waitFor();
 
     await address.fill(bob.address.toLowerCase());
     await page.getByRole("button", { name: "Appoint delegate" }).click();
-    await page.getByText("Delegate appointed.").waitFor();
+    await page.getByText("Bob can now act for you.").waitFor();
     await page.getByText(`Acts for you with no end date`).waitFor();
     expect(
       await publicClient.readContract({
@@ -249,11 +254,11 @@ describe("patient portal (browser, end to end)", function () {
     });
     await publicClient.waitForTransactionReceipt({ hash });
     const actingFor = page.getByRole("list", { name: "Patients you act for" });
-    await actingFor.getByText(bob.address).waitFor({ timeout: 20_000 });
+    // Bob is named in this browser (she named him as her delegate): he is shown by that name.
+    await actingFor.getByText("Bob", { exact: true }).waitFor({ timeout: 20_000 });
+    expect(await actingFor.locator("details").textContent()).to.contain(bob.address);
 
-    await page
-      .getByRole("button", { name: `Remove delegate ${bob.address.slice(0, 6)}…${bob.address.slice(-4)}` })
-      .click();
+    await page.getByRole("button", { name: "Remove Bob" }).click();
     await page.getByText("You have no delegates.").waitFor();
   });
 
@@ -286,7 +291,7 @@ describe("patient portal (browser, end to end)", function () {
   it("exports the grants as a FHIR Bundle of Consent resources", async () => {
     const [download] = await Promise.all([
       page.waitForEvent("download"),
-      page.getByRole("button", { name: "Download my consents (FHIR JSON)" }).click(),
+      page.getByRole("button", { name: "Download my consents as a file" }).click(),
     ]);
     const path = await download.path();
     const bundle = JSON.parse(readFileSync(path, "utf8")) as {
@@ -355,7 +360,7 @@ describe("patient portal (browser, end to end)", function () {
         .map((el) => el.outerHTML.slice(0, 80)),
     );
     expect(unlabelled).to.deep.equal([]);
-    await page.getByRole("button", { name: "Download my consents (FHIR JSON)" }).focus();
+    await page.getByRole("button", { name: "Download my consents as a file" }).focus();
     await page.keyboard.press("Tab");
     await page.keyboard.press("Shift+Tab");
     const outline = await page.evaluate(() => {

@@ -199,7 +199,10 @@ describe("research, governance and provider consoles (browser, end to end)", fun
     // So do the currency's symbol and decimals (until then an amount shows in raw units).
     await item.getByText("5 CRC per delivery", { exact: false }).waitFor();
     const text = (await item.textContent()) ?? "";
-    expect(text).to.contain(`Study ${studyId}: health, medical and biomedical research (DUO:0000006)`);
+    expect(text).to.contain(`Study ${studyId}: health, medical and biomedical research`);
+    // Its code only under "Details".
+    expect(await item.getByRole("heading", { level: 3 }).textContent()).to.not.contain("DUO");
+    expect(await item.locator("details").textContent()).to.contain("DUO:0000006");
     expect(text).to.contain("Example Research Institute");
     expect(text).to.contain("Lab results and vital signs, for health, medical and biomedical research");
     expect(text).to.contain("5 CRC per delivery of your data; you receive 4.5 CRC");

@@ -38,7 +38,9 @@ describe("the guided tour with the development wallet (browser, end to end)", fu
     await tour.waitFor();
     const summary = tour.locator("summary");
     if ((await tour.locator("details").getAttribute("open")) === null) await summary.click();
-    await tour.getByRole("button", { name: new RegExp(`^${story}, step ${n}: as ${escape(as.label)}, on `) }).click();
+    await tour
+      .getByRole("button", { name: new RegExp(`^Go: as ${escape(as.label)}, step ${n} of ${story}, on `) })
+      .click();
     await page.waitForURL((url) => url.pathname === path);
     await page.locator(`.account[title="${as.address}"]`).waitFor();
   }

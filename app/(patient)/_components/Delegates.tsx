@@ -3,9 +3,11 @@ import { type FormEvent, useId, useState } from "react";
 import { type Address, getAddress, isAddress } from "viem";
 
 import type { DelegateEntry } from "#sdk/ledger.ts";
+import { ErrorSummary, type FieldProblem } from "../../_components/ErrorSummary.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
-import { formatDate, shortAddress, untilWords } from "../../_lib/format.ts";
+import { formatDate, untilWords } from "../../_lib/format.ts";
 import { useContractTx, useNow } from "../../_lib/hooks.ts";
+import { useNames } from "../../_lib/names.ts";
 import { useDelegates, usePatientsActedFor } from "../_hooks/useLedger.ts";
 
 /** Delegates (guardians, caregivers) the patient appoints and removes, and whom this account acts for. */
@@ -13,6 +15,10 @@ export function Delegates({ patient }: { patient: Address }) {
   const { data: delegates = [], isPending } = useDelegates(patient);
   const { data: actingFor = [] } = usePatientsActedFor(patient);
   const now = useNow();
+  // One status for removals, below the list: a removed row disappears, its outcome must not.
+  const removal = useContractTx();
+  const [removed, setRemoved] = useState("");
+  const { nameOf } = useNames();
   return (
     <section className="card" aria-labelledby="delegates-heading">
       <h2 id="delegates-heading">People who can act for you</h2>
@@ -27,10 +33,21 @@ export function Delegates({ patient }: { patient: Address }) {
       ) : (
         <ul className="plain rows">
           {delegates.map((d) => (
-            <DelegateRow key={d.delegate} patient={patient} entry={d} now={now} />
+            <DelegateRow
+              key={d.delegate}
+              entry={d}
+              name={nameOf(d.delegate) ?? "Someone you appointed"}
+              now={now}
+              busy={removal.busy}
+              onRemove={() => {
+                setRemoved(nameOf(d.delegate) ?? "Someone you appointed");
+                void removal.send("removeDelegate", [patient, d.delegate]);
+              }}
+            />
           ))}
         </ul>
       )}
+      <TxStatusLine status={removal.status} confirmed={`${removed} can no longer act for you.`} />
       <AppointForm />
       <h3 id="acting-for-heading">Patients you act for</h3>
       {actingFor.length === 0 ? (
@@ -39,8 +56,12 @@ export function Delegates({ patient }: { patient: Address }) {
         <ul className="plain rows" aria-labelledby="acting-for-heading">
           {actingFor.map((d) => (
             <li key={d.patient} className="row">
-              <span className="address" title={d.patient}>
-                {d.patient}
+              <span className="person">
+                <span>{nameOf(d.patient) ?? "A patient who appointed you"}</span>
+                <details className="details">
+                  <summary>Details</summary>
+                  <span className="address muted small">Their wallet address: {d.patient}</span>
+                </details>
               </span>
               <span className={d.expiresAt <= now ? "badge badge-expired" : "badge badge-active"}>
                 {d.expiresAt <= now ? `Ended on ${formatDate(d.expiresAt)}` : `Delegate ${untilWords(d.expiresAt)}`}
@@ -53,26 +74,35 @@ export function Delegates({ patient }: { patient: Address }) {
   );
 }
 
-function DelegateRow({ patient, entry, now }: { patient: Address; entry: DelegateEntry; now: number }) {
-  const tx = useContractTx();
+function DelegateRow({
+  entry,
+  name,
+  now,
+  busy,
+  onRemove,
+}: {
+  entry: DelegateEntry;
+  name: string;
+  now: number;
+  busy: boolean;
+  onRemove: () => void;
+}) {
   const ended = entry.expiresAt <= now;
   return (
     <li className="row">
-      <span className="address" title={entry.delegate}>
-        {entry.delegate}
+      <span className="person">
+        <span>{name}</span>
+        <details className="details">
+          <summary>Details</summary>
+          <span className="address muted small">Their wallet address: {entry.delegate}</span>
+        </details>
       </span>
       <span className={ended ? "badge badge-expired" : "badge badge-active"}>
         {ended ? `Ended on ${formatDate(entry.expiresAt)}` : `Acts for you ${untilWords(entry.expiresAt)}`}
       </span>
-      <button
-        type="button"
-        className="button small danger"
-        disabled={tx.busy}
-        onClick={() => void tx.send("removeDelegate", [patient, entry.delegate])}
-      >
-        Remove<span className="visually-hidden"> delegate {shortAddress(entry.delegate)}</span>
+      <button type="button" className="button small danger" disabled={busy} onClick={onRemove}>
+        Remove<span className="visually-hidden"> {name}</span>
       </button>
-      <TxStatusLine status={tx.status} confirmed="Delegate removed." />
     </li>
   );
 }
@@ -83,18 +113,27 @@ const checksumOk = (value: string) => value === value.toLowerCase() || isAddress
 function AppointForm() {
   const id = useId();
   const tx = useContractTx();
+  const [name, setNameField] = useState("");
   const [address, setAddress] = useState("");
+  const { nameOf, setName } = useNames();
+  const [confirmed, setConfirmed] = useState("Delegate appointed.");
   const [until, setUntil] = useState("");
-  const [errors, setErrors] = useState<{ address?: string; until?: string }>({});
+  /** Refused submits so far (0 again after an appointment): errors show, re-checked as she fixes them. */
+  const [attempt, setAttempt] = useState(0);
+  const errors = attempt > 0 ? validate().found : {};
+  const problems: FieldProblem[] = [
+    ...(errors.name ? [{ field: `${id}-name`, message: errors.name }] : []),
+    ...(errors.address ? [{ field: `${id}-address`, message: errors.address }] : []),
+    ...(errors.until ? [{ field: `${id}-until`, message: errors.until }] : []),
+  ];
 
-  async function onSubmit(event: FormEvent) {
-    event.preventDefault();
-    const found: typeof errors = {};
+  function validate() {
+    const found: { name?: string; address?: string; until?: string } = {};
+    if (!name.trim()) found.name = "Enter the name of the person, so that you know who they are later.";
     const trimmed = address.trim();
-    if (!trimmed) found.address = "Enter the delegate's address (0x followed by 40 characters).";
+    if (!trimmed) found.address = "Enter the address of their wallet: copy it from their wallet app.";
     else if (!isAddress(trimmed, { strict: false })) found.address = "That is not a valid address.";
-    else if (!checksumOk(trimmed))
-      found.address = "That address has a typo: its capital letters do not match its checksum.";
+    else if (!checksumOk(trimmed)) found.address = "That address has a typo: copy it again from their wallet app.";
     let expiresAt = 0;
     if (until) {
       const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(until);
@@ -103,22 +142,55 @@ function AppointForm() {
       else if (day.getTime() <= Date.now() + 60_000) found.until = "The end date must be after today.";
       else expiresAt = Math.floor(day.getTime() / 1000);
     }
-    setErrors(found);
+    return { found, trimmed, expiresAt };
+  }
+
+  async function onSubmit(event: FormEvent) {
+    event.preventDefault();
+    const { found, trimmed, expiresAt } = validate();
     if (Object.keys(found).length > 0) {
-      tx.fail("Check the highlighted fields.");
+      tx.reset();
+      setAttempt((n) => n + 1); // the error summary takes focus
       return;
     }
     // Rules that live in the contract (not yourself, not the zero address) are checked by its
     // simulation, which explains a refusal before the wallet is asked.
+    setConfirmed(`${name.trim()} can now act for you.`);
+    // Remembered in this browser only: the name is never sent anywhere. Set before sending, so that
+    // the new row shows it at once; put back as it was if the appointment fails.
+    const previous = nameOf(trimmed);
+    setName(trimmed, name);
     const ok = await tx.send("appointDelegate", [getAddress(trimmed.toLowerCase()), expiresAt]);
+    if (!ok) setName(trimmed, previous ?? "");
     if (ok) {
+      setNameField("");
       setAddress("");
       setUntil("");
+      setAttempt(0);
     }
   }
 
   return (
     <form noValidate onSubmit={onSubmit} className="form inline-form" aria-label="Appoint a delegate">
+      <ErrorSummary problems={problems} attempt={attempt} />
+      <div className="field">
+        <label htmlFor={`${id}-name`}>Their name</label>
+        <input
+          id={`${id}-name`}
+          type="text"
+          autoComplete="off"
+          value={name}
+          aria-invalid={!!errors.name}
+          aria-describedby={`${id}-name-help ${id}-name-error`}
+          onChange={(e) => setNameField(e.target.value)}
+        />
+        <p id={`${id}-name-help`} className="help">
+          Only this browser remembers it.
+        </p>
+        <p id={`${id}-name-error`} className="field-error">
+          {errors.name}
+        </p>
+      </div>
       <div className="field">
         <label htmlFor={`${id}-address`}>Delegate&apos;s address</label>
         <input
@@ -127,12 +199,14 @@ function AppointForm() {
           inputMode="text"
           autoComplete="off"
           spellCheck={false}
-          placeholder="0x…"
           value={address}
           aria-invalid={!!errors.address}
-          aria-describedby={`${id}-address-error`}
+          aria-describedby={`${id}-address-help ${id}-address-error`}
           onChange={(e) => setAddress(e.target.value)}
         />
+        <p id={`${id}-address-help`} className="help">
+          Copy it from their wallet app. It is checked for typos before anything is signed.
+        </p>
         <p id={`${id}-address-error`} className="field-error">
           {errors.address}
         </p>
@@ -157,7 +231,7 @@ function AppointForm() {
       <button type="submit" className="button primary" disabled={tx.busy}>
         Appoint delegate
       </button>
-      <TxStatusLine status={tx.status} confirmed="Delegate appointed." />
+      <TxStatusLine status={tx.status} confirmed={confirmed} />
     </form>
   );
 }

@@ -25,13 +25,19 @@ export function EmergencyBanner({ patient }: { patient: Address }) {
       </p>
       <ul className="plain">
         {open.map((entry) => {
-          const organization = nameOf(entry.organization) ?? shortAddress(entry.organization);
+          const organization = nameOf(entry.organization) ?? "an organization no longer in the register";
           return (
             <li key={entry.organization} className="emergency-item">
               <dl>
                 <dt>Who</dt>
                 <dd>
-                  Clinician <span title={entry.clinician}>{shortAddress(entry.clinician)}</span> at {organization}
+                  A clinician of {organization}
+                  <details className="details">
+                    <summary>Details</summary>
+                    <span className="muted small">
+                      Their account: <span title={entry.clinician}>{shortAddress(entry.clinician)}</span>
+                    </span>
+                  </details>
                 </dd>
                 <dt>Why</dt>
                 <dd>{entry.reason}</dd>

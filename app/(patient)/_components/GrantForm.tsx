@@ -1,5 +1,5 @@
 "use client";
-import { type FormEvent, useId, useMemo, useState } from "react";
+import { type FormEvent, useEffect, useId, useMemo, useState } from "react";
 import type { Address } from "viem";
 import { useConfig } from "wagmi";
 
@@ -16,6 +16,7 @@ import {
 } from "#sdk/codes.ts";
 import { KIND_WORDS } from "#sdk/errors.ts";
 import { grantState } from "#sdk/ledger.ts";
+import { ErrorSummary, type FieldProblem } from "../../_components/ErrorSummary.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatDate } from "../../_lib/format.ts";
 import { useContractTx, useNow, useOrganizations } from "../../_lib/hooks.ts";
@@ -81,7 +82,8 @@ export function GrantForm({ patient }: { patient: Address }) {
   const [categories, setCategories] = useState<CategoryName[]>([]);
   const [preset, setPreset] = useState<ExpiryPreset>("month");
   const [customDate, setCustomDate] = useState("");
-  const [errors, setErrors] = useState<Errors>({});
+  /** Refused submits so far (0 again after a consent is given): errors show, re-checked as she fixes them. */
+  const [attempt, setAttempt] = useState(0);
   const [confirmedText, setConfirmedText] = useState("Consent given.");
   const config = useConfig();
   const relayers = useRelayers();
@@ -102,6 +104,24 @@ export function GrantForm({ patient }: { patient: Address }) {
       )
     : undefined;
 
+  const errors: Errors = attempt > 0 ? validate() : {};
+  const problems: FieldProblem[] = [
+    ...(errors.grantee ? [{ field: `${formId}-grantee`, message: errors.grantee }] : []),
+    ...(errors.categories ? [{ field: `${formId}-category-0`, message: errors.categories }] : []),
+    ...(errors.expiry
+      ? [{ field: preset === "custom" ? `${formId}-date` : `${formId}-expiry-0`, message: errors.expiry }]
+      : []),
+  ];
+
+  // Once a consent is given the form empties at once, before the ledger is read again: the summary
+  // must not, for a moment, say that the new consent "replaces" itself.
+  const phase = tx.status.phase;
+  useEffect(() => {
+    if (phase !== "confirmed") return;
+    setCategories([]);
+    setAttempt(0);
+  }, [phase]);
+
   function validate(): Errors {
     const found: Errors = {};
     if (!chosen) found.grantee = "Choose the organization that receives your consent.";
@@ -113,11 +133,11 @@ export function GrantForm({ patient }: { patient: Address }) {
   async function onSubmit(event: FormEvent) {
     event.preventDefault();
     const found = validate();
-    setErrors(found);
     // The end date from the clock at the moment of sending (the rendered one may be seconds old).
     const expiry = expiryOf(preset, customDate, new Date());
     if (Object.keys(found).length > 0 || !chosen || typeof expiry !== "number") {
-      tx.fail("Check the highlighted fields.");
+      tx.reset();
+      setAttempt((n) => n + 1); // the error summary takes focus
       return;
     }
     const mask = categoriesToMask(categories);
@@ -125,8 +145,8 @@ export function GrantForm({ patient }: { patient: Address }) {
     setConfirmedText(
       `Consent given to ${chosen.name}: ${describeScope(mask, purposeCode)}, until ${formatDate(expiry)}.`,
     );
-    const ok = relayer
-      ? await tx.run((step) =>
+    void (relayer
+      ? tx.run((step) =>
           relayGrant(config, step, relayer, patient, {
             grantee: chosen.address,
             categories: mask,
@@ -134,11 +154,7 @@ export function GrantForm({ patient }: { patient: Address }) {
             expiresAt: expiry,
           }),
         )
-      : await tx.send("grant", [chosen.address, mask, purposeCode, 0, expiry]);
-    if (ok) {
-      setCategories([]);
-      setErrors({});
-    }
+      : tx.send("grant", [chosen.address, mask, purposeCode, 0, expiry]));
   }
 
   const summary =
@@ -150,6 +166,7 @@ export function GrantForm({ patient }: { patient: Address }) {
     <section className="card" aria-labelledby={`${formId}-heading`}>
       <h2 id={`${formId}-heading`}>Give consent</h2>
       <form noValidate onSubmit={onSubmit} className="form">
+        <ErrorSummary problems={problems} attempt={attempt} />
         <div className="field">
           <label htmlFor={`${formId}-purpose`}>What for</label>
           <select
@@ -198,9 +215,10 @@ export function GrantForm({ patient }: { patient: Address }) {
         <fieldset className="field" aria-invalid={!!errors.categories} aria-describedby={`${formId}-categories-error`}>
           <legend>Which records</legend>
           <div className="checkboxes">
-            {CATEGORY_NAMES.map((c) => (
+            {CATEGORY_NAMES.map((c, index) => (
               <label key={c} className="check">
                 <input
+                  id={`${formId}-category-${index}`}
                   type="checkbox"
                   name="categories"
                   value={c}
@@ -221,9 +239,10 @@ export function GrantForm({ patient }: { patient: Address }) {
         <fieldset className="field" aria-describedby={`${formId}-expiry-error`}>
           <legend>Until when</legend>
           <div className="radios">
-            {(Object.keys(EXPIRY_PRESETS) as ExpiryPreset[]).map((p) => (
+            {(Object.keys(EXPIRY_PRESETS) as ExpiryPreset[]).map((p, index) => (
               <label key={p} className="check">
                 <input
+                  id={`${formId}-expiry-${index}`}
                   type="radio"
                   name={`${formId}-expiry`}
                   value={p}
@@ -253,7 +272,7 @@ export function GrantForm({ patient }: { patient: Address }) {
 
         {relayers.length > 0 ? (
           <fieldset className="field">
-            <legend>Network fee</legend>
+            <legend>Who pays the processing fee</legend>
             <div className="radios">
               <label className="check">
                 <input type="radio" name={`${formId}-payer`} checked={payer === ""} onChange={() => setPayer("")} />
@@ -267,19 +286,20 @@ export function GrantForm({ patient }: { patient: Address }) {
                     checked={payer === r.address}
                     onChange={() => setPayer(r.address)}
                   />
-                  <span>No fee: I sign, {r.name} sends it</span>
+                  <span>No fee for me: I sign, and {r.name} sends it and pays</span>
                 </label>
               ))}
             </div>
-            <p className="help">A custodian sends your signed consent only if it holds your records.</p>
+            <p className="help">A hospital or lab sends your signed consent for you only if it holds your records.</p>
           </fieldset>
         ) : null}
 
-        <p className="summary" aria-live="polite">
+        {/* Not a live region: it would re-read the whole sentence at every checkbox. The button reads it. */}
+        <p className="summary" id={`${formId}-summary`}>
           {summary}
           {replaces && summary ? " This replaces the consent you gave them for this purpose." : null}
         </p>
-        <button type="submit" className="button primary" disabled={tx.busy}>
+        <button type="submit" className="button primary" disabled={tx.busy} aria-describedby={`${formId}-summary`}>
           Give consent
         </button>
         <TxStatusLine status={tx.status} confirmed={confirmedText} />

@@ -3,11 +3,11 @@ import { useRef } from "react";
 import type { Address } from "viem";
 import { useChainId, useConfig } from "wagmi";
 
-import { PURPOSES, decodePurpose } from "#sdk/codes.ts";
+import { PURPOSES, decodePurpose, describeScope } from "#sdk/codes.ts";
 import type { GrantState } from "#sdk/fhir.ts";
 import { type LedgerGrant, grantState, toConsentBundle, toGrantRecord } from "#sdk/ledger.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
-import { formatDate, grantSentence, shortAddress } from "../../_lib/format.ts";
+import { formatDate, grantSentence } from "../../_lib/format.ts";
 import { useContractTx, useNow, useOrganizations } from "../../_lib/hooks.ts";
 import { relayRevoke, useRelayers } from "../../_lib/relay.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";
@@ -28,14 +28,18 @@ const ORDER: GrantState[] = ["active", "not-yet-valid", "expired", "revoked"];
 function revokedWords(grant: LedgerGrant): string {
   const { revoked, patient } = grant;
   if (!revoked) return "";
+  // A study's consent ends when she leaves the study (the study's escrow revokes it for her).
+  if (grant.studyKey && !revoked.all) return "Ended when you left the study.";
   const byPatient = revoked.by.toLowerCase() === patient.toLowerCase();
   if (revoked.all) {
     return byPatient
       ? "Revoked when you revoked every consent."
-      : `Revoked when ${shortAddress(revoked.by)} revoked every consent for you.`;
+      : "Revoked when someone you appointed to act for you revoked every consent for you.";
   }
-  return byPatient ? "You revoked this consent." : `Revoked by ${shortAddress(revoked.by)}.`;
+  return byPatient ? "You revoked this consent." : "Revoked for you by someone you appointed to act for you.";
 }
+
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 function purposeWords(purpose: bigint): string {
   const decoded = decodePurpose(purpose);
@@ -77,10 +81,10 @@ export function GrantList({ patient }: { patient: Address }) {
     <section className="card" aria-labelledby="grants-heading">
       <h2 id="grants-heading">Who may use your records</h2>
       {isPending ? (
-        <p aria-busy="true">Reading your consents from the chain…</p>
+        <p aria-busy="true">Reading your consents…</p>
       ) : isError ? (
         <p className="notice" role="alert">
-          Your consents could not be read from the chain. Check that the node is reachable and reload.
+          Your consents could not be read just now. Check your internet connection and reload the page.
         </p>
       ) : sorted.length === 0 ? (
         <p>You have not given anyone consent yet. Nobody can read your records except in an emergency.</p>
@@ -93,7 +97,7 @@ export function GrantList({ patient }: { patient: Address }) {
       )}
       <div className="actions">
         <button type="button" className="button" onClick={download} disabled={!grants || grants.length === 0}>
-          Download my consents (FHIR JSON)
+          Download my consents<span className="visually-hidden"> as a file</span>
         </button>
         <RevokeAll count={live.length} />
       </div>
@@ -107,7 +111,7 @@ function GrantItem({ grant, now, name }: { grant: LedgerGrant; now: number; name
   // Any custodian's gateway relays a revocation, whoever it concerns.
   const [relayer] = useRelayers();
   const state = grantState(grant, now);
-  const who = name ?? shortAddress(grant.grantee);
+  const who = name ?? "An organization no longer in the register";
   const headingId = `grant-${grant.grantId.slice(2, 14)}`;
   const revocable = state === "active" || state === "not-yet-valid";
   // A study grant is written by the escrow when the patient joins: not "on your behalf".
@@ -118,13 +122,18 @@ function GrantItem({ grant, now, name }: { grant: LedgerGrant; now: number; name
         <h3 id={headingId}>{who}</h3>
         <span className={`badge badge-${state}`}>{STATE_WORDS[state]}</span>
       </div>
-      <p className="grant-sentence">{grantSentence(grant)}</p>
+      {/* A revoked consent no longer runs "until" its old end date. */}
+      <p className="grant-sentence">
+        {grant.revoked ? capitalize(describeScope(grant.categories, grant.purpose)) : grantSentence(grant)}
+      </p>
       <p className="muted small">
         {state === "not-yet-valid" ? `Starts on ${formatDate(grant.validFrom)}. ` : null}
+        {state === "active" && grant.validFrom > 0 ? `Since ${formatDate(grant.validFrom)}. ` : null}
         {state === "expired" ? `Ended on ${formatDate(grant.expiresAt)}. ` : null}
         {grant.revoked ? `${revokedWords(grant)} ` : null}
+        {revocable ? `It opens your records at every hospital and lab that holds them, for ${who} only. ` : null}
         {grant.studyKey ? "Part of a research study you joined (see Research studies below). " : null}
-        {byOther ? `Given on your behalf by ${shortAddress(grant.grantedBy)}.` : null}
+        {byOther ? "Given for you by someone you appointed to act for you." : null}
       </p>
       {revocable ? (
         <>
@@ -158,15 +167,21 @@ function GrantItem({ grant, now, name }: { grant: LedgerGrant; now: number; name
               </span>
             </button>
           ) : null}
-          <TxStatusLine status={tx.status} confirmed="Revoked." />
         </>
       ) : null}
+      {/* Outside the condition: the outcome stays once the consent is revoked (and its buttons gone). */}
+      <TxStatusLine
+        status={tx.status}
+        confirmed={`You revoked your consent to ${who}. It is listed with your past consents.`}
+      />
     </li>
   );
 }
 
 function RevokeAll({ count }: { count: number }) {
   const dialog = useRef<HTMLDialogElement>(null);
+  const cancel = useRef<HTMLButtonElement>(null);
+  const outcome = useRef<HTMLParagraphElement>(null);
   const tx = useContractTx();
   return (
     <>
@@ -177,18 +192,20 @@ function RevokeAll({ count }: { count: number }) {
         onClick={() => {
           tx.reset();
           dialog.current?.showModal();
+          // The safe choice first: Enter or Space must not revoke everything.
+          cancel.current?.focus();
         }}
       >
         Revoke all…
       </button>
-      <TxStatusLine status={tx.status} confirmed={REVOKED_ALL} />
+      <TxStatusLine ref={outcome} status={tx.status} confirmed={REVOKED_ALL} focus={false} />
       <dialog ref={dialog} className="dialog" aria-labelledby="revoke-all-heading" aria-describedby="revoke-all-text">
         <h2 id="revoke-all-heading">Revoke every consent?</h2>
         <p id="revoke-all-text">
-          {count === 1 ? "The one organization" : `All ${count} organizations`} you gave consent to will lose access
-          from the next block on, and any open emergency access closes. Every delegate you appointed stops acting for
-          you, and every signature you gave that has not been sent yet (a consent or a revocation waiting at a relayer)
-          becomes void. You can give consent and appoint delegates again afterwards.
+          {count === 1 ? "The one organization" : `All ${count} organizations`} you gave consent to will lose access at
+          once, and any open emergency access closes. Every person you appointed stops acting for you, and every consent
+          or revocation you signed that a hospital or lab has not sent yet is cancelled. You can give consent and
+          appoint people to act for you again afterwards.
         </p>
         <div className="actions">
           <button
@@ -197,12 +214,15 @@ function RevokeAll({ count }: { count: number }) {
             disabled={tx.busy}
             onClick={async () => {
               const ok = await tx.send("revokeAll", []);
-              if (ok) dialog.current?.close();
+              if (ok) {
+                dialog.current?.close();
+                outcome.current?.focus();
+              }
             }}
           >
             Yes, revoke all
           </button>
-          <button type="button" className="button" onClick={() => dialog.current?.close()}>
+          <button ref={cancel} type="button" className="button" onClick={() => dialog.current?.close()}>
             Cancel
           </button>
         </div>

@@ -15,7 +15,7 @@ import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { findOrganization } from "#sdk/ledger.ts";
 import { GatewaySignIn } from "../../_components/GatewaySignIn.tsx";
 import { RecordsView } from "../../_components/RecordsView.tsx";
-import { shortAddress } from "../../_lib/format.ts";
+import { formatDateTime, shortAddress } from "../../_lib/format.ts";
 import {
   type GatewaySession,
   GatewayError,
@@ -31,6 +31,13 @@ import { registryAddress } from "../../_lib/wagmi.ts";
 /** A patient reading its own records states treatment as the purpose (its own care). */
 const OWN_PURPOSE = "TREAT";
 const LOG_PAGE = 50;
+/** A member of an organization by role (ROLES of #sdk/codes.ts), never by address. */
+const ROLE_WORDS: Record<number, string> = {
+  1: "An administrator",
+  2: "A clinician",
+  3: "The computer system",
+  4: "An analyst",
+};
 
 export function MyRecords({ patient }: { patient: Address }) {
   const { organizations, isLoading } = useOrganizations();
@@ -41,11 +48,11 @@ export function MyRecords({ patient }: { patient: Address }) {
     <section className="card" aria-labelledby="records-heading">
       <h2 id="records-heading">My records and who read them</h2>
       <p className="muted">
-        Your records stay at your hospitals and labs. Sign in to each one&apos;s gateway with your wallet (a signature,
-        not a transaction) to read them and to see every access to them.
+        Your records stay at your hospitals and labs. Sign in to each one with your wallet to read them and to see who
+        read them. Signing in is free: your wallet only asks you to sign a message.
       </p>
-      {isLoading && <p aria-busy="true">Loading custodians…</p>}
-      {!isLoading && custodians.length === 0 && <p>No custodian with a gateway is accredited yet.</p>}
+      {isLoading && <p aria-busy="true">Loading your hospitals and labs…</p>}
+      {!isLoading && custodians.length === 0 && <p>No hospital or lab is connected to Consentry yet.</p>}
       {custodians.map((c) => (
         <CustodianRecords
           key={c.address}
@@ -82,11 +89,17 @@ function CustodianRecords({
       {state.phase === "signed-in" && state.session.patient !== null && (
         <>
           <p className="muted small">
-            Signed in as {shortAddress(patient)}; your record here is Patient/{state.session.patient}.{" "}
+            You are signed in, and your record here is linked to your wallet.{" "}
             <button type="button" className="link-button" onClick={signOut}>
               Sign out<span className="visually-hidden"> of {name}</span>
             </button>
           </p>
+          <details className="details">
+            <summary>Details</summary>
+            <p className="muted small">
+              Wallet {shortAddress(patient)}; your record here is Patient/{state.session.patient}.
+            </p>
+          </details>
           <Records session={state.session} name={name} fhirPath={new URL(fhirBase).pathname} onExpired={expired} />
           <AccessLog session={state.session} name={name} fhirPath={new URL(fhirBase).pathname} onExpired={expired} />
         </>
@@ -113,7 +126,7 @@ function LinkRecord({
     event.preventDefault();
     const trimmed = code.trim();
     if (trimmed.length < 6) {
-      setError("Enter the link code exactly as the custodian gave it to you.");
+      setError(`Enter the link code exactly as ${name} gave it to you.`);
       return;
     }
     setBusy(true);
@@ -137,7 +150,7 @@ function LinkRecord({
   return (
     <form className="form" onSubmit={(e) => void onSubmit(e)} noValidate>
       <p>
-        No record at {name} is linked to this wallet yet. Enter the link code {name} gave you to link it.
+        Your record at {name} is not linked to this wallet yet. Enter the link code {name} gave you.
       </p>
       <div className="field">
         <label htmlFor={`${id}-code`}>Link code from {name}</label>
@@ -203,7 +216,7 @@ function Records({ session, name, fhirPath, onExpired }: PanelProps) {
               className="button"
               onClick={() => downloadJson(query.data, `my-records-${name.replace(/\W+/g, "-").toLowerCase()}.json`)}
             >
-              Download my records (FHIR Bundle)
+              Download my records<span className="visually-hidden"> at {name}</span> as a file
             </button>
           </div>
         </>
@@ -267,8 +280,8 @@ function AccessLog({ session, name, fhirPath, onExpired }: PanelProps) {
             args: [reader],
           });
           const org = findOrganization(organizations, organization);
-          if (!org) return names.set(reader, shortAddress(reader));
-          return names.set(reader, role === 0 ? org.name : `${shortAddress(reader)} of ${org.name}`);
+          if (!org) return names.set(reader, "Someone not in the register");
+          return names.set(reader, role === 0 ? org.name : `${ROLE_WORDS[role] ?? "A member"} of ${org.name}`);
         }),
       );
       return events.map((e) => {
@@ -336,7 +349,7 @@ function AccessLog({ session, name, fhirPath, onExpired }: PanelProps) {
             <tbody>
               {rows.map((row) => (
                 <tr key={row.id} data-outcome={row.allowed ? "allowed" : "refused"}>
-                  <td data-label="When">{new Date(row.when).toLocaleString("en-GB")}</td>
+                  <td data-label="When">{row.when ? formatDateTime(Date.parse(row.when) / 1000) : ""}</td>
                   <td data-label="Who">{row.who}</td>
                   <td data-label="What">{row.what}</td>
                   <td data-label="Purpose">

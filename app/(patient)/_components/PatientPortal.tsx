@@ -7,6 +7,7 @@ import { GrantForm } from "./GrantForm.tsx";
 import { GrantList } from "./GrantList.tsx";
 import { MyRecords } from "./MyRecords.tsx";
 import { Studies } from "./Studies.tsx";
+import { WalletName } from "./WalletName.tsx";
 
 /** The patient portal: connect, be on the right chain, then the ledger of the connected patient. */
 export function PatientPortal() {
@@ -23,6 +24,7 @@ function Ledger({ patient }: { patient: `0x${string}` }) {
       <MyRecords patient={patient} />
       <Studies patient={patient} />
       <Delegates patient={patient} />
+      <WalletName patient={patient} />
     </>
   );
 }

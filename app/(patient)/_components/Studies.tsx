@@ -12,7 +12,14 @@ import { readWithdrawal } from "#sdk/escrow.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatDate, nowSeconds, shortAddress } from "../../_lib/format.ts";
 import { LEDGER_KEY, call, useLedgerClient, useOrganizations, useTx } from "../../_lib/hooks.ts";
-import { patientShareRange, studyPurposeWords, studyScopeWords, useStudies, useTokens } from "../../_lib/studies.ts";
+import {
+  patientShareRange,
+  studyPurposeCode,
+  studyPurposeWords,
+  studyScopeWords,
+  useStudies,
+  useTokens,
+} from "../../_lib/studies.ts";
 import {
   SIGNATURE_LIFETIME_SECONDS,
   relay,
@@ -88,10 +95,10 @@ export function Studies({ patient }: { patient: Address }) {
         the study, you are paid. You can leave at any time; what you earned stays yours.
       </p>
       {isPending ? (
-        <p aria-busy="true">Reading the studies from the chain…</p>
+        <p aria-busy="true">Reading the studies…</p>
       ) : isError ? (
         <p className="notice" role="alert">
-          The studies could not be read from the chain. Check that the node is reachable and reload.
+          The studies could not be read just now. Check your internet connection and reload the page.
         </p>
       ) : shown.length === 0 ? (
         <p>No study is open for enrolment right now.</p>
@@ -211,7 +218,7 @@ function StudyItem({
     <li className="study" aria-labelledby={headingId}>
       <div className="grant-head">
         <h3 id={headingId}>
-          Study {study.id.toString()}: {studyPurposeWords(study.purpose)}
+          Study {study.id.toString()}: {studyPurposeWords(study.purpose, false)}
         </h3>
         {status !== "None" ? (
           <span className={`badge ${status === "Joined" ? "badge-active" : "badge-expired"}`}>
@@ -246,6 +253,13 @@ function StudyItem({
           {formatDate(study.endTime)}
         </dd>
       </dl>
+      <details className="details">
+        <summary>Details</summary>
+        <p className="muted small">
+          Research use code {studyPurposeCode(study.purpose)}. The data leave your hospital or lab pseudonymised: your
+          name and wallet are replaced by a code that only this study sees.
+        </p>
+      </details>
       <div className="actions">
         {status === "Joined" ? (
           <button type="button" className="button danger" disabled={tx.busy} onClick={() => void leave()}>
@@ -292,14 +306,14 @@ function StudyItem({
       {status !== "Joined" && study.enrolling && relayVia ? (
         <p className="help">
           {attested
-            ? `This study takes only patients whose hospital or lab confirms it holds their records: you sign the request, and the gateway of ${relayVia.name} confirms you are its patient, sends it and pays the network fee. It works if you are a patient there.`
-            : `Without a fee: you sign the request and the gateway of ${relayVia.name} sends it and pays the network fee. It works if you are a patient there.`}
+            ? `This study takes only patients whose hospital or lab confirms it holds their records: you sign the request, and ${relayVia.name} confirms you are its patient, sends it and pays the processing fee. It works if you are a patient there.`
+            : `Join without a fee: you sign the request and ${relayVia.name} sends it and pays the processing fee. It works if you are a patient there.`}
         </p>
       ) : null}
       {status !== "Joined" && study.enrolling && attested && !relayVia ? (
         <p className="help">
-          This study takes only patients whose hospital or lab confirms it holds their records, through its gateway;
-          none of its custodians publishes one.
+          This study takes only patients whose hospital or lab confirms it holds their records, and none of the places
+          that hold records for it can confirm this online yet.
         </p>
       ) : null}
       <TxStatusLine status={tx.status} confirmed={confirmed} />
@@ -350,7 +364,7 @@ function Earnings({
       const { nonce, feeCap } = await readWithdrawal(client!, escrowAddress!, token, patient);
       if (quote.fee > feeCap) {
         throw new Error(
-          `The gateway of ${via.name} asks ${amountOf(quote.fee, token)}, more than a relayer may take (${amountOf(feeCap, token)}).`,
+          `${via.name} asks ${amountOf(quote.fee, token)} to send it for you, more than anyone may take for this (${amountOf(feeCap, token)}).`,
         );
       }
       const deadline = BigInt(nowSeconds() + SIGNATURE_LIFETIME_SECONDS);
@@ -391,8 +405,8 @@ function Earnings({
                 <li key={e.token} className="row">
                   <span className="amount">{text}</span>
                   <span className="help">
-                    Your account has no ETH for the network fee: the gateway of {relayed.via.name} sends the withdrawal
-                    and takes {amountOf(relayed.quote.fee, e.token)}; you receive{" "}
+                    Your account has nothing to pay the processing fee with: {relayed.via.name} sends the withdrawal for
+                    you and takes {amountOf(relayed.quote.fee, e.token)}; you receive{" "}
                     {amountOf(e.amount - relayed.quote.fee, e.token)}.
                   </span>
                   <button

@@ -57,7 +57,7 @@ export function AccreditForm() {
     if (!licenceText) found.licence = "Enter the licence documents you reviewed (a reference or their hash).";
     setErrors(found);
     if (Object.keys(found).length > 0 || typeof parsed !== "string") {
-      tx.fail("Check the highlighted fields.");
+      tx.fail("Some answers need correcting: see the message under each of them.");
       return;
     }
     const licenceHash = isHex(licenceText) && licenceText.length === 66 ? licenceText : keccak256(toHex(licenceText));

@@ -221,7 +221,7 @@ function AddMemberForm({
           : "";
     setError(problem);
     if (problem || typeof parsed !== "string") {
-      tx.fail("Check the highlighted field.");
+      tx.fail("An answer needs correcting: see the message under it.");
       return;
     }
     const ok = await tx.run(() =>

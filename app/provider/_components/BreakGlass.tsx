@@ -38,6 +38,8 @@ export function BreakGlass({
   const now = useNow(5_000);
   const tx = useTx();
   const dialog = useRef<HTMLDialogElement>(null);
+  const cancel = useRef<HTMLButtonElement>(null);
+  const outcome = useRef<HTMLParagraphElement>(null);
   const [reason, setReason] = useState<string>("");
   const [duration, setDuration] = useState(3600);
   const [error, setError] = useState("");
@@ -77,12 +79,14 @@ export function BreakGlass({
     event.preventDefault();
     if (!reason) {
       setError("Choose the reason for the emergency access.");
-      tx.fail("Check the highlighted field.");
+      tx.fail("An answer needs correcting: see the message under it.");
       return;
     }
     setError("");
     tx.reset();
     dialog.current?.showModal();
+    // The safe choice first: Enter must not open a patient's records.
+    cancel.current?.focus();
   }
 
   async function openAccess() {
@@ -92,6 +96,7 @@ export function BreakGlass({
     );
     if (ok) {
       dialog.current?.close();
+      outcome.current?.focus();
       setReason("");
     }
   }
@@ -170,7 +175,7 @@ export function BreakGlass({
       {!open && !clinician ? (
         <p className="muted">Only a clinician of {organizationName} can open emergency access.</p>
       ) : null}
-      <TxStatusLine status={tx.status} confirmed={confirmed} />
+      <TxStatusLine ref={outcome} status={tx.status} confirmed={confirmed} focus={false} />
       <dialog ref={dialog} className="dialog" aria-labelledby={`${id}-confirm-heading`}>
         <h2 id={`${id}-confirm-heading`}>Open emergency access?</h2>
         <p>
@@ -182,7 +187,7 @@ export function BreakGlass({
           <button type="button" className="button danger" disabled={tx.busy} onClick={() => void openAccess()}>
             Yes, open emergency access
           </button>
-          <button type="button" className="button" onClick={() => dialog.current?.close()}>
+          <button ref={cancel} type="button" className="button" onClick={() => dialog.current?.close()}>
             Cancel
           </button>
         </div>

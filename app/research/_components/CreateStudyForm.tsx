@@ -168,7 +168,7 @@ export function CreateStudyForm({ account }: { account: Address }) {
     const checked = validate();
     setErrors(checked.found);
     if (!checked.params) {
-      tx.fail("Check the highlighted fields.");
+      tx.fail("Some answers need correcting: see the message under each of them.");
       return;
     }
     const { params, budget: amount } = checked;

@@ -160,7 +160,7 @@ function StudyActions({
     const amount = parseAmount(topUp, token?.decimals ?? 18, "amount");
     if (typeof amount === "string" || !token) {
       setError(typeof amount === "string" ? amount : "The currency is still loading.");
-      tx.fail("Check the highlighted field.");
+      tx.fail("An answer needs correcting: see the message under it.");
       return;
     }
     setError("");

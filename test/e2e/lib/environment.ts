@@ -197,7 +197,7 @@ export async function shoot(
 export async function connect(page: Page, baseUrl: string, path: string): Promise<void> {
   await page.goto(`${baseUrl}${path}`);
   await page.getByRole("button", { name: WALLET_NAME }).click();
-  const switchButton = page.getByRole("button", { name: "Switch to Consentry local chain" });
+  const switchButton = page.getByRole("button", { name: "Switch network" });
   await switchButton.click();
   await switchButton.waitFor({ state: "detached" });
 }
