@@ -146,6 +146,8 @@ export const emergencyOpening = onchainTable(
     closedBy: t.hex(),
     closedAtBlock: t.bigint(),
     closedAt: t.bigint(),
+    /** Set when the patient's revoke-all ended it while it was open (the registry keys it by epoch). */
+    revokedAllAtBlock: t.bigint(),
   }),
   (table) => ({
     byPatient: index().on(table.patient, table.organization),

@@ -4,7 +4,7 @@
  */
 import { ponder } from "ponder:registry";
 import schema from "ponder:schema";
-import { and, count, eq, isNull, sql } from "ponder";
+import { and, count, eq, gt, isNull, sql } from "ponder";
 
 type Hex = `0x${string}`;
 const lower = (a: string) => a.toLowerCase() as Hex;
@@ -135,8 +135,19 @@ ponder.on("ConsentRegistry:AllConsentsRevoked", async ({ event, context }) => {
     .update(schema.consentGrant)
     .set({ revokedBy: lower(a.actor), revokedAll: true, revokedAtBlock: event.block.number })
     .where(and(eq(schema.consentGrant.patient, patient), isNull(schema.consentGrant.revokedAtBlock)));
-  // A revoke-all also ends every delegate's appointment (the registry keys them by epoch too).
+  // A revoke-all also ends every delegate's appointment and every open break-glass access (the
+  // registry keys them by epoch too).
   await db.sql.delete(schema.delegate).where(eq(schema.delegate.patient, patient));
+  await db.sql
+    .update(schema.emergencyOpening)
+    .set({ revokedAllAtBlock: event.block.number })
+    .where(
+      and(
+        eq(schema.emergencyOpening.patient, patient),
+        isNull(schema.emergencyOpening.revokedAllAtBlock),
+        gt(schema.emergencyOpening.expiresAt, event.block.timestamp),
+      ),
+    );
   await db.insert(schema.grantChange).values({
     id: event.id,
     grantId: null,

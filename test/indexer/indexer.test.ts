@@ -16,7 +16,17 @@ import { type Address, type PublicClient, createPublicClient, http } from "viem"
 
 import { KINDS, ROLES, categoriesToMask, encodePurpose, purposeScope } from "#sdk/codes.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
-import { readDelegates, readEmergencyLog, readMembers, readOrganizations, readPatientGrants } from "#sdk/ledger.ts";
+import * as history from "#sdk/history.ts";
+import {
+  readDelegates,
+  readEmergencyLog,
+  readMembers,
+  readMembershipOffers,
+  readOpenEmergencies,
+  readOrganizations,
+  readPatientGrants,
+  readPatientsActedFor,
+} from "#sdk/ledger.ts";
 import { indexerClient, schema } from "../../indexer/client.ts";
 import { startAnvil, who } from "../anvil/lib.ts";
 import { type RunningIndexer, caughtUp, deployConsentry, runIndexer, send, stop } from "./lib.ts";
@@ -25,7 +35,7 @@ const LICENCE = `0x${"00".repeat(32)}`;
 const lower = (a: string) => a.toLowerCase();
 
 describe("indexer (Ponder) on a real chain", function () {
-  this.timeout(240_000);
+  this.timeout(600_000);
   const dataRoot = mkdtempSync(path.join(tmpdir(), "consentry-indexer-"));
   let anvil: ChildProcess | undefined;
   let rpc: string;
@@ -149,6 +159,40 @@ describe("indexer (Ponder) on a real chain", function () {
     expect(events).to.have.length(logs.length);
   });
 
+  it("answers the sdk's history readers (sdk/history.ts) as the chain readers (sdk/ledger.ts) do", async () => {
+    const q = { registry: deployment.ConsentRegistry };
+    const ix = indexerClient(indexer!.url);
+    const { timestamp } = await chain.getBlock();
+    const now = Number(timestamp);
+    const [grants, chainGrants] = await Promise.all([
+      history.historyPatientGrants(ix, who.patient.address),
+      readPatientGrants(chain, { ...q, patient: who.patient.address }),
+    ]);
+    expect(grants.grants).to.deep.equal(chainGrants.grants);
+    expect(grants.blockNumber).to.equal(chainGrants.blockNumber);
+    expect(await history.historyDelegates(ix, who.patient.address)).to.deep.equal(
+      await readDelegates(chain, { ...q, patient: who.patient.address }),
+    );
+    expect(await history.historyPatientsActedFor(ix, who.labGateway.address)).to.deep.equal(
+      await readPatientsActedFor(chain, { ...q, delegate: who.labGateway.address }),
+    );
+    expect(await history.historyOpenEmergencies(ix, who.patient.address, now)).to.deep.equal(
+      await readOpenEmergencies(chain, { ...q, patient: who.patient.address }),
+    );
+    expect(await history.historyEmergencyLog(ix, now)).to.deep.equal(await readEmergencyLog(chain, q));
+    expect(await history.historyOrganizations(ix)).to.deep.equal(await readOrganizations(chain, q));
+    expect(await history.historyMembers(ix, who.hospital.address)).to.deep.equal(
+      await readMembers(chain, { ...q, organization: who.hospital.address }),
+    );
+    expect(await history.historyMembershipOffers(ix, { organization: who.hospital.address })).to.deep.equal(
+      await readMembershipOffers(chain, { ...q, organization: who.hospital.address }),
+    );
+    const grantId = chainGrants.grants[0]!.grantId;
+    expect(await history.historyGrantPatient(ix, grantId)).to.equal(who.patient.address);
+    expect(await history.blocksBehind(ix, chainGrants.blockNumber)).to.equal(0);
+    expect(await history.blocksBehind(ix, chainGrants.blockNumber + 5n)).to.equal(5);
+  });
+
   it("follows a reorganisation of the last blocks: a grant mined on the dropped branch leaves the tables", async () => {
     await registry(who.multisig, "accredit", [who.lab.address, KINDS.PROVIDER, "Riverside Lab", "", LICENCE]);
     const snapshot = (await chain.request({ method: "evm_snapshot" as never })) as string;
@@ -197,7 +241,7 @@ describe("indexer (Ponder) on a real chain", function () {
     let limited: RunningIndexer | undefined;
     try {
       limited = await runIndexer(proxy.url, deployment, root, { INDEXER_GETLOGS_BLOCK_RANGE: "1000" });
-      await caughtUp(limited, proxy.url, latest, 120_000);
+      await caughtUp(limited, proxy.url, latest, 240_000);
       const rows = await indexerClient(limited.url)
         .db.select()
         .from(schema.consentGrant)

@@ -110,7 +110,7 @@ export async function runIndexer(
   child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
   child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
+  const deadline = Date.now() + 180_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the indexer exited (${child.exitCode}):\n${out}`);
     try {
@@ -118,7 +118,7 @@ export async function runIndexer(
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`the indexer did not answer within 90 s:\n${out}`);
+    if (Date.now() > deadline) throw new Error(`the indexer did not answer within 180 s:\n${out}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   return { child, url, key: instance.key, output: () => out };
@@ -133,7 +133,7 @@ export async function indexedBlock(url: string): Promise<number> {
 }
 
 /** Waits until the indexer has indexed `block` (default: the chain's latest). */
-export async function caughtUp(indexer: RunningIndexer, rpc: string, block?: bigint, timeoutMs = 60_000) {
+export async function caughtUp(indexer: RunningIndexer, rpc: string, block?: bigint, timeoutMs = 150_000) {
   const target = Number(block ?? (await createPublicClient({ transport: http(rpc) }).getBlockNumber({ cacheTime: 0 })));
   const deadline = Date.now() + timeoutMs;
   while ((await indexedBlock(indexer.url)) < target) {
