@@ -34,6 +34,8 @@ const steps: Step[] = [
   // Deploy anywhere: `npm run deploy` on Foundry's anvil (chain 31338), accreditation from a file,
   // the production gateway entry point, the core story (test/anvil/anvil-story.test.ts).
   { name: "deploy and core story on anvil", command: ["npx", "mocha", "test/anvil/*.test.ts"] },
+  // The indexer (Ponder) on anvil: matches the chain, range-limited RPC, reorg, fresh chain.
+  { name: "indexer on anvil", command: ["npx", "mocha", "test/indexer/*.test.ts"] },
   { name: "build web app", command: ["npx", "next", "build"], env: { NEXT_TELEMETRY_DISABLED: "1" } },
   process.env.CONSENTRY_TEST_DATABASE_URL
     ? {

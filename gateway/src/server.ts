@@ -8,6 +8,7 @@
  */
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
 import type { Transport } from "viem";
+import { indexerClient } from "#sdk/history.ts";
 import { buildApp } from "./app.ts";
 import { AuditAnchorer } from "./audit/anchor.ts";
 import { GatewayChain, redactRpcUrl, transportFor } from "./chain/chain.ts";
@@ -53,6 +54,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       gatewayKey: config.gatewayPrivateKey.reveal(),
       custodian: config.custodianAddress,
       eventsFromBlock: BigInt(config.eventsFromBlock),
+      indexer: config.indexerUrl ? indexerClient(config.indexerUrl) : undefined,
     });
   } catch (err) {
     await closeDatabase();
@@ -81,6 +83,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
         auditAnchor: config.auditAnchorAddress,
         studyEscrow: config.studyEscrowAddress ?? null,
         eventsFromBlock: config.eventsFromBlock,
+        indexerUrl: config.indexerUrl ?? null,
         anchorIntervalSeconds: config.anchorIntervalSeconds,
       },
       `Consentry gateway listening on ${address}: chain ${config.chainId}, ConsentRegistry ` +

@@ -25,6 +25,7 @@ import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import { getAddress } from "viem/utils";
 import { ROLES, ORGANIZATION_STATUS } from "#sdk/codes.ts";
 import { auditAnchorAbi, consentRegistryAbi } from "#sdk/generated/abis.ts";
+import type { IndexerClient } from "#sdk/history.ts";
 import { ChainError, toChainError } from "./revert.ts";
 
 export { ChainError } from "./revert.ts";
@@ -42,6 +43,8 @@ export interface ChainOptions {
   custodian: Address;
   /** Scan the registry's events from this block (its deployment block). */
   eventsFromBlock?: bigint | undefined;
+  /** The indexer lists are read from (INDEXER_URL); never decisions. */
+  indexer?: IndexerClient | undefined;
   /** How long to wait for a sent transaction's receipt (default 120 s). */
   receiptTimeoutMs?: number | undefined;
 }
@@ -195,6 +198,7 @@ export class GatewayChain {
   readonly studyEscrow: Address | undefined;
   readonly custodian: Address;
   readonly eventsFromBlock: bigint;
+  readonly indexer: IndexerClient | undefined;
   readonly #chain: Chain;
   readonly #receiptTimeoutMs: number;
   readonly #lanes: { priority: Array<() => void>; normal: Array<() => void> } = { priority: [], normal: [] };
@@ -218,6 +222,7 @@ export class GatewayChain {
     this.studyEscrow = options.studyEscrow ? getAddress(options.studyEscrow) : undefined;
     this.custodian = getAddress(options.custodian);
     this.eventsFromBlock = options.eventsFromBlock ?? 0n;
+    this.indexer = options.indexer;
     this.#receiptTimeoutMs = options.receiptTimeoutMs ?? 120_000;
   }
 

@@ -65,6 +65,14 @@ describe("config", () => {
     expect(loadConfig({ ...env, GATEWAY_EVENTS_FROM_BLOCK: "7" }, deployed).eventsFromBlock).to.equal(7);
   });
 
+  it("takes the indexer lists are read from from INDEXER_URL (none by default), http(s) only", () => {
+    expect(loadConfig(VALID, io()).indexerUrl).to.equal(undefined);
+    expect(loadConfig({ ...VALID, INDEXER_URL: "http://127.0.0.1:42069/" }, io()).indexerUrl).to.equal(
+      "http://127.0.0.1:42069",
+    );
+    expect(problems({ ...VALID, INDEXER_URL: "ftp://indexer" })["INDEXER_URL"]).to.match(/http or https/);
+  });
+
   it("loads a valid environment with defaults", () => {
     const config = loadConfig(VALID, io());
     expect(config.host).to.equal("127.0.0.1");

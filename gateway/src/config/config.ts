@@ -109,6 +109,12 @@ export interface GatewayConfig extends StorageConfig {
   studyEscrowAddress: Address | undefined;
   /** Scan the registry's events from this block (default: its deployment block, from the sdk). */
   eventsFromBlock: number;
+  /**
+   * INDEXER_URL: the indexer (indexer/, Ponder) that answers lists (`GET /fhir/Consent`) without
+   * scanning the chain's logs. Unset: lists scan the registry's events from `eventsFromBlock`.
+   * Access decisions never use it: they read the chain at the latest block.
+   */
+  indexerUrl: string | undefined;
   /** The custodian organization's on-chain address (EIP-55). */
   custodianAddress: Address;
   /** Display name of the custodian (AuditEvent.source.observer). */
@@ -460,6 +466,12 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
   const consentRegistryAddress = r.contract("CONSENT_REGISTRY_ADDRESS", "ConsentRegistry", chainId, true);
   const auditAnchorAddress = r.contract("AUDIT_ANCHOR_ADDRESS", "AuditAnchor", chainId, true);
   const studyEscrowAddress = r.contract("STUDY_ESCROW_ADDRESS", "StudyEscrow", chainId, false);
+  let indexerUrl: string | undefined;
+  const indexerRaw = r.get("INDEXER_URL");
+  if (indexerRaw !== undefined) {
+    const u = r.url("INDEXER_URL", indexerRaw, ["http:", "https:"]);
+    if (u) indexerUrl = `${u.origin}${u.pathname.replace(/\/+$/, "")}`;
+  }
   const eventsFromBlock = r.int(
     "GATEWAY_EVENTS_FROM_BLOCK",
     r.deploymentBlock(chainId, "ConsentRegistry", consentRegistryAddress),
@@ -600,6 +612,7 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
     auditAnchorAddress: auditAnchorAddress!,
     studyEscrowAddress,
     eventsFromBlock: eventsFromBlock!,
+    indexerUrl,
     custodianAddress: custodianAddress!,
     custodianName,
     gatewayPrivateKey: gatewayPrivateKey!,

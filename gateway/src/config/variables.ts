@@ -65,6 +65,10 @@ export const VARIABLES = {
     doc: "the StudyEscrow: enables `/relay/join`, `/relay/leave`, `/relay/withdraw`, `/enrolment-attestations` and research exports",
     shown: "`sdk/generated/deployments.json` for `CHAIN_ID`; optional",
   },
+  INDEXER_URL: {
+    doc: "the indexer (`npm run indexer`, indexer/) that `GET /fhir/Consent` lists grants from, instead of scanning the registry's events; access decisions still read the chain at the latest block",
+    shown: "none: lists scan the registry's events",
+  },
   GATEWAY_EVENTS_FROM_BLOCK: {
     doc: "scan registry events from this block",
     shown: "the registry's deployment block from the sdk for `CHAIN_ID`, 0 for a registry the sdk does not know",

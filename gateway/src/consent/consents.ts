@@ -5,13 +5,15 @@
  * toFhirConsent, with the Patient they are about as a reference: the same Consents the wallet
  * app exports.
  *
- * Log scans from GATEWAY_EVENTS_FROM_BLOCK suit a dev chain and small deployments; an event
- * indexer that would serve the same shapes at scale is planned, not built (docs/architecture.md,
- * "Reads and decisions").
+ * With INDEXER_URL set (the gateway's `chain.indexer`), the grants come from the indexer
+ * (sdk/history.ts: a table query, whatever the chain's history); without it, from log scans from
+ * GATEWAY_EVENTS_FROM_BLOCK, which suit a dev chain and small deployments. Who may see the list is
+ * decided on chain at the latest block either way (consent/access.ts), never by the indexer.
  */
 import type { Consent } from "@medplum/fhirtypes";
 import type { Address, Hex } from "viem";
 import { toFhirConsent } from "#sdk/fhir.ts";
+import { historyGrantPatient, historyPatientGrants } from "#sdk/history.ts";
 import { type LedgerGrant, readPatientGrants, toGrantRecord } from "#sdk/ledger.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import type { BlockRef, GatewayChain } from "../chain/chain.ts";
@@ -26,7 +28,17 @@ export async function readGrants(
   wallets: readonly Address[],
   block: BlockRef,
 ): Promise<LedgerGrant[]> {
-  const all = await chain.read((client) =>
+  const indexer = chain.indexer;
+  const all = indexer
+    ? await Promise.all(wallets.map((patient) => historyPatientGrants(indexer, patient)))
+    : await readFromLogs(chain, wallets, block);
+  return all
+    .flatMap((p) => p.grants)
+    .sort((a, b) => (a.grantedAtBlock === b.grantedAtBlock ? 0 : a.grantedAtBlock > b.grantedAtBlock ? -1 : 1));
+}
+
+function readFromLogs(chain: GatewayChain, wallets: readonly Address[], block: BlockRef) {
+  return chain.read((client) =>
     Promise.all(
       wallets.map((patient) =>
         readPatientGrants(client, {
@@ -38,9 +50,6 @@ export async function readGrants(
       ),
     ),
   );
-  return all
-    .flatMap((p) => p.grants)
-    .sort((a, b) => (a.grantedAtBlock === b.grantedAtBlock ? 0 : a.grantedAtBlock > b.grantedAtBlock ? -1 : 1));
 }
 
 /** Grants to `organization` only (what a grantee may see of a patient's consents). */
@@ -92,6 +101,7 @@ export async function toConsents(
 
 /** The patient (wallet) of a grant, from its ConsentGranted event up to the block; null when none. */
 export async function grantPatient(chain: GatewayChain, grantId: Hex, block: BlockRef): Promise<Address | null> {
+  if (chain.indexer) return historyGrantPatient(chain.indexer, grantId);
   const logs = await chain.read((client) =>
     client.getContractEvents({
       address: chain.consentRegistry,

@@ -10,6 +10,7 @@ import type { Hex } from "viem";
 import type { LocalAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
 import { buildApp, type AppConfig } from "../app.ts";
+import type { IndexerClient } from "#sdk/history.ts";
 import { GatewayChain } from "../chain/chain.ts";
 import { generateSyntheticData, syntheticTransactionBundle } from "../dev/synthetic.ts";
 import type { SupportedResource } from "../fhir/resources.ts";
@@ -49,6 +50,8 @@ export interface TestGatewayOptions {
   /** Keep the database as it is (default: emptied first). */
   keepDatabase?: Store;
   now?: () => Date;
+  /** The indexer lists are read from (a real one: test/indexer, gateway/src/consent/indexer.test.ts). */
+  indexer?: IndexerClient;
 }
 
 export async function testGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -74,6 +77,7 @@ export async function testGateway(options: TestGatewayOptions = {}): Promise<Tes
     studyEscrow: t.studyEscrow,
     gatewayKey,
     custodian: organization.address,
+    indexer: options.indexer,
   });
   const app = buildApp({ config, store, chain });
   await app.ready();

@@ -1,0 +1,53 @@
+/**
+ * Querying the indexer from server code: `@ponder/client`'s SQL over HTTP (`<url>/sql`), typed
+ * with the indexer's tables, and its `/status` (the block it has indexed to).
+ *
+ * `ponder` and `@ponder/client` each carry their own copy of drizzle-orm 0.41 (the project's is
+ * 0.45): tables come from `ponder` (ponder.schema.ts), so the database is typed with `ponder`'s
+ * drizzle and query helpers (`eq`, `and`, `desc`, …) are imported from `ponder`, never from the
+ * project's drizzle-orm. At run time drizzle recognises its objects by their `entityKind`, not by
+ * class identity, so the copies work together.
+ *
+ * Server code only (it imports Ponder): browser code that imports this pulls ~59 kB gzip.
+ */
+import { createClient } from "@ponder/client";
+import type { ReadonlyDrizzle } from "ponder";
+
+import * as schema from "./ponder.schema.ts";
+
+export { schema };
+export type IndexerDb = ReadonlyDrizzle<typeof schema>;
+
+export interface IndexerStatus {
+  chainId: number;
+  /** The last block indexed, and its time (unix seconds); -1 before the first. */
+  block: number;
+  timestamp: number;
+}
+
+export interface IndexerClient {
+  url: string;
+  db: IndexerDb;
+  status(): Promise<IndexerStatus>;
+}
+
+/** A client of the indexer at `url` (its base URL, e.g. http://127.0.0.1:42069). */
+export function indexerClient(url: string): IndexerClient {
+  const base = url.replace(/\/+$/, "");
+  const client = createClient(`${base}/sql`, { schema });
+  return {
+    url: base,
+    db: client.db as unknown as IndexerDb,
+    async status() {
+      const response = await fetch(`${base}/status`);
+      if (!response.ok) throw new Error(`the indexer at ${base} answered ${response.status} to /status`);
+      const chains = Object.values(
+        (await response.json()) as Record<string, { id: number; block: { number: number; timestamp: number } }>,
+      );
+      const chain = chains[0];
+      return chain
+        ? { chainId: chain.id, block: chain.block.number, timestamp: chain.block.timestamp }
+        : { chainId: 0, block: -1, timestamp: 0 };
+    },
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * The indexer's Ponder configuration: one chain (CHAIN_ID at RPC_URL) and every Consentry contract
+ * on it, from its deployment block, with the ABIs the sdk generates (sdk/generated/abis.ts).
+ *
+ * Addresses: CONSENTRY_DEPLOYMENT (a JSON object shaped like an entry of
+ * sdk/generated/deployments.json) when set, else the sdk's deployment for CHAIN_ID. The database:
+ * PostgreSQL when DATABASE_URL is set, else PGlite in INDEXER_DATA_DIR (set by indexer/start.ts
+ * to a folder of its own per chain instance: a fresh chain gets a fresh index).
+ */
+import { createConfig } from "ponder";
+
+import { auditAnchorAbi, consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "../sdk/generated/abis.ts";
+import { getLogsBlockRange, indexerDeployment, indexerEnv } from "./settings.ts";
+
+const env = indexerEnv(process.env);
+const deployment = indexerDeployment(env);
+const startBlock = deployment.deploymentBlock ?? 0;
+const on = (address: `0x${string}` | undefined) => (address ? { address, startBlock } : undefined);
+
+const registry = on(deployment.ConsentRegistry);
+if (!registry) throw new Error(`no ConsentRegistry is deployed on chain ${env.chainId}`);
+const anchor = on(deployment.AuditAnchor);
+const escrow = on(deployment.StudyEscrow);
+const token = on(deployment.RemunerationToken);
+
+export default createConfig({
+  database: env.databaseUrl
+    ? { kind: "postgres", connectionString: env.databaseUrl }
+    : { kind: "pglite", directory: env.dataDir },
+  chains: {
+    consentry: {
+      id: env.chainId,
+      rpc: env.rpcUrl,
+      pollingInterval: env.pollingInterval,
+      ethGetLogsBlockRange: getLogsBlockRange(env),
+    },
+  },
+  contracts: {
+    ConsentRegistry: { chain: "consentry", abi: consentRegistryAbi, ...registry },
+    // A deployment without one of these still indexes the others: an address no contract lives
+    // at yields no events.
+    AuditAnchor: { chain: "consentry", abi: auditAnchorAbi, ...(anchor ?? unused(startBlock)) },
+    StudyEscrow: { chain: "consentry", abi: studyEscrowAbi, ...(escrow ?? unused(startBlock)) },
+    RemunerationToken: { chain: "consentry", abi: remunerationTokenAbi, ...(token ?? unused(startBlock)) },
+  },
+});
+
+/** An address nothing is deployed at (the zero address emits no events). */
+function unused(startBlock: number) {
+  return { address: "0x0000000000000000000000000000000000000000" as const, startBlock };
+}

@@ -1,0 +1,634 @@
+/**
+ * Indexing functions: every event of every Consentry contract. Each is kept in `chainEvent`; the
+ * ones the product lists also update the tables shaped for its questions (ponder.schema.ts).
+ */
+import { ponder } from "ponder:registry";
+import schema from "ponder:schema";
+import { and, count, eq, gt, isNull, sql } from "ponder";
+
+type Hex = `0x${string}`;
+const lower = (a: string) => a.toLowerCase() as Hex;
+
+interface AnyEvent {
+  id: string;
+  args: unknown;
+  block: { number: bigint; timestamp: bigint };
+  log: { logIndex: number };
+  transaction: { hash: Hex };
+}
+
+const plain = (value: unknown): unknown =>
+  typeof value === "bigint"
+    ? value.toString()
+    : Array.isArray(value)
+      ? value.map(plain)
+      : value && typeof value === "object"
+        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]))
+        : value;
+
+const seconds = (event: AnyEvent) => event.block.timestamp;
+
+/** Keeps the event in `chainEvent`. */
+async function keep(
+  /** "Contract:Event" */
+  source: string,
+  event: AnyEvent,
+  db: { insert: (t: typeof schema.chainEvent) => { values: (v: typeof schema.chainEvent.$inferInsert) => unknown } },
+) {
+  await db.insert(schema.chainEvent).values({
+    id: event.id,
+    contract: source.split(":")[0]!,
+    name: source.split(":")[1]!,
+    args: plain(event.args ?? {}),
+    blockNumber: event.block.number,
+    logIndex: event.log.logIndex,
+    timestamp: seconds(event),
+    transactionHash: event.transaction.hash,
+  });
+}
+
+/** A study grant's scope is its study key; a direct grant's is its purpose without flags. */
+const studyKeyOf = (scope: Hex, purpose: bigint): Hex | null =>
+  BigInt(scope) !== (purpose & 0xffffffff00ffn) ? scope : null;
+
+// ------------------------------------------------------------------ ConsentRegistry: consents
+
+ponder.on("ConsentRegistry:ConsentGranted", async ({ event, context }) => {
+  const { db } = context;
+  await keep("ConsentRegistry:ConsentGranted", event, db);
+  const a = event.args;
+  const studyKey = studyKeyOf(a.scope, a.purpose);
+  const ended = studyKey ? await db.find(schema.studyEnd, { studyKey }) : null;
+  const expiresAt = ended && ended.endedAt < BigInt(a.expiresAt) ? ended.endedAt : BigInt(a.expiresAt);
+  const values = {
+    patient: lower(a.patient),
+    grantee: lower(a.grantee),
+    scope: a.scope,
+    studyKey,
+    purpose: a.purpose,
+    categories: a.categories,
+    validFrom: BigInt(a.validFrom),
+    expiresAt,
+    grantedBy: lower(a.actor),
+    grantedAtBlock: event.block.number,
+    grantedAt: seconds(event),
+    revokedBy: null,
+    revokedAll: null,
+    revokedAtBlock: null,
+  };
+  await db
+    .insert(schema.consentGrant)
+    .values({ grantId: a.grantId, ...values })
+    .onConflictDoUpdate(values);
+  await db.insert(schema.grantChange).values({
+    id: event.id,
+    grantId: a.grantId,
+    patient: lower(a.patient),
+    grantee: lower(a.grantee),
+    change: "granted",
+    scope: a.scope,
+    purpose: a.purpose,
+    categories: a.categories,
+    validFrom: BigInt(a.validFrom),
+    expiresAt: BigInt(a.expiresAt),
+    actor: lower(a.actor),
+    blockNumber: event.block.number,
+    logIndex: event.log.logIndex,
+    timestamp: seconds(event),
+    transactionHash: event.transaction.hash,
+  });
+});
+
+ponder.on("ConsentRegistry:ConsentRevoked", async ({ event, context }) => {
+  const { db } = context;
+  await keep("ConsentRegistry:ConsentRevoked", event, db);
+  const a = event.args;
+  // The event names no scope (the grant id commits to it): the grant's own row has it.
+  const granted = await db.find(schema.consentGrant, { grantId: a.grantId });
+  await db
+    .update(schema.consentGrant, { grantId: a.grantId })
+    .set({ revokedBy: lower(a.actor), revokedAll: false, revokedAtBlock: event.block.number });
+  await db.insert(schema.grantChange).values({
+    id: event.id,
+    grantId: a.grantId,
+    patient: lower(a.patient),
+    grantee: lower(a.grantee),
+    change: "revoked",
+    scope: granted?.scope ?? null,
+    actor: lower(a.actor),
+    blockNumber: event.block.number,
+    logIndex: event.log.logIndex,
+    timestamp: seconds(event),
+    transactionHash: event.transaction.hash,
+  });
+});
+
+ponder.on("ConsentRegistry:AllConsentsRevoked", async ({ event, context }) => {
+  const { db } = context;
+  await keep("ConsentRegistry:AllConsentsRevoked", event, db);
+  const a = event.args;
+  const patient = lower(a.patient);
+  await db
+    .insert(schema.patient)
+    .values({ address: patient, epoch: a.epoch, cancelledNonce: 0n })
+    .onConflictDoUpdate({ epoch: a.epoch });
+  // Every grant of the patient that lives is void from now on (its epoch is older).
+  await db.sql
+    .update(schema.consentGrant)
+    .set({ revokedBy: lower(a.actor), revokedAll: true, revokedAtBlock: event.block.number })
+    .where(and(eq(schema.consentGrant.patient, patient), isNull(schema.consentGrant.revokedAtBlock)));
+  // A revoke-all also ends every delegate's appointment and every open break-glass access (the
+  // registry keys them by epoch too).
+  await db.sql.delete(schema.delegate).where(eq(schema.delegate.patient, patient));
+  await db.sql
+    .update(schema.emergencyOpening)
+    .set({ revokedAllAtBlock: event.block.number })
+    .where(
+      and(
+        eq(schema.emergencyOpening.patient, patient),
+        isNull(schema.emergencyOpening.revokedAllAtBlock),
+        gt(schema.emergencyOpening.expiresAt, event.block.timestamp),
+      ),
+    );
+  await db.insert(schema.grantChange).values({
+    id: event.id,
+    grantId: null,
+    patient,
+    change: "revoked-all",
+    epoch: a.epoch,
+    actor: lower(a.actor),
+    blockNumber: event.block.number,
+    logIndex: event.log.logIndex,
+    timestamp: seconds(event),
+    transactionHash: event.transaction.hash,
+  });
+});
+
+ponder.on("ConsentRegistry:StudyConsentsEnded", async ({ event, context }) => {
+  const { db } = context;
+  await keep("ConsentRegistry:StudyConsentsEnded", event, db);
+  const endedAt = seconds(event);
+  await db.insert(schema.studyEnd).values({
+    studyKey: event.args.studyKey,
+    endedAt,
+    actor: lower(event.args.actor),
+    blockNumber: event.block.number,
+  });
+  await db.sql
+    .update(schema.consentGrant)
+    .set({ expiresAt: sql`least(${schema.consentGrant.expiresAt}, ${endedAt})` })
+    .where(eq(schema.consentGrant.studyKey, event.args.studyKey));
+});
+
+ponder.on("ConsentRegistry:SignaturesCancelled", async ({ event, context }) => {
+  const { db } = context;
+  await keep("ConsentRegistry:SignaturesCancelled", event, db);
+  await db
+    .insert(schema.patient)
+    .values({ address: lower(event.args.patient), epoch: 0, cancelledNonce: event.args.nonce })
+    .onConflictDoUpdate({ cancelledNonce: event.args.nonce });
+});
+
+// ------------------------------------------------------------------ ConsentRegistry: delegates
+
+ponder.on("ConsentRegistry:DelegateAppointed", async ({ event, context }) => {
+  const { db } = context;
+  await keep("ConsentRegistry:DelegateAppointed", event, db);
+  const key = { patient: lower(event.args.patient), delegate: lower(event.args.delegate) };
+  await db
+    .insert(schema.delegate)
+    .values({ ...key, expiresAt: BigInt(event.args.expiresAt), appointedAtBlock: event.block.number })
+    .onConflictDoUpdate({ expiresAt: BigInt(event.args.expiresAt), appointedAtBlock: event.block.number });
+});
+
+ponder.on("ConsentRegistry:DelegateRemoved", async ({ event, context }) => {
+  const { db } = context;
+  await keep("ConsentRegistry:DelegateRemoved", event, db);
+  await db.delete(schema.delegate, { patient: lower(event.args.patient), delegate: lower(event.args.delegate) });
+});
+
+// ------------------------------------------------------------------ ConsentRegistry: break-glass
+
+const openingOf = (patient: Hex, organization: Hex) =>
+  and(
+    eq(schema.emergencyOpening.patient, patient),
+    eq(schema.emergencyOpening.organization, organization),
+    eq(schema.emergencyOpening.replaced, false),
+    isNull(schema.emergencyOpening.closedAtBlock),
+  );
+
+ponder.on("ConsentRegistry:EmergencyAccessOpened", async ({ event, context }) => {
+  const { db } = context;
+  await keep("ConsentRegistry:EmergencyAccessOpened", event, db);
+  const a = event.args;
+  const patient = lower(a.patient);
+  const organization = lower(a.organization);
+  await db.sql.update(schema.emergencyOpening).set({ replaced: true }).where(openingOf(patient, organization));
+  await db.insert(schema.emergencyOpening).values({
+    id: event.id,
+    patient,
+    organization,
+    clinician: lower(a.clinician),
+    reasonCode: a.reasonCode,
+    expiresAt: BigInt(a.expiresAt),
+    openedAtBlock: event.block.number,
+    openedAt: seconds(event),
+    replaced: false,
+  });
+});
+
+ponder.on("ConsentRegistry:EmergencyAccessClosed", async ({ event, context }) => {
+  const { db } = context;
+  await keep("ConsentRegistry:EmergencyAccessClosed", event, db);
+  const a = event.args;
+  await db.sql
+    .update(schema.emergencyOpening)
+    .set({ closedBy: lower(a.actor), closedAtBlock: event.block.number, closedAt: seconds(event) })
+    .where(openingOf(lower(a.patient), lower(a.organization)));
+});
+
+ponder.on("ConsentRegistry:EmergencyPolicyChanged", async ({ event, context }) => {
+  await keep("ConsentRegistry:EmergencyPolicyChanged", event, context.db);
+});
+
+// ------------------------------------------------------------------ ConsentRegistry: organizations
+
+ponder.on("ConsentRegistry:OrganizationAccredited", async ({ event, context }) => {
+  const { db } = context;
+  await keep("ConsentRegistry:OrganizationAccredited", event, db);
+  const a = event.args;
+  const [row] = await db.sql.select({ n: count() }).from(schema.organization);
+  const values = {
+    kind: a.kind,
+    name: a.name,
+    gatewayUrl: a.gatewayUrl,
+    licenceHash: a.licenceHash,
+    status: "active",
+    updatedAtBlock: event.block.number,
+  };
+  await db
+    .insert(schema.organization)
+    .values({
+      address: lower(a.organization),
+      ...values,
+      ordinal: row?.n ?? 0,
+      accreditedAtBlock: event.block.number,
+    })
+    .onConflictDoUpdate(values);
+});
+
+ponder.on("ConsentRegistry:OrganizationUpdated", async ({ event, context }) => {
+  const { db } = context;
+  await keep("ConsentRegistry:OrganizationUpdated", event, db);
+  const a = event.args;
+  await db.update(schema.organization, { address: lower(a.organization) }).set({
+    name: a.name,
+    gatewayUrl: a.gatewayUrl,
+    licenceHash: a.licenceHash,
+    updatedAtBlock: event.block.number,
+  });
+});
+
+ponder.on("ConsentRegistry:OrganizationSuspended", async ({ event, context }) => {
+  const { db } = context;
+  await keep("ConsentRegistry:OrganizationSuspended", event, db);
+  await db
+    .update(schema.organization, { address: lower(event.args.organization) })
+    .set({ status: "suspended", updatedAtBlock: event.block.number });
+});
+
+ponder.on("ConsentRegistry:OrganizationReinstated", async ({ event, context }) => {
+  const { db } = context;
+  await keep("ConsentRegistry:OrganizationReinstated", event, db);
+  await db
+    .update(schema.organization, { address: lower(event.args.organization) })
+    .set({ status: "active", updatedAtBlock: event.block.number });
+});
+
+ponder.on("ConsentRegistry:MembershipOffered", async ({ event, context }) => {
+  const { db } = context;
+  await keep("ConsentRegistry:MembershipOffered", event, db);
+  const key = { organization: lower(event.args.organization), member: lower(event.args.member) };
+  await db
+    .insert(schema.membershipOffer)
+    .values({ ...key, role: event.args.role, offeredAtBlock: event.block.number })
+    .onConflictDoUpdate({ role: event.args.role, offeredAtBlock: event.block.number });
+});
+
+ponder.on("ConsentRegistry:MembershipOfferWithdrawn", async ({ event, context }) => {
+  const { db } = context;
+  await keep("ConsentRegistry:MembershipOfferWithdrawn", event, db);
+  await db.delete(schema.membershipOffer, {
+    organization: lower(event.args.organization),
+    member: lower(event.args.member),
+  });
+});
+
+ponder.on("ConsentRegistry:MemberAdded", async ({ event, context }) => {
+  const { db } = context;
+  await keep("ConsentRegistry:MemberAdded", event, db);
+  const key = { organization: lower(event.args.organization), member: lower(event.args.member) };
+  await db.delete(schema.membershipOffer, key);
+  await db
+    .insert(schema.member)
+    .values({ ...key, role: event.args.role, addedAtBlock: event.block.number })
+    .onConflictDoUpdate({ role: event.args.role, addedAtBlock: event.block.number });
+});
+
+ponder.on("ConsentRegistry:MemberRemoved", async ({ event, context }) => {
+  const { db } = context;
+  await keep("ConsentRegistry:MemberRemoved", event, db);
+  await db.delete(schema.member, { organization: lower(event.args.organization), member: lower(event.args.member) });
+});
+
+ponder.on("ConsentRegistry:EIP712DomainChanged", async ({ event, context }) => {
+  await keep("ConsentRegistry:EIP712DomainChanged", event, context.db);
+});
+ponder.on("ConsentRegistry:RoleAdminChanged", async ({ event, context }) => {
+  await keep("ConsentRegistry:RoleAdminChanged", event, context.db);
+});
+ponder.on("ConsentRegistry:RoleGranted", async ({ event, context }) => {
+  await keep("ConsentRegistry:RoleGranted", event, context.db);
+});
+ponder.on("ConsentRegistry:RoleRevoked", async ({ event, context }) => {
+  await keep("ConsentRegistry:RoleRevoked", event, context.db);
+});
+
+// ------------------------------------------------------------------ StudyEscrow
+
+ponder.on("StudyEscrow:StudyCreated", async ({ event, context }) => {
+  const { db } = context;
+  await keep("StudyEscrow:StudyCreated", event, db);
+  const a = event.args;
+  await db.insert(schema.study).values({
+    studyId: a.studyId,
+    researcher: lower(a.researcher),
+    currency: lower(a.currency),
+    studyKey: a.studyKey,
+    purpose: a.purpose,
+    categories: a.categories,
+    price: a.price,
+    maxParticipants: a.maxParticipants,
+    enrolmentDeadline: BigInt(a.enrolmentDeadline),
+    endTime: BigInt(a.endTime),
+    protocolHash: a.protocolHash,
+    creator: lower(a.creator),
+    createdAtBlock: event.block.number,
+    createdAt: seconds(event),
+    budget: 0n,
+    funded: 0n,
+    paid: 0n,
+    reclaimed: 0n,
+    participants: 0,
+  });
+});
+
+ponder.on("StudyEscrow:StudyCustodianAllowed", async ({ event, context }) => {
+  const { db } = context;
+  await keep("StudyEscrow:StudyCustodianAllowed", event, db);
+  const a = event.args;
+  await db
+    .insert(schema.studyCustodian)
+    .values({ studyId: a.studyId, custodian: lower(a.custodian), slot: a.slot, shareBps: a.shareBps })
+    .onConflictDoUpdate({ slot: a.slot, shareBps: a.shareBps });
+});
+
+ponder.on("StudyEscrow:StudyFunded", async ({ event, context }) => {
+  const { db } = context;
+  await keep("StudyEscrow:StudyFunded", event, db);
+  const a = event.args;
+  await db
+    .update(schema.study, { studyId: a.studyId })
+    .set((row) => ({ budget: a.budget, funded: row.funded + a.amount }));
+  await db.insert(schema.studyFunding).values({
+    id: event.id,
+    studyId: a.studyId,
+    kind: "funded",
+    account: lower(a.funder),
+    amount: a.amount,
+    blockNumber: event.block.number,
+    timestamp: seconds(event),
+  });
+});
+
+ponder.on("StudyEscrow:BudgetReclaimed", async ({ event, context }) => {
+  const { db } = context;
+  await keep("StudyEscrow:BudgetReclaimed", event, db);
+  const a = event.args;
+  await db
+    .update(schema.study, { studyId: a.studyId })
+    .set((row) => ({ budget: row.budget - a.amount, reclaimed: row.reclaimed + a.amount }));
+  await db.insert(schema.studyFunding).values({
+    id: event.id,
+    studyId: a.studyId,
+    kind: "reclaimed",
+    account: lower(a.to),
+    amount: a.amount,
+    blockNumber: event.block.number,
+    timestamp: seconds(event),
+  });
+});
+
+ponder.on("StudyEscrow:StudyCancelled", async ({ event, context }) => {
+  const { db } = context;
+  await keep("StudyEscrow:StudyCancelled", event, db);
+  await db
+    .update(schema.study, { studyId: event.args.studyId })
+    .set({ cancelledAtBlock: event.block.number, cancelledBy: lower(event.args.actor) });
+});
+
+ponder.on("StudyEscrow:StudyJoined", async ({ event, context }) => {
+  const { db } = context;
+  await keep("StudyEscrow:StudyJoined", event, db);
+  const a = event.args;
+  const joined = {
+    active: true,
+    joinedBy: lower(a.actor),
+    joinedAtBlock: event.block.number,
+    leftBy: null,
+    leftAtBlock: null,
+  };
+  await db
+    .insert(schema.enrolment)
+    .values({ studyId: a.studyId, patient: lower(a.patient), ...joined })
+    .onConflictDoUpdate(joined);
+  await db.update(schema.study, { studyId: a.studyId }).set((row) => ({ participants: row.participants + 1 }));
+});
+
+ponder.on("StudyEscrow:StudyLeft", async ({ event, context }) => {
+  const { db } = context;
+  await keep("StudyEscrow:StudyLeft", event, db);
+  const a = event.args;
+  await db
+    .update(schema.enrolment, { studyId: a.studyId, patient: lower(a.patient) })
+    .set({ active: false, leftBy: lower(a.actor), leftAtBlock: event.block.number });
+  await db.update(schema.study, { studyId: a.studyId }).set((row) => ({ participants: row.participants - 1 }));
+});
+
+async function credit(
+  db: Parameters<Parameters<typeof ponder.on<"StudyEscrow:DeliveryPaid">>[1]>[0]["context"]["db"],
+  account: Hex,
+  token: Hex,
+  amount: bigint,
+) {
+  await db
+    .insert(schema.balance)
+    .values({ account, token, amount, earned: amount, withdrawn: 0n })
+    .onConflictDoUpdate((row) => ({ amount: row.amount + amount, earned: row.earned + amount }));
+}
+
+ponder.on("StudyEscrow:DeliveryPaid", async ({ event, context }) => {
+  const { db } = context;
+  await keep("StudyEscrow:DeliveryPaid", event, db);
+  const a = event.args;
+  await db.insert(schema.delivery).values({
+    id: event.id,
+    studyId: a.studyId,
+    patient: lower(a.patient),
+    custodian: lower(a.custodian),
+    paid: true,
+    patientAmount: a.patientAmount,
+    custodianAmount: a.custodianAmount,
+    blockNumber: event.block.number,
+    timestamp: seconds(event),
+  });
+  const found = await db.find(schema.study, { studyId: a.studyId });
+  if (!found) return;
+  const spent = a.patientAmount + a.custodianAmount;
+  await db
+    .update(schema.study, { studyId: a.studyId })
+    .set((row) => ({ budget: row.budget - spent, paid: row.paid + spent }));
+  // The patient's part is credited per delivery; the custodian's once per report (DeliveriesReported).
+  if (a.patientAmount > 0n) await credit(db, lower(a.patient), found.currency, a.patientAmount);
+});
+
+ponder.on("StudyEscrow:DeliverySkipped", async ({ event, context }) => {
+  const { db } = context;
+  await keep("StudyEscrow:DeliverySkipped", event, db);
+  const a = event.args;
+  await db.insert(schema.delivery).values({
+    id: event.id,
+    studyId: a.studyId,
+    patient: lower(a.patient),
+    custodian: lower(a.custodian),
+    paid: false,
+    patientAmount: 0n,
+    custodianAmount: 0n,
+    reason: a.reason,
+    consentReason: a.consentReason,
+    blockNumber: event.block.number,
+    timestamp: seconds(event),
+  });
+});
+
+ponder.on("StudyEscrow:DeliveriesReported", async ({ event, context }) => {
+  const { db } = context;
+  await keep("StudyEscrow:DeliveriesReported", event, db);
+  const a = event.args;
+  await db.insert(schema.deliveryReport).values({
+    id: event.id,
+    studyId: a.studyId,
+    custodian: lower(a.custodian),
+    gateway: lower(a.gateway),
+    paid: a.paid,
+    skipped: a.skipped,
+    custodianAmount: a.custodianAmount,
+    blockNumber: event.block.number,
+    timestamp: seconds(event),
+  });
+  const found = await db.find(schema.study, { studyId: a.studyId });
+  if (found && a.custodianAmount > 0n) await credit(db, lower(a.custodian), found.currency, a.custodianAmount);
+});
+
+ponder.on("StudyEscrow:Withdrawn", async ({ event, context }) => {
+  const { db } = context;
+  await keep("StudyEscrow:Withdrawn", event, db);
+  const a = event.args;
+  const key = { account: lower(a.account), token: lower(a.token) };
+  await db
+    .insert(schema.balance)
+    .values({ ...key, amount: 0n, earned: 0n, withdrawn: a.amount })
+    .onConflictDoUpdate((row) => ({ amount: 0n, withdrawn: row.withdrawn + a.amount }));
+  await db.insert(schema.withdrawal).values({
+    id: event.id,
+    ...key,
+    amount: a.amount,
+    blockNumber: event.block.number,
+    timestamp: seconds(event),
+  });
+});
+
+ponder.on("StudyEscrow:SignaturesCancelled", async ({ event, context }) => {
+  await keep("StudyEscrow:SignaturesCancelled", event, context.db);
+});
+ponder.on("StudyEscrow:CurrencyAllowed", async ({ event, context }) => {
+  await keep("StudyEscrow:CurrencyAllowed", event, context.db);
+});
+ponder.on("StudyEscrow:ExcessRecovered", async ({ event, context }) => {
+  await keep("StudyEscrow:ExcessRecovered", event, context.db);
+});
+ponder.on("StudyEscrow:EIP712DomainChanged", async ({ event, context }) => {
+  await keep("StudyEscrow:EIP712DomainChanged", event, context.db);
+});
+ponder.on("StudyEscrow:RoleAdminChanged", async ({ event, context }) => {
+  await keep("StudyEscrow:RoleAdminChanged", event, context.db);
+});
+ponder.on("StudyEscrow:RoleGranted", async ({ event, context }) => {
+  await keep("StudyEscrow:RoleGranted", event, context.db);
+});
+ponder.on("StudyEscrow:RoleRevoked", async ({ event, context }) => {
+  await keep("StudyEscrow:RoleRevoked", event, context.db);
+});
+
+// ------------------------------------------------------------------ AuditAnchor
+
+ponder.on("AuditAnchor:AuditBatchAnchored", async ({ event, context }) => {
+  const { db } = context;
+  await keep("AuditAnchor:AuditBatchAnchored", event, db);
+  const a = event.args;
+  await db.insert(schema.auditBatch).values({
+    custodian: lower(a.custodian),
+    batchIndex: a.batchIndex,
+    merkleRoot: a.merkleRoot,
+    firstSequence: a.firstSequence,
+    lastSequence: a.lastSequence,
+    gateway: lower(a.gateway),
+    anchoredAtBlock: event.block.number,
+    supersessions: 0,
+  });
+});
+
+ponder.on("AuditAnchor:AuditBatchSuperseded", async ({ event, context }) => {
+  const { db } = context;
+  await keep("AuditAnchor:AuditBatchSuperseded", event, db);
+  const a = event.args;
+  await db
+    .update(schema.auditBatch, { custodian: lower(a.custodian), batchIndex: a.batchIndex })
+    .set((row) => ({ merkleRoot: a.merkleRoot, lastSequence: a.lastSequence, supersessions: row.supersessions + 1 }));
+  await db.insert(schema.auditSupersession).values({
+    id: event.id,
+    custodian: lower(a.custodian),
+    batchIndex: a.batchIndex,
+    previousRoot: a.previousRoot,
+    merkleRoot: a.merkleRoot,
+    lastSequence: a.lastSequence,
+    actor: lower(a.actor),
+    blockNumber: event.block.number,
+  });
+});
+
+// ------------------------------------------------------------------ RemunerationToken (local demo token)
+
+for (const name of [
+  "Transfer",
+  "Approval",
+  "FaucetDrawn",
+  "EIP712DomainChanged",
+  "RoleAdminChanged",
+  "RoleGranted",
+  "RoleRevoked",
+] as const) {
+  ponder.on(`RemunerationToken:${name}`, async ({ event, context }) => {
+    await keep(`RemunerationToken:${name}`, event, context.db);
+  });
+}

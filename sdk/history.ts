@@ -1,0 +1,208 @@
+/**
+ * History readers over the indexer (indexer/: Ponder, SQL over HTTP with `@ponder/client`): the
+ * same shapes as the chain readers of sdk/ledger.ts, answered from tables instead of log scans, so
+ * their cost follows what one patient did, not the chain's whole history.
+ *
+ * Lists only. Decisions never read the indexer (it is always a little behind): `verifyConsent`,
+ * the gateway's access decision and the escrow's checks read the chain at the latest block.
+ * Every answer carries the block the indexer had reached (`blockNumber`, `timestamp`), so a list
+ * can say how far behind it is.
+ *
+ * Server code only: it imports Ponder (about 59 kB gzip in a browser bundle). Not exported from
+ * the sdk's index for that reason; import `#sdk/history.ts`.
+ */
+import { and, asc, desc, eq } from "ponder";
+import { type Address, type Hex, getAddress } from "viem";
+
+import { type IndexerClient, indexerClient, schema } from "../indexer/client.ts";
+import { EMERGENCY_REASONS, KINDS, type KindName } from "./codes.ts";
+import type {
+  DelegateEntry,
+  EmergencyEntry,
+  EmergencyLogEntry,
+  LedgerGrant,
+  MemberEntry,
+  MembershipOfferEntry,
+  Organization,
+  PatientGrants,
+} from "./ledger.ts";
+
+export { type IndexerClient, indexerClient };
+
+const hex = (a: string) => a.toLowerCase() as Hex;
+const reason = (code: number) => EMERGENCY_REASONS[code as keyof typeof EMERGENCY_REASONS] ?? `reason code ${code}`;
+
+/** Where the indexer stands: the block it has indexed to and that block's time. */
+export async function indexedAt(indexer: IndexerClient): Promise<{ blockNumber: bigint; timestamp: number }> {
+  const status = await indexer.status();
+  return { blockNumber: BigInt(Math.max(status.block, 0)), timestamp: status.timestamp };
+}
+
+/** How many blocks the indexer is behind the chain's `latest` block (0 when it has caught up). */
+export async function blocksBehind(indexer: IndexerClient, latest: bigint): Promise<number> {
+  const { blockNumber } = await indexedAt(indexer);
+  return latest > blockNumber ? Number(latest - blockNumber) : 0;
+}
+
+type GrantRow = typeof schema.consentGrant.$inferSelect;
+
+function toLedgerGrant(row: GrantRow): LedgerGrant {
+  return {
+    grantId: row.grantId,
+    patient: getAddress(row.patient),
+    grantee: getAddress(row.grantee),
+    scope: row.scope,
+    studyKey: row.studyKey,
+    purpose: row.purpose,
+    categories: row.categories,
+    validFrom: Number(row.validFrom),
+    expiresAt: Number(row.expiresAt),
+    grantedBy: getAddress(row.grantedBy),
+    grantedAtBlock: row.grantedAtBlock,
+    revoked:
+      row.revokedAtBlock === null
+        ? null
+        : { by: getAddress(row.revokedBy!), all: row.revokedAll === true, atBlock: row.revokedAtBlock },
+  };
+}
+
+/** Every grant the patient ever had, as the indexer has it, newest first (as `readPatientGrants`). */
+export async function historyPatientGrants(indexer: IndexerClient, patient: Address): Promise<PatientGrants> {
+  const [at, rows] = await Promise.all([
+    indexedAt(indexer),
+    indexer.db
+      .select()
+      .from(schema.consentGrant)
+      .where(eq(schema.consentGrant.patient, hex(patient)))
+      .orderBy(desc(schema.consentGrant.grantedAtBlock)),
+  ]);
+  return { ...at, grants: rows.map(toLedgerGrant) };
+}
+
+/** The patient of a grant (its ConsentGranted), or null when the indexer has no such grant. */
+export async function historyGrantPatient(indexer: IndexerClient, grantId: Hex): Promise<Address | null> {
+  const rows = await indexer.db
+    .select({ patient: schema.consentGrant.patient })
+    .from(schema.consentGrant)
+    .where(eq(schema.consentGrant.grantId, hex(grantId)));
+  return rows[0] ? getAddress(rows[0].patient) : null;
+}
+
+const toDelegate = (row: typeof schema.delegate.$inferSelect): DelegateEntry => ({
+  patient: getAddress(row.patient),
+  delegate: getAddress(row.delegate),
+  expiresAt: Number(row.expiresAt),
+});
+
+/** The patient's delegates (expired terms included, removed ones not), as `readDelegates`. */
+export async function historyDelegates(indexer: IndexerClient, patient: Address): Promise<DelegateEntry[]> {
+  const rows = await indexer.db
+    .select()
+    .from(schema.delegate)
+    .where(eq(schema.delegate.patient, hex(patient)))
+    .orderBy(asc(schema.delegate.appointedAtBlock));
+  return rows.map(toDelegate);
+}
+
+/** The patients who appointed `delegate` and have not removed it, as `readPatientsActedFor`. */
+export async function historyPatientsActedFor(indexer: IndexerClient, delegate: Address): Promise<DelegateEntry[]> {
+  const rows = await indexer.db
+    .select()
+    .from(schema.delegate)
+    .where(eq(schema.delegate.delegate, hex(delegate)))
+    .orderBy(asc(schema.delegate.appointedAtBlock));
+  return rows.map(toDelegate);
+}
+
+type OpeningRow = typeof schema.emergencyOpening.$inferSelect;
+
+function toEmergency(row: OpeningRow): EmergencyEntry {
+  return {
+    patient: getAddress(row.patient),
+    organization: getAddress(row.organization),
+    clinician: getAddress(row.clinician),
+    reasonCode: row.reasonCode,
+    reason: reason(row.reasonCode),
+    expiresAt: Number(row.expiresAt),
+    openedAtBlock: row.openedAtBlock,
+  };
+}
+
+/** Break-glass openings of the patient's data that are open at `now` (unix seconds). */
+export async function historyOpenEmergencies(
+  indexer: IndexerClient,
+  patient: Address,
+  now: number,
+): Promise<EmergencyEntry[]> {
+  const rows = await indexer.db
+    .select()
+    .from(schema.emergencyOpening)
+    .where(and(eq(schema.emergencyOpening.patient, hex(patient)), eq(schema.emergencyOpening.replaced, false)))
+    .orderBy(asc(schema.emergencyOpening.openedAtBlock));
+  return rows
+    .filter((r) => r.closedAtBlock === null && r.revokedAllAtBlock === null && Number(r.expiresAt) > now)
+    .map(toEmergency);
+}
+
+/** Every break-glass opening (all patients), newest first, with how it stands at `now`. */
+export async function historyEmergencyLog(indexer: IndexerClient, now: number): Promise<EmergencyLogEntry[]> {
+  const rows = await indexer.db
+    .select()
+    .from(schema.emergencyOpening)
+    .orderBy(desc(schema.emergencyOpening.openedAtBlock));
+  return rows.map((row): EmergencyLogEntry => {
+    const closedAt = row.closedAt === null ? null : Number(row.closedAt);
+    const endedEarly = closedAt !== null && closedAt < Number(row.expiresAt);
+    return {
+      ...toEmergency(row),
+      openedAt: Number(row.openedAt),
+      closed: endedEarly ? { by: getAddress(row.closedBy!), atBlock: row.closedAtBlock!, at: closedAt } : null,
+      state: endedEarly ? "closed" : now >= Number(row.expiresAt) || row.replaced ? "expired" : "open",
+    };
+  });
+}
+
+/** Every organization ever accredited, in accreditation order, as `readOrganizations`. */
+export async function historyOrganizations(indexer: IndexerClient): Promise<Organization[]> {
+  const rows = await indexer.db.select().from(schema.organization).orderBy(asc(schema.organization.ordinal));
+  const kindName = (kind: number) => (Object.keys(KINDS) as KindName[]).find((k) => KINDS[k] === kind) ?? null;
+  return rows.map((o) => ({
+    address: getAddress(o.address),
+    name: o.name,
+    kind: kindName(o.kind),
+    active: o.status === "active",
+    gatewayUrl: o.gatewayUrl,
+  }));
+}
+
+/** The current members of an organization, as `readMembers`. */
+export async function historyMembers(indexer: IndexerClient, organization: Address): Promise<MemberEntry[]> {
+  const rows = await indexer.db
+    .select()
+    .from(schema.member)
+    .where(eq(schema.member.organization, hex(organization)))
+    .orderBy(asc(schema.member.addedAtBlock));
+  return rows.map((m) => ({ member: getAddress(m.member), role: m.role, addedAtBlock: m.addedAtBlock }));
+}
+
+/** The open membership offers of an organization or to a member, as `readMembershipOffers`. */
+export async function historyMembershipOffers(
+  indexer: IndexerClient,
+  query: { organization: Address; member?: Address } | { organization?: Address; member: Address },
+): Promise<MembershipOfferEntry[]> {
+  const filters = [
+    query.organization ? eq(schema.membershipOffer.organization, hex(query.organization)) : undefined,
+    query.member ? eq(schema.membershipOffer.member, hex(query.member)) : undefined,
+  ];
+  const rows = await indexer.db
+    .select()
+    .from(schema.membershipOffer)
+    .where(and(...filters))
+    .orderBy(asc(schema.membershipOffer.offeredAtBlock));
+  return rows.map((o) => ({
+    organization: getAddress(o.organization),
+    member: getAddress(o.member),
+    role: o.role,
+    offeredAtBlock: o.offeredAtBlock,
+  }));
+}
