@@ -18,8 +18,9 @@ contract ConsentRegistrySignaturesTest is ConsentFixture {
     /// @dev Written out, not taken from the contract, so that the attack test compiles against
     /// the registry from before the fix too.
     uint256 internal constant GRANT_SIGNATURE_LIFETIME = 1 days;
-    bytes4 internal constant SIGNED_BEFORE_REVOCATION =
-        bytes4(keccak256("ConsentRegistrySignedBeforeRevocation(bytes32,uint40)"));
+    bytes4 internal constant SIGNED_BEFORE_REVOCATION = bytes4(
+        keccak256("ConsentRegistrySignedBeforeRevocation(bytes32,uint40)")
+    );
 
     struct GrantArgs {
         address grantee;
@@ -341,7 +342,12 @@ contract ConsentRegistrySignaturesTest is ConsentFixture {
         );
         checkEq(registry.getGrant(id).expiresAt, 0, "the revoked grant is back");
         checkEq(nonceOf(patient), 0, "a refused signature used a nonce");
-        (bool allowed, ) = registry.mayUse(patient, a.grantee, a.purpose & ~uint64(0xff00), lowestCategory(a.categories));
+        (bool allowed, ) = registry.mayUse(
+            patient,
+            a.grantee,
+            a.purpose & ~uint64(0xff00),
+            lowestCategory(a.categories)
+        );
         check(!allowed, "the revoked consent passes a check");
 
         // A new signature, made after the revocation, works.
