@@ -587,7 +587,7 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
     /// `ConsentRegistry.t.sol` (differential fuzzing) and `ConsentRegistry.invariant.t.sol` check it
     /// against `test/ConsentModel.sol`, the same check in plain Solidity on that library.
     /// Packed layouts (Solidity's own for the structs): Account = organization | role << 160 |
-    /// kind << 168 | status << 176; PatientState: epoch in bits 0-31; Grant = categories |
+    /// kind << 168 | status << 176 | notCommercial << 184; PatientState: epoch in bits 0-31; Grant = categories |
     /// purpose << 32 | validFrom << 96 | expiresAt << 136 | epoch << 176; Emergency = expiresAt |
     /// clinician << 40 | reasonCode << 200 | epoch << 216.
     function _consentStatus(
@@ -671,6 +671,10 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
                     res := 6 // InvalidPurpose
                     leave
                 }
+                // The use's flags come from governance's record of the organization, never from
+                // the requester: NCU/NPU bits its reads do NOT carry at bits 184-185 (none recorded:
+                // commercial and for-profit).
+                used := or(and(used, not(0xff00)), shl(8, and(not(shr(184, orgWord)), 3)))
                 let code := and(used, 0xff)
                 if iszero(eq(and(shr(168, orgWord), 0xff), requiredKind(code))) {
                     res := 4 // WrongOrganizationKind

@@ -35,7 +35,8 @@ contract ConsentRegistryDifferentialTest is ConsentFixture {
 
     /// @dev `k.actions` bits: 0 revoke-all before the grant; 1 grants up the chain; 2 emergency
     /// access; 3+4 revoke-all after; 5+6 revoke; 7+8 suspend the organization; 9 then reinstate it;
-    /// 10+11 remove a member; 12 close the emergency access (two bits: one in four).
+    /// 10+11 remove a member; 12 close the emergency access (two bits: one in four); 13+14 record the
+    /// organization as commercial or for-profit.
     function runCase(Case memory k, uint256[] memory seen) internal {
         address patient = patients[0];
         uint64 gp = shapePurpose(k.grantRaw, k.grantShape);
@@ -48,6 +49,17 @@ contract ConsentRegistryDifferentialTest is ConsentFixture {
         uint32 categories = shapeCategories(k.categoriesRaw, k.grantShape >> 3);
         (uint40 validFrom, uint40 expiresAt) = shapeValidity(k.validFromRaw, k.expiresRaw, k.timeShape);
 
+        // Governance's record of the organization's uses (the use flags of every check of its
+        // reads): in one case in four (actions bits 13+14) from the flag bits of the case's use,
+        // commercial (bit 8) and for-profit (bit 9); otherwise neither, so that the checks past the
+        // restrictions (validity, expiry) stay as reachable as they were.
+        bool recorded = both(k.actions, 13);
+        vm.prank(GOVERNANCE);
+        registry.setUseProfile(
+            orgs[orgIdx],
+            recorded && (k.useRaw >> 8) & 1 != 0,
+            recorded && (k.useRaw >> 9) & 1 != 0
+        );
         if (k.actions & 1 != 0) revokeAll(patient);
         bool granted = tryGrant(patient, grantee, categories, gp, validFrom, expiresAt);
         if (!granted && k.grantShape & 0x80 == 0) {
@@ -108,6 +120,13 @@ contract ConsentRegistryDifferentialTest is ConsentFixture {
     function runScript(uint256 seed, uint64 useRaw, uint8 category, uint256[] memory seen) internal {
         uint256[] memory made = new uint256[](12);
         uint256 madeCount;
+        // Governance's record of each organization's uses: commercial, for-profit or neither.
+        for (uint256 o = 0; o < ORG_COUNT; ++o) {
+            uint256 r = rand(seed, 900 + o);
+            bool recorded = r & 3 == 0; // one organization in four commercial or for-profit
+            vm.prank(GOVERNANCE);
+            registry.setUseProfile(orgs[o], recorded && (r >> 2) & 1 != 0, recorded && (r >> 3) & 1 != 0);
+        }
         for (uint256 step = 0; step < 12; ++step) {
             uint256 grantMade = randomAction(rand(seed, step));
             if (grantMade != 0) made[madeCount++] = grantMade;
@@ -152,6 +171,25 @@ contract ConsentRegistryDifferentialTest is ConsentFixture {
         for (uint256 i = 0; i < 8; ++i) {
             uint256 snapshot = vm.snapshotState();
             runCase(randomCase(i), seen);
+            vm.revertToState(snapshot);
+        }
+        // A grant for non-commercial, not-for-profit research only, read by an organization that
+        // governance records as commercial and for-profit: PurposeNotCovered, the one way left to
+        // that reason since a disease-specific grant's key holds its disease.
+        {
+            uint256 snapshot = vm.snapshotState();
+            uint64 restricted = uint64(ConsentCodes.HMB) | (uint64(ConsentCodes.FLAG_NCU | ConsentCodes.FLAG_NPU) << 8);
+            uint256 orgIdx = orgFor(restricted, 0);
+            vm.prank(GOVERNANCE);
+            registry.setUseProfile(orgs[orgIdx], true, true);
+            check(
+                tryGrant(patients[0], orgs[orgIdx], 1, restricted, 0, uint40(block.timestamp + 30 days)),
+                "restricted grant refused"
+            );
+            uint64[] memory uses = new uint64[](1);
+            uses[0] = uint64(ConsentCodes.HMB);
+            uint8[] memory categories = new uint8[](1);
+            sweep(patients[0], uses, categories, seen);
             vm.revertToState(snapshot);
         }
         for (uint256 seed = 0; seed < 1; ++seed) {

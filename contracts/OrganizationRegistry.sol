@@ -26,13 +26,17 @@ abstract contract OrganizationRegistry is IOrganizationRegistry, AccessControl, 
     uint256 private constant MAX_URL_LENGTH = 200;
 
     /// @dev One slot per address. For an organization's own address, `organization` is itself,
-    /// `role` is 0 and `kind`/`status` are its own; for a member, `organization` is the one it acts
-    /// for and `kind`/`status` are unused (read from the organization's slot).
+    /// `role` is 0 and `kind`/`status`/`notCommercial` are its own; for a member, `organization` is
+    /// the one it acts for and the others are unused (read from the organization's slot).
+    /// `notCommercial` is governance's record of the use flags its reads do NOT carry (bit 0:
+    /// non-commercial, bit 1: not-for-profit, as ConsentCodes.FLAG_NCU, FLAG_NPU), so that an
+    /// organization with no record (0) counts as commercial and for-profit.
     struct Account {
         address organization;
         uint8 role;
         uint8 kind;
         Status status;
+        uint8 notCommercial;
     }
 
     struct OrganizationInfo {
@@ -69,7 +73,7 @@ abstract contract OrganizationRegistry is IOrganizationRegistry, AccessControl, 
         address existing = _accounts[organization].organization;
         if (existing != address(0)) revert OrganizationRegistryAddressInUse(organization, existing);
         _checkInfo(name, gatewayUrl);
-        _accounts[organization] = Account(organization, ConsentCodes.ROLE_ORGANIZATION, kind, Status.Active);
+        _accounts[organization] = Account(organization, ConsentCodes.ROLE_ORGANIZATION, kind, Status.Active, 0);
         _info[organization] = OrganizationInfo(name, gatewayUrl, licenceHash);
         _organizations.push(organization);
         emit OrganizationAccredited(organization, kind, name, gatewayUrl, licenceHash, msg.sender);
@@ -115,6 +119,21 @@ abstract contract OrganizationRegistry is IOrganizationRegistry, AccessControl, 
         }
         account.status = Status.Active;
         emit OrganizationReinstated(organization, msg.sender);
+    }
+
+    /// @inheritdoc IOrganizationRegistry
+    function setUseProfile(address organization, bool commercial, bool forProfit) external onlyRole(GOVERNANCE_ROLE) {
+        Account storage account = _requireOrganization(organization);
+        account.notCommercial =
+            (commercial ? 0 : ConsentCodes.FLAG_NCU) |
+            (forProfit ? 0 : ConsentCodes.FLAG_NPU);
+        emit OrganizationUseProfileSet(organization, commercial, forProfit, msg.sender);
+    }
+
+    /// @inheritdoc IOrganizationRegistry
+    function useProfile(address account) external view returns (bool commercial, bool forProfit) {
+        uint8 flags = _useFlags(account);
+        return (flags & ConsentCodes.FLAG_NCU != 0, flags & ConsentCodes.FLAG_NPU != 0);
     }
 
     /// @inheritdoc IOrganizationRegistry
@@ -226,6 +245,15 @@ abstract contract OrganizationRegistry is IOrganizationRegistry, AccessControl, 
         status = Status(uint8(word >> 176));
     }
 
+    /// @dev The DUO use flags (FLAG_NCU: commercial, FLAG_NPU: for-profit) of every read by
+    /// `account`, from governance's record of the organization it acts for: both unless recorded.
+    function _useFlags(address account) internal view returns (uint8) {
+        uint256 word = _accountWord(account);
+        address organization = address(uint160(word));
+        if (organization != address(0) && organization != account) word = _accountWord(organization);
+        return ~uint8(word >> 184) & ConsentCodes.KNOWN_FLAGS;
+    }
+
     /// @dev Whether `organization` is an active organization of `kind` (its own address).
     function _isActiveOrganization(address organization, uint8 kind) internal view returns (bool) {
         uint256 word = _accountWord(organization);
@@ -236,7 +264,7 @@ abstract contract OrganizationRegistry is IOrganizationRegistry, AccessControl, 
     }
 
     /// @dev The packed `Account` slot of `account`: organization | role << 160 | kind << 168 |
-    /// status << 176 (the layout Solidity gives the struct), read with one SLOAD.
+    /// status << 176 | notCommercial << 184 (the layout Solidity gives the struct), read with one SLOAD.
     function _accountWord(address account) internal view returns (uint256 word) {
         assembly ("memory-safe") {
             mstore(0x00, and(account, 0xffffffffffffffffffffffffffffffffffffffff))
@@ -257,7 +285,7 @@ abstract contract OrganizationRegistry is IOrganizationRegistry, AccessControl, 
         if (existing != address(0)) revert OrganizationRegistryAddressInUse(member, existing);
         delete _offers[member][organization];
         ++_membershipNonces[member];
-        _accounts[member] = Account(organization, role, 0, Status.None);
+        _accounts[member] = Account(organization, role, 0, Status.None, 0);
         emit MemberAdded(organization, member, role, member);
     }
 

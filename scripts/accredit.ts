@@ -4,11 +4,17 @@
  * The step after `npm run deploy`: governance accredits the first organizations, read from a file
  * (see ignition/parameters/organizations.example.json):
  *
- *   [{ "address": "0x…", "kind": "PROVIDER", "name": "…", "gatewayUrl": "https://…/fhir", "licence": "…" }]
+ *   [{ "address": "0x…", "kind": "PROVIDER", "name": "…", "gatewayUrl": "https://…/fhir", "licence": "…",
+ *      "commercial": true, "forProfit": true }]
  *
  * kind is one of sdk/codes.ts KINDS; gatewayUrl is empty for an organization that holds no data;
  * licence is the text (e.g. a document hash) whose keccak256 is recorded as the licence hash.
- * Organizations already accredited are skipped, so the step can be run again after a failure.
+ * commercial and forProfit (default true) are governance's record of the organization's uses, the
+ * use flags of every consent check of its reads (a grant restricted to non-commercial or
+ * not-for-profit use, DUO NCU/NPU, refuses a commercial or for-profit one): when either is false,
+ * `setUseProfile` follows the accreditation (in the same batch). Organizations already accredited
+ * are skipped (only their use profile is set, if the file's differs from the record), so the step
+ * can be run again after a failure.
  *
  * Governance is a multisig or timelock in production: with --calldata nothing is sent, the
  * transactions are printed as a Safe Transaction Builder batch (to, value, data) for its owners to
@@ -47,6 +53,8 @@ interface OrganizationEntry {
   name: string;
   gatewayUrl?: string;
   licence: string;
+  commercial?: boolean;
+  forProfit?: boolean;
 }
 const entries = JSON.parse(readFileSync(file, "utf8")) as OrganizationEntry[];
 if (!Array.isArray(entries) || entries.length === 0) fail(`${file} must be a non-empty JSON array`);
@@ -55,6 +63,9 @@ for (const [i, e] of entries.entries()) {
   if (!(e.kind in KINDS)) fail(`${file}[${i}].kind must be one of ${Object.keys(KINDS).join(", ")}`);
   if (!e.name) fail(`${file}[${i}].name is required`);
   if (!e.licence) fail(`${file}[${i}].licence is required`);
+  for (const flag of ["commercial", "forProfit"] as const) {
+    if (e[flag] !== undefined && typeof e[flag] !== "boolean") fail(`${file}[${i}].${flag} must be true or false`);
+  }
 }
 
 // The network's RPC URL (environment or keystore), without its accounts: the deployer key is not
@@ -68,7 +79,7 @@ const chainId = await client.getChainId();
 const registry = contractAddress(chainId, "ConsentRegistry");
 console.log(`network ${networkName} (chain id ${chainId}), ConsentRegistry ${registry}`);
 
-const calls: { organization: Address; to: Address; data: Hex; label: string }[] = [];
+const calls: { organization: Address; to: Address; data: Hex; label: string; accredits: boolean }[] = [];
 for (const e of entries) {
   const organization = getAddress(e.address);
   const existing = await client
@@ -77,8 +88,28 @@ for (const e of entries) {
       if (String(err).includes("OrganizationRegistryUnknownOrganization")) return null;
       throw err;
     });
+  const commercial = e.commercial ?? true;
+  const forProfit = e.forProfit ?? true;
+  const useProfile = {
+    organization,
+    to: registry,
+    data: encodeFunctionData({
+      abi: consentRegistryAbi,
+      functionName: "setUseProfile",
+      args: [organization, commercial, forProfit],
+    }),
+    label: `use profile of ${e.name}: ${commercial ? "commercial" : "non-commercial"}, ${forProfit ? "for-profit" : "not-for-profit"}`,
+    accredits: false,
+  };
   if (existing !== null) {
     console.log(`already accredited: ${existing.name} (${organization})`);
+    const [recordedCommercial, recordedForProfit] = await client.readContract({
+      address: registry,
+      abi: consentRegistryAbi,
+      functionName: "useProfile",
+      args: [organization],
+    });
+    if (recordedCommercial !== commercial || recordedForProfit !== forProfit) calls.push(useProfile);
     continue;
   }
   const data = encodeFunctionData({
@@ -86,14 +117,16 @@ for (const e of entries) {
     functionName: "accredit",
     args: [organization, KINDS[e.kind], e.name, e.gatewayUrl ?? "", keccak256(toHex(e.licence))],
   });
-  calls.push({ organization, to: registry, data, label: `${e.kind} ${e.name} (${organization})` });
+  calls.push({ organization, to: registry, data, label: `${e.kind} ${e.name} (${organization})`, accredits: true });
+  // No record counts as commercial and for-profit: a call only to record otherwise.
+  if (!commercial || !forProfit) calls.push(useProfile);
 }
 
 if (args.calldata) {
   const batch = {
     version: "1.0",
     chainId: String(chainId),
-    meta: { name: `Consentry: accredit ${calls.length} organization(s)` },
+    meta: { name: `Consentry: accredit organizations (${calls.length} transaction(s))` },
     transactions: calls.map((c) => ({ to: c.to, value: "0", data: c.data })),
   };
   console.log(JSON.stringify(batch, null, 2));
@@ -122,8 +155,10 @@ const wallet = createWalletClient({ account, transport });
 for (const call of calls) {
   const hash = await wallet.sendTransaction({ to: call.to, data: call.data, chain: null });
   const receipt = await client.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") fail(`accrediting ${call.label} failed (${hash})`);
-  console.log(`accredited ${call.label} in block ${receipt.blockNumber}, gas ${receipt.gasUsed}`);
+  if (receipt.status !== "success") fail(`${call.accredits ? "accrediting " : ""}${call.label} failed (${hash})`);
+  const done = call.accredits ? `accredited ${call.label}` : `set the ${call.label}`;
+  console.log(`${done} in block ${receipt.blockNumber}, gas ${receipt.gasUsed}`);
 }
-console.log(`${calls.length} accredited, ${entries.length - calls.length} already were`);
+const accredited = calls.filter((c) => c.accredits).length;
+console.log(`${accredited} accredited, ${entries.length - accredited} already were`);
 process.exit(0);

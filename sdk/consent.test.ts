@@ -232,4 +232,41 @@ describe("verifyConsent (sdk) on a real chain", function () {
     await write(governance(), "grantBySig", fresh.args);
     expect(await check()).to.include({ allowed: true });
   });
+
+  it("a commercial organization cannot read a non-commercial-only (NCU) grant by declaring its use non-commercial", async () => {
+    const lab = accounts[6]!;
+    const p = accounts[7]!;
+    await write(governance(), "accredit", [lab, KINDS.RESEARCHER, "Example Pharma", "", `0x${"00".repeat(32)}`]);
+    const now = await t.now();
+    const ncu = encodePurpose({ purpose: "GRU", flags: ["NCU"] });
+    await write(p, "grant", [lab, categoriesToMask(["Observation"]), ncu, 0, now + 30 * 86_400]);
+    // The attack: the reader states a use without the commercial flag.
+    const declared = { registry, patient: p, grantee: lab, category: "Observation", purpose: "GRU" } as const;
+    expect(await verifyConsent(client, declared)).to.include({ allowed: false, reason: "PurposeNotCovered" });
+    expect(await verifyConsent(client, { ...declared, purpose: encodePurpose("GRU") })).to.include({
+      allowed: false,
+      reason: "PurposeNotCovered",
+    });
+    expect(
+      await client.readContract({
+        address: registry,
+        abi: consentRegistryAbi,
+        functionName: "useProfile",
+        args: [lab],
+      }),
+    ).to.deep.equal([true, true]);
+    // Governance records it non-commercial (for profit still): the NCU grant passes, whatever is stated.
+    await write(governance(), "setUseProfile", [lab, false, true]);
+    expect(await verifyConsent(client, declared)).to.include({ allowed: true });
+    const statedCommercial = { ...declared, purpose: encodePurpose({ purpose: "GRU", flags: ["NCU"] }) };
+    expect(await verifyConsent(client, statedCommercial)).to.include({ allowed: true });
+    await write(p, "grant", [
+      lab,
+      categoriesToMask(["Observation"]),
+      encodePurpose({ purpose: "GRU", flags: ["NPU"] }),
+      0,
+      now + 30 * 86_400,
+    ]);
+    expect(await verifyConsent(client, declared)).to.include({ allowed: false, reason: "PurposeNotCovered" });
+  });
 });

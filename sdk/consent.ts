@@ -22,6 +22,11 @@ export interface ConsentQuery {
   /** The reader: an organization's own address or a member's. */
   grantee: Address;
   category: CategoryName;
+  /**
+   * The purpose of the use. Its use flags (commercial, for-profit) are not the requester's to
+   * state: they are dropped here, and the registry derives them from governance's record of the
+   * grantee's organization (`useProfile`; no record: commercial and for-profit).
+   */
   purpose: PurposeName | PurposeSpec | bigint;
   /** Read at this block; default: the latest block, fetched uncached. */
   blockNumber?: bigint;
@@ -52,9 +57,13 @@ export async function latestBlockNumber(client: PublicClient): Promise<bigint> {
   return client.getBlockNumber({ cacheTime: 0 });
 }
 
+/** Bits 8-15 of a purpose: the use flags, which the registry takes from its own record. */
+const USE_FLAGS_MASK = 0xff00n;
+
 export async function verifyConsent(client: PublicClient, query: ConsentQuery): Promise<ConsentDecision> {
   const blockNumber = query.blockNumber ?? (await latestBlockNumber(client));
-  const purpose = typeof query.purpose === "bigint" ? query.purpose : encodePurpose(query.purpose);
+  const stated = typeof query.purpose === "bigint" ? query.purpose : encodePurpose(query.purpose);
+  const purpose = stated & ~USE_FLAGS_MASK;
   const [reasonIndex, expiresAt, organization] = await client.readContract({
     address: query.registry,
     abi: consentRegistryAbi,

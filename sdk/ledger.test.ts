@@ -95,14 +95,22 @@ describe("ledger reads and revert explanations (sdk) on a real chain", function 
     await write(studyPatient, "revoke", [researcher(), grantScope(ds)]);
   });
 
-  it("lists organizations with kind and status", async () => {
+  it("lists organizations with kind, status and use profile", async () => {
     await write(governance(), "suspend", [researcher(), `0x${"00".repeat(32)}`]);
     const orgs = await readOrganizations(client, { registry });
     expect(orgs.map((o) => [o.name, o.kind, o.active])).to.deep.equal([
       ["St. Example Hospital", "PROVIDER", true],
       ["Example Research Institute", "RESEARCHER", false],
     ]);
+    expect(orgs.map((o) => [o.commercial, o.forProfit])).to.deep.equal([
+      [true, true],
+      [true, true],
+    ]); // no record: commercial and for-profit
     await write(governance(), "reinstate", [researcher()]);
+    await write(governance(), "setUseProfile", [researcher(), false, true]);
+    const [, recorded] = await readOrganizations(client, { registry });
+    expect([recorded!.commercial, recorded!.forProfit]).to.deep.equal([false, true]);
+    await write(governance(), "setUseProfile", [researcher(), true, true]);
   });
 
   it("follows each grant to active, not yet valid, expired, revoked and revoked-by-revoke-all", async () => {

@@ -30,6 +30,9 @@ export interface Organization {
   kind: KindName | null;
   active: boolean;
   gatewayUrl: string;
+  /** Governance's record of its uses (`useProfile`): commercial, for profit (both unless recorded). */
+  commercial: boolean;
+  forProfit: boolean;
 }
 
 export interface LedgerGrant {
@@ -343,9 +346,14 @@ export async function readOrganizations(client: PublicClient, query: LedgerQuery
       client.readContract({ ...read, functionName: "organizationAt", args: [BigInt(i)] }),
     ),
   );
-  const records = await Promise.all(
-    addresses.map((address) => client.readContract({ ...read, functionName: "getOrganization", args: [address] })),
-  );
+  const [records, profiles] = await Promise.all([
+    Promise.all(
+      addresses.map((address) => client.readContract({ ...read, functionName: "getOrganization", args: [address] })),
+    ),
+    Promise.all(
+      addresses.map((address) => client.readContract({ ...read, functionName: "useProfile", args: [address] })),
+    ),
+  ]);
   const kindName = (kind: number) => (Object.keys(KINDS) as KindName[]).find((k) => KINDS[k] === kind) ?? null;
   return addresses.map((address, i) => {
     const org = records[i]!;
@@ -355,6 +363,8 @@ export async function readOrganizations(client: PublicClient, query: LedgerQuery
       kind: kindName(org.kind),
       active: org.status === ORGANIZATION_STATUS.Active,
       gatewayUrl: org.gatewayUrl,
+      commercial: profiles[i]![0],
+      forProfit: profiles[i]![1],
     };
   });
 }

@@ -265,7 +265,9 @@ interface IConsentRegistry is IOrganizationRegistry {
     /// emergency access. Named and ordered so that its selector sorts first: the dispatcher compares
     /// selectors in ascending order, and this is the check outside contracts are expected to call
     /// (in this repository only the gas probe `test/ConsentCheckProbe.sol` does; `StudyEscrow`
-    /// uses `scopeStatus`).
+    /// uses `scopeStatus`). The use flags of `purpose` (commercial, for-profit, which a grant's
+    /// DUO NCU/NPU restrictions refuse) are not the requester's to state: they are replaced by
+    /// governance's record of the grantee's organization (`useProfile`; none: both).
     function mayUse(
         address patient,
         address grantee,

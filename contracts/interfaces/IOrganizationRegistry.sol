@@ -47,6 +47,9 @@ interface IOrganizationRegistry {
     event OrganizationSuspended(address indexed organization, bytes32 reason, address actor);
     /// @notice A suspended organization was reinstated.
     event OrganizationReinstated(address indexed organization, address actor);
+    /// @notice Governance recorded whether `organization`'s uses of data are commercial and for
+    /// profit: the use flags every consent check gives its reads (DUO NCU and NPU restrictions).
+    event OrganizationUseProfileSet(address indexed organization, bool commercial, bool forProfit, address actor);
     /// @notice `organization` (through `actor`) offers `member` membership with `role`; nothing
     /// changes for `member` until it accepts.
     event MembershipOffered(address indexed organization, address indexed member, uint8 role, address actor);
@@ -110,6 +113,15 @@ interface IOrganizationRegistry {
 
     /// @notice Reinstate a suspended organization. Governance only.
     function reinstate(address organization) external;
+
+    /// @notice Record whether `organization`'s uses are commercial and for profit (at accreditation,
+    /// in the same batch, and whenever it changes). Governance only. Until recorded, an
+    /// organization counts as commercial and for-profit.
+    function setUseProfile(address organization, bool commercial, bool forProfit) external;
+
+    /// @notice Whether the uses of the organization `account` acts for are commercial and for profit,
+    /// as governance recorded them (true, true when not recorded, and for an unknown address).
+    function useProfile(address account) external view returns (bool commercial, bool forProfit);
 
     /// @notice Offer `member` membership of `organization` with `role` (called by the organization or
     /// an ADMIN member). It binds nothing until `member` accepts; a new offer replaces the old one.

@@ -59,6 +59,10 @@ abstract contract ConsentFixture is TestBase {
         for (uint256 i = 0; i < ORG_COUNT; ++i) {
             vm.prank(GOVERNANCE);
             r.accredit(orgs[i], orgKinds[i], "Organization", "", bytes32(0));
+            // Recorded non-commercial and not-for-profit, so that an organization's own use of
+            // any grant passes unless a test records otherwise (unrecorded: both).
+            vm.prank(GOVERNANCE);
+            r.setUseProfile(orgs[i], false, false);
             for (uint256 role = 1; role <= ROLE_COUNT; ++role) {
                 vm.prank(orgs[i]);
                 r.offerMembership(orgs[i], members[i][role - 1], uint8(role));

@@ -13,6 +13,7 @@ import {ConsentCodes} from "../libraries/ConsentCodes.sol";
 /// 1. the grantee is unknown (not an organization nor a member)       -> UnknownGrantee
 /// 2. its organization is not Active                                    -> OrganizationSuspended
 /// 3. the purpose of the use is not well formed                         -> InvalidPurpose
+///    (then its use flags are replaced by the organization's recorded use profile)
 /// 4. the organization is not of the kind the purpose code needs        -> WrongOrganizationKind
 /// 5. a member (not the organization itself) lacks the role it needs    -> WrongMemberRole
 /// 6. the grants of the organization for the use's code and each ancestor (most specific first):
@@ -48,6 +49,12 @@ library ConsentModel {
             return (IConsentRegistry.Reason.OrganizationSuspended, 0, org);
         }
         if (!ConsentCodes.isValidPurpose(purpose)) return (IConsentRegistry.Reason.InvalidPurpose, 0, org);
+        // The use flags are governance's record of the organization, not the requester's.
+        (bool commercial, bool forProfit) = registry.useProfile(grantee);
+        purpose =
+            (purpose & ~uint64(0xff00)) |
+            (commercial ? uint64(ConsentCodes.FLAG_NCU) << 8 : 0) |
+            (forProfit ? uint64(ConsentCodes.FLAG_NPU) << 8 : 0);
         uint8 code = ConsentCodes.code(purpose);
         if (kind != ConsentCodes.requiredKind(code)) return (IConsentRegistry.Reason.WrongOrganizationKind, 0, org);
         if (grantee != org && role != ConsentCodes.requiredRole(code)) {

@@ -1067,6 +1067,37 @@ export const consentRegistryAbi = [
     "inputs": [
       {
         "indexed": true,
+        "internalType": "address",
+        "name": "organization",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bool",
+        "name": "commercial",
+        "type": "bool"
+      },
+      {
+        "indexed": false,
+        "internalType": "bool",
+        "name": "forProfit",
+        "type": "bool"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "actor",
+        "type": "address"
+      }
+    ],
+    "name": "OrganizationUseProfileSet",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
         "internalType": "bytes32",
         "name": "role",
         "type": "bytes32"
@@ -2608,6 +2639,29 @@ export const consentRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "organization",
+        "type": "address"
+      },
+      {
+        "internalType": "bool",
+        "name": "commercial",
+        "type": "bool"
+      },
+      {
+        "internalType": "bool",
+        "name": "forProfit",
+        "type": "bool"
+      }
+    ],
+    "name": "setUseProfile",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "studyKey",
         "type": "bytes32"
@@ -2687,6 +2741,30 @@ export const consentRegistryAbi = [
     "name": "updateOrganization",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "useProfile",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "commercial",
+        "type": "bool"
+      },
+      {
+        "internalType": "bool",
+        "name": "forProfit",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {

@@ -261,6 +261,7 @@ async function expectCheck(
   patient: string = f.patient.address,
 ) {
   const label = `check(grantee ${grantee}, purpose 0x${purpose.toString(16)}, category ${category})`;
+  await recordUseFlags(f, grantee, purpose);
   const [reason, expiresAt, organization] = await f.registry.consentStatus(patient, grantee, category, purpose);
   expect(reasonName(reason), `${label}: reason`).to.equal(reasonName(expected.reason));
   expect(expiresAt, `${label}: expiresAt`).to.equal(expected.expiresAt ?? 0n);
@@ -268,6 +269,21 @@ async function expectCheck(
   const [allowed, until] = await f.registry.mayUse(patient, grantee, purpose, category);
   expect(allowed, `${label}: mayUse allowed`).to.equal(expected.reason <= Reason.EmergencyAccess);
   expect(until, `${label}: mayUse expiresAt`).to.equal(expected.expiresAt ?? 0n);
+}
+
+/**
+ * The use flags a test states in a research purpose (commercial, for-profit) are not the reader's
+ * to state: the check takes them from governance's record of its organization. So the tests that
+ * state them record them first, as the organization's use profile.
+ */
+async function recordUseFlags(f: Fixture, grantee: string, purpose: bigint) {
+  if ((purpose & 0xffn) < HRESCH || (purpose & 0xff00n) > 0x300n) return;
+  const [organization] = await f.registry.accountOf(grantee);
+  if (organization === ethers.ZeroAddress) return;
+  const [commercial, forProfit] = [(purpose & 0x100n) !== 0n, (purpose & 0x200n) !== 0n];
+  const [recordedCommercial, recordedForProfit] = await f.registry.useProfile(organization);
+  if (recordedCommercial === commercial && recordedForProfit === forProfit) return;
+  await f.registry.connect(f.governance).setUseProfile(organization, commercial, forProfit);
 }
 
 async function expectGrant(
@@ -2117,6 +2133,47 @@ describe("ConsentRegistry", function () {
     });
   });
 
+  describe("use flags from governance's record (DUO NCU/NPU, issue 11 item 9)", function () {
+    it("a commercial organization cannot pass a non-commercial-only grant by stating a non-commercial use", async function () {
+      const f = await load();
+      const { registry, governance, researcher, researchAnalyst, patient, stranger } = f;
+      const g = await grantDirect(f, researcher.address, purposeOf(GRU, NCU));
+      expect(await registry.useProfile(researcher.address)).to.deep.equal([true, true]); // no record
+      expect(await registry.useProfile(researchAnalyst.address)).to.deep.equal([true, true]);
+      for (const grantee of [researcher.address, researchAnalyst.address]) {
+        for (const stated of [GRU, purposeOf(GRU, FOR_PROFIT)]) {
+          // consentStatus and mayUse directly: the attack states no commercial flag
+          expect((await registry.consentStatus(patient.address, grantee, OBSERVATION, stated))[0]).to.equal(
+            Reason.PurposeNotCovered,
+          );
+          expect((await registry.mayUse(patient.address, grantee, stated, OBSERVATION))[0]).to.equal(false);
+        }
+      }
+      await expect(
+        registry.connect(stranger).setUseProfile(researcher.address, false, true),
+      ).to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount");
+      await expect(registry.connect(governance).setUseProfile(stranger.address, false, true))
+        .to.be.revertedWithCustomError(registry, "OrganizationRegistryUnknownOrganization")
+        .withArgs(stranger.address);
+      await expect(registry.connect(governance).setUseProfile(researcher.address, false, true))
+        .to.emit(registry, "OrganizationUseProfileSet")
+        .withArgs(researcher.address, false, true, governance.address);
+      expect(await registry.useProfile(researchAnalyst.address)).to.deep.equal([false, true]);
+      // Recorded non-commercial: it passes, even stating a commercial use (the record decides).
+      for (const stated of [GRU, purposeOf(GRU, COMMERCIAL)]) {
+        const [reason, until] = await registry.consentStatus(
+          patient.address,
+          researchAnalyst.address,
+          OBSERVATION,
+          stated,
+        );
+        expect([reason, until]).to.deep.equal([Reason.Allowed, g.expiresAt]);
+      }
+      await registry.connect(governance).setUseProfile(researcher.address, true, false);
+      expect((await registry.mayUse(patient.address, researcher.address, GRU, OBSERVATION))[0]).to.equal(false);
+    });
+  });
+
   describe("differential check against a TypeScript model of ConsentCodes", function () {
     for (const seed of [1, 2, 3]) {
       it(`agrees with the model on random grants, uses and times (seed ${seed})`, async function () {
@@ -2953,7 +3010,10 @@ async function runDifferential(f: Fixture, seed: number) {
     const now = await latest();
     for (let i = 0; i < rounds; i++) {
       const [grantee, category, used] = randomUse();
-      const want = expected(grantee, category, used, now);
+      // No organization here has a recorded use profile: every research use is commercial and
+      // for-profit, whatever flags it states (a malformed purpose stays malformed).
+      const recorded = (used & 0xffn) >= HRESCH && (used & 0xff00n) <= 0x300n ? (used & ~0xff00n) | 0x300n : used;
+      const want = expected(grantee, category, recorded, now);
       const label = `seed ${seed}, t=${now}: grantee ${grantee}, category ${category}, purpose 0x${used.toString(16)}`;
       const [reason, expiresAt, organization] = await registry.consentStatus(patient.address, grantee, category, used);
       expect([reasonName(reason), expiresAt, organization], label).to.deep.equal([

@@ -353,8 +353,23 @@ describe("research, governance and provider consoles (browser, end to end)", fun
     await page.getByLabel("Kind", { exact: true }).selectOption({ label: "Public-health body" });
     await page.getByLabel("Name", { exact: true }).fill("Example Public Health Agency");
     await page.getByLabel("Licence documents").fill("Public health agency licence 2026");
+    // Governance records its uses as non-commercial and not-for-profit (unrecorded: both).
+    await page.getByLabel("Commercial", { exact: true }).uncheck();
+    await page.getByLabel("For profit", { exact: true }).uncheck();
     await page.getByRole("button", { name: "Accredit", exact: true }).click();
-    await page.getByText("Example Public Health Agency is accredited as a public-health body.").waitFor();
+    await page
+      .getByText(
+        "Example Public Health Agency is accredited as a public-health body; its uses count as non-commercial, not-for-profit.",
+      )
+      .waitFor();
+    expect(
+      await publicClient.readContract({
+        address: registry,
+        abi: consentRegistryAbi,
+        functionName: "useProfile",
+        args: [agency],
+      }),
+    ).to.deep.equal([false, false]);
     const org = await publicClient.readContract({
       address: registry,
       abi: consentRegistryAbi,
@@ -366,6 +381,7 @@ describe("research, governance and provider consoles (browser, end to end)", fun
     expect(org.status).to.equal(1);
     const row = page.getByRole("row", { name: /Example Public Health Agency/ });
     await row.waitFor();
+    await row.getByText("Non-commercial, not for profit").waitFor();
 
     // Suspend (after a confirmation, with a reason), then reinstate.
     await row.getByRole("button", { name: "Suspend Example Public Health Agency…" }).click();

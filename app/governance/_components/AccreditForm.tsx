@@ -37,6 +37,8 @@ export function AccreditForm() {
   const [name, setName] = useState("");
   const [gateway, setGateway] = useState("");
   const [licence, setLicence] = useState("");
+  const [commercial, setCommercial] = useState(true);
+  const [forProfit, setForProfit] = useState(true);
   const [errors, setErrors] = useState<Errors>({});
   const [confirmed, setConfirmed] = useState("Accredited.");
 
@@ -61,15 +63,24 @@ export function AccreditForm() {
       return;
     }
     const licenceHash = isHex(licenceText) && licenceText.length === 66 ? licenceText : keccak256(toHex(licenceText));
-    setConfirmed(`${trimmedName} is accredited as a ${KIND_WORDS[kind]}.`);
-    const ok = await tx.run(() =>
+    const uses = `${commercial ? "commercial" : "non-commercial"}, ${forProfit ? "for-profit" : "not-for-profit"}`;
+    setConfirmed(`${trimmedName} is accredited as a ${KIND_WORDS[kind]}; its uses count as ${uses}.`);
+    let ok = await tx.run(() =>
       call(registryAddress!, consentRegistryAbi, "accredit", [parsed, KINDS[kind], trimmedName, url, licenceHash]),
     );
+    // No record counts as commercial and for-profit: a second transaction only to record otherwise.
+    if (ok && (!commercial || !forProfit)) {
+      ok = await tx.run(() =>
+        call(registryAddress!, consentRegistryAbi, "setUseProfile", [parsed, commercial, forProfit]),
+      );
+    }
     if (ok) {
       setAddress("");
       setName("");
       setGateway("");
       setLicence("");
+      setCommercial(true);
+      setForProfit(true);
     }
   }
 
@@ -154,6 +165,19 @@ export function AccreditForm() {
           </p>
           {error("licence")}
         </div>
+        <fieldset className="field">
+          <legend>Its uses of data</legend>
+          <label>
+            <input type="checkbox" checked={commercial} onChange={(e) => setCommercial(e.target.checked)} /> Commercial
+          </label>
+          <label>
+            <input type="checkbox" checked={forProfit} onChange={(e) => setForProfit(e.target.checked)} /> For profit
+          </label>
+          <p className="help">
+            Every consent check of its reads carries these: a patient&apos;s grant for non-commercial or not-for-profit
+            use only refuses a commercial or for-profit reader. Untick only what the licence documents show.
+          </p>
+        </fieldset>
         <button type="submit" className="button primary" disabled={tx.busy}>
           Accredit
         </button>

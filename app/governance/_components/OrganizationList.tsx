@@ -49,6 +49,7 @@ export function OrganizationList({ governs }: { governs: boolean }) {
                 <th scope="col">Name</th>
                 <th scope="col">Kind</th>
                 <th scope="col">Status</th>
+                <th scope="col">Uses</th>
                 <th scope="col">Gateway</th>
                 <th scope="col">Address</th>
                 {governs ? <th scope="col">Action</th> : null}
@@ -63,6 +64,9 @@ export function OrganizationList({ governs }: { governs: boolean }) {
                     <span className={`badge ${o.active ? "badge-active" : "badge-revoked"}`}>
                       {o.active ? "Active" : "Suspended"}
                     </span>
+                  </td>
+                  <td data-label="Uses">
+                    {o.commercial ? "Commercial" : "Non-commercial"}, {o.forProfit ? "for profit" : "not for profit"}
                   </td>
                   <td data-label="Gateway">{o.gatewayUrl || "None"}</td>
                   <td data-label="Address" className="address" title={o.address}>

@@ -62,15 +62,14 @@ export interface AccessDecision {
 }
 
 /**
- * The use a read makes of the data, as the contract's check takes it: the stated purpose with the
- * use flags of the reader's organization (commercial, for-profit), which a grant's DUO
- * restrictions (NCU: non-commercial use only, NPU: not-for-profit use only) are checked against.
- * Until the registry records organizations' commercial status, every research read counts as
- * commercial and for-profit, so that such a restriction is never passed by a reader whose status
- * is unknown. The one place to switch to the registry's record of `reader`'s organization.
+ * The use a read makes of the data, as the contract's check takes it: the stated purpose alone.
+ * Its use flags (commercial, for-profit), which a grant's DUO restrictions (NCU: non-commercial
+ * use only, NPU: not-for-profit use only) are checked against, are not the reader's to state: the
+ * registry takes them from governance's record of the reader's organization (`useProfile`; no
+ * record: commercial and for-profit), through the sdk's `verifyConsent`.
  */
-export function readUse(purpose: PurposeName, _reader: Address): PurposeSpec {
-  return PURPOSES[purpose].kind === "RESEARCHER" ? { purpose, flags: ["NCU", "NPU"] } : { purpose };
+export function readUse(purpose: PurposeName): PurposeSpec {
+  return { purpose };
 }
 
 /** The registry's grant id of (patient, grantee, purpose scope): keccak256(patient ‖ grantee ‖ scope), words. */
@@ -348,7 +347,7 @@ export class AccessControl {
     category: CategoryName,
     purpose: PurposeName,
   ): Promise<ConsentDecision> {
-    const use = encodePurpose(readUse(purpose, requester));
+    const use = encodePurpose(readUse(purpose));
     return this.#memo.get(block, `consent ${patient} ${requester} ${category} ${use}`.toLowerCase(), () =>
       verifyConsent(this.#chain.client, {
         registry: this.#chain.consentRegistry,

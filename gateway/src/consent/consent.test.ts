@@ -282,8 +282,9 @@ describe("consent-checked reads", function () {
     await revoke();
   });
 
-  it("counts every research read as commercial and for-profit: a grant for non-commercial, not-for-profit use refuses it", async () => {
+  it("takes a research read's use flags from governance's record of the reader's organization (none: commercial and for-profit)", async () => {
     const research = gw.t.actors.research.address;
+    const governance = gw.t.actors.governance;
     const analyst = await gw.signIn(gw.t.actors.analyst);
     const url = `/fhir/Observation?patient=${patientId}`;
     const researchGrant = async (flags: Array<"NCU" | "NPU">) =>
@@ -294,14 +295,28 @@ describe("consent-checked reads", function () {
         0,
         (await gw.t.now()) + 3600,
       ]);
+    const read = () => gw.read(analyst, url, "DUO:0000042");
+    const refusedAsCommercial = async () => refused(await read(), 403, /No consent for Observation.*PurposeNotCovered/);
     try {
       await researchGrant([]);
-      expect((await gw.read(analyst, url, "DUO:0000042")).statusCode).to.equal(200);
+      expect((await read()).statusCode).to.equal(200);
+      // No record: every research read counts as commercial and for-profit.
       for (const flags of [["NCU"], ["NPU"], ["NCU", "NPU"]] as Array<Array<"NCU" | "NPU">>) {
         await researchGrant(flags);
-        refused(await gw.read(analyst, url, "DUO:0000042"), 403, /No consent for Observation.*PurposeNotCovered/);
+        await refusedAsCommercial();
       }
+      // Recorded non-commercial but for-profit: NCU passes, NPU still refuses.
+      await gw.t.registryWrite(governance, "setUseProfile", [research, false, true]);
+      await researchGrant(["NCU"]);
+      expect((await read()).statusCode).to.equal(200);
+      await researchGrant(["NPU"]);
+      await refusedAsCommercial();
+      // Recorded non-commercial and not-for-profit: both restrictions pass.
+      await gw.t.registryWrite(governance, "setUseProfile", [research, false, false]);
+      await researchGrant(["NCU", "NPU"]);
+      expect((await read()).statusCode).to.equal(200);
     } finally {
+      await gw.t.registryWrite(governance, "setUseProfile", [research, true, true]);
       await gw.t.registryWrite(patient, "revoke", [research, purposeScope("GRU")]);
     }
   });
