@@ -124,9 +124,7 @@ abstract contract OrganizationRegistry is IOrganizationRegistry, AccessControl, 
     /// @inheritdoc IOrganizationRegistry
     function setUseProfile(address organization, bool commercial, bool forProfit) external onlyRole(GOVERNANCE_ROLE) {
         Account storage account = _requireOrganization(organization);
-        account.notCommercial =
-            (commercial ? 0 : ConsentCodes.FLAG_NCU) |
-            (forProfit ? 0 : ConsentCodes.FLAG_NPU);
+        account.notCommercial = (commercial ? 0 : ConsentCodes.FLAG_NCU) | (forProfit ? 0 : ConsentCodes.FLAG_NPU);
         emit OrganizationUseProfileSet(organization, commercial, forProfit, msg.sender);
     }
 

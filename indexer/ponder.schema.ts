@@ -18,6 +18,9 @@ export const organization = onchainTable("organization", (t) => ({
   licenceHash: t.hex().notNull(),
   /** "active" | "suspended" */
   status: t.text().notNull(),
+  /** Governance's record of its uses (`useProfile`): commercial, for profit (both until recorded). */
+  commercial: t.boolean().notNull(),
+  forProfit: t.boolean().notNull(),
   /** Accreditation order (0, 1, …): the registry's `organizationAt` order. */
   ordinal: t.integer().notNull(),
   accreditedAtBlock: t.bigint().notNull(),

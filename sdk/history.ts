@@ -170,6 +170,8 @@ export async function historyOrganizations(indexer: IndexerClient): Promise<Orga
     address: getAddress(o.address),
     name: o.name,
     kind: kindName(o.kind),
+    commercial: o.commercial,
+    forProfit: o.forProfit,
     active: o.status === "active",
     gatewayUrl: o.gatewayUrl,
   }));

@@ -264,6 +264,9 @@ ponder.on("ConsentRegistry:OrganizationAccredited", async ({ event, context }) =
     gatewayUrl: a.gatewayUrl,
     licenceHash: a.licenceHash,
     status: "active",
+    // no record of its uses yet (an accreditation clears it): commercial and for-profit
+    commercial: true,
+    forProfit: true,
     updatedAtBlock: event.block.number,
   };
   await db
@@ -287,6 +290,15 @@ ponder.on("ConsentRegistry:OrganizationUpdated", async ({ event, context }) => {
     licenceHash: a.licenceHash,
     updatedAtBlock: event.block.number,
   });
+});
+
+ponder.on("ConsentRegistry:OrganizationUseProfileSet", async ({ event, context }) => {
+  const { db } = context;
+  await keep("ConsentRegistry:OrganizationUseProfileSet", event, db);
+  const a = event.args;
+  await db
+    .update(schema.organization, { address: lower(a.organization) })
+    .set({ commercial: a.commercial, forProfit: a.forProfit, updatedAtBlock: event.block.number });
 });
 
 ponder.on("ConsentRegistry:OrganizationSuspended", async ({ event, context }) => {
