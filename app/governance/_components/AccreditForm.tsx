@@ -64,15 +64,23 @@ export function AccreditForm() {
     }
     const licenceHash = isHex(licenceText) && licenceText.length === 66 ? licenceText : keccak256(toHex(licenceText));
     const uses = `${commercial ? "commercial" : "non-commercial"}, ${forProfit ? "for-profit" : "not-for-profit"}`;
-    setConfirmed(`${trimmedName} is accredited as a ${KIND_WORDS[kind]}; its uses count as ${uses}.`);
+    const done = `${trimmedName} is accredited as a ${KIND_WORDS[kind]}; its uses count as ${uses}.`;
+    // No record counts as commercial and for-profit: a second transaction only to record otherwise.
+    const recordUses = !commercial || !forProfit;
+    setConfirmed(
+      recordUses ? `${trimmedName} is accredited as a ${KIND_WORDS[kind]}; now its uses are recorded.` : done,
+    );
     let ok = await tx.run(() =>
       call(registryAddress!, consentRegistryAbi, "accredit", [parsed, KINDS[kind], trimmedName, url, licenceHash]),
     );
-    // No record counts as commercial and for-profit: a second transaction only to record otherwise.
-    if (ok && (!commercial || !forProfit)) {
-      ok = await tx.run(() =>
+    if (ok && recordUses) {
+      // The second run's status and the final message change in one render: "…count as …" is
+      // never shown before the record is mined.
+      const recorded = tx.run(() =>
         call(registryAddress!, consentRegistryAbi, "setUseProfile", [parsed, commercial, forProfit]),
       );
+      setConfirmed(done);
+      ok = await recorded;
     }
     if (ok) {
       setAddress("");
