@@ -9,3 +9,4 @@ export * from "./errors.ts";
 export * from "./escrow.ts";
 export * from "./ledger.ts";
 export * from "./study.ts";
+export * from "./signed-actions.ts";

@@ -9,12 +9,18 @@ import type { Address, Hash, Hex } from "viem";
 import type { Config } from "wagmi";
 import { getBlock, readContract, signTypedData, simulateContract } from "wagmi/actions";
 
-import { grantSignatureDeadline, grantTypedData, revokeTypedData } from "#sdk/eip712.ts";
+import { grantSignatureDeadline } from "#sdk/eip712.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
+import {
+  type SignedAction,
+  type SignedActionMessages,
+  relayBody,
+  signedActionTypedData,
+} from "#sdk/signed-actions.ts";
 import { nowSeconds } from "./format.ts";
 import { gatewayOrigin } from "./gateway.ts";
 import { type Step, useOrganizations } from "./hooks.ts";
-import { appChain, registryAddress } from "./wagmi.ts";
+import { appChain, escrowAddress, registryAddress } from "./wagmi.ts";
 
 /** How long a signature stays valid for the relaying gateway (Grant signatures: see `relayGrant`). */
 export const SIGNATURE_LIFETIME_SECONDS = 15 * 60;
@@ -52,11 +58,7 @@ async function refusal(response: Response, gateway: string): Promise<string> {
 }
 
 /** Posts a signed action to a gateway's relay; the transaction it sent, to wait for. */
-export async function relay(
-  relayer: Relayer,
-  action: "grant" | "revoke" | "join" | "leave" | "withdraw",
-  body: Record<string, string | number>,
-): Promise<{ relayed: Hash }> {
+async function relay(relayer: Relayer, action: SignedAction, body: Record<string, string>): Promise<{ relayed: Hash }> {
   const response = await fetch(`${relayer.origin}/relay/${action}`, {
     method: "POST",
     headers: { "content-type": "application/json", accept: "application/json" },
@@ -67,6 +69,32 @@ export async function relay(
   if (!response.ok) throw new Error(await refusal(response, relayer.name));
   const sent = (await response.json()) as { transactionHash: Hash };
   return { relayed: sent.transactionHash };
+}
+
+/**
+ * The one way the app sends a signed action: the wallet signs `message` as the sdk's table of
+ * signed actions says (sdk/signed-actions.ts), and `relayer`'s gateway sends it. `what` is the
+ * prompt shown while the wallet asks.
+ */
+export async function signAndRelay<A extends SignedAction>(
+  config: Config,
+  step: Step,
+  relayer: Relayer,
+  action: A,
+  message: SignedActionMessages[A],
+  what: string,
+): Promise<{ relayed: Hash }> {
+  step({ phase: "signing", what });
+  const signature = await signTypedData(config, {
+    account: message.patient,
+    ...(signedActionTypedData(
+      action,
+      { chainId: appChain.id, registry: registryAddress ?? undefined, escrow: escrowAddress ?? undefined },
+      message,
+    ) as Parameters<typeof signTypedData>[1]),
+  });
+  step({ phase: "checking" });
+  return relay(relayer, action, relayBody(action, message, signature));
 }
 
 async function registryNonce(config: Config, patient: Address): Promise<bigint> {
@@ -91,8 +119,6 @@ async function revocationNonce(config: Config, patient: Address): Promise<bigint
   });
 }
 
-const domain = () => ({ chainId: appChain.id, registry: registryAddress! });
-
 /** A grant signed by the patient and relayed: the same checks as a direct grant first. */
 export async function relayGrant(
   config: Config,
@@ -114,23 +140,14 @@ export async function relayGrant(
   // refuses it for a consent revoked since: the deadline opens that day just after the latest block.
   const latest = await getBlock(config, { chainId: appChain.id });
   const deadline = grantSignatureDeadline(latest.timestamp, nowSeconds());
-  step({ phase: "signing", what: "Sign the consent in your wallet (no fee)…" });
-  const signature = await signTypedData(config, {
-    account: patient,
-    ...grantTypedData(domain(), { patient, ...grant, validFrom: 0, nonce, deadline }),
-  });
-  step({ phase: "checking" });
-  return relay(relayer, "grant", {
-    patient,
-    grantee: grant.grantee,
-    categories: grant.categories,
-    purpose: grant.purpose.toString(),
-    validFrom: 0,
-    expiresAt: grant.expiresAt,
-    nonce: nonce.toString(),
-    deadline: deadline.toString(),
-    signature,
-  });
+  return signAndRelay(
+    config,
+    step,
+    relayer,
+    "grant",
+    { patient, ...grant, validFrom: 0, nonce, deadline },
+    "Sign the consent in your wallet (no fee)…",
+  );
 }
 
 /** A revocation signed by the patient and relayed (any custodian's gateway relays revocations). */
@@ -151,20 +168,14 @@ export async function relayRevoke(
   });
   const nonce = await revocationNonce(config, patient);
   const deadline = BigInt(nowSeconds() + SIGNATURE_LIFETIME_SECONDS);
-  step({ phase: "signing", what: "Sign the revocation in your wallet (no fee)…" });
-  const signature = await signTypedData(config, {
-    account: patient,
-    ...revokeTypedData(domain(), { patient, ...revoke, nonce, deadline }),
-  });
-  step({ phase: "checking" });
-  return relay(relayer, "revoke", {
-    patient,
-    grantee: revoke.grantee,
-    scope: revoke.scope,
-    nonce: nonce.toString(),
-    deadline: deadline.toString(),
-    signature,
-  });
+  return signAndRelay(
+    config,
+    step,
+    relayer,
+    "revoke",
+    { patient, ...revoke, nonce, deadline },
+    "Sign the revocation in your wallet (no fee)…",
+  );
 }
 
 /** A gateway's price for relaying a signed withdrawal, and the relayer address the patient signs for. */

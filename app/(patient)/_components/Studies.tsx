@@ -3,11 +3,10 @@ import { useQuery } from "@tanstack/react-query";
 import { useId, useState } from "react";
 import type { Address } from "viem";
 import { useConfig } from "wagmi";
-import { signTypedData, simulateContract } from "wagmi/actions";
+import { simulateContract } from "wagmi/actions";
 
 import { PARTICIPANT_STATUS, type ParticipantStatus, type StudyListing } from "#sdk/escrow.ts";
 import { studyEscrowAbi } from "#sdk/generated/abis.ts";
-import { joinTypedData, withdrawTypedData } from "#sdk/study.ts";
 import { readWithdrawal } from "#sdk/escrow.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatDate, nowSeconds, shortAddress } from "../../_lib/format.ts";
@@ -22,7 +21,7 @@ import {
 } from "../../_lib/studies.ts";
 import {
   SIGNATURE_LIFETIME_SECONDS,
-  relay,
+  signAndRelay,
   useRelayers,
   withdrawQuote,
   type Relayer,
@@ -190,22 +189,14 @@ function StudyItem({
         args: [study.id],
       });
       const deadline = BigInt(nowSeconds() + SIGNATURE_LIFETIME_SECONDS);
-      step({ phase: "signing", what: "Sign the request to join in your wallet (no fee)…" });
-      const signature = await signTypedData(config, {
-        account: patient,
-        ...joinTypedData(
-          { chainId: appChain.id, escrow: escrowAddress! },
-          { studyId: study.id, patient, nonce, deadline, terms },
-        ),
-      });
-      step({ phase: "checking" });
-      return relay(relayVia, "join", {
-        patient,
-        studyId: study.id.toString(),
-        nonce: nonce.toString(),
-        deadline: deadline.toString(),
-        signature,
-      });
+      return signAndRelay(
+        config,
+        step,
+        relayVia,
+        "join",
+        { studyId: study.id, patient, nonce, deadline, terms },
+        "Sign the request to join in your wallet (no fee)…",
+      );
     });
   };
 
@@ -368,26 +359,14 @@ function Earnings({
         );
       }
       const deadline = BigInt(nowSeconds() + SIGNATURE_LIFETIME_SECONDS);
-      step({
-        phase: "signing",
-        what: `Sign the withdrawal in your wallet: ${via.name} takes ${amountOf(quote.fee, token)}…`,
-      });
-      const signature = await signTypedData(config, {
-        account: patient,
-        ...withdrawTypedData(
-          { chainId: appChain.id, escrow: escrowAddress! },
-          { patient, token, fee: quote.fee, relayer: quote.relayer, nonce, deadline },
-        ),
-      });
-      step({ phase: "checking" });
-      return relay(via, "withdraw", {
-        patient,
-        token,
-        fee: quote.fee.toString(),
-        nonce: nonce.toString(),
-        deadline: deadline.toString(),
-        signature,
-      });
+      return signAndRelay(
+        config,
+        step,
+        via,
+        "withdraw",
+        { patient, token, fee: quote.fee, relayer: quote.relayer, nonce, deadline },
+        `Sign the withdrawal in your wallet: ${via.name} takes ${amountOf(quote.fee, token)}…`,
+      );
     });
   };
   return (

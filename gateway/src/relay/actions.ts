@@ -1,8 +1,8 @@
 /**
- * The relayed actions, one row each: the route (`POST /relay/{name}`), the body fields beyond
- * `patient`, `deadline`, `signature` and `nonce`, the contract call, who may use it, which hourly
- * budget pays, the gas the gateway pays at most, and what must exist for the action to do
- * anything. routes/relay.ts serves every row the same way; a new relayed action is one row.
+ * The relayed actions: for each of the sdk's signed actions (sdk/signed-actions.ts: what the
+ * patient signs, the body `POST /relay/{name}` takes, the contract call), this gateway's policy:
+ * who may use it, which hourly budget pays, the gas the gateway pays at most, and what must exist
+ * for the action to do anything. routes/relay.ts serves every row the same way.
  *
  * Gas limits are per signer kind: an EOA's signature is checked by ecrecover; a contract wallet's
  * by its own `isValidSignature` (ERC-1271), whose cost the wallet chooses. The limits are the most
@@ -12,9 +12,17 @@
  * wallet's own check (a minimal ERC-1271 wallet takes about 7,300): a wallet whose check burns
  * gas makes the gateway pay at most about twice an honest relay (gateway/README.md, "Relaying").
  */
-import type { Abi, Address, Hex } from "viem";
-import { getAddress, isAddress } from "viem/utils";
+import type { Abi } from "viem";
 import { consentRegistryAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
+import {
+  type ParsedRelayBody,
+  RelayBodyError,
+  SIGNED_ACTIONS,
+  type SignedAction,
+  type SignedActionSpec,
+  parseRelayBody,
+  uintField as sdkUintField,
+} from "#sdk/signed-actions.ts";
 import { badRequest } from "../fhir/outcomes.ts";
 
 /** Which hourly budget pays: revocations have their own, served first; the rest share what is left. */
@@ -27,50 +35,11 @@ export type RelayEffect =
   /** A grant of the patient in force at its current epoch (revoke-all: something to revoke). */
   | "grant-in-force";
 
-export type Body = Record<string, string | number | undefined>;
-
-/** An unsigned integer field within `bits` bits. */
-export function uintField(body: Body, name: string, bits: number): bigint {
-  const raw = body[name];
-  const value = typeof raw === "number" ? (Number.isSafeInteger(raw) ? BigInt(raw) : -1n) : BigInt(String(raw));
-  if (value < 0n || value >= 1n << BigInt(bits))
-    throw badRequest(`${name} must be an unsigned ${bits}-bit integer`, name);
-  return value;
-}
-
-/** An address field: EIP-55 checksum when mixed-case, never zero. */
-export function addressField(body: Body, name: string): Address {
-  const raw = String(body[name]);
-  if (!isAddress(raw, { strict: true }))
-    throw badRequest(`${name} must be an address (with a valid EIP-55 checksum if mixed-case)`, name);
-  if (/^0x0{40}$/i.test(raw)) throw badRequest(`${name} must not be the zero address`, name);
-  return getAddress(raw);
-}
-
-const uint = {
-  anyOf: [
-    { type: "integer", minimum: 0 },
-    { type: "string", pattern: "^[0-9]{1,78}$" },
-  ],
-} as const;
-const address = { type: "string", pattern: "^0x[0-9a-fA-F]{40}$" } as const;
-const bytes32 = { type: "string", pattern: "^0x[0-9a-fA-F]{64}$" } as const;
-
-export interface RelayActionSpec {
-  /** The contract the call goes to (the escrow only when configured: 501 otherwise). */
-  contract: "registry" | "escrow";
-  functionName: string;
-  /** JSON-schema properties of the fields beyond patient, deadline, signature and nonce (all required). */
-  fields: Record<string, unknown>;
-  /** The call's arguments from the checked body. */
-  args(body: Body, patient: Address): readonly unknown[];
-  /**
-   * The nonce a `nonce` field is checked against: the registry's Grant lane (`patientState`), its
-   * revocation lane (`revocationNonce`: revoke, revoke-all, cancel-signatures, so that no grant
-   * signature can make a signed revocation fail), the escrow's for `studyId`, or the escrow's
-   * withdrawal lane (`getParticipant(0, patient)`).
-   */
-  nonce: "registry" | "registry-revocation" | "escrow" | "escrow-withdraw";
+/**
+ * This gateway's policy for one signed action; what is signed, the contract call and the body's
+ * fields are the sdk's (sdk/signed-actions.ts, SIGNED_ACTIONS).
+ */
+export interface RelayPolicy {
   /** Relayed only for patients linked here (what it names in the refusal), or for anyone. */
   linkedOnly: string | null;
   budget: RelayBudget;
@@ -88,53 +57,23 @@ export interface RelayActionSpec {
   attested?: { functionName: string; gasLimit: { eoa: bigint; contractWallet: bigint } };
 }
 
-const deadline = (body: Body) => uintField(body, "deadline", 256);
-const signature = (body: Body) => body["signature"] as Hex;
+/** A relayed action: the sdk's signed action and this gateway's policy for it. */
+export type RelayActionSpec = SignedActionSpec & RelayPolicy;
 
-export const RELAY_ACTIONS = {
+const POLICIES = {
   grant: {
-    contract: "registry",
-    functionName: "grantBySig",
-    fields: { grantee: address, categories: uint, purpose: uint, validFrom: uint, expiresAt: uint },
-    args: (body, patient) => [
-      patient,
-      addressField(body, "grantee"),
-      Number(uintField(body, "categories", 32)),
-      uintField(body, "purpose", 64),
-      Number(uintField(body, "validFrom", 40)),
-      Number(uintField(body, "expiresAt", 40)),
-      deadline(body),
-      signature(body),
-    ],
-    nonce: "registry",
     linkedOnly: "Grants",
     budget: "shared",
     effect: "simulation",
     gasLimit: { eoa: 110_000n, contractWallet: 150_000n },
   },
   revoke: {
-    contract: "registry",
-    functionName: "revokeBySig",
-    fields: { grantee: address, scope: bytes32 },
-    args: (body, patient) => [
-      patient,
-      addressField(body, "grantee"),
-      body["scope"] as Hex,
-      deadline(body),
-      signature(body),
-    ],
-    nonce: "registry-revocation",
     linkedOnly: null,
     budget: "revocation",
     effect: "simulation",
     gasLimit: { eoa: 75_000n, contractWallet: 110_000n },
   },
   "revoke-all": {
-    contract: "registry",
-    functionName: "revokeAllBySig",
-    fields: {},
-    args: (body, patient) => [patient, deadline(body), signature(body)],
-    nonce: "registry-revocation",
     linkedOnly: null,
     budget: "revocation",
     effect: "grant-in-force",
@@ -142,11 +81,6 @@ export const RELAY_ACTIONS = {
     gasLimit: { eoa: 75_000n, contractWallet: 110_000n },
   },
   "cancel-signatures": {
-    contract: "registry",
-    functionName: "cancelSignaturesBySig",
-    fields: {},
-    args: (body, patient) => [patient, deadline(body), signature(body)],
-    nonce: "registry-revocation",
     linkedOnly: null,
     budget: "revocation",
     effect: "grant-in-force",
@@ -154,11 +88,6 @@ export const RELAY_ACTIONS = {
     gasLimit: { eoa: 75_000n, contractWallet: 110_000n },
   },
   join: {
-    contract: "escrow",
-    functionName: "joinBySig",
-    fields: { studyId: uint },
-    args: (body, patient) => [uintField(body, "studyId", 256), patient, deadline(body), signature(body)],
-    nonce: "escrow",
     linkedOnly: "Study joins",
     budget: "shared",
     effect: "simulation",
@@ -166,28 +95,12 @@ export const RELAY_ACTIONS = {
     attested: { functionName: "joinBySigAttested", gasLimit: { eoa: 190_000n, contractWallet: 230_000n } },
   },
   leave: {
-    contract: "escrow",
-    functionName: "leaveBySig",
-    fields: { studyId: uint },
-    args: (body, patient) => [uintField(body, "studyId", 256), patient, deadline(body), signature(body)],
-    nonce: "escrow",
     linkedOnly: null,
     budget: "revocation",
     effect: "simulation",
     gasLimit: { eoa: 75_000n, contractWallet: 110_000n },
   },
   withdraw: {
-    contract: "escrow",
-    functionName: "withdrawBySig",
-    fields: { token: address, fee: uint },
-    args: (body, patient) => [
-      addressField(body, "token"),
-      patient,
-      uintField(body, "fee", 256),
-      deadline(body),
-      signature(body),
-    ],
-    nonce: "escrow-withdraw",
     // Anyone's: the patient pays the gateway's price out of the withdrawal.
     linkedOnly: null,
     budget: "shared",
@@ -195,22 +108,36 @@ export const RELAY_ACTIONS = {
     priced: true,
     gasLimit: { eoa: 130_000n, contractWallet: 170_000n },
   },
-} as const satisfies Record<string, RelayActionSpec>;
+} as const satisfies Record<SignedAction, RelayPolicy>;
 
-export type RelayAction = keyof typeof RELAY_ACTIONS;
+export const RELAY_ACTIONS = Object.fromEntries(
+  (Object.keys(SIGNED_ACTIONS) as SignedAction[]).map((name) => [
+    name,
+    { ...SIGNED_ACTIONS[name], ...POLICIES[name] } as RelayActionSpec,
+  ]),
+) as { [A in SignedAction]: (typeof SIGNED_ACTIONS)[A] & (typeof POLICIES)[A] };
+
+/** The sdk's reading of a body field, a bad one as a 400 naming it. */
+function checked<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof RelayBodyError) throw badRequest(error.message, error.field);
+    throw error;
+  }
+}
+
+/** A relay body read and checked by the sdk's codec; a bad field is a 400 naming it. */
+export const parseBody = (action: SignedAction, body: Readonly<Record<string, unknown>>): ParsedRelayBody =>
+  checked(() => parseRelayBody(action, body));
+
+/** An unsigned integer body field within `bits` bits; a bad one is a 400 naming it. */
+export const uintField = (body: Readonly<Record<string, unknown>>, name: string, bits: number): bigint =>
+  checked(() => sdkUintField(body, name, bits));
+
+export type RelayAction = SignedAction;
 
 /** The ABI of a row's contract. */
 export function abiOf(spec: RelayActionSpec): Abi {
   return spec.contract === "registry" ? consentRegistryAbi : studyEscrowAbi;
-}
-
-/** The request body's JSON schema of a row. */
-export function bodySchemaOf(spec: RelayActionSpec) {
-  const signatureField = { type: "string", pattern: "^0x([0-9a-fA-F]{2})+$", maxLength: 16_384 } as const;
-  return {
-    type: "object",
-    required: [...Object.keys(spec.fields), "patient", "deadline", "signature"],
-    additionalProperties: false,
-    properties: { patient: address, deadline: uint, signature: signatureField, nonce: uint, ...spec.fields },
-  } as const;
 }

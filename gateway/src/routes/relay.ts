@@ -1,7 +1,8 @@
 /**
- * Relaying patients' signed consent actions: the patient signs EIP-712 typed data (sdk/eip712.ts,
- * sdk/study.ts) and needs no ETH; the gateway submits the *BySig call with its own key and pays
- * the gas. One route per row of relay/actions.ts (RELAY_ACTIONS):
+ * Relaying patients' signed consent actions: the patient signs EIP-712 typed data and needs no
+ * ETH; the gateway submits the *BySig call with its own key and pays the gas. What is signed, the
+ * body and the call are the sdk's table of signed actions (sdk/signed-actions.ts); one route per
+ * row of relay/actions.ts (RELAY_ACTIONS), which adds this gateway's policy:
  *
  *   POST /relay/grant               grantBySig          patients linked at this custodian only
  *   POST /relay/revoke              revokeBySig         anyone, whatever custodian it concerns
@@ -37,13 +38,12 @@ import { consentRegistryAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
 import { didPkhOf } from "../auth/tokens.ts";
 import type { GatewayOperation } from "../audit/codes.ts";
 import { conflict, forbidden, notImplemented, unprocessable } from "../fhir/outcomes.ts";
+import { type ParsedRelayBody, relayBodySchema, relayCallArgs } from "#sdk/signed-actions.ts";
 import {
   RELAY_ACTIONS,
   abiOf,
-  addressField,
-  bodySchemaOf,
+  parseBody,
   uintField,
-  type Body,
   type RelayAction,
   type RelayActionSpec,
 } from "../relay/actions.ts";
@@ -63,9 +63,9 @@ export function registerRelayRoutes(app: FastifyInstance, ctx: RouteContext): vo
     return chain.studyEscrow;
   }
 
-  async function checkNonce(spec: RelayActionSpec, patient: Address, body: Body): Promise<void> {
-    if (body["nonce"] === undefined) return;
-    const signed = uintField(body, "nonce", 64);
+  async function checkNonce(spec: RelayActionSpec, patient: Address, body: ParsedRelayBody): Promise<void> {
+    const signed = body.nonce;
+    if (signed === undefined) return;
     if (spec.nonce === "registry") {
       const [, nonce] = await chain.read((c) =>
         c.readContract({
@@ -98,7 +98,7 @@ export function registerRelayRoutes(app: FastifyInstance, ctx: RouteContext): vo
       }
       return;
     }
-    const studyId = spec.nonce === "escrow-withdraw" ? 0n : uintField(body, "studyId", 256);
+    const studyId = spec.nonce === "escrow-withdraw" ? 0n : (body.fields["studyId"] as bigint);
     const participant = await chain.read((c) =>
       c.readContract({
         address: escrow(),
@@ -131,12 +131,14 @@ export function registerRelayRoutes(app: FastifyInstance, ctx: RouteContext): vo
   }
 
   function route(action: RelayAction, spec: RelayActionSpec): void {
-    app.post<{ Body: Body }>(
+    app.post<{ Body: Record<string, unknown> }>(
       `/relay/${action}`,
-      { onRequest: ctx.limitByIp, bodyLimit: RELAY_BODY_LIMIT, schema: { body: bodySchemaOf(spec) } },
+      { onRequest: ctx.limitByIp, bodyLimit: RELAY_BODY_LIMIT, schema: { body: relayBodySchema(action) } },
       async (request, reply) => {
-        const body = request.body;
-        const patient = addressField(body, "patient");
+        const body = parseBody(action, request.body);
+        const { patient } = body;
+        const studyId = body.fields["studyId"] as bigint | undefined;
+        const fee = body.fields["fee"] as bigint | undefined;
         const patientDid = didPkhOf(config.chainId, patient);
         // Until the chain accepts the signature, the attempt is the sender's (its address only).
         const audit: AuditContext = {
@@ -154,22 +156,20 @@ export function registerRelayRoutes(app: FastifyInstance, ctx: RouteContext): vo
           }
           const address = spec.contract === "registry" ? chain.consentRegistry : escrow();
           const studyDetail =
-            spec.contract === "escrow" && body["studyId"] !== undefined
-              ? [{ type: "study", value: uintField(body, "studyId", 256).toString() }]
-              : [];
-          if (spec.priced && uintField(body, "fee", 256) < BigInt(config.relayWithdrawFee)) {
+            spec.contract === "escrow" && studyId !== undefined ? [{ type: "study", value: studyId.toString() }] : [];
+          if (spec.priced && (fee ?? 0n) < BigInt(config.relayWithdrawFee)) {
             throw unprocessable(
-              `${config.custodianName}'s gateway relays a withdrawal for a fee of at least ${BigInt(config.relayWithdrawFee)} (in the currency's smallest unit); the signature offers ${uintField(body, "fee", 256)}: sign again with that fee, or withdraw yourself`,
+              `${config.custodianName}'s gateway relays a withdrawal for a fee of at least ${BigInt(config.relayWithdrawFee)} (in the currency's smallest unit); the signature offers ${fee ?? 0n}: sign again with that fee, or withdraw yourself`,
             );
           }
           audit.details = [{ type: "claimed-signer", value: patientDid }, ...studyDetail];
           await checkNonce(spec, patient, body);
-          let args = spec.args(body, patient);
+          let args = relayCallArgs(action, body);
           let functionName = spec.functionName;
           let limits = spec.gasLimit;
           // A study that takes only attested joins: this custodian attests its linked patient here.
-          if (spec.attested && (await requiresAttestation(chain, address, uintField(body, "studyId", 256)))) {
-            const attestation = await attestEnrolment(chain, address, patient, uintField(body, "studyId", 256));
+          if (spec.attested && studyId !== undefined && (await requiresAttestation(chain, address, studyId))) {
+            const attestation = await attestEnrolment(chain, address, patient, studyId);
             args = [...args, attestation];
             functionName = spec.attested.functionName;
             limits = spec.attested.gasLimit;
