@@ -53,7 +53,8 @@ export function outcomeSentences(outcome: OperationOutcome | undefined): string[
   return (outcome?.issue ?? []).map((i) => i.details?.text ?? i.diagnostics ?? i.code).filter((t): t is string => !!t);
 }
 
-async function refusal(response: Response, what: string): Promise<GatewayError> {
+/** A gateway's answer that was not ok, as a GatewayError in the OperationOutcome's words. */
+export async function refusal(response: Response, what: string): Promise<GatewayError> {
   let outcome: OperationOutcome | undefined;
   try {
     const body = (await response.json()) as OperationOutcome;
@@ -65,7 +66,8 @@ async function refusal(response: Response, what: string): Promise<GatewayError> 
   return new GatewayError(response.status, words || `${what} failed (HTTP ${response.status})`, outcome);
 }
 
-async function reach(url: string, init: RequestInit, who: string): Promise<Response> {
+/** `fetch`, with an unreachable gateway as a GatewayError naming it. */
+export async function reach(url: string, init: RequestInit, who: string): Promise<Response> {
   try {
     return await fetch(url, init);
   } catch {

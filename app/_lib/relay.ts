@@ -11,14 +11,9 @@ import { getBlock, readContract, signTypedData, simulateContract } from "wagmi/a
 
 import { grantSignatureDeadline } from "#sdk/eip712.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
-import {
-  type SignedAction,
-  type SignedActionMessages,
-  relayBody,
-  signedActionTypedData,
-} from "#sdk/signed-actions.ts";
+import { type SignedAction, type SignedActionMessages, relayBody, signedActionTypedData } from "#sdk/signed-actions.ts";
 import { nowSeconds } from "./format.ts";
-import { gatewayOrigin } from "./gateway.ts";
+import { gatewayOrigin, reach, refusal } from "./gateway.ts";
 import { type Step, useOrganizations } from "./hooks.ts";
 import { appChain, escrowAddress, registryAddress } from "./wagmi.ts";
 
@@ -44,29 +39,27 @@ export function useRelayers(among?: readonly Address[]): Relayer[] {
   }, [organizations, among]);
 }
 
-/** The gateway's refusal in words: its OperationOutcome's text. */
-async function refusal(response: Response, gateway: string): Promise<string> {
-  try {
-    const outcome = (await response.json()) as { issue?: { details?: { text?: string }; diagnostics?: string }[] };
-    const issue = outcome.issue?.[0];
-    const text = issue?.details?.text ?? issue?.diagnostics;
-    if (text) return `The gateway of ${gateway} refused: ${text.replace(/\.?$/, ".")}`;
-  } catch {
-    // not an OperationOutcome
-  }
-  return `The gateway of ${gateway} refused the request (HTTP ${response.status}).`;
-}
-
 /** Posts a signed action to a gateway's relay; the transaction it sent, to wait for. */
 async function relay(relayer: Relayer, action: SignedAction, body: Record<string, string>): Promise<{ relayed: Hash }> {
-  const response = await fetch(`${relayer.origin}/relay/${action}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json" },
-    body: JSON.stringify(body),
-  }).catch(() => {
-    throw new Error(`The gateway of ${relayer.name} could not be reached; send it yourself instead.`);
+  const response = await reach(
+    `${relayer.origin}/relay/${action}`,
+    {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify(body),
+    },
+    relayer.name,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message} Send it yourself instead.`);
   });
-  if (!response.ok) throw new Error(await refusal(response, relayer.name));
+  if (!response.ok) {
+    const refused = await refusal(response, `Sending it through ${relayer.name}`);
+    throw new Error(
+      refused.outcome
+        ? `The gateway of ${relayer.name} refused: ${refused.message.replace(/\.?$/, ".")}`
+        : refused.message,
+    );
+  }
   const sent = (await response.json()) as { transactionHash: Hash };
   return { relayed: sent.transactionHash };
 }
