@@ -142,7 +142,7 @@ describe("verifyConsent (sdk) on a real chain", function () {
       validFrom: 0,
       expiresAt: now + 3600,
       nonce: 0n,
-      deadline: grantSignatureDeadline(now),
+      deadline: grantSignatureDeadline(now, now), // the chain is the clock here (a loaded machine lags it)
     };
     const signature = await signer.signTypedData(grantTypedData({ chainId: 31337, registry }, message));
     expect(parseSignature(signature).r).to.match(/^0x/);
@@ -192,7 +192,7 @@ describe("verifyConsent (sdk) on a real chain", function () {
         validFrom: 0,
         expiresAt: now + 30 * 86_400,
         nonce,
-        deadline: grantSignatureDeadline(now),
+        deadline: grantSignatureDeadline(now, now), // the chain is the clock here (a loaded machine lags it)
       };
       const signature = await t.wallet.signTypedData({ account: p, ...grantTypedData(domain, message) });
       const args = [
