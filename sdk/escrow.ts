@@ -211,6 +211,17 @@ export async function readTokenInfo(client: PublicClient, token: Address) {
   return { address: token, symbol, decimals };
 }
 
+/** EIP-2612's Permit, as the remuneration token (OpenZeppelin ERC20Permit) hashes it. */
+export const permitTypes = {
+  Permit: [
+    { name: "owner", type: "address" },
+    { name: "spender", type: "address" },
+    { name: "value", type: "uint256" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+} as const;
+
 /** EIP-2612 typed data for a permit of `value` of `token` to `spender`, from the token's own EIP-5267 domain. */
 export async function permitTypedData(
   client: PublicClient,
@@ -228,15 +239,7 @@ export async function permitTypedData(
   ]);
   return {
     domain: { name, version, chainId: Number(chainId), verifyingContract },
-    types: {
-      Permit: [
-        { name: "owner", type: "address" },
-        { name: "spender", type: "address" },
-        { name: "value", type: "uint256" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    },
+    types: permitTypes,
     primaryType: "Permit",
     message: { owner, spender, value, nonce, deadline },
   } as const;

@@ -10,6 +10,7 @@
 import { network } from "hardhat";
 
 import StudyEscrowModule from "../../ignition/modules/StudyEscrow.ts";
+import { studyEscrowDomain, studyTypes } from "#sdk/study.ts";
 
 export type GasRow = { what: string; gas: bigint; budget: bigint };
 
@@ -64,29 +65,12 @@ export async function measureEscrowGas(): Promise<GasRow[]> {
     budget: 120_000n,
   });
 
-  const domain = {
-    name: "Consentry StudyEscrow",
-    version: "1",
-    chainId: (await ethers.provider.getNetwork()).chainId,
-    verifyingContract: escrowAddress,
-  };
-  const types = {
-    Join: [
-      { name: "studyId", type: "uint256" },
-      { name: "patient", type: "address" },
-      { name: "terms", type: "Terms" },
-      { name: "nonce", type: "uint64" },
-      { name: "deadline", type: "uint256" },
-    ],
-    Terms: [
-      { name: "researcher", type: "address" },
-      { name: "purpose", type: "uint64" },
-      { name: "categories", type: "uint32" },
-      { name: "price", type: "uint128" },
-      { name: "endTime", type: "uint40" },
-      { name: "protocolHash", type: "bytes32" },
-    ],
-  };
+  const domain = studyEscrowDomain({
+    chainId: Number((await ethers.provider.getNetwork()).chainId),
+    escrow: escrowAddress as `0x${string}`,
+  });
+  // The sdk's EIP-712 types (sdk/study.ts), as ethers takes them (mutable arrays).
+  const types = { Join: [...studyTypes.Join], Terms: [...studyTypes.Terms] };
   const deadline = now + 86400n;
   const study = await escrow.getStudy(studyId);
   const terms = {
@@ -135,14 +119,7 @@ export async function measureEscrowGas(): Promise<GasRow[]> {
     endTime: attestedStudy.endTime,
     protocolHash: attestedStudy.protocolHash,
   };
-  const attestationTypes = {
-    EnrolmentAttestation: [
-      { name: "patient", type: "address" },
-      { name: "studyId", type: "uint256" },
-      { name: "custodian", type: "address" },
-      { name: "deadline", type: "uint256" },
-    ],
-  };
+  const attestationTypes = { EnrolmentAttestation: [...studyTypes.EnrolmentAttestation] };
   const newcomer = ethers.Wallet.createRandom();
   const joinSig = await newcomer.signTypedData(domain, types, {
     studyId: attestedId,
@@ -189,16 +166,7 @@ export async function measureEscrowGas(): Promise<GasRow[]> {
   const fee = ethers.parseEther("0.1");
   const withdrawSig = await payee.signTypedData(
     domain,
-    {
-      Withdraw: [
-        { name: "patient", type: "address" },
-        { name: "token", type: "address" },
-        { name: "fee", type: "uint256" },
-        { name: "relayer", type: "address" },
-        { name: "nonce", type: "uint64" },
-        { name: "deadline", type: "uint256" },
-      ],
-    },
+    { Withdraw: [...studyTypes.Withdraw] },
     { patient: payee.address, token: await token.getAddress(), fee, relayer: relayer!.address, nonce: 0, deadline },
   );
   if ((await token.balanceOf(relayer!.address)) !== 0n)

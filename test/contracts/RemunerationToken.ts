@@ -7,6 +7,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 
 import StudyEscrowModule from "../../ignition/modules/StudyEscrow.ts";
+import { permitTypes } from "#sdk/escrow.ts";
 import type { RemunerationToken } from "../../types/ethers-contracts/index.js";
 
 const { ethers, ignition, networkHelpers } = await network.connect();
@@ -15,15 +16,7 @@ const { time } = networkHelpers;
 const NAME = "Consentry Research Credit";
 const FAUCET_MAX = ethers.parseEther("10000");
 const MINTER_ROLE = ethers.id("MINTER_ROLE");
-const PERMIT_TYPES = {
-  Permit: [
-    { name: "owner", type: "address" },
-    { name: "spender", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
+const PERMIT_TYPES = { Permit: [...permitTypes.Permit] }; // the sdk's (sdk/escrow.ts), as ethers takes them
 
 /** The node's first accounts under the given names (fails clearly if there are too few). */
 async function namedSigners<const N extends readonly string[]>(...names: N) {

@@ -11,7 +11,7 @@ import type { Signature } from "ethers";
 import { network } from "hardhat";
 
 import StudyEscrowModule from "../../ignition/modules/StudyEscrow.ts";
-import { custodianShare, MAX_CUSTODIAN_SHARE_BPS, MAX_CUSTODIANS, studyKey } from "#sdk/escrow.ts";
+import { custodianShare, MAX_CUSTODIAN_SHARE_BPS, MAX_CUSTODIANS, permitTypes, studyKey } from "#sdk/escrow.ts";
 import { studyTypes } from "#sdk/study.ts";
 import type {
   ConsentRegistry,
@@ -68,40 +68,10 @@ const BUDGET = PRICE * 10n;
 const PROTOCOL = ethers.id("protocol v1 + ethics approval");
 const MAX_UINT128 = (1n << 128n) - 1n;
 
-const JOIN_TYPES = {
-  Join: [
-    { name: "studyId", type: "uint256" },
-    { name: "patient", type: "address" },
-    { name: "terms", type: "Terms" },
-    { name: "nonce", type: "uint64" },
-    { name: "deadline", type: "uint256" },
-  ],
-  Terms: [
-    { name: "researcher", type: "address" },
-    { name: "purpose", type: "uint64" },
-    { name: "categories", type: "uint32" },
-    { name: "price", type: "uint128" },
-    { name: "endTime", type: "uint40" },
-    { name: "protocolHash", type: "bytes32" },
-  ],
-};
-const LEAVE_TYPES = {
-  Leave: [
-    { name: "studyId", type: "uint256" },
-    { name: "patient", type: "address" },
-    { name: "nonce", type: "uint64" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
-const PERMIT_TYPES = {
-  Permit: [
-    { name: "owner", type: "address" },
-    { name: "spender", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
+/** The sdk's EIP-712 types (sdk/study.ts, sdk/escrow.ts), as ethers takes them (mutable arrays). */
+const JOIN_TYPES = { Join: [...studyTypes.Join], Terms: [...studyTypes.Terms] };
+const LEAVE_TYPES = { Leave: [...studyTypes.Leave] };
+const PERMIT_TYPES = { Permit: [...permitTypes.Permit] };
 
 /** The node's first accounts under the given names (fails clearly if there are too few). */
 async function namedSigners<const N extends readonly string[]>(...names: N) {
