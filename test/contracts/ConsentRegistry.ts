@@ -58,9 +58,14 @@ const CLINICIAN = 2;
 const GATEWAY = 3;
 const ANALYST = 4;
 
-const UNCONSCIOUS = 1;
-const LIFE_THREATENING = 2;
-const OTHER_EMERGENCY = 4;
+/**
+ * Break-glass reasons reach the chain only as commitments (sdk `emergencyReasonCommitment`): the
+ * registry stores and emits whatever non-zero word it is given. These stand for three openings'
+ * commitments; test/contracts/EmergencyReasonPrivacy.ts shows what a watcher learns of them.
+ */
+const UNCONSCIOUS = ethers.id("commitment: patient unconscious, salt 1");
+const LIFE_THREATENING = ethers.id("commitment: life-threatening condition, salt 2");
+const OTHER_EMERGENCY = ethers.id("commitment: other documented emergency, salt 3");
 
 const Reason = {
   Allowed: 0n,
@@ -763,7 +768,7 @@ describe("ConsentRegistry", function () {
         expect(await registry.emergencyAccess(patient.address, provider.address)).to.deep.equal([
           0n,
           ethers.ZeroAddress,
-          0n,
+          ethers.ZeroHash,
         ]);
         await expectCheck(
           f,
@@ -2449,7 +2454,7 @@ describe("ConsentRegistry", function () {
       expect(await registry.emergencyAccess(patient.address, provider.address)).to.deep.equal([
         expiresAt,
         clinician.address,
-        BigInt(LIFE_THREATENING),
+        LIFE_THREATENING,
       ]);
       const second = await freshAccount();
       await registry.connect(provider).offerMembership(provider.address, second.address, CLINICIAN);
@@ -2516,14 +2521,15 @@ describe("ConsentRegistry", function () {
       });
     });
 
-    it("accepts every known reason code", async function () {
+    it("stores and emits the reason's commitment, never a reason code", async function () {
       const f = await load();
-      for (let reasonCode = 1; reasonCode <= 4; reasonCode++) {
+      for (const commitment of [UNCONSCIOUS, LIFE_THREATENING, ethers.toBeHex(1, 32), ethers.MaxUint256]) {
         const p = await freshAccount();
-        await expect(f.registry.connect(f.clinician).openEmergencyAccess(p.address, reasonCode, HOUR))
+        const word = ethers.toBeHex(commitment, 32);
+        await expect(f.registry.connect(f.clinician).openEmergencyAccess(p.address, word, HOUR))
           .to.emit(f.registry, "EmergencyAccessOpened")
-          .withArgs(p.address, f.provider.address, f.clinician.address, reasonCode, (v: bigint) => v > 0n);
-        expect((await f.registry.emergencyAccess(p.address, f.provider.address))[2]).to.equal(BigInt(reasonCode));
+          .withArgs(p.address, f.provider.address, f.clinician.address, word, (v: bigint) => v > 0n);
+        expect((await f.registry.emergencyAccess(p.address, f.provider.address))[2]).to.equal(word);
       }
     });
 
@@ -2568,7 +2574,7 @@ describe("ConsentRegistry", function () {
         .withArgs(clinician.address);
     });
 
-    it("refuses an invalid patient, an unknown reason code and an invalid duration", async function () {
+    it("refuses an invalid patient, a missing reason commitment and an invalid duration", async function () {
       const f = await load();
       const { registry, patient, clinician } = f;
       const r = registry.connect(clinician);
@@ -2577,11 +2583,10 @@ describe("ConsentRegistry", function () {
           .to.be.revertedWithCustomError(registry, "ConsentRegistryInvalidPatient")
           .withArgs(p);
       }
-      for (const code of [0, 5, 65535]) {
-        await expect(r.openEmergencyAccess(patient.address, code, HOUR))
-          .to.be.revertedWithCustomError(registry, "ConsentRegistryUnknownEmergencyReason")
-          .withArgs(code);
-      }
+      await expect(r.openEmergencyAccess(patient.address, ethers.ZeroHash, HOUR)).to.be.revertedWithCustomError(
+        registry,
+        "ConsentRegistryNoEmergencyReason",
+      );
       for (const duration of [0n, 1n, 15n * 60n - 1n, 24n * HOUR + 1n, UINT40_MAX]) {
         await expect(r.openEmergencyAccess(patient.address, UNCONSCIOUS, duration))
           .to.be.revertedWithCustomError(registry, "ConsentRegistryEmergencyDurationInvalid")
@@ -2629,7 +2634,7 @@ describe("ConsentRegistry", function () {
       expect(await registry.emergencyAccess(patient.address, provider.address)).to.deep.equal([
         0n,
         ethers.ZeroAddress,
-        0n,
+        ethers.ZeroHash,
       ]);
       await expect(registry.connect(patient).closeEmergencyAccess(patient.address, provider.address))
         .to.be.revertedWithCustomError(registry, "ConsentRegistryNoEmergencyAccess")
@@ -2654,7 +2659,7 @@ describe("ConsentRegistry", function () {
         expect(await registry.emergencyAccess(patient.address, provider.address)).to.deep.equal([
           0n,
           ethers.ZeroAddress,
-          0n,
+          ethers.ZeroHash,
         ]);
         await expectCheck(f, clinician.address, ETREAT, OBSERVATION, {
           reason: Reason.NoGrant,
