@@ -401,9 +401,11 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
         if (organization != grantee && role != ConsentCodes.requiredRole(uint8(purpose))) {
             return (Reason.WrongMemberRole, 0);
         }
-        // The use is the grant's own purpose without use flags (no commercial or for-profit use),
-        // so that the grant's DUO restrictions are not read as properties of the use.
-        reason = _evaluate(g, uint32(_patientWord(patient)), category, purpose & ~uint64(0xff00));
+        // The use is the grant's own purpose (its DUO restrictions are not properties of the use)
+        // with the use flags of governance's record of the organization (none: commercial and
+        // for-profit), so that an NCU/NPU grant pays no commercial or for-profit study.
+        uint64 used = (purpose & ~uint64(0xff00)) | (uint64(_useFlags(organization)) << 8);
+        reason = _evaluate(g, uint32(_patientWord(patient)), category, used);
         if (reason == Reason.Allowed) expiresAt = uint40(g >> 136);
     }
 

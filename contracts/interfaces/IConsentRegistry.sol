@@ -291,7 +291,9 @@ interface IConsentRegistry is IOrganizationRegistry {
     ) external view returns (Reason reason, uint40 expiresAt, address organization);
 
     /// @notice Whether `patient`'s grant to `grantee` in `scope` (e.g. a study) is in force now
-    /// for `category`, with the reason.
+    /// for `category`, with the reason. The use is the grant's own purpose with the use flags of
+    /// governance's record of the grantee's organization (`useProfile`; none: commercial and
+    /// for-profit), so a grant restricted by DUO NCU/NPU refuses a commercial/for-profit grantee.
     function scopeStatus(
         address patient,
         address grantee,

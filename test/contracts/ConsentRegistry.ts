@@ -2279,7 +2279,7 @@ describe("ConsentRegistry", function () {
       ).to.deep.equal([Reason.WrongMemberRole, 0n]);
     });
 
-    it("scopeStatus reports an in-force study grant with DUO restrictions (GRU-NCU) as Allowed", async function () {
+    it("scopeStatus reports an in-force study grant with DUO restrictions (GRU-NCU) as Allowed to a researcher recorded non-commercial", async function () {
       // ConsentRegistry.scopeStatus evaluates the grant against its own purpose as the "use":
       // `_evaluate(g, epoch, category, purpose)` with `purpose = uint64(g >> 32)`. ConsentCodes.covers
       // then ANDs the grant's restriction flags (NCU=1/NPU=2) with the same bits read as use flags
@@ -2301,10 +2301,24 @@ describe("ConsentRegistry", function () {
       await registry
         .connect(manager)
         .grantStudyConsent(patient.address, researcher.address, STUDY_KEY_2, ALL_CATEGORIES, ds(5n, NPU), expiresAt);
-      for (const [key, label] of [
+      // The restrictions are checked against governance's record of the researcher (issue 11 item 9):
+      // no record is commercial and for-profit, so both grants refuse it; recorded as neither,
+      // both pass.
+      const cases = [
         [STUDY_KEY, "GRU-NCU"],
         [STUDY_KEY_2, "DS(5)-NPU"],
-      ] as const) {
+      ] as const;
+      for (const [key, label] of cases) {
+        for (const grantee of [researcher.address, researchAnalyst.address]) {
+          const [reason, until] = await registry.scopeStatus(patient.address, grantee, key, OBSERVATION);
+          expect(reasonName(reason), `scopeStatus of ${label} for a researcher with no record`).to.equal(
+            "PurposeNotCovered",
+          );
+          expect(until).to.equal(0n);
+        }
+      }
+      await registry.setUseProfile(researcher.address, false, false);
+      for (const [key, label] of cases) {
         for (const grantee of [researcher.address, researchAnalyst.address]) {
           const [reason, until] = await registry.scopeStatus(patient.address, grantee, key, OBSERVATION);
           expect(reasonName(reason), `scopeStatus of an in-force ${label} study grant`).to.equal("Allowed");
