@@ -63,12 +63,13 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
         uint8 openings;
     }
 
-    /// @dev One open emergency access of an organization to a patient, in one slot.
+    /// @dev One open emergency access of an organization to a patient: what the check reads in
+    /// one slot, then the commitment to its reason (never the reason: see `openEmergencyAccess`).
     struct Emergency {
         uint40 expiresAt;
         address clinician;
-        uint16 reasonCode;
         uint32 epoch;
+        bytes32 reasonCommitment;
     }
 
     // Grants live at raw storage slots: the slot of a grant IS its id,
@@ -281,7 +282,7 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
     /// @inheritdoc IConsentRegistry
     function openEmergencyAccess(
         address patient,
-        uint16 reasonCode,
+        bytes32 reasonCommitment,
         uint40 duration
     ) external returns (uint40 expiresAt) {
         (address organization, uint8 role, uint8 kind, Status status) = _resolve(msg.sender);
@@ -292,9 +293,7 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
             status != Status.Active
         ) revert ConsentRegistryNotEmergencyClinician(msg.sender);
         if (patient == address(0) || patient == msg.sender) revert ConsentRegistryInvalidPatient(patient);
-        if (reasonCode == 0 || reasonCode > ConsentCodes.MAX_EMERGENCY_REASON) {
-            revert ConsentRegistryUnknownEmergencyReason(reasonCode);
-        }
+        if (reasonCommitment == bytes32(0)) revert ConsentRegistryNoEmergencyReason();
         (uint40 minDuration, uint40 maxDuration) = (_emergencyMinDuration, _emergencyMaxDuration);
         if (duration < minDuration || duration > maxDuration) {
             revert ConsentRegistryEmergencyDurationInvalid(duration, minDuration, maxDuration);
@@ -302,10 +301,11 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
 
         uint32 epoch = _patients[patient].epoch;
         bytes32 key = _emergencyKey(patient, organization);
-        Emergency memory open = _emergencies[key];
+        Emergency storage open = _emergencies[key];
         uint40 now_ = uint40(block.timestamp);
-        if (open.expiresAt > now_ && open.epoch == epoch) {
-            revert ConsentRegistryEmergencyAlreadyOpen(patient, organization, open.expiresAt);
+        (uint40 openUntil, uint32 openEpoch) = (open.expiresAt, open.epoch);
+        if (openUntil > now_ && openEpoch == epoch) {
+            revert ConsentRegistryEmergencyAlreadyOpen(patient, organization, openUntil);
         }
         EmergencyQuota memory quota = _emergencyQuotas[key];
         if (now_ >= quota.windowStart + EMERGENCY_WINDOW) quota = EmergencyQuota(now_, 0);
@@ -315,8 +315,8 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
         ++quota.openings;
         _emergencyQuotas[key] = quota;
         expiresAt = now_ + duration;
-        _emergencies[key] = Emergency(expiresAt, msg.sender, reasonCode, epoch);
-        emit EmergencyAccessOpened(patient, organization, msg.sender, reasonCode, expiresAt);
+        _emergencies[key] = Emergency(expiresAt, msg.sender, epoch, reasonCommitment);
+        emit EmergencyAccessOpened(patient, organization, msg.sender, reasonCommitment, expiresAt);
     }
 
     /// @inheritdoc IConsentRegistry
@@ -328,7 +328,7 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
             }
         }
         bytes32 key = _emergencyKey(patient, organization);
-        Emergency memory open = _emergencies[key];
+        Emergency storage open = _emergencies[key];
         if (open.expiresAt <= block.timestamp || open.epoch != _patients[patient].epoch) {
             revert ConsentRegistryNoEmergencyAccess(patient, organization);
         }
@@ -401,9 +401,11 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
         if (organization != grantee && role != ConsentCodes.requiredRole(uint8(purpose))) {
             return (Reason.WrongMemberRole, 0);
         }
-        // The use is the grant's own purpose without use flags (no commercial or for-profit use),
-        // so that the grant's DUO restrictions are not read as properties of the use.
-        reason = _evaluate(g, uint32(_patientWord(patient)), category, purpose & ~uint64(0xff00));
+        // The use is the grant's own purpose (its DUO restrictions are not properties of the use)
+        // with the use flags of governance's record of the organization (none: commercial and
+        // for-profit), so that an NCU/NPU grant pays no commercial or for-profit study.
+        uint64 used = (purpose & ~uint64(0xff00)) | (uint64(_useFlags(organization)) << 8);
+        reason = _evaluate(g, uint32(_patientWord(patient)), category, used);
         if (reason == Reason.Allowed) expiresAt = uint40(g >> 136);
     }
 
@@ -444,10 +446,12 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
     function emergencyAccess(
         address patient,
         address organization
-    ) external view returns (uint40 expiresAt, address clinician, uint16 reasonCode) {
+    ) external view returns (uint40 expiresAt, address clinician, bytes32 reasonCommitment) {
         Emergency memory open = _emergencies[_emergencyKey(patient, organization)];
-        if (open.expiresAt <= block.timestamp || open.epoch != _patients[patient].epoch) return (0, address(0), 0);
-        return (open.expiresAt, open.clinician, open.reasonCode);
+        if (open.expiresAt <= block.timestamp || open.epoch != _patients[patient].epoch) {
+            return (0, address(0), bytes32(0));
+        }
+        return (open.expiresAt, open.clinician, open.reasonCommitment);
     }
 
     /// @inheritdoc IConsentRegistry
@@ -589,7 +593,7 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
     /// Packed layouts (Solidity's own for the structs): Account = organization | role << 160 |
     /// kind << 168 | status << 176 | notCommercial << 184; PatientState: epoch in bits 0-31; Grant = categories |
     /// purpose << 32 | validFrom << 96 | expiresAt << 136 | epoch << 176; Emergency = expiresAt |
-    /// clinician << 40 | reasonCode << 200 | epoch << 216.
+    /// clinician << 40 | epoch << 200 (its reason commitment is in the next slot).
     function _consentStatus(
         address patient,
         address grantee,
@@ -726,7 +730,7 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
                     mstore(0x20, _emergencies.slot)
                     let em := sload(keccak256(0x00, 0x40))
                     let emUntil := and(em, 0xffffffffff)
-                    if and(gt(emUntil, timestamp()), eq(and(shr(216, em), 0xffffffff), epoch)) {
+                    if and(gt(emUntil, timestamp()), eq(and(shr(200, em), 0xffffffff), epoch)) {
                         res := 1 // EmergencyAccess
                         until := emUntil
                     }

@@ -493,7 +493,7 @@ contract ConsentRegistryPropertiesTest is ConsentFixture {
         );
         vm.prank(clinicianOf(k));
         (bool opened, ) = address(registry).call(
-            abi.encodeCall(IConsentRegistry.openEmergencyAccess, (patients[1], 1, 1 hours))
+            abi.encodeCall(IConsentRegistry.openEmergencyAccess, (patients[1], keccak256("reason"), 1 hours))
         );
         check(!opened, "a suspended organization opened emergency access");
         vm.prank(orgs[k]);
@@ -572,7 +572,7 @@ contract ConsentRegistryPropertiesTest is ConsentFixture {
         }
         vm.prank(member);
         (bool opened, ) = address(registry).call(
-            abi.encodeCall(IConsentRegistry.openEmergencyAccess, (patients[1], 1, 1 hours))
+            abi.encodeCall(IConsentRegistry.openEmergencyAccess, (patients[1], keccak256("reason"), 1 hours))
         );
         check(!opened, "a removed member opened emergency access");
 

@@ -140,7 +140,8 @@ export const emergencyOpening = onchainTable(
     patient: t.hex().notNull(),
     organization: t.hex().notNull(),
     clinician: t.hex().notNull(),
-    reasonCode: t.integer().notNull(),
+    /** The commitment to the reason: the reason itself is held by the custodians, not on the chain. */
+    reasonCommitment: t.hex().notNull(),
     expiresAt: t.bigint().notNull(),
     openedAtBlock: t.bigint().notNull(),
     openedAt: t.bigint().notNull(),

@@ -2,7 +2,12 @@ import { readFileSync } from "node:fs";
 
 import { expect } from "chai";
 
+import { encodeAbiParameters, keccak256, parseAbiParameters } from "viem";
 import {
+  emergencyReasonCommitment,
+  formatEmergencyReason,
+  newEmergencyReasonSalt,
+  parseEmergencyReason,
   ALL_CATEGORIES_MASK,
   CATEGORIES,
   CONSENT_REASONS,
@@ -113,5 +118,38 @@ describe("sdk purpose and category encoding", () => {
       "All of your records, for general research use, non-commercial use only",
     );
     expect(() => categoriesToMask(["Nope" as never])).to.throw(/unknown category/);
+  });
+});
+
+describe("sdk break-glass reasons", () => {
+  it("commits to a reason with a fresh salt, and reads the header back", () => {
+    const at = {
+      chainId: 31337,
+      registry: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+      patient: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+      organization: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+    } as const;
+    const salt = newEmergencyReasonSalt();
+    expect(salt).to.match(/^0x[0-9a-f]{64}$/);
+    expect(newEmergencyReasonSalt()).to.not.equal(salt);
+    const commitment = emergencyReasonCommitment(at, { reasonCode: 2, salt });
+    expect(commitment).to.equal(
+      keccak256(
+        encodeAbiParameters(parseAbiParameters("uint256, address, address, address, uint16, bytes32"), [
+          31337n,
+          at.registry,
+          at.patient,
+          at.organization,
+          2,
+          salt,
+        ]),
+      ),
+    );
+    expect(emergencyReasonCommitment(at, { reasonCode: 1, salt })).to.not.equal(commitment);
+    expect(emergencyReasonCommitment({ ...at, chainId: 1 }, { reasonCode: 2, salt })).to.not.equal(commitment);
+    expect(parseEmergencyReason(formatEmergencyReason({ reasonCode: 2, salt }))).to.deep.equal({ reasonCode: 2, salt });
+    for (const bad of [undefined, "", "2", `5;${salt}`, `0;${salt}`, "2;0x12", `2;${salt}00`, `x;${salt}`]) {
+      expect(parseEmergencyReason(bad), String(bad)).to.equal(null);
+    }
   });
 });

@@ -7,6 +7,7 @@
  * (DUO DS only). On a grant the flags are DUO restrictions (NCU, NPU); on a use they describe the
  * use (commercial, for-profit); a use passes only if no restriction of the grant is hit.
  */
+import { type Address, type Hex, bytesToHex, encodeAbiParameters, keccak256 } from "viem";
 
 export const HL7_PURPOSE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActReason";
 export const DUO_SYSTEM = "http://purl.obolibrary.org/obo/duo.owl";
@@ -120,6 +121,67 @@ export const EMERGENCY_REASONS = {
   4: "Other documented clinical emergency",
 } as const;
 export type EmergencyReasonCode = keyof typeof EMERGENCY_REASONS;
+
+/**
+ * A break-glass reason as the clinician's console keeps it: the code and the random salt of its
+ * commitment. Neither reaches the chain (a watcher would learn why the patient needed emergency
+ * care): the registry holds `emergencyReasonCommitment` of them, and the console sends both to the
+ * custodian's gateway with each emergency read (`EMERGENCY_REASON_HEADER_NAME`), which checks them
+ * against the commitment and writes the reason into the patient's access log.
+ */
+export interface EmergencyReason {
+  reasonCode: EmergencyReasonCode;
+  /** 32 random bytes, new for each opening (`newEmergencyReasonSalt`). */
+  salt: Hex;
+}
+
+/** The request header of an emergency read: `<reason code>;<salt>` (`formatEmergencyReason`). */
+export const EMERGENCY_REASON_HEADER_NAME = "X-Emergency-Reason";
+
+/** A fresh 32-byte salt. Without one, the few reason codes are found by hashing each. */
+export function newEmergencyReasonSalt(): Hex {
+  return bytesToHex(crypto.getRandomValues(new Uint8Array(32)));
+}
+
+/**
+ * The registry's commitment to a break-glass reason: keccak256(abi.encode(chainid, registry,
+ * patient, organization, uint16 reasonCode, bytes32 salt)) (`IConsentRegistry.openEmergencyAccess`).
+ */
+export function emergencyReasonCommitment(
+  at: { chainId: number | bigint; registry: Address; patient: Address; organization: Address },
+  reason: EmergencyReason,
+): Hex {
+  return keccak256(
+    encodeAbiParameters(
+      [
+        { type: "uint256" },
+        { type: "address" },
+        { type: "address" },
+        { type: "address" },
+        { type: "uint16" },
+        { type: "bytes32" },
+      ],
+      [BigInt(at.chainId), at.registry, at.patient, at.organization, reason.reasonCode, reason.salt],
+    ),
+  );
+}
+
+/** The header value of `reason`: `<code>;<salt>`. */
+export function formatEmergencyReason(reason: EmergencyReason): string {
+  return `${reason.reasonCode};${reason.salt}`;
+}
+
+/** `formatEmergencyReason`'s value read back; null when it is not one (unknown code, bad salt). */
+export function parseEmergencyReason(value: string | undefined): EmergencyReason | null {
+  const match = /^\s*([0-9]{1,2})\s*;\s*(0x[0-9a-fA-F]{64})\s*$/.exec(value ?? "");
+  if (!match) return null;
+  const code = Number(match[1]);
+  if (!(code in EMERGENCY_REASONS)) return null;
+  return { reasonCode: code as EmergencyReasonCode, salt: match[2]!.toLowerCase() as Hex };
+}
+
+/** What the chain tells of a break-glass reason: only that the custodians hold it. */
+export const EMERGENCY_REASON_ON_CHAIN = "held by the custodians (only its commitment is on-chain)";
 
 /** `IConsentRegistry.Reason`, in order, with a sentence for people. */
 export const CONSENT_REASONS = [

@@ -125,8 +125,8 @@ export function explainContractError(
       return "That study key is not valid.";
     case "ConsentRegistryStudyEnded":
       return "The grants of that study were already ended (the study was cancelled).";
-    case "ConsentRegistryUnknownEmergencyReason":
-      return `Emergency reason ${String(a(0))} is not a known reason.`;
+    case "ConsentRegistryNoEmergencyReason":
+      return "Emergency access needs a reason: choose one, so that its commitment goes with the opening.";
     case "ConsentRegistryInvalidEmergencyPolicy":
       return "That break-glass policy is outside its bounds (a minimum of at least 15 minutes, up to a maximum of at most 72 hours, 1 to 10 openings a day per patient and organization).";
     case "OrganizationRegistryUnknownKind":

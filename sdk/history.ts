@@ -15,7 +15,7 @@ import { and, asc, desc, eq } from "ponder";
 import { type Address, type Hex, getAddress } from "viem";
 
 import { type IndexerClient, indexerClient, schema } from "../indexer/client.ts";
-import { EMERGENCY_REASONS, KINDS, type KindName } from "./codes.ts";
+import { EMERGENCY_REASON_ON_CHAIN, KINDS, type KindName } from "./codes.ts";
 import type {
   DelegateEntry,
   EmergencyEntry,
@@ -30,7 +30,6 @@ import type {
 export { type IndexerClient, indexerClient };
 
 const hex = (a: string) => a.toLowerCase() as Hex;
-const reason = (code: number) => EMERGENCY_REASONS[code as keyof typeof EMERGENCY_REASONS] ?? `reason code ${code}`;
 
 /** Where the indexer stands: the block it has indexed to and that block's time. */
 export async function indexedAt(indexer: IndexerClient): Promise<{ blockNumber: bigint; timestamp: number }> {
@@ -121,8 +120,8 @@ function toEmergency(row: OpeningRow): EmergencyEntry {
     patient: getAddress(row.patient),
     organization: getAddress(row.organization),
     clinician: getAddress(row.clinician),
-    reasonCode: row.reasonCode,
-    reason: reason(row.reasonCode),
+    reasonCommitment: row.reasonCommitment as Hex,
+    reason: EMERGENCY_REASON_ON_CHAIN,
     expiresAt: Number(row.expiresAt),
     openedAtBlock: row.openedAtBlock,
   };

@@ -3,7 +3,17 @@ import { type Address, type PublicClient, BaseError, encodeErrorResult, getAddre
 
 import ConsentRegistryModule from "../ignition/modules/ConsentRegistry.ts";
 import { sdkTestChain } from "./testing/chain.ts";
-import { KINDS, ROLES, categoriesToMask, encodePurpose, grantScope, purposeScope } from "./codes.ts";
+import {
+  EMERGENCY_REASON_ON_CHAIN,
+  KINDS,
+  ROLES,
+  categoriesToMask,
+  emergencyReasonCommitment,
+  encodePurpose,
+  grantScope,
+  newEmergencyReasonSalt,
+  purposeScope,
+} from "./codes.ts";
 import { explainContractError, explainTransactionError } from "./errors.ts";
 import { consentRegistryAbi } from "./generated/abis.ts";
 import {
@@ -182,12 +192,18 @@ describe("ledger reads and revert explanations (sdk) on a real chain", function 
     expect(delegates.map((d) => d.delegate)).to.deep.equal([caregiver()]);
   });
 
-  it("reads open emergency access with its reason, and drops it once closed", async () => {
-    await write(clinician(), "openEmergencyAccess", [patient(), 1, 3600]);
+  it("reads open emergency access with its reason's commitment (never the reason), and drops it once closed", async () => {
+    const chainId = await client.getChainId();
+    const salt = newEmergencyReasonSalt();
+    const commitment = emergencyReasonCommitment(
+      { chainId, registry, patient: patient(), organization: hospital() },
+      { reasonCode: 1, salt },
+    );
+    await write(clinician(), "openEmergencyAccess", [patient(), commitment, 3600]);
     let open = await readOpenEmergencies(client, { registry, patient: patient() });
     expect(open).to.have.length(1);
-    expect(open[0]).to.include({ organization: hospital(), clinician: clinician(), reasonCode: 1 });
-    expect(open[0]!.reason).to.equal("Patient unconscious or unable to consent");
+    expect(open[0]).to.include({ organization: hospital(), clinician: clinician(), reasonCommitment: commitment });
+    expect(open[0]!.reason).to.equal(EMERGENCY_REASON_ON_CHAIN);
     await write(patient(), "closeEmergencyAccess", [patient(), hospital()]);
     open = await readOpenEmergencies(client, { registry, patient: patient() });
     expect(open).to.deep.equal([]);
@@ -195,14 +211,19 @@ describe("ledger reads and revert explanations (sdk) on a real chain", function 
 
   it("logs every break-glass opening of every patient, newest first, with how it ended", async () => {
     // The one closed by the patient in the test before, then one left open.
-    await write(clinician(), "openEmergencyAccess", [caregiver(), 2, 1800]);
+    const commitment = emergencyReasonCommitment(
+      { chainId: await client.getChainId(), registry, patient: caregiver(), organization: hospital() },
+      { reasonCode: 2, salt: newEmergencyReasonSalt() },
+    );
+    await write(clinician(), "openEmergencyAccess", [caregiver(), commitment, 1800]);
     const log = await readEmergencyLog(client, { registry });
     expect(log.map((e) => [e.patient, e.state])).to.deep.equal([
       [caregiver(), "open"],
       [patient(), "closed"],
     ]);
-    expect(log[0]).to.include({ organization: hospital(), clinician: clinician(), reasonCode: 2, closed: null });
-    expect(log[0]!.reason).to.equal("Life-threatening condition");
+    expect(log[0]).to.include({ organization: hospital(), clinician: clinician(), reasonCommitment: commitment });
+    expect(log[0]!.closed).to.equal(null);
+    expect(log[0]!.reason).to.equal(EMERGENCY_REASON_ON_CHAIN);
     expect(log[0]!.expiresAt - log[0]!.openedAt).to.equal(1800);
     expect(log[1]!.closed?.by).to.equal(patient());
     await mine(1801);

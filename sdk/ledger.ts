@@ -9,7 +9,7 @@
  */
 import type { Address, Hex, PublicClient } from "viem";
 
-import { EMERGENCY_REASONS, KINDS, ORGANIZATION_STATUS, type KindName } from "./codes.ts";
+import { EMERGENCY_REASON_ON_CHAIN, KINDS, ORGANIZATION_STATUS, type KindName } from "./codes.ts";
 import { type GrantRecord, type GrantState, toFhirConsent } from "./fhir.ts";
 import { consentRegistryAbi } from "./generated/abis.ts";
 
@@ -70,8 +70,13 @@ export interface EmergencyEntry {
   patient: Address;
   organization: Address;
   clinician: Address;
-  reasonCode: number;
-  /** The reason in plain words (sdk `EMERGENCY_REASONS`). */
+  /**
+   * The commitment to the reason (sdk `emergencyReasonCommitment`): the reason itself is not on the
+   * chain; the clinician's console gives it, with its salt, to the custodians' gateways, which check
+   * it against this and write it into the patient's access log.
+   */
+  reasonCommitment: Hex;
+  /** What the chain tells of the reason, in plain words (`EMERGENCY_REASON_ON_CHAIN`). */
   reason: string;
   expiresAt: number;
   openedAtBlock: bigint;
@@ -321,14 +326,14 @@ export async function readOpenEmergencies(
   );
   const open: EmergencyEntry[] = [];
   opened.forEach((log, i) => {
-    const [expiresAt, clinician, reasonCode] = states[i]!;
+    const [expiresAt, clinician, reasonCommitment] = states[i]!;
     if (expiresAt === 0) return;
     open.push({
       patient: query.patient,
       organization: log.args.organization,
       clinician,
-      reasonCode,
-      reason: EMERGENCY_REASONS[reasonCode as keyof typeof EMERGENCY_REASONS] ?? `reason code ${reasonCode}`,
+      reasonCommitment,
+      reason: EMERGENCY_REASON_ON_CHAIN,
       expiresAt,
       openedAtBlock: log.blockNumber,
     });
@@ -399,7 +404,7 @@ export async function readEmergencyLog(client: PublicClient, query: LedgerQuery)
   const now = Number(block.timestamp);
   const sorted = [...opened].sort(order);
   const entries = sorted.map((log, i): EmergencyLogEntry => {
-    const { patient, organization, clinician, reasonCode, expiresAt } = log.args;
+    const { patient, organization, clinician, reasonCommitment, expiresAt } = log.args;
     const pair = (l: { args: { patient: Address; organization: Address } }) =>
       same(l.args.patient, patient) && same(l.args.organization, organization);
     const next = sorted.slice(i + 1).find(pair);
@@ -413,8 +418,8 @@ export async function readEmergencyLog(client: PublicClient, query: LedgerQuery)
       patient,
       organization,
       clinician,
-      reasonCode,
-      reason: EMERGENCY_REASONS[reasonCode as keyof typeof EMERGENCY_REASONS] ?? `reason code ${reasonCode}`,
+      reasonCommitment,
+      reason: EMERGENCY_REASON_ON_CHAIN,
       expiresAt,
       openedAtBlock: log.blockNumber,
       openedAt: blocks.get(log.blockNumber) ?? 0,

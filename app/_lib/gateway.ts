@@ -148,6 +148,8 @@ export interface GatewayRequest {
   method?: "GET" | "POST";
   /** X-Purpose-Of-Use for FHIR reads. */
   purpose?: string;
+  /** X-Emergency-Reason of an emergency read (sdk `formatEmergencyReason`): the break-glass reason and salt. */
+  emergencyReason?: string;
   body?: unknown;
   accept?: string;
   custodianName: string;
@@ -160,6 +162,7 @@ export async function gatewayFetch(session: GatewaySession, path: string, reques
     accept: request.accept ?? FHIR_JSON,
   };
   if (request.purpose) headers["x-purpose-of-use"] = request.purpose;
+  if (request.emergencyReason) headers["x-emergency-reason"] = request.emergencyReason;
   if (request.body !== undefined) headers["content-type"] = "application/json";
   const response = await reach(
     `${session.origin}${path}`,

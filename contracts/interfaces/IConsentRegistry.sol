@@ -67,12 +67,13 @@ interface IConsentRegistry is IOrganizationRegistry {
     event DelegateAppointed(address indexed patient, address indexed delegate, uint40 expiresAt);
     /// @notice `delegate` no longer acts for `patient`.
     event DelegateRemoved(address indexed patient, address indexed delegate, address actor);
-    /// @notice Emergency (break-glass) access to `patient`'s data was opened.
+    /// @notice Emergency (break-glass) access to `patient`'s data was opened, for a reason that
+    /// only its commitment shows (see `openEmergencyAccess`).
     event EmergencyAccessOpened(
         address indexed patient,
         address indexed organization,
         address indexed clinician,
-        uint16 reasonCode,
+        bytes32 reasonCommitment,
         uint40 expiresAt
     );
     /// @notice Emergency access ended early.
@@ -121,8 +122,8 @@ interface IConsentRegistry is IOrganizationRegistry {
     error ConsentRegistryInvalidPatient(address patient);
     /// @notice A study key must not be a purpose-code scope (a small integer).
     error ConsentRegistryInvalidScope(bytes32 scope);
-    /// @notice The break-glass reason code is not a known one.
-    error ConsentRegistryUnknownEmergencyReason(uint16 reasonCode);
+    /// @notice An emergency opening needs the commitment to its reason (zero was given).
+    error ConsentRegistryNoEmergencyReason();
     /// @notice The study's grants were already ended.
     error ConsentRegistryStudyEnded(bytes32 studyKey);
     /// @notice A Grant signature is usable only in the `GRANT_SIGNATURE_LIFETIME` before its
@@ -242,11 +243,17 @@ interface IConsentRegistry is IOrganizationRegistry {
     // ---------------------------------------------------------------- break-glass
 
     /// @notice Open emergency (ETREAT) access to `patient`'s data for `duration` seconds, by a
-    /// CLINICIAN member of an active PROVIDER, with a reason code; `duration` within the governance
-    /// policy, and at most `maxOpeningsPerWindow` openings per patient and organization a day.
+    /// CLINICIAN member of an active PROVIDER; `duration` within the governance policy, and at most
+    /// `maxOpeningsPerWindow` openings per patient and organization a day. The reason is not on
+    /// the chain (a watcher would learn why the patient needed emergency care), only its
+    /// commitment: keccak256(abi.encode(chainid, registry, patient, organization, uint16
+    /// reasonCode, bytes32 salt)) with a random salt (a hash of a code alone is found by trying
+    /// the few codes). The clinician's console keeps reason and salt and gives them to the
+    /// custodian's gateway with each emergency read; the gateway checks them against this
+    /// commitment and records the reason in its access log.
     function openEmergencyAccess(
         address patient,
-        uint16 reasonCode,
+        bytes32 reasonCommitment,
         uint40 duration
     ) external returns (uint40 expiresAt);
 
@@ -284,7 +291,9 @@ interface IConsentRegistry is IOrganizationRegistry {
     ) external view returns (Reason reason, uint40 expiresAt, address organization);
 
     /// @notice Whether `patient`'s grant to `grantee` in `scope` (e.g. a study) is in force now
-    /// for `category`, with the reason.
+    /// for `category`, with the reason. The use is the grant's own purpose with the use flags of
+    /// governance's record of the grantee's organization (`useProfile`; none: commercial and
+    /// for-profit), so a grant restricted by DUO NCU/NPU refuses a commercial/for-profit grantee.
     function scopeStatus(
         address patient,
         address grantee,
@@ -312,11 +321,12 @@ interface IConsentRegistry is IOrganizationRegistry {
     /// @notice When the study manager ended the grants of `studyKey` (0: not ended).
     function studyEndedAt(bytes32 studyKey) external view returns (uint40);
 
-    /// @notice Open emergency access of `organization` to `patient`: until when (0 if none), by whom, why.
+    /// @notice Open emergency access of `organization` to `patient`: until when (0 if none), by
+    /// whom, and the commitment to its reason.
     function emergencyAccess(
         address patient,
         address organization
-    ) external view returns (uint40 expiresAt, address clinician, uint16 reasonCode);
+    ) external view returns (uint40 expiresAt, address clinician, bytes32 reasonCommitment);
 
     /// @notice The break-glass policy.
     function emergencyPolicy()

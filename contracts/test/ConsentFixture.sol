@@ -197,25 +197,39 @@ abstract contract ConsentFixture is TestBase {
         check(tryGrant(patient, orgs[org], categories, purpose, validFrom, expiresAt), "grant expected to succeed");
     }
 
-    /// @dev Emergency access opened by `org`'s clinician; returns its expiry or 0 if the registry refused.
+    /// @dev Emergency access opened by `org`'s clinician for `reasonCode`, which only its salted
+    /// commitment (`emergencyReasonCommitment`) reaches the chain; returns its expiry or 0 if the
+    /// registry refused.
     function tryOpenEmergency(
         address patient,
         uint256 org,
         uint16 reasonCode,
         uint40 duration
     ) internal returns (uint40) {
+        bytes32 salt = keccak256(abi.encode("salt", patient, org, reasonCode, block.timestamp, gasleft()));
+        bytes32 commitment = emergencyReasonCommitment(patient, orgs[org], reasonCode, salt);
         vm.prank(clinicianOf(org));
         (bool ok, bytes memory data) = address(registry).call(
-            abi.encodeCall(IConsentRegistry.openEmergencyAccess, (patient, reasonCode, duration))
+            abi.encodeCall(IConsentRegistry.openEmergencyAccess, (patient, commitment, duration))
         );
         if (!ok) return 0;
         uint40 until = abi.decode(data, (uint40));
         checkEq(until, block.timestamp + duration, "emergency expiry");
-        (uint40 viewed, address clinician, uint16 code) = registry.emergencyAccess(patient, orgs[org]);
+        (uint40 viewed, address clinician, bytes32 viewedCommitment) = registry.emergencyAccess(patient, orgs[org]);
         checkEq(viewed, until, "emergencyAccess expiry");
         checkEq(clinician, clinicianOf(org), "emergencyAccess clinician");
-        checkEq(code, reasonCode, "emergencyAccess reason");
+        checkEq(viewedCommitment, commitment, "emergencyAccess reason commitment");
         return until;
+    }
+
+    /// @dev The commitment to a break-glass reason, as the sdk computes it (`emergencyReasonCommitment`).
+    function emergencyReasonCommitment(
+        address patient,
+        address organization,
+        uint16 reasonCode,
+        bytes32 salt
+    ) internal view returns (bytes32) {
+        return keccak256(abi.encode(block.chainid, address(registry), patient, organization, reasonCode, salt));
     }
 
     function suspend(uint256 org) internal {

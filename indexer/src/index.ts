@@ -229,7 +229,7 @@ ponder.on("ConsentRegistry:EmergencyAccessOpened", async ({ event, context }) =>
     patient,
     organization,
     clinician: lower(a.clinician),
-    reasonCode: a.reasonCode,
+    reasonCommitment: a.reasonCommitment,
     expiresAt: BigInt(a.expiresAt),
     openedAtBlock: event.block.number,
     openedAt: seconds(event),

@@ -248,6 +248,11 @@ export const consentRegistryAbi = [
     "type": "error"
   },
   {
+    "inputs": [],
+    "name": "ConsentRegistryNoEmergencyReason",
+    "type": "error"
+  },
+  {
     "inputs": [
       {
         "internalType": "bytes32",
@@ -364,17 +369,6 @@ export const consentRegistryAbi = [
       }
     ],
     "name": "ConsentRegistryUnknownCategories",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint16",
-        "name": "reasonCode",
-        "type": "uint16"
-      }
-    ],
-    "name": "ConsentRegistryUnknownEmergencyReason",
     "type": "error"
   },
   {
@@ -787,9 +781,9 @@ export const consentRegistryAbi = [
       },
       {
         "indexed": false,
-        "internalType": "uint16",
-        "name": "reasonCode",
-        "type": "uint16"
+        "internalType": "bytes32",
+        "name": "reasonCommitment",
+        "type": "bytes32"
       },
       {
         "indexed": false,
@@ -1715,9 +1709,9 @@ export const consentRegistryAbi = [
         "type": "address"
       },
       {
-        "internalType": "uint16",
-        "name": "reasonCode",
-        "type": "uint16"
+        "internalType": "bytes32",
+        "name": "reasonCommitment",
+        "type": "bytes32"
       }
     ],
     "stateMutability": "view",
@@ -2235,9 +2229,9 @@ export const consentRegistryAbi = [
         "type": "address"
       },
       {
-        "internalType": "uint16",
-        "name": "reasonCode",
-        "type": "uint16"
+        "internalType": "bytes32",
+        "name": "reasonCommitment",
+        "type": "bytes32"
       },
       {
         "internalType": "uint40",

@@ -58,9 +58,14 @@ const CLINICIAN = 2;
 const GATEWAY = 3;
 const ANALYST = 4;
 
-const UNCONSCIOUS = 1;
-const LIFE_THREATENING = 2;
-const OTHER_EMERGENCY = 4;
+/**
+ * Break-glass reasons reach the chain only as commitments (sdk `emergencyReasonCommitment`): the
+ * registry stores and emits whatever non-zero word it is given. These stand for three openings'
+ * commitments; test/contracts/EmergencyReasonPrivacy.ts shows what a watcher learns of them.
+ */
+const UNCONSCIOUS = ethers.id("commitment: patient unconscious, salt 1");
+const LIFE_THREATENING = ethers.id("commitment: life-threatening condition, salt 2");
+const OTHER_EMERGENCY = ethers.id("commitment: other documented emergency, salt 3");
 
 const Reason = {
   Allowed: 0n,
@@ -763,7 +768,7 @@ describe("ConsentRegistry", function () {
         expect(await registry.emergencyAccess(patient.address, provider.address)).to.deep.equal([
           0n,
           ethers.ZeroAddress,
-          0n,
+          ethers.ZeroHash,
         ]);
         await expectCheck(
           f,
@@ -2274,7 +2279,7 @@ describe("ConsentRegistry", function () {
       ).to.deep.equal([Reason.WrongMemberRole, 0n]);
     });
 
-    it("scopeStatus reports an in-force study grant with DUO restrictions (GRU-NCU) as Allowed", async function () {
+    it("scopeStatus reports an in-force study grant with DUO restrictions (GRU-NCU) as Allowed to a researcher recorded non-commercial", async function () {
       // ConsentRegistry.scopeStatus evaluates the grant against its own purpose as the "use":
       // `_evaluate(g, epoch, category, purpose)` with `purpose = uint64(g >> 32)`. ConsentCodes.covers
       // then ANDs the grant's restriction flags (NCU=1/NPU=2) with the same bits read as use flags
@@ -2296,10 +2301,24 @@ describe("ConsentRegistry", function () {
       await registry
         .connect(manager)
         .grantStudyConsent(patient.address, researcher.address, STUDY_KEY_2, ALL_CATEGORIES, ds(5n, NPU), expiresAt);
-      for (const [key, label] of [
+      // The restrictions are checked against governance's record of the researcher (issue 11 item 9):
+      // no record is commercial and for-profit, so both grants refuse it; recorded as neither,
+      // both pass.
+      const cases = [
         [STUDY_KEY, "GRU-NCU"],
         [STUDY_KEY_2, "DS(5)-NPU"],
-      ] as const) {
+      ] as const;
+      for (const [key, label] of cases) {
+        for (const grantee of [researcher.address, researchAnalyst.address]) {
+          const [reason, until] = await registry.scopeStatus(patient.address, grantee, key, OBSERVATION);
+          expect(reasonName(reason), `scopeStatus of ${label} for a researcher with no record`).to.equal(
+            "PurposeNotCovered",
+          );
+          expect(until).to.equal(0n);
+        }
+      }
+      await registry.setUseProfile(researcher.address, false, false);
+      for (const [key, label] of cases) {
         for (const grantee of [researcher.address, researchAnalyst.address]) {
           const [reason, until] = await registry.scopeStatus(patient.address, grantee, key, OBSERVATION);
           expect(reasonName(reason), `scopeStatus of an in-force ${label} study grant`).to.equal("Allowed");
@@ -2449,7 +2468,7 @@ describe("ConsentRegistry", function () {
       expect(await registry.emergencyAccess(patient.address, provider.address)).to.deep.equal([
         expiresAt,
         clinician.address,
-        BigInt(LIFE_THREATENING),
+        LIFE_THREATENING,
       ]);
       const second = await freshAccount();
       await registry.connect(provider).offerMembership(provider.address, second.address, CLINICIAN);
@@ -2516,14 +2535,15 @@ describe("ConsentRegistry", function () {
       });
     });
 
-    it("accepts every known reason code", async function () {
+    it("stores and emits the reason's commitment, never a reason code", async function () {
       const f = await load();
-      for (let reasonCode = 1; reasonCode <= 4; reasonCode++) {
+      for (const commitment of [UNCONSCIOUS, LIFE_THREATENING, ethers.toBeHex(1, 32), ethers.MaxUint256]) {
         const p = await freshAccount();
-        await expect(f.registry.connect(f.clinician).openEmergencyAccess(p.address, reasonCode, HOUR))
+        const word = ethers.toBeHex(commitment, 32);
+        await expect(f.registry.connect(f.clinician).openEmergencyAccess(p.address, word, HOUR))
           .to.emit(f.registry, "EmergencyAccessOpened")
-          .withArgs(p.address, f.provider.address, f.clinician.address, reasonCode, (v: bigint) => v > 0n);
-        expect((await f.registry.emergencyAccess(p.address, f.provider.address))[2]).to.equal(BigInt(reasonCode));
+          .withArgs(p.address, f.provider.address, f.clinician.address, word, (v: bigint) => v > 0n);
+        expect((await f.registry.emergencyAccess(p.address, f.provider.address))[2]).to.equal(word);
       }
     });
 
@@ -2568,7 +2588,7 @@ describe("ConsentRegistry", function () {
         .withArgs(clinician.address);
     });
 
-    it("refuses an invalid patient, an unknown reason code and an invalid duration", async function () {
+    it("refuses an invalid patient, a missing reason commitment and an invalid duration", async function () {
       const f = await load();
       const { registry, patient, clinician } = f;
       const r = registry.connect(clinician);
@@ -2577,11 +2597,10 @@ describe("ConsentRegistry", function () {
           .to.be.revertedWithCustomError(registry, "ConsentRegistryInvalidPatient")
           .withArgs(p);
       }
-      for (const code of [0, 5, 65535]) {
-        await expect(r.openEmergencyAccess(patient.address, code, HOUR))
-          .to.be.revertedWithCustomError(registry, "ConsentRegistryUnknownEmergencyReason")
-          .withArgs(code);
-      }
+      await expect(r.openEmergencyAccess(patient.address, ethers.ZeroHash, HOUR)).to.be.revertedWithCustomError(
+        registry,
+        "ConsentRegistryNoEmergencyReason",
+      );
       for (const duration of [0n, 1n, 15n * 60n - 1n, 24n * HOUR + 1n, UINT40_MAX]) {
         await expect(r.openEmergencyAccess(patient.address, UNCONSCIOUS, duration))
           .to.be.revertedWithCustomError(registry, "ConsentRegistryEmergencyDurationInvalid")
@@ -2629,7 +2648,7 @@ describe("ConsentRegistry", function () {
       expect(await registry.emergencyAccess(patient.address, provider.address)).to.deep.equal([
         0n,
         ethers.ZeroAddress,
-        0n,
+        ethers.ZeroHash,
       ]);
       await expect(registry.connect(patient).closeEmergencyAccess(patient.address, provider.address))
         .to.be.revertedWithCustomError(registry, "ConsentRegistryNoEmergencyAccess")
@@ -2654,7 +2673,7 @@ describe("ConsentRegistry", function () {
         expect(await registry.emergencyAccess(patient.address, provider.address)).to.deep.equal([
           0n,
           ethers.ZeroAddress,
-          0n,
+          ethers.ZeroHash,
         ]);
         await expectCheck(f, clinician.address, ETREAT, OBSERVATION, {
           reason: Reason.NoGrant,

@@ -1127,6 +1127,48 @@ describe("StudyEscrow", function () {
       );
     });
 
+    it("a commercial or for-profit researcher is not paid data under an NCU or NPU grant (item 9, studies)", async function () {
+      // Attack: a researcher that governance records as commercial (or has no record: commercial
+      // and for-profit) creates a study whose purpose carries DUO NCU ("non-commercial use
+      // only"); patients join, and the custodians' deliveries paid it the data.
+      const f = await networkHelpers.loadFixture(deployStudyEscrowFixture);
+      const NCU = 1n << 8n;
+      const NPU = 2n << 8n;
+      const PURPOSE_NOT_COVERED = 12;
+      for (const [restriction, commercial, forProfit] of [
+        [NCU, true, false], // recorded commercial: NCU refuses it
+        [NPU, false, true], // recorded for-profit: NPU refuses it
+        [NCU | NPU, false, false], // recorded neither: the restrictions are met
+      ] as const) {
+        const snapshot = await networkHelpers.takeSnapshot();
+        await f.registry.setUseProfile(f.researcher.address, commercial, forProfit);
+        await f.escrow.connect(f.researcher).createStudy(await paramsFor(f, { purpose: HMB | restriction }), BUDGET);
+        const key2 = await f.escrow.studyKey(2n);
+        await f.escrow.connect(f.patient).join(2n);
+        const refused = commercial || forProfit;
+        const expected = refused ? PURPOSE_NOT_COVERED : ALLOWED;
+        for (const grantee of [f.researcher.address, f.analyst.address]) {
+          expect((await f.registry.scopeStatus(f.patient.address, grantee, key2, OBSERVATION))[0]).to.equal(expected);
+        }
+        const tx = f.escrow.connect(f.hospitalGateway).reportDeliveries(2n, [f.patient.address]);
+        if (refused) {
+          await expect(tx)
+            .to.emit(f.escrow, "DeliverySkipped")
+            .withArgs(2n, f.patient.address, f.hospital.address, NO_ACTIVE_GRANT, PURPOSE_NOT_COVERED);
+          await expect(tx).not.to.emit(f.escrow, "DeliveryPaid");
+        } else {
+          await expect(tx).to.emit(f.escrow, "DeliveryPaid");
+        }
+        await snapshot.restore();
+      }
+      // No record at all: commercial and for-profit, so an NCU study of that researcher pays nothing.
+      await f.escrow.connect(f.otherResearcher).createStudy(await paramsFor(f, { purpose: HMB | NCU }), BUDGET);
+      await f.escrow.connect(f.patient).join(2n);
+      await expect(f.escrow.connect(f.hospitalGateway).reportDeliveries(2n, [f.patient.address]))
+        .to.emit(f.escrow, "DeliverySkipped")
+        .withArgs(2n, f.patient.address, f.hospital.address, NO_ACTIVE_GRANT, PURPOSE_NOT_COVERED);
+    });
+
     it("skips every delivery while the researcher organization is suspended", async function () {
       const f = await networkHelpers.loadFixture(deployStudyEscrowFixture);
       await joined(f, f.patient);

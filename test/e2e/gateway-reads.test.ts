@@ -17,7 +17,7 @@ import { join } from "node:path";
 
 import { expect } from "chai";
 import type { Page } from "playwright-core";
-import { type Address, type PublicClient, getAddress } from "viem";
+import { type Address, type PublicClient, encodeAbiParameters, getAddress, keccak256 } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
 import { generateSyntheticData } from "../../gateway/src/dev/synthetic.ts";
@@ -146,6 +146,41 @@ describe("reads through the gateways (browser, end to end)", function () {
     await shoot(provider.page, "provider-refused-desktop", DESKTOP);
   });
 
+  it("provider: opens break-glass access with a reason (only its commitment goes on the chain) and reads for emergency treatment", async () => {
+    const page = provider.page;
+    await page.getByLabel("Reason", { exact: true }).selectOption({ label: "Life-threatening condition" });
+    await page.getByLabel("For", { exact: true }).selectOption({ label: "1 hour" });
+    await page.getByRole("button", { name: "Open emergency access…" }).click();
+    await page
+      .getByRole("dialog", { name: "Open emergency access?" })
+      .getByRole("button", { name: "Yes, open emergency access" })
+      .click();
+    await page.getByText("Emergency access is open for 1 hour.", { exact: false }).first().waitFor();
+    const hospital = (await readOrganizations(publicClient as PublicClient, { registry })).find(
+      (o) => o.name === HOSPITAL,
+    )!.address;
+    const [, , commitment] = await publicClient.readContract({
+      address: registry,
+      abi: consentRegistryAbi,
+      functionName: "emergencyAccess",
+      args: [alice.address, hospital],
+    });
+    // On the chain: a salted commitment, not the code nor a hash of the code alone.
+    expect(commitment).to.match(/^0x[0-9a-f]{64}$/);
+    for (const code of [1, 2, 3, 4]) {
+      expect(BigInt(commitment)).to.not.equal(BigInt(code));
+      expect(commitment).to.not.equal(keccak256(encodeAbiParameters([{ type: "uint16" }], [code])));
+    }
+    // The console kept reason and salt, and sends them with the emergency read.
+    await page.getByText("Life-threatening condition (kept in this browser, not on the chain)").waitFor();
+    const panel = records(page);
+    await panel.getByLabel("Purpose of use").selectOption({ label: "Emergency treatment (break-glass)" });
+    await panel.getByRole("button", { name: `Open records at ${LAB}` }).click();
+    await panel.getByTestId("lab-results").waitFor();
+    await page.getByRole("button", { name: "Close emergency access" }).click();
+    await page.getByText("Emergency access closed.").first().waitFor();
+  });
+
   it("patient: reads her own records at the lab and sees both reads, allowed and refused, in her access log", async () => {
     const page = patient.page;
     const lab = page.locator(`article[data-custodian="${LAB}"]`);
@@ -169,7 +204,11 @@ describe("reads through the gateways (browser, end to end)", function () {
       .waitFor();
     // Newest first: the refusal (after the revocation) comes before the allowed reads.
     const outcomes = await byClinician.evaluateAll((rows) => rows.map((r) => r.getAttribute("data-outcome")));
-    expect(outcomes.indexOf("refused")).to.be.lessThan(outcomes.indexOf("allowed"));
+    expect(outcomes.indexOf("refused")).to.be.lessThan(outcomes.lastIndexOf("allowed"));
+    // The emergency read: marked, and with its reason, which is not on the chain but in this log.
+    const emergency = byClinician.filter({ hasText: "emergency access" });
+    expect(await emergency.count(), "the clinician's emergency reads").to.be.greaterThan(0);
+    expect(await emergency.first().textContent()).to.contain("Why: Life-threatening condition");
     await shoot(page, "portal-access-log-desktop", DESKTOP, true, lab);
     await shoot(page, "portal-access-log-phone", PHONE, true, lab);
   });

@@ -17,7 +17,7 @@ import { join } from "node:path";
 
 import { expect } from "chai";
 import type { Page } from "playwright-core";
-import type { Address } from "viem";
+import { type Address, keccak256, toHex } from "viem";
 
 import { consentRegistryAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
 import { fleschReadingEase, sentencesOf } from "../../scripts/lib/readability.ts";
@@ -285,7 +285,7 @@ describe("keyboard-only patient: focus and announcements follow each action (bro
       address: registry,
       abi: consentRegistryAbi,
       functionName: "openEmergencyAccess",
-      args: [alice.address, 2, 3600],
+      args: [alice.address, keccak256(toHex("a break-glass reason's commitment")), 3600],
     });
     expect((await publicClient.waitForTransactionReceipt({ hash })).status).to.equal("success");
     await page.getByRole("heading", { name: "Emergency access to your records is open" }).waitFor({ timeout: 20_000 });

@@ -17,6 +17,7 @@ import {
   type PublicClient,
   getAddress,
   getTypesForEIP712Domain,
+  keccak256,
   toHex,
   verifyMessage,
   verifyTypedData,
@@ -193,14 +194,15 @@ describe("patient portal (browser, end to end)", function () {
       address: registry,
       abi: consentRegistryAbi,
       functionName: "openEmergencyAccess",
-      args: [alice.address, 2, 3600],
+      args: [alice.address, keccak256(toHex("a break-glass reason's commitment")), 3600],
     });
     expect((await publicClient.waitForTransactionReceipt({ hash })).status).to.equal("success");
 
     const banner = page.getByRole("alert").filter({ hasText: "Emergency access to your records is open" });
     await banner.waitFor({ timeout: 20_000 });
     const text = (await banner.textContent()) ?? "";
-    expect(text).to.contain("Life-threatening condition");
+    // Why: not on the chain (only a commitment to it); the access log at the hospital says it.
+    expect(text).to.contain("your access log at the hospital holding your records shows it");
     expect(text).to.contain("St. Example Hospital");
     expect(text).to.contain(`${clinician.address.slice(0, 6)}…${clinician.address.slice(-4)}`);
     await shoot("portal-emergency-desktop", DESKTOP, false);

@@ -12,7 +12,7 @@ import path from "node:path";
 
 import { expect } from "chai";
 import { desc, eq } from "ponder";
-import { type Address, type PublicClient, createPublicClient, http } from "viem";
+import { type Address, type PublicClient, createPublicClient, http, keccak256, toHex } from "viem";
 
 import { KINDS, ROLES, categoriesToMask, encodePurpose, purposeScope } from "#sdk/codes.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
@@ -85,9 +85,17 @@ describe("indexer (Ponder) on a real chain", function () {
     await registry(who.patient, "appointDelegate", [who.issuer.address, 0]);
     await registry(who.patient, "appointDelegate", [who.labGateway.address, now + 3600]);
     await registry(who.patient, "removeDelegate", [who.patient.address, who.labGateway.address]);
-    await registry(who.clinician, "openEmergencyAccess", [who.patient.address, 1, 3600]);
+    await registry(who.clinician, "openEmergencyAccess", [
+      who.patient.address,
+      keccak256(toHex("reason commitment 1")),
+      3600,
+    ]);
     await registry(who.clinician, "closeEmergencyAccess", [who.patient.address, who.hospital.address]);
-    await registry(who.clinician, "openEmergencyAccess", [who.patient.address, 2, 1800]);
+    await registry(who.clinician, "openEmergencyAccess", [
+      who.patient.address,
+      keccak256(toHex("reason commitment 2")),
+      1800,
+    ]);
     await registry(who.patient, "revokeAll", []); // voids the grants and the delegates
     await registry(who.patient, "grant", [who.hospital.address, obs, encodePurpose("TREAT"), 0, now + 7200]);
     await registry(who.patient, "appointDelegate", [who.labGateway.address, now + 3600]);
@@ -127,9 +135,9 @@ describe("indexer (Ponder) on a real chain", function () {
       .from(schema.emergencyOpening)
       .orderBy(desc(schema.emergencyOpening.openedAtBlock));
     const log = await readEmergencyLog(chain, q);
-    expect(openings.map((o) => [o.reasonCode, Number(o.expiresAt), o.openedAtBlock, o.closedAtBlock])).to.deep.equal(
-      log.map((e) => [e.reasonCode, e.expiresAt, e.openedAtBlock, e.closed?.atBlock ?? null]),
-    );
+    expect(
+      openings.map((o) => [o.reasonCommitment, Number(o.expiresAt), o.openedAtBlock, o.closedAtBlock]),
+    ).to.deep.equal(log.map((e) => [e.reasonCommitment, e.expiresAt, e.openedAtBlock, e.closed?.atBlock ?? null]));
 
     // Organizations with status, members, open offers.
     const orgs = await db().select().from(schema.organization).orderBy(schema.organization.ordinal);

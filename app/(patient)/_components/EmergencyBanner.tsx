@@ -40,7 +40,7 @@ export function EmergencyBanner({ patient }: { patient: Address }) {
                   </details>
                 </dd>
                 <dt>Why</dt>
-                <dd>{entry.reason}</dd>
+                <dd>Not on the public ledger: your access log at the hospital holding your records shows it</dd>
                 <dt>Until</dt>
                 <dd>{formatDateTime(entry.expiresAt)}</dd>
               </dl>

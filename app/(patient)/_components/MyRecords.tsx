@@ -241,6 +241,8 @@ interface LogRow {
   allowed: boolean;
   why: string;
   emergency: boolean;
+  /** Why emergency access was opened, as the gateway checked it against the chain (emergency reads only). */
+  emergencyReason: string;
   /** The custodian added or updated a record (not an access by someone). */
   change: boolean;
 }
@@ -301,6 +303,11 @@ function AccessLog({ session, name, fhirPath, onExpired }: PanelProps) {
           allowed: e.outcome === "0",
           why: e.outcomeDesc ?? "",
           emergency: purposes.some((p) => p.coding?.some((c) => c.code === "BTG")),
+          emergencyReason:
+            e.entity
+              ?.flatMap((x) => x.detail ?? [])
+              .find((d) => d.type === "emergency-reason")
+              ?.valueString?.replace(/^\d+ /, "") ?? "",
           change: e.action === "C" || e.action === "U",
         };
       });
@@ -355,6 +362,7 @@ function AccessLog({ session, name, fhirPath, onExpired }: PanelProps) {
                   <td data-label="Purpose">
                     {row.purpose}
                     {row.emergency && <span className="badge badge-revoked"> emergency access</span>}
+                    {row.emergencyReason && <span className="small"> Why: {row.emergencyReason}</span>}
                   </td>
                   <td data-label="Result">
                     {row.allowed ? (

@@ -27,7 +27,11 @@ export function EmergencyLog() {
   return (
     <section className="card" aria-labelledby={`${id}-heading`}>
       <h2 id={`${id}-heading`}>Emergency access (break-glass) log</h2>
-      <p>Every time a clinician opened a patient&apos;s records without consent, from the chain&apos;s events.</p>
+      <p>
+        Every time a clinician opened a patient&apos;s records without consent, from the chain&apos;s events. The reason
+        is not on the chain (it would tell anyone why the patient needed emergency care), only a commitment to it: the
+        custodians that released records hold the reason, checked against that commitment, in their access logs.
+      </p>
       {isPending ? (
         <p aria-busy="true">Reading the openings…</p>
       ) : isError ? (
@@ -60,7 +64,12 @@ export function EmergencyLog() {
                   <td data-label="Patient" className="address" title={e.patient}>
                     {e.patient}
                   </td>
-                  <td data-label="Reason">{e.reason}</td>
+                  <td data-label="Reason">
+                    Held by the custodians{" "}
+                    <span className="small muted" title={e.reasonCommitment}>
+                      (commitment {e.reasonCommitment.slice(0, 10)}…)
+                    </span>
+                  </td>
                   <td data-label="Until">{formatDateTime(e.expiresAt)}</td>
                   <td data-label="Status">
                     <span className={`badge ${STATE_BADGE[e.state]}`}>{STATE_WORDS[e.state]}</span>

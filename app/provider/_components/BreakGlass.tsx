@@ -8,7 +8,8 @@ import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatDateTime, shortAddress } from "../../_lib/format.ts";
 import { LEDGER_KEY, call, useLedgerClient, useNow, useTx } from "../../_lib/hooks.ts";
-import { registryAddress } from "../../_lib/wagmi.ts";
+import { commitEmergencyReason, keptEmergencyReason } from "../../_lib/emergency-reasons.ts";
+import { appChain, registryAddress } from "../../_lib/wagmi.ts";
 
 const REASON_CODES = Object.keys(EMERGENCY_REASONS).map(Number) as EmergencyReasonCode[];
 const DURATIONS = [
@@ -49,12 +50,12 @@ export function BreakGlass({
     queryKey: [LEDGER_KEY, "emergency", registryAddress, patient, organization],
     enabled: !!client && !!registryAddress,
     queryFn: async () => {
-      const [expiresAt, by, reasonCode] = await client!.readContract({
+      const [expiresAt, by, reasonCommitment] = await client!.readContract({
         ...read,
         functionName: "emergencyAccess",
         args: [patient, organization],
       });
-      return { expiresAt, by, reasonCode };
+      return { expiresAt, by, kept: keptEmergencyReason(reasonCommitment) };
     },
   });
   const { data: policy } = useQuery({
@@ -91,8 +92,14 @@ export function BreakGlass({
 
   async function openAccess() {
     setConfirmed(`Emergency access is open for ${durationWords}. The patient sees it, and it is logged.`);
+    // The reason stays off the chain: only its commitment (with a fresh random salt) goes there;
+    // this console keeps reason and salt, and gives them to the custodian's gateway with each read.
+    const commitment = commitEmergencyReason(
+      { chainId: appChain.id, registry: registryAddress!, patient, organization },
+      Number(reason) as EmergencyReasonCode,
+    );
     const ok = await tx.run(() =>
-      call(registryAddress!, consentRegistryAbi, "openEmergencyAccess", [patient, Number(reason), duration]),
+      call(registryAddress!, consentRegistryAbi, "openEmergencyAccess", [patient, commitment, duration]),
     );
     if (ok) {
       dialog.current?.close();
@@ -109,7 +116,10 @@ export function BreakGlass({
           <p>
             <strong>Open until {formatDateTime(access.expiresAt)}</strong>, opened by clinician{" "}
             <span title={access.by}>{shortAddress(access.by)}</span>:{" "}
-            {EMERGENCY_REASONS[access.reasonCode as EmergencyReasonCode] ?? `reason ${access.reasonCode}`}.
+            {access.kept
+              ? `${EMERGENCY_REASONS[access.kept.reasonCode]} (kept in this browser, not on the chain)`
+              : "reason kept by the console that opened it, not on the chain"}
+            .
           </p>
           <button
             type="button"
@@ -135,7 +145,9 @@ export function BreakGlass({
         <form noValidate onSubmit={onSubmit} className="form" aria-label="Open emergency access">
           <p>
             Only in an emergency, when the patient cannot consent: access is for emergency treatment only, ends by
-            itself, shows at once in the patient&apos;s portal and is logged for the governance body.
+            itself, shows at once in the patient&apos;s portal and is logged for the governance body. The reason is not
+            written on the public chain: this browser keeps it and gives it to the hospital holding the records with
+            each emergency read, and it appears in the patient&apos;s access log there.
           </p>
           <div className="field">
             <label htmlFor={`${id}-reason`}>Reason</label>

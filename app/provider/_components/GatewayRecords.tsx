@@ -22,9 +22,12 @@ import {
   gatewayFetchAllPages,
   gatewayOrigin,
 } from "../../_lib/gateway.ts";
-import { useOrganizations } from "../../_lib/hooks.ts";
+import { formatEmergencyReason } from "#sdk/codes.ts";
+import { consentRegistryAbi } from "#sdk/generated/abis.ts";
+import { keptEmergencyReason } from "../../_lib/emergency-reasons.ts";
+import { useLedgerClient, useOrganizations } from "../../_lib/hooks.ts";
 import { useGatewaySession } from "../../_lib/useGateway.ts";
-import { appChain } from "../../_lib/wagmi.ts";
+import { appChain, registryAddress } from "../../_lib/wagmi.ts";
 
 const PURPOSES = [
   { code: "TREAT", label: "Treatment" },
@@ -39,7 +42,15 @@ type ReadState =
   | { phase: "refused"; message: string; status: number }
   | { phase: "not-found" };
 
-export function GatewayRecords({ reader, patient }: { reader: Address; patient: Address }) {
+export function GatewayRecords({
+  reader,
+  patient,
+  organization,
+}: {
+  reader: Address;
+  patient: Address;
+  organization: Address;
+}) {
   const id = useId();
   const { organizations } = useOrganizations();
   const custodians = organizations.filter(
@@ -69,6 +80,7 @@ export function GatewayRecords({ reader, patient }: { reader: Address; patient: 
           key={`${custodian.address}-${patient}`}
           reader={reader}
           patient={patient}
+          organization={organization}
           name={custodian.name}
           origin={gatewayOrigin(custodian.gatewayUrl)!}
           fhirPath={new URL(custodian.gatewayUrl).pathname.replace(/\/+$/, "")}
@@ -81,12 +93,14 @@ export function GatewayRecords({ reader, patient }: { reader: Address; patient: 
 function CustodianReader({
   reader,
   patient,
+  organization,
   name,
   origin,
   fhirPath,
 }: {
   reader: Address;
   patient: Address;
+  organization: Address;
   name: string;
   origin: string;
   fhirPath: string;
@@ -95,15 +109,31 @@ function CustodianReader({
   const { state, signIn, expired } = useGatewaySession(origin, reader, name);
   const [purpose, setPurpose] = useState<Purpose>("TREAT");
   const [read, setRead] = useState<ReadState>({ phase: "idle" });
+  const client = useLedgerClient();
+
+  /** For an emergency read: the reason and salt this console kept when it opened the access. */
+  async function emergencyReason(): Promise<string | undefined> {
+    if (purpose !== "ETREAT" || !client || !registryAddress) return undefined;
+    const [, , commitment] = await client.readContract({
+      address: registryAddress,
+      abi: consentRegistryAbi,
+      functionName: "emergencyAccess",
+      args: [patient, organization],
+    });
+    const kept = keptEmergencyReason(commitment);
+    return kept ? formatEmergencyReason(kept) : undefined;
+  }
 
   async function open(session: GatewaySession, event: FormEvent) {
     event.preventDefault();
     setRead({ phase: "reading" });
     try {
       const did = formatDidPkh(appChain.id, patient);
+      const reason = await emergencyReason();
       const found = (await (
         await gatewayFetch(session, `${fhirPath}/Patient?identifier=${encodeURIComponent(did)}`, {
           purpose,
+          ...(reason ? { emergencyReason: reason } : {}),
           custodianName: name,
         })
       ).json()) as Bundle<Patient>;
@@ -114,6 +144,7 @@ function CustodianReader({
       }
       const bundle = await gatewayFetchAllPages(session, `${fhirPath}/Patient/${patientId}/$everything`, {
         purpose,
+        ...(reason ? { emergencyReason: reason } : {}),
         custodianName: name,
       });
       setRead({ phase: "read", bundle, patientId });

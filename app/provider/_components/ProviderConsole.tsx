@@ -43,7 +43,7 @@ function Console({ account }: { account: Address }) {
       {patient ? (
         <>
           <PatientConsents patient={patient} organization={organization} organizationName={name} />
-          <GatewayRecords reader={account} patient={patient} />
+          <GatewayRecords reader={account} patient={patient} organization={organization} />
           <BreakGlass
             patient={patient}
             organization={organization}

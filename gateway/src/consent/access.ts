@@ -20,8 +20,12 @@ import type { Address, Hex } from "viem";
 import { encodeAbiParameters, keccak256 } from "viem/utils";
 import {
   CATEGORIES,
+  EMERGENCY_REASON_HEADER_NAME,
   PURPOSES,
+  emergencyReasonCommitment,
   encodePurpose,
+  type EmergencyReason,
+  type EmergencyReasonCode,
   type CategoryName,
   type ConsentReasonName,
   type PurposeName,
@@ -42,7 +46,7 @@ export interface CategoryDecision {
   allowed: boolean;
   /** Allowed through break-glass emergency access. */
   emergency: boolean;
-  reason: ConsentReasonName | "Patient" | "Delegate";
+  reason: ConsentReasonName | "Patient" | "Delegate" | "EmergencyReasonMissing";
   explanation: string;
   /** Until when (unix seconds), when allowed through consent. */
   expiresAt: number | null;
@@ -59,6 +63,11 @@ export interface AccessDecision {
   refused: CategoryDecision[];
   /** Some category is allowed only through emergency access. */
   emergency: boolean;
+  /**
+   * The break-glass reason the read gave (X-Emergency-Reason), checked against the registry's
+   * commitment: set whenever `emergency` is (an emergency read without it is refused).
+   */
+  emergencyReason?: EmergencyReasonCode | undefined;
 }
 
 /**
@@ -226,7 +235,7 @@ export class AccessControl {
     requester: Address,
     categories: readonly CategoryName[],
     purpose: PurposeName,
-    options: { wallets?: readonly string[] | undefined } = {},
+    options: { wallets?: readonly string[] | undefined; emergencyReason?: EmergencyReason | null | undefined } = {},
   ): Promise<AccessDecision> {
     const wallets = await this.patientWallets(patientId, options.wallets);
     const unique = [...new Set(categories)];
@@ -244,10 +253,38 @@ export class AccessControl {
       ),
     ]);
     if (until > 0) return allowAll("delegate", block, wallets, unique, "a current delegate of the patient");
+    // Break-glass releases data only with its reason: the one the read gives must be the one the
+    // opening committed to on the chain, for the wallet and organization whose access it is.
+    const given = options.emergencyReason ?? null;
+    const reasonHolds = await Promise.all(
+      checks.map((perWallet) =>
+        Promise.all(
+          perWallet.map((d, w) =>
+            d.allowed && d.emergency && given !== null
+              ? this.#emergencyReasonHolds(block, wallets[w]!, d.organization, given)
+              : false,
+          ),
+        ),
+      ),
+    );
+    let emergencyReason: EmergencyReasonCode | undefined;
     const decisions = unique.map((category, i): CategoryDecision => {
       const perWallet = checks[i]!;
-      // Consent given from any of the patient's wallets counts; a grant over by the gateway's clock does not.
-      const live = perWallet.find((d) => d.allowed && (d.expiresAt === null || d.expiresAt > nowSeconds));
+      // Consent given from any of the patient's wallets counts; a grant over by the gateway's clock
+      // does not, nor an emergency access without its reason.
+      const inForce = (d: ConsentDecision) => d.allowed && (d.expiresAt === null || d.expiresAt > nowSeconds);
+      const live = perWallet.find((d, w) => inForce(d) && (!d.emergency || reasonHolds[i]![w]));
+      if (live?.emergency) emergencyReason = given!.reasonCode;
+      if (!live && perWallet.some((d) => inForce(d) && d.emergency)) {
+        return {
+          category,
+          allowed: false,
+          emergency: false,
+          reason: "EmergencyReasonMissing",
+          explanation: `emergency access is open, but the read did not give its reason (${EMERGENCY_REASON_HEADER_NAME}: <reason code>;<salt>) as committed to on the chain`,
+          expiresAt: null,
+        };
+      }
       if (live) {
         return {
           category,
@@ -279,7 +316,35 @@ export class AccessControl {
         expiresAt: null,
       };
     });
-    return summarize("reader", block, wallets, decisions);
+    return { ...summarize("reader", block, wallets, decisions), emergencyReason };
+  }
+
+  /** Whether `reason` is the one `organization`'s open emergency access to `patient` committed to. */
+  async #emergencyReasonHolds(
+    block: BlockRef,
+    patient: Address,
+    organization: Address,
+    reason: EmergencyReason,
+  ): Promise<boolean> {
+    const [expiresAt, , commitment] = await this.#memo.get(
+      block,
+      `emergency ${patient} ${organization}`.toLowerCase(),
+      () =>
+        this.#chain.read((c) =>
+          c.readContract({
+            address: this.#chain.consentRegistry,
+            abi: consentRegistryAbi,
+            functionName: "emergencyAccess",
+            args: [patient, organization],
+            blockHash: block.hash,
+          }),
+        ),
+    );
+    const expected = emergencyReasonCommitment(
+      { chainId: this.#chain.chainId, registry: this.#chain.consentRegistry, patient, organization },
+      reason,
+    );
+    return expiresAt !== 0 && commitment.toLowerCase() === expected.toLowerCase();
   }
 
   /**

@@ -3,7 +3,15 @@ import { expect } from "chai";
 import { sql } from "drizzle-orm";
 import type { LightMyRequestResponse } from "fastify";
 import type { LocalAccount } from "viem/accounts";
-import { categoriesToMask, encodePurpose, purposeScope, type CategoryName } from "#sdk/codes.ts";
+import {
+  categoriesToMask,
+  emergencyReasonCommitment,
+  encodePurpose,
+  formatEmergencyReason,
+  newEmergencyReasonSalt,
+  purposeScope,
+  type CategoryName,
+} from "#sdk/codes.ts";
 import { listAudit, verifyChain } from "../audit/log.ts";
 import { assertValidFhir } from "../fhir/validation.ts";
 import { ADMIN, FHIR, testGateway, type TestGateway } from "../testing/gateway.ts";
@@ -335,18 +343,49 @@ describe("consent-checked reads", function () {
     asUnknown(await gw.read(token, `/fhir/AuditEvent?patient=${patientId}`));
   });
 
-  it("serves break-glass emergency access for ETREAT and marks the AuditEvent", async () => {
-    await gw.t.registryWrite(gw.t.actors.clinician, "openEmergencyAccess", [patient.address, 2, 3600]);
-    const res = await gw.read(clinicianToken, `/fhir/AllergyIntolerance?patient=${patientId}`, "ETREAT");
+  it("serves break-glass emergency access for ETREAT only with its reason, checked against the chain's commitment, and logs the reason", async () => {
+    // The registry holds only a commitment to the reason (a watcher of the chain learns nothing of
+    // why); the clinician's console sends reason and salt with the read, and the patient's access
+    // log here is where the reason is written.
+    const reason = { reasonCode: 2, salt: newEmergencyReasonSalt() } as const;
+    const commitment = emergencyReasonCommitment(
+      { chainId: gw.t.chainId, registry: gw.t.registry, patient: patient.address, organization: hospital() },
+      reason,
+    );
+    await gw.t.registryWrite(gw.t.actors.clinician, "openEmergencyAccess", [patient.address, commitment, 3600]);
+    const url = `/fhir/AllergyIntolerance?patient=${patientId}`;
+    const withReason = (value: string) => ({ headers: { "x-emergency-reason": value } });
+    // Without the reason, with another reason or another salt: refused, and the refusal says why.
+    refused(await gw.read(clinicianToken, url, "ETREAT"), 403, /EmergencyReasonMissing/);
+    refused(
+      await gw.read(clinicianToken, url, "ETREAT", withReason(formatEmergencyReason({ ...reason, reasonCode: 1 }))),
+      403,
+      /EmergencyReasonMissing/,
+    );
+    refused(
+      await gw.read(
+        clinicianToken,
+        url,
+        "ETREAT",
+        withReason(formatEmergencyReason({ ...reason, salt: newEmergencyReasonSalt() })),
+      ),
+      403,
+      /EmergencyReasonMissing/,
+    );
+    refused(await gw.read(clinicianToken, url, "ETREAT", withReason("2")), 400, /X-Emergency-Reason/);
+    const res = await gw.read(clinicianToken, url, "ETREAT", withReason(formatEmergencyReason(reason)));
     expect(res.statusCode, res.body).to.equal(200);
-    refused(await gw.read(clinicianToken, `/fhir/AllergyIntolerance?patient=${patientId}`, "TREAT"), 403, /NoGrant/);
+    refused(await gw.read(clinicianToken, url, "TREAT"), 403, /NoGrant/);
     const trail = await listAudit(gw.store.db, patientId, { limit: 1000 });
     const emergency = trail.filter((e) => e.event.purposeOfEvent?.some((p) => p.coding?.[0]?.code === "BTG"));
     expect(emergency).to.have.length(1);
     expect(emergency[0]!.event.outcomeDesc).to.match(/Emergency \(break-glass\) access: AllergyIntolerance/);
+    expect(emergency[0]!.event.outcomeDesc).to.match(/reason: Life-threatening condition/);
+    const details = (emergency[0]!.event.entity ?? []).flatMap((e) => e.detail ?? []);
+    expect(details).to.deep.include({ type: "emergency-reason", valueString: "2 Life-threatening condition" });
     expect(emergency[0]!.event.purposeOfEvent?.[0]?.coding?.[0]?.code).to.equal("ETREAT");
     await gw.t.registryWrite(patient, "closeEmergencyAccess", [patient.address, hospital()]);
-    asUnknown(await gw.read(clinicianToken, `/fhir/AllergyIntolerance?patient=${patientId}`, "ETREAT"));
+    asUnknown(await gw.read(clinicianToken, url, "ETREAT", withReason(formatEmergencyReason(reason))));
   });
 
   it("answers everyone for a patient without a linked wallet as for no patient: no consent can exist", async () => {

@@ -11,6 +11,8 @@ import { truncate } from "../fhir/resources.ts";
 export const PURPOSE_HEADER = "x-purpose-of-use";
 /** As written in documentation and CORS headers. */
 export const PURPOSE_HEADER_NAME = "X-Purpose-Of-Use";
+/** The break-glass reason of an emergency read (sdk `EMERGENCY_REASON_HEADER_NAME`), lower-case as Node gives it. */
+export const EMERGENCY_REASON_HEADER = "x-emergency-reason";
 
 /** Purposes a read may state: DS (disease-specific research) needs a disease code a header cannot carry. */
 export const READ_PURPOSES = (Object.keys(PURPOSES) as PurposeName[]).filter((p) => p !== "DS");

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from "fastify";
 
+import { EMERGENCY_REASON_HEADER_NAME } from "#sdk/codes.ts";
 import { PURPOSE_HEADER_NAME } from "../consent/purpose.ts";
 import { OperationOutcomeError, outcome } from "../fhir/outcomes.ts";
 import { negotiateFormat } from "../fhir/negotiation.ts";
@@ -70,7 +71,10 @@ export function installHttpHooks(
       return reply
         .code(204)
         .header("access-control-allow-methods", "GET, POST, PUT, OPTIONS")
-        .header("access-control-allow-headers", `Authorization, Content-Type, ${PURPOSE_HEADER_NAME}`)
+        .header(
+          "access-control-allow-headers",
+          `Authorization, Content-Type, ${PURPOSE_HEADER_NAME}, ${EMERGENCY_REASON_HEADER_NAME}`,
+        )
         .header("access-control-max-age", "600")
         .send();
     });

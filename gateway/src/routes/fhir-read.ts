@@ -17,13 +17,21 @@ import type { BundleEntry, Consent, OperationOutcome, Resource } from "@medplum/
 import type { Address } from "viem";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { randomUUID } from "node:crypto";
-import { CATEGORIES, type CategoryName, type PurposeName } from "#sdk/codes.ts";
+import {
+  CATEGORIES,
+  EMERGENCY_REASONS,
+  EMERGENCY_REASON_HEADER_NAME,
+  parseEmergencyReason,
+  type CategoryName,
+  type EmergencyReason,
+  type PurposeName,
+} from "#sdk/codes.ts";
 import { normalizeDidPkh, formatDidPkh } from "#sdk/did-pkh.ts";
 import { findAuditEvent, listAuditNewestFirst } from "../audit/log.ts";
 import type { BlockRef } from "../chain/chain.ts";
 import { consentMissing, walletsOnChain, type AccessDecision } from "../consent/access.ts";
 import { grantPatient, grantsTo, readGrants, toConsents } from "../consent/consents.ts";
-import { PURPOSE_HEADER, parsePurposeOfUse } from "../consent/purpose.ts";
+import { EMERGENCY_REASON_HEADER, PURPOSE_HEADER, parsePurposeOfUse } from "../consent/purpose.ts";
 import { AUDIT_EVENT_SEARCH_PARAMS, CONSENT_SEARCH_PARAMS, FHIR_JSON, searchParamNames } from "../fhir/capability.ts";
 import { OperationOutcomeError, badRequest, forbidden, notFound } from "../fhir/outcomes.ts";
 import {
@@ -77,6 +85,12 @@ function noteDecision(audit: AuditContext, decision: AccessDecision): void {
   if (decision.emergency) {
     const emergencyCategories = decision.decisions.filter((d) => d.emergency).map((d) => d.category);
     notes.push(`Emergency (break-glass) access: ${emergencyCategories.join(", ")}`);
+    // The reason is not on the chain (only its commitment): this log is where the patient reads it.
+    if (decision.emergencyReason !== undefined) {
+      const words = EMERGENCY_REASONS[decision.emergencyReason];
+      audit.details.push({ type: "emergency-reason", value: `${decision.emergencyReason} ${words}` });
+      notes.push(`reason: ${words} (as the clinician gave it, matching the opening's commitment on the chain)`);
+    }
   }
   if (decision.refused.length > 0 && decision.allowed.length > 0) {
     notes.push(`withheld: ${decision.refused.map((d) => `${d.category} (${d.reason})`).join(", ")}`);
@@ -112,6 +126,19 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
   const onRequest = [ctx.requireReader];
 
   const purposeOf = (request: FastifyRequest): PurposeName => parsePurposeOfUse(request.headers[PURPOSE_HEADER]);
+  /** The break-glass reason the read gives (X-Emergency-Reason: code;salt), if any; 400 if malformed. */
+  const emergencyReasonOf = (request: FastifyRequest): EmergencyReason | null => {
+    const raw = request.headers[EMERGENCY_REASON_HEADER];
+    if (raw === undefined) return null;
+    const reason = typeof raw === "string" ? parseEmergencyReason(raw) : null;
+    if (reason === null) {
+      throw badRequest(
+        `${EMERGENCY_REASON_HEADER_NAME} must be "<reason code>;<salt>" (a known reason code and the 32-byte hex salt of its commitment)`,
+        EMERGENCY_REASON_HEADER_NAME,
+      );
+    }
+    return reason;
+  };
   const onThisChain = `did:pkh:eip155:${config.chainId}:`;
 
   /** The patient's linked wallets (did:pkh) when it is held here; else as for a patient not held here. */
@@ -136,9 +163,13 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
     categories: readonly CategoryName[],
     purpose: PurposeName,
     dids: readonly string[],
+    emergencyReason: EmergencyReason | null,
   ): Promise<AccessDecision> {
     if (!dids.some((did) => did.startsWith(onThisChain))) throw new AnswerAsUnknown("unlinked");
-    const decision = await access.decide(patientId, requester.address, categories, purpose, { wallets: dids });
+    const decision = await access.decide(patientId, requester.address, categories, purpose, {
+      wallets: dids,
+      emergencyReason,
+    });
     if (decision.allowed.length > 0 || decision.relation !== "reader") return decision;
     if (await access.holdsConsent(decision.wallets, requester.address, decision.block!)) return decision;
     throw new AnswerAsUnknown("stranger");
@@ -421,7 +452,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
         audit,
         async () => {
           const held = await heldWallets(patientId);
-          return decideOrUnknown(patientId, requester, types, purpose, held.dids);
+          return decideOrUnknown(patientId, requester, types, purpose, held.dids, emergencyReasonOf(request));
         },
         () => undefined,
       );
@@ -490,7 +521,14 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
         async () => {
           if (where.kind === "not-found") throw new AnswerAsUnknown("unknown");
           if (where.kind === "erased") throw new AnswerAsUnknown("erased");
-          return decideOrUnknown(where.patientId, requester, [type], purpose, where.wallets);
+          return decideOrUnknown(
+            where.patientId,
+            requester,
+            [type],
+            purpose,
+            where.wallets,
+            emergencyReasonOf(request),
+          );
         },
         () => undefined,
       );
@@ -538,7 +576,14 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
           async () => {
             if (found === undefined) throw new AnswerAsUnknown("unknown");
             const held = await heldWallets(found);
-            return decideOrUnknown(found, requester, SUPPORTED_RESOURCE_TYPES, purpose, held.dids);
+            return decideOrUnknown(
+              found,
+              requester,
+              SUPPORTED_RESOURCE_TYPES,
+              purpose,
+              held.dids,
+              emergencyReasonOf(request),
+            );
           },
           () => undefined,
         );
@@ -588,7 +633,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
         audit,
         async () => {
           const held = await heldWallets(patientId);
-          return decideOrUnknown(patientId, requester, [type], purpose, held.dids);
+          return decideOrUnknown(patientId, requester, [type], purpose, held.dids, emergencyReasonOf(request));
         },
         () => undefined,
       );
