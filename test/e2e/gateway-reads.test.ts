@@ -157,16 +157,25 @@ describe("reads through the gateways (browser, end to end)", function () {
 
     const log = lab.getByTestId("access-log");
     await log.waitFor();
-    const byClinician = log.locator("tbody tr", { hasText: `of ${HOSPITAL}` });
-    const allowed = byClinician.and(log.locator('tr[data-outcome="allowed"]'));
-    const refused = byClinician.and(log.locator('tr[data-outcome="refused"]'));
+    // Repeated reads are one line ("… read your records twice today"), each time one click away.
+    const byClinician = log.locator(":scope > li", { hasText: `A clinician of ${HOSPITAL}` });
+    const allowed = byClinician.and(log.locator('li[data-outcome="allowed"]'));
+    const refused = byClinician.and(log.locator('li[data-outcome="refused"]'));
     expect(await allowed.count(), "the clinician's allowed reads").to.be.greaterThan(0);
     expect(await refused.count(), "the clinician's refused read").to.be.greaterThan(0);
-    await refused.first().getByText("Refused", { exact: true }).click(); // the reason, folded
+    expect(await allowed.first().locator(".access-sentence").innerText()).to.match(
+      /^A clinician of St\. Example Hospital (read|looked for) your [a-z ]+ (once|twice|\d+ times) today, for treatment\./,
+    );
+    expect(await refused.first().locator(".access-sentence").innerText()).to.match(/, and was refused\.$/);
+    await refused.first().locator("summary").click(); // when, and why: folded
     await refused
       .first()
       .getByText(/holds no consent of the patient/)
       .waitFor();
+    // Never an address, never a numeric date.
+    const logText = await log.innerText();
+    expect(logText).to.not.match(/0x[0-9a-f]{4}/i);
+    expect(logText).to.not.match(/\b\d{1,2}\/\d{1,2}\/\d{2,4}\b/);
     // Newest first: the refusal (after the revocation) comes before the allowed reads.
     const outcomes = await byClinician.evaluateAll((rows) => rows.map((r) => r.getAttribute("data-outcome")));
     expect(outcomes.indexOf("refused")).to.be.lessThan(outcomes.indexOf("allowed"));
