@@ -12,7 +12,7 @@
  * - alice grants and revokes again without a fee: she signs, the lab's gateway sends and pays;
  * - a new patient links her record at the lab with the code the lab gave her, and reads it.
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { expect } from "chai";
@@ -35,6 +35,7 @@ import {
   shoot,
   startEnvironment,
 } from "./lib/environment.ts";
+import { PlainLanguageLog } from "./lib/plain-language.ts";
 import { ROOT } from "./lib/processes.ts";
 import { devAccount, publicClient } from "./lib/wallet.ts";
 
@@ -52,6 +53,13 @@ describe("reads through the gateways (browser, end to end)", function () {
   let registry: Address;
   let patient: WalletPage;
   let provider: WalletPage;
+  // Plain language (issue 18) in the states after a gateway sign-in: records, access log, linking.
+  const plain = new PlainLanguageLog();
+  const states: string[] = [];
+  const collect = async (page: Page, state: string) => {
+    states.push(state);
+    await plain.collect(page, state);
+  };
 
   const mayRead = async () =>
     (
@@ -149,6 +157,7 @@ describe("reads through the gateways (browser, end to end)", function () {
   it("patient: reads her own records at the lab and sees both reads, allowed and refused, in her access log", async () => {
     const page = patient.page;
     const lab = page.locator(`article[data-custodian="${LAB}"]`);
+    await collect(page, "records: before signing in");
     await lab.getByRole("button", { name: `Sign in to ${LAB}` }).click();
     await lab.getByRole("heading", { name: `My records at ${LAB}` }).waitFor();
     await lab.getByTestId("lab-results").waitFor();
@@ -179,6 +188,10 @@ describe("reads through the gateways (browser, end to end)", function () {
     // Newest first: the refusal (after the revocation) comes before the allowed reads.
     const outcomes = await byClinician.evaluateAll((rows) => rows.map((r) => r.getAttribute("data-outcome")));
     expect(outcomes.indexOf("refused")).to.be.lessThan(outcomes.indexOf("allowed"));
+    await collect(page, "records and access log shown");
+    await lab.getByLabel(`Also show when ${LAB} added or updated your records`).check();
+    await collect(page, "access log with the lab's own changes");
+    await lab.getByLabel(`Also show when ${LAB} added or updated your records`).uncheck();
     await shoot(page, "portal-access-log-desktop", DESKTOP, true, lab);
     await shoot(page, "portal-access-log-phone", PHONE, true, lab);
   });
@@ -248,16 +261,30 @@ describe("reads through the gateways (browser, end to end)", function () {
     const lab = page.locator(`article[data-custodian="${LAB}"]`);
     await lab.getByRole("button", { name: `Sign in to ${LAB}` }).click();
     await lab.getByText(`Your record at ${LAB} is not linked to this wallet yet.`, { exact: false }).waitFor();
+    await collect(page, "records: link code asked");
     // Validated before anything is sent.
     await lab.getByRole("button", { name: "Link my record" }).click();
     await lab.getByText(`Enter the link code exactly as ${LAB} gave it to you.`).waitFor();
+    await collect(page, "records: link code refused");
     await lab.getByLabel(`Link code from ${LAB}`).fill(code);
     await lab.getByRole("button", { name: "Link my record" }).click();
     await lab.getByRole("heading", { name: `My records at ${LAB}` }).waitFor();
     await lab.getByText("your record here is linked to your wallet", { exact: false }).waitFor();
     expect(await lab.locator("details").first().textContent()).to.contain(`your record here is Patient/${patientId}`);
     await lab.getByTestId("lab-results").waitFor();
+    await lab.getByTestId("access-log").or(lab.getByText("Nobody has read your records here yet.")).first().waitFor();
+    await collect(page, "records: linked, a new patient's records and access log");
     expect(wallet.sentCount(), "linking sends no transaction").to.equal(0);
     expect(pageProblems(wallet)).to.deep.equal([]);
+  });
+
+  it("says nothing in jargon outside 'Details' in the states after a gateway sign-in", () => {
+    mkdirSync(join(ROOT, "test-results"), { recursive: true });
+    writeFileSync(
+      join(ROOT, "test-results/portal-strings-records.json"),
+      JSON.stringify({ states, strings: [...plain.strings] }, null, 2),
+    );
+    expect(states.length).to.be.greaterThan(4);
+    expect(plain.problems, plain.problems.join("\n")).to.deep.equal([]);
   });
 });
