@@ -232,6 +232,9 @@ describe("reads through the gateways (browser, end to end)", function () {
     expect(getAddress(tx.from)).to.equal(labGateway.address);
 
     const item = page.locator("li.grant", { has: page.getByText("Conditions, for treatment") });
+    // The consent it replaced (lab results, revoked above) stays listed, with the day it ended.
+    await item.locator("summary", { hasText: "Earlier consents" }).click();
+    await item.getByText(/^Lab results and vital signs, for treatment, from .* when it was revoked\.$/).waitFor();
     await item.getByRole("button", { name: /^Revoke without a fee consent to St\. Example Hospital/ }).click();
     await item.getByText("Revoked", { exact: true }).waitFor();
     expect(await mayReadConditions()).to.equal(false);
