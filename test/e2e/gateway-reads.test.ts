@@ -159,7 +159,7 @@ describe("reads through the gateways (browser, end to end)", function () {
     const lab = page.locator(`article[data-custodian="${LAB}"]`);
     await collect(page, "records: before signing in");
     await lab.getByRole("button", { name: `Sign in to ${LAB}` }).click();
-    await lab.getByRole("heading", { name: `My records at ${LAB}` }).waitFor();
+    await lab.getByRole("heading", { name: `My records at ${LAB}`, exact: true }).waitFor();
     await lab.getByTestId("lab-results").waitFor();
     expect(await lab.getByTestId("lab-results").locator("tbody tr").count()).to.be.greaterThan(0);
     await lab.getByRole("button", { name: `Download my records at ${LAB} as a file` }).waitFor();
@@ -271,7 +271,7 @@ describe("reads through the gateways (browser, end to end)", function () {
     await collect(page, "records: link code refused");
     await lab.getByLabel(`Link code from ${LAB}`).fill(code);
     await lab.getByRole("button", { name: "Link my record" }).click();
-    await lab.getByRole("heading", { name: `My records at ${LAB}` }).waitFor();
+    await lab.getByRole("heading", { name: `My records at ${LAB}`, exact: true }).waitFor();
     await lab.getByText("your record here is linked to your wallet", { exact: false }).waitFor();
     expect(await lab.locator("details").first().textContent()).to.contain(`your record here is Patient/${patientId}`);
     await lab.getByTestId("lab-results").waitFor();

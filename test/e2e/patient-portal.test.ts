@@ -227,6 +227,10 @@ describe("patient portal (browser, end to end)", function () {
     await item.getByText(`Ended on ${dateWords(Number(block.timestamp))}. You revoked this consent.`).waitFor();
     // A revoked consent no longer runs "until" its old end date.
     expect(await item.locator(".grant-sentence").textContent()).to.not.contain("until");
+    // Its history, open: the consent the last grant replaced.
+    const earlier = item.locator("details.earlier");
+    if ((await earlier.getAttribute("open")) === null) await earlier.locator("summary").click();
+    await shootPage(page, "portal-revoked-phone", PHONE, true, item);
   });
 
   it("shows a clinician's emergency access with who, why and until when, and closes it", async () => {
