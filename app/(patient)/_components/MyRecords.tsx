@@ -7,6 +7,7 @@
  */
 import type { AuditEvent, Bundle } from "@medplum/fhirtypes";
 import { useQuery } from "@tanstack/react-query";
+import dynamic from "next/dynamic";
 import { type FormEvent, useEffect, useId, useState } from "react";
 import type { Address } from "viem";
 
@@ -15,7 +16,7 @@ import { CATEGORIES, isCategoryName } from "#sdk/codes.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { findOrganization } from "#sdk/ledger.ts";
 import { GatewaySignIn } from "../../_components/GatewaySignIn.tsx";
-import { RecordsView } from "../../_components/RecordsView.tsx";
+import "../../_components/records.css";
 import { formatDate, formatDateTime, shortAddress } from "../../_lib/format.ts";
 import {
   type GatewaySession,
@@ -28,6 +29,11 @@ import {
 import { useLedgerClient, useOrganizations } from "../../_lib/hooks.ts";
 import { useGatewaySession } from "../../_lib/useGateway.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";
+
+/** The records, laid out (and their plain names), loaded only once she has signed in: not part of the first load. */
+const RecordsView = dynamic(() => import("../../_components/RecordsView.tsx").then((m) => m.RecordsView), {
+  loading: () => <p aria-busy="true">Reading your records…</p>,
+});
 
 /** A patient reading its own records states treatment as the purpose (its own care). */
 const OWN_PURPOSE = "TREAT";
