@@ -29,7 +29,7 @@ function revokedWords(grant: LedgerGrant): string {
   const { revoked, patient } = grant;
   if (!revoked) return "";
   // A study's consent ends when she leaves the study (the study's escrow revokes it for her).
-  if (grant.studyKey && !revoked.all) return "Ended when you left the study.";
+  if (grant.studyKey && !revoked.all) return revoked.at > 0 ? "You left the study." : "Ended when you left the study.";
   const byPatient = revoked.by.toLowerCase() === patient.toLowerCase();
   if (revoked.all) {
     return byPatient
