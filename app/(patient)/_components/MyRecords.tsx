@@ -468,7 +468,7 @@ function AccessGroup({ group }: { group: LogGroup }) {
           {group.rows.map((row) => (
             <li key={row.id}>
               {row.when ? formatDateTime(Date.parse(row.when) / 1000) : "At an unknown time"}
-              {row.allowed ? "" : `: refused. ${row.why}`}
+              {row.allowed ? "" : `, refused. ${row.why}`}
               <span className="muted small"> ({row.technical})</span>
             </li>
           ))}
