@@ -274,13 +274,13 @@ const OPERATION_WORDS: Record<string, { verb: string; what: string }> = {
   "issue-relink-code": { verb: "gave out", what: "a code to link your record again" },
   "link-wallet": { verb: "linked", what: "your record to your wallet" },
   "relink-wallet": { verb: "linked", what: "your record to a new wallet" },
-  "relay-grant": { verb: "sent", what: "a consent you signed" },
-  "relay-revoke": { verb: "sent", what: "the end of a consent you signed" },
-  "relay-revoke-all": { verb: "sent", what: "your signed request to end every consent" },
-  "relay-cancel-signatures": { verb: "sent", what: "your request to cancel signatures not yet sent" },
-  "relay-join": { verb: "sent", what: "your signed request to join a study" },
-  "relay-leave": { verb: "sent", what: "your signed request to leave a study" },
-  "relay-withdraw": { verb: "sent", what: "your signed request to take out your earnings" },
+  "relay-grant": { verb: "sent for you", what: "a consent you signed" },
+  "relay-revoke": { verb: "sent for you", what: "the end of a consent you signed" },
+  "relay-revoke-all": { verb: "sent for you", what: "your signed request to end every consent" },
+  "relay-cancel-signatures": { verb: "sent for you", what: "your request to cancel signatures not yet sent" },
+  "relay-join": { verb: "sent for you", what: "your signed request to join a study" },
+  "relay-leave": { verb: "sent for you", what: "your signed request to leave a study" },
+  "relay-withdraw": { verb: "sent for you", what: "your signed request to take out your earnings" },
   "enrolment-attestation": { verb: "confirmed", what: "that you may join a study" },
   "research-export": { verb: "gave", what: "your data to a study, without your name" },
   "erase-patient": { verb: "erased", what: "your record" },
@@ -387,7 +387,14 @@ function AccessLog({ session, name, fhirPath, onExpired }: PanelProps) {
         return {
           id: e.id ?? `${e.recorded}`,
           when: e.recorded ?? "",
-          who: reader ? (names.get(reader) ?? "Someone") : system ? name : "Someone",
+          // A relayed request is sent by the custodian, for her (she only signed it).
+          who: operation?.code?.startsWith("relay-")
+            ? name
+            : reader
+              ? (names.get(reader) ?? "Someone")
+              : system
+                ? name
+                : "Someone",
           verb:
             opWords?.verb ??
             VERB_OF_ACTION[e.action ?? ""] ??
@@ -468,7 +475,7 @@ function AccessGroup({ group }: { group: LogGroup }) {
           {group.rows.map((row) => (
             <li key={row.id}>
               {row.when ? formatDateTime(Date.parse(row.when) / 1000) : "At an unknown time"}
-              {row.allowed ? "" : `, refused. ${row.why}`}
+              {row.allowed ? "" : `, refused. ${row.why.replace(/^refused:\s*/i, "")}`}
               <span className="muted small"> ({row.technical})</span>
             </li>
           ))}
