@@ -195,14 +195,14 @@ describe("patient portal (browser, end to end)", function () {
     await page.getByLabel("Conditions").check();
     await page.getByLabel("1 week").check();
     const summary = page.locator("p.summary");
-    await summary
+    await page
       .getByText(
         `This replaces your consent of ${dateWords(first!.args.validFrom)}: lab results and vital signs, for treatment, until ${dateWords(first!.args.expiresAt)}.`,
         { exact: false },
       )
       .waitFor();
     await page.getByRole("button", { name: "Give consent" }).click();
-    await page.getByText(/^Consent given to St\. Example Hospital: conditions/).waitFor();
+    await page.getByText(/^Consent given to St\. Example Hospital: Conditions, for treatment/).waitFor();
     // No transient false message: the emptied form says nothing about replacing.
     expect((await summary.textContent()) ?? "").to.not.contain("replaces");
     const item = page.locator("li.grant", { has: page.getByRole("heading", { name: "St. Example Hospital" }) });
