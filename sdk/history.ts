@@ -16,15 +16,17 @@ import { type Address, type Hex, getAddress } from "viem";
 
 import { type IndexerClient, indexerClient, schema } from "../indexer/client.ts";
 import { EMERGENCY_REASON_ON_CHAIN, KINDS, type KindName } from "./codes.ts";
-import type {
-  DelegateEntry,
-  EmergencyEntry,
-  EmergencyLogEntry,
-  LedgerGrant,
-  MemberEntry,
-  MembershipOfferEntry,
-  Organization,
-  PatientGrants,
+import {
+  type DelegateEntry,
+  type EmergencyEntry,
+  type EmergencyLogEntry,
+  type GrantChange,
+  type LedgerGrant,
+  type MemberEntry,
+  type MembershipOfferEntry,
+  type Organization,
+  type PatientGrants,
+  earlierGrants,
 } from "./ledger.ts";
 
 export { type IndexerClient, indexerClient };
@@ -45,7 +47,26 @@ export async function blocksBehind(indexer: IndexerClient, latest: bigint): Prom
 
 type GrantRow = typeof schema.consentGrant.$inferSelect;
 
-function toLedgerGrant(row: GrantRow): LedgerGrant {
+type ChangeRow = typeof schema.grantChange.$inferSelect;
+
+function toGrantChange(row: ChangeRow): GrantChange {
+  return {
+    change: row.change as GrantChange["change"],
+    grantId: row.grantId,
+    blockNumber: row.blockNumber,
+    logIndex: row.logIndex,
+    timestamp: Number(row.timestamp),
+    actor: getAddress(row.actor),
+    ...(row.purpose !== null ? { purpose: row.purpose } : {}),
+    ...(row.categories !== null ? { categories: row.categories } : {}),
+    ...(row.validFrom !== null ? { validFrom: Number(row.validFrom) } : {}),
+    ...(row.expiresAt !== null ? { expiresAt: Number(row.expiresAt) } : {}),
+  };
+}
+
+/** `changes`: the patient's rows of grant_change, for the time of a revocation and the earlier versions. */
+function toLedgerGrant(row: GrantRow, changes: readonly ChangeRow[] = []): LedgerGrant {
+  const revokedAt = changes.find((c) => c.blockNumber === row.revokedAtBlock)?.timestamp;
   return {
     grantId: row.grantId,
     patient: getAddress(row.patient),
@@ -61,21 +82,34 @@ function toLedgerGrant(row: GrantRow): LedgerGrant {
     revoked:
       row.revokedAtBlock === null
         ? null
-        : { by: getAddress(row.revokedBy!), all: row.revokedAll === true, atBlock: row.revokedAtBlock },
+        : {
+            by: getAddress(row.revokedBy!),
+            all: row.revokedAll === true,
+            atBlock: row.revokedAtBlock,
+            at: revokedAt === undefined ? 0 : Number(revokedAt),
+          },
   };
 }
 
 /** Every grant the patient ever had, as the indexer has it, newest first (as `readPatientGrants`). */
 export async function historyPatientGrants(indexer: IndexerClient, patient: Address): Promise<PatientGrants> {
-  const [at, rows] = await Promise.all([
+  const [at, rows, changes] = await Promise.all([
     indexedAt(indexer),
     indexer.db
       .select()
       .from(schema.consentGrant)
       .where(eq(schema.consentGrant.patient, hex(patient)))
       .orderBy(desc(schema.consentGrant.grantedAtBlock)),
+    indexer.db
+      .select()
+      .from(schema.grantChange)
+      .where(eq(schema.grantChange.patient, hex(patient))),
   ]);
-  return { ...at, grants: rows.map(toLedgerGrant) };
+  const earlier = earlierGrants(changes.map(toGrantChange));
+  return {
+    ...at,
+    grants: rows.map((row) => ({ ...toLedgerGrant(row, changes), earlier: earlier.get(row.grantId) ?? [] })),
+  };
 }
 
 /** The patient of a grant (its ConsentGranted), or null when the indexer has no such grant. */

@@ -159,6 +159,42 @@ describe("ledger reads and revert explanations (sdk) on a real chain", function 
     expect(byPurpose(encodePurpose("HOPERAT")).validFrom).to.be.greaterThan(t2 - 1);
   });
 
+  it("says when a consent was revoked, and keeps the earlier consents a new grant replaced", async () => {
+    const obs = categoriesToMask(["Observation"]);
+    const hmb = encodePurpose("HMB");
+    const blockTime = async () => Number((await client.getBlock()).timestamp);
+    const t = await now();
+    await write(patient(), "grant", [researcher(), obs, hmb, 0, t + 1000]);
+    const firstAt = await blockTime();
+    await mine(10);
+    await write(patient(), "grant", [researcher(), obs | 4, hmb, 0, t + 5000]);
+    const replacedAt = await blockTime();
+    await mine(10);
+    await write(patient(), "revoke", [researcher(), purposeScope("HMB")]);
+    const revokedAt = await blockTime();
+
+    let { grants } = await readPatientGrants(client, { registry, patient: patient() });
+    let grant = grants.find((g) => g.purpose === hmb)!;
+    expect(grant.revoked).to.deep.include({ all: false, at: revokedAt });
+    expect(grant.categories).to.equal(obs | 4);
+    expect(grant.earlier).to.have.length(1);
+    expect(grant.earlier![0]).to.deep.include({ categories: obs, validFrom: firstAt, expiresAt: t + 1000 });
+    expect(grant.earlier![0]!.ended).to.deep.equal({ at: replacedAt, how: "replaced" });
+
+    // Given again: the revoked one joins the earlier consents, ended when it was revoked.
+    await mine(10);
+    await write(patient(), "grant", [researcher(), obs, hmb, 0, (await now()) + 3600]);
+    ({ grants } = await readPatientGrants(client, { registry, patient: patient() }));
+    grant = grants.find((g) => g.purpose === hmb)!;
+    expect(grant.revoked).to.equal(null);
+    expect(grant.earlier!.map((e) => e.ended)).to.deep.equal([
+      { at: replacedAt, how: "replaced" },
+      { at: revokedAt, how: "revoked" },
+    ]);
+    // A grant given once has no earlier consents.
+    expect(grants.find((g) => g.purpose === encodePurpose("GRU"))!.earlier).to.deep.equal([]);
+  });
+
   it("exports grants as a FHIR Bundle of Consent resources", async () => {
     const { grants, timestamp } = await readPatientGrants(client, { registry, patient: patient() });
     const t = await now();

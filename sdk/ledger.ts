@@ -55,8 +55,83 @@ export interface LedgerGrant {
   /** Who made the last grant or update: the patient, a delegate, a relayer or the study manager. */
   grantedBy: Address;
   grantedAtBlock: bigint;
-  /** Null while the grant lives. `all`: voided by a revoke-all. */
-  revoked: { by: Address; all: boolean; atBlock: bigint } | null;
+  /** Null while the grant lives. `all`: voided by a revoke-all. `at`: its block's time (unix seconds). */
+  revoked: { by: Address; all: boolean; atBlock: bigint; at: number } | null;
+  /**
+   * The earlier consents to the same organization for the same purpose (the same grant id) that a
+   * later grant replaced, oldest first, each with how and when it ended. Absent when a reader
+   * does not say.
+   */
+  earlier?: EarlierGrant[];
+}
+
+/** An earlier consent under a grant id, before a later grant replaced it. */
+export interface EarlierGrant {
+  purpose: bigint;
+  categories: number;
+  validFrom: number;
+  expiresAt: number;
+  grantedBy: Address;
+  grantedAtBlock: bigint;
+  /** When it ended (unix seconds): revoked (alone or by a revoke-all), expired, or replaced by the next grant. */
+  ended: { at: number; how: "revoked" | "expired" | "replaced" };
+}
+
+/** One change of a patient's grants (ConsentGranted, ConsentRevoked, AllConsentsRevoked), for `earlierGrants`. */
+export interface GrantChange {
+  change: "granted" | "revoked" | "revoked-all";
+  /** Null for a revoke-all. */
+  grantId: Hex | null;
+  blockNumber: bigint;
+  logIndex: number;
+  /** The block's time (unix seconds). */
+  timestamp: number;
+  actor: Address;
+  /** A grant's terms (change "granted"). */
+  purpose?: bigint;
+  categories?: number;
+  validFrom?: number;
+  expiresAt?: number;
+}
+
+/**
+ * The earlier versions of each grant id: every grant but the last, with how it ended. A version
+ * ends when it is revoked (or voided by a revoke-all while it runs), when it expires, or else
+ * when the next grant under the same id replaces it.
+ */
+export function earlierGrants(changes: readonly GrantChange[]): Map<Hex, EarlierGrant[]> {
+  type Version = Omit<EarlierGrant, "ended"> & { ended?: EarlierGrant["ended"] };
+  const current = new Map<Hex, Version>();
+  const out = new Map<Hex, EarlierGrant[]>();
+  for (const c of [...changes].sort(order)) {
+    if (c.change === "granted" && c.grantId) {
+      const previous = current.get(c.grantId);
+      if (previous) {
+        const ended =
+          previous.ended ??
+          (previous.expiresAt <= c.timestamp
+            ? { at: previous.expiresAt, how: "expired" as const }
+            : { at: c.timestamp, how: "replaced" as const });
+        out.set(c.grantId, [...(out.get(c.grantId) ?? []), { ...previous, ended }]);
+      }
+      current.set(c.grantId, {
+        purpose: c.purpose ?? 0n,
+        categories: c.categories ?? 0,
+        validFrom: c.validFrom ?? 0,
+        expiresAt: c.expiresAt ?? 0,
+        grantedBy: c.actor,
+        grantedAtBlock: c.blockNumber,
+      });
+    } else if (c.change === "revoked" && c.grantId) {
+      const version = current.get(c.grantId);
+      if (version && !version.ended) version.ended = { at: c.timestamp, how: "revoked" };
+    } else if (c.change === "revoked-all") {
+      for (const version of current.values()) {
+        if (!version.ended && version.expiresAt > c.timestamp) version.ended = { at: c.timestamp, how: "revoked" };
+      }
+    }
+  }
+  return out;
 }
 
 export interface DelegateEntry {
@@ -158,6 +233,48 @@ export async function readPatientGrants(
       ),
     ),
   ]);
+  // Block times: of every revocation, and of every grant of an id granted more than once (its
+  // earlier versions, and how each ended).
+  const versions = new Map<Hex, number>();
+  for (const log of granted) versions.set(log.args.grantId, (versions.get(log.args.grantId) ?? 0) + 1);
+  const regranted = granted.filter((log) => (versions.get(log.args.grantId) ?? 0) > 1);
+  const times = new Map<bigint, number>([[blockNumber, Number(block.timestamp)]]);
+  await Promise.all(
+    [...new Set([...regranted, ...revoked, ...revokedAll].map((l) => l.blockNumber))]
+      .filter((n) => !times.has(n))
+      .map(async (n) => times.set(n, Number((await client.getBlock({ blockNumber: n })).timestamp))),
+  );
+  const timeOf = (n: bigint) => times.get(n) ?? Number(block.timestamp);
+  const earlier = earlierGrants([
+    ...regranted.map((l): GrantChange => ({
+      change: "granted",
+      grantId: l.args.grantId,
+      blockNumber: l.blockNumber,
+      logIndex: l.logIndex,
+      timestamp: timeOf(l.blockNumber),
+      actor: l.args.actor,
+      purpose: l.args.purpose,
+      categories: l.args.categories,
+      validFrom: l.args.validFrom,
+      expiresAt: l.args.expiresAt,
+    })),
+    ...revoked.map((l): GrantChange => ({
+      change: "revoked",
+      grantId: l.args.grantId,
+      blockNumber: l.blockNumber,
+      logIndex: l.logIndex,
+      timestamp: timeOf(l.blockNumber),
+      actor: l.args.actor,
+    })),
+    ...revokedAll.map((l): GrantChange => ({
+      change: "revoked-all",
+      grantId: null,
+      blockNumber: l.blockNumber,
+      logIndex: l.logIndex,
+      timestamp: timeOf(l.blockNumber),
+      actor: l.args.actor,
+    })),
+  ]);
   const grants = entries.map((log, i): LedgerGrant => {
     const slot = stored[i]!;
     const { args } = log;
@@ -167,10 +284,12 @@ export async function readPatientGrants(
         .filter((r) => r.args.grantId === args.grantId)
         .sort(order)
         .at(-1);
-      revokedInfo = { by: last?.args.actor ?? args.patient, all: false, atBlock: last?.blockNumber ?? blockNumber };
+      const atBlock = last?.blockNumber ?? blockNumber;
+      revokedInfo = { by: last?.args.actor ?? args.patient, all: false, atBlock, at: timeOf(atBlock) };
     } else if (slot.epoch !== epoch) {
       const bump = revokedAll.filter((r) => r.args.epoch > slot.epoch).sort(order)[0];
-      revokedInfo = { by: bump?.args.actor ?? args.patient, all: true, atBlock: bump?.blockNumber ?? blockNumber };
+      const atBlock = bump?.blockNumber ?? blockNumber;
+      revokedInfo = { by: bump?.args.actor ?? args.patient, all: true, atBlock, at: timeOf(atBlock) };
     }
     const live = revokedInfo === null;
     const studyKey = isStudy(log) ? args.scope : null;
@@ -189,6 +308,7 @@ export async function readPatientGrants(
       grantedBy: args.actor,
       grantedAtBlock: log.blockNumber,
       revoked: revokedInfo,
+      earlier: earlier.get(args.grantId) ?? [],
     };
   });
   grants.sort((a, b) => (a.grantedAtBlock === b.grantedAtBlock ? 0 : a.grantedAtBlock > b.grantedAtBlock ? -1 : 1));

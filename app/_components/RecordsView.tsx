@@ -22,22 +22,65 @@ import { useState } from "react";
 import "./records.css";
 
 import { outcomeSentences } from "../_lib/gateway.ts";
+import { codedName, plainName, plainUnit } from "../_lib/plainNames.ts";
 
-function conceptText(c: CodeableConcept | undefined): string {
-  return c?.text ?? c?.coding?.find((x) => x.display)?.display ?? c?.coding?.[0]?.code ?? "Unnamed";
-}
+/** What a record is, in plain words (the code and the code system's name stay under "Details"). */
+const conceptText = plainName;
 
 function quantityText(q: Quantity | undefined): string {
   if (!q || q.value === undefined) return "";
-  return `${q.comparator ?? ""}${q.value} ${q.unit ?? q.code ?? ""}`.trim();
+  return `${q.comparator ?? ""}${q.value} ${plainUnit(q.unit ?? q.code ?? "")}`.trim();
 }
+
+// Written out in the browser's language ("4 December 2026"), never numeric.
+const dateFormat = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "long", year: "numeric" });
 
 function dateText(value: string | undefined): string {
   if (!value) return "";
   const t = Date.parse(value);
   if (Number.isNaN(t)) return value;
-  return new Date(t).toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+  return dateFormat.format(new Date(t));
 }
+
+const CRITICALITY: Record<string, string> = {
+  high: "could be serious",
+  low: "mild",
+  "unable-to-assess": "how serious is not known",
+};
+
+const MEDICATION_STATUS: Record<string, string> = {
+  active: "taking now",
+  completed: "finished",
+  stopped: "stopped",
+  "on-hold": "paused",
+  cancelled: "cancelled",
+  draft: "not started",
+};
+
+/** Under "Details": each record's code and id, for those who want them. */
+function CodesDetails({
+  items,
+}: {
+  items: readonly { id?: string | undefined; type: string; code: string; name: string }[];
+}) {
+  if (items.length === 0) return null;
+  return (
+    <details className="details">
+      <summary>Details</summary>
+      <ul className="muted small plain">
+        {items.map((item, i) => (
+          <li key={`${item.id ?? i}`}>
+            {item.name}: {item.code || "no code"}
+            {item.id ? ` (${item.type}/${item.id})` : ""}
+          </li>
+        ))}
+      </ul>
+    </details>
+  );
+}
+
+const codesOf = (type: string, rows: readonly { id?: string | undefined; concept: CodeableConcept | undefined }[]) =>
+  rows.map((r) => ({ id: r.id, type, code: codedName(r.concept), name: plainName(r.concept) }));
 
 function observationValue(o: Observation): string {
   if (o.valueQuantity) return quantityText(o.valueQuantity);
@@ -126,6 +169,12 @@ export function RecordsView({ bundle, headingLevel = 3 }: { bundle: Bundle; head
               </tbody>
             </table>
           </div>
+          <CodesDetails
+            items={codesOf(
+              "Observation",
+              (allResults ? labs : labs.slice(0, FIRST_RESULTS)).map((o) => ({ id: o.id, concept: o.code })),
+            )}
+          />
           {labs.length > FIRST_RESULTS && (
             <button type="button" className="link-button" onClick={() => setAllResults((v) => !v)}>
               {allResults ? `Show the newest ${FIRST_RESULTS} only` : `Show all ${labs.length} results`}
@@ -145,6 +194,12 @@ export function RecordsView({ bundle, headingLevel = 3 }: { bundle: Bundle; head
               </li>
             ))}
           </ul>
+          <CodesDetails
+            items={codesOf(
+              "Condition",
+              conditions.map((x) => ({ id: x.id, concept: x.code })),
+            )}
+          />
         </>
       )}
       {medications.length > 0 && (
@@ -153,12 +208,18 @@ export function RecordsView({ bundle, headingLevel = 3 }: { bundle: Bundle; head
           <ul className="record-list">
             {medications.map((m) => (
               <li key={m.id}>
-                <strong>{conceptText(m.medicationCodeableConcept)}</strong> ({m.status})
+                <strong>{conceptText(m.medicationCodeableConcept)}</strong> ({MEDICATION_STATUS[m.status] ?? m.status})
                 {m.dosageInstruction?.[0]?.text && <> — {m.dosageInstruction[0].text}</>}
                 {m.authoredOn && <>, prescribed {dateText(m.authoredOn)}</>}
               </li>
             ))}
           </ul>
+          <CodesDetails
+            items={codesOf(
+              "MedicationRequest",
+              medications.map((x) => ({ id: x.id, concept: x.medicationCodeableConcept })),
+            )}
+          />
         </>
       )}
       {allergies.length > 0 && (
@@ -168,13 +229,19 @@ export function RecordsView({ bundle, headingLevel = 3 }: { bundle: Bundle; head
             {allergies.map((a) => (
               <li key={a.id}>
                 <strong>{conceptText(a.code)}</strong>
-                {a.criticality && <> — {a.criticality} criticality</>}
+                {a.criticality && <> — {CRITICALITY[a.criticality] ?? a.criticality}</>}
                 {a.reaction?.[0]?.manifestation?.[0] && (
                   <>, {conceptText(a.reaction[0].manifestation[0]).toLowerCase()}</>
                 )}
               </li>
             ))}
           </ul>
+          <CodesDetails
+            items={codesOf(
+              "AllergyIntolerance",
+              allergies.map((x) => ({ id: x.id, concept: x.code })),
+            )}
+          />
         </>
       )}
       {immunizations.length > 0 && (
@@ -188,6 +255,12 @@ export function RecordsView({ bundle, headingLevel = 3 }: { bundle: Bundle; head
               </li>
             ))}
           </ul>
+          <CodesDetails
+            items={codesOf(
+              "Immunization",
+              immunizations.map((x) => ({ id: x.id, concept: x.vaccineCode })),
+            )}
+          />
         </>
       )}
       {procedures.length > 0 && (
@@ -203,6 +276,12 @@ export function RecordsView({ bundle, headingLevel = 3 }: { bundle: Bundle; head
               </li>
             ))}
           </ul>
+          <CodesDetails
+            items={codesOf(
+              "Procedure",
+              procedures.map((x) => ({ id: x.id, concept: x.code })),
+            )}
+          />
         </>
       )}
     </div>

@@ -206,19 +206,24 @@ async function measureLayoutShift(): Promise<boolean> {
 
 /** Flesch reading ease the patient portal's sentences must reach (60–70: plain English, age 12–13). */
 const READING_TARGET = 60;
-/** What the patient read in each state the browser tests reached (written by test/e2e/keyboard.test.ts). */
+/** What the patient read in each state the browser tests reached (written by test/e2e/keyboard.test.ts,
+ * and by test/e2e/gateway-reads.test.ts for the states after a gateway sign-in). */
 const PORTAL_STRINGS = join(ROOT, "test-results/portal-strings.json");
+const PORTAL_STRINGS_RECORDS = join(ROOT, "test-results/portal-strings-records.json");
 const portalStrings = new Set<string>();
 
 if (!(await measureLayoutShift())) process.exitCode = 1;
 
 {
   let source = "the first visit to / (run `npm run test:e2e -- test/e2e/keyboard.test.ts` for every state)";
-  if (existsSync(PORTAL_STRINGS)) {
-    const saved = JSON.parse(readFileSync(PORTAL_STRINGS, "utf8")) as { strings: string[]; states: string[] };
+  let stateCount = 0;
+  for (const file of [PORTAL_STRINGS, PORTAL_STRINGS_RECORDS]) {
+    if (!existsSync(file)) continue;
+    const saved = JSON.parse(readFileSync(file, "utf8")) as { strings: string[]; states: string[] };
     for (const text of saved.strings) portalStrings.add(text);
-    source = `the first visit and the ${saved.states.length} states of the last plain-language browser test`;
+    stateCount += saved.states.length;
   }
+  if (stateCount > 0) source = `the first visit and the ${stateCount} states of the last plain-language browser tests`;
   const reading = fleschReadingEase(sentencesOf(portalStrings));
   const within = reading.score >= READING_TARGET;
   console.log(`Reading ease of the patient portal (Flesch), from ${source}

@@ -12,7 +12,7 @@
  * - alice grants and revokes again without a fee: she signs, the lab's gateway sends and pays;
  * - a new patient links her record at the lab with the code the lab gave her, and reads it.
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { expect } from "chai";
@@ -35,6 +35,7 @@ import {
   shoot,
   startEnvironment,
 } from "./lib/environment.ts";
+import { PlainLanguageLog } from "./lib/plain-language.ts";
 import { ROOT } from "./lib/processes.ts";
 import { devAccount, publicClient } from "./lib/wallet.ts";
 
@@ -52,6 +53,13 @@ describe("reads through the gateways (browser, end to end)", function () {
   let registry: Address;
   let patient: WalletPage;
   let provider: WalletPage;
+  // Plain language (issue 18) in the states after a gateway sign-in: records, access log, linking.
+  const plain = new PlainLanguageLog();
+  const states: string[] = [];
+  const collect = async (page: Page, state: string) => {
+    states.push(state);
+    await plain.collect(page, state);
+  };
 
   const mayRead = async () =>
     (
@@ -184,31 +192,47 @@ describe("reads through the gateways (browser, end to end)", function () {
   it("patient: reads her own records at the lab and sees both reads, allowed and refused, in her access log", async () => {
     const page = patient.page;
     const lab = page.locator(`article[data-custodian="${LAB}"]`);
+    await collect(page, "records: before signing in");
     await lab.getByRole("button", { name: `Sign in to ${LAB}` }).click();
-    await lab.getByRole("heading", { name: `My records at ${LAB}` }).waitFor();
+    await lab.getByRole("heading", { name: `My records at ${LAB}`, exact: true }).waitFor();
     await lab.getByTestId("lab-results").waitFor();
     expect(await lab.getByTestId("lab-results").locator("tbody tr").count()).to.be.greaterThan(0);
     await lab.getByRole("button", { name: `Download my records at ${LAB} as a file` }).waitFor();
 
     const log = lab.getByTestId("access-log");
     await log.waitFor();
-    const byClinician = log.locator("tbody tr", { hasText: `of ${HOSPITAL}` });
-    const allowed = byClinician.and(log.locator('tr[data-outcome="allowed"]'));
-    const refused = byClinician.and(log.locator('tr[data-outcome="refused"]'));
+    // Repeated reads are one line ("… read your records twice today"), each time one click away.
+    const byClinician = log.locator(":scope > li", { hasText: `A clinician of ${HOSPITAL}` });
+    const allowed = byClinician.and(log.locator('li[data-outcome="allowed"]'));
+    const refused = byClinician.and(log.locator('li[data-outcome="refused"]'));
     expect(await allowed.count(), "the clinician's allowed reads").to.be.greaterThan(0);
     expect(await refused.count(), "the clinician's refused read").to.be.greaterThan(0);
-    await refused.first().getByText("Refused", { exact: true }).click(); // the reason, folded
+    expect(await allowed.first().locator(".access-sentence").innerText()).to.match(
+      /^A clinician of St\. Example Hospital (read|looked for) your [a-z ]+ (once|twice|\d+ times) today, for treatment\./,
+    );
+    expect(await refused.first().locator(".access-sentence").innerText()).to.match(/, and was refused\.$/);
+    await refused.first().locator("summary").click(); // when, and why: folded
+    // The refusals of a day are one line (a rerun against the same gateway data adds to it).
     await refused
       .first()
       .getByText(/holds no consent of the patient/)
+      .first()
       .waitFor();
+    // Never an address, never a numeric date.
+    const logText = await log.innerText();
+    expect(logText).to.not.match(/0x[0-9a-f]{4}/i);
+    expect(logText).to.not.match(/\b\d{1,2}\/\d{1,2}\/\d{2,4}\b/);
     // Newest first: the refusal (after the revocation) comes before the allowed reads.
     const outcomes = await byClinician.evaluateAll((rows) => rows.map((r) => r.getAttribute("data-outcome")));
-    expect(outcomes.indexOf("refused")).to.be.lessThan(outcomes.lastIndexOf("allowed"));
+    expect(outcomes.indexOf("refused")).to.be.lessThan(outcomes.indexOf("allowed"));
     // The emergency read: marked, and with its reason, which is not on the chain but in this log.
     const emergency = byClinician.filter({ hasText: "emergency access" });
     expect(await emergency.count(), "the clinician's emergency reads").to.be.greaterThan(0);
     expect(await emergency.first().textContent()).to.contain("Why: Life-threatening condition");
+    await collect(page, "records and access log shown");
+    await lab.getByLabel(`Also show when ${LAB} added or updated your records`).check();
+    await collect(page, "access log with the lab's own changes");
+    await lab.getByLabel(`Also show when ${LAB} added or updated your records`).uncheck();
     await shoot(page, "portal-access-log-desktop", DESKTOP, true, lab);
     await shoot(page, "portal-access-log-phone", PHONE, true, lab);
   });
@@ -249,6 +273,9 @@ describe("reads through the gateways (browser, end to end)", function () {
     expect(getAddress(tx.from)).to.equal(labGateway.address);
 
     const item = page.locator("li.grant", { has: page.getByText("Conditions, for treatment") });
+    // The consent it replaced (lab results, revoked above) stays listed, with the day it ended.
+    await item.locator("summary", { hasText: "Earlier consents" }).click();
+    await item.getByText(/^Lab results and vital signs, for treatment, from .* when it was revoked\.$/).waitFor();
     await item.getByRole("button", { name: /^Revoke without a fee consent to St\. Example Hospital/ }).click();
     await item.getByText("Revoked", { exact: true }).waitFor();
     expect(await mayReadConditions()).to.equal(false);
@@ -278,16 +305,30 @@ describe("reads through the gateways (browser, end to end)", function () {
     const lab = page.locator(`article[data-custodian="${LAB}"]`);
     await lab.getByRole("button", { name: `Sign in to ${LAB}` }).click();
     await lab.getByText(`Your record at ${LAB} is not linked to this wallet yet.`, { exact: false }).waitFor();
+    await collect(page, "records: link code asked");
     // Validated before anything is sent.
     await lab.getByRole("button", { name: "Link my record" }).click();
     await lab.getByText(`Enter the link code exactly as ${LAB} gave it to you.`).waitFor();
+    await collect(page, "records: link code refused");
     await lab.getByLabel(`Link code from ${LAB}`).fill(code);
     await lab.getByRole("button", { name: "Link my record" }).click();
-    await lab.getByRole("heading", { name: `My records at ${LAB}` }).waitFor();
+    await lab.getByRole("heading", { name: `My records at ${LAB}`, exact: true }).waitFor();
     await lab.getByText("your record here is linked to your wallet", { exact: false }).waitFor();
     expect(await lab.locator("details").first().textContent()).to.contain(`your record here is Patient/${patientId}`);
     await lab.getByTestId("lab-results").waitFor();
+    await lab.getByTestId("access-log").or(lab.getByText("Nobody has read your records here yet.")).first().waitFor();
+    await collect(page, "records: linked, a new patient's records and access log");
     expect(wallet.sentCount(), "linking sends no transaction").to.equal(0);
     expect(pageProblems(wallet)).to.deep.equal([]);
+  });
+
+  it("says nothing in jargon outside 'Details' in the states after a gateway sign-in", () => {
+    mkdirSync(join(ROOT, "test-results"), { recursive: true });
+    writeFileSync(
+      join(ROOT, "test-results/portal-strings-records.json"),
+      JSON.stringify({ states, strings: [...plain.strings] }, null, 2),
+    );
+    expect(states.length).to.be.greaterThan(4);
+    expect(plain.problems, plain.problems.join("\n")).to.deep.equal([]);
   });
 });

@@ -203,6 +203,10 @@ describe("keyboard-only patient: focus and announcements follow each action (bro
     const text = await focusedOutcome(page, "confirmed");
     expect(text).to.contain("You revoked your consent to St. Example Hospital.");
     await page.locator("li.grant .badge", { hasText: "Revoked" }).waitFor();
+    // The card says the day it ended, and no longer "until" its old end date.
+    const card = page.locator("li.grant", { has: page.locator(".badge", { hasText: "Revoked" }) });
+    await card.getByText(/Ended on [^.]*\d{4}\. You revoked this consent\./).waitFor();
+    expect(await card.locator(".grant-sentence").textContent()).to.not.contain("until");
     // Still there, and still focused, after the old 10-second timeout and the ledger's refresh.
     await page.waitForTimeout(11_000);
     expect(await describeFocus(page)).to.match(/^status: You revoked your consent to St\. Example Hospital\./);

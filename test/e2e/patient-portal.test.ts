@@ -182,11 +182,56 @@ describe("patient portal (browser, end to end)", function () {
     await shoot("portal-grants-phone", PHONE);
   });
 
-  it("revokes it: shown revoked, and mayUse is false", async () => {
+  it("says what a new grant to the same organization and purpose replaces before she signs, and keeps the earlier one listed", async () => {
+    const [first] = await publicClient.getContractEvents({
+      address: registry,
+      abi: consentRegistryAbi,
+      eventName: "ConsentGranted",
+      args: { patient: alice.address },
+      fromBlock: 0n,
+      strict: true,
+    });
+    await page.getByLabel("What for").selectOption({ label: "Treatment" });
+    await page.getByLabel("Who", { exact: true }).selectOption({ label: "St. Example Hospital" });
+    await page.getByLabel("Conditions").check();
+    await page.getByLabel("1 week").check();
+    const summary = page.locator("p.summary");
+    await page
+      .getByText(
+        `This replaces your consent of ${dateWords(first!.args.validFrom)}: lab results and vital signs, for treatment, until ${dateWords(first!.args.expiresAt)}.`,
+        { exact: false },
+      )
+      .waitFor();
+    await page.getByRole("button", { name: "Give consent" }).click();
+    await page.getByText(/^Consent given to St\. Example Hospital: Conditions, for treatment/).waitFor();
+    // No transient false message: the emptied form says nothing about replacing.
+    expect((await summary.textContent()) ?? "").to.not.contain("replaces");
+    const item = page.locator("li.grant", { has: page.getByRole("heading", { name: "St. Example Hospital" }) });
+    await item.locator(".grant-sentence", { hasText: /^Conditions, for treatment/ }).waitFor();
+    const earlier = item.locator("details.earlier");
+    await earlier.locator("summary", { hasText: "Earlier consents" }).click();
+    await earlier
+      .getByText(
+        `Lab results and vital signs, for treatment, from ${dateWords(first!.args.validFrom)} until ${dateWords(first!.args.expiresAt)}. Replaced on `,
+        { exact: false },
+      )
+      .waitFor();
+  });
+
+  it("revokes it: shown revoked with the day it ended, and mayUse is false", async () => {
     await page.getByRole("button", { name: "Revoke consent to St. Example Hospital for treatment" }).click();
     const item = page.locator("li.grant", { has: page.getByRole("heading", { name: "St. Example Hospital" }) });
     await item.getByText("Revoked", { exact: true }).first().waitFor();
     expect(await mayUse(registry, hospital, "Observation")).to.equal(false);
+    expect(await mayUse(registry, hospital, "Condition")).to.equal(false);
+    const block = await publicClient.getBlock();
+    await item.getByText(`Ended on ${dateWords(Number(block.timestamp))}. You revoked this consent.`).waitFor();
+    // A revoked consent no longer runs "until" its old end date.
+    expect(await item.locator(".grant-sentence").textContent()).to.not.contain("until");
+    // Its history, open: the consent the last grant replaced.
+    const earlier = item.locator("details.earlier");
+    if ((await earlier.getAttribute("open")) === null) await earlier.locator("summary").click();
+    await shootPage(page, "portal-revoked-phone", PHONE, true, item);
   });
 
   it("shows a clinician's emergency access with who, why and until when, and closes it", async () => {

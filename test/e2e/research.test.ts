@@ -197,7 +197,9 @@ describe("research, governance and provider consoles (browser, end to end)", fun
     await item.getByText("Example Research Institute", { exact: false }).first().waitFor();
     await item.getByText("0 of 10 places taken", { exact: false }).waitFor();
     // So do the currency's symbol and decimals (until then an amount shows in raw units).
-    await item.getByText("5 CRC per delivery", { exact: false }).waitFor();
+    await item.getByText("5 CRC each time a hospital or lab sends your data", { exact: false }).waitFor();
+    // A direct join's fee is shown before she chooses; a join without a fee says who pays.
+    await item.getByText(/pay the processing fee yourself: about [\d.,]+ ETH\./).waitFor();
     const text = (await item.textContent()) ?? "";
     expect(text).to.contain(`Study ${studyId}: health, medical and biomedical research`);
     // Its code only under "Details".
@@ -205,7 +207,15 @@ describe("research, governance and provider consoles (browser, end to end)", fun
     expect(await item.locator("details").textContent()).to.contain("DUO:0000006");
     expect(text).to.contain("Example Research Institute");
     expect(text).to.contain("Lab results and vital signs, for health, medical and biomedical research");
-    expect(text).to.contain("5 CRC per delivery of your data; you receive 4.5 CRC");
+    expect(text).to.contain(
+      "5 CRC each time a hospital or lab sends your data to the study. You receive 4.5 CRC of it",
+    );
+    expect(text).to.contain("Only research on health and disease");
+    expect(text).to.contain("No fee for you: you only sign the request, and Riverside Clinical Lab sends it");
+    // What CRC is, and that her data leave under a code name, outside "Details".
+    const section = page.locator("section", { has: page.getByRole("heading", { name: "Research studies" }) });
+    await section.getByText(/^Studies pay in CRC: research credits/).waitFor();
+    await section.getByText(/under a code name \(this is called pseudonymised\)/).waitFor();
     expect(text).to.contain("0 of 10 places taken");
 
     const ethBefore = await publicClient.getBalance({ address: alice.address });
@@ -229,7 +239,6 @@ describe("research, governance and provider consoles (browser, end to end)", fun
     });
     expect(joined!.args.actor).to.equal(labGateway.address);
     await item.getByText("You take part", { exact: true }).waitFor();
-    const section = page.locator("section", { has: page.getByRole("heading", { name: "Research studies" }) });
     await shoot(page, "portal-studies-phone", PHONE, false, section);
   });
 

@@ -155,9 +155,9 @@ describe("the guided tour with the development wallet (browser, end to end)", fu
     await lab.getByRole("button", { name: `Sign in to ${LAB}` }).click();
     const log = lab.getByTestId("access-log");
     await log.waitFor();
-    const byClinician = log.locator("tbody tr", { hasText: `of ${HOSPITAL}` });
-    expect(await byClinician.and(log.locator('tr[data-outcome="allowed"]')).count()).to.be.greaterThan(0);
-    expect(await byClinician.and(log.locator('tr[data-outcome="refused"]')).count()).to.be.greaterThan(0);
+    const byClinician = log.locator(":scope > li", { hasText: `of ${HOSPITAL}` });
+    expect(await byClinician.and(log.locator('li[data-outcome="allowed"]')).count()).to.be.greaterThan(0);
+    expect(await byClinician.and(log.locator('li[data-outcome="refused"]')).count()).to.be.greaterThan(0);
   });
 
   it(`story 2: ${B}`, async () => {

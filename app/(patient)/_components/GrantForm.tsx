@@ -19,6 +19,7 @@ import { grantState } from "#sdk/ledger.ts";
 import { ErrorSummary, type FieldProblem } from "../../_components/ErrorSummary.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatDate } from "../../_lib/format.ts";
+import { RESEARCH_PURPOSE_MEANING } from "../../_lib/researchPurposes.ts";
 import { useContractTx, useNow, useOrganizations } from "../../_lib/hooks.ts";
 import { relayGrant, useRelayers } from "../../_lib/relay.ts";
 import { usePatientGrants } from "../_hooks/useLedger.ts";
@@ -172,6 +173,7 @@ export function GrantForm({ patient }: { patient: Address }) {
           <select
             id={`${formId}-purpose`}
             value={purpose}
+            aria-describedby={RESEARCH_PURPOSE_MEANING[purpose] ? `${formId}-purpose-help` : undefined}
             onChange={(e) => {
               setPurpose(e.target.value as PurposeName);
               setGrantee("");
@@ -183,6 +185,11 @@ export function GrantForm({ patient }: { patient: Address }) {
               </option>
             ))}
           </select>
+          {RESEARCH_PURPOSE_MEANING[purpose] ? (
+            <p className="help" id={`${formId}-purpose-help`}>
+              {RESEARCH_PURPOSE_MEANING[purpose]}
+            </p>
+          ) : null}
         </div>
 
         <div className="field">
@@ -297,7 +304,9 @@ export function GrantForm({ patient }: { patient: Address }) {
         {/* Not a live region: it would re-read the whole sentence at every checkbox. The button reads it. */}
         <p className="summary" id={`${formId}-summary`}>
           {summary}
-          {replaces && summary ? " This replaces the consent you gave them for this purpose." : null}
+          {replaces && summary
+            ? ` This replaces your consent of ${formatDate(replaces.validFrom)}: ${describeScope(replaces.categories, replaces.purpose).toLowerCase()}, until ${formatDate(replaces.expiresAt)}. That one stays listed under “Earlier consents”.`
+            : null}
         </p>
         <button type="submit" className="button primary" disabled={tx.busy} aria-describedby={`${formId}-summary`}>
           Give consent

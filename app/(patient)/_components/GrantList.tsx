@@ -5,7 +5,7 @@ import { useChainId, useConfig } from "wagmi";
 
 import { PURPOSES, decodePurpose, describeScope } from "#sdk/codes.ts";
 import type { GrantState } from "#sdk/fhir.ts";
-import { type LedgerGrant, grantState, toConsentBundle, toGrantRecord } from "#sdk/ledger.ts";
+import { type EarlierGrant, type LedgerGrant, grantState, toConsentBundle, toGrantRecord } from "#sdk/ledger.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatDate, grantSentence } from "../../_lib/format.ts";
 import { useContractTx, useNow, useOrganizations } from "../../_lib/hooks.ts";
@@ -29,7 +29,7 @@ function revokedWords(grant: LedgerGrant): string {
   const { revoked, patient } = grant;
   if (!revoked) return "";
   // A study's consent ends when she leaves the study (the study's escrow revokes it for her).
-  if (grant.studyKey && !revoked.all) return "Ended when you left the study.";
+  if (grant.studyKey && !revoked.all) return revoked.at > 0 ? "You left the study." : "Ended when you left the study.";
   const byPatient = revoked.by.toLowerCase() === patient.toLowerCase();
   if (revoked.all) {
     return byPatient
@@ -130,11 +130,13 @@ function GrantItem({ grant, now, name }: { grant: LedgerGrant; now: number; name
         {state === "not-yet-valid" ? `Starts on ${formatDate(grant.validFrom)}. ` : null}
         {state === "active" && grant.validFrom > 0 ? `Since ${formatDate(grant.validFrom)}. ` : null}
         {state === "expired" ? `Ended on ${formatDate(grant.expiresAt)}. ` : null}
+        {grant.revoked && grant.revoked.at > 0 ? `Ended on ${formatDate(grant.revoked.at)}. ` : null}
         {grant.revoked ? `${revokedWords(grant)} ` : null}
         {revocable ? `It opens your records at every hospital and lab that holds them, for ${who} only. ` : null}
         {grant.studyKey ? "Part of a research study you joined (see Research studies below). " : null}
         {byOther ? "Given for you by someone you appointed to act for you." : null}
       </p>
+      {grant.earlier && grant.earlier.length > 0 ? <EarlierConsents earlier={grant.earlier} who={who} /> : null}
       {revocable ? (
         <>
           <button
@@ -175,6 +177,33 @@ function GrantItem({ grant, now, name }: { grant: LedgerGrant; now: number; name
         confirmed={`You revoked your consent to ${who}. It is listed with your past consents.`}
       />
     </li>
+  );
+}
+
+/** How an earlier consent ended, in words. */
+function endedWords(e: EarlierGrant): string {
+  const on = formatDate(e.ended.at);
+  if (e.ended.how === "replaced") return `Replaced on ${on} by a newer consent.`;
+  if (e.ended.how === "revoked") return `Ended on ${on}, when it was revoked.`;
+  return `Ended on ${on}.`;
+}
+
+/** The consents to the same organization for the same purpose before this one: history stays visible. */
+function EarlierConsents({ earlier, who }: { earlier: readonly EarlierGrant[]; who: string }) {
+  return (
+    <details className="details earlier">
+      <summary>
+        Earlier consents<span className="visually-hidden"> to {who}</span> ({earlier.length})
+      </summary>
+      <ul className="plain">
+        {[...earlier].reverse().map((e) => (
+          <li key={e.grantedAtBlock.toString()}>
+            {capitalize(describeScope(e.categories, e.purpose))}, from {formatDate(e.validFrom)} until{" "}
+            {formatDate(e.expiresAt)}. {endedWords(e)}
+          </li>
+        ))}
+      </ul>
+    </details>
   );
 }
 

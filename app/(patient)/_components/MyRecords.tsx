@@ -7,15 +7,17 @@
  */
 import type { AuditEvent, Bundle } from "@medplum/fhirtypes";
 import { useQuery } from "@tanstack/react-query";
+import dynamic from "next/dynamic";
 import { type FormEvent, useEffect, useId, useState } from "react";
 import type { Address } from "viem";
 
 import { isDidPkh, parseDidPkh } from "#sdk/did-pkh.ts";
+import { CATEGORIES, isCategoryName } from "#sdk/codes.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { findOrganization } from "#sdk/ledger.ts";
 import { GatewaySignIn } from "../../_components/GatewaySignIn.tsx";
-import { RecordsView } from "../../_components/RecordsView.tsx";
-import { formatDateTime, shortAddress } from "../../_lib/format.ts";
+import "../../_components/records.css";
+import { formatDate, formatDateTime, shortAddress } from "../../_lib/format.ts";
 import {
   type GatewaySession,
   GatewayError,
@@ -27,6 +29,11 @@ import {
 import { useLedgerClient, useOrganizations } from "../../_lib/hooks.ts";
 import { useGatewaySession } from "../../_lib/useGateway.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";
+
+/** The records, laid out (and their plain names), loaded only once she has signed in: not part of the first load. */
+const RecordsView = dynamic(() => import("../../_components/RecordsView.tsx").then((m) => m.RecordsView), {
+  loading: () => <p aria-busy="true">Reading your records…</p>,
+});
 
 /** A patient reading its own records states treatment as the purpose (its own care). */
 const OWN_PURPOSE = "TREAT";
@@ -236,7 +243,12 @@ interface LogRow {
   id: string;
   when: string;
   who: string;
+  /** What was read or done, in words: "your lab results and vital signs". */
   what: string;
+  /** The verb for an allowed access: "read", "added", "updated"; an operation carries its own. */
+  verb: string;
+  /** The resource or operation as the gateway recorded it (shown only under Details). */
+  technical: string;
   purpose: string;
   allowed: boolean;
   why: string;
@@ -247,8 +259,94 @@ interface LogRow {
   change: boolean;
 }
 
+/** Repeated accesses of one day: same reader, same data, same purpose and outcome. */
+interface LogGroup {
+  key: string;
+  rows: LogRow[];
+}
+
 function didAddress(did: string | undefined): Address | null {
   return did !== undefined && isDidPkh(did) ? parseDidPkh(did).address : null;
+}
+
+/** What each of the gateway's own operations did, as a verb phrase about the patient's records. */
+const OPERATION_WORDS: Record<string, { verb: string; what: string }> = {
+  everything: { verb: "read", what: "your records" },
+  "issue-link-code": { verb: "gave out", what: "a code to link your record" },
+  "issue-relink-code": { verb: "gave out", what: "a code to link your record again" },
+  "link-wallet": { verb: "linked", what: "your record to your wallet" },
+  "relink-wallet": { verb: "linked", what: "your record to a new wallet" },
+  "relay-grant": { verb: "sent for you", what: "a consent you signed" },
+  "relay-revoke": { verb: "sent for you", what: "the end of a consent you signed" },
+  "relay-revoke-all": { verb: "sent for you", what: "your signed request to end every consent" },
+  "relay-cancel-signatures": { verb: "sent for you", what: "your request to cancel signatures not yet sent" },
+  "relay-join": { verb: "sent for you", what: "your signed request to join a study" },
+  "relay-leave": { verb: "sent for you", what: "your signed request to leave a study" },
+  "relay-withdraw": { verb: "sent for you", what: "your signed request to take out your earnings" },
+  "enrolment-attestation": { verb: "confirmed", what: "that you may join a study" },
+  "research-export": { verb: "gave", what: "your data to a study, without your name" },
+  "erase-patient": { verb: "erased", what: "your record" },
+};
+
+/** A resource type in words ("your lab results and vital signs"); a patient's own record is "your details". */
+function resourceWords(type: string | undefined): string {
+  if (!type || type === "Patient") return "your details";
+  return isCategoryName(type) ? `your ${CATEGORIES[type].display}` : "your records";
+}
+
+const VERB_OF_ACTION: Record<string, string> = { C: "added", U: "updated", D: "deleted" };
+
+/** "once", "twice", "5 times". */
+function timesWords(n: number): string {
+  return n === 1 ? "once" : n === 2 ? "twice" : `${n} times`;
+}
+
+/** The day of a time in the browser's time zone, as the key of a group. */
+function localDay(iso: string): string {
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
+}
+
+/** "today", "yesterday" or "on 3 December 2026" (the browser's language and time zone). */
+function dayWords(iso: string): string {
+  if (!iso) return "";
+  const day = localDay(iso);
+  const now = new Date();
+  if (day === localDay(now.toISOString())) return "today";
+  const yesterday = new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1, 12);
+  if (day === localDay(yesterday.toISOString())) return "yesterday";
+  return `on ${formatDate(Date.parse(iso) / 1000)}`;
+}
+
+/** Groups the rows (newest first) by day, reader, data, purpose and outcome, keeping their order. */
+function groupRows(rows: readonly LogRow[]): LogGroup[] {
+  const groups = new Map<string, LogGroup>();
+  for (const row of rows) {
+    const key = [
+      localDay(row.when),
+      row.who,
+      row.verb,
+      row.what,
+      row.purpose,
+      row.allowed,
+      row.emergency,
+      row.emergencyReason,
+    ].join("|");
+    const group = groups.get(key);
+    if (group) group.rows.push(row);
+    else groups.set(key, { key, rows: [row] });
+  }
+  return [...groups.values()];
+}
+
+/** "A clinician of St. Example Hospital read your lab results and vital signs 5 times today, for treatment." */
+function groupSentence(group: LogGroup): string {
+  const row = group.rows[0]!;
+  const count = timesWords(group.rows.length);
+  const day = dayWords(row.when);
+  const purpose = row.purpose ? `, for ${row.purpose.toLowerCase()}` : "";
+  if (row.allowed) return `${row.who} ${row.verb} ${row.what} ${count} ${day}${purpose}.`;
+  return `${row.who} asked for ${row.what} ${count} ${day}${purpose}, and was refused.`;
 }
 
 function AccessLog({ session, name, fhirPath, onExpired }: PanelProps) {
@@ -288,18 +386,36 @@ function AccessLog({ session, name, fhirPath, onExpired }: PanelProps) {
       );
       return events.map((e) => {
         const reader = didAddress(e.agent?.[0]?.who?.identifier?.value);
-        const operation = e.subtype?.find((s) => s.system === "urn:consentry:gateway-operation")?.display;
-        const interaction = e.subtype?.[0]?.display ?? e.action ?? "";
+        const operation = e.subtype?.find((s) => s.system === "urn:consentry:gateway-operation");
+        const interaction = e.subtype?.[0]?.code ?? e.action ?? "";
         const resource = e.entity?.find((x) => x.role?.code === "4")?.what;
         const target = resource?.reference ?? resource?.display ?? "";
+        const type = target ? target.split("/")[0] : undefined;
         const purposes = e.purposeOfEvent ?? [];
+        const opWords = operation?.code ? OPERATION_WORDS[operation.code] : undefined;
+        // An agent's display is the custodian's own systems ("Riverside Clinical Lab ingestion"): the custodian.
+        const system = e.agent?.[0]?.who?.display;
         return {
           id: e.id ?? `${e.recorded}`,
           when: e.recorded ?? "",
-          who: reader ? (names.get(reader) ?? shortAddress(reader)) : (e.agent?.[0]?.who?.display ?? "Unknown"),
-          what: operation ?? `${interaction}${target ? ` ${target}` : ""}`,
+          // A relayed request is sent by the custodian, for her (she only signed it).
+          who: operation?.code?.startsWith("relay-")
+            ? name
+            : reader
+              ? (names.get(reader) ?? "Someone")
+              : system
+                ? name
+                : "Someone",
+          verb:
+            opWords?.verb ??
+            VERB_OF_ACTION[e.action ?? ""] ??
+            (interaction === "search-type" && type === "Patient" ? "looked for" : "read"),
+          what:
+            opWords?.what ??
+            (interaction === "search-type" && type === "Patient" ? "your record" : resourceWords(type)),
+          technical: operation?.display ?? `${interaction}${target ? ` ${target}` : ""}`,
           // The plain words are the concept's text (a Coding's display is its code system's own).
-          purpose: purposes[0]?.text ?? purposes[0]?.coding?.[0]?.display ?? "",
+          purpose: purposes[0]?.text ?? "",
           allowed: e.outcome === "0",
           why: e.outcomeDesc ?? "",
           emergency: purposes.some((p) => p.coding?.some((c) => c.code === "BTG")),
@@ -316,15 +432,16 @@ function AccessLog({ session, name, fhirPath, onExpired }: PanelProps) {
   });
   useExpiry(query.error, onExpired);
   const rows = query.data?.filter((row) => showChanges || !row.change);
+  const groups = rows ? groupRows(rows) : undefined;
   return (
     <div className="records-block">
-      <h4>Access log at {name}</h4>
+      <h4>Who read my records at {name}</h4>
       <div className="actions">
         <button type="button" className="button small" onClick={() => void query.refetch()} disabled={query.isFetching}>
-          Refresh<span className="visually-hidden"> the access log of {name}</span>
+          Refresh<span className="visually-hidden"> the list of who read your records at {name}</span>
         </button>
       </div>
-      {query.isLoading && <p aria-busy="true">Reading the access log…</p>}
+      {query.isLoading && <p aria-busy="true">Reading the list…</p>}
       {query.error && (
         <p className="notice" role="alert">
           {query.error.message}
@@ -339,49 +456,48 @@ function AccessLog({ session, name, fhirPath, onExpired }: PanelProps) {
         />
         <label htmlFor={changesId}>Also show when {name} added or updated your records</label>
       </div>
-      {rows && rows.length === 0 && <p>Nobody has accessed your records here yet.</p>}
-      {rows && rows.length > 0 && (
-        <div className="table-scroll">
-          <table className="data-table access-log" data-testid="access-log">
-            <caption className="visually-hidden">Accesses to your records at {name}, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Who</th>
-                <th scope="col">What</th>
-                <th scope="col">Purpose</th>
-                <th scope="col">Result</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((row) => (
-                <tr key={row.id} data-outcome={row.allowed ? "allowed" : "refused"}>
-                  <td data-label="When">{row.when ? formatDateTime(Date.parse(row.when) / 1000) : ""}</td>
-                  <td data-label="Who">{row.who}</td>
-                  <td data-label="What">{row.what}</td>
-                  <td data-label="Purpose">
-                    {row.purpose}
-                    {row.emergency && <span className="badge badge-revoked"> emergency access</span>}
-                    {row.emergencyReason && <span className="small"> Why: {row.emergencyReason}</span>}
-                  </td>
-                  <td data-label="Result">
-                    {row.allowed ? (
-                      "Allowed"
-                    ) : row.why ? (
-                      <details>
-                        <summary>Refused</summary>
-                        <p className="muted small">{row.why}</p>
-                      </details>
-                    ) : (
-                      "Refused"
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+      {groups && groups.length === 0 && <p>Nobody has read your records here yet.</p>}
+      {groups && groups.length > 0 && (
+        <ul
+          className="access-log plain"
+          data-testid="access-log"
+          aria-label={`Who read your records at ${name}, newest first`}
+        >
+          {groups.map((group) => (
+            <AccessGroup key={group.key} group={group} />
+          ))}
+        </ul>
       )}
     </div>
+  );
+}
+
+/** One line of the access log: what happened how often that day; each time, one click away. */
+function AccessGroup({ group }: { group: LogGroup }) {
+  const first = group.rows[0]!;
+  const n = group.rows.length;
+  return (
+    <li data-outcome={first.allowed ? "allowed" : "refused"} data-count={n}>
+      <p className="access-sentence">
+        {groupSentence(group)}
+        {first.emergency && <span className="badge badge-revoked"> emergency access</span>}
+        {first.emergencyReason && <span className="small"> Why: {first.emergencyReason}</span>}
+      </p>
+      <details className="access-times">
+        <summary>
+          {n === 1 ? "When it happened" : `Each of the ${n} times`}
+          {first.allowed ? null : " and why it was refused"}
+        </summary>
+        <ul className="plain">
+          {group.rows.map((row) => (
+            <li key={row.id}>
+              {row.when ? formatDateTime(Date.parse(row.when) / 1000) : "At an unknown time"}
+              {row.allowed ? "" : `, refused. ${row.why.replace(/^refused:\s*/i, "")}`}
+              <span className="muted small"> ({row.technical})</span>
+            </li>
+          ))}
+        </ul>
+      </details>
+    </li>
   );
 }

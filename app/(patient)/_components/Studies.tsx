@@ -1,7 +1,7 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import { useId, useState } from "react";
-import type { Address } from "viem";
+import { type Address, formatEther } from "viem";
 import { useConfig } from "wagmi";
 import { simulateContract } from "wagmi/actions";
 
@@ -9,7 +9,9 @@ import { PARTICIPANT_STATUS, type ParticipantStatus, type StudyListing } from "#
 import { studyEscrowAbi } from "#sdk/generated/abis.ts";
 import { readWithdrawal } from "#sdk/escrow.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
+import { decodePurpose } from "#sdk/codes.ts";
 import { formatDate, nowSeconds, shortAddress } from "../../_lib/format.ts";
+import { RESEARCH_PURPOSE_MEANING } from "../../_lib/researchPurposes.ts";
 import { LEDGER_KEY, call, useLedgerClient, useOrganizations, useTx } from "../../_lib/hooks.ts";
 import {
   patientShareRange,
@@ -73,6 +75,36 @@ function useEarnings(patient: Address, currencies: readonly Address[]) {
   });
 }
 
+/** What a direct join would cost her in the chain's own currency ("0.00012 ETH"), or null while unknown. */
+function useJoinFee(studyId: bigint, patient: Address, enabled: boolean): string | null {
+  const client = useLedgerClient();
+  const { data } = useQuery({
+    queryKey: [LEDGER_KEY, "join-fee", escrowAddress, studyId.toString(), patient],
+    enabled: enabled && !!client && !!escrowAddress,
+    retry: false,
+    queryFn: async () => {
+      const [gas, price] = await Promise.all([
+        client!.estimateContractGas({
+          address: escrowAddress!,
+          abi: studyEscrowAbi,
+          functionName: "join",
+          args: [studyId],
+          account: patient,
+        }),
+        client!.getGasPrice(),
+      ]);
+      const wei = gas * price;
+      // Two significant digits are enough for an estimate.
+      const ether = Number(formatEther(wei));
+      const text = new Intl.NumberFormat(undefined, { maximumSignificantDigits: 2, maximumFractionDigits: 18 }).format(
+        ether,
+      );
+      return `${text} ${appChain.nativeCurrency.symbol}`;
+    },
+  });
+  return data ?? null;
+}
+
 /** Research studies: open ones to join (directly or without a fee, through a custodian's gateway),
  * the ones the patient is in, and what the patient earned. */
 export function Studies({ patient }: { patient: Address }) {
@@ -83,6 +115,7 @@ export function Studies({ patient }: { patient: Address }) {
   const shown = studies.filter((s) => s.enrolling || statusOf(s.id) !== "None");
   const currencies = [...new Set(studies.map((s) => s.currency))];
   const tokens = useTokens(currencies);
+  const symbols = [...new Set(currencies.map((c) => tokens.tokenOf(c)?.symbol).filter((x) => x !== undefined))];
 
   if (!escrowAddress) return null;
   return (
@@ -90,9 +123,19 @@ export function Studies({ patient }: { patient: Address }) {
       <h2 id="studies-heading">Research studies</h2>
       <p>
         Researchers pay for the use of your data in a study. Joining gives the study&apos;s research organization
-        consent for the kinds of data listed, until the study ends; each time a hospital or lab delivers your data to
-        the study, you are paid. You can leave at any time; what you earned stays yours.
+        consent for the kinds of data listed, until the study ends. Each time a hospital or lab sends your data to the
+        study, you are paid. You can leave at any time; what you earned stays yours.
       </p>
+      <p>
+        Your data leave your hospital or lab under a code name (this is called pseudonymised): your name and wallet are
+        replaced by a code that only the study sees.
+      </p>
+      {symbols.length > 0 ? (
+        <p>
+          Studies pay in {symbols.join(" or ")}: research credits, money that the research organization puts aside for
+          its study before it starts. You can take what you earn out to your wallet.
+        </p>
+      ) : null}
       {isPending ? (
         <p aria-busy="true">Reading the studies…</p>
       ) : isError ? (
@@ -147,6 +190,9 @@ function StudyItem({
   const relayVia = gateways.find((g) => g.address === chosenRelay) ?? gateways[0];
   const headingId = `${id}-heading`;
   const label = `study ${study.id.toString()}`;
+  const decoded = decodePurpose(study.purpose);
+  const meaning = decoded ? RESEARCH_PURPOSE_MEANING[decoded.purpose] : undefined;
+  const directFee = useJoinFee(study.id, patient, study.enrolling && status !== "Joined" && !study.attestedEnrolment);
 
   const joinDirectly = async () => {
     setConfirmed(`You joined ${label}.`);
@@ -224,13 +270,19 @@ function StudyItem({
         <dd>{researcher}</dd>
         <dt>Uses</dt>
         <dd>{studyScopeWords(study)}</dd>
+        {meaning ? (
+          <>
+            <dt>What research</dt>
+            <dd>{meaning}</dd>
+          </>
+        ) : null}
         <dt>Pays</dt>
         <dd>
-          {amountOf(study.price, study.currency)} per delivery of your data; you receive{" "}
+          {amountOf(study.price, study.currency)} each time a hospital or lab sends your data to the study. You receive{" "}
           {share.min === share.max
             ? amountOf(share.min, study.currency)
             : `${amountOf(share.min, study.currency)} to ${amountOf(share.max, study.currency)}`}{" "}
-          after the share of the hospital or lab that delivers it ({custodianNames.join(", ")}).
+          of it; the rest is for the hospital or lab that sends it ({custodianNames.join(", ")}).
         </dd>
         <dt>Enrolment</dt>
         <dd>
@@ -246,28 +298,42 @@ function StudyItem({
       </dl>
       <details className="details">
         <summary>Details</summary>
-        <p className="muted small">
-          Research use code {studyPurposeCode(study.purpose)}. The data leave your hospital or lab pseudonymised: your
-          name and wallet are replaced by a code that only this study sees.
-        </p>
+        <p className="muted small">Research use code {studyPurposeCode(study.purpose)}.</p>
       </details>
-      <div className="actions">
-        {status === "Joined" ? (
+      {status === "Joined" ? (
+        <div className="actions">
           <button type="button" className="button danger" disabled={tx.busy} onClick={() => void leave()}>
             Leave<span className="visually-hidden"> {label}</span>
           </button>
-        ) : study.enrolling ? (
-          <>
+        </div>
+      ) : study.enrolling ? (
+        <>
+          {!attested || relayVia ? (
+            <p className="join-ways">{attested || !relayVia ? "To join:" : "Two ways to join:"}</p>
+          ) : null}
+          <ul className="plain join-options">
             {attested ? null : (
-              <button type="button" className="button primary" disabled={tx.busy} onClick={() => void joinDirectly()}>
-                Join<span className="visually-hidden"> {label}</span>
-              </button>
+              <li>
+                <button
+                  type="button"
+                  className="button primary"
+                  disabled={tx.busy}
+                  aria-describedby={`${id}-direct`}
+                  onClick={() => void joinDirectly()}
+                >
+                  Join<span className="visually-hidden"> {label}</span>
+                </button>
+                <p className="help" id={`${id}-direct`}>
+                  You send the request from your wallet and pay the processing fee yourself
+                  {directFee ? `: about ${directFee}.` : "."}
+                </p>
+              </li>
             )}
             {relayVia ? (
-              <>
+              <li>
                 {gateways.length > 1 ? (
                   <label className="inline-select">
-                    <span>Fee paid by</span>
+                    <span>Who sends it for you</span>
                     <select value={relayVia.address} onChange={(e) => setRelay(e.target.value)}>
                       {gateways.map((g) => (
                         <option key={g.address} value={g.address}>
@@ -281,6 +347,7 @@ function StudyItem({
                   type="button"
                   className={attested ? "button primary" : "button"}
                   disabled={tx.busy}
+                  aria-describedby={`${id}-relayed`}
                   onClick={() => void joinGasless()}
                 >
                   {attested ? "Join" : "Join without a fee"}
@@ -289,23 +356,21 @@ function StudyItem({
                     {label}, through {relayVia.name}
                   </span>
                 </button>
-              </>
+                <p className="help" id={`${id}-relayed`}>
+                  {attested
+                    ? `This study takes only patients whose hospital or lab confirms it holds their records: you sign the request, and ${relayVia.name} confirms you are its patient, sends it and pays the processing fee. It works if you are a patient there.`
+                    : `No fee for you: you only sign the request, and ${relayVia.name} sends it and pays the processing fee. It works if you are a patient there.`}
+                </p>
+              </li>
             ) : null}
-          </>
-        ) : null}
-      </div>
-      {status !== "Joined" && study.enrolling && relayVia ? (
-        <p className="help">
-          {attested
-            ? `This study takes only patients whose hospital or lab confirms it holds their records: you sign the request, and ${relayVia.name} confirms you are its patient, sends it and pays the processing fee. It works if you are a patient there.`
-            : `Join without a fee: you sign the request and ${relayVia.name} sends it and pays the processing fee. It works if you are a patient there.`}
-        </p>
-      ) : null}
-      {status !== "Joined" && study.enrolling && attested && !relayVia ? (
-        <p className="help">
-          This study takes only patients whose hospital or lab confirms it holds their records, and none of the places
-          that hold records for it can confirm this online yet.
-        </p>
+          </ul>
+          {attested && !relayVia ? (
+            <p className="help">
+              This study takes only patients whose hospital or lab confirms it holds their records, and none of the
+              places that hold records for it can confirm this online yet.
+            </p>
+          ) : null}
+        </>
       ) : null}
       <TxStatusLine status={tx.status} confirmed={confirmed} />
     </li>
