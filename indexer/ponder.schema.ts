@@ -171,6 +171,7 @@ export const study = onchainTable(
     price: t.bigint().notNull(),
     maxParticipants: t.integer().notNull(),
     enrolmentDeadline: t.bigint().notNull(),
+    /** Both as the escrow has them now: a cancellation brings them forward to its time. */
     endTime: t.bigint().notNull(),
     protocolHash: t.hex().notNull(),
     creator: t.hex().notNull(),
@@ -182,6 +183,8 @@ export const study = onchainTable(
     paid: t.bigint().notNull(),
     reclaimed: t.bigint().notNull(),
     participants: t.integer().notNull(),
+    /** Joins need a custodian's attestation (StudyRequiresAttestation, fixed at creation). */
+    attestedEnrolment: t.boolean().notNull(),
     cancelledAtBlock: t.bigint(),
     cancelledBy: t.hex(),
   }),
@@ -282,8 +285,12 @@ export const withdrawal = onchainTable(
     account: t.hex().notNull(),
     token: t.hex().notNull(),
     amount: t.bigint().notNull(),
+    /** For a signed withdrawal (withdrawBySig): who sent it and the fee it took of `amount`. */
+    relayer: t.hex(),
+    fee: t.bigint(),
     blockNumber: t.bigint().notNull(),
     timestamp: t.bigint().notNull(),
+    transactionHash: t.hex().notNull(),
   }),
   (table) => ({ byAccount: index().on(table.account) }),
 );

@@ -8,6 +8,7 @@ const BENCHMARKS = [
   { name: "gas (contracts)", script: "bench:gas" },
   { name: "gateway (reads, revocation)", script: "bench:gateway" },
   { name: "web app (first-load JavaScript)", script: "bench:app" },
+  { name: "indexer (100k consent events)", script: "bench:indexer" },
 ] as const;
 
 const results = BENCHMARKS.map((b) => {

@@ -241,3 +241,13 @@ export async function historyMembershipOffers(
     offeredAtBlock: o.offeredAtBlock,
   }));
 }
+
+/** Every patient that ever joined the study (left or not), in order of their first join. */
+export async function historyStudyParticipants(indexer: IndexerClient, studyId: bigint): Promise<Address[]> {
+  const rows = await indexer.db
+    .select({ patient: schema.enrolment.patient })
+    .from(schema.enrolment)
+    .where(eq(schema.enrolment.studyId, studyId))
+    .orderBy(asc(schema.enrolment.joinedAtBlock));
+  return rows.map((r) => getAddress(r.patient));
+}

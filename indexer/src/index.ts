@@ -392,7 +392,14 @@ ponder.on("StudyEscrow:StudyCreated", async ({ event, context }) => {
     paid: 0n,
     reclaimed: 0n,
     participants: 0,
+    attestedEnrolment: false,
   });
+});
+
+ponder.on("StudyEscrow:StudyRequiresAttestation", async ({ event, context }) => {
+  const { db } = context;
+  await keep("StudyEscrow:StudyRequiresAttestation", event, db);
+  await db.update(schema.study, { studyId: event.args.studyId }).set({ attestedEnrolment: true });
 });
 
 ponder.on("StudyEscrow:StudyCustodianAllowed", async ({ event, context }) => {
@@ -444,9 +451,14 @@ ponder.on("StudyEscrow:BudgetReclaimed", async ({ event, context }) => {
 ponder.on("StudyEscrow:StudyCancelled", async ({ event, context }) => {
   const { db } = context;
   await keep("StudyEscrow:StudyCancelled", event, db);
-  await db
-    .update(schema.study, { studyId: event.args.studyId })
-    .set({ cancelledAtBlock: event.block.number, cancelledBy: lower(event.args.actor) });
+  // As the escrow does: the study ends now, and so does its enrolment if it was still open.
+  const now = seconds(event);
+  await db.update(schema.study, { studyId: event.args.studyId }).set((row) => ({
+    cancelledAtBlock: event.block.number,
+    cancelledBy: lower(event.args.actor),
+    endTime: now,
+    enrolmentDeadline: row.enrolmentDeadline > now ? now : row.enrolmentDeadline,
+  }));
 });
 
 ponder.on("StudyEscrow:StudyJoined", async ({ event, context }) => {
@@ -567,7 +579,29 @@ ponder.on("StudyEscrow:Withdrawn", async ({ event, context }) => {
     amount: a.amount,
     blockNumber: event.block.number,
     timestamp: seconds(event),
+    transactionHash: event.transaction.hash,
   });
+});
+
+ponder.on("StudyEscrow:WithdrawalRelayed", async ({ event, context }) => {
+  const { db } = context;
+  await keep("StudyEscrow:WithdrawalRelayed", event, db);
+  const a = event.args;
+  // The same transaction's Withdrawn (emitted just before) is the withdrawal it relayed.
+  await db.sql
+    .update(schema.withdrawal)
+    .set({ relayer: lower(a.relayer), fee: a.fee })
+    .where(
+      and(
+        eq(schema.withdrawal.transactionHash, event.transaction.hash),
+        eq(schema.withdrawal.account, lower(a.patient)),
+        eq(schema.withdrawal.token, lower(a.token)),
+      ),
+    );
+});
+
+ponder.on("StudyEscrow:WithdrawFeeCapSet", async ({ event, context }) => {
+  await keep("StudyEscrow:WithdrawFeeCapSet", event, context.db);
 });
 
 ponder.on("StudyEscrow:SignaturesCancelled", async ({ event, context }) => {

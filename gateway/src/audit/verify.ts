@@ -45,6 +45,30 @@ export interface VerifyAuditOptions {
   custodian: Address;
   /** Scan the AuditBatchAnchored events from this block (default 0). */
   fromBlock?: bigint;
+  /** The widest `eth_getLogs` range asked at once (default {@link GETLOGS_BLOCK_RANGE}). */
+  blockRange?: bigint;
+}
+
+/**
+ * Verification is a decision (is the log intact?), so it reads the chain itself, never the
+ * indexer, which could be behind or wrong. It reads the anchor's events in bounded ranges, so an
+ * RPC that refuses wide `eth_getLogs` ranges (public providers: a few thousand blocks) still works.
+ * The one log scan the gateway keeps (the test of issue #15 allows this file by name).
+ */
+export const GETLOGS_BLOCK_RANGE = 1_000n;
+
+async function inRanges<T>(
+  from: bigint,
+  to: bigint,
+  range: bigint,
+  read: (fromBlock: bigint, toBlock: bigint) => Promise<T[]>,
+): Promise<T[]> {
+  const out: T[] = [];
+  for (let start = from; start <= to; start += range) {
+    const end = start + range - 1n < to ? start + range - 1n : to;
+    out.push(...(await read(start, end)));
+  }
+  return out;
 }
 
 export async function verifyAudit(db: GatewayDb, options: VerifyAuditOptions): Promise<AuditVerification> {
@@ -67,25 +91,32 @@ export async function verifyAudit(db: GatewayDb, options: VerifyAuditOptions): P
       }),
     ),
   );
-  const events = await options.client.getContractEvents({
-    ...read,
-    eventName: "AuditBatchAnchored",
-    args: { custodian: options.custodian },
-    fromBlock: options.fromBlock ?? 0n,
-    toBlock: blockNumber,
-    strict: true,
-  });
+  const from = options.fromBlock ?? 0n;
+  const range = options.blockRange ?? GETLOGS_BLOCK_RANGE;
+  if (range < 1n) throw new Error("blockRange must be at least 1");
+  const events = await inRanges(from, blockNumber, range, (fromBlock, toBlock) =>
+    options.client.getContractEvents({
+      ...read,
+      eventName: "AuditBatchAnchored",
+      args: { custodian: options.custodian },
+      fromBlock,
+      toBlock,
+      strict: true,
+    }),
+  );
   const byIndex = new Map<number, { merkleRoot: Hex; firstSequence: bigint; lastSequence: bigint }>(
     events.map((e) => [Number(e.args.batchIndex), e.args]),
   );
-  const supersessions = await options.client.getContractEvents({
-    ...read,
-    eventName: "AuditBatchSuperseded",
-    args: { custodian: options.custodian },
-    fromBlock: options.fromBlock ?? 0n,
-    toBlock: blockNumber,
-    strict: true,
-  });
+  const supersessions = await inRanges(from, blockNumber, range, (fromBlock, toBlock) =>
+    options.client.getContractEvents({
+      ...read,
+      eventName: "AuditBatchSuperseded",
+      args: { custodian: options.custodian },
+      fromBlock,
+      toBlock,
+      strict: true,
+    }),
+  );
   const earlierRoots = new Map<number, Hex[]>();
   for (const e of supersessions) {
     const index = Number(e.args.batchIndex);

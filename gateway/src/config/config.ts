@@ -107,12 +107,12 @@ export interface GatewayConfig extends StorageConfig {
   auditAnchorAddress: Address;
   /** StudyEscrow, when deployed: study joins are relayed to it. */
   studyEscrowAddress: Address | undefined;
-  /** Scan the registry's events from this block (default: its deployment block, from the sdk). */
+  /** Audit verification and the relay's grant check read events from this block (default: the registry's deployment block, from the sdk). */
   eventsFromBlock: number;
   /**
-   * INDEXER_URL: the indexer (indexer/, Ponder) that answers lists (`GET /fhir/Consent`) without
-   * scanning the chain's logs. Unset: lists scan the registry's events from `eventsFromBlock`.
-   * Access decisions never use it: they read the chain at the latest block.
+   * INDEXER_URL: the indexer (indexer/, Ponder) that answers lists (`GET /fhir/Consent`, a study's
+   * participants) without scanning the chain's logs. Unset: those lists answer 503 with an
+   * OperationOutcome that says to set it. Access decisions never use it: they read the chain.
    */
   indexerUrl: string | undefined;
   /** The custodian organization's on-chain address (EIP-55). */

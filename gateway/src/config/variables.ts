@@ -66,11 +66,11 @@ export const VARIABLES = {
     shown: "`sdk/generated/deployments.json` for `CHAIN_ID`; optional",
   },
   INDEXER_URL: {
-    doc: "the indexer (`npm run indexer`, indexer/) that `GET /fhir/Consent` lists grants from, instead of scanning the registry's events; access decisions still read the chain at the latest block",
-    shown: "none: lists scan the registry's events",
+    doc: "the indexer (`npm run indexer`, indexer/) that lists come from: `GET /fhir/Consent` (a patient's grants) and a study's participants in research exports; the gateway never scans the chain's logs for a list. Access decisions and audit verification still read the chain at the latest block",
+    shown: "none: those lists answer 503 (an OperationOutcome that says to set it); everything else works",
   },
   GATEWAY_EVENTS_FROM_BLOCK: {
-    doc: "scan registry events from this block",
+    doc: "the first block audit verification (`npm run audit:verify`) and the relay's grant check read the contracts' events from (in ranges of 1,000 blocks for the audit)",
     shown: "the registry's deployment block from the sdk for `CHAIN_ID`, 0 for a registry the sdk does not know",
     int: { min: 0, max: Number.MAX_SAFE_INTEGER },
   },

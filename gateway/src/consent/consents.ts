@@ -1,20 +1,20 @@
 /**
- * A patient's grants as FHIR R4 Consent resources, read from the chain at one block by the sdk's
- * ledger reader (readPatientGrants: the registry's events of each of the patient's wallets, with
- * getGrant and patientState for how each stands now) and turned into Consents by the sdk's
- * toFhirConsent, with the Patient they are about as a reference: the same Consents the wallet
- * app exports.
+ * A patient's grants as FHIR R4 Consent resources: the list from the indexer (INDEXER_URL, the
+ * gateway's `chain.indexer`; sdk/history.ts: a table query, whatever the chain's history), turned
+ * into Consents by the sdk's toFhirConsent with the grantee names read from the chain at the block,
+ * and the Patient they are about as a reference: the same Consents the wallet app exports.
  *
- * With INDEXER_URL set (the gateway's `chain.indexer`), the grants come from the indexer
- * (sdk/history.ts: a table query, whatever the chain's history); without it, from log scans from
- * GATEWAY_EVENTS_FROM_BLOCK, which suit a dev chain and small deployments. Who may see the list is
- * decided on chain at the latest block either way (consent/access.ts), never by the indexer.
+ * The gateway never scans the chain's logs for a list (public RPCs refuse wide `eth_getLogs`
+ * ranges, and the cost would grow with the whole chain's history): without INDEXER_URL, listing
+ * answers 503 with an OperationOutcome that says to set it. Who may see the list is decided on
+ * chain at the latest block (consent/access.ts), never by the indexer.
  */
 import type { Consent } from "@medplum/fhirtypes";
 import type { Address, Hex } from "viem";
 import { toFhirConsent } from "#sdk/fhir.ts";
-import { historyGrantPatient, historyPatientGrants } from "#sdk/history.ts";
-import { type LedgerGrant, readPatientGrants, toGrantRecord } from "#sdk/ledger.ts";
+import { type IndexerClient, historyGrantPatient, historyPatientGrants } from "#sdk/history.ts";
+import { type LedgerGrant, toGrantRecord } from "#sdk/ledger.ts";
+import { serviceUnavailable } from "../fhir/outcomes.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import type { BlockRef, GatewayChain } from "../chain/chain.ts";
 
@@ -22,34 +22,32 @@ export { grantUuid } from "#sdk/ledger.ts";
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
-/** Every grant of the patient's wallets at the block, newest first. */
-export async function readGrants(
-  chain: GatewayChain,
-  wallets: readonly Address[],
-  block: BlockRef,
-): Promise<LedgerGrant[]> {
+/** The 503 of a gateway without an indexer: it lists through one, never by scanning logs. */
+export const NO_INDEXER =
+  "this gateway lists consents through an indexer; set INDEXER_URL (the gateway never scans the chain's logs for a list)";
+
+/**
+ * A list read from the indexer: the 503 that says to configure one when there is none, and a 503
+ * (not a log scan, not a 500) when it does not answer.
+ */
+export async function fromIndexer<T>(chain: GatewayChain, read: (indexer: IndexerClient) => Promise<T>): Promise<T> {
   const indexer = chain.indexer;
-  const all = indexer
-    ? await Promise.all(wallets.map((patient) => historyPatientGrants(indexer, patient)))
-    : await readFromLogs(chain, wallets, block);
+  if (!indexer) throw serviceUnavailable(NO_INDEXER);
+  try {
+    return await read(indexer);
+  } catch (err) {
+    throw serviceUnavailable(`the indexer at ${indexer.url} did not answer (${(err as Error).message.split("\n")[0]})`);
+  }
+}
+
+/** Every grant of the patient's wallets, as the indexer has them, newest first. */
+export async function readGrants(chain: GatewayChain, wallets: readonly Address[]): Promise<LedgerGrant[]> {
+  const all = await fromIndexer(chain, (indexer) =>
+    Promise.all(wallets.map((patient) => historyPatientGrants(indexer, patient))),
+  );
   return all
     .flatMap((p) => p.grants)
     .sort((a, b) => (a.grantedAtBlock === b.grantedAtBlock ? 0 : a.grantedAtBlock > b.grantedAtBlock ? -1 : 1));
-}
-
-function readFromLogs(chain: GatewayChain, wallets: readonly Address[], block: BlockRef) {
-  return chain.read((client) =>
-    Promise.all(
-      wallets.map((patient) =>
-        readPatientGrants(client, {
-          registry: chain.consentRegistry,
-          patient,
-          blockNumber: block.number,
-          fromBlock: chain.eventsFromBlock,
-        }),
-      ),
-    ),
-  );
 }
 
 /** Grants to `organization` only (what a grantee may see of a patient's consents). */
@@ -99,18 +97,7 @@ export async function toConsents(
   });
 }
 
-/** The patient (wallet) of a grant, from its ConsentGranted event up to the block; null when none. */
-export async function grantPatient(chain: GatewayChain, grantId: Hex, block: BlockRef): Promise<Address | null> {
-  if (chain.indexer) return historyGrantPatient(chain.indexer, grantId);
-  const logs = await chain.read((client) =>
-    client.getContractEvents({
-      address: chain.consentRegistry,
-      abi: consentRegistryAbi,
-      eventName: "ConsentGranted",
-      args: { grantId },
-      fromBlock: chain.eventsFromBlock,
-      toBlock: block.number,
-    }),
-  );
-  return logs[0]?.args.patient ?? null;
+/** The patient (wallet) of a grant, from the indexer (its ConsentGranted); null when it has none. */
+export async function grantPatient(chain: GatewayChain, grantId: Hex): Promise<Address | null> {
+  return fromIndexer(chain, (indexer) => historyGrantPatient(indexer, grantId));
 }

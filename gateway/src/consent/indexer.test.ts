@@ -1,16 +1,11 @@
 /**
  * `GET /fhir/Consent` through a real indexer (indexer/: Ponder over PGlite) of the gateway's test
- * chain (the in-process EDR network, served to the indexer over a loopback JSON-RPC bridge): the
- * list comes from the indexer's tables (with the indexer stopped it fails instead of scanning
- * logs), matches the chain, and shows a grant once the indexer has its block.
+ * chain (the tests' shared one, testing/indexer.ts: the in-process EDR network served to it over
+ * a loopback JSON-RPC bridge): the list comes from the indexer's tables, matches the chain, and
+ * shows a grant once the indexer has its block. Without an indexer, or with one that does not
+ * answer, the list fails (503) instead of scanning logs.
  */
-import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { type Server, createServer } from "node:http";
-import { tmpdir } from "node:os";
-import path from "node:path";
-
-import type { Bundle, Consent } from "@medplum/fhirtypes";
+import type { Bundle, Consent, OperationOutcome } from "@medplum/fhirtypes";
 import { expect } from "chai";
 import type { LocalAccount } from "viem/accounts";
 
@@ -18,107 +13,42 @@ import { categoriesToMask, encodePurpose, purposeScope } from "#sdk/codes.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { indexerClient } from "#sdk/history.ts";
 import { grantState, readPatientGrants } from "#sdk/ledger.ts";
-import { startIndexer } from "../../../indexer/start.ts";
+import { NO_INDEXER } from "./consents.ts";
 import { testGateway, type TestGateway } from "../testing/gateway.ts";
-import { testChain } from "../testing/chain.ts";
+import { testIndexer, type TestIndexer } from "../testing/indexer.ts";
 
 describe("GET /fhir/Consent through the indexer (a real Ponder over the test chain)", function () {
   this.timeout(400_000);
-  const dataRoot = mkdtempSync(path.join(tmpdir(), "consentry-gw-indexer-"));
-  let bridge: Server | undefined;
-  let indexer: ChildProcess | undefined;
-  let url: string;
+  let indexer: TestIndexer;
   let gw: TestGateway;
   let patient: LocalAccount;
   let patientId: string;
   let token: string;
-  let indexerOutput = "";
 
-  const indexedTo = async () => (await indexerClient(url).status()).block;
-  async function caughtUp(block: bigint) {
-    const deadline = Date.now() + 150_000;
-    while ((await indexedTo().catch(() => -1)) < Number(block)) {
-      if (Date.now() > deadline) {
-        throw new Error(`the indexer did not reach block ${block}:\n${indexerOutput.slice(-3000)}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  const indexedTo = async () => (await indexer.client.status()).block;
+  const caughtUp = (block: bigint) => indexer.caughtUp(block);
   const consents = async () => {
-    const res = await gw.read(token, `/fhir/Consent?patient=${patientId}`);
+    // Not gw.read: it would wait for the indexer to catch up; this measures when a grant shows.
+    const res = await gw.app.inject({
+      method: "GET",
+      url: `/fhir/Consent?patient=${patientId}`,
+      headers: { authorization: `Bearer ${token}`, accept: "application/fhir+json", "x-purpose-of-use": "TREAT" },
+    });
     expect(res.statusCode, res.body.slice(0, 300)).to.equal(200);
     return ((res.json() as Bundle).entry ?? []).map((e) => e.resource as Consent);
   };
 
   before(async () => {
-    const t = await testChain();
-    // The in-process chain over loopback HTTP, for the indexer (a process of its own).
-    bridge = createServer((req, res) => {
-      let body = "";
-      req.on("data", (c: Buffer) => (body += c.toString()));
-      req.on("end", async () => {
-        const one = async (r: { id: number; method: string; params?: unknown[] }) => {
-          try {
-            const result = await t.client.request({ method: r.method, params: r.params } as never);
-            return { jsonrpc: "2.0", id: r.id, result };
-          } catch (err) {
-            return { jsonrpc: "2.0", id: r.id, error: { code: -32000, message: (err as Error).message } };
-          }
-        };
-        const parsed = JSON.parse(body) as Parameters<typeof one>[0] | Parameters<typeof one>[0][];
-        const answer = Array.isArray(parsed) ? await Promise.all(parsed.map(one)) : await one(parsed);
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify(answer, (_k, v: unknown) => (typeof v === "bigint" ? `0x${v.toString(16)}` : v)));
-      });
-    });
-    await new Promise<void>((resolve) => bridge!.listen(0, "127.0.0.1", resolve));
-    const rpc = `http://127.0.0.1:${(bridge.address() as { port: number }).port}`;
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, "127.0.0.1", () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
-    const started = await startIndexer(
-      {
-        ...process.env,
-        CHAIN_ID: String(t.chainId),
-        RPC_URL: rpc,
-        CONSENTRY_DEPLOYMENT: JSON.stringify({
-          ConsentRegistry: t.registry,
-          AuditAnchor: t.auditAnchor,
-          StudyEscrow: t.studyEscrow,
-          RemunerationToken: t.token,
-          deploymentBlock: 0,
-        }),
-        INDEXER_DATA_ROOT: dataRoot,
-        INDEXER_PORT: String(port),
-        INDEXER_POLLING_INTERVAL_MS: "100",
-        DATABASE_URL: "",
-      },
-      { stdio: "pipe" },
-    );
-    indexer = started.child;
-    indexer.stdout!.on("data", (c: Buffer) => (indexerOutput += c.toString()));
-    indexer.stderr!.on("data", (c: Buffer) => (indexerOutput += c.toString()));
-    url = `http://127.0.0.1:${port}`;
-    gw = await testGateway({ custodian: "lab", indexer: indexerClient(url) });
+    indexer = await testIndexer();
+    gw = await testGateway({ custodian: "lab" });
     const { patients } = await gw.ingest({ seed: "indexer-listing", patients: 1 });
     patientId = patients[0]!.id!;
-    patient = await t.newAccount();
+    patient = await gw.t.newAccount();
     await gw.link(patientId, patient);
     token = await gw.signIn(patient);
   });
   after(async () => {
     await gw?.close();
-    if (indexer && indexer.exitCode === null) {
-      await new Promise<void>((resolve) => {
-        indexer!.once("exit", () => resolve());
-        indexer!.kill("SIGTERM");
-      });
-    }
-    await new Promise<void>((resolve) => (bridge ? bridge.close(() => resolve()) : resolve()));
-    rmSync(dataRoot, { recursive: true, force: true });
   });
 
   it("lists the grants the chain has, with their states, and a new grant as soon as the indexer has its block", async () => {
@@ -178,12 +108,24 @@ describe("GET /fhir/Consent through the indexer (a real Ponder over the test cha
     expect(one.statusCode).to.equal(200);
   });
 
-  it("does not fall back to scanning the chain's logs: with the indexer stopped, the list fails", async () => {
-    await new Promise<void>((resolve) => {
-      indexer!.once("exit", () => resolve());
-      indexer!.kill("SIGTERM");
-    });
-    const res = await gw.read(token, `/fhir/Consent?patient=${patientId}`);
-    expect(res.statusCode).to.be.at.least(500);
+  it("does not fall back to scanning the chain's logs: without an indexer, or with one that does not answer, the list fails", async () => {
+    for (const indexerUrl of [null, "http://127.0.0.1:9"] as const) {
+      const other = await testGateway({
+        custodian: "lab",
+        keepDatabase: gw.store,
+        indexer: indexerUrl === null ? null : indexerClient(indexerUrl),
+      });
+      try {
+        const otherToken = await other.signIn(patient);
+        const res = await other.read(otherToken, `/fhir/Consent?patient=${patientId}`);
+        expect(res.statusCode, `${indexerUrl}: ${res.body.slice(0, 300)}`).to.equal(503);
+        const outcome = res.json() as OperationOutcome;
+        expect(outcome.resourceType).to.equal("OperationOutcome");
+        if (indexerUrl === null)
+          expect(outcome.issue?.[0]?.diagnostics ?? outcome.issue?.[0]?.details?.text).to.equal(NO_INDEXER);
+      } finally {
+        await other.close();
+      }
+    }
   });
 });

@@ -42,12 +42,15 @@ describe("research export: de-identified data for a study, deliveries paid once"
   const budget = async (id: bigint) =>
     (await gw.t.client.readContract({ address: escrow(), abi: studyEscrowAbi, functionName: "getStudy", args: [id] }))
       .budget;
-  const download = (token: string | null, id: bigint | string) =>
-    gw.app.inject({
+  // The participants come from the indexer: wait until it has the joins just mined.
+  const download = async (token: string | null, id: bigint | string) => {
+    await gw.caughtUp();
+    return gw.app.inject({
       method: "GET",
       url: `/research/studies/${id}/dataset`,
       headers: token === null ? {} : { authorization: `Bearer ${token}` },
     });
+  };
 
   async function createStudy(options: {
     categories: Parameters<typeof categoriesToMask>[0];
@@ -263,6 +266,7 @@ describe("research export: de-identified data for a study, deliveries paid once"
     const all = whole.resources.map((r) => `${r.resourceType}/${r.id}`);
     expect(all.length).to.be.greaterThan(12);
     const nonce = await gw.t.client.getTransactionCount({ address: gw.t.actors.labGateway.address });
+    await gw.caughtUp();
     const page = (url: string) =>
       gw.app.inject({ method: "GET", url, headers: { authorization: `Bearer ${analystToken}` } });
     const first = await page(`/research/studies/${studyId}/dataset?_count=5`);

@@ -6,8 +6,9 @@
  * 1. The study is read at the latest block: it must exist, be open and not over; the requester
  *    must be the researcher organization itself or its ADMIN or ANALYST member, the organization
  *    active; this gateway's custodian must be one of the study's data sources.
- * 2. The participants are the study's `StudyJoined` patients whose wallet is linked to a Patient
- *    here, whose grant for the study (registry `scopeStatus` with the study key) is in force for
+ * 2. The participants are the patients who ever joined the study (the indexer's enrolments, 503
+ *    without INDEXER_URL) whose wallet is linked to a Patient here, whose grant for the study
+ *    (registry `scopeStatus` with the study key) is in force for
  *    at least one of the study's categories, and who have records in those categories here:
  *    a delivery is this custodian's first release of that patient's data to the study.
  * 3. Deliveries not yet paid (the escrow's `isDelivered`; the gateway's table only saves reports)
@@ -21,12 +22,14 @@
 import type { Bundle, BundleEntry, OperationOutcome, OperationOutcomeIssue } from "@medplum/fhirtypes";
 import { and, eq, inArray, ne } from "drizzle-orm";
 import { randomUUID } from "node:crypto";
-import { type Address, type Hex, getAddress, parseEventLogs } from "viem";
+import { type Address, type Hex, parseEventLogs } from "viem";
 import { CATEGORIES, ROLES, categoryIndex, maskToCategories, type CategoryName } from "#sdk/codes.ts";
 import { SKIP_REASONS, studyKey } from "#sdk/escrow.ts";
 import { consentRegistryAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
+import { historyStudyParticipants } from "#sdk/history.ts";
 import { didPkhOf } from "../auth/tokens.ts";
 import type { BlockRef, GatewayChain } from "../chain/chain.ts";
+import { fromIndexer } from "../consent/consents.ts";
 import { conflict, forbidden, notFound, notImplemented, unprocessable } from "../fhir/outcomes.ts";
 import { researchDeliveries } from "../store/schema.ts";
 import type { Store } from "../store/store.ts";
@@ -143,7 +146,7 @@ export class ResearchExport {
     const withheld = new Map<Withheld, number>();
     const count = (reason: Withheld) => withheld.set(reason, (withheld.get(reason) ?? 0) + 1);
     const candidates: Candidate[] = [];
-    for (const wallet of await this.#participants(studyId, block)) {
+    for (const wallet of await this.#participants(studyId)) {
       const patientId = await this.#store.findPatientByWallet(didPkhOf(chain.chainId, wallet));
       if (patientId === undefined) {
         count("not-linked");
@@ -287,27 +290,13 @@ export class ResearchExport {
     }
   }
 
-  /** Every patient that ever joined the study (the grant check then says who is still in). */
-  async #participants(studyId: bigint, block: BlockRef): Promise<Address[]> {
-    const logs = await this.#chain.read((c) =>
-      c.getContractEvents({
-        address: this.#escrow,
-        abi: studyEscrowAbi,
-        eventName: "StudyJoined",
-        args: { studyId },
-        fromBlock: this.#chain.eventsFromBlock,
-        toBlock: block.number,
-      }),
-    );
-    const seen = new Set<string>();
-    const out: Address[] = [];
-    for (const log of logs) {
-      const patient = getAddress(log.args.patient!);
-      if (seen.has(patient)) continue;
-      seen.add(patient);
-      out.push(patient);
-    }
-    return out;
+  /**
+   * Every patient that ever joined the study (the grant check then says who is still in), listed by
+   * the indexer: never by scanning the escrow's logs (503 without INDEXER_URL). A join the indexer
+   * has not reached yet shows in a later export; what is released is decided on chain at the block.
+   */
+  async #participants(studyId: bigint): Promise<Address[]> {
+    return fromIndexer(this.#chain, (indexer) => historyStudyParticipants(indexer, studyId));
   }
 
   /** The categories of the study for which the patient's grant for it is in force at the block. */

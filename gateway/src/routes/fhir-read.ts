@@ -6,7 +6,7 @@
  *   GET /fhir/{type}/{id}                      read
  *   GET /fhir/{type}?patient=…&_count=&_offset=  search (Patient: _id=…), searchset with self/next
  *   GET /fhir/Patient/{id}/$everything[?_type=]  the consented categories only
- *   GET /fhir/Consent?patient=…                  the patient's grants, from the chain
+ *   GET /fhir/Consent?patient=…                  the patient's grants, listed by the indexer (503 without INDEXER_URL)
  *   GET /fhir/Consent/{id}                       one of them (id: the grant id, hex without 0x)
  *   GET /fhir/AuditEvent?patient=…&_count=       the patient's access log, newest first
  *   GET /fhir/AuditEvent/{id}                    one entry of it
@@ -219,7 +219,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
   ): Promise<Consent[]> {
     const held = await heldWallets(patientId);
     const wallets = walletsOnChain(held.dids, config.chainId);
-    // Who may list is decided before the event log is scanned: the patient and its delegates all
+    // Who may list is decided (on chain) before the indexer is asked: the patient and its delegates all
     // grants; a reader that holds some consent its own organization's, without the wallet; anyone
     // else what it would get for a patient not held here.
     const who = await access.patientOrDelegate(patientId, requester.address);
@@ -230,7 +230,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       const account = await chain.accountOf(requester.address, block.number);
       organization = ZERO_ADDRESS.test(account.organization) ? requester.address : account.organization;
     }
-    let grants = await readGrants(chain, wallets, block);
+    let grants = await readGrants(chain, wallets);
     if (organization !== undefined) {
       grants = grantsTo(grants, organization);
       if (grants.length === 0) {
@@ -285,9 +285,9 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       // (of the patient, when known) says which.
       const missing = () => notFound(`Consent/${id} is not held by this gateway, or not yours to read`);
       if (!/^[0-9a-f]{64}$/.test(id)) throw missing();
-      // The grant's patient (its ConsentGranted event), then the Patient linked to that wallet here.
+      // The grant's patient (the indexer's record of its ConsentGranted), then the Patient linked to that wallet here.
       const block = await chain.latestBlock();
-      const wallet = await grantPatient(chain, `0x${id}`, block);
+      const wallet = await grantPatient(chain, `0x${id}`);
       if (wallet === null) throw missing();
       const patientId = await store.findPatientByWallet(formatDidPkh(chain.chainId, wallet));
       if (patientId === undefined) throw missing();

@@ -16,6 +16,7 @@ import { generateSyntheticData, syntheticTransactionBundle } from "../dev/synthe
 import type { SupportedResource } from "../fhir/resources.ts";
 import type { Store } from "../store/store.ts";
 import { testChain, type TestChain } from "./chain.ts";
+import { testIndexer } from "./indexer.ts";
 import { freshStore, testAppConfig, TEST_ADMIN_TOKEN, TEST_LINK_CODE_TOKEN } from "./fixtures.ts";
 
 export const FHIR = "application/fhir+json";
@@ -40,6 +41,8 @@ export interface TestGateway {
   link(patientId: string, account: LocalAccount): Promise<void>;
   /** A FHIR read with a bearer token and a purpose. */
   read(token: string, url: string, purpose?: string, extra?: Partial<InjectOptions>): Promise<LightMyRequestResponse>;
+  /** Waits until the indexer lists are read from has the chain's latest block (no-op without one). */
+  caughtUp(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -50,12 +53,21 @@ export interface TestGatewayOptions {
   /** Keep the database as it is (default: emptied first). */
   keepDatabase?: Store;
   now?: () => Date;
-  /** The indexer lists are read from (a real one: test/indexer, gateway/src/consent/indexer.test.ts). */
-  indexer?: IndexerClient;
+  /**
+   * The indexer lists are read from (INDEXER_URL). Default: the tests' shared indexer of the test
+   * chain (testing/indexer.ts), waited for before every list read (`read` of /fhir/Consent and
+   * /research/). null: no indexer (lists answer 503).
+   */
+  indexer?: IndexerClient | null;
 }
+
+/** Reads that list through the indexer: `read` waits until it has the chain's latest block. */
+const LISTS = /^\/(fhir\/Consent|research\/)/;
 
 export async function testGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const t = await testChain();
+  const shared = options.indexer === undefined ? await testIndexer() : undefined;
+  const indexer = options.indexer === undefined ? shared!.client : (options.indexer ?? undefined);
   const store = options.keepDatabase ?? (await freshStore(options.now ? { now: options.now } : {}));
   const custodian = options.custodian ?? "lab";
   const organization = typeof custodian === "string" ? t.actors[custodian] : custodian.organization;
@@ -77,7 +89,7 @@ export async function testGateway(options: TestGatewayOptions = {}): Promise<Tes
     studyEscrow: t.studyEscrow,
     gatewayKey,
     custodian: organization.address,
-    indexer: options.indexer,
+    indexer,
   });
   const app = buildApp({ config, store, chain });
   await app.ready();
@@ -136,8 +148,9 @@ export async function testGateway(options: TestGatewayOptions = {}): Promise<Tes
     if (res.statusCode !== 200) throw new Error(`link failed: ${res.statusCode} ${res.body}`);
   };
 
-  const read: TestGateway["read"] = (token, url, purpose = "TREAT", extra = {}) =>
-    app.inject({
+  const read: TestGateway["read"] = async (token, url, purpose = "TREAT", extra = {}) => {
+    if (shared && LISTS.test(url)) await shared.caughtUp();
+    return app.inject({
       method: "GET",
       url,
       ...extra,
@@ -148,6 +161,10 @@ export async function testGateway(options: TestGatewayOptions = {}): Promise<Tes
         ...(extra.headers ?? {}),
       },
     });
+  };
 
-  return { app, store, chain, t, config, signIn, ingest, link, read, close: () => app.close() };
+  const caughtUp = async () => {
+    if (shared) await shared.caughtUp();
+  };
+  return { app, store, chain, t, config, signIn, ingest, link, read, caughtUp, close: () => app.close() };
 }
