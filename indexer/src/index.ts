@@ -392,7 +392,14 @@ ponder.on("StudyEscrow:StudyCreated", async ({ event, context }) => {
     paid: 0n,
     reclaimed: 0n,
     participants: 0,
+    attestedEnrolment: false,
   });
+});
+
+ponder.on("StudyEscrow:StudyRequiresAttestation", async ({ event, context }) => {
+  const { db } = context;
+  await keep("StudyEscrow:StudyRequiresAttestation", event, db);
+  await db.update(schema.study, { studyId: event.args.studyId }).set({ attestedEnrolment: true });
 });
 
 ponder.on("StudyEscrow:StudyCustodianAllowed", async ({ event, context }) => {
@@ -444,9 +451,14 @@ ponder.on("StudyEscrow:BudgetReclaimed", async ({ event, context }) => {
 ponder.on("StudyEscrow:StudyCancelled", async ({ event, context }) => {
   const { db } = context;
   await keep("StudyEscrow:StudyCancelled", event, db);
-  await db
-    .update(schema.study, { studyId: event.args.studyId })
-    .set({ cancelledAtBlock: event.block.number, cancelledBy: lower(event.args.actor) });
+  // As the escrow stores a cancellation: it ends the study now, and its enrolment if still open.
+  const now = seconds(event);
+  await db.update(schema.study, { studyId: event.args.studyId }).set((row) => ({
+    cancelledAtBlock: event.block.number,
+    cancelledBy: lower(event.args.actor),
+    endTime: now,
+    enrolmentDeadline: row.enrolmentDeadline > now ? now : row.enrolmentDeadline,
+  }));
 });
 
 ponder.on("StudyEscrow:StudyJoined", async ({ event, context }) => {

@@ -15,7 +15,8 @@ import { desc, eq } from "ponder";
 import { type Address, type PublicClient, createPublicClient, http } from "viem";
 
 import { KINDS, ROLES, categoriesToMask, encodePurpose, purposeScope } from "#sdk/codes.ts";
-import { consentRegistryAbi } from "#sdk/generated/abis.ts";
+import { readStudies, readStudyActivity } from "#sdk/escrow.ts";
+import { consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
 import * as history from "#sdk/history.ts";
 import {
   readDelegates,
@@ -191,6 +192,55 @@ describe("indexer (Ponder) on a real chain", function () {
     expect(await history.historyGrantPatient(ix, grantId)).to.equal(who.patient.address);
     expect(await history.blocksBehind(ix, chainGrants.blockNumber)).to.equal(0);
     expect(await history.blocksBehind(ix, chainGrants.blockNumber + 5n)).to.equal(5);
+  });
+
+  it("answers the studies, enrolment and spend (sdk/history.ts) as the escrow's chain readers (sdk/escrow.ts) do", async () => {
+    const escrow = (account: Parameters<typeof send>[1], functionName: string, args: unknown[]) =>
+      send(rpc, account, deployment.StudyEscrow, studyEscrowAbi, functionName, args);
+    const token = (account: Parameters<typeof send>[1], functionName: string, args: unknown[]) =>
+      send(rpc, account, deployment.RemunerationToken, remunerationTokenAbi, functionName, args);
+    await registry(who.multisig, "reinstate", [who.research.address]);
+    const budget = 10_000n;
+    await token(who.issuer, "mint", [who.research.address, budget * 2n]);
+    await token(who.research, "approve", [deployment.StudyEscrow, budget * 2n]);
+    const now = Number((await chain.getBlock()).timestamp);
+    const study = (attestedEnrolment: boolean) => ({
+      currency: deployment.RemunerationToken,
+      purpose: encodePurpose("HMB"),
+      categories: categoriesToMask(["Observation"]),
+      price: 100n,
+      maxParticipants: 5,
+      enrolmentDeadline: now + 86_400,
+      endTime: now + 30 * 86_400,
+      protocolHash: `0x${"11".repeat(32)}`,
+      custodians: [{ custodian: who.hospital.address, shareBps: 1_000 }],
+      attestedEnrolment,
+    });
+    await escrow(who.research, "createStudy", [study(false), budget]);
+    await escrow(who.research, "createStudy", [study(true), budget]);
+    await escrow(who.patient, "join", [1n]);
+    await escrow(who.patient, "leave", [1n]);
+    await escrow(who.patient, "join", [1n]);
+    await escrow(who.research, "cancelStudy", [2n]);
+    await caughtUp(indexer!, rpc);
+
+    const ix = indexerClient(indexer!.url);
+    const [indexed, onChain] = await Promise.all([
+      history.historyStudies(ix),
+      readStudies(chain, deployment.StudyEscrow),
+    ]);
+    expect(indexed).to.deep.equal(onChain);
+    expect(indexed.studies.map((s) => [s.statusName, s.attestedEnrolment, s.participants])).to.deep.equal([
+      ["Open", false, 1],
+      ["Cancelled", true, 0],
+    ]);
+    for (const id of [1n, 2n]) {
+      expect(await history.historyStudyActivity(ix, id)).to.deep.equal(
+        await readStudyActivity(chain, deployment.StudyEscrow, id),
+      );
+    }
+    expect((await history.historyStudyActivity(ix, 1n)).joins).to.equal(2);
+    await registry(who.multisig, "suspend", [who.research.address, LICENCE]); // as the next tests expect
   });
 
   it("follows a reorganisation of the last blocks: a grant mined on the dropped branch leaves the tables", async () => {

@@ -9,6 +9,7 @@ import { PARTICIPANT_STATUS, type ParticipantStatus, type StudyListing } from "#
 import { studyEscrowAbi } from "#sdk/generated/abis.ts";
 import { joinTypedData, withdrawTypedData } from "#sdk/study.ts";
 import { readWithdrawal } from "#sdk/escrow.ts";
+import { ListLag } from "../../_components/ListLag.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatDate, nowSeconds, shortAddress } from "../../_lib/format.ts";
 import { LEDGER_KEY, call, useLedgerClient, useOrganizations, useTx } from "../../_lib/hooks.ts";
@@ -77,7 +78,7 @@ function useEarnings(patient: Address, currencies: readonly Address[]) {
 /** Research studies: open ones to join (directly or without a fee, through a custodian's gateway),
  * the ones the patient is in, and what the patient earned. */
 export function Studies({ patient }: { patient: Address }) {
-  const { data, isPending, isError } = useStudies();
+  const { data, isPending, isError, lag } = useStudies();
   const studies = data?.studies ?? [];
   const { data: participation } = useParticipation(patient, studies);
   const statusOf = (id: bigint): ParticipantStatus => participation?.get(id) ?? "None";
@@ -94,6 +95,7 @@ export function Studies({ patient }: { patient: Address }) {
         consent for the kinds of data listed, until the study ends; each time a hospital or lab delivers your data to
         the study, you are paid. You can leave at any time; what you earned stays yours.
       </p>
+      <ListLag lag={lag} plain />
       {isPending ? (
         <p aria-busy="true">Reading the studies…</p>
       ) : isError ? (
