@@ -194,6 +194,27 @@ describe("indexer (Ponder) on a real chain", function () {
     expect(await history.blocksBehind(ix, chainGrants.blockNumber + 5n)).to.equal(5);
   });
 
+  it("lists a grant within moments of its receipt (the time from receipt to list is printed; issue 15: within 2 s)", async () => {
+    const now = Number((await chain.getBlock()).timestamp);
+    const ix = indexerClient(indexer!.url);
+    const receipt = await registry(who.patient, "grant", [
+      who.hospital.address,
+      categoriesToMask(["Condition"]),
+      encodePurpose("HOPERAT"),
+      0,
+      now + 3600,
+    ]);
+    const mined = performance.now();
+    for (;;) {
+      const { grants } = await history.historyPatientGrants(ix, who.patient.address);
+      if (grants.some((g) => g.grantedAtBlock === receipt.blockNumber)) break;
+      expect(performance.now() - mined, "the grant never reached the list").to.be.below(30_000);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const ms = performance.now() - mined;
+    console.log(`      receipt to list (indexer polling every 200 ms): ${ms.toFixed(0)} ms`);
+  });
+
   it("answers the studies, enrolment and spend (sdk/history.ts) as the escrow's chain readers (sdk/escrow.ts) do", async () => {
     const escrow = (account: Parameters<typeof send>[1], functionName: string, args: unknown[]) =>
       send(rpc, account, deployment.StudyEscrow, studyEscrowAbi, functionName, args);
