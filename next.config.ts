@@ -9,6 +9,9 @@ const nextConfig: NextConfig = {
   // A build for another chain beside the default one (test/e2e/anvil-app.test.ts): both `next build`
   // and `next start` read it.
   ...(process.env.CONSENTRY_NEXT_DIST_DIR ? { distDir: process.env.CONSENTRY_NEXT_DIST_DIR } : {}),
+  // The app's lists are read on the server from the indexer (app/_server/history.ts): Ponder's
+  // client and tables load from node_modules at run time, never bundled (and never in a browser).
+  serverExternalPackages: ["ponder", "@ponder/client"],
   reactStrictMode: true,
   poweredByHeader: false,
   async headers() {

@@ -183,8 +183,9 @@ export const study = onchainTable(
     paid: t.bigint().notNull(),
     reclaimed: t.bigint().notNull(),
     participants: t.integer().notNull(),
-    /** Joins need a custodian's attestation (StudyRequiresAttestation, fixed at creation). */
+    /** Joins need a custodian's attestation (StudyRequiresAttestation). */
     attestedEnrolment: t.boolean().notNull(),
+    /** Cancelling ends a study: `endTime` becomes the cancellation's time, as the escrow stores it. */
     cancelledAtBlock: t.bigint(),
     cancelledBy: t.hex(),
   }),

@@ -133,7 +133,11 @@ export async function readStudies(
   };
 }
 
-/** A study's enrolment and spend, from its events: who joined and left, what was funded and paid. */
+/**
+ * A study's enrolment and spend, from its events: who joined and left, what was funded and paid.
+ * `readStudyActivity` scans the escrow's logs (the reference the indexer test compares with); the
+ * app reads the same shape from the indexer (`historyStudyActivity`, sdk/history.ts).
+ */
 export interface StudyActivity {
   /** Patients taking part now (their last action was a join). */
   current: Address[];

@@ -11,11 +11,12 @@
  * Server code only: it imports Ponder (about 59 kB gzip in a browser bundle). Not exported from
  * the sdk's index for that reason; import `#sdk/history.ts`.
  */
-import { and, asc, desc, eq } from "ponder";
+import { and, asc, count, desc, eq, sql } from "ponder";
 import { type Address, type Hex, getAddress } from "viem";
 
 import { type IndexerClient, indexerClient, schema } from "../indexer/client.ts";
 import { EMERGENCY_REASON_ON_CHAIN, KINDS, type KindName } from "./codes.ts";
+import type { StudyActivity, StudyListing } from "./escrow.ts";
 import {
   type DelegateEntry,
   type EmergencyEntry,
@@ -250,4 +251,97 @@ export async function historyStudyParticipants(indexer: IndexerClient, studyId: 
     .where(eq(schema.enrolment.studyId, studyId))
     .orderBy(asc(schema.enrolment.joinedAtBlock));
   return rows.map((r) => getAddress(r.patient));
+}
+
+/** Every study of the escrow as it stands at the indexed block (as `readStudies` of sdk/escrow.ts). */
+export async function historyStudies(
+  indexer: IndexerClient,
+): Promise<{ blockNumber: bigint; timestamp: number; studies: StudyListing[] }> {
+  const [at, rows, custodians] = await Promise.all([
+    indexedAt(indexer),
+    indexer.db.select().from(schema.study).orderBy(asc(schema.study.studyId)),
+    indexer.db
+      .select()
+      .from(schema.studyCustodian)
+      .orderBy(asc(schema.studyCustodian.studyId), asc(schema.studyCustodian.slot)),
+  ]);
+  const now = at.timestamp;
+  const byStudy = new Map<bigint, StudyListing["custodians"]>();
+  for (const c of custodians) {
+    const list = byStudy.get(c.studyId) ?? [];
+    list.push({ custodian: getAddress(c.custodian), shareBps: c.shareBps });
+    byStudy.set(c.studyId, list);
+  }
+  return {
+    ...at,
+    studies: rows.map((s): StudyListing => {
+      const cancelled = s.cancelledAtBlock !== null;
+      return {
+        id: s.studyId,
+        researcher: getAddress(s.researcher),
+        purpose: s.purpose,
+        categories: s.categories,
+        currency: getAddress(s.currency),
+        enrolmentDeadline: Number(s.enrolmentDeadline),
+        endTime: Number(s.endTime),
+        statusName: cancelled ? "Cancelled" : "Open",
+        price: s.price,
+        budget: s.budget,
+        maxParticipants: s.maxParticipants,
+        participants: s.participants,
+        protocolHash: s.protocolHash,
+        custodians: byStudy.get(s.studyId) ?? [],
+        attestedEnrolment: s.attestedEnrolment,
+        enrolling: !cancelled && now < Number(s.enrolmentDeadline),
+        over: now >= Number(s.endTime),
+      };
+    }),
+  };
+}
+
+/** A study's enrolment and spend (as `readStudyActivity` of sdk/escrow.ts). */
+export async function historyStudyActivity(indexer: IndexerClient, studyId: bigint): Promise<StudyActivity> {
+  const events = (name: string) =>
+    indexer.db
+      .select({ n: count() })
+      .from(schema.chainEvent)
+      .where(
+        and(
+          eq(schema.chainEvent.contract, "StudyEscrow"),
+          eq(schema.chainEvent.name, name),
+          eq(sql`${schema.chainEvent.args}->>'studyId'`, studyId.toString()),
+        ),
+      );
+  const [study, enrolments, deliveries, joins, leaves] = await Promise.all([
+    indexer.db.select().from(schema.study).where(eq(schema.study.studyId, studyId)),
+    indexer.db
+      .select()
+      .from(schema.enrolment)
+      .where(eq(schema.enrolment.studyId, studyId))
+      .orderBy(asc(schema.enrolment.joinedAtBlock)),
+    indexer.db
+      .select({
+        paid: schema.delivery.paid,
+        patientAmount: schema.delivery.patientAmount,
+        custodianAmount: schema.delivery.custodianAmount,
+      })
+      .from(schema.delivery)
+      .where(eq(schema.delivery.studyId, studyId)),
+    events("StudyJoined"),
+    events("StudyLeft"),
+  ]);
+  const paid = deliveries.filter((d) => d.paid);
+  const sum = (values: bigint[]) => values.reduce((a, b) => a + b, 0n);
+  return {
+    current: enrolments.filter((e) => e.active).map((e) => getAddress(e.patient)),
+    left: enrolments.filter((e) => !e.active).map((e) => getAddress(e.patient)),
+    joins: Number(joins[0]?.n ?? 0),
+    leaves: Number(leaves[0]?.n ?? 0),
+    funded: study[0]?.funded ?? 0n,
+    deliveriesPaid: paid.length,
+    deliveriesSkipped: deliveries.length - paid.length,
+    paidToPatients: sum(paid.map((d) => d.patientAmount)),
+    paidToCustodians: sum(paid.map((d) => d.custodianAmount)),
+    reclaimed: study[0]?.reclaimed ?? 0n,
+  };
 }

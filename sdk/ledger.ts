@@ -4,8 +4,10 @@
  * the registry's events (filtered by the indexed patient or delegate) and its views, so a wallet
  * app, a gateway's `GET /fhir/Consent?patient=…` and a provider's backend see the same thing.
  *
- * Log scans from block 0 suit the local chain and small deployments; an event indexer that would
- * serve the same shapes at scale is planned, not built (docs/architecture.md, "Reads and decisions").
+ * These readers scan logs from block 0 (or `fromBlock`): lists shown to people come from the indexer
+ * instead (sdk/history.ts, same shapes; the app through its server). They remain the reference the
+ * indexer test compares with, and the gateway's Consent listing without INDEXER_URL
+ * (docs/architecture.md, "Reads and decisions").
  */
 import type { Address, Hex, PublicClient } from "viem";
 

@@ -4,7 +4,7 @@
  * (validate → [sign a permit or a relayed action] → simulate → sign → pending → confirmed | failed)
  * with reverts in plain words.
  */
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from "react";
 import type { Abi, Address, ContractFunctionArgs, ContractFunctionName, Hash } from "viem";
 import { useBlockNumber, useConfig, useConnection, usePublicClient } from "wagmi";
@@ -12,12 +12,12 @@ import { simulateContract, waitForTransactionReceipt, writeContract } from "wagm
 
 import { explainTransactionError } from "#sdk/errors.ts";
 import { consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
-import { findOrganization, readOrganizations } from "#sdk/ledger.ts";
+import { type Organization, findOrganization } from "#sdk/ledger.ts";
 import { formatDateTime, nowSeconds } from "./format.ts";
+import { LEDGER_KEY, refreshWhenIndexed, useHistory } from "./history.ts";
 import { appChain, registryAddress } from "./wagmi.ts";
 
-/** Every ledger query key starts with this, so one invalidation refreshes them all. */
-export const LEDGER_KEY = "consentry-ledger";
+export { LEDGER_KEY };
 
 const noop = () => () => {};
 /** False during the server render and hydration, true after: for what only the browser knows. */
@@ -39,7 +39,10 @@ export function useNow(everyMs = 15_000): number {
   return now;
 }
 
-/** Re-reads every ledger query when a new block arrives (a local chain mines on each transaction). */
+/**
+ * Re-reads every ledger query when a new block arrives (a local chain mines on each transaction);
+ * the block watched is also the "latest" a list from the indexer compares itself with.
+ */
 export function useRefreshOnNewBlock(): void {
   const queryClient = useQueryClient();
   const { data: blockNumber } = useBlockNumber({ watch: true, chainId: appChain.id });
@@ -53,14 +56,9 @@ export function useLedgerClient() {
   return usePublicClient({ chainId: appChain.id });
 }
 
-/** The organizations of the registry, with a lookup by address. */
+/** The organizations of the registry (from the indexer), with a lookup by address. */
 export function useOrganizations() {
-  const client = useLedgerClient();
-  const query = useQuery({
-    queryKey: [LEDGER_KEY, "organizations", registryAddress],
-    queryFn: () => readOrganizations(client!, { registry: registryAddress! }),
-    enabled: !!client && !!registryAddress,
-  });
+  const query = useHistory<Organization[]>("organizations", registryAddress ? {} : null);
   const organizations = useMemo(() => query.data ?? [], [query.data]);
   const nameOf = useCallback((address: Address) => findOrganization(organizations, address)?.name, [organizations]);
   return { ...query, organizations, nameOf };
@@ -161,7 +159,8 @@ export function useTx() {
           return false;
         }
         setStatus({ phase: "confirmed", hash });
-        await queryClient.invalidateQueries({ queryKey: [LEDGER_KEY] });
+        // The lists come from the indexer: read them again once it has indexed this block.
+        await refreshWhenIndexed(queryClient, receipt.blockNumber);
         return true;
       } catch (error) {
         setStatus({ phase: "failed", message: explain(error), ...(hash ? { hash } : {}) });

@@ -1,24 +1,24 @@
 /**
- * Studies of the StudyEscrow, shared by the patient portal and the research console: the list (one
- * read of every study at one block), the currencies' symbols and decimals, amounts and purposes in
- * words.
+ * Studies of the StudyEscrow, shared by the patient portal and the research console: the list (from
+ * the indexer, as it stood at the block it had reached), the currencies' symbols and decimals (read
+ * from the tokens), amounts and purposes in words.
  */
 import { useQuery } from "@tanstack/react-query";
 import { useCallback, useMemo } from "react";
 import { type Address, formatUnits } from "viem";
 
 import { PURPOSES, decodePurpose, describeScope } from "#sdk/codes.ts";
-import { type StudyListing, custodianShare, readStudies, readTokenInfo } from "#sdk/escrow.ts";
-import { LEDGER_KEY, useLedgerClient } from "./hooks.ts";
+import { type StudyListing, custodianShare, readTokenInfo } from "#sdk/escrow.ts";
+import { useHistory } from "./history.ts";
+import { useLedgerClient } from "./hooks.ts";
 import { escrowAddress } from "./wagmi.ts";
 
+/** Every study of the escrow, with the time of the block the indexer had reached (its "now"). */
 export function useStudies() {
-  const client = useLedgerClient();
-  return useQuery({
-    queryKey: [LEDGER_KEY, "studies", escrowAddress],
-    queryFn: () => readStudies(client!, escrowAddress!),
-    enabled: !!client && !!escrowAddress,
-  });
+  return useHistory<{ blockNumber: bigint; timestamp: number; studies: StudyListing[] }>(
+    "studies",
+    escrowAddress ? {} : null,
+  );
 }
 
 export interface TokenInfo {

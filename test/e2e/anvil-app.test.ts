@@ -4,7 +4,8 @@
  * (`next build` + `next start`, into .next/chain-31338) with its chain from NEXT_PUBLIC_CONSENTRY_*
  * only. A patient whose wallet starts on chain 1 and does not know chain 31338 connects, is asked to
  * switch, the app adds the chain to the wallet (EIP-3085) and switches; the patient grants and
- * revokes, each transaction linked to the explorer.
+ * revokes, each transaction linked to the explorer. The app's lists come from an indexer of that
+ * chain (indexer/start.ts), at the INDEXER_URL given to `next start`.
  */
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -17,7 +18,9 @@ import { type Address, createPublicClient, defineChain, http } from "viem";
 
 import { findChromium } from "../../scripts/lib/chromium.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
+import type { Deployment } from "#sdk/deployments.ts";
 import { CHAIN_ID, KEYS, deployStablecoin, freePort, run, start, startAnvil, stop, who } from "../anvil/lib.ts";
+import { type RunningIndexer, caughtUp, runIndexer } from "../indexer/lib.ts";
 import { HOST, NEXT_CLI, answers } from "./lib/processes.ts";
 import { WALLET_ICON, WALLET_NAME, installTestWallet, walletRpc } from "./lib/wallet.ts";
 
@@ -28,6 +31,7 @@ describe("the app built for anvil (chain 31338): a patient grants and revokes th
   const dir = mkdtempSync(path.join(tmpdir(), "consentry-anvil-app-"));
   let anvil: ChildProcess | undefined;
   let server: ChildProcess | undefined;
+  let indexer: RunningIndexer | undefined;
   let browser: Browser | undefined;
   let page: Page;
   let rpc: string;
@@ -61,12 +65,15 @@ describe("the app built for anvil (chain 31338): a patient grants and revokes th
       ANVIL_RPC_URL: rpc,
       GOVERNANCE_PRIVATE_KEY: KEYS[1],
     });
-    registry = (
+    const deployment = (
       (await import("#sdk/generated/deployments.json", { with: { type: "json" } })).default as Record<
         string,
-        { ConsentRegistry: Address }
+        Deployment
       >
-    )[String(CHAIN_ID)]!.ConsentRegistry;
+    )[String(CHAIN_ID)]!;
+    registry = deployment.ConsentRegistry!;
+    indexer = await runIndexer(rpc, deployment, path.join(dir, "indexer"));
+    await caughtUp(indexer, rpc);
 
     const appEnv = {
       NEXT_TELEMETRY_DISABLED: "1",
@@ -85,7 +92,7 @@ describe("the app built for anvil (chain 31338): a patient grants and revokes th
     baseUrl = `http://${HOST}:${port}`;
     ({ child: server } = await start(
       [process.execPath, NEXT_CLI, "start", "-H", HOST, "-p", String(port)],
-      appEnv,
+      { ...appEnv, INDEXER_URL: indexer.url },
       /Ready|started server|Local:/i,
     ));
     for (let i = 0; i < 100 && !(await answers(baseUrl)); i++) await new Promise((r) => setTimeout(r, 300));
@@ -118,6 +125,7 @@ describe("the app built for anvil (chain 31338): a patient grants and revokes th
   after(async () => {
     await browser?.close();
     await stop(server);
+    await stop(indexer?.child);
     await stop(anvil);
     rmSync(dir, { recursive: true, force: true });
   });

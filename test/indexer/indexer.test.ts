@@ -15,7 +15,8 @@ import { desc, eq } from "ponder";
 import { type Address, type PublicClient, createPublicClient, http, keccak256, toHex } from "viem";
 
 import { KINDS, ROLES, categoriesToMask, encodePurpose, purposeScope } from "#sdk/codes.ts";
-import { consentRegistryAbi } from "#sdk/generated/abis.ts";
+import { readStudies, readStudyActivity } from "#sdk/escrow.ts";
+import { consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
 import * as history from "#sdk/history.ts";
 import {
   readDelegates,
@@ -199,6 +200,77 @@ describe("indexer (Ponder) on a real chain", function () {
     expect(await history.historyGrantPatient(ix, grantId)).to.equal(who.patient.address);
     expect(await history.blocksBehind(ix, chainGrants.blockNumber)).to.equal(0);
     expect(await history.blocksBehind(ix, chainGrants.blockNumber + 5n)).to.equal(5);
+  });
+
+  it("lists a grant within moments of its receipt (the time from receipt to list is printed; issue 15: within 2 s)", async () => {
+    const now = Number((await chain.getBlock()).timestamp);
+    const ix = indexerClient(indexer!.url);
+    const receipt = await registry(who.patient, "grant", [
+      who.hospital.address,
+      categoriesToMask(["Condition"]),
+      encodePurpose("HOPERAT"),
+      0,
+      now + 3600,
+    ]);
+    const mined = performance.now();
+    for (;;) {
+      const { grants } = await history.historyPatientGrants(ix, who.patient.address);
+      if (grants.some((g) => g.grantedAtBlock === receipt.blockNumber)) break;
+      expect(performance.now() - mined, "the grant never reached the list").to.be.below(30_000);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const ms = performance.now() - mined;
+    console.log(`      receipt to list (indexer polling every 200 ms): ${ms.toFixed(0)} ms`);
+  });
+
+  it("answers the studies, enrolment and spend (sdk/history.ts) as the escrow's chain readers (sdk/escrow.ts) do", async () => {
+    const escrow = (account: Parameters<typeof send>[1], functionName: string, args: unknown[]) =>
+      send(rpc, account, deployment.StudyEscrow, studyEscrowAbi, functionName, args);
+    const token = (account: Parameters<typeof send>[1], functionName: string, args: unknown[]) =>
+      send(rpc, account, deployment.RemunerationToken, remunerationTokenAbi, functionName, args);
+    // The token's issuer as a research organization of its own (the tests after this one count
+    // the grants of who.research).
+    await registry(who.multisig, "accredit", [who.issuer.address, KINDS.RESEARCHER, "Issuer Research", "", LICENCE]);
+    const budget = 10_000n;
+    await token(who.issuer, "mint", [who.issuer.address, budget * 2n]);
+    await token(who.issuer, "approve", [deployment.StudyEscrow, budget * 2n]);
+    const now = Number((await chain.getBlock()).timestamp);
+    const study = (attestedEnrolment: boolean) => ({
+      currency: deployment.RemunerationToken,
+      purpose: encodePurpose("HMB"),
+      categories: categoriesToMask(["Observation"]),
+      price: 100n,
+      maxParticipants: 5,
+      enrolmentDeadline: now + 86_400,
+      endTime: now + 30 * 86_400,
+      protocolHash: `0x${"11".repeat(32)}`,
+      custodians: [{ custodian: who.hospital.address, shareBps: 1_000 }],
+      attestedEnrolment,
+    });
+    await escrow(who.issuer, "createStudy", [study(false), budget]);
+    await escrow(who.issuer, "createStudy", [study(true), budget]);
+    await escrow(who.patient, "join", [1n]);
+    await escrow(who.patient, "leave", [1n]);
+    await escrow(who.patient, "join", [1n]);
+    await escrow(who.issuer, "cancelStudy", [2n]);
+    await caughtUp(indexer!, rpc);
+
+    const ix = indexerClient(indexer!.url);
+    const [indexed, onChain] = await Promise.all([
+      history.historyStudies(ix),
+      readStudies(chain, deployment.StudyEscrow),
+    ]);
+    expect(indexed).to.deep.equal(onChain);
+    expect(indexed.studies.map((s) => [s.statusName, s.attestedEnrolment, s.participants])).to.deep.equal([
+      ["Open", false, 1],
+      ["Cancelled", true, 0],
+    ]);
+    for (const id of [1n, 2n]) {
+      expect(await history.historyStudyActivity(ix, id)).to.deep.equal(
+        await readStudyActivity(chain, deployment.StudyEscrow, id),
+      );
+    }
+    expect((await history.historyStudyActivity(ix, 1n)).joins).to.equal(2);
   });
 
   it("follows a reorganisation of the last blocks: a grant mined on the dropped branch leaves the tables", async () => {

@@ -28,17 +28,7 @@ const ALLOWED: Record<string, string> = {
 };
 
 /** Files that still scan for a list (or a decision made by a log scan), and what fixes them. */
-const KNOWN: Record<string, string> = {
-  "gateway/src/routes/relay.ts":
-    "grantInForce (whether a patient's relays are paid for) scans the registry's events through readPatientGrants: a decision, so it should read the grant ids from the indexer and decide each with getGrant at the latest block",
-  // The web app's lists, being moved to the indexer by the idx-app branch at the time of writing.
-  "app/provider/_components/PatientConsents.tsx": "a patient's consents (readPatientGrants): idx-app",
-  "app/research/_components/OrganizationStudies.tsx": "a study's activity (readStudyActivity): idx-app",
-  "app/governance/_components/Members.tsx": "members and offers (readMembers, readMembershipOffers): idx-app",
-  "app/governance/_components/EmergencyLog.tsx": "the break-glass log (readEmergencyLog): idx-app",
-  "app/(patient)/_hooks/useLedger.ts":
-    "grants, delegates, openings, patients acted for (readPatientGrants, …): idx-app",
-};
+const KNOWN: Record<string, string> = {};
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
 
 import { expect } from "chai";
@@ -85,7 +85,26 @@ describe("npm start (scripts/stack.ts)", function () {
         expect(readFileSync(`.data/logs/gateway-${custodian}.log`, "utf8")).to.match(/"url":"\/fhir\/metadata"/);
       }
       expect(stack.output()).not.to.match(/"reqId"|incoming request/);
-      expect(stack.output()).to.match(/logs of the chain, the gateways and the web app: \.data\/logs\//);
+      expect(stack.output()).to.match(/logs of the chain, the indexer, the gateways and the web app: \.data\/logs\//);
+      // The indexer: caught up when the stack says it is ready, a fresh index of its own for this chain,
+      // and the web app's lists come from it (through the app's server, never the browser).
+      expect(stack.output()).to.match(/indexer +http:\/\/127\.0\.0\.1:42069/);
+      const status = (await (await fetch("http://127.0.0.1:42069/status")).json()) as Record<
+        string,
+        { id: number; block: { number: number } }
+      >;
+      const indexed = Object.values(status)[0]!;
+      expect(indexed.id).to.equal(31337);
+      expect(indexed.block.number).to.be.at.least(Number(await client.getBlockNumber()) - 1);
+      expect(readdirSync(".data/indexer").filter((e) => e.startsWith("31337-"))).to.have.length(1);
+      const organizations = await fetch("http://127.0.0.1:3000/api/history/organizations");
+      expect(organizations.status, await organizations.clone().text()).to.equal(200);
+      const body = (await organizations.json()) as { indexed: { chainId: number }; data: { name: string }[] };
+      expect(body.indexed.chainId).to.equal(31337);
+      expect(body.data.map((o) => o.name)).to.include("St. Example Hospital");
+      const bad = await fetch("http://127.0.0.1:3000/api/history/grants?patient=alice");
+      expect(bad.status).to.equal(400);
+      expect(((await bad.json()) as { error: string }).error).to.match(/patient must be an address/);
       // The README's example of a provider's own backend (the sdk by its name), against this chain:
       // the clinician holds no consent of alice's yet.
       const example = spawnSync(
@@ -113,6 +132,11 @@ describe("npm start (scripts/stack.ts)", function () {
       );
       expect(alive, `the gateway on ${port} still answers after Ctrl-C`).to.equal(false);
     }
+    const indexerAlive = await fetch("http://127.0.0.1:42069/health").then(
+      () => true,
+      () => false,
+    );
+    expect(indexerAlive, "the indexer still answers after Ctrl-C").to.equal(false);
   });
 
   it("fails with a clear message when port 8545 is taken", async () => {

@@ -4,6 +4,7 @@ import { type Address, getAddress, isAddress } from "viem";
 
 import type { DelegateEntry } from "#sdk/ledger.ts";
 import { ErrorSummary, type FieldProblem } from "../../_components/ErrorSummary.tsx";
+import { ListLag } from "../../_components/ListLag.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatDate, untilWords } from "../../_lib/format.ts";
 import { useContractTx, useNow } from "../../_lib/hooks.ts";
@@ -12,8 +13,8 @@ import { useDelegates, usePatientsActedFor } from "../_hooks/useLedger.ts";
 
 /** Delegates (guardians, caregivers) the patient appoints and removes, and whom this account acts for. */
 export function Delegates({ patient }: { patient: Address }) {
-  const { data: delegates = [], isPending } = useDelegates(patient);
-  const { data: actingFor = [] } = usePatientsActedFor(patient);
+  const { data: delegates = [], isPending, lag } = useDelegates(patient);
+  const { data: actingFor = [], lag: actingForLag } = usePatientsActedFor(patient);
   const now = useNow();
   // One status for removals, below the list: a removed row disappears, its outcome must not.
   const removal = useContractTx();
@@ -26,6 +27,7 @@ export function Delegates({ patient }: { patient: Address }) {
         A delegate, such as a guardian or caregiver, can give and revoke consent on your behalf until the date you
         choose. You can remove a delegate at any time.
       </p>
+      <ListLag lag={lag} plain />
       {isPending ? (
         <p aria-busy="true">Reading your delegates…</p>
       ) : delegates.length === 0 ? (
@@ -50,6 +52,7 @@ export function Delegates({ patient }: { patient: Address }) {
       <TxStatusLine status={removal.status} confirmed={`${removed} can no longer act for you.`} />
       <AppointForm />
       <h3 id="acting-for-heading">Patients you act for</h3>
+      <ListLag lag={actingForLag} plain />
       {actingFor.length === 0 ? (
         <p>Nobody has appointed you as their delegate.</p>
       ) : (

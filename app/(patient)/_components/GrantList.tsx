@@ -6,6 +6,7 @@ import { useChainId, useConfig } from "wagmi";
 import { PURPOSES, decodePurpose, describeScope } from "#sdk/codes.ts";
 import type { GrantState } from "#sdk/fhir.ts";
 import { type EarlierGrant, type LedgerGrant, grantState, toConsentBundle, toGrantRecord } from "#sdk/ledger.ts";
+import { ListLag } from "../../_components/ListLag.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatDate, grantSentence } from "../../_lib/format.ts";
 import { useContractTx, useNow, useOrganizations } from "../../_lib/hooks.ts";
@@ -48,7 +49,7 @@ function purposeWords(purpose: bigint): string {
 
 /** The patient's grants, active first, each in plain words; revoke one, revoke all, export. */
 export function GrantList({ patient }: { patient: Address }) {
-  const { data, isPending, isError } = usePatientGrants(patient);
+  const { data, isPending, isError, lag } = usePatientGrants(patient);
   const grants = data?.grants;
   const { nameOf } = useOrganizations();
   // The later of the browser's clock and the chain's: a grant mined a moment ago is already active.
@@ -80,6 +81,7 @@ export function GrantList({ patient }: { patient: Address }) {
   return (
     <section className="card" aria-labelledby="grants-heading">
       <h2 id="grants-heading">Who may use your records</h2>
+      <ListLag lag={lag} plain />
       {isPending ? (
         <p aria-busy="true">Reading your consents…</p>
       ) : isError ? (

@@ -8,6 +8,7 @@ import { simulateContract } from "wagmi/actions";
 import { PARTICIPANT_STATUS, type ParticipantStatus, type StudyListing } from "#sdk/escrow.ts";
 import { studyEscrowAbi } from "#sdk/generated/abis.ts";
 import { readWithdrawal } from "#sdk/escrow.ts";
+import { ListLag } from "../../_components/ListLag.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { decodePurpose } from "#sdk/codes.ts";
 import { formatDate, nowSeconds, shortAddress } from "../../_lib/format.ts";
@@ -108,7 +109,7 @@ function useJoinFee(studyId: bigint, patient: Address, enabled: boolean): string
 /** Research studies: open ones to join (directly or without a fee, through a custodian's gateway),
  * the ones the patient is in, and what the patient earned. */
 export function Studies({ patient }: { patient: Address }) {
-  const { data, isPending, isError } = useStudies();
+  const { data, isPending, isError, lag } = useStudies();
   const studies = data?.studies ?? [];
   const { data: participation } = useParticipation(patient, studies);
   const statusOf = (id: bigint): ParticipantStatus => participation?.get(id) ?? "None";
@@ -136,6 +137,7 @@ export function Studies({ patient }: { patient: Address }) {
           its study before it starts. You can take what you earn out to your wallet.
         </p>
       ) : null}
+      <ListLag lag={lag} plain />
       {isPending ? (
         <p aria-busy="true">Reading the studies…</p>
       ) : isError ? (

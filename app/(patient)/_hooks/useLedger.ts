@@ -1,39 +1,25 @@
 /**
- * The patient's ledger, read through wagmi's public client: grants, delegates, the patients this
- * account acts for and open emergency access. Reads are refreshed by `useRefreshOnNewBlock`.
+ * The patient's ledger, read from the indexer through the app's server (app/_lib/history.ts):
+ * grants, delegates, the patients this account acts for and open emergency access. Each answer
+ * carries `lag` when the indexer is behind the chain. Reads are refreshed by `useRefreshOnNewBlock`
+ * and, after the patient's own transaction, once the indexer has reached its block.
  */
-import { useQuery } from "@tanstack/react-query";
 import type { Address } from "viem";
 
-import { readDelegates, readOpenEmergencies, readPatientGrants, readPatientsActedFor } from "#sdk/ledger.ts";
-import { LEDGER_KEY, useLedgerClient } from "../../_lib/hooks.ts";
+import type { DelegateEntry, EmergencyEntry, PatientGrants } from "#sdk/ledger.ts";
+import { useHistory } from "../../_lib/history.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";
 
-function useLedgerQuery<T>(
-  name: string,
-  account: Address | undefined,
-  read: (client: NonNullable<ReturnType<typeof useLedgerClient>>, registry: Address, account: Address) => Promise<T>,
-) {
-  const client = useLedgerClient();
-  return useQuery({
-    queryKey: [LEDGER_KEY, name, registryAddress, account],
-    queryFn: () => read(client!, registryAddress!, account!),
-    enabled: !!client && !!registryAddress && !!account,
-  });
-}
+const by = (name: string, account: Address | undefined) => (registryAddress && account ? { [name]: account } : null);
 
 export const usePatientGrants = (patient: Address | undefined) =>
-  useLedgerQuery("grants", patient, (client, registry, a) => readPatientGrants(client, { registry, patient: a }));
+  useHistory<PatientGrants>("grants", by("patient", patient));
 
 export const useDelegates = (patient: Address | undefined) =>
-  useLedgerQuery("delegates", patient, (client, registry, a) => readDelegates(client, { registry, patient: a }));
+  useHistory<DelegateEntry[]>("delegates", by("patient", patient));
 
 export const usePatientsActedFor = (delegate: Address | undefined) =>
-  useLedgerQuery("acting-for", delegate, (client, registry, a) =>
-    readPatientsActedFor(client, { registry, delegate: a }),
-  );
+  useHistory<DelegateEntry[]>("acting-for", by("delegate", delegate));
 
 export const useOpenEmergencies = (patient: Address | undefined) =>
-  useLedgerQuery("emergencies", patient, (client, registry, a) =>
-    readOpenEmergencies(client, { registry, patient: a }),
-  );
+  useHistory<EmergencyEntry[]>("emergencies", by("patient", patient));

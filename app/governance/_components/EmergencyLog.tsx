@@ -1,10 +1,11 @@
 "use client";
-import { useQuery } from "@tanstack/react-query";
 import { useId } from "react";
 
-import { readEmergencyLog } from "#sdk/ledger.ts";
+import type { EmergencyLogEntry } from "#sdk/ledger.ts";
+import { ListLag } from "../../_components/ListLag.tsx";
 import { formatDateTime, shortAddress } from "../../_lib/format.ts";
-import { LEDGER_KEY, useLedgerClient, useOrganizations } from "../../_lib/hooks.ts";
+import { useHistory } from "../../_lib/history.ts";
+import { useOrganizations } from "../../_lib/hooks.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";
 
 const STATE_WORDS = { open: "Open", closed: "Closed early", expired: "Ended" } as const;
@@ -13,30 +14,27 @@ const STATE_BADGE = { open: "badge-revoked", closed: "badge-expired", expired: "
 /** Every break-glass opening, newest first: who, for which patient, why, until when, and how it ended. */
 export function EmergencyLog() {
   const id = useId();
-  const client = useLedgerClient();
   const { nameOf } = useOrganizations();
   const {
     data = [],
     isPending,
     isError,
-  } = useQuery({
-    queryKey: [LEDGER_KEY, "emergency-log", registryAddress],
-    enabled: !!client && !!registryAddress,
-    queryFn: () => readEmergencyLog(client!, { registry: registryAddress! }),
-  });
+    lag,
+  } = useHistory<EmergencyLogEntry[]>("emergency-log", registryAddress ? {} : null);
   return (
     <section className="card" aria-labelledby={`${id}-heading`}>
       <h2 id={`${id}-heading`}>Emergency access (break-glass) log</h2>
       <p>
-        Every time a clinician opened a patient&apos;s records without consent, from the chain&apos;s events. The reason
-        is not on the chain (it would tell anyone why the patient needed emergency care), only a commitment to it: the
-        custodians that released records hold the reason, checked against that commitment, in their access logs.
+        Every time a clinician opened a patient&apos;s records without consent. The reason is not on the chain (it would
+        tell anyone why the patient needed emergency care), only a commitment to it: the custodians that released
+        records hold the reason, checked against that commitment, in their access logs.
       </p>
+      <ListLag lag={lag} />
       {isPending ? (
         <p aria-busy="true">Reading the openings…</p>
       ) : isError ? (
         <p className="notice" role="alert">
-          The openings could not be read from the chain.
+          The openings could not be read just now.
         </p>
       ) : data.length === 0 ? (
         <p>No emergency access was ever opened.</p>

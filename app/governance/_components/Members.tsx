@@ -1,15 +1,16 @@
 "use client";
-import { useQuery } from "@tanstack/react-query";
 import { type FormEvent, useId, useState } from "react";
 import type { Address } from "viem";
 
 import { ROLES, type RoleName } from "#sdk/codes.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
-import { findOrganization, readMembers, readMembershipOffers } from "#sdk/ledger.ts";
+import { type MemberEntry, type MembershipOfferEntry, findOrganization } from "#sdk/ledger.ts";
+import { ListLag } from "../../_components/ListLag.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { parseAddressInput } from "../../_lib/address.ts";
 import { shortAddress } from "../../_lib/format.ts";
-import { LEDGER_KEY, call, useLedgerClient, useOrganizations, useTx } from "../../_lib/hooks.ts";
+import { useHistory } from "../../_lib/history.ts";
+import { call, useOrganizations, useTx } from "../../_lib/hooks.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";
 
 const ROLE_WORDS: Record<Exclude<RoleName, "ORGANIZATION">, string> = {
@@ -24,15 +25,13 @@ const roleName = (role: number) => MEMBER_ROLES.find((r) => ROLES[r] === role);
 /** The membership offers made to the connected account: it becomes a member only by accepting one. */
 export function MembershipOffers({ account }: { account: Address }) {
   const id = useId();
-  const client = useLedgerClient();
   const { nameOf } = useOrganizations();
   const tx = useTx();
   const [confirmed, setConfirmed] = useState("Done.");
-  const { data: offers = [] } = useQuery({
-    queryKey: [LEDGER_KEY, "membership-offers", registryAddress, account],
-    enabled: !!client && !!registryAddress,
-    queryFn: () => readMembershipOffers(client!, { registry: registryAddress!, member: account }),
-  });
+  const { data: offers = [] } = useHistory<MembershipOfferEntry[]>(
+    "membership-offers",
+    registryAddress ? { member: account } : null,
+  );
   if (offers.length === 0) return null;
   return (
     <section className="card" aria-labelledby={`${id}-heading`}>
@@ -77,22 +76,20 @@ export function MembershipOffers({ account }: { account: Address }) {
  * accepts) and remove members; governance may remove any member. */
 export function Members({ manages, governs = false }: { manages: Address | null; governs?: boolean }) {
   const id = useId();
-  const client = useLedgerClient();
   const { organizations, nameOf } = useOrganizations();
   const [chosen, setChosen] = useState<string>("");
   const organization = (chosen || manages || organizations[0]?.address || "") as Address | "";
-  const { data: members = [], isPending } = useQuery({
-    queryKey: [LEDGER_KEY, "members", registryAddress, organization],
-    enabled: !!client && !!organization,
-    queryFn: () => readMembers(client!, { registry: registryAddress!, organization: organization as Address }),
-  });
+  const {
+    data: members = [],
+    isPending,
+    lag,
+  } = useHistory<MemberEntry[]>("members", registryAddress && organization ? { organization } : null);
   const canManage = !!manages && !!organization && manages.toLowerCase() === organization.toLowerCase();
   const canRemove = canManage || governs;
-  const { data: offers = [] } = useQuery({
-    queryKey: [LEDGER_KEY, "membership-offers", registryAddress, organization],
-    enabled: !!client && !!organization && canManage,
-    queryFn: () => readMembershipOffers(client!, { registry: registryAddress!, organization: organization as Address }),
-  });
+  const { data: offers = [] } = useHistory<MembershipOfferEntry[]>(
+    "membership-offers",
+    registryAddress && organization && canManage ? { organization } : null,
+  );
   const orgName = organization ? (nameOf(organization) ?? shortAddress(organization)) : "";
   const tx = useTx();
   const [confirmed, setConfirmed] = useState("Done.");
@@ -114,6 +111,7 @@ export function Members({ manages, governs = false }: { manages: Address | null;
           ))}
         </select>
       </div>
+      <ListLag lag={lag} />
       {isPending && organization ? (
         <p aria-busy="true">Reading the members…</p>
       ) : members.length === 0 ? (

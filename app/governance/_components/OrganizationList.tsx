@@ -5,6 +5,7 @@ import { stringToHex } from "viem";
 import { KIND_WORDS } from "#sdk/errors.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import type { Organization } from "#sdk/ledger.ts";
+import { ListLag } from "../../_components/ListLag.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { call, useOrganizations, useTx } from "../../_lib/hooks.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";
@@ -22,7 +23,7 @@ const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 export function OrganizationList({ governs }: { governs: boolean }) {
   const id = useId();
-  const { organizations, isPending } = useOrganizations();
+  const { organizations, isPending, lag } = useOrganizations();
   const tx = useTx();
   const dialog = useRef<HTMLDialogElement>(null);
   const [target, setTarget] = useState<Organization | null>(null);
@@ -37,6 +38,7 @@ export function OrganizationList({ governs }: { governs: boolean }) {
   return (
     <section className="card" aria-labelledby={`${id}-heading`}>
       <h2 id={`${id}-heading`}>Accredited organizations</h2>
+      <ListLag lag={lag} />
       {isPending ? (
         <p aria-busy="true">Reading the registry…</p>
       ) : organizations.length === 0 ? (

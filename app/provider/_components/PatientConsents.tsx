@@ -1,12 +1,13 @@
 "use client";
-import { useQuery } from "@tanstack/react-query";
 import { useId } from "react";
 import type { Address } from "viem";
 
 import type { GrantState } from "#sdk/fhir.ts";
-import { grantState, readPatientGrants } from "#sdk/ledger.ts";
+import { type PatientGrants, grantState } from "#sdk/ledger.ts";
+import { ListLag } from "../../_components/ListLag.tsx";
 import { formatDate, grantSentence, shortAddress } from "../../_lib/format.ts";
-import { LEDGER_KEY, useLedgerClient, useNow } from "../../_lib/hooks.ts";
+import { useHistory } from "../../_lib/history.ts";
+import { useNow } from "../../_lib/hooks.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";
 
 const STATE_WORDS: Record<GrantState, string> = {
@@ -28,12 +29,7 @@ export function PatientConsents({
   organizationName: string;
 }) {
   const id = useId();
-  const client = useLedgerClient();
-  const { data, isPending, isError } = useQuery({
-    queryKey: [LEDGER_KEY, "grants", registryAddress, patient],
-    enabled: !!client && !!registryAddress,
-    queryFn: () => readPatientGrants(client!, { registry: registryAddress!, patient }),
-  });
+  const { data, isPending, isError, lag } = useHistory<PatientGrants>("grants", registryAddress ? { patient } : null);
   const now = Math.max(useNow(), data?.timestamp ?? 0);
   const grants = (data?.grants ?? [])
     .filter((g) => g.grantee.toLowerCase() === organization.toLowerCase())
@@ -43,11 +39,12 @@ export function PatientConsents({
       <h2 id={`${id}-heading`}>
         Consents of patient <span title={patient}>{shortAddress(patient)}</span> for {organizationName}
       </h2>
+      <ListLag lag={lag} />
       {isPending ? (
-        <p aria-busy="true">Reading the patient&apos;s consents from the chain…</p>
+        <p aria-busy="true">Reading the patient&apos;s consents…</p>
       ) : isError ? (
         <p className="notice" role="alert">
-          The consents could not be read from the chain.
+          The consents could not be read just now.
         </p>
       ) : grants.length === 0 ? (
         <p>This patient has given {organizationName} no consent. Only emergency access is possible.</p>

@@ -1,14 +1,15 @@
 "use client";
-import { useQuery } from "@tanstack/react-query";
 import { type FormEvent, useId, useRef, useState } from "react";
 import type { Address } from "viem";
 import { useConfig } from "wagmi";
 
-import { type StudyListing, readStudyActivity } from "#sdk/escrow.ts";
+import type { StudyActivity, StudyListing } from "#sdk/escrow.ts";
 import { studyEscrowAbi } from "#sdk/generated/abis.ts";
+import { ListLag } from "../../_components/ListLag.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatDate, shortAddress } from "../../_lib/format.ts";
-import { LEDGER_KEY, call, useLedgerClient, useOrganizations, useTx } from "../../_lib/hooks.ts";
+import { useHistory } from "../../_lib/history.ts";
+import { call, useLedgerClient, useOrganizations, useTx } from "../../_lib/hooks.ts";
 import { studyPurposeWords, studyScopeWords, useStudies, useTokens } from "../../_lib/studies.ts";
 import { escrowAddress } from "../../_lib/wagmi.ts";
 import { checkBalance, parseAmount } from "./CreateStudyForm.tsx";
@@ -25,7 +26,7 @@ export function OrganizationStudies({
   researcher: Address;
   manages: boolean;
 }) {
-  const { data, isPending } = useStudies();
+  const { data, isPending, lag } = useStudies();
   const studies = (data?.studies ?? [])
     .filter((s) => s.researcher.toLowerCase() === researcher.toLowerCase())
     .reverse();
@@ -33,8 +34,9 @@ export function OrganizationStudies({
   return (
     <section className="card" aria-labelledby="org-studies-heading">
       <h2 id="org-studies-heading">Your organization&apos;s studies</h2>
+      <ListLag lag={lag} />
       {isPending ? (
-        <p aria-busy="true">Reading the studies from the chain…</p>
+        <p aria-busy="true">Reading the studies…</p>
       ) : studies.length === 0 ? (
         <p>Your organization has no study yet.</p>
       ) : (
@@ -72,13 +74,11 @@ function StudyPanel({
   token: { address: Address; symbol: string; decimals: number } | undefined;
 }) {
   const id = useId();
-  const client = useLedgerClient();
   const { nameOf } = useOrganizations();
-  const { data: activity } = useQuery({
-    queryKey: [LEDGER_KEY, "study-activity", escrowAddress, study.id.toString()],
-    enabled: !!client,
-    queryFn: () => readStudyActivity(client!, escrowAddress!, study.id),
-  });
+  const { data: activity } = useHistory<StudyActivity>(
+    "study-activity",
+    escrowAddress ? { study: study.id.toString() } : null,
+  );
   const label = `study ${study.id.toString()}`;
   const cancelled = study.statusName === "Cancelled";
   const state = cancelled ? "Cancelled" : study.over ? "Ended" : study.enrolling ? "Enrolling" : "Running";

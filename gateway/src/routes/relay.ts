@@ -33,9 +33,10 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { Address } from "viem";
-import { grantState, readPatientGrants } from "#sdk/ledger.ts";
+import { historyPatientGrants, indexedAt } from "#sdk/history.ts";
 import { consentRegistryAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
 import { didPkhOf } from "../auth/tokens.ts";
+import { fromIndexer } from "../consent/consents.ts";
 import type { GatewayOperation } from "../audit/codes.ts";
 import { conflict, forbidden, notImplemented, unprocessable } from "../fhir/outcomes.ts";
 import { type ParsedRelayBody, relayBodySchema, relayCallArgs } from "#sdk/signed-actions.ts";
@@ -52,6 +53,8 @@ import { recordRelayTransaction, reserveRelay, weiText } from "../relay/limits.t
 import type { AuditContext, RouteContext } from "./context.ts";
 
 const RELAY_BODY_LIMIT = 64 * 1024;
+/** How long a revocation waits for the indexer to reach the latest block before deciding its budget. */
+const INDEXER_WAIT_MS = 3_000;
 
 const gas = (n: bigint) => n.toLocaleString("en-US");
 
@@ -115,19 +118,34 @@ export function registerRelayRoutes(app: FastifyInstance, ctx: RouteContext): vo
     }
   }
 
-  /** Whether the patient has a grant in force (not revoked, not voided by a revoke-all, not over). */
+  /**
+   * Whether the patient has a grant in force (not revoked, not voided by a revoke-all, not over).
+   * The candidates are a list, so they come from the indexer, once it has reached the latest block
+   * (a grant made just before is then among them); whether each is in force is decided on chain at
+   * that block (getGrant: a revoked grant's slot holds no categories; its epoch against the
+   * patient's). Without an indexer, or one that stays behind: a 503 (`fromIndexer`).
+   */
   async function grantInForce(patient: Address): Promise<boolean> {
     const block = await chain.latestBlock();
-    const { grants, timestamp } = await chain.read((client) =>
-      readPatientGrants(client, {
-        registry: chain.consentRegistry,
-        patient,
-        blockNumber: block.number,
-        fromBlock: chain.eventsFromBlock,
-      }),
-    );
-    const now = Math.max(timestamp, Math.floor(store.now().getTime() / 1000));
-    return grants.some((g) => ["active", "not-yet-valid"].includes(grantState(g, now)));
+    const now = Math.max(Number(block.timestamp), Math.floor(store.now().getTime() / 1000));
+    const { grants } = await fromIndexer(chain, async (indexer) => {
+      const deadline = Date.now() + INDEXER_WAIT_MS;
+      while ((await indexedAt(indexer)).blockNumber < block.number) {
+        if (Date.now() > deadline) throw new Error(`it has not reached block ${block.number} yet`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return historyPatientGrants(indexer, patient);
+    });
+    const candidates = grants.filter((g) => !g.revoked && now < g.expiresAt);
+    if (candidates.length === 0) return false;
+    const at = { address: chain.consentRegistry, abi: consentRegistryAbi, blockNumber: block.number } as const;
+    const [[epoch], ...onChain] = await Promise.all([
+      chain.read((c) => c.readContract({ ...at, functionName: "patientState", args: [patient] })),
+      ...candidates.map((g) =>
+        chain.read((c) => c.readContract({ ...at, functionName: "getGrant", args: [g.grantId] })),
+      ),
+    ]);
+    return onChain.some((g) => g.categories !== 0 && g.epoch === epoch && now < g.expiresAt);
   }
 
   function route(action: RelayAction, spec: RelayActionSpec): void {
@@ -175,11 +193,15 @@ export function registerRelayRoutes(app: FastifyInstance, ctx: RouteContext): vo
             limits = spec.attested.gasLimit;
             audit.details = [...(audit.details ?? []), { type: "attested-by", value: chain.custodian }];
           }
-          const [code, standing] = await Promise.all([
-            chain.read((c) => c.getCode({ address: patient })),
-            spec.effect === "grant-in-force" ? grantInForce(patient) : Promise.resolve(true),
-          ]);
+          const code = await chain.read((c) => c.getCode({ address: patient }));
           const contractWallet = code !== undefined && code !== "0x";
+          // Whether a revocation changes anything decides its budget, and whether a contract wallet
+          // (whose signature check may burn gas) is relayed at all. An account's revocation is
+          // relayed even when the indexer cannot say (the shared budget pays it then).
+          let standing = true;
+          if (spec.effect === "grant-in-force") {
+            standing = contractWallet ? await grantInForce(patient) : await grantInForce(patient).catch(() => false);
+          }
           if (!standing && contractWallet) {
             throw unprocessable(
               `${action} is relayed for a contract wallet only when it can change something, and here there is ${spec.nothingToDo}`,

@@ -1,7 +1,8 @@
 /**
  * The environment of a browser test: the real stack (`node scripts/stack.ts`: a Hardhat node on
- * 127.0.0.1:8545, the contracts, the demo organizations, the demo gateways on :4001/:4002), the
- * production build of the app (`next build` + `next start` on a free port) and a headless Chromium
+ * 127.0.0.1:8545, the contracts, the demo organizations, the indexer on :42069, the demo gateways
+ * on :4001/:4002), the production build of the app (`next build` + `next start` on a free port; its
+ * lists come from that indexer, INDEXER_URL's default) and a headless Chromium
  * whose pages each get a test wallet of one demo account. Everything started here is stopped (by
  * process group) by `stop()`.
  *
