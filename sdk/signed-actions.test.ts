@@ -106,7 +106,9 @@ describe("the sdk's table of signed actions", () => {
       for (const input of fn!.inputs) {
         const kind = (spec.fields as Record<string, unknown>)[input.name!];
         if (kind === undefined) continue;
-        expect(input.type, input.name).to.equal(typeof kind === "object" ? `uint${(kind as { uint: number }).uint}` : kind);
+        expect(input.type, input.name).to.equal(
+          typeof kind === "object" ? `uint${(kind as { uint: number }).uint}` : kind,
+        );
       }
     });
 

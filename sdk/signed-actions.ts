@@ -195,7 +195,11 @@ function typedData(action: SignedAction, domain: SignedActionDomain, m: SignedAc
 export type RelayBody = Record<string, string>;
 
 /** The body a relayer receives for a signed `message` (`POST /relay/{action}`). */
-export function relayBody<A extends SignedAction>(action: A, message: SignedActionMessages[A], signature: Hex): RelayBody {
+export function relayBody<A extends SignedAction>(
+  action: A,
+  message: SignedActionMessages[A],
+  signature: Hex,
+): RelayBody {
   const values = message as unknown as Record<string, unknown>;
   const body: RelayBody = {
     patient: message.patient,
