@@ -6,8 +6,8 @@
  * `consent_grant` in PGlite's one session after such a batch, and every reader's unqualified
  * `consent_grant` resolved to it: the table read as empty while it held every row. The benchmark's
  * 10,000 consent events showed it (no grant at all); 48 grants and 24 revocations in one
- * backfill batch show it here. (Blocks within Ponder's finality depth are indexed one by one, in
- * batches too small for it: the 2,000-event run of the benchmark fitted there.)
+ * backfill batch show it here (mined past Ponder's finality depth: recent blocks are indexed one
+ * by one, in batches too small for it).
  */
 import type { ChildProcess } from "node:child_process";
 import { copyFileSync, linkSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
