@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url";
 
 import { createPublicClient, http } from "viem";
 
+import { patchPonder } from "./ponder-patch.ts";
 import { indexerDeployment, indexerEnv, type Env } from "./settings.ts";
 
 const ROOT = path.dirname(fileURLToPath(import.meta.url));
@@ -60,6 +61,8 @@ export async function startIndexer(
   env: Env,
   opts: { stdio?: "inherit" | "pipe" | "ignore" | number } = {},
 ): Promise<{ child: ChildProcess; instance: IndexerInstance; port: number }> {
+  // Ponder 0.17.7 hides a table's rows from PGlite readers after a large flush (ponder-patch.ts).
+  patchPonder();
   const instance = await indexerInstance(env);
   if (!env["DATABASE_URL"]) forgetDeadInstances(instance);
   const port = Number(env["INDEXER_PORT"] || 42069);

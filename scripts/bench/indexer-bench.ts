@@ -431,7 +431,8 @@ async function indexerFor(rpcUrl: string, deployment: object, dataRoot: string):
       INDEXER_PORT: String(PORT.indexer),
       INDEXER_POLLING_INTERVAL_MS: "500",
       // 8 seeded blocks (≤ 2,000 logs) an eth_getLogs: a 10,000-log answer from anvil timed out on
-      // 2 shared cores, and the index then lacked every grant (Ponder 0.17.7 went on without them).
+      // 2 shared cores. (The grants once missing at 10,000 events were not this: Ponder's flush hid
+      // them from PGlite's readers, see indexer/ponder-patch.ts.)
       INDEXER_GETLOGS_BLOCK_RANGE: "8",
       DATABASE_URL: DATABASE_URL ?? "",
       PONDER_LOG_LEVEL: process.env["BENCH_INDEXER_LOG"] || "info",
