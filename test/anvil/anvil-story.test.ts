@@ -27,6 +27,8 @@ import { categoriesToMask, encodePurpose, purposeScope, ROLES } from "#sdk/codes
 import { custodianShare } from "#sdk/escrow.ts";
 import { consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
 import { CHAIN_ID, KEYS, deployStablecoin, freePort, run, start, startAnvil, stop, who } from "./lib.ts";
+import { type RunningIndexer, caughtUp, runIndexer } from "../indexer/lib.ts";
+import type { Deployment } from "#sdk/deployments.ts";
 
 const analyst = privateKeyToAccount(generatePrivateKey());
 const ADMIN_TOKEN = `anvil-admin-${"k7Q2".repeat(10)}`;
@@ -42,6 +44,7 @@ describe("deploy anywhere: Consentry on anvil (chain 31338), configured by envir
   let rpc: string;
   let gatewayUrl: string;
   let stablecoin: Address;
+  let indexer: RunningIndexer | undefined;
   let deployed: { ConsentRegistry: Address; AuditAnchor: Address; StudyEscrow: Address; deploymentBlock: number };
   let patientId: string;
   const client = () => createPublicClient({ transport: http(rpc) });
@@ -67,6 +70,7 @@ describe("deploy anywhere: Consentry on anvil (chain 31338), configured by envir
   });
   after(async () => {
     await stop(gateway?.child);
+    await stop(indexer?.child);
     await stop(anvil);
     rmSync(dir, { recursive: true, force: true });
   });
@@ -203,6 +207,8 @@ describe("deploy anywhere: Consentry on anvil (chain 31338), configured by envir
     const database: Record<string, string> = process.env.CONSENTRY_ANVIL_DATABASE_URL
       ? { DATABASE_URL: process.env.CONSENTRY_ANVIL_DATABASE_URL }
       : { GATEWAY_DATA_DIR: path.join(dir, "gateway-data") };
+    // The gateway lists (a study's participants, consents) through an indexer of this chain.
+    indexer = await runIndexer(rpc, deployed as unknown as Deployment, path.join(dir, "indexer"));
     // Only the environment: no address, no deployment block (both from the sdk for CHAIN_ID).
     gateway = await start(
       [process.execPath, "gateway/src/server.ts"],
@@ -218,6 +224,7 @@ describe("deploy anywhere: Consentry on anvil (chain 31338), configured by envir
         GATEWAY_TOKEN_SECRET_FILE: path.join(dir, "token.secret"),
         GATEWAY_ADMIN_TOKEN: ADMIN_TOKEN,
         GATEWAY_LINK_CODE_TOKEN: LINK_TOKEN,
+        INDEXER_URL: indexer.url,
         ...database,
       },
       /Consentry gateway listening/,
@@ -337,6 +344,7 @@ describe("deploy anywhere: Consentry on anvil (chain 31338), configured by envir
       functionName: "studyCount",
     });
     await send(who.patient, deployed.StudyEscrow, studyEscrowAbi, "join", [studyId]);
+    await caughtUp(indexer!, rpc); // the export's participants come from the indexer
 
     const token = await signIn(analyst);
     const dataset = await api("GET", `/research/studies/${studyId}/dataset`, { authorization: `Bearer ${token}` });

@@ -122,8 +122,11 @@ describe("npm start (scripts/stack.ts)", function () {
       process.kill(-stack.child.pid!, "SIGINT");
       await stack.exited;
     }
-    await new Promise((r) => setTimeout(r, 500));
-    expect(groupAlive(stack.child.pid!), "a process of the stack survived Ctrl-C").to.equal(false);
+    // The stack has exited; its children's own helpers (Ponder's and Next's) may take a moment more.
+    const deadline = Date.now() + 10_000;
+    while (groupAlive(stack.child.pid!) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    const survivors = spawnSync("ps", ["-o", "pid=,args=", "-g", String(stack.child.pid)], { encoding: "utf8" }).stdout;
+    expect(groupAlive(stack.child.pid!), `a process of the stack survived Ctrl-C:\n${survivors}`).to.equal(false);
     expect(await rpcAnswers(), "the chain still answers after Ctrl-C").to.equal(false);
     for (const port of [4001, 4002]) {
       const alive = await fetch(`http://127.0.0.1:${port}/healthz`).then(

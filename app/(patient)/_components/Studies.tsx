@@ -440,7 +440,7 @@ function Earnings({
     <>
       <h3 id="earnings-heading">Your earnings</h3>
       {owed.length === 0 ? (
-        <p>Nothing to withdraw. You are paid when a hospital or lab delivers your data to a study you are in.</p>
+        <p>Nothing to withdraw. You are paid each time a hospital or lab sends your data to a study you are in.</p>
       ) : (
         <ul className="plain rows" aria-labelledby="earnings-heading">
           {owed.map((e) => {

@@ -12,7 +12,7 @@
 import type { Consent } from "@medplum/fhirtypes";
 import type { Address, Hex } from "viem";
 import { toFhirConsent } from "#sdk/fhir.ts";
-import { type IndexerClient, historyGrantPatient, historyPatientGrants } from "#sdk/history.ts";
+import { type IndexerClient, historyGrantPatient, historyPatientGrants, indexedAt } from "#sdk/history.ts";
 import { type LedgerGrant, toGrantRecord } from "#sdk/ledger.ts";
 import { serviceUnavailable } from "../fhir/outcomes.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
@@ -38,6 +38,28 @@ export async function fromIndexer<T>(chain: GatewayChain, read: (indexer: Indexe
   } catch (err) {
     throw serviceUnavailable(`the indexer at ${indexer.url} did not answer (${(err as Error).message.split("\n")[0]})`);
   }
+}
+
+/** How long a list that a decision at a block depends on waits for the indexer to reach that block. */
+export const INDEXER_WAIT_MS = 5_000;
+
+/**
+ * A list read from the indexer once it has indexed `block` (the block a decision is made at), so
+ * that what was mined just before is in it: waits up to INDEXER_WAIT_MS, then a 503 saying so.
+ */
+export async function fromIndexerAt<T>(
+  chain: GatewayChain,
+  block: bigint,
+  read: (indexer: IndexerClient) => Promise<T>,
+): Promise<T> {
+  return fromIndexer(chain, async (indexer) => {
+    const deadline = Date.now() + INDEXER_WAIT_MS;
+    while ((await indexedAt(indexer)).blockNumber < block) {
+      if (Date.now() > deadline) throw new Error(`it has not reached block ${block} yet`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return read(indexer);
+  });
 }
 
 /** Every grant of the patient's wallets, as the indexer has them, newest first. */

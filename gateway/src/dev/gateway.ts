@@ -93,6 +93,7 @@ const OVERRIDABLE = [
   "CONSENT_REGISTRY_ADDRESS",
   "AUDIT_ANCHOR_ADDRESS",
   "STUDY_ESCROW_ADDRESS",
+  "INDEXER_URL",
 ] as const;
 
 /** The environment of a demo gateway (secrets as files under `paths.secrets`, created if missing). */
@@ -133,6 +134,8 @@ export function devEnv(
     GATEWAY_LINK_CODE_TOKEN: linkCodeToken,
     GATEWAY_CORS_ORIGINS: "http://localhost:3000,http://127.0.0.1:3000",
     GATEWAY_ANCHOR_INTERVAL_SECONDS: "60",
+    // The stack's indexer (npm start), which the gateway's lists come from.
+    INDEXER_URL: "http://127.0.0.1:42069",
   };
   for (const name of OVERRIDABLE) {
     const value = options.overrides?.[name];

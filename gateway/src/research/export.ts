@@ -29,7 +29,7 @@ import { consentRegistryAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
 import { historyStudyParticipants } from "#sdk/history.ts";
 import { didPkhOf } from "../auth/tokens.ts";
 import type { BlockRef, GatewayChain } from "../chain/chain.ts";
-import { fromIndexer } from "../consent/consents.ts";
+import { fromIndexerAt } from "../consent/consents.ts";
 import { conflict, forbidden, notFound, notImplemented, unprocessable } from "../fhir/outcomes.ts";
 import { researchDeliveries } from "../store/schema.ts";
 import type { Store } from "../store/store.ts";
@@ -146,7 +146,7 @@ export class ResearchExport {
     const withheld = new Map<Withheld, number>();
     const count = (reason: Withheld) => withheld.set(reason, (withheld.get(reason) ?? 0) + 1);
     const candidates: Candidate[] = [];
-    for (const wallet of await this.#participants(studyId)) {
+    for (const wallet of await this.#participants(studyId, block.number)) {
       const patientId = await this.#store.findPatientByWallet(didPkhOf(chain.chainId, wallet));
       if (patientId === undefined) {
         count("not-linked");
@@ -292,11 +292,12 @@ export class ResearchExport {
 
   /**
    * Every patient that ever joined the study (the grant check then says who is still in), listed by
-   * the indexer: never by scanning the escrow's logs (503 without INDEXER_URL). A join the indexer
-   * has not reached yet shows in a later export; what is released is decided on chain at the block.
+   * the indexer, once it has reached the export's block (so a join mined just before is in it):
+   * never by scanning the escrow's logs (503 without INDEXER_URL, or with one that stays behind).
+   * What is released is decided on chain at that block.
    */
-  async #participants(studyId: bigint): Promise<Address[]> {
-    return fromIndexer(this.#chain, (indexer) => historyStudyParticipants(indexer, studyId));
+  async #participants(studyId: bigint, block: bigint): Promise<Address[]> {
+    return fromIndexerAt(this.#chain, block, (indexer) => historyStudyParticipants(indexer, studyId));
   }
 
   /** The categories of the study for which the patient's grant for it is in force at the block. */

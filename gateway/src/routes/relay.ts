@@ -33,10 +33,10 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { Address } from "viem";
-import { historyPatientGrants, indexedAt } from "#sdk/history.ts";
+import { historyPatientGrants } from "#sdk/history.ts";
 import { consentRegistryAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
 import { didPkhOf } from "../auth/tokens.ts";
-import { fromIndexer } from "../consent/consents.ts";
+import { fromIndexerAt } from "../consent/consents.ts";
 import type { GatewayOperation } from "../audit/codes.ts";
 import { conflict, forbidden, notImplemented, unprocessable } from "../fhir/outcomes.ts";
 import { type ParsedRelayBody, relayBodySchema, relayCallArgs } from "#sdk/signed-actions.ts";
@@ -53,8 +53,6 @@ import { recordRelayTransaction, reserveRelay, weiText } from "../relay/limits.t
 import type { AuditContext, RouteContext } from "./context.ts";
 
 const RELAY_BODY_LIMIT = 64 * 1024;
-/** How long a revocation waits for the indexer to reach the latest block before deciding its budget. */
-const INDEXER_WAIT_MS = 3_000;
 
 const gas = (n: bigint) => n.toLocaleString("en-US");
 
@@ -123,19 +121,12 @@ export function registerRelayRoutes(app: FastifyInstance, ctx: RouteContext): vo
    * The candidates are a list, so they come from the indexer, once it has reached the latest block
    * (a grant made just before is then among them); whether each is in force is decided on chain at
    * that block (getGrant: a revoked grant's slot holds no categories; its epoch against the
-   * patient's). Without an indexer, or one that stays behind: a 503 (`fromIndexer`).
+   * patient's). Without an indexer, or one that stays behind: a 503 (`fromIndexerAt`).
    */
   async function grantInForce(patient: Address): Promise<boolean> {
     const block = await chain.latestBlock();
     const now = Math.max(Number(block.timestamp), Math.floor(store.now().getTime() / 1000));
-    const { grants } = await fromIndexer(chain, async (indexer) => {
-      const deadline = Date.now() + INDEXER_WAIT_MS;
-      while ((await indexedAt(indexer)).blockNumber < block.number) {
-        if (Date.now() > deadline) throw new Error(`it has not reached block ${block.number} yet`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      return historyPatientGrants(indexer, patient);
-    });
+    const { grants } = await fromIndexerAt(chain, block.number, (indexer) => historyPatientGrants(indexer, patient));
     const candidates = grants.filter((g) => !g.revoked && now < g.expiresAt);
     if (candidates.length === 0) return false;
     const at = { address: chain.consentRegistry, abi: consentRegistryAbi, blockNumber: block.number } as const;
