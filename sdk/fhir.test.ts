@@ -63,7 +63,9 @@ describe("toFhirConsent", () => {
     expect(consent.identifier?.[1]?.value).to.equal(`0x${"cd".repeat(32)}`);
   });
 
-  it("gives standard codes their code system's display (FHIR R4 terminology) or none; plain words stay in the app", () => {
+  it("gives standard codes their code system's display (FHIR R4 terminology) or none; plain words stay in the app", function () {
+    // Reads the two FHIR R4 definition files (tens of megabytes of JSON): seconds on a busy machine.
+    this.timeout(30_000);
     const displays = new Map<string, string | undefined>();
     for (const file of ["fhir/r4/v3-codesystems.json", "fhir/r4/valuesets.json"]) {
       for (const e of (readJson(file) as Bundle).entry ?? []) {

@@ -66,9 +66,10 @@ function toGrantChange(row: ChangeRow): GrantChange {
 }
 
 /** `changes`: the patient's rows of grant_change, for the time of a revocation and the earlier versions. */
-function toLedgerGrant(row: GrantRow, changes: readonly ChangeRow[] = []): LedgerGrant {
+function toLedgerGrant(row: GrantRow, changes: readonly ChangeRow[] = [], granteeName?: string | null): LedgerGrant {
   const revokedAt = changes.find((c) => c.blockNumber === row.revokedAtBlock)?.timestamp;
   return {
+    ...(granteeName ? { granteeName } : {}),
     grantId: row.grantId,
     patient: getAddress(row.patient),
     grantee: getAddress(row.grantee),
@@ -96,9 +97,11 @@ function toLedgerGrant(row: GrantRow, changes: readonly ChangeRow[] = []): Ledge
 export async function historyPatientGrants(indexer: IndexerClient, patient: Address): Promise<PatientGrants> {
   const [at, rows, changes] = await Promise.all([
     indexedAt(indexer),
+    // With the grantee's registered name, in the same query (a list shows names; no chain read per grantee).
     indexer.db
-      .select()
+      .select({ grant: schema.consentGrant, granteeName: schema.organization.name })
       .from(schema.consentGrant)
+      .leftJoin(schema.organization, eq(schema.organization.address, schema.consentGrant.grantee))
       .where(eq(schema.consentGrant.patient, hex(patient)))
       .orderBy(desc(schema.consentGrant.grantedAtBlock)),
     indexer.db
@@ -109,7 +112,10 @@ export async function historyPatientGrants(indexer: IndexerClient, patient: Addr
   const earlier = earlierGrants(changes.map(toGrantChange));
   return {
     ...at,
-    grants: rows.map((row) => ({ ...toLedgerGrant(row, changes), earlier: earlier.get(row.grantId) ?? [] })),
+    grants: rows.map(({ grant, granteeName }) => ({
+      ...toLedgerGrant(grant, changes, granteeName),
+      earlier: earlier.get(grant.grantId) ?? [],
+    })),
   };
 }
 

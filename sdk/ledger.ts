@@ -56,6 +56,8 @@ export interface LedgerGrant {
   expiresAt: number;
   /** Who made the last grant or update: the patient, a delegate, a relayer or the study manager. */
   grantedBy: Address;
+  /** The grantee's name in the registry, when the reader has it at hand (the indexer's readers do). */
+  granteeName?: string;
   grantedAtBlock: bigint;
   /** Null while the grant lives. `all`: voided by a revoke-all. `at`: its block's time (unix seconds). */
   revoked: { by: Address; all: boolean; atBlock: bigint; at: number } | null;

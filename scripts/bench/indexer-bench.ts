@@ -26,6 +26,7 @@
  *
  *   node scripts/bench/indexer-bench.ts [--events 100000] [--samples 300] [--port-base 8700]
  *        [--database-url postgres://… (a PostgreSQL server the indexer may create schemas in)]
+ *        [--gateway-database-url postgres://… (a PostgreSQL database of the gateway's own, emptied)]
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -58,7 +59,7 @@ import { readPatientGrants } from "#sdk/ledger.ts";
 import { buildApp } from "../../gateway/src/app.ts";
 import { GatewayChain, transportFor } from "../../gateway/src/chain/chain.ts";
 import { generateSyntheticData, syntheticTransactionBundle } from "../../gateway/src/dev/synthetic.ts";
-import { openDatabase } from "../../gateway/src/store/database.ts";
+import { type Database, openDatabase, truncateAll } from "../../gateway/src/store/database.ts";
 import { Store } from "../../gateway/src/store/store.ts";
 import {
   PGLITE_TEMPLATE,
@@ -93,6 +94,7 @@ const { values: args } = parseArgs({
     samples: { type: "string", default: "300" },
     "port-base": { type: "string", default: "8700" },
     "database-url": { type: "string" },
+    "gateway-database-url": { type: "string" },
   },
   strict: true,
 });
@@ -101,6 +103,7 @@ const FIRST_EVENTS = Math.round(TOTAL_EVENTS / 10);
 const SAMPLES = Number(args.samples);
 const PORT_BASE = Number(args["port-base"]);
 const DATABASE_URL = args["database-url"];
+const GATEWAY_DATABASE_URL = args["gateway-database-url"];
 if (!Number.isInteger(TOTAL_EVENTS) || TOTAL_EVENTS < 2_000) throw new Error("--events must be ≥ 2000");
 if (!Number.isInteger(SAMPLES) || SAMPLES < 20) throw new Error("--samples must be ≥ 20");
 const PORT = { anvil: PORT_BASE + 1, indexer: PORT_BASE + 2, gateway: PORT_BASE + 4 };
@@ -501,8 +504,15 @@ async function gatewayFor(
     custodianAddress: who.hospital.address,
     custodianName: "Benchmark hospital",
   });
-  const template = existsSync(PGLITE_TEMPLATE) ? new Blob([readFileSync(PGLITE_TEMPLATE)]) : undefined;
-  const database = await openDatabase({ kind: "pglite", dataDir, template });
+  let database: Database;
+  if (GATEWAY_DATABASE_URL) {
+    // A PostgreSQL database of its own, emptied for each stage.
+    database = await openDatabase({ kind: "postgres", url: GATEWAY_DATABASE_URL });
+    await truncateAll(database.db);
+  } else {
+    const template = existsSync(PGLITE_TEMPLATE) ? new Blob([readFileSync(PGLITE_TEMPLATE)]) : undefined;
+    database = await openDatabase({ kind: "pglite", dataDir, template });
+  }
   const store = await Store.open({ database, masterKey: TEST_MASTER_KEY });
   const chain = new GatewayChain({
     chainId: CHAIN_ID,

@@ -177,7 +177,21 @@ describe("indexer (Ponder) on a real chain", function () {
       history.historyPatientGrants(ix, who.patient.address),
       readPatientGrants(chain, { ...q, patient: who.patient.address }),
     ]);
-    expect(grants.grants).to.deep.equal(chainGrants.grants);
+    // The indexer also joins in each grantee's registered name, as the registry gives it.
+    expect(grants.grants.map(({ granteeName: _, ...grant }) => grant)).to.deep.equal(chainGrants.grants);
+    const names = await Promise.all(
+      chainGrants.grants.map(async (g) => {
+        const org = await chain.readContract({
+          address: deployment.ConsentRegistry,
+          abi: consentRegistryAbi,
+          functionName: "getOrganization",
+          args: [g.grantee],
+        });
+        return org.name || undefined;
+      }),
+    );
+    expect(names.filter(Boolean)).to.have.length.greaterThan(0);
+    expect(grants.grants.map((g) => g.granteeName)).to.deep.equal(names);
     expect(grants.blockNumber).to.equal(chainGrants.blockNumber);
     expect(await history.historyDelegates(ix, who.patient.address)).to.deep.equal(
       await readDelegates(chain, { ...q, patient: who.patient.address }),

@@ -213,11 +213,13 @@ export class AccessControl {
   async patientOrDelegate(
     patientId: string,
     requester: Address,
+    /** The patient's linked wallets (did:pkh) when the caller has just read them. */
+    linked?: readonly string[],
   ): Promise<
     | { relation: "patient" | "delegate"; wallets: Address[]; block: BlockRef | null }
     | { relation: null; wallets: Address[]; block: BlockRef }
   > {
-    const wallets = await this.patientWallets(patientId);
+    const wallets = await this.patientWallets(patientId, linked);
     if (wallets.some((w) => same(w, requester))) return { relation: "patient", wallets, block: null };
     const block = await this.#chain.latestBlock();
     const until = await this.delegateUntil(wallets, requester, block);

@@ -1,8 +1,8 @@
 /**
  * A patient's grants as FHIR R4 Consent resources: the list from the indexer (INDEXER_URL, the
  * gateway's `chain.indexer`; sdk/history.ts: a table query, whatever the chain's history), turned
- * into Consents by the sdk's toFhirConsent with the grantee names read from the chain at the block,
- * and the Patient they are about as a reference: the same Consents the wallet app exports.
+ * into Consents by the sdk's toFhirConsent with the grantee names the indexer joins in (a name is
+ * shown, never decided on), and the Patient they are about as a reference: the same Consents the wallet app exports.
  *
  * The gateway never scans the chain's logs for a list (public RPCs refuse wide `eth_getLogs`
  * ranges, and the cost would grow with the whole chain's history): without INDEXER_URL, listing
@@ -10,17 +10,14 @@
  * chain at the latest block (consent/access.ts), never by the indexer.
  */
 import type { Consent } from "@medplum/fhirtypes";
-import type { Address, Hex } from "viem";
+import { type Address, type Hex, isAddressEqual } from "viem";
 import { toFhirConsent } from "#sdk/fhir.ts";
 import { type IndexerClient, historyGrantPatient, historyPatientGrants, indexedAt } from "#sdk/history.ts";
-import { type LedgerGrant, toGrantRecord } from "#sdk/ledger.ts";
+import { type LedgerGrant, type PatientGrants, toGrantRecord } from "#sdk/ledger.ts";
 import { serviceUnavailable } from "../fhir/outcomes.ts";
-import { consentRegistryAbi } from "#sdk/generated/abis.ts";
-import type { BlockRef, GatewayChain } from "../chain/chain.ts";
+import type { GatewayChain } from "../chain/chain.ts";
 
 export { grantUuid } from "#sdk/ledger.ts";
-
-const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
 /** The 503 of a gateway without an indexer: it lists through one, never by scanning logs. */
 export const NO_INDEXER =
@@ -62,56 +59,59 @@ export async function fromIndexerAt<T>(
   });
 }
 
-/** Every grant of the patient's wallets, as the indexer has them, newest first. */
-export async function readGrants(chain: GatewayChain, wallets: readonly Address[]): Promise<LedgerGrant[]> {
+/** Where the indexer stood when it answered: its block and that block's time (unix seconds). */
+export interface IndexedBlock {
+  number: bigint;
+  timestamp: number;
+}
+
+/**
+ * Every grant of the patient's wallets, as the indexer has them, newest first, with the grantees'
+ * registered names, and the block the indexer had reached (the earliest of its answers).
+ */
+export async function readGrants(
+  chain: GatewayChain,
+  wallets: readonly Address[],
+): Promise<{ grants: LedgerGrant[]; indexed: IndexedBlock }> {
   const all = await fromIndexer(chain, (indexer) =>
     Promise.all(wallets.map((patient) => historyPatientGrants(indexer, patient))),
   );
-  return all
+  const grants = all
     .flatMap((p) => p.grants)
     .sort((a, b) => (a.grantedAtBlock === b.grantedAtBlock ? 0 : a.grantedAtBlock > b.grantedAtBlock ? -1 : 1));
+  const earliest = all.reduce<PatientGrants | undefined>(
+    (min, p) => (min === undefined || p.blockNumber < min.blockNumber ? p : min),
+    undefined,
+  );
+  return { grants, indexed: { number: earliest?.blockNumber ?? 0n, timestamp: earliest?.timestamp ?? 0 } };
 }
 
 /** Grants to `organization` only (what a grantee may see of a patient's consents). */
 export function grantsTo(grants: readonly LedgerGrant[], organization: Address): LedgerGrant[] {
-  return grants.filter((g) => same(g.grantee, organization));
+  return grants.filter((g) => isAddressEqual(g.grantee, organization));
 }
 
-/** The grants as Consent resources, with grantee names read at the block. */
-export async function toConsents(
+/**
+ * The grants as Consent resources, as of `at` (the block the list or the decision was read at),
+ * with the grantee names the indexer gave.
+ */
+export function toConsents(
   chain: GatewayChain,
   grants: readonly LedgerGrant[],
-  block: BlockRef,
+  at: { timestamp: number },
   patientId: string,
   /** The gateway's clock (unix seconds). */
   nowSeconds: number,
-): Promise<Consent[]> {
-  const grantees = [...new Set(grants.map((g) => g.grantee.toLowerCase()))];
-  const names = new Map<string, string>();
-  await Promise.all(
-    grantees.map(async (grantee) => {
-      const org = await chain.read((c) =>
-        c.readContract({
-          address: chain.consentRegistry,
-          abi: consentRegistryAbi,
-          functionName: "getOrganization",
-          args: [grantee as Address],
-          blockNumber: block.number,
-        }),
-      );
-      if (org.name) names.set(grantee, org.name);
-    }),
-  );
+): Consent[] {
   // The later of the chain's and the gateway's clock: a quiet chain does not keep a grant alive.
-  const now = Math.max(block.timestamp, nowSeconds);
+  const now = Math.max(at.timestamp, nowSeconds);
   return grants.map((grant) => {
-    const granteeName = names.get(grant.grantee.toLowerCase());
     const consent = toFhirConsent(
       toGrantRecord(grant, {
         chainId: chain.chainId,
         registry: chain.consentRegistry,
         now,
-        ...(granteeName ? { granteeName } : {}),
+        ...(grant.granteeName ? { granteeName: grant.granteeName } : {}),
       }),
     );
     consent.patient = { reference: `Patient/${patientId}`, identifier: consent.patient?.identifier };

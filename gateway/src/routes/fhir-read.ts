@@ -14,7 +14,7 @@
  * Every resource listed has its id, a fullUrl [base]/[type]/[id] and a read route.
  */
 import type { BundleEntry, Consent, OperationOutcome, Resource } from "@medplum/fhirtypes";
-import type { Address } from "viem";
+import { type Address, isAddressEqual, zeroAddress } from "viem";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { randomUUID } from "node:crypto";
 import {
@@ -28,7 +28,6 @@ import {
 } from "#sdk/codes.ts";
 import { normalizeDidPkh, formatDidPkh } from "#sdk/did-pkh.ts";
 import { findAuditEvent, listAuditNewestFirst } from "../audit/log.ts";
-import type { BlockRef } from "../chain/chain.ts";
 import { consentMissing, walletsOnChain, type AccessDecision } from "../consent/access.ts";
 import { grantPatient, grantsTo, readGrants, toConsents } from "../consent/consents.ts";
 import { EMERGENCY_REASON_HEADER, PURPOSE_HEADER, parsePurposeOfUse } from "../consent/purpose.ts";
@@ -47,7 +46,6 @@ import { bundleStream } from "../fhir/stream.ts";
 import { DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_SIZE } from "../store/store.ts";
 import type { AuditContext, Requester, RouteContext } from "./context.ts";
 
-const ZERO_ADDRESS = /^0x0{40}$/i;
 /** The largest audit position a paging parameter may name. */
 const MAX_SEQ = 999_999_999;
 
@@ -208,40 +206,38 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
 
   // ---------------------------------------------------------------- Consent (from the chain)
   /**
-   * The patient's grants the requester may see, as Consents, at `block` (default: the latest): all
-   * of them for the patient and its delegates, a grantee's own otherwise (403 when none).
+   * The patient's grants the requester may see, as Consents: all of them for the patient and its
+   * delegates, a grantee's own otherwise (403 when none). Who may see them is decided on chain at
+   * the latest block (the patient's own wallet needs no read); the list is the indexer's.
    */
-  async function visibleConsents(
-    requester: Requester,
-    audit: AuditContext,
-    patientId: string,
-    at?: BlockRef,
-  ): Promise<Consent[]> {
+  async function visibleConsents(requester: Requester, audit: AuditContext, patientId: string): Promise<Consent[]> {
     const held = await heldWallets(patientId);
     const wallets = walletsOnChain(held.dids, config.chainId);
     // Who may list is decided (on chain) before the indexer is asked: the patient and its delegates all
     // grants; a reader that holds some consent its own organization's, without the wallet; anyone
     // else what it would get for a patient not held here.
-    const who = await access.patientOrDelegate(patientId, requester.address);
-    const block = at ?? who.block ?? (await chain.latestBlock());
+    const who = await access.patientOrDelegate(patientId, requester.address, held.dids);
     let organization: Address | undefined;
     if (who.relation === null) {
-      if (!(await access.holdsConsent(wallets, requester.address, block))) throw new AnswerAsUnknown("stranger");
-      const account = await chain.accountOf(requester.address, block.number);
-      organization = ZERO_ADDRESS.test(account.organization) ? requester.address : account.organization;
+      if (!(await access.holdsConsent(wallets, requester.address, who.block))) throw new AnswerAsUnknown("stranger");
+      const account = await chain.accountOf(requester.address, who.block.number);
+      organization = isAddressEqual(account.organization, zeroAddress) ? requester.address : account.organization;
     }
-    let grants = await readGrants(chain, wallets);
+    const listed = await readGrants(chain, wallets);
+    let grants = listed.grants;
     if (organization !== undefined) {
       grants = grantsTo(grants, organization);
       if (grants.length === 0) {
         throw forbidden("Only the patient, its delegates and the grantees of its consents may read them");
       }
     }
+    // The block the decision was made at (a delegate's, a grantee's), else the one the list was read at.
+    const at = who.block ?? listed.indexed;
     audit.details = [
       { type: "relation", value: who.relation ?? "grantee" },
-      { type: "consent-block", value: block.number.toString() },
+      { type: "consent-block", value: at.number.toString() },
     ];
-    const consents = await toConsents(chain, grants, block, patientId, Math.floor(store.now().getTime() / 1000));
+    const consents = toConsents(chain, grants, at, patientId, Math.floor(store.now().getTime() / 1000));
     if (organization !== undefined) for (const c of consents) withoutWallet(c, patientId);
     return consents;
   }
@@ -286,7 +282,6 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       const missing = () => notFound(`Consent/${id} is not held by this gateway, or not yours to read`);
       if (!/^[0-9a-f]{64}$/.test(id)) throw missing();
       // The grant's patient (the indexer's record of its ConsentGranted), then the Patient linked to that wallet here.
-      const block = await chain.latestBlock();
       const wallet = await grantPatient(chain, `0x${id}`);
       if (wallet === null) throw missing();
       const patientId = await store.findPatientByWallet(formatDidPkh(chain.chainId, wallet));
@@ -294,7 +289,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
       audit.patientId = patientId;
       let visible: Consent[];
       try {
-        visible = await visibleConsents(requester, audit, patientId, block);
+        visible = await visibleConsents(requester, audit, patientId);
       } catch (err) {
         if (err instanceof AnswerAsUnknown) {
           audit.details = [{ type: "relation", value: "none" }];
