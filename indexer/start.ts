@@ -6,7 +6,9 @@
  * hash of the deployment block. A development chain restarted under the same chain id has another
  * hash, so it gets a folder (PGlite) or a database schema (PostgreSQL) of its own, instead of a
  * kept index serving the events of a chain that no longer exists. PGlite folders of other
- * instances of the same chain id are removed (their chain is gone).
+ * instances of the same chain id are removed (their chain is gone). On PostgreSQL, Ponder's RPC
+ * cache (`ponder_sync`, keyed by chain id alone) is emptied of the chain id when it holds another
+ * chain's blocks (forgetDeadSyncCache).
  *
  * Database: PostgreSQL from DATABASE_URL (schema `consentry_<chain id>_<instance>`), else PGlite in
  * INDEXER_DATA_ROOT (default .data/indexer/) under `<chain id>-<instance>`.
@@ -16,6 +18,7 @@ import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
+import pg from "pg";
 import { createPublicClient, http } from "viem";
 
 import { patchPonder } from "./ponder-patch.ts";
@@ -56,6 +59,58 @@ function forgetDeadInstances(instance: IndexerInstance) {
   }
 }
 
+/**
+ * PostgreSQL only: empties Ponder's RPC cache (`ponder_sync`, keyed by chain id alone) for this
+ * chain id when it holds another chain's blocks. A development chain restarted under the same
+ * chain id would otherwise be indexed from the dead chain's cached logs (the cached ranges count as
+ * fetched). The test is the oldest cached block at or after the deployment block (long final on a
+ * real network, so a live chain's reorganisation never empties the cache): its hash against the
+ * chain's. A block the chain does not have yet counts as another chain's. Returns whether the cache
+ * was emptied. Only the cache goes: every index keeps its own schema.
+ */
+export async function forgetDeadSyncCache(env: Env, log: (line: string) => void = console.log): Promise<boolean> {
+  const url = env["DATABASE_URL"];
+  if (!url) return false;
+  const settings = indexerEnv(env);
+  const from = BigInt(indexerDeployment(settings).deploymentBlock ?? 0);
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  try {
+    const exists = await db.query<{ present: boolean }>(
+      "SELECT to_regclass('ponder_sync.blocks') IS NOT NULL AS present",
+    );
+    if (!exists.rows[0]?.present) return false;
+    const cached = await db.query<{ number: string; hash: string }>(
+      "SELECT number::text AS number, hash FROM ponder_sync.blocks WHERE chain_id = $1 AND number >= $2 ORDER BY number LIMIT 1",
+      [settings.chainId, from.toString()],
+    );
+    const oldest = cached.rows[0];
+    if (oldest === undefined) return false;
+    const client = createPublicClient({ transport: http(settings.rpcUrl, { retryCount: 0 }) });
+    const onChain = await client.getBlock({ blockNumber: BigInt(oldest.number) }).catch(() => null);
+    if (onChain?.hash?.toLowerCase() === oldest.hash.toLowerCase()) return false;
+    const tables = await db.query<{ table_name: string }>(
+      "SELECT table_name FROM information_schema.columns WHERE table_schema = 'ponder_sync' AND column_name = 'chain_id' ORDER BY table_name",
+    );
+    await db.query("BEGIN");
+    for (const { table_name } of tables.rows) {
+      await db.query(`DELETE FROM ponder_sync.${pg.escapeIdentifier(table_name)} WHERE chain_id = $1`, [
+        settings.chainId,
+      ]);
+    }
+    await db.query("COMMIT");
+    log(
+      `[indexer] ponder_sync held another chain ${settings.chainId} (block ${oldest.number} is ${oldest.hash.slice(0, 12)}… in the cache, ${onChain?.hash?.slice(0, 12) ?? "absent"}… on the chain): emptied its cache of that chain id (${tables.rows.length} tables)`,
+    );
+    return true;
+  } catch (err) {
+    await db.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  } finally {
+    await db.end();
+  }
+}
+
 /** Starts Ponder for the instance; its child process (output inherited unless `stdio` says). */
 export async function startIndexer(
   env: Env,
@@ -64,7 +119,8 @@ export async function startIndexer(
   // Ponder 0.17.7 hides a table's rows from PGlite readers after a large flush (ponder-patch.ts).
   patchPonder();
   const instance = await indexerInstance(env);
-  if (!env["DATABASE_URL"]) forgetDeadInstances(instance);
+  if (env["DATABASE_URL"]) await forgetDeadSyncCache(env);
+  else forgetDeadInstances(instance);
   const port = Number(env["INDEXER_PORT"] || 42069);
   const child = spawn(
     process.execPath,
