@@ -9,7 +9,7 @@
  * indexer test compares with, and the gateway's Consent listing without INDEXER_URL
  * (docs/architecture.md, "Reads and decisions").
  */
-import type { Address, Hex, PublicClient } from "viem";
+import { type Address, type Hex, type PublicClient, isAddressEqual } from "viem";
 
 import { EMERGENCY_REASON_ON_CHAIN, KINDS, ORGANIZATION_STATUS, type KindName } from "./codes.ts";
 import { type GrantRecord, type GrantState, toFhirConsent } from "./fhir.ts";
@@ -175,7 +175,6 @@ async function pin(client: PublicClient, query: LedgerQuery) {
   return { blockNumber, events };
 }
 
-const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 const order = (a: { blockNumber: bigint; logIndex: number }, b: { blockNumber: bigint; logIndex: number }) =>
   a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1;
 
@@ -500,7 +499,7 @@ export async function readOrganizations(client: PublicClient, query: LedgerQuery
 
 /** The organization at `address` in a list, by case-insensitive address. */
 export function findOrganization(organizations: readonly Organization[], address: Address): Organization | undefined {
-  return organizations.find((o) => same(o.address, address));
+  return organizations.find((o) => isAddressEqual(o.address, address));
 }
 
 /** One break-glass opening, from its event, with how it stands at the block read. */
@@ -530,7 +529,7 @@ export async function readEmergencyLog(client: PublicClient, query: LedgerQuery)
   const entries = sorted.map((log, i): EmergencyLogEntry => {
     const { patient, organization, clinician, reasonCommitment, expiresAt } = log.args;
     const pair = (l: { args: { patient: Address; organization: Address } }) =>
-      same(l.args.patient, patient) && same(l.args.organization, organization);
+      isAddressEqual(l.args.patient, patient) && isAddressEqual(l.args.organization, organization);
     const next = sorted.slice(i + 1).find(pair);
     const closing = closed
       .filter(pair)

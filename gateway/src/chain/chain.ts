@@ -19,7 +19,9 @@ import {
   createWalletClient,
   defineChain,
   http,
+  isAddressEqual,
   webSocket,
+  zeroAddress,
 } from "viem";
 import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import { getAddress } from "viem/utils";
@@ -325,8 +327,7 @@ export class GatewayChain {
     }
     const warnings: string[] = [];
     const account = await this.accountOf(this.gatewayAddress);
-    const zero = /^0x0{40}$/i;
-    if (zero.test(account.organization)) {
+    if (isAddressEqual(account.organization, zeroAddress)) {
       warnings.push(
         `the gateway key ${this.gatewayAddress} is not a member of any organization yet: add it as a GATEWAY member of ${this.custodian} to anchor the audit log`,
       );

@@ -16,7 +16,7 @@
  * A grant whose end has passed by the gateway's own clock is refused as well, even while the chain
  * has produced no block since.
  */
-import type { Address, Hex } from "viem";
+import { type Address, type Hex, isAddressEqual } from "viem";
 import { encodeAbiParameters, keccak256 } from "viem/utils";
 import {
   CATEGORIES,
@@ -99,8 +99,6 @@ export function walletsOnChain(dids: readonly string[], chainId: number): Addres
     return account.chainId === chainId ? [account.address] : [];
   });
 }
-
-const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
 /** The 403 for refused categories: one issue per category, naming the purpose and the sdk's reason. */
 export function consentMissing(purpose: PurposeName, refused: readonly CategoryDecision[]): OperationOutcomeError {
@@ -220,7 +218,7 @@ export class AccessControl {
     | { relation: null; wallets: Address[]; block: BlockRef }
   > {
     const wallets = await this.patientWallets(patientId, linked);
-    if (wallets.some((w) => same(w, requester))) return { relation: "patient", wallets, block: null };
+    if (wallets.some((w) => isAddressEqual(w, requester))) return { relation: "patient", wallets, block: null };
     const block = await this.#chain.latestBlock();
     const until = await this.delegateUntil(wallets, requester, block);
     return until > 0 ? { relation: "delegate", wallets, block } : { relation: null, wallets, block };
@@ -241,7 +239,7 @@ export class AccessControl {
   ): Promise<AccessDecision> {
     const wallets = await this.patientWallets(patientId, options.wallets);
     const unique = [...new Set(categories)];
-    if (wallets.some((w) => same(w, requester))) {
+    if (wallets.some((w) => isAddressEqual(w, requester))) {
       return allowAll("patient", null, wallets, unique, "the patient reads its own records");
     }
     const block = await this.#chain.latestBlock();

@@ -1,5 +1,6 @@
 /** Erasure of a patient: the data key destroyed, every tie to a wallet outside the audit log removed. */
 import { eq, inArray, sql } from "drizzle-orm";
+import { zeroAddress } from "viem";
 import { notFound } from "../fhir/outcomes.ts";
 import { assertValidId } from "../fhir/resources.ts";
 import type { Database } from "./database.ts";
@@ -13,8 +14,6 @@ export interface ErasureResult {
   /** The ties to wallets removed by this call (rows). */
   unlinked: { wallets: number; deliveries: number; relays: number; nonces: number };
 }
-
-const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 
 /**
  * Erases a patient: destroys their data key (every record of theirs becomes unreadable, and
@@ -76,7 +75,7 @@ export async function erasePatient(database: Database, patientId: string, now: D
         : (
             await tx
               .update(relayUsage)
-              .set({ patient: ZERO_ADDRESS, txHash: null })
+              .set({ patient: zeroAddress, txHash: null })
               .where(inArray(relayUsage.patient, addresses))
               .returning({ id: relayUsage.id })
           ).length;

@@ -5,8 +5,8 @@
  * participants through it (INDEXER_URL), as in production; `caughtUp()` waits until it has the
  * chain's latest block, so a test lists what it just mined.
  *
- * Started on first use, stopped when the process exits (its child and the bridge do not keep the
- * test process alive).
+ * Started on first use (answering before testIndexer() resolves), stopped when the process exits
+ * (its child and the bridge do not keep the test process alive).
  */
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -100,6 +100,21 @@ async function start(): Promise<TestIndexer> {
 
   const url = `http://127.0.0.1:${port}`;
   const client = indexerClient(url);
+  // Answering before the first test uses it: Ponder's start-up (PGlite, migrations) takes seconds,
+  // more on a busy machine, and a gateway whose indexer does not answer says 503.
+  const answering = Date.now() + 240_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the test indexer exited (${child.exitCode}):\n${out.slice(-4000)}`);
+    if (
+      await client.status().then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
+    if (Date.now() > answering) throw new Error(`the test indexer did not answer within 240 s:\n${out.slice(-4000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const caughtUp = async (block?: bigint) => {
     const target = Number(block ?? (await t.client.getBlockNumber({ cacheTime: 0 })));
     const deadline = Date.now() + 240_000;
