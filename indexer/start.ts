@@ -19,7 +19,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import pg from "pg";
-import { createPublicClient, http } from "viem";
+import { BlockNotFoundError, createPublicClient, http } from "viem";
 
 import { patchPonder } from "./ponder-patch.ts";
 import { indexerDeployment, indexerEnv, type Env } from "./settings.ts";
@@ -87,7 +87,12 @@ export async function forgetDeadSyncCache(env: Env, log: (line: string) => void 
     const oldest = cached.rows[0];
     if (oldest === undefined) return false;
     const client = createPublicClient({ transport: http(settings.rpcUrl, { retryCount: 0 }) });
-    const onChain = await client.getBlock({ blockNumber: BigInt(oldest.number) }).catch(() => null);
+    // A block the chain does not have is another chain's; an RPC that fails is not an answer (a
+    // flaky start must not throw a production cache away), so that error stops the start.
+    const onChain = await client.getBlock({ blockNumber: BigInt(oldest.number) }).catch((err: unknown) => {
+      if (err instanceof BlockNotFoundError) return null;
+      throw err;
+    });
     if (onChain?.hash?.toLowerCase() === oldest.hash.toLowerCase()) return false;
     const tables = await db.query<{ table_name: string }>(
       "SELECT table_name FROM information_schema.columns WHERE table_schema = 'ponder_sync' AND column_name = 'chain_id' ORDER BY table_name",
