@@ -6,10 +6,11 @@ import type { DelegateEntry } from "#sdk/ledger.ts";
 import { ErrorSummary, type FieldProblem } from "../../_components/ErrorSummary.tsx";
 import { ListLag } from "../../_components/ListLag.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
-import { formatDate, untilWords } from "../../_lib/format.ts";
-import { useContractTx, useNow } from "../../_lib/hooks.ts";
+import { useNow } from "../../_lib/clock.ts";
+import { formatDate, parseEndDate, untilWords } from "../../_lib/dates.ts";
+import { useDelegates, usePatientsActedFor } from "../../_lib/ledger.ts";
 import { useNames } from "../../_lib/names.ts";
-import { useDelegates, usePatientsActedFor } from "../_hooks/useLedger.ts";
+import { useContractTx } from "../../_lib/tx.ts";
 
 /** Delegates (guardians, caregivers) the patient appoints and removes, and whom this account acts for. */
 export function Delegates({ patient }: { patient: Address }) {
@@ -139,11 +140,9 @@ function AppointForm() {
     else if (!checksumOk(trimmed)) found.address = "That address has a typo: copy it again from their wallet app.";
     let expiresAt = 0;
     if (until) {
-      const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(until);
-      const day = match ? new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]), 23, 59, 59) : null;
-      if (!day || Number.isNaN(day.getTime()) || day.getFullYear() > 9999) found.until = "That date is not valid.";
-      else if (day.getTime() <= Date.now() + 60_000) found.until = "The end date must be after today.";
-      else expiresAt = Math.floor(day.getTime() / 1000);
+      const day = parseEndDate(until);
+      if (typeof day === "number") expiresAt = day;
+      else found.until = day.error;
     }
     return { found, trimmed, expiresAt };
   }

@@ -8,10 +8,11 @@ import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { findOrganization } from "#sdk/ledger.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { parseAddressInput } from "../../_lib/address.ts";
-import { call, useOrganizations, useTx } from "../../_lib/hooks.ts";
+import { capitalize } from "../../_lib/format.ts";
+import { useOrganizations } from "../../_lib/ledger.ts";
+import { call, useTx } from "../../_lib/tx.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";
 
-const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 type Errors = Partial<Record<"address" | "name" | "gateway" | "licence", string>>;
 
 /** The gateway URL the registry accepts: empty, or http(s) of at most 200 bytes. */

@@ -1,6 +1,6 @@
 "use client";
 import { type FormEvent, useId, useState } from "react";
-import type { Address } from "viem";
+import { type Address, isAddressEqual } from "viem";
 
 import { ROLES, type RoleName } from "#sdk/codes.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
@@ -10,7 +10,8 @@ import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { parseAddressInput } from "../../_lib/address.ts";
 import { shortAddress } from "../../_lib/format.ts";
 import { useHistory } from "../../_lib/history.ts";
-import { call, useOrganizations, useTx } from "../../_lib/hooks.ts";
+import { useOrganizations } from "../../_lib/ledger.ts";
+import { call, useTx } from "../../_lib/tx.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";
 
 const ROLE_WORDS: Record<Exclude<RoleName, "ORGANIZATION">, string> = {
@@ -84,7 +85,7 @@ export function Members({ manages, governs = false }: { manages: Address | null;
     isPending,
     lag,
   } = useHistory<MemberEntry[]>("members", registryAddress && organization ? { organization } : null);
-  const canManage = !!manages && !!organization && manages.toLowerCase() === organization.toLowerCase();
+  const canManage = !!manages && !!organization && isAddressEqual(manages, organization);
   const canRemove = canManage || governs;
   const { data: offers = [] } = useHistory<MembershipOfferEntry[]>(
     "membership-offers",

@@ -7,7 +7,9 @@ import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import type { Organization } from "#sdk/ledger.ts";
 import { ListLag } from "../../_components/ListLag.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
-import { call, useOrganizations, useTx } from "../../_lib/hooks.ts";
+import { capitalize } from "../../_lib/format.ts";
+import { useOrganizations } from "../../_lib/ledger.ts";
+import { call, useTx } from "../../_lib/tx.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";
 
 /** Suspension reasons: short codes stored as bytes32 in the event, with words for people. */
@@ -18,8 +20,6 @@ const SUSPENSION_REASONS = {
   REQUESTED: "At the organization's request",
 } as const;
 type SuspensionReason = keyof typeof SUSPENSION_REASONS;
-
-const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 export function OrganizationList({ governs }: { governs: boolean }) {
   const id = useId();

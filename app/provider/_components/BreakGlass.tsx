@@ -6,9 +6,12 @@ import type { Address } from "viem";
 import { EMERGENCY_REASONS, type EmergencyReasonCode } from "#sdk/codes.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
-import { formatDateTime, shortAddress } from "../../_lib/format.ts";
-import { LEDGER_KEY, call, useLedgerClient, useNow, useTx } from "../../_lib/hooks.ts";
+import { useNow } from "../../_lib/clock.ts";
+import { formatDateTime } from "../../_lib/dates.ts";
 import { commitEmergencyReason, keptEmergencyReason } from "../../_lib/emergency-reasons.ts";
+import { shortAddress } from "../../_lib/format.ts";
+import { LEDGER_KEY, useLedgerClient } from "../../_lib/ledger.ts";
+import { call, useTx } from "../../_lib/tx.ts";
 import { appChain, registryAddress } from "../../_lib/wagmi.ts";
 
 const REASON_CODES = Object.keys(EMERGENCY_REASONS).map(Number) as EmergencyReasonCode[];

@@ -4,7 +4,7 @@ import type { Address } from "viem";
 
 import { WalletGate } from "../../_components/WalletGate.tsx";
 import { parseAddressInput } from "../../_lib/address.ts";
-import { useOrganizations, useRefreshOnNewBlock } from "../../_lib/hooks.ts";
+import { useOrganizations, useRefreshOnNewBlock } from "../../_lib/ledger.ts";
 import { useAccountStanding } from "../../_lib/roles.ts";
 import { BreakGlass } from "./BreakGlass.tsx";
 import { GatewayRecords } from "./GatewayRecords.tsx";
