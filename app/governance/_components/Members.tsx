@@ -5,6 +5,7 @@ import { type Address, isAddressEqual } from "viem";
 import { ROLES, type RoleName } from "#sdk/codes.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { type MemberEntry, type MembershipOfferEntry, findOrganization } from "#sdk/ledger.ts";
+import { AddressField } from "../../_components/AddressField.tsx";
 import { ListLag } from "../../_components/ListLag.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { parseAddressInput } from "../../_lib/address.ts";
@@ -231,23 +232,7 @@ function AddMemberForm({
 
   return (
     <form noValidate onSubmit={onSubmit} className="form inline-form" aria-label={`Offer membership of ${name}`}>
-      <div className="field">
-        <label htmlFor={`${id}-address`}>Member&apos;s address</label>
-        <input
-          id={`${id}-address`}
-          type="text"
-          autoComplete="off"
-          spellCheck={false}
-          placeholder="0x…"
-          value={address}
-          onChange={(e) => setAddress(e.target.value)}
-          aria-invalid={!!error}
-          aria-describedby={`${id}-address-error`}
-        />
-        <p id={`${id}-address-error`} className="field-error">
-          {error}
-        </p>
-      </div>
+      <AddressField id={`${id}-address`} label="Member's address" value={address} onChange={setAddress} error={error} />
       <div className="field">
         <label htmlFor={`${id}-role`}>Role</label>
         <select id={`${id}-role`} value={role} onChange={(e) => setRole(e.target.value as keyof typeof ROLE_WORDS)}>
