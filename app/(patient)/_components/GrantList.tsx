@@ -5,6 +5,7 @@ import { useChainId, useConfig } from "wagmi";
 
 import { PURPOSES, decodePurpose, describeScope } from "#sdk/codes.ts";
 import { type EarlierGrant, type LedgerGrant, grantState, toConsentBundle, toGrantRecord } from "#sdk/ledger.ts";
+import { ConfirmDialog, type ConfirmDialogHandle } from "../../_components/ConfirmDialog.tsx";
 import { ListLag } from "../../_components/ListLag.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { useNow } from "../../_lib/clock.ts";
@@ -194,8 +195,7 @@ function EarlierConsents({ earlier, who }: { earlier: readonly EarlierGrant[]; w
 }
 
 function RevokeAll({ count }: { count: number }) {
-  const dialog = useRef<HTMLDialogElement>(null);
-  const cancel = useRef<HTMLButtonElement>(null);
+  const dialog = useRef<ConfirmDialogHandle>(null);
   const outcome = useRef<HTMLParagraphElement>(null);
   const tx = useContractTx();
   return (
@@ -206,43 +206,31 @@ function RevokeAll({ count }: { count: number }) {
         disabled={count === 0 || tx.busy}
         onClick={() => {
           tx.reset();
-          dialog.current?.showModal();
-          // The safe choice first: Enter or Space must not revoke everything.
-          cancel.current?.focus();
+          dialog.current?.open();
         }}
       >
         Revoke all…
       </button>
       <TxStatusLine ref={outcome} status={tx.status} confirmed={REVOKED_ALL} focus={false} />
-      <dialog ref={dialog} className="dialog" aria-labelledby="revoke-all-heading" aria-describedby="revoke-all-text">
-        <h2 id="revoke-all-heading">Revoke every consent?</h2>
+      <ConfirmDialog
+        ref={dialog}
+        title="Revoke every consent?"
+        describedBy="revoke-all-text"
+        confirmLabel="Yes, revoke all"
+        onConfirm={() => tx.send("revokeAll", [])}
+        tx={tx}
+        confirmed={REVOKED_ALL}
+        // The safe choice first: Enter or Space must not revoke everything.
+        cancelFirst
+        outcome={outcome}
+      >
         <p id="revoke-all-text">
           {count === 1 ? "The one organization" : `All ${count} organizations`} you gave consent to will lose access at
           once, and any open emergency access closes. Every person you appointed stops acting for you, and every consent
           or revocation you signed that a hospital or lab has not sent yet is cancelled. You can give consent and
           appoint people to act for you again afterwards.
         </p>
-        <div className="actions">
-          <button
-            type="button"
-            className="button danger"
-            disabled={tx.busy}
-            onClick={async () => {
-              const ok = await tx.send("revokeAll", []);
-              if (ok) {
-                dialog.current?.close();
-                outcome.current?.focus();
-              }
-            }}
-          >
-            Yes, revoke all
-          </button>
-          <button ref={cancel} type="button" className="button" onClick={() => dialog.current?.close()}>
-            Cancel
-          </button>
-        </div>
-        <TxStatusLine status={tx.status} confirmed={REVOKED_ALL} />
-      </dialog>
+      </ConfirmDialog>
     </>
   );
 }

@@ -5,6 +5,7 @@ import { useConfig } from "wagmi";
 
 import type { StudyActivity, StudyListing } from "#sdk/escrow.ts";
 import { studyEscrowAbi } from "#sdk/generated/abis.ts";
+import { ConfirmDialog, type ConfirmDialogHandle } from "../../_components/ConfirmDialog.tsx";
 import { ListLag } from "../../_components/ListLag.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { parseAmount } from "../../_lib/amounts.ts";
@@ -149,7 +150,7 @@ function StudyActions({
   const config = useConfig();
   const client = useLedgerClient();
   const tx = useTx();
-  const dialog = useRef<HTMLDialogElement>(null);
+  const dialog = useRef<ConfirmDialogHandle>(null);
   const [topUp, setTopUp] = useState("");
   const [error, setError] = useState("");
   const [confirmed, setConfirmed] = useState("Done.");
@@ -218,7 +219,7 @@ function StudyActions({
             disabled={tx.busy}
             onClick={() => {
               tx.reset();
-              dialog.current?.showModal();
+              dialog.current?.open();
             }}
           >
             Cancel {label}…
@@ -239,31 +240,23 @@ function StudyActions({
         ) : null}
       </div>
       <TxStatusLine status={tx.status} confirmed={confirmed} />
-      <dialog ref={dialog} className="dialog" aria-labelledby={`${id}-cancel-heading`}>
-        <h2 id={`${id}-cancel-heading`}>Cancel {label}?</h2>
+      <ConfirmDialog
+        ref={dialog}
+        title={`Cancel ${label}?`}
+        confirmLabel="Yes, cancel the study"
+        cancelLabel="Keep it"
+        onConfirm={() => {
+          setConfirmed(`${capitalize(label)} is cancelled.`);
+          return tx.run(() => call(escrowAddress!, studyEscrowAbi, "cancelStudy", [study.id]));
+        }}
+        tx={tx}
+        confirmed={confirmed}
+      >
         <p>
           The study ends now: nobody can join any more, no further delivery is paid, and the participants&apos; consents
           for it end. You can then reclaim the unspent budget. This cannot be undone.
         </p>
-        <div className="actions">
-          <button
-            type="button"
-            className="button danger"
-            disabled={tx.busy}
-            onClick={async () => {
-              setConfirmed(`${capitalize(label)} is cancelled.`);
-              const ok = await tx.run(() => call(escrowAddress!, studyEscrowAbi, "cancelStudy", [study.id]));
-              if (ok) dialog.current?.close();
-            }}
-          >
-            Yes, cancel the study
-          </button>
-          <button type="button" className="button" onClick={() => dialog.current?.close()}>
-            Keep it
-          </button>
-        </div>
-        <TxStatusLine status={tx.status} confirmed={confirmed} />
-      </dialog>
+      </ConfirmDialog>
     </>
   );
 }
