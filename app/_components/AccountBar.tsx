@@ -2,7 +2,7 @@
 import dynamic from "next/dynamic";
 import { useConnection, useDisconnect } from "wagmi";
 
-import { useMounted } from "../_lib/hooks.ts";
+import { useMounted } from "../_lib/clock.ts";
 import { useNames } from "../_lib/names.ts";
 import { DEV_WALLET_RDNS } from "../_lib/wagmi.ts";
 

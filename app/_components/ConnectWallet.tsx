@@ -2,7 +2,7 @@
 import { useConnect, useConnectors } from "wagmi";
 
 import { explainTransactionError } from "#sdk/errors.ts";
-import { useMounted } from "../_lib/hooks.ts";
+import { useMounted } from "../_lib/clock.ts";
 import { DEV_WALLET_RDNS } from "../_lib/wagmi.ts";
 
 /**

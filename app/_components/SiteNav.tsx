@@ -3,7 +3,7 @@ import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { useConnection } from "wagmi";
 
-import { useMounted } from "../_lib/hooks.ts";
+import { useMounted } from "../_lib/clock.ts";
 import { CONSOLES, useAccountStanding } from "../_lib/roles.ts";
 
 /** Patient · Provider · Research · Governance: every console is reachable; those the connected

@@ -1,7 +1,7 @@
 "use client";
 import { type Ref, useEffect, useImperativeHandle, useRef } from "react";
 
-import type { TxStatus } from "../_lib/hooks.ts";
+import type { TxStatus } from "../_lib/tx.ts";
 import { explorerTxUrl } from "../_lib/wagmi.ts";
 
 /** Moves focus to the element, unless it is hidden or inert (a status behind an open modal dialog). */

@@ -3,7 +3,7 @@ import { type ReactNode, useEffect, useRef } from "react";
 import type { Address } from "viem";
 import { useConnection } from "wagmi";
 
-import { useMounted } from "../_lib/hooks.ts";
+import { useMounted } from "../_lib/clock.ts";
 import { appChain, registryAddress } from "../_lib/wagmi.ts";
 import { ConnectWallet } from "./ConnectWallet.tsx";
 import { WrongNetwork } from "./WrongNetwork.tsx";

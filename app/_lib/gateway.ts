@@ -199,16 +199,3 @@ export async function gatewayFetchAllPages(
   const { link: _links, ...rest } = bundle!;
   return rest;
 }
-
-/** Saves JSON as a file the browser downloads. */
-export function downloadJson(value: unknown, filename: string, type = FHIR_JSON): void {
-  const blob = new Blob([JSON.stringify(value, null, 2)], { type });
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = filename;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}

@@ -4,7 +4,6 @@
  * custodian's gateway (its URL is on-chain) sends it and pays the network fee. Grants and study
  * joins are relayed only by a custodian that holds the patient's record; revocations by any.
  */
-import { useMemo } from "react";
 import type { Address, Hash, Hex } from "viem";
 import type { Config } from "wagmi";
 import { getBlock, readContract, signTypedData, simulateContract } from "wagmi/actions";
@@ -12,31 +11,21 @@ import { getBlock, readContract, signTypedData, simulateContract } from "wagmi/a
 import { grantSignatureDeadline } from "#sdk/eip712.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { type SignedAction, type SignedActionMessages, relayBody, signedActionTypedData } from "#sdk/signed-actions.ts";
-import { nowSeconds } from "./format.ts";
-import { gatewayOrigin, reach, refusal } from "./gateway.ts";
-import { type Step, useOrganizations } from "./hooks.ts";
+import { nowSeconds } from "./clock.ts";
+import { reach, refusal } from "./gateway.ts";
+import { type Custodian, useCustodians } from "./ledger.ts";
+import type { Step } from "./tx.ts";
 import { appChain, escrowAddress, registryAddress } from "./wagmi.ts";
 
 /** How long a signature stays valid for the relaying gateway (Grant signatures: see `relayGrant`). */
 export const SIGNATURE_LIFETIME_SECONDS = 15 * 60;
 
-export interface Relayer {
-  address: Address;
-  name: string;
-  /** The gateway's origin (its relay routes live at /relay/…). */
-  origin: string;
-}
+/** A custodian whose gateway sends a signed action (its relay routes live at /relay/…). */
+export type Relayer = Custodian;
 
-/** The active custodians that publish a gateway on-chain (optionally only those in `among`). */
+/** The custodians that can relay (optionally only those in `among`). */
 export function useRelayers(among?: readonly Address[]): Relayer[] {
-  const { organizations } = useOrganizations();
-  return useMemo(() => {
-    const wanted = among?.map((a) => a.toLowerCase());
-    return organizations
-      .filter((o) => o.kind === "PROVIDER" && o.active && gatewayOrigin(o.gatewayUrl) !== null)
-      .filter((o) => !wanted || wanted.includes(o.address.toLowerCase()))
-      .map((o) => ({ address: o.address, name: o.name, origin: gatewayOrigin(o.gatewayUrl)! }));
-  }, [organizations, among]);
+  return useCustodians(among).custodians;
 }
 
 /** Posts a signed action to a gateway's relay; the transaction it sent, to wait for. */

@@ -9,7 +9,7 @@ import { type Address, keccak256, toHex, zeroAddress } from "viem";
 
 import { KINDS, type KindName, ORGANIZATION_STATUS, ROLES, type RoleName } from "#sdk/codes.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
-import { LEDGER_KEY, useLedgerClient } from "./hooks.ts";
+import { LEDGER_KEY, useLedgerClient } from "./ledger.ts";
 import { registryAddress } from "./wagmi.ts";
 
 /** keccak256("GOVERNANCE_ROLE"), as OrganizationRegistry defines it. */

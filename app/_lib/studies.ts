@@ -5,12 +5,13 @@
  */
 import { useQuery } from "@tanstack/react-query";
 import { useCallback, useMemo } from "react";
-import { type Address, formatUnits } from "viem";
+import type { Address } from "viem";
 
 import { PURPOSES, decodePurpose, describeScope } from "#sdk/codes.ts";
 import { type StudyListing, custodianShare, readTokenInfo } from "#sdk/escrow.ts";
+import { formatAmount } from "./amounts.ts";
 import { useHistory } from "./history.ts";
-import { useLedgerClient } from "./hooks.ts";
+import { useLedgerClient } from "./ledger.ts";
 import { escrowAddress } from "./wagmi.ts";
 
 /** Every study of the escrow, with the time of the block the indexer had reached (its "now"). */
@@ -51,14 +52,6 @@ export function useTokens(tokens: readonly Address[]) {
     [byAddress],
   );
   return { ...query, tokenOf, amountOf };
-}
-
-/** Up to 4 decimals, with thousands separators: "1,000", "4.5". */
-export function formatAmount(amount: bigint, decimals: number): string {
-  const [whole, fraction = ""] = formatUnits(amount, decimals).split(".");
-  const grouped = BigInt(whole!).toLocaleString("en-GB");
-  const trimmed = fraction.slice(0, 4).replace(/0+$/, "");
-  return trimmed ? `${grouped}.${trimmed}` : grouped;
 }
 
 /** The study's research purpose in words, with its code: "health, medical and biomedical research (DUO:0000006)"

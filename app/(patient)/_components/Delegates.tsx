@@ -1,15 +1,18 @@
 "use client";
 import { type FormEvent, useId, useState } from "react";
-import { type Address, getAddress, isAddress } from "viem";
+import type { Address } from "viem";
 
 import type { DelegateEntry } from "#sdk/ledger.ts";
+import { AddressField } from "../../_components/AddressField.tsx";
 import { ErrorSummary, type FieldProblem } from "../../_components/ErrorSummary.tsx";
 import { ListLag } from "../../_components/ListLag.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
-import { formatDate, untilWords } from "../../_lib/format.ts";
-import { useContractTx, useNow } from "../../_lib/hooks.ts";
+import { parseAddressInput } from "../../_lib/address.ts";
+import { useNow } from "../../_lib/clock.ts";
+import { formatDate, parseEndDate, untilWords } from "../../_lib/dates.ts";
+import { useDelegates, usePatientsActedFor } from "../../_lib/ledger.ts";
 import { useNames } from "../../_lib/names.ts";
-import { useDelegates, usePatientsActedFor } from "../_hooks/useLedger.ts";
+import { useContractTx } from "../../_lib/tx.ts";
 
 /** Delegates (guardians, caregivers) the patient appoints and removes, and whom this account acts for. */
 export function Delegates({ patient }: { patient: Address }) {
@@ -110,8 +113,10 @@ function DelegateRow({
   );
 }
 
-/** An all-lowercase address carries no checksum; a mixed-case one must match it (EIP-55). */
-const checksumOk = (value: string) => value === value.toLowerCase() || isAddress(value, { strict: true });
+const DELEGATE_ADDRESS = {
+  empty: "Enter the address of their wallet: copy it from their wallet app.",
+  typo: "That address has a typo: copy it again from their wallet app.",
+};
 
 function AppointForm() {
   const id = useId();
@@ -133,25 +138,21 @@ function AppointForm() {
   function validate() {
     const found: { name?: string; address?: string; until?: string } = {};
     if (!name.trim()) found.name = "Enter the name of the person, so that you know who they are later.";
-    const trimmed = address.trim();
-    if (!trimmed) found.address = "Enter the address of their wallet: copy it from their wallet app.";
-    else if (!isAddress(trimmed, { strict: false })) found.address = "That is not a valid address.";
-    else if (!checksumOk(trimmed)) found.address = "That address has a typo: copy it again from their wallet app.";
+    const delegate = parseAddressInput(address, DELEGATE_ADDRESS);
+    if (typeof delegate !== "string") found.address = delegate.error;
     let expiresAt = 0;
     if (until) {
-      const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(until);
-      const day = match ? new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]), 23, 59, 59) : null;
-      if (!day || Number.isNaN(day.getTime()) || day.getFullYear() > 9999) found.until = "That date is not valid.";
-      else if (day.getTime() <= Date.now() + 60_000) found.until = "The end date must be after today.";
-      else expiresAt = Math.floor(day.getTime() / 1000);
+      const day = parseEndDate(until);
+      if (typeof day === "number") expiresAt = day;
+      else found.until = day.error;
     }
-    return { found, trimmed, expiresAt };
+    return { found, delegate, expiresAt };
   }
 
   async function onSubmit(event: FormEvent) {
     event.preventDefault();
-    const { found, trimmed, expiresAt } = validate();
-    if (Object.keys(found).length > 0) {
+    const { found, delegate, expiresAt } = validate();
+    if (Object.keys(found).length > 0 || typeof delegate !== "string") {
       tx.reset();
       setAttempt((n) => n + 1); // the error summary takes focus
       return;
@@ -161,10 +162,10 @@ function AppointForm() {
     setConfirmed(`${name.trim()} can now act for you.`);
     // Remembered in this browser only: the name is never sent anywhere. Set before sending, so that
     // the new row shows it at once; put back as it was if the appointment fails.
-    const previous = nameOf(trimmed);
-    setName(trimmed, name);
-    const ok = await tx.send("appointDelegate", [getAddress(trimmed.toLowerCase()), expiresAt]);
-    if (!ok) setName(trimmed, previous ?? "");
+    const previous = nameOf(delegate);
+    setName(delegate, name);
+    const ok = await tx.send("appointDelegate", [delegate, expiresAt]);
+    if (!ok) setName(delegate, previous ?? "");
     if (ok) {
       setNameField("");
       setAddress("");
@@ -194,26 +195,15 @@ function AppointForm() {
           {errors.name}
         </p>
       </div>
-      <div className="field">
-        <label htmlFor={`${id}-address`}>Delegate&apos;s address</label>
-        <input
-          id={`${id}-address`}
-          type="text"
-          inputMode="text"
-          autoComplete="off"
-          spellCheck={false}
-          value={address}
-          aria-invalid={!!errors.address}
-          aria-describedby={`${id}-address-help ${id}-address-error`}
-          onChange={(e) => setAddress(e.target.value)}
-        />
-        <p id={`${id}-address-help`} className="help">
-          Copy it from their wallet app. It is checked for typos before anything is signed.
-        </p>
-        <p id={`${id}-address-error`} className="field-error">
-          {errors.address}
-        </p>
-      </div>
+      <AddressField
+        id={`${id}-address`}
+        label="Delegate's address"
+        value={address}
+        onChange={setAddress}
+        error={errors.address}
+        help="Copy it from their wallet app. It is checked for typos before anything is signed."
+        placeholder=""
+      />
       <div className="field">
         <label htmlFor={`${id}-until`}>Until (optional)</label>
         <input

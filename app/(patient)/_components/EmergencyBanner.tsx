@@ -3,9 +3,10 @@ import { useState } from "react";
 import type { Address } from "viem";
 
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
-import { formatDateTime, shortAddress } from "../../_lib/format.ts";
-import { useContractTx, useOrganizations } from "../../_lib/hooks.ts";
-import { useOpenEmergencies } from "../_hooks/useLedger.ts";
+import { formatDateTime } from "../../_lib/dates.ts";
+import { shortAddress } from "../../_lib/format.ts";
+import { useOpenEmergencies, useOrganizations } from "../../_lib/ledger.ts";
+import { useContractTx } from "../../_lib/tx.ts";
 
 /** Break-glass access that is open now, loud at the top of the page, each with a Close button. */
 export function EmergencyBanner({ patient }: { patient: Address }) {

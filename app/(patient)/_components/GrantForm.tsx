@@ -1,6 +1,6 @@
 "use client";
 import { type FormEvent, useEffect, useId, useMemo, useState } from "react";
-import type { Address } from "viem";
+import { type Address, isAddressEqual } from "viem";
 import { useConfig } from "wagmi";
 
 import {
@@ -18,11 +18,13 @@ import { KIND_WORDS } from "#sdk/errors.ts";
 import { grantState } from "#sdk/ledger.ts";
 import { ErrorSummary, type FieldProblem } from "../../_components/ErrorSummary.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
-import { formatDate } from "../../_lib/format.ts";
-import { RESEARCH_PURPOSE_MEANING } from "../../_lib/researchPurposes.ts";
-import { useContractTx, useNow, useOrganizations } from "../../_lib/hooks.ts";
+import { useNow } from "../../_lib/clock.ts";
+import { formatDate, parseEndDate } from "../../_lib/dates.ts";
+import { capitalize } from "../../_lib/format.ts";
+import { useOrganizations, usePatientGrants } from "../../_lib/ledger.ts";
 import { relayGrant, useRelayers } from "../../_lib/relay.ts";
-import { usePatientGrants } from "../_hooks/useLedger.ts";
+import { RESEARCH_PURPOSE_MEANING } from "../../_lib/researchPurposes.ts";
+import { useContractTx } from "../../_lib/tx.ts";
 
 /** The purposes a patient grants directly, in the order people think of them. Emergency treatment
  * is break-glass (no grant needed); disease-specific research (DUO DS) comes with studies. */
@@ -35,8 +37,6 @@ const EXPIRY_PRESETS = {
   custom: "Choose a date",
 } as const;
 type ExpiryPreset = keyof typeof EXPIRY_PRESETS;
-
-const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 /** The end of the consent, in unix seconds, or an error in words. */
 function expiryOf(preset: ExpiryPreset, customDate: string, now: Date): number | string {
@@ -52,13 +52,10 @@ function expiryOf(preset: ExpiryPreset, customDate: string, now: Date): number |
       end.setFullYear(end.getFullYear() + 1);
       break;
     case "custom": {
-      const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(customDate);
-      if (!match) return "Choose the date the consent ends.";
+      if (!customDate) return "Choose the date the consent ends.";
       // Until the end of that day, in the patient's time zone.
-      const day = new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]), 23, 59, 59);
-      if (Number.isNaN(day.getTime()) || day.getFullYear() > 9999) return "That date is not valid.";
-      if (day.getTime() <= now.getTime() + 60_000) return "The end date must be after today.";
-      return Math.floor(day.getTime() / 1000);
+      const day = parseEndDate(customDate, now.getTime());
+      return typeof day === "number" ? day : day.error;
     }
   }
   return Math.floor(end.getTime() / 1000);
@@ -99,7 +96,7 @@ export function GrantForm({ patient }: { patient: Address }) {
   const replaces = chosen
     ? grants.find(
         (g) =>
-          g.grantee.toLowerCase() === chosen.address.toLowerCase() &&
+          isAddressEqual(g.grantee, chosen.address) &&
           g.scope === purposeScope(purpose) &&
           (grantState(g, now) === "active" || grantState(g, now) === "not-yet-valid"),
       )

@@ -1,37 +1,32 @@
 "use client";
 import { useRef } from "react";
-import type { Address } from "viem";
+import { type Address, isAddressEqual } from "viem";
 import { useChainId, useConfig } from "wagmi";
 
 import { PURPOSES, decodePurpose, describeScope } from "#sdk/codes.ts";
-import type { GrantState } from "#sdk/fhir.ts";
 import { type EarlierGrant, type LedgerGrant, grantState, toConsentBundle, toGrantRecord } from "#sdk/ledger.ts";
+import { ConfirmDialog, type ConfirmDialogHandle } from "../../_components/ConfirmDialog.tsx";
 import { ListLag } from "../../_components/ListLag.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
-import { formatDate, grantSentence } from "../../_lib/format.ts";
-import { useContractTx, useNow, useOrganizations } from "../../_lib/hooks.ts";
+import { useNow } from "../../_lib/clock.ts";
+import { formatDate } from "../../_lib/dates.ts";
+import { downloadJson } from "../../_lib/download.ts";
+import { GRANT_STATE_WORDS, byGrantState, capitalize, grantSentence } from "../../_lib/format.ts";
+import { useOrganizations, usePatientGrants } from "../../_lib/ledger.ts";
 import { relayRevoke, useRelayers } from "../../_lib/relay.ts";
+import { useContractTx } from "../../_lib/tx.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";
-import { usePatientGrants } from "../_hooks/useLedger.ts";
 
 /** What a revoke-all did, exactly (ConsentRegistry `revokeAll`). */
 const REVOKED_ALL =
   "Every consent is revoked, every delegate appointment ended and every signature not yet sent is void.";
-
-const STATE_WORDS: Record<GrantState, string> = {
-  active: "Active",
-  "not-yet-valid": "Starts later",
-  expired: "Expired",
-  revoked: "Revoked",
-};
-const ORDER: GrantState[] = ["active", "not-yet-valid", "expired", "revoked"];
 
 function revokedWords(grant: LedgerGrant): string {
   const { revoked, patient } = grant;
   if (!revoked) return "";
   // A study's consent ends when she leaves the study (the study's escrow revokes it for her).
   if (grant.studyKey && !revoked.all) return revoked.at > 0 ? "You left the study." : "Ended when you left the study.";
-  const byPatient = revoked.by.toLowerCase() === patient.toLowerCase();
+  const byPatient = isAddressEqual(revoked.by, patient);
   if (revoked.all) {
     return byPatient
       ? "Revoked when you revoked every consent."
@@ -39,8 +34,6 @@ function revokedWords(grant: LedgerGrant): string {
   }
   return byPatient ? "You revoked this consent." : "Revoked for you by someone you appointed to act for you.";
 }
-
-const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 function purposeWords(purpose: bigint): string {
   const decoded = decodePurpose(purpose);
@@ -55,9 +48,7 @@ export function GrantList({ patient }: { patient: Address }) {
   // The later of the browser's clock and the chain's: a grant mined a moment ago is already active.
   const now = Math.max(useNow(), data?.timestamp ?? 0);
   const chainId = useChainId();
-  const sorted = [...(grants ?? [])].sort(
-    (a, b) => ORDER.indexOf(grantState(a, now)) - ORDER.indexOf(grantState(b, now)),
-  );
+  const sorted = byGrantState(grants ?? [], now);
   const live = sorted.filter((g) => !g.revoked && grantState(g, now) !== "expired");
 
   function download() {
@@ -66,16 +57,10 @@ export function GrantList({ patient }: { patient: Address }) {
       const granteeName = nameOf(g.grantee);
       return toGrantRecord(g, { chainId, registry: registryAddress!, now, ...(granteeName ? { granteeName } : {}) });
     });
-    const bundle = toConsentBundle(records);
-    const blob = new Blob([JSON.stringify(bundle, null, 2)], { type: "application/fhir+json" });
-    const url = URL.createObjectURL(blob);
-    const a = document.createElement("a");
-    a.href = url;
-    a.download = `consentry-consents-${patient.toLowerCase()}-${new Date().toISOString().slice(0, 10)}.json`;
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    downloadJson(
+      toConsentBundle(records),
+      `consentry-consents-${patient.toLowerCase()}-${new Date().toISOString().slice(0, 10)}.json`,
+    );
   }
 
   return (
@@ -117,12 +102,12 @@ function GrantItem({ grant, now, name }: { grant: LedgerGrant; now: number; name
   const headingId = `grant-${grant.grantId.slice(2, 14)}`;
   const revocable = state === "active" || state === "not-yet-valid";
   // A study grant is written by the escrow when the patient joins: not "on your behalf".
-  const byOther = !grant.studyKey && grant.grantedBy.toLowerCase() !== grant.patient.toLowerCase();
+  const byOther = !grant.studyKey && !isAddressEqual(grant.grantedBy, grant.patient);
   return (
     <li className={`grant grant-${state}`} aria-labelledby={headingId} data-grant-id={grant.grantId}>
       <div className="grant-head">
         <h3 id={headingId}>{who}</h3>
-        <span className={`badge badge-${state}`}>{STATE_WORDS[state]}</span>
+        <span className={`badge badge-${state}`}>{GRANT_STATE_WORDS[state]}</span>
       </div>
       {/* A revoked consent no longer runs "until" its old end date. */}
       <p className="grant-sentence">
@@ -210,8 +195,7 @@ function EarlierConsents({ earlier, who }: { earlier: readonly EarlierGrant[]; w
 }
 
 function RevokeAll({ count }: { count: number }) {
-  const dialog = useRef<HTMLDialogElement>(null);
-  const cancel = useRef<HTMLButtonElement>(null);
+  const dialog = useRef<ConfirmDialogHandle>(null);
   const outcome = useRef<HTMLParagraphElement>(null);
   const tx = useContractTx();
   return (
@@ -222,43 +206,31 @@ function RevokeAll({ count }: { count: number }) {
         disabled={count === 0 || tx.busy}
         onClick={() => {
           tx.reset();
-          dialog.current?.showModal();
-          // The safe choice first: Enter or Space must not revoke everything.
-          cancel.current?.focus();
+          dialog.current?.open();
         }}
       >
         Revoke all…
       </button>
       <TxStatusLine ref={outcome} status={tx.status} confirmed={REVOKED_ALL} focus={false} />
-      <dialog ref={dialog} className="dialog" aria-labelledby="revoke-all-heading" aria-describedby="revoke-all-text">
-        <h2 id="revoke-all-heading">Revoke every consent?</h2>
+      <ConfirmDialog
+        ref={dialog}
+        title="Revoke every consent?"
+        describedBy="revoke-all-text"
+        confirmLabel="Yes, revoke all"
+        onConfirm={() => tx.send("revokeAll", [])}
+        tx={tx}
+        confirmed={REVOKED_ALL}
+        // The safe choice first: Enter or Space must not revoke everything.
+        cancelFirst
+        outcome={outcome}
+      >
         <p id="revoke-all-text">
           {count === 1 ? "The one organization" : `All ${count} organizations`} you gave consent to will lose access at
           once, and any open emergency access closes. Every person you appointed stops acting for you, and every consent
           or revocation you signed that a hospital or lab has not sent yet is cancelled. You can give consent and
           appoint people to act for you again afterwards.
         </p>
-        <div className="actions">
-          <button
-            type="button"
-            className="button danger"
-            disabled={tx.busy}
-            onClick={async () => {
-              const ok = await tx.send("revokeAll", []);
-              if (ok) {
-                dialog.current?.close();
-                outcome.current?.focus();
-              }
-            }}
-          >
-            Yes, revoke all
-          </button>
-          <button ref={cancel} type="button" className="button" onClick={() => dialog.current?.close()}>
-            Cancel
-          </button>
-        </div>
-        <TxStatusLine status={tx.status} confirmed={REVOKED_ALL} />
-      </dialog>
+      </ConfirmDialog>
     </>
   );
 }

@@ -9,24 +9,19 @@ import type { AuditEvent, Bundle } from "@medplum/fhirtypes";
 import { useQuery } from "@tanstack/react-query";
 import dynamic from "next/dynamic";
 import { type FormEvent, useEffect, useId, useState } from "react";
-import type { Address } from "viem";
+import { type Address, isAddressEqual } from "viem";
 
-import { isDidPkh, parseDidPkh } from "#sdk/did-pkh.ts";
 import { CATEGORIES, isCategoryName } from "#sdk/codes.ts";
+import { isDidPkh, parseDidPkh } from "#sdk/did-pkh.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { findOrganization } from "#sdk/ledger.ts";
 import { GatewaySignIn } from "../../_components/GatewaySignIn.tsx";
 import "../../_components/records.css";
-import { formatDate, formatDateTime, shortAddress } from "../../_lib/format.ts";
-import {
-  type GatewaySession,
-  GatewayError,
-  downloadJson,
-  gatewayFetch,
-  gatewayFetchAllPages,
-  gatewayOrigin,
-} from "../../_lib/gateway.ts";
-import { useLedgerClient, useOrganizations } from "../../_lib/hooks.ts";
+import { dayWords, formatDateTime, localDay } from "../../_lib/dates.ts";
+import { downloadJson, fileNamePart } from "../../_lib/download.ts";
+import { shortAddress } from "../../_lib/format.ts";
+import { GatewayError, type GatewaySession, gatewayFetch, gatewayFetchAllPages } from "../../_lib/gateway.ts";
+import { useCustodians, useLedgerClient, useOrganizations } from "../../_lib/ledger.ts";
 import { useGatewaySession } from "../../_lib/useGateway.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";
 
@@ -47,10 +42,7 @@ const ROLE_WORDS: Record<number, string> = {
 };
 
 export function MyRecords({ patient }: { patient: Address }) {
-  const { organizations, isLoading } = useOrganizations();
-  const custodians = organizations.filter(
-    (o) => o.kind === "PROVIDER" && o.active && gatewayOrigin(o.gatewayUrl) !== null,
-  );
+  const { custodians, isLoading } = useCustodians();
   return (
     <section className="card" aria-labelledby="records-heading">
       <h2 id="records-heading">My records and who read them</h2>
@@ -61,13 +53,7 @@ export function MyRecords({ patient }: { patient: Address }) {
       {isLoading && <p aria-busy="true">Loading your hospitals and labs…</p>}
       {!isLoading && custodians.length === 0 && <p>No hospital or lab is connected to Consentry yet.</p>}
       {custodians.map((c) => (
-        <CustodianRecords
-          key={c.address}
-          patient={patient}
-          name={c.name}
-          origin={gatewayOrigin(c.gatewayUrl)!}
-          fhirBase={c.gatewayUrl.replace(/\/+$/, "")}
-        />
+        <CustodianRecords key={c.address} patient={patient} name={c.name} origin={c.origin} fhirPath={c.fhirPath} />
       ))}
     </section>
   );
@@ -77,12 +63,12 @@ function CustodianRecords({
   patient,
   name,
   origin,
-  fhirBase,
+  fhirPath,
 }: {
   patient: Address;
   name: string;
   origin: string;
-  fhirBase: string;
+  fhirPath: string;
 }) {
   const { state, signIn, signOut, setPatient, expired } = useGatewaySession(origin, patient, name);
   const headingId = useId();
@@ -107,8 +93,8 @@ function CustodianRecords({
               Wallet {shortAddress(patient)}; your record here is Patient/{state.session.patient}.
             </p>
           </details>
-          <Records session={state.session} name={name} fhirPath={new URL(fhirBase).pathname} onExpired={expired} />
-          <AccessLog session={state.session} name={name} fhirPath={new URL(fhirBase).pathname} onExpired={expired} />
+          <Records session={state.session} name={name} fhirPath={fhirPath} onExpired={expired} />
+          <AccessLog session={state.session} name={name} fhirPath={fhirPath} onExpired={expired} />
         </>
       )}
     </article>
@@ -221,7 +207,7 @@ function Records({ session, name, fhirPath, onExpired }: PanelProps) {
             <button
               type="button"
               className="button"
-              onClick={() => downloadJson(query.data, `my-records-${name.replace(/\W+/g, "-").toLowerCase()}.json`)}
+              onClick={() => downloadJson(query.data, `my-records-${fileNamePart(name)}.json`)}
             >
               Download my records<span className="visually-hidden"> at {name}</span> as a file
             </button>
@@ -301,23 +287,6 @@ function timesWords(n: number): string {
   return n === 1 ? "once" : n === 2 ? "twice" : `${n} times`;
 }
 
-/** The day of a time in the browser's time zone, as the key of a group. */
-function localDay(iso: string): string {
-  const d = new Date(iso);
-  return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
-}
-
-/** "today", "yesterday" or "on 3 December 2026" (the browser's language and time zone). */
-function dayWords(iso: string): string {
-  if (!iso) return "";
-  const day = localDay(iso);
-  const now = new Date();
-  if (day === localDay(now.toISOString())) return "today";
-  const yesterday = new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1, 12);
-  if (day === localDay(yesterday.toISOString())) return "yesterday";
-  return `on ${formatDate(Date.parse(iso) / 1000)}`;
-}
-
 /** Groups the rows (newest first) by day, reader, data, purpose and outcome, keeping their order. */
 function groupRows(rows: readonly LogRow[]): LogGroup[] {
   const groups = new Map<string, LogGroup>();
@@ -372,7 +341,7 @@ function AccessLog({ session, name, fhirPath, onExpired }: PanelProps) {
       const names = new Map<string, string>();
       await Promise.all(
         readers.map(async (reader) => {
-          if (reader.toLowerCase() === session.address.toLowerCase()) return names.set(reader, "You");
+          if (isAddressEqual(reader, session.address)) return names.set(reader, "You");
           const [organization, role] = await client!.readContract({
             address: registryAddress!,
             abi: consentRegistryAbi,

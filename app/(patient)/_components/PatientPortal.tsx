@@ -1,6 +1,6 @@
 "use client";
 import { WalletGate } from "../../_components/WalletGate.tsx";
-import { useRefreshOnNewBlock } from "../../_lib/hooks.ts";
+import { useRefreshOnNewBlock } from "../../_lib/ledger.ts";
 import { Delegates } from "./Delegates.tsx";
 import { EmergencyBanner } from "./EmergencyBanner.tsx";
 import { GrantForm } from "./GrantForm.tsx";

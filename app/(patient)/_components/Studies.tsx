@@ -1,19 +1,21 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import { useId, useState } from "react";
-import { type Address, formatEther } from "viem";
+import type { Address } from "viem";
 import { useConfig } from "wagmi";
 import { simulateContract } from "wagmi/actions";
 
-import { PARTICIPANT_STATUS, type ParticipantStatus, type StudyListing } from "#sdk/escrow.ts";
+import { decodePurpose } from "#sdk/codes.ts";
+import { PARTICIPANT_STATUS, type ParticipantStatus, type StudyListing, readWithdrawal } from "#sdk/escrow.ts";
 import { studyEscrowAbi } from "#sdk/generated/abis.ts";
-import { readWithdrawal } from "#sdk/escrow.ts";
 import { ListLag } from "../../_components/ListLag.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
-import { decodePurpose } from "#sdk/codes.ts";
-import { formatDate, nowSeconds, shortAddress } from "../../_lib/format.ts";
+import { formatEstimate } from "../../_lib/amounts.ts";
+import { nowSeconds } from "../../_lib/clock.ts";
+import { formatDate } from "../../_lib/dates.ts";
+import { shortAddress } from "../../_lib/format.ts";
+import { LEDGER_KEY, useLedgerClient, useOrganizations } from "../../_lib/ledger.ts";
 import { RESEARCH_PURPOSE_MEANING } from "../../_lib/researchPurposes.ts";
-import { LEDGER_KEY, call, useLedgerClient, useOrganizations, useTx } from "../../_lib/hooks.ts";
 import {
   patientShareRange,
   studyPurposeCode,
@@ -23,14 +25,15 @@ import {
   useTokens,
 } from "../../_lib/studies.ts";
 import {
+  type Relayer,
   SIGNATURE_LIFETIME_SECONDS,
+  type WithdrawQuote,
   signAndRelay,
   useRelayers,
   withdrawQuote,
-  type Relayer,
-  type WithdrawQuote,
 } from "../../_lib/relay.ts";
-import { escrowAddress, appChain } from "../../_lib/wagmi.ts";
+import { call, useTx } from "../../_lib/tx.ts";
+import { appChain, escrowAddress } from "../../_lib/wagmi.ts";
 
 function useParticipation(patient: Address, studies: readonly StudyListing[]) {
   const client = useLedgerClient();
@@ -94,13 +97,8 @@ function useJoinFee(studyId: bigint, patient: Address, enabled: boolean): string
         }),
         client!.getGasPrice(),
       ]);
-      const wei = gas * price;
       // Two significant digits are enough for an estimate.
-      const ether = Number(formatEther(wei));
-      const text = new Intl.NumberFormat(undefined, { maximumSignificantDigits: 2, maximumFractionDigits: 18 }).format(
-        ether,
-      );
-      return `${text} ${appChain.nativeCurrency.symbol}`;
+      return `${formatEstimate(gas * price, appChain.nativeCurrency.decimals)} ${appChain.nativeCurrency.symbol}`;
     },
   });
   return data ?? null;

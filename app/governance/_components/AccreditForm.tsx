@@ -6,12 +6,14 @@ import { KINDS, type KindName } from "#sdk/codes.ts";
 import { KIND_WORDS } from "#sdk/errors.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { findOrganization } from "#sdk/ledger.ts";
+import { AddressField } from "../../_components/AddressField.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { parseAddressInput } from "../../_lib/address.ts";
-import { call, useOrganizations, useTx } from "../../_lib/hooks.ts";
+import { capitalize } from "../../_lib/format.ts";
+import { useOrganizations } from "../../_lib/ledger.ts";
+import { call, useTx } from "../../_lib/tx.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";
 
-const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 type Errors = Partial<Record<"address" | "name" | "gateway" | "licence", string>>;
 
 /** The gateway URL the registry accepts: empty, or http(s) of at most 200 bytes. */
@@ -106,20 +108,13 @@ export function AccreditForm() {
     <section className="card" aria-labelledby={`${id}-heading`}>
       <h2 id={`${id}-heading`}>Accredit an organization</h2>
       <form noValidate onSubmit={onSubmit} className="form" aria-labelledby={`${id}-heading`}>
-        <div className="field">
-          <label htmlFor={`${id}-address`}>Organization&apos;s address</label>
-          <input
-            id={`${id}-address`}
-            type="text"
-            autoComplete="off"
-            spellCheck={false}
-            placeholder="0x…"
-            value={address}
-            onChange={(e) => setAddress(e.target.value)}
-            {...described("address")}
-          />
-          {error("address")}
-        </div>
+        <AddressField
+          id={`${id}-address`}
+          label="Organization's address"
+          value={address}
+          onChange={setAddress}
+          error={errors.address}
+        />
         <div className="field">
           <label htmlFor={`${id}-kind`}>Kind</label>
           <select id={`${id}-kind`} value={kind} onChange={(e) => setKind(e.target.value as KindName)}>

@@ -3,9 +3,10 @@ import { useId } from "react";
 
 import type { EmergencyLogEntry } from "#sdk/ledger.ts";
 import { ListLag } from "../../_components/ListLag.tsx";
-import { formatDateTime, shortAddress } from "../../_lib/format.ts";
+import { formatDateTime } from "../../_lib/dates.ts";
+import { shortAddress } from "../../_lib/format.ts";
 import { useHistory } from "../../_lib/history.ts";
-import { useOrganizations } from "../../_lib/hooks.ts";
+import { useOrganizations } from "../../_lib/ledger.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";
 
 const STATE_WORDS = { open: "Open", closed: "Closed early", expired: "Ended" } as const;

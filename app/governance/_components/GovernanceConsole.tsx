@@ -2,7 +2,7 @@
 import type { Address } from "viem";
 
 import { WalletGate } from "../../_components/WalletGate.tsx";
-import { useRefreshOnNewBlock } from "../../_lib/hooks.ts";
+import { useRefreshOnNewBlock } from "../../_lib/ledger.ts";
 import { useAccountStanding } from "../../_lib/roles.ts";
 import { AccreditForm } from "./AccreditForm.tsx";
 import { EmergencyLog } from "./EmergencyLog.tsx";

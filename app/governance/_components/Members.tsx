@@ -1,16 +1,18 @@
 "use client";
 import { type FormEvent, useId, useState } from "react";
-import type { Address } from "viem";
+import { type Address, isAddressEqual } from "viem";
 
 import { ROLES, type RoleName } from "#sdk/codes.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { type MemberEntry, type MembershipOfferEntry, findOrganization } from "#sdk/ledger.ts";
+import { AddressField } from "../../_components/AddressField.tsx";
 import { ListLag } from "../../_components/ListLag.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { parseAddressInput } from "../../_lib/address.ts";
-import { shortAddress } from "../../_lib/format.ts";
+import { capitalize, shortAddress } from "../../_lib/format.ts";
 import { useHistory } from "../../_lib/history.ts";
-import { call, useOrganizations, useTx } from "../../_lib/hooks.ts";
+import { useOrganizations } from "../../_lib/ledger.ts";
+import { call, useTx } from "../../_lib/tx.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";
 
 const ROLE_WORDS: Record<Exclude<RoleName, "ORGANIZATION">, string> = {
@@ -21,6 +23,11 @@ const ROLE_WORDS: Record<Exclude<RoleName, "ORGANIZATION">, string> = {
 };
 const MEMBER_ROLES = Object.keys(ROLE_WORDS) as (keyof typeof ROLE_WORDS)[];
 const roleName = (role: number) => MEMBER_ROLES.find((r) => ROLES[r] === role);
+/** "Clinician" (or "Role 7", a role this console does not know). */
+const roleLabel = (role: number) => {
+  const name = roleName(role);
+  return name ? capitalize(name.toLowerCase()) : `Role ${role}`;
+};
 
 /** The membership offers made to the connected account: it becomes a member only by accepting one. */
 export function MembershipOffers({ account }: { account: Address }) {
@@ -84,7 +91,7 @@ export function Members({ manages, governs = false }: { manages: Address | null;
     isPending,
     lag,
   } = useHistory<MemberEntry[]>("members", registryAddress && organization ? { organization } : null);
-  const canManage = !!manages && !!organization && manages.toLowerCase() === organization.toLowerCase();
+  const canManage = !!manages && !!organization && isAddressEqual(manages, organization);
   const canRemove = canManage || governs;
   const { data: offers = [] } = useHistory<MembershipOfferEntry[]>(
     "membership-offers",
@@ -118,67 +125,57 @@ export function Members({ manages, governs = false }: { manages: Address | null;
         <p>{orgName} has no members.</p>
       ) : (
         <ul className="plain rows" aria-label={`Members of ${orgName}`}>
-          {members.map((m) => {
-            const role = roleName(m.role);
-            return (
-              <li key={m.member} className="row">
-                <span className="address" title={m.member}>
-                  {m.member}
-                </span>
-                <span className="badge badge-not-yet-valid">
-                  {role ? `${role.charAt(0)}${role.slice(1).toLowerCase()}` : `Role ${m.role}`}
-                </span>
-                {canRemove ? (
-                  <button
-                    type="button"
-                    className="button small danger"
-                    disabled={tx.busy}
-                    onClick={() => {
-                      setConfirmed(`${shortAddress(m.member)} no longer acts for ${orgName}.`);
-                      void tx.run(() =>
-                        call(registryAddress!, consentRegistryAbi, "removeMember", [organization as Address, m.member]),
-                      );
-                    }}
-                  >
-                    Remove<span className="visually-hidden"> member {shortAddress(m.member)}</span>
-                  </button>
-                ) : null}
-              </li>
-            );
-          })}
+          {members.map((m) => (
+            <li key={m.member} className="row">
+              <span className="address" title={m.member}>
+                {m.member}
+              </span>
+              <span className="badge badge-not-yet-valid">{roleLabel(m.role)}</span>
+              {canRemove ? (
+                <button
+                  type="button"
+                  className="button small danger"
+                  disabled={tx.busy}
+                  onClick={() => {
+                    setConfirmed(`${shortAddress(m.member)} no longer acts for ${orgName}.`);
+                    void tx.run(() =>
+                      call(registryAddress!, consentRegistryAbi, "removeMember", [organization as Address, m.member]),
+                    );
+                  }}
+                >
+                  Remove<span className="visually-hidden"> member {shortAddress(m.member)}</span>
+                </button>
+              ) : null}
+            </li>
+          ))}
         </ul>
       )}
       {canManage && offers.length > 0 ? (
         <ul className="plain rows" aria-label={`Open membership offers of ${orgName}`}>
-          {offers.map((o) => {
-            const role = roleName(o.role);
-            return (
-              <li key={o.member} className="row">
-                <span className="address" title={o.member}>
-                  {o.member}
-                </span>
-                <span className="badge badge-not-yet-valid">
-                  Offered: {role ? `${role.charAt(0)}${role.slice(1).toLowerCase()}` : `Role ${o.role}`}
-                </span>
-                <button
-                  type="button"
-                  className="button small"
-                  disabled={tx.busy}
-                  onClick={() => {
-                    setConfirmed(`The offer to ${shortAddress(o.member)} is withdrawn.`);
-                    void tx.run(() =>
-                      call(registryAddress!, consentRegistryAbi, "withdrawMembershipOffer", [
-                        organization as Address,
-                        o.member,
-                      ]),
-                    );
-                  }}
-                >
-                  Withdraw offer<span className="visually-hidden"> to {shortAddress(o.member)}</span>
-                </button>
-              </li>
-            );
-          })}
+          {offers.map((o) => (
+            <li key={o.member} className="row">
+              <span className="address" title={o.member}>
+                {o.member}
+              </span>
+              <span className="badge badge-not-yet-valid">Offered: {roleLabel(o.role)}</span>
+              <button
+                type="button"
+                className="button small"
+                disabled={tx.busy}
+                onClick={() => {
+                  setConfirmed(`The offer to ${shortAddress(o.member)} is withdrawn.`);
+                  void tx.run(() =>
+                    call(registryAddress!, consentRegistryAbi, "withdrawMembershipOffer", [
+                      organization as Address,
+                      o.member,
+                    ]),
+                  );
+                }}
+              >
+                Withdraw offer<span className="visually-hidden"> to {shortAddress(o.member)}</span>
+              </button>
+            </li>
+          ))}
         </ul>
       ) : null}
       {canManage ? (
@@ -230,23 +227,7 @@ function AddMemberForm({
 
   return (
     <form noValidate onSubmit={onSubmit} className="form inline-form" aria-label={`Offer membership of ${name}`}>
-      <div className="field">
-        <label htmlFor={`${id}-address`}>Member&apos;s address</label>
-        <input
-          id={`${id}-address`}
-          type="text"
-          autoComplete="off"
-          spellCheck={false}
-          placeholder="0x…"
-          value={address}
-          onChange={(e) => setAddress(e.target.value)}
-          aria-invalid={!!error}
-          aria-describedby={`${id}-address-error`}
-        />
-        <p id={`${id}-address-error`} className="field-error">
-          {error}
-        </p>
-      </div>
+      <AddressField id={`${id}-address`} label="Member's address" value={address} onChange={setAddress} error={error} />
       <div className="field">
         <label htmlFor={`${id}-role`}>Role</label>
         <select id={`${id}-role`} value={role} onChange={(e) => setRole(e.target.value as keyof typeof ROLE_WORDS)}>

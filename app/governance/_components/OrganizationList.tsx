@@ -5,9 +5,12 @@ import { stringToHex } from "viem";
 import { KIND_WORDS } from "#sdk/errors.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import type { Organization } from "#sdk/ledger.ts";
+import { ConfirmDialog, type ConfirmDialogHandle } from "../../_components/ConfirmDialog.tsx";
 import { ListLag } from "../../_components/ListLag.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
-import { call, useOrganizations, useTx } from "../../_lib/hooks.ts";
+import { capitalize } from "../../_lib/format.ts";
+import { useOrganizations } from "../../_lib/ledger.ts";
+import { call, useTx } from "../../_lib/tx.ts";
 import { registryAddress } from "../../_lib/wagmi.ts";
 
 /** Suspension reasons: short codes stored as bytes32 in the event, with words for people. */
@@ -19,13 +22,11 @@ const SUSPENSION_REASONS = {
 } as const;
 type SuspensionReason = keyof typeof SUSPENSION_REASONS;
 
-const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
-
 export function OrganizationList({ governs }: { governs: boolean }) {
   const id = useId();
   const { organizations, isPending, lag } = useOrganizations();
   const tx = useTx();
-  const dialog = useRef<HTMLDialogElement>(null);
+  const dialog = useRef<ConfirmDialogHandle>(null);
   const [target, setTarget] = useState<Organization | null>(null);
   const [reason, setReason] = useState<SuspensionReason>("LICENCE_EXPIRED");
   const [confirmed, setConfirmed] = useState("Done.");
@@ -85,7 +86,7 @@ export function OrganizationList({ governs }: { governs: boolean }) {
                           onClick={() => {
                             tx.reset();
                             setTarget(o);
-                            dialog.current?.showModal();
+                            dialog.current?.open();
                           }}
                         >
                           Suspend…
@@ -104,8 +105,21 @@ export function OrganizationList({ governs }: { governs: boolean }) {
         </div>
       )}
       <TxStatusLine status={tx.status} confirmed={confirmed} />
-      <dialog ref={dialog} className="dialog" aria-labelledby={`${id}-suspend-heading`}>
-        <h2 id={`${id}-suspend-heading`}>Suspend {target?.name}?</h2>
+      <ConfirmDialog
+        ref={dialog}
+        title={`Suspend ${target?.name ?? ""}?`}
+        confirmLabel="Yes, suspend"
+        onConfirm={async () => {
+          if (!target) return false;
+          setConfirmed(`${target.name} is suspended.`);
+          return tx.run(() =>
+            call(registryAddress!, consentRegistryAbi, "suspend", [target.address, stringToHex(reason, { size: 32 })]),
+          );
+        }}
+        tx={tx}
+        confirmed={confirmed}
+        disabled={!target}
+      >
         <p>
           From the next block on, none of its addresses passes any consent check: its gateway stops releasing records to
           it, and its clinicians cannot open emergency access. You can reinstate it later.
@@ -120,31 +134,7 @@ export function OrganizationList({ governs }: { governs: boolean }) {
             ))}
           </select>
         </div>
-        <div className="actions">
-          <button
-            type="button"
-            className="button danger"
-            disabled={tx.busy || !target}
-            onClick={async () => {
-              if (!target) return;
-              setConfirmed(`${target.name} is suspended.`);
-              const ok = await tx.run(() =>
-                call(registryAddress!, consentRegistryAbi, "suspend", [
-                  target.address,
-                  stringToHex(reason, { size: 32 }),
-                ]),
-              );
-              if (ok) dialog.current?.close();
-            }}
-          >
-            Yes, suspend
-          </button>
-          <button type="button" className="button" onClick={() => dialog.current?.close()}>
-            Cancel
-          </button>
-        </div>
-        <TxStatusLine status={tx.status} confirmed={confirmed} />
-      </dialog>
+      </ConfirmDialog>
     </section>
   );
 }

@@ -5,10 +5,14 @@ import type { Address } from "viem";
 
 import { EMERGENCY_REASONS, type EmergencyReasonCode } from "#sdk/codes.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
+import { ConfirmDialog, type ConfirmDialogHandle } from "../../_components/ConfirmDialog.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
-import { formatDateTime, shortAddress } from "../../_lib/format.ts";
-import { LEDGER_KEY, call, useLedgerClient, useNow, useTx } from "../../_lib/hooks.ts";
+import { useNow } from "../../_lib/clock.ts";
+import { formatDateTime } from "../../_lib/dates.ts";
 import { commitEmergencyReason, keptEmergencyReason } from "../../_lib/emergency-reasons.ts";
+import { shortAddress } from "../../_lib/format.ts";
+import { LEDGER_KEY, useLedgerClient } from "../../_lib/ledger.ts";
+import { call, useTx } from "../../_lib/tx.ts";
 import { appChain, registryAddress } from "../../_lib/wagmi.ts";
 
 const REASON_CODES = Object.keys(EMERGENCY_REASONS).map(Number) as EmergencyReasonCode[];
@@ -38,8 +42,7 @@ export function BreakGlass({
   const client = useLedgerClient();
   const now = useNow(5_000);
   const tx = useTx();
-  const dialog = useRef<HTMLDialogElement>(null);
-  const cancel = useRef<HTMLButtonElement>(null);
+  const dialog = useRef<ConfirmDialogHandle>(null);
   const outcome = useRef<HTMLParagraphElement>(null);
   const [reason, setReason] = useState<string>("");
   const [duration, setDuration] = useState(3600);
@@ -85,9 +88,7 @@ export function BreakGlass({
     }
     setError("");
     tx.reset();
-    dialog.current?.showModal();
-    // The safe choice first: Enter must not open a patient's records.
-    cancel.current?.focus();
+    dialog.current?.open();
   }
 
   async function openAccess() {
@@ -101,11 +102,8 @@ export function BreakGlass({
     const ok = await tx.run(() =>
       call(registryAddress!, consentRegistryAbi, "openEmergencyAccess", [patient, commitment, duration]),
     );
-    if (ok) {
-      dialog.current?.close();
-      outcome.current?.focus();
-      setReason("");
-    }
+    if (ok) setReason("");
+    return ok;
   }
 
   return (
@@ -188,23 +186,23 @@ export function BreakGlass({
         <p className="muted">Only a clinician of {organizationName} can open emergency access.</p>
       ) : null}
       <TxStatusLine ref={outcome} status={tx.status} confirmed={confirmed} focus={false} />
-      <dialog ref={dialog} className="dialog" aria-labelledby={`${id}-confirm-heading`}>
-        <h2 id={`${id}-confirm-heading`}>Open emergency access?</h2>
+      <ConfirmDialog
+        ref={dialog}
+        title="Open emergency access?"
+        confirmLabel="Yes, open emergency access"
+        onConfirm={openAccess}
+        tx={tx}
+        confirmed={confirmed}
+        // The safe choice first: Enter must not open a patient's records.
+        cancelFirst
+        outcome={outcome}
+      >
         <p>
           You are about to open the records of patient <span title={patient}>{shortAddress(patient)}</span> without
           their consent, for emergency treatment, for {durationWords}. Reason: {reasonWords}.
         </p>
         <p>The patient is shown this at once, and the opening is logged with your address.</p>
-        <div className="actions">
-          <button type="button" className="button danger" disabled={tx.busy} onClick={() => void openAccess()}>
-            Yes, open emergency access
-          </button>
-          <button ref={cancel} type="button" className="button" onClick={() => dialog.current?.close()}>
-            Cancel
-          </button>
-        </div>
-        <TxStatusLine status={tx.status} confirmed={confirmed} />
-      </dialog>
+      </ConfirmDialog>
     </section>
   );
 }

@@ -11,21 +11,15 @@ import type { Bundle, Patient } from "@medplum/fhirtypes";
 import { type FormEvent, useId, useState } from "react";
 import type { Address } from "viem";
 
+import { formatEmergencyReason } from "#sdk/codes.ts";
 import { formatDidPkh } from "#sdk/did-pkh.ts";
+import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { GatewaySignIn } from "../../_components/GatewaySignIn.tsx";
 import { RecordsView } from "../../_components/RecordsView.tsx";
-import { shortAddress } from "../../_lib/format.ts";
-import {
-  GatewayError,
-  type GatewaySession,
-  gatewayFetch,
-  gatewayFetchAllPages,
-  gatewayOrigin,
-} from "../../_lib/gateway.ts";
-import { formatEmergencyReason } from "#sdk/codes.ts";
-import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { keptEmergencyReason } from "../../_lib/emergency-reasons.ts";
-import { useLedgerClient, useOrganizations } from "../../_lib/hooks.ts";
+import { shortAddress } from "../../_lib/format.ts";
+import { GatewayError, type GatewaySession, gatewayFetch, gatewayFetchAllPages } from "../../_lib/gateway.ts";
+import { useCustodians, useLedgerClient } from "../../_lib/ledger.ts";
 import { useGatewaySession } from "../../_lib/useGateway.ts";
 import { appChain, registryAddress } from "../../_lib/wagmi.ts";
 
@@ -52,10 +46,7 @@ export function GatewayRecords({
   organization: Address;
 }) {
   const id = useId();
-  const { organizations } = useOrganizations();
-  const custodians = organizations.filter(
-    (o) => o.kind === "PROVIDER" && o.active && gatewayOrigin(o.gatewayUrl) !== null,
-  );
+  const { custodians } = useCustodians();
   const [chosen, setChosen] = useState("");
   const custodian = custodians.find((c) => c.address === chosen) ?? custodians[0];
 
@@ -82,8 +73,8 @@ export function GatewayRecords({
           patient={patient}
           organization={organization}
           name={custodian.name}
-          origin={gatewayOrigin(custodian.gatewayUrl)!}
-          fhirPath={new URL(custodian.gatewayUrl).pathname.replace(/\/+$/, "")}
+          origin={custodian.origin}
+          fhirPath={custodian.fhirPath}
         />
       )}
     </section>

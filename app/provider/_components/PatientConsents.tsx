@@ -1,22 +1,13 @@
 "use client";
 import { useId } from "react";
-import type { Address } from "viem";
+import { type Address, isAddressEqual } from "viem";
 
-import type { GrantState } from "#sdk/fhir.ts";
-import { type PatientGrants, grantState } from "#sdk/ledger.ts";
+import { grantState } from "#sdk/ledger.ts";
 import { ListLag } from "../../_components/ListLag.tsx";
-import { formatDate, grantSentence, shortAddress } from "../../_lib/format.ts";
-import { useHistory } from "../../_lib/history.ts";
-import { useNow } from "../../_lib/hooks.ts";
-import { registryAddress } from "../../_lib/wagmi.ts";
-
-const STATE_WORDS: Record<GrantState, string> = {
-  active: "Active",
-  "not-yet-valid": "Starts later",
-  expired: "Expired",
-  revoked: "Revoked",
-};
-const ORDER: GrantState[] = ["active", "not-yet-valid", "expired", "revoked"];
+import { useNow } from "../../_lib/clock.ts";
+import { formatDate } from "../../_lib/dates.ts";
+import { GRANT_STATE_WORDS, byGrantState, grantSentence, shortAddress } from "../../_lib/format.ts";
+import { usePatientGrants } from "../../_lib/ledger.ts";
 
 /** The patient's consents that name this organization, in plain words, active first. */
 export function PatientConsents({
@@ -29,11 +20,12 @@ export function PatientConsents({
   organizationName: string;
 }) {
   const id = useId();
-  const { data, isPending, isError, lag } = useHistory<PatientGrants>("grants", registryAddress ? { patient } : null);
+  const { data, isPending, isError, lag } = usePatientGrants(patient);
   const now = Math.max(useNow(), data?.timestamp ?? 0);
-  const grants = (data?.grants ?? [])
-    .filter((g) => g.grantee.toLowerCase() === organization.toLowerCase())
-    .sort((a, b) => ORDER.indexOf(grantState(a, now)) - ORDER.indexOf(grantState(b, now)));
+  const grants = byGrantState(
+    (data?.grants ?? []).filter((g) => isAddressEqual(g.grantee, organization)),
+    now,
+  );
   return (
     <section className="card" aria-labelledby={`${id}-heading`}>
       <h2 id={`${id}-heading`}>
@@ -56,7 +48,7 @@ export function PatientConsents({
               <li key={g.grantId} className={`grant grant-${state}`}>
                 <div className="grant-head">
                   <p className="grant-sentence">{grantSentence(g)}</p>
-                  <span className={`badge badge-${state}`}>{STATE_WORDS[state]}</span>
+                  <span className={`badge badge-${state}`}>{GRANT_STATE_WORDS[state]}</span>
                 </div>
                 <p className="muted small">
                   {state === "not-yet-valid" ? `Starts on ${formatDate(g.validFrom)}. ` : null}

@@ -2,9 +2,10 @@
 import { type FormEvent, useId, useState } from "react";
 import type { Address } from "viem";
 
+import { AddressField } from "../../_components/AddressField.tsx";
 import { WalletGate } from "../../_components/WalletGate.tsx";
 import { parseAddressInput } from "../../_lib/address.ts";
-import { useOrganizations, useRefreshOnNewBlock } from "../../_lib/hooks.ts";
+import { useOrganizations, useRefreshOnNewBlock } from "../../_lib/ledger.ts";
 import { useAccountStanding } from "../../_lib/roles.ts";
 import { BreakGlass } from "./BreakGlass.tsx";
 import { GatewayRecords } from "./GatewayRecords.tsx";
@@ -74,26 +75,15 @@ function PatientLookup({ onFound }: { onFound: (patient: Address) => void }) {
     <section className="card" aria-labelledby={`${id}-heading`}>
       <h2 id={`${id}-heading`}>Look a patient up</h2>
       <form noValidate onSubmit={onSubmit} className="form" role="search" aria-labelledby={`${id}-heading`}>
-        <div className="field">
-          <label htmlFor={`${id}-patient`}>Patient&apos;s address</label>
-          <input
-            id={`${id}-patient`}
-            type="text"
-            autoComplete="off"
-            spellCheck={false}
-            placeholder="0x…"
-            value={value}
-            onChange={(e) => setValue(e.target.value)}
-            aria-invalid={!!error}
-            aria-describedby={`${id}-patient-help ${id}-patient-error`}
-          />
-          <p id={`${id}-patient-help`} className="help">
-            The address the patient uses for your organization (they can show it in their wallet).
-          </p>
-          <p id={`${id}-patient-error`} className="field-error" role="alert">
-            {error}
-          </p>
-        </div>
+        <AddressField
+          id={`${id}-patient`}
+          label="Patient's address"
+          value={value}
+          onChange={setValue}
+          error={error}
+          help="The address the patient uses for your organization (they can show it in their wallet)."
+          alert
+        />
         <button type="submit" className="button primary">
           Look up
         </button>

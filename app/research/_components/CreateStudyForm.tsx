@@ -1,6 +1,6 @@
 "use client";
 import { type FormEvent, useId, useMemo, useState } from "react";
-import { type Address, isHex, keccak256, parseUnits, toHex } from "viem";
+import { type Address, isHex, keccak256, toHex } from "viem";
 import { useConfig } from "wagmi";
 
 import {
@@ -14,63 +14,18 @@ import {
   encodePurpose,
 } from "#sdk/codes.ts";
 import { MAX_CUSTODIAN_SHARE_BPS } from "#sdk/escrow.ts";
-import { remunerationTokenAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
+import { studyEscrowAbi } from "#sdk/generated/abis.ts";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
-import { formatDate } from "../../_lib/format.ts";
-import { call, useLedgerClient, useOrganizations, useTx } from "../../_lib/hooks.ts";
-import { formatAmount, useTokens } from "../../_lib/studies.ts";
+import { parseAmount } from "../../_lib/amounts.ts";
+import { dateFieldValue, endOfDay, formatDate } from "../../_lib/dates.ts";
+import { capitalize } from "../../_lib/format.ts";
+import { useLedgerClient, useOrganizations } from "../../_lib/ledger.ts";
+import { useTokens } from "../../_lib/studies.ts";
+import { call, useTx } from "../../_lib/tx.ts";
 import { escrowAddress, tokenAddress } from "../../_lib/wagmi.ts";
-import { signPermit } from "./permit.ts";
+import { signFundingPermit } from "./permit.ts";
 
 const STUDY_PURPOSES: PurposeName[] = ["HMB", "GRU", "HRESCH", "DS"];
-const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
-const AMOUNT = /^\d{1,30}(\.\d{1,18})?$/;
-
-/** "2027-03-03" → the end of that day in the browser's time zone, unix seconds; null if not a date. */
-export function endOfDay(value: string): number | null {
-  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  if (!match) return null;
-  const day = new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]), 23, 59, 59);
-  if (Number.isNaN(day.getTime()) || day.getFullYear() > 9999) return null;
-  return Math.floor(day.getTime() / 1000);
-}
-
-const isoDay = (daysFromNow: number) => {
-  const d = new Date(Date.now() + daysFromNow * 86_400_000);
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
-};
-
-/** An amount in the token's units, or an error in words. */
-export function parseAmount(value: string, decimals: number, what: string): bigint | string {
-  const trimmed = value.trim().replace(/,/g, "");
-  if (!trimmed) return `Enter the ${what}.`;
-  if (!AMOUNT.test(trimmed)) return `The ${what} must be a number, such as 5 or 2.5.`;
-  const fraction = trimmed.split(".")[1] ?? "";
-  if (fraction.length > decimals) return `The ${what} has more than ${decimals} decimals.`;
-  const amount = parseUnits(trimmed, decimals);
-  if (amount === 0n) return `The ${what} must be more than zero.`;
-  return amount;
-}
-
-/** Refuses, before anything is signed, an amount the account does not hold. */
-export async function checkBalance(
-  client: NonNullable<ReturnType<typeof useLedgerClient>>,
-  account: Address,
-  amount: bigint,
-  token: { address: Address; decimals: number; symbol: string },
-): Promise<void> {
-  const balance = await client.readContract({
-    address: token.address,
-    abi: remunerationTokenAbi,
-    functionName: "balanceOf",
-    args: [account],
-  });
-  if (balance < amount) {
-    throw new Error(
-      `Your account holds ${formatAmount(balance, token.decimals)} ${token.symbol}, less than the ${formatAmount(amount, token.decimals)} ${token.symbol} to fund.`,
-    );
-  }
-}
 
 type Errors = Partial<
   Record<
@@ -95,8 +50,8 @@ export function CreateStudyForm({ account }: { account: Address }) {
   const [categories, setCategories] = useState<CategoryName[]>([]);
   const [price, setPrice] = useState("");
   const [participants, setParticipants] = useState("100");
-  const [deadline, setDeadline] = useState(() => isoDay(30));
-  const [end, setEnd] = useState(() => isoDay(180));
+  const [deadline, setDeadline] = useState(() => dateFieldValue(30));
+  const [end, setEnd] = useState(() => dateFieldValue(180));
   const [protocol, setProtocol] = useState("");
   const [shares, setShares] = useState<Record<string, string>>({});
   const [attested, setAttested] = useState(false);
@@ -117,7 +72,7 @@ export function CreateStudyForm({ account }: { account: Address }) {
     }
     if (categories.length === 0) found.categories = "Choose at least one kind of data.";
     const priceAmount = parseAmount(price, decimals, "price per delivery");
-    if (typeof priceAmount === "string") found.price = priceAmount;
+    if (typeof priceAmount !== "bigint") found.price = priceAmount.error;
     const max = Number(participants);
     if (!/^\d{1,8}$/.test(participants.trim()) || max < 1 || max > 16_777_215)
       found.participants = "Enter how many patients may join (1 to 16,777,215).";
@@ -141,7 +96,7 @@ export function CreateStudyForm({ account }: { account: Address }) {
       return { custodian: p.address, shareBps: bps };
     });
     const budgetAmount = parseAmount(budget, decimals, "budget");
-    if (typeof budgetAmount === "string") found.budget = budgetAmount;
+    if (typeof budgetAmount !== "bigint") found.budget = budgetAmount.error;
     else if (typeof priceAmount === "bigint" && budgetAmount < priceAmount)
       found.budget = "The budget must cover at least one delivery.";
     if (Object.keys(found).length > 0) return { found } as const;
@@ -174,9 +129,8 @@ export function CreateStudyForm({ account }: { account: Address }) {
     const { params, budget: amount } = checked;
     setConfirmed(`Study created and funded: ${describeScope(params.categories, params.purpose)}.`);
     const ok = await tx.run(async (step) => {
-      await checkBalance(client!, account, amount, token!);
-      const permit = await signPermit(config, client!, step, {
-        token: tokenAddress!,
+      const permit = await signFundingPermit(config, client!, step, {
+        token: token!,
         owner: account,
         spender: escrowAddress!,
         value: amount,

@@ -11,16 +11,18 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import type { Address } from "viem";
 
-import { GatewaySignIn } from "../../_components/GatewaySignIn.tsx";
 import type { StudyListing } from "#sdk/escrow.ts";
-import { LEDGER_KEY, useOrganizations } from "../../_lib/hooks.ts";
-import { GatewayError, downloadJson, gatewayFetch, gatewayOrigin, outcomeSentences } from "../../_lib/gateway.ts";
+import { findOrganization } from "#sdk/ledger.ts";
+import { GatewaySignIn } from "../../_components/GatewaySignIn.tsx";
+import { downloadJson, fileNamePart } from "../../_lib/download.ts";
+import { GatewayError, gatewayFetch, gatewayOrigin, outcomeSentences } from "../../_lib/gateway.ts";
+import { LEDGER_KEY, useOrganizations } from "../../_lib/ledger.ts";
 import { useGatewaySession } from "../../_lib/useGateway.ts";
 
 export function DatasetDownload({ study, account }: { study: StudyListing; account: Address }) {
   const { organizations } = useOrganizations();
   const sources = study.custodians
-    .map((c) => organizations.find((o) => o.address.toLowerCase() === c.custodian.toLowerCase()))
+    .map((c) => findOrganization(organizations, c.custodian))
     .filter((o) => o !== undefined);
   if (study.statusName !== "Open" || study.over) return null;
   return (
@@ -84,7 +86,7 @@ function SourceDownload({
         first?.resource?.resourceType === "OperationOutcome"
           ? outcomeSentences(first.resource as OperationOutcome)
           : [];
-      downloadJson(bundle, `study-${studyId}-${name.replace(/\W+/g, "-").toLowerCase()}-deidentified.json`);
+      downloadJson(bundle, `study-${studyId}-${fileNamePart(name)}-deidentified.json`);
       setDownload({ phase: "done", resources: rest.length, summary });
       // Deliveries were paid: the budget and the spend changed.
       void queryClient.invalidateQueries({ queryKey: [LEDGER_KEY] });

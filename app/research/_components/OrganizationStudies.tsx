@@ -1,20 +1,23 @@
 "use client";
 import { type FormEvent, useId, useRef, useState } from "react";
-import type { Address } from "viem";
+import { type Address, isAddressEqual } from "viem";
 import { useConfig } from "wagmi";
 
 import type { StudyActivity, StudyListing } from "#sdk/escrow.ts";
 import { studyEscrowAbi } from "#sdk/generated/abis.ts";
+import { ConfirmDialog, type ConfirmDialogHandle } from "../../_components/ConfirmDialog.tsx";
 import { ListLag } from "../../_components/ListLag.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
-import { formatDate, shortAddress } from "../../_lib/format.ts";
+import { parseAmount } from "../../_lib/amounts.ts";
+import { formatDate } from "../../_lib/dates.ts";
+import { capitalize, shortAddress } from "../../_lib/format.ts";
 import { useHistory } from "../../_lib/history.ts";
-import { call, useLedgerClient, useOrganizations, useTx } from "../../_lib/hooks.ts";
-import { studyPurposeWords, studyScopeWords, useStudies, useTokens } from "../../_lib/studies.ts";
+import { useLedgerClient, useOrganizations } from "../../_lib/ledger.ts";
+import { type TokenInfo, studyPurposeWords, studyScopeWords, useStudies, useTokens } from "../../_lib/studies.ts";
+import { call, useTx } from "../../_lib/tx.ts";
 import { escrowAddress } from "../../_lib/wagmi.ts";
-import { checkBalance, parseAmount } from "./CreateStudyForm.tsx";
 import { DatasetDownload } from "./DatasetDownload.tsx";
-import { signPermit } from "./permit.ts";
+import { signFundingPermit } from "./permit.ts";
 
 /** The organization's studies, newest first: enrolment, spend, and what a manager can do. */
 export function OrganizationStudies({
@@ -27,9 +30,7 @@ export function OrganizationStudies({
   manages: boolean;
 }) {
   const { data, isPending, lag } = useStudies();
-  const studies = (data?.studies ?? [])
-    .filter((s) => s.researcher.toLowerCase() === researcher.toLowerCase())
-    .reverse();
+  const studies = (data?.studies ?? []).filter((s) => isAddressEqual(s.researcher, researcher)).reverse();
   const tokens = useTokens([...new Set(studies.map((s) => s.currency))]);
   return (
     <section className="card" aria-labelledby="org-studies-heading">
@@ -71,7 +72,7 @@ function StudyPanel({
   manages: boolean;
   now: number;
   amountOf: (amount: bigint, token: Address) => string;
-  token: { address: Address; symbol: string; decimals: number } | undefined;
+  token: TokenInfo | undefined;
 }) {
   const id = useId();
   const { nameOf } = useOrganizations();
@@ -142,14 +143,14 @@ function StudyActions({
   study: StudyListing;
   account: Address;
   now: number;
-  token: { address: Address; symbol: string; decimals: number } | undefined;
+  token: TokenInfo | undefined;
   label: string;
 }) {
   const id = useId();
   const config = useConfig();
   const client = useLedgerClient();
   const tx = useTx();
-  const dialog = useRef<HTMLDialogElement>(null);
+  const dialog = useRef<ConfirmDialogHandle>(null);
   const [topUp, setTopUp] = useState("");
   const [error, setError] = useState("");
   const [confirmed, setConfirmed] = useState("Done.");
@@ -158,17 +159,16 @@ function StudyActions({
   async function onTopUp(event: FormEvent) {
     event.preventDefault();
     const amount = parseAmount(topUp, token?.decimals ?? 18, "amount");
-    if (typeof amount === "string" || !token) {
-      setError(typeof amount === "string" ? amount : "The currency is still loading.");
+    if (typeof amount !== "bigint" || !token) {
+      setError(typeof amount !== "bigint" ? amount.error : "The currency is still loading.");
       tx.fail("An answer needs correcting: see the message under it.");
       return;
     }
     setError("");
     setConfirmed(`Added ${topUp.trim()} ${token.symbol} to ${label}.`);
     const ok = await tx.run(async (step) => {
-      await checkBalance(client!, account, amount, token);
-      const permit = await signPermit(config, client!, step, {
-        token: study.currency,
+      const permit = await signFundingPermit(config, client!, step, {
+        token,
         owner: account,
         spender: escrowAddress!,
         value: amount,
@@ -219,7 +219,7 @@ function StudyActions({
             disabled={tx.busy}
             onClick={() => {
               tx.reset();
-              dialog.current?.showModal();
+              dialog.current?.open();
             }}
           >
             Cancel {label}…
@@ -240,31 +240,23 @@ function StudyActions({
         ) : null}
       </div>
       <TxStatusLine status={tx.status} confirmed={confirmed} />
-      <dialog ref={dialog} className="dialog" aria-labelledby={`${id}-cancel-heading`}>
-        <h2 id={`${id}-cancel-heading`}>Cancel {label}?</h2>
+      <ConfirmDialog
+        ref={dialog}
+        title={`Cancel ${label}?`}
+        confirmLabel="Yes, cancel the study"
+        cancelLabel="Keep it"
+        onConfirm={() => {
+          setConfirmed(`${capitalize(label)} is cancelled.`);
+          return tx.run(() => call(escrowAddress!, studyEscrowAbi, "cancelStudy", [study.id]));
+        }}
+        tx={tx}
+        confirmed={confirmed}
+      >
         <p>
           The study ends now: nobody can join any more, no further delivery is paid, and the participants&apos; consents
           for it end. You can then reclaim the unspent budget. This cannot be undone.
         </p>
-        <div className="actions">
-          <button
-            type="button"
-            className="button danger"
-            disabled={tx.busy}
-            onClick={async () => {
-              setConfirmed(`${label.charAt(0).toUpperCase()}${label.slice(1)} is cancelled.`);
-              const ok = await tx.run(() => call(escrowAddress!, studyEscrowAbi, "cancelStudy", [study.id]));
-              if (ok) dialog.current?.close();
-            }}
-          >
-            Yes, cancel the study
-          </button>
-          <button type="button" className="button" onClick={() => dialog.current?.close()}>
-            Keep it
-          </button>
-        </div>
-        <TxStatusLine status={tx.status} confirmed={confirmed} />
-      </dialog>
+      </ConfirmDialog>
     </>
   );
 }

@@ -1,68 +1,27 @@
 /**
- * Hooks every console shares, thin over wagmi: the clock, the organizations of the registry,
- * refreshing reads when a block arrives, and the life of one contract transaction
- * (validate → [sign a permit or a relayed action] → simulate → sign → pending → confirmed | failed)
- * with reverts in plain words.
+ * The life of one contract transaction, thin over wagmi: validate → [sign a permit or a relayed
+ * action] → simulate → sign → pending → confirmed | failed, with reverts in plain words.
  */
 import { useQueryClient } from "@tanstack/react-query";
-import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from "react";
-import type { Abi, Address, ContractFunctionArgs, ContractFunctionName, Hash } from "viem";
-import { useBlockNumber, useConfig, useConnection, usePublicClient } from "wagmi";
+import { useCallback, useState } from "react";
+import {
+  type Abi,
+  type Address,
+  type ContractFunctionArgs,
+  type ContractFunctionName,
+  type Hash,
+  isAddressEqual,
+} from "viem";
+import { useConfig, useConnection } from "wagmi";
 import { simulateContract, waitForTransactionReceipt, writeContract } from "wagmi/actions";
 
 import { explainTransactionError } from "#sdk/errors.ts";
 import { consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
-import { type Organization, findOrganization } from "#sdk/ledger.ts";
-import { formatDateTime, nowSeconds } from "./format.ts";
-import { LEDGER_KEY, refreshWhenIndexed, useHistory } from "./history.ts";
+import { formatDateTime } from "./dates.ts";
+import { capitalize } from "./format.ts";
+import { refreshWhenIndexed } from "./history.ts";
+import { useOrganizations } from "./ledger.ts";
 import { appChain, registryAddress } from "./wagmi.ts";
-
-export { LEDGER_KEY };
-
-const noop = () => () => {};
-/** False during the server render and hydration, true after: for what only the browser knows. */
-export function useMounted(): boolean {
-  return useSyncExternalStore(
-    noop,
-    () => true,
-    () => false,
-  );
-}
-
-/** Unix seconds, ticking every `everyMs`: grant states change with time, not only with blocks. */
-export function useNow(everyMs = 15_000): number {
-  const [now, setNow] = useState(nowSeconds);
-  useEffect(() => {
-    const id = setInterval(() => setNow(nowSeconds()), everyMs);
-    return () => clearInterval(id);
-  }, [everyMs]);
-  return now;
-}
-
-/**
- * Re-reads every ledger query when a new block arrives (a local chain mines on each transaction);
- * the block watched is also the "latest" a list from the indexer compares itself with.
- */
-export function useRefreshOnNewBlock(): void {
-  const queryClient = useQueryClient();
-  const { data: blockNumber } = useBlockNumber({ watch: true, chainId: appChain.id });
-  useEffect(() => {
-    if (blockNumber !== undefined) void queryClient.invalidateQueries({ queryKey: [LEDGER_KEY] });
-  }, [blockNumber, queryClient]);
-}
-
-/** The public client of the app's chain (reads never go through the wallet). */
-export function useLedgerClient() {
-  return usePublicClient({ chainId: appChain.id });
-}
-
-/** The organizations of the registry (from the indexer), with a lookup by address. */
-export function useOrganizations() {
-  const query = useHistory<Organization[]>("organizations", registryAddress ? {} : null);
-  const organizations = useMemo(() => query.data ?? [], [query.data]);
-  const nameOf = useCallback((address: Address) => findOrganization(organizations, address)?.name, [organizations]);
-  return { ...query, organizations, nameOf };
-}
 
 export type TxStatus =
   | { phase: "idle" }
@@ -119,14 +78,14 @@ export function useTx() {
   const [status, setStatus] = useState<TxStatus>({ phase: "idle" });
 
   const explain = useCallback(
-    (error: unknown) => {
-      const sentence = explainTransactionError(error, {
-        nameOf: (a) => (address && a.toLowerCase() === address.toLowerCase() ? "your account" : nameOf(a)),
-        formatTime: formatDateTime,
-        abis: ERROR_ABIS,
-      });
-      return sentence.charAt(0).toUpperCase() + sentence.slice(1);
-    },
+    (error: unknown) =>
+      capitalize(
+        explainTransactionError(error, {
+          nameOf: (a) => (address && isAddressEqual(a, address) ? "your account" : nameOf(a)),
+          formatTime: formatDateTime,
+          abis: ERROR_ABIS,
+        }),
+      ),
     [address, nameOf],
   );
 
