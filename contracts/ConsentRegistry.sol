@@ -2,11 +2,11 @@
 pragma solidity 0.8.30;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
 import {IConsentRegistry} from "./interfaces/IConsentRegistry.sol";
+import {ConsentCheck} from "./libraries/ConsentCheck.sol";
 import {ConsentCodes} from "./libraries/ConsentCodes.sol";
+import {SignatureVerifier} from "./libraries/SignatureVerifier.sol";
 import {OrganizationRegistry} from "./OrganizationRegistry.sol";
 
 /// @title ConsentRegistry
@@ -111,7 +111,7 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
         uint40 validFrom,
         uint40 expiresAt
     ) external returns (bytes32) {
-        return _grantPurpose(msg.sender, grantee, categories, purpose, validFrom, expiresAt);
+        return _grant(msg.sender, grantee, _purposeScope(purpose), categories, purpose, validFrom, expiresAt);
     }
 
     /// @inheritdoc IConsentRegistry
@@ -123,7 +123,7 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
         uint40 validFrom,
         uint40 expiresAt
     ) external onlyDelegateOf(patient) returns (bytes32) {
-        return _grantPurpose(patient, grantee, categories, purpose, validFrom, expiresAt);
+        return _grant(patient, grantee, _purposeScope(purpose), categories, purpose, validFrom, expiresAt);
     }
 
     /// @inheritdoc IConsentRegistry
@@ -138,10 +138,14 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
         bytes calldata signature
     ) external returns (bytes32) {
         uint64 nonce = _patients[patient].nonce;
-        bytes32 structHash = keccak256(
-            abi.encode(GRANT_TYPEHASH, patient, grantee, categories, purpose, validFrom, expiresAt, nonce, deadline)
+        _checkSignature(
+            patient,
+            abi.encode(GRANT_TYPEHASH, patient, grantee, categories, purpose, validFrom, expiresAt),
+            nonce,
+            deadline,
+            signature
         );
-        _useSignature(patient, nonce, structHash, deadline, signature);
+        _patients[patient].nonce = nonce + 1; // the signature is used
         // The signature's window opens at deadline - GRANT_SIGNATURE_LIFETIME: not before, and a
         // revocation of this consent at or after that moment (a direct `revoke` moves no nonce)
         // may postdate the signature, which then never re-grants it.
@@ -153,7 +157,7 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
         if (word != 0 && uint32(word) == 0 && deadline <= uint256(uint40(word >> 96)) + GRANT_SIGNATURE_LIFETIME) {
             revert ConsentRegistrySignedBeforeRevocation(grantId, uint40(word >> 96));
         }
-        return _grantPurpose(patient, grantee, categories, purpose, validFrom, expiresAt);
+        return _grant(patient, grantee, _purposeScope(purpose), categories, purpose, validFrom, expiresAt);
     }
 
     /// @inheritdoc IConsentRegistry
@@ -180,8 +184,7 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
     ) external {
         PatientState storage state = _patients[patient];
         uint64 nonce = state.revocationNonce;
-        bytes32 structHash = keccak256(abi.encode(REVOKE_TYPEHASH, patient, grantee, scope, nonce, deadline));
-        _checkSignature(patient, nonce, structHash, deadline, signature);
+        _checkSignature(patient, abi.encode(REVOKE_TYPEHASH, patient, grantee, scope), nonce, deadline, signature);
         // Uses the signature, and voids every earlier Grant signature (none can re-grant it).
         unchecked {
             (state.nonce, state.revocationNonce) = (state.nonce + 1, nonce + 1);
@@ -202,8 +205,7 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
     /// @inheritdoc IConsentRegistry
     function revokeAllBySig(address patient, uint256 deadline, bytes calldata signature) external {
         uint64 nonce = _patients[patient].revocationNonce;
-        bytes32 structHash = keccak256(abi.encode(REVOKE_ALL_TYPEHASH, patient, nonce, deadline));
-        _checkSignature(patient, nonce, structHash, deadline, signature);
+        _checkSignature(patient, abi.encode(REVOKE_ALL_TYPEHASH, patient), nonce, deadline, signature);
         _revokeAll(patient); // moves the revocation nonce on: the signature is used
     }
 
@@ -215,8 +217,7 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
     /// @inheritdoc IConsentRegistry
     function cancelSignaturesBySig(address patient, uint256 deadline, bytes calldata signature) external {
         uint64 nonce = _patients[patient].revocationNonce;
-        bytes32 structHash = keccak256(abi.encode(CANCEL_SIGNATURES_TYPEHASH, patient, nonce, deadline));
-        _checkSignature(patient, nonce, structHash, deadline, signature);
+        _checkSignature(patient, abi.encode(CANCEL_SIGNATURES_TYPEHASH, patient), nonce, deadline, signature);
         _cancelSignatures(patient); // moves the revocation nonce on: the signature is used
     }
 
@@ -285,13 +286,8 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
         bytes32 reasonCommitment,
         uint40 duration
     ) external returns (uint40 expiresAt) {
-        (address organization, uint8 role, uint8 kind, Status status) = _resolve(msg.sender);
-        if (
-            role != ConsentCodes.ROLE_CLINICIAN ||
-            organization == msg.sender ||
-            kind != ConsentCodes.KIND_PROVIDER ||
-            status != Status.Active
-        ) revert ConsentRegistryNotEmergencyClinician(msg.sender);
+        address organization = _activeOrganization(msg.sender, ConsentCodes.KIND_PROVIDER, ConsentCodes.ROLE_CLINICIAN);
+        if (organization == address(0)) revert ConsentRegistryNotEmergencyClinician(msg.sender);
         if (patient == address(0) || patient == msg.sender) revert ConsentRegistryInvalidPatient(patient);
         if (reasonCommitment == bytes32(0)) revert ConsentRegistryNoEmergencyReason();
         (uint40 minDuration, uint40 maxDuration) = (_emergencyMinDuration, _emergencyMaxDuration);
@@ -405,7 +401,7 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
         // with the use flags of governance's record of the organization (none: commercial and
         // for-profit), so that an NCU/NPU grant pays no commercial or for-profit study.
         uint64 used = (purpose & ~uint64(0xff00)) | (uint64(_useFlags(organization)) << 8);
-        reason = _evaluate(g, uint32(_patientWord(patient)), category, used);
+        reason = ConsentCheck.evaluate(g, uint32(_patientWord(patient)), category, used);
         if (reason == Reason.Allowed) expiresAt = uint40(g >> 136);
     }
 
@@ -470,17 +466,6 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
 
     // ------------------------------------------------------------------ private paths
 
-    function _grantPurpose(
-        address patient,
-        address grantee,
-        uint32 categories,
-        uint64 purpose,
-        uint40 validFrom,
-        uint40 expiresAt
-    ) private returns (bytes32) {
-        return _grant(patient, grantee, _purposeScope(purpose), categories, purpose, validFrom, expiresAt);
-    }
-
     /// @dev The one path of every grant: direct, by delegate, by signature, by study manager.
     function _grant(
         address patient,
@@ -497,7 +482,15 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
         uint32 unknown = categories & ~ConsentCodes.ALL_CATEGORIES;
         if (unknown != 0) revert ConsentRegistryUnknownCategories(unknown);
         uint8 kind = ConsentCodes.requiredKind(ConsentCodes.code(purpose));
-        if (!_isActiveOrganization(grantee, kind)) revert ConsentRegistryGranteeNotAccredited(grantee, kind);
+        // `Accreditation.isActive(grantee, kind, ROLE_ORGANIZATION)` written out on the one word it
+        // reads (the organization's own; `grantee` is not zero): the call costs about 200 gas more
+        // on the budgeted grant and join paths. `test/contracts/ConsentRegistry.ts` covers each case.
+        uint256 account = _accountWord(grantee);
+        if (
+            address(uint160(account)) != grantee ||
+            uint8(account >> 176) != uint8(Status.Active) ||
+            uint8(account >> 168) != kind
+        ) revert ConsentRegistryGranteeNotAccredited(grantee, kind);
         if (expiresAt <= block.timestamp) revert ConsentRegistryExpiryNotInFuture(expiresAt, block.timestamp);
         if (validFrom == 0) validFrom = uint40(block.timestamp);
         if (validFrom >= expiresAt) revert ConsentRegistryInvalidValidity(validFrom, expiresAt);
@@ -551,207 +544,39 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
         emit SignaturesCancelled(patient, nonce, msg.sender);
     }
 
-    /// @dev Checks the deadline and the patient's signature of `structHash` (which commits to
-    /// `nonce`, the patient's current one in the Grant lane), then consumes the nonce.
-    function _useSignature(
-        address patient,
-        uint64 nonce,
-        bytes32 structHash,
-        uint256 deadline,
-        bytes calldata signature
-    ) private {
-        _checkSignature(patient, nonce, structHash, deadline, signature);
-        _patients[patient].nonce = nonce + 1;
-    }
-
-    /// @dev Checks the deadline and the patient's signature of `structHash`. EOAs by ecrecover
-    /// first, contract wallets by ERC-1271.
+    /// @dev Reverts unless `patient` signed `action` (the EIP-712 struct's words before its nonce
+    /// and deadline) with `nonce`, the current one of the action's lane, and the deadline has not
+    /// passed; the caller then consumes the nonce.
     function _checkSignature(
         address patient,
+        bytes memory action,
         uint64 nonce,
-        bytes32 structHash,
         uint256 deadline,
         bytes calldata signature
     ) private view {
-        if (block.timestamp > deadline) revert ConsentRegistrySignatureExpired(deadline, block.timestamp);
-        bytes32 digest = _hashTypedDataV4(structHash);
-        (address recovered, ECDSA.RecoverError error, ) = ECDSA.tryRecoverCalldata(digest, signature);
-        if (
-            patient == address(0) ||
-            ((error != ECDSA.RecoverError.NoError || recovered != patient) &&
-                !SignatureChecker.isValidERC1271SignatureNow(patient, digest, signature))
-        ) revert ConsentRegistryInvalidSignature(patient, nonce);
+        if (SignatureVerifier.isExpired(deadline)) revert ConsentRegistrySignatureExpired(deadline, block.timestamp);
+        if (!SignatureVerifier.isSigned(_domainSeparatorV4(), patient, action, nonce, deadline, signature)) {
+            revert ConsentRegistryInvalidSignature(patient, nonce);
+        }
     }
 
-    /// @dev The check, in one assembly block so that it costs little more than its storage reads
-    /// (the gas budget of a check called from a contract is near the floor): the grantee's account
-    /// (and its organization's, for a member), the patient's state, the grant for the purpose
-    /// and those of the purposes that cover it, then an open emergency access for ETREAT. It
-    /// mirrors `ConsentCodes` (isValidPurpose, requiredKind, requiredRole, parent, covers);
-    /// `ConsentRegistry.t.sol` (differential fuzzing) and `ConsentRegistry.invariant.t.sol` check it
-    /// against `test/ConsentModel.sol`, the same check in plain Solidity on that library.
-    /// Packed layouts (Solidity's own for the structs): Account = organization | role << 160 |
-    /// kind << 168 | status << 176 | notCommercial << 184; PatientState: epoch in bits 0-31; Grant = categories |
-    /// purpose << 32 | validFrom << 96 | expiresAt << 136 | epoch << 176; Emergency = expiresAt |
-    /// clinician << 40 | epoch << 200 (its reason commitment is in the next slot).
+    /// @dev The consent check (`ConsentCheck.status`) on this contract's accounts, patients and
+    /// emergency accesses.
     function _consentStatus(
         address patient,
         address grantee,
         uint8 category,
         uint64 purpose
-    ) private view returns (uint256 r, uint256 e, uint256 o) {
+    ) private view returns (uint256 reason, uint256 until, uint256 organization) {
+        uint256 accounts;
+        uint256 patients;
+        uint256 emergencies;
         assembly ("memory-safe") {
-            // ConsentCodes.isValidPurpose, negated: a code 1..9, nothing set in flag bits 2-7 or
-            // above bit 47, flags only on research codes (>= HRESCH 6), a disease exactly on DS 9.
-            function invalidPurpose(p) -> bad {
-                let code := and(p, 0xff)
-                bad := or(
-                    or(and(p, not(0xffffffff03ff)), gt(sub(code, 1), 8)),
-                    or(and(iszero(iszero(and(p, 0x300))), lt(code, 6)), xor(eq(code, 9), iszero(iszero(shr(16, p)))))
-                )
-            }
-            // ConsentCodes.requiredKind as a byte table indexed by code 0..9:
-            // TREAT, ETREAT, HOPERAT -> PROVIDER 1; HPAYMT -> PAYER 3; PUBHLTH -> PUBLIC_HEALTH 4;
-            // research -> RESEARCHER 2
-            function requiredKind(code) -> kind {
-                kind := byte(code, 0x0001010301040202020200000000000000000000000000000000000000000000)
-            }
-            // ConsentCodes.parent as a byte table: ETREAT 2 -> TREAT 1, DS 9 -> HMB 8 -> GRU 7 -> HRESCH 6
-            function parent(c) -> up {
-                up := byte(c, 0x0000010000000006070800000000000000000000000000000000000000000000)
-            }
-            // _evaluate on a packed Grant word; `used` is the purpose of the use
-            function evaluate(g, epoch, cat, used) -> res, until {
-                if iszero(eq(and(shr(176, g), 0xffffffff), epoch)) {
-                    res := 8 // RevokedByRevokeAll
-                    leave
-                }
-                let gp := shr(32, g)
-                // ConsentCodes.covers: the same disease for DS, no restriction flag in the use
-                if or(
-                    and(eq(and(gp, 0xff), 9), iszero(eq(and(shr(16, gp), 0xffffffff), and(shr(16, used), 0xffffffff)))),
-                    and(and(shr(8, gp), shr(8, used)), 0xff)
-                ) {
-                    res := 12 // PurposeNotCovered
-                    leave
-                }
-                if lt(timestamp(), and(shr(96, g), 0xffffffffff)) {
-                    res := 9 // NotYetValid
-                    leave
-                }
-                until := and(shr(136, g), 0xffffffffff)
-                if iszero(lt(timestamp(), until)) {
-                    res := 10 // Expired
-                    until := 0
-                    leave
-                }
-                if or(gt(cat, 9), iszero(and(shr(cat, g), 1))) {
-                    res := 11 // CategoryNotGranted
-                    until := 0
-                }
-            }
-            function status(who, grantee_, cat, used) -> res, until, org {
-                let account
-                {
-                    mstore(0x00, grantee_)
-                    mstore(0x20, _accounts.slot)
-                    account := sload(keccak256(0x00, 0x40))
-                }
-                org := and(account, 0xffffffffffffffffffffffffffffffffffffffff)
-                if iszero(org) {
-                    res := 2 // UnknownGrantee
-                    leave
-                }
-                let orgWord := account
-                if iszero(eq(org, grantee_)) {
-                    mstore(0x00, org)
-                    orgWord := sload(keccak256(0x00, 0x40))
-                }
-                if iszero(eq(and(shr(176, orgWord), 0xff), 1)) {
-                    res := 3 // OrganizationSuspended (Status.Active == 1)
-                    leave
-                }
-                if invalidPurpose(used) {
-                    res := 6 // InvalidPurpose
-                    leave
-                }
-                // The use's flags come from governance's record of the organization, never from
-                // the requester: NCU/NPU bits its reads do NOT carry at bits 184-185 (none recorded:
-                // commercial and for-profit).
-                used := or(and(used, not(0xff00)), shl(8, and(not(shr(184, orgWord)), 3)))
-                let code := and(used, 0xff)
-                if iszero(eq(and(shr(168, orgWord), 0xff), requiredKind(code))) {
-                    res := 4 // WrongOrganizationKind
-                    leave
-                }
-                // ConsentCodes.requiredRole: CLINICIAN 2 for TREAT/ETREAT, ANALYST 4 otherwise
-                if iszero(eq(org, grantee_)) {
-                    if iszero(eq(and(shr(160, account), 0xff), add(2, shl(1, gt(code, 2))))) {
-                        res := 5 // WrongMemberRole
-                        leave
-                    }
-                }
-                mstore(0x00, who)
-                mstore(0x20, _patients.slot)
-                let epoch := and(sload(keccak256(0x00, 0x40)), 0xffffffff)
-
-                res := 7 // NoGrant
-                let ptr := mload(0x40)
-                mstore(ptr, who)
-                mstore(add(ptr, 0x20), org)
-                // The scope of the use's own level is its purpose without flags (with the disease
-                // for DS, see `_purposeScope`); its ancestors' scopes are their codes.
-                mstore(add(ptr, 0x40), and(used, 0xffffffff00ff))
-                for {
-                    let c := code
-                } c {
-                    c := parent(c)
-                    mstore(add(ptr, 0x40), c)
-                } {
-                    let g := sload(keccak256(ptr, 0x60)) // the grant id is its slot
-                    // categories 0: never granted, or revoked (a marker)
-                    if and(g, 0xffffffff) {
-                        let gr, gu := evaluate(g, epoch, cat, used)
-                        if iszero(gr) {
-                            res := 0 // Allowed
-                            until := gu
-                            leave
-                        }
-                        if eq(res, 7) {
-                            res := gr
-                        }
-                    }
-                }
-                // Emergency access covers every known category (and no unknown one) for ETREAT.
-                if and(eq(code, 2), lt(cat, 10)) {
-                    mstore(0x00, who)
-                    mstore(0x20, org)
-                    mstore(0x00, keccak256(0x00, 0x40))
-                    mstore(0x20, _emergencies.slot)
-                    let em := sload(keccak256(0x00, 0x40))
-                    let emUntil := and(em, 0xffffffffff)
-                    if and(gt(emUntil, timestamp()), eq(and(shr(200, em), 0xffffffff), epoch)) {
-                        res := 1 // EmergencyAccess
-                        until := emUntil
-                    }
-                }
-            }
-            // The arguments come ABI-decoded (validated clean) from calldata.
-            r, e, o := status(patient, grantee, category, purpose)
+            accounts := _accounts.slot
+            patients := _patients.slot
+            emergencies := _emergencies.slot
         }
-    }
-
-    /// @dev Evaluates a packed `Grant` word (categories | purpose << 32 | validFrom << 96 |
-    /// expiresAt << 136 | epoch << 176) for a use now.
-    function _evaluate(uint256 g, uint256 epoch, uint8 category, uint64 used) private view returns (Reason) {
-        if (uint32(g >> 176) != epoch) return Reason.RevokedByRevokeAll;
-        if (!ConsentCodes.covers(uint64(g >> 32), used)) return Reason.PurposeNotCovered;
-        if (block.timestamp < uint40(g >> 96)) return Reason.NotYetValid;
-        if (block.timestamp >= uint40(g >> 136)) return Reason.Expired;
-        if (category >= ConsentCodes.CATEGORY_COUNT || (uint32(g) >> category) & 1 == 0) {
-            return Reason.CategoryNotGranted;
-        }
-        return Reason.Allowed;
+        return ConsentCheck.status(accounts, patients, emergencies, patient, grantee, category, purpose);
     }
 
     /// @dev The packed `Grant` slot of `grantId`.

@@ -6,6 +6,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
 import {IOrganizationRegistry} from "./interfaces/IOrganizationRegistry.sol";
+import {Accreditation} from "./libraries/Accreditation.sol";
 import {ConsentCodes} from "./libraries/ConsentCodes.sol";
 
 /// @title OrganizationRegistry
@@ -252,13 +253,24 @@ abstract contract OrganizationRegistry is IOrganizationRegistry, AccessControl, 
         return ~uint8(word >> 184) & ConsentCodes.KNOWN_FLAGS;
     }
 
-    /// @dev Whether `organization` is an active organization of `kind` (its own address).
-    function _isActiveOrganization(address organization, uint8 kind) internal view returns (bool) {
-        uint256 word = _accountWord(organization);
-        return
-            address(uint160(word)) == organization &&
-            uint8(word >> 176) == uint8(Status.Active) &&
-            uint8(word >> 168) == kind;
+    /// @dev The organization `account` acts for if it is active as `role` of an organization of
+    /// `kind` (`Accreditation.isActive`), else the zero address.
+    function _activeOrganization(address account, uint8 kind, uint8 role) internal view returns (address organization) {
+        uint256 word = _accountWord(account);
+        organization = address(uint160(word));
+        uint8 accountRole = uint8(word >> 160);
+        if (organization != account) word = _accountWord(organization);
+        if (
+            !Accreditation.isActive(
+                account,
+                organization,
+                accountRole,
+                uint8(word >> 168),
+                Status(uint8(word >> 176)),
+                kind,
+                role
+            )
+        ) organization = address(0);
     }
 
     /// @dev The packed `Account` slot of `account`: organization | role << 160 | kind << 168 |

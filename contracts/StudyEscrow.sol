@@ -7,13 +7,14 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IConsentRegistry} from "./interfaces/IConsentRegistry.sol";
 import {IOrganizationRegistry} from "./interfaces/IOrganizationRegistry.sol";
 import {IStudyEscrow} from "./interfaces/IStudyEscrow.sol";
+import {Accreditation} from "./libraries/Accreditation.sol";
 import {ConsentCodes} from "./libraries/ConsentCodes.sol";
+import {SignatureVerifier} from "./libraries/SignatureVerifier.sol";
 
 /// @title StudyEscrow
 /// @notice Research studies that pay patients, through the ConsentRegistry's study grants, for the
@@ -561,13 +562,11 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         for (uint256 i = 0; i < custodianCount; ++i) {
             CustodianShare calldata custodian = custodians[i];
             address account = custodian.custodian;
-            (address organization, , uint8 kind, IOrganizationRegistry.Status status) = _registry.accountOf(account);
             if (
-                organization != account ||
-                account == address(0) ||
-                kind != ConsentCodes.KIND_PROVIDER ||
-                status != IOrganizationRegistry.Status.Active
-            ) revert StudyEscrowCustodianNotProvider(account);
+                _activeOrganization(account, ConsentCodes.KIND_PROVIDER, ConsentCodes.ROLE_ORGANIZATION) == address(0)
+            ) {
+                revert StudyEscrowCustodianNotProvider(account);
+            }
             if (custodian.shareBps > MAX_CUSTODIAN_SHARE_BPS) {
                 revert StudyEscrowShareTooHigh(account, custodian.shareBps, MAX_CUSTODIAN_SHARE_BPS);
             }
@@ -795,10 +794,9 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         return abi.encode(JOIN_TYPEHASH, studyId, patient, _studies[studyId].termsHash);
     }
 
-    /// @dev Checks the deadline and the patient's signature of this action (`action`: the
-    /// EIP-712 struct's words before its nonce and deadline) for this study and the
-    /// patient's current nonce there (which the action then consumes). EOAs by ecrecover first,
-    /// contract wallets by ERC-1271.
+    /// @dev Reverts unless `patient` signed `action` (the EIP-712 struct's words before its nonce
+    /// and deadline) with its current nonce in the study's lane, and the deadline has not passed;
+    /// the action then consumes the nonce.
     function _checkSignature(
         bytes memory action,
         uint256 studyId,
@@ -807,14 +805,11 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         bytes calldata signature
     ) private view {
         if (patient == address(0)) revert StudyEscrowInvalidPatient(patient);
-        if (block.timestamp > deadline) revert StudyEscrowSignatureExpired(deadline, block.timestamp);
+        if (SignatureVerifier.isExpired(deadline)) revert StudyEscrowSignatureExpired(deadline, block.timestamp);
         uint64 nonce = _participants[studyId][patient].nonce;
-        bytes32 digest = _hashTypedDataV4(keccak256(abi.encodePacked(action, uint256(nonce), deadline)));
-        (address recovered, ECDSA.RecoverError error, ) = ECDSA.tryRecoverCalldata(digest, signature);
-        if (
-            (error != ECDSA.RecoverError.NoError || recovered != patient) &&
-            !SignatureChecker.isValidERC1271SignatureNowCalldata(patient, digest, signature)
-        ) revert StudyEscrowInvalidSignature(patient, nonce);
+        if (!SignatureVerifier.isSigned(_domainSeparatorV4(), patient, action, nonce, deadline, signature)) {
+            revert StudyEscrowInvalidSignature(patient, nonce);
+        }
     }
 
     /// @dev Reverts unless `attestation` is an unexpired EnrolmentAttestation of `patient` for this
@@ -830,41 +825,29 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
             keccak256(abi.encode(ATTESTATION_TYPEHASH, patient, studyId, custodian, deadline))
         );
         (address signer, ECDSA.RecoverError error, ) = ECDSA.tryRecoverCalldata(digest, attestation.signature);
-        if (error != ECDSA.RecoverError.NoError || _custodianEntries[studyId][custodian] == 0) {
-            revert StudyEscrowInvalidAttestation(studyId, patient, custodian);
-        }
-        (address org, uint8 role, uint8 kind, IOrganizationRegistry.Status status) = _registry.accountOf(signer);
         if (
-            org != custodian ||
-            signer == custodian ||
-            role != ConsentCodes.ROLE_GATEWAY ||
-            kind != ConsentCodes.KIND_PROVIDER ||
-            status != IOrganizationRegistry.Status.Active
+            error != ECDSA.RecoverError.NoError ||
+            _custodianEntries[studyId][custodian] == 0 ||
+            _activeOrganization(signer, ConsentCodes.KIND_PROVIDER, ConsentCodes.ROLE_GATEWAY) != custodian
         ) revert StudyEscrowInvalidAttestation(studyId, patient, custodian);
     }
 
     /// @dev The researcher organization the caller acts for: the organization itself or an ADMIN member.
     function _callerResearcher() private view returns (address organization) {
-        (address org, uint8 role, uint8 kind, IOrganizationRegistry.Status status) = _registry.accountOf(msg.sender);
-        if (
-            org == address(0) ||
-            kind != ConsentCodes.KIND_RESEARCHER ||
-            status != IOrganizationRegistry.Status.Active ||
-            (org != msg.sender && role != ConsentCodes.ROLE_ADMIN)
-        ) revert StudyEscrowNotResearcher(msg.sender);
-        return org;
+        organization = _activeOrganization(msg.sender, ConsentCodes.KIND_RESEARCHER, ConsentCodes.ROLE_ADMIN);
+        if (organization == address(0)) revert StudyEscrowNotResearcher(msg.sender);
     }
 
     /// @dev The custodian organization the caller reports for: an active GATEWAY member of an active PROVIDER.
     function _gatewayCustodian() private view returns (address organization) {
-        (address org, uint8 role, uint8 kind, IOrganizationRegistry.Status status) = _registry.accountOf(msg.sender);
-        if (
-            role != ConsentCodes.ROLE_GATEWAY ||
-            org == msg.sender ||
-            kind != ConsentCodes.KIND_PROVIDER ||
-            status != IOrganizationRegistry.Status.Active
-        ) revert StudyEscrowNotGateway(msg.sender);
-        return org;
+        organization = _activeOrganization(msg.sender, ConsentCodes.KIND_PROVIDER, ConsentCodes.ROLE_GATEWAY);
+        if (organization == address(0)) revert StudyEscrowNotGateway(msg.sender);
+    }
+
+    /// @dev The organization `account` acts for in the registry if it is active as `role` of an
+    /// organization of `kind` (`Accreditation.isActive`), else the zero address.
+    function _activeOrganization(address account, uint8 kind, uint8 role) private view returns (address) {
+        return Accreditation.activeOrganization(IOrganizationRegistry(address(_registry)), account, kind, role);
     }
 
     /// @dev Reverts unless the caller is the researcher organization or one of its ADMIN members.

@@ -2281,7 +2281,7 @@ describe("ConsentRegistry", function () {
 
     it("scopeStatus reports an in-force study grant with DUO restrictions (GRU-NCU) as Allowed to a researcher recorded non-commercial", async function () {
       // ConsentRegistry.scopeStatus evaluates the grant against its own purpose as the "use":
-      // `_evaluate(g, epoch, category, purpose)` with `purpose = uint64(g >> 32)`. ConsentCodes.covers
+      // `ConsentCheck.evaluate(g, epoch, category, purpose)` with `purpose = uint64(g >> 32)`. ConsentCodes.covers
       // then ANDs the grant's restriction flags (NCU=1/NPU=2) with the same bits read as use flags
       // (commercial/for-profit), so every grant carrying a DUO restriction comes back as
       // PurposeNotCovered although it is in force. Study consents like GRU-NCU are the common case.
