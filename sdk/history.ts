@@ -34,6 +34,27 @@ export { type IndexerClient, indexerClient };
 
 const hex = (a: string) => a.toLowerCase() as Hex;
 
+/** Addresses checksummed once per process, at most this many kept (then forgotten all at once). */
+const CHECKSUMMED_MAX = 100_000;
+const checksummedCache = new Map<string, Address>();
+
+/**
+ * The checksummed form of an address the indexer keeps in lower case, as the chain readers give
+ * it. A list reads the same few hundred addresses again and again: a plain Map remembers them.
+ * (viem's getAddress remembers 8,192 in an LRU map whose every hit deletes and re-inserts its
+ * key: in a process that has seen more addresses than that, those hits took about 3 ms of a
+ * 100-grant list, most of its time outside the HTTP round trips; bench:indexer.)
+ */
+function checksummed(address: string): Address {
+  let found = checksummedCache.get(address);
+  if (found === undefined) {
+    if (checksummedCache.size >= CHECKSUMMED_MAX) checksummedCache.clear();
+    found = getAddress(address);
+    checksummedCache.set(address, found);
+  }
+  return found;
+}
+
 /** Where the indexer stands: the block it has indexed to and that block's time. */
 export async function indexedAt(indexer: IndexerClient): Promise<{ blockNumber: bigint; timestamp: number }> {
   const status = await indexer.status();
@@ -57,7 +78,7 @@ function toGrantChange(row: ChangeRow): GrantChange {
     blockNumber: row.blockNumber,
     logIndex: row.logIndex,
     timestamp: Number(row.timestamp),
-    actor: getAddress(row.actor),
+    actor: checksummed(row.actor),
     ...(row.purpose !== null ? { purpose: row.purpose } : {}),
     ...(row.categories !== null ? { categories: row.categories } : {}),
     ...(row.validFrom !== null ? { validFrom: Number(row.validFrom) } : {}),
@@ -71,21 +92,21 @@ function toLedgerGrant(row: GrantRow, changes: readonly ChangeRow[] = [], grante
   return {
     ...(granteeName ? { granteeName } : {}),
     grantId: row.grantId,
-    patient: getAddress(row.patient),
-    grantee: getAddress(row.grantee),
+    patient: checksummed(row.patient),
+    grantee: checksummed(row.grantee),
     scope: row.scope,
     studyKey: row.studyKey,
     purpose: row.purpose,
     categories: row.categories,
     validFrom: Number(row.validFrom),
     expiresAt: Number(row.expiresAt),
-    grantedBy: getAddress(row.grantedBy),
+    grantedBy: checksummed(row.grantedBy),
     grantedAtBlock: row.grantedAtBlock,
     revoked:
       row.revokedAtBlock === null
         ? null
         : {
-            by: getAddress(row.revokedBy!),
+            by: checksummed(row.revokedBy!),
             all: row.revokedAll === true,
             atBlock: row.revokedAtBlock,
             at: revokedAt === undefined ? 0 : Number(revokedAt),
@@ -125,12 +146,12 @@ export async function historyGrantPatient(indexer: IndexerClient, grantId: Hex):
     .select({ patient: schema.consentGrant.patient })
     .from(schema.consentGrant)
     .where(eq(schema.consentGrant.grantId, hex(grantId)));
-  return rows[0] ? getAddress(rows[0].patient) : null;
+  return rows[0] ? checksummed(rows[0].patient) : null;
 }
 
 const toDelegate = (row: typeof schema.delegate.$inferSelect): DelegateEntry => ({
-  patient: getAddress(row.patient),
-  delegate: getAddress(row.delegate),
+  patient: checksummed(row.patient),
+  delegate: checksummed(row.delegate),
   expiresAt: Number(row.expiresAt),
 });
 
@@ -158,9 +179,9 @@ type OpeningRow = typeof schema.emergencyOpening.$inferSelect;
 
 function toEmergency(row: OpeningRow): EmergencyEntry {
   return {
-    patient: getAddress(row.patient),
-    organization: getAddress(row.organization),
-    clinician: getAddress(row.clinician),
+    patient: checksummed(row.patient),
+    organization: checksummed(row.organization),
+    clinician: checksummed(row.clinician),
     reasonCommitment: row.reasonCommitment as Hex,
     reason: EMERGENCY_REASON_ON_CHAIN,
     expiresAt: Number(row.expiresAt),
@@ -196,7 +217,7 @@ export async function historyEmergencyLog(indexer: IndexerClient, now: number): 
     return {
       ...toEmergency(row),
       openedAt: Number(row.openedAt),
-      closed: endedEarly ? { by: getAddress(row.closedBy!), atBlock: row.closedAtBlock!, at: closedAt } : null,
+      closed: endedEarly ? { by: checksummed(row.closedBy!), atBlock: row.closedAtBlock!, at: closedAt } : null,
       state: endedEarly ? "closed" : now >= Number(row.expiresAt) || row.replaced ? "expired" : "open",
     };
   });
@@ -207,7 +228,7 @@ export async function historyOrganizations(indexer: IndexerClient): Promise<Orga
   const rows = await indexer.db.select().from(schema.organization).orderBy(asc(schema.organization.ordinal));
   const kindName = (kind: number) => (Object.keys(KINDS) as KindName[]).find((k) => KINDS[k] === kind) ?? null;
   return rows.map((o) => ({
-    address: getAddress(o.address),
+    address: checksummed(o.address),
     name: o.name,
     kind: kindName(o.kind),
     commercial: o.commercial,
@@ -224,7 +245,7 @@ export async function historyMembers(indexer: IndexerClient, organization: Addre
     .from(schema.member)
     .where(eq(schema.member.organization, hex(organization)))
     .orderBy(asc(schema.member.addedAtBlock));
-  return rows.map((m) => ({ member: getAddress(m.member), role: m.role, addedAtBlock: m.addedAtBlock }));
+  return rows.map((m) => ({ member: checksummed(m.member), role: m.role, addedAtBlock: m.addedAtBlock }));
 }
 
 /** The open membership offers of an organization or to a member, as `readMembershipOffers`. */
@@ -242,8 +263,8 @@ export async function historyMembershipOffers(
     .where(and(...filters))
     .orderBy(asc(schema.membershipOffer.offeredAtBlock));
   return rows.map((o) => ({
-    organization: getAddress(o.organization),
-    member: getAddress(o.member),
+    organization: checksummed(o.organization),
+    member: checksummed(o.member),
     role: o.role,
     offeredAtBlock: o.offeredAtBlock,
   }));
@@ -256,7 +277,7 @@ export async function historyStudyParticipants(indexer: IndexerClient, studyId: 
     .from(schema.enrolment)
     .where(eq(schema.enrolment.studyId, studyId))
     .orderBy(asc(schema.enrolment.joinedAtBlock));
-  return rows.map((r) => getAddress(r.patient));
+  return rows.map((r) => checksummed(r.patient));
 }
 
 /** Every study of the escrow as it stands at the indexed block (as `readStudies` of sdk/escrow.ts). */
@@ -275,7 +296,7 @@ export async function historyStudies(
   const byStudy = new Map<bigint, StudyListing["custodians"]>();
   for (const c of custodians) {
     const list = byStudy.get(c.studyId) ?? [];
-    list.push({ custodian: getAddress(c.custodian), shareBps: c.shareBps });
+    list.push({ custodian: checksummed(c.custodian), shareBps: c.shareBps });
     byStudy.set(c.studyId, list);
   }
   return {
@@ -284,10 +305,10 @@ export async function historyStudies(
       const cancelled = s.cancelledAtBlock !== null;
       return {
         id: s.studyId,
-        researcher: getAddress(s.researcher),
+        researcher: checksummed(s.researcher),
         purpose: s.purpose,
         categories: s.categories,
-        currency: getAddress(s.currency),
+        currency: checksummed(s.currency),
         enrolmentDeadline: Number(s.enrolmentDeadline),
         endTime: Number(s.endTime),
         statusName: cancelled ? "Cancelled" : "Open",
@@ -339,8 +360,8 @@ export async function historyStudyActivity(indexer: IndexerClient, studyId: bigi
   const paid = deliveries.filter((d) => d.paid);
   const sum = (values: bigint[]) => values.reduce((a, b) => a + b, 0n);
   return {
-    current: enrolments.filter((e) => e.active).map((e) => getAddress(e.patient)),
-    left: enrolments.filter((e) => !e.active).map((e) => getAddress(e.patient)),
+    current: enrolments.filter((e) => e.active).map((e) => checksummed(e.patient)),
+    left: enrolments.filter((e) => !e.active).map((e) => checksummed(e.patient)),
     joins: Number(joins[0]?.n ?? 0),
     leaves: Number(leaves[0]?.n ?? 0),
     funded: study[0]?.funded ?? 0n,
