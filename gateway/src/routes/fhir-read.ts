@@ -204,7 +204,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
     return reply.type(FHIR_JSON).send(body);
   }
 
-  // ---------------------------------------------------------------- Consent (from the chain)
+  // ---------------------------------------------------------------- Consent (listed by the indexer)
   /**
    * The patient's grants the requester may see, as Consents: all of them for the patient and its
    * delegates, a grantee's own otherwise (403 when none). Who may see them is decided on chain at
