@@ -337,6 +337,8 @@ describe("research, governance and provider consoles (browser, end to end)", fun
     await item.getByRole("button", { name: `Cancel study ${studyId}…` }).click();
     const dialog = page.getByRole("dialog", { name: `Cancel study ${studyId}?` });
     await dialog.waitFor();
+    // The way out has the focus: Enter must not cancel a study and reclaim its budget.
+    expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).to.equal("Keep it");
     await dialog.getByRole("button", { name: "Yes, cancel the study" }).click();
     await dialog.waitFor({ state: "hidden" });
     expect((await study(studyId)).status).to.equal(2);
