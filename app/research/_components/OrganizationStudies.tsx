@@ -245,6 +245,8 @@ function StudyActions({
         title={`Cancel ${label}?`}
         confirmLabel="Yes, cancel the study"
         cancelLabel="Keep it"
+        // The way out first: Enter must not cancel a study.
+        cancelFirst
         onConfirm={() => {
           setConfirmed(`${capitalize(label)} is cancelled.`);
           return tx.run(() => call(escrowAddress!, studyEscrowAbi, "cancelStudy", [study.id]));
