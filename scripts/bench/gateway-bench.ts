@@ -37,8 +37,6 @@ import { parseArgs } from "node:util";
 import { sql } from "drizzle-orm";
 import type { FastifyInstance } from "fastify";
 import type { Address } from "viem";
-import type { LocalAccount } from "viem/accounts";
-import { createSiweMessage } from "viem/siwe";
 
 import { buildApp } from "../../gateway/src/app.ts";
 import { GatewayChain, transportFor } from "../../gateway/src/chain/chain.ts";
@@ -53,6 +51,7 @@ import { PGLITE_TEMPLATE } from "../../gateway/src/testing/fixtures.ts";
 import { categoriesToMask, encodePurpose, purposeScope, type CategoryName, type PurposeName } from "#sdk/codes.ts";
 import { LOCAL_CHAIN_ID } from "#sdk/demo.ts";
 import { LOAD_SPEC_VARIABLE, MEASURING, type LoadResult, type LoadSpec } from "./gateway-load.ts";
+import { signIn } from "./sign-in.ts";
 
 const HOST = "127.0.0.1";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -230,32 +229,6 @@ class UncheckedAccess extends AccessControl {
 }
 
 // ---------------------------------------------------------------------------- HTTP helpers
-async function signIn(base: string, account: LocalAccount): Promise<string> {
-  const nonce = (await (await fetch(`${base}/auth/nonce`)).json()) as {
-    nonce: string;
-    domain: string;
-    uri: string;
-    chainId: number;
-  };
-  const message = createSiweMessage({
-    domain: nonce.domain,
-    address: account.address,
-    statement: "Sign in to the Consentry gateway (benchmark).",
-    uri: nonce.uri,
-    version: "1",
-    chainId: nonce.chainId,
-    nonce: nonce.nonce,
-    issuedAt: new Date(),
-  });
-  const signature = await account.signMessage!({ message });
-  const res = await fetch(`${base}/auth/siwe`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ message, signature }),
-  });
-  if (!res.ok) throw new Error(`sign-in at ${base} failed: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { access_token: string }).access_token;
-}
 
 function readHeaders(token: string, purpose = "TREAT"): Record<string, string> {
   return { authorization: `Bearer ${token}`, accept: "application/fhir+json", "x-purpose-of-use": purpose };

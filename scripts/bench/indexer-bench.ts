@@ -49,7 +49,6 @@ import {
   toHex,
 } from "viem";
 import { privateKeyToAccount, type LocalAccount } from "viem/accounts";
-import { createSiweMessage } from "viem/siwe";
 
 import { KINDS, categoriesToMask, encodePurpose, type PurposeSpec } from "#sdk/codes.ts";
 import { consentRegistryAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
@@ -71,6 +70,7 @@ import {
 import { startIndexer } from "../../indexer/start.ts";
 import { CHAIN_ID, KEYS, who } from "../../test/anvil/lib.ts";
 import { deployConsentry } from "../../test/indexer/lib.ts";
+import { signIn } from "./sign-in.ts";
 
 const HOST = "127.0.0.1";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -550,28 +550,6 @@ async function gatewayFor(
   });
   if (!linked.ok) throw new Error(`link: ${linked.status} ${await linked.text()}`);
   return { app, url, token, patientId };
-}
-
-async function signIn(base: string, account: LocalAccount): Promise<string> {
-  const nonce = (await (await fetch(`${base}/auth/nonce`)).json()) as { nonce: string; domain: string; uri: string };
-  const message = createSiweMessage({
-    domain: nonce.domain,
-    address: account.address,
-    statement: "Sign in to the Consentry gateway (benchmark).",
-    uri: nonce.uri,
-    version: "1",
-    chainId: CHAIN_ID,
-    nonce: nonce.nonce,
-    issuedAt: new Date(),
-  });
-  const signature = await account.signMessage!({ message });
-  const res = await fetch(`${base}/auth/siwe`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ message, signature }),
-  });
-  if (!res.ok) throw new Error(`sign-in at ${base} failed: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { access_token: string }).access_token;
 }
 
 // ---------------------------------------------------------------------------- main
