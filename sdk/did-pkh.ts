@@ -8,7 +8,9 @@
  * (a search, a link, a token) is normalized: an all-lowercase or all-uppercase address is
  * accepted and checksummed, a mixed-case address with a wrong checksum is refused (a typo).
  */
-import { type Address, getAddress, isAddress } from "viem";
+import { type Address, isAddress } from "viem";
+
+import { eip55 } from "./eip55.ts";
 
 export const DID_PKH_EIP155_PREFIX = "did:pkh:eip155:";
 
@@ -20,7 +22,7 @@ function checksummed(address: string): Address | null {
   const hex = address.slice(2);
   const oneCase = hex === hex.toLowerCase() || hex === hex.toUpperCase();
   if (!oneCase && !isAddress(address, { strict: true })) return null;
-  return getAddress(`0x${hex.toLowerCase()}`);
+  return eip55(`0x${hex.toLowerCase()}`);
 }
 
 export interface DidPkhAccount {

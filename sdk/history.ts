@@ -12,9 +12,11 @@
  * the sdk's index for that reason; import `#sdk/history.ts`.
  */
 import { and, asc, count, desc, eq, sql } from "ponder";
-import { type Address, type Hex, getAddress } from "viem";
+import type { Address, Hex } from "viem";
 
-import { type IndexerClient, indexerClient, schema } from "../indexer/client.ts";
+import { type IndexerClient, checkpointStatus, indexedCheckpoint, indexerClient, schema } from "../indexer/client.ts";
+// The indexer keeps addresses in lower case; the chain readers give them checksummed.
+import { eip55 as checksummed } from "./eip55.ts";
 import { EMERGENCY_REASON_ON_CHAIN, KINDS, type KindName } from "./codes.ts";
 import type { StudyActivity, StudyListing } from "./escrow.ts";
 import {
@@ -33,27 +35,6 @@ import {
 export { type IndexerClient, indexerClient };
 
 const hex = (a: string) => a.toLowerCase() as Hex;
-
-/** Addresses checksummed once per process, at most this many kept (then forgotten all at once). */
-const CHECKSUMMED_MAX = 100_000;
-const checksummedCache = new Map<string, Address>();
-
-/**
- * The checksummed form of an address the indexer keeps in lower case, as the chain readers give
- * it. A list reads the same few hundred addresses again and again: a plain Map remembers them.
- * (viem's getAddress remembers 8,192 in an LRU map whose every hit deletes and re-inserts its
- * key: in a process that has seen more addresses than that, those hits took about 3 ms of a
- * 100-grant list, most of its time outside the HTTP round trips; bench:indexer.)
- */
-function checksummed(address: string): Address {
-  let found = checksummedCache.get(address);
-  if (found === undefined) {
-    if (checksummedCache.size >= CHECKSUMMED_MAX) checksummedCache.clear();
-    found = getAddress(address);
-    checksummedCache.set(address, found);
-  }
-  return found;
-}
 
 /** Where the indexer stands: the block it has indexed to and that block's time. */
 export async function indexedAt(indexer: IndexerClient): Promise<{ blockNumber: bigint; timestamp: number }> {
@@ -114,30 +95,35 @@ function toLedgerGrant(row: GrantRow, changes: readonly ChangeRow[] = [], grante
   };
 }
 
-/** Every grant the patient ever had, as the indexer has it, newest first (as `readPatientGrants`). */
+/**
+ * Every grant the patient ever had, as the indexer has it, newest first (as `readPatientGrants`).
+ * Two queries, sent together: the grants with their grantees' names and the indexer's block (read
+ * in the same statement, so the block is the one the grants were read at), and the grants' changes.
+ */
 export async function historyPatientGrants(indexer: IndexerClient, patient: Address): Promise<PatientGrants> {
-  const [at, rows, changes] = await Promise.all([
-    indexedAt(indexer),
-    // With the grantee's registered name, in the same query (a list shows names; no chain read per grantee).
+  const indexed = indexedCheckpoint(indexer.db);
+  const [rows, changes] = await Promise.all([
+    // The checkpoint's one row, joined to the patient's grants: a row even when there is none.
     indexer.db
-      .select({ grant: schema.consentGrant, granteeName: schema.organization.name })
-      .from(schema.consentGrant)
+      .select({ checkpoint: indexed.checkpoint, grant: schema.consentGrant, granteeName: schema.organization.name })
+      .from(indexed)
+      .leftJoin(schema.consentGrant, eq(schema.consentGrant.patient, hex(patient)))
       .leftJoin(schema.organization, eq(schema.organization.address, schema.consentGrant.grantee))
-      .where(eq(schema.consentGrant.patient, hex(patient)))
       .orderBy(desc(schema.consentGrant.grantedAtBlock)),
     indexer.db
       .select()
       .from(schema.grantChange)
       .where(eq(schema.grantChange.patient, hex(patient))),
   ]);
+  const { block, timestamp } = checkpointStatus(rows[0]?.checkpoint ?? null);
   const earlier = earlierGrants(changes.map(toGrantChange));
-  return {
-    ...at,
-    grants: rows.map(({ grant, granteeName }) => ({
-      ...toLedgerGrant(grant, changes, granteeName),
-      earlier: earlier.get(grant.grantId) ?? [],
-    })),
-  };
+  const grants: PatientGrants["grants"] = [];
+  for (const { grant, granteeName } of rows) {
+    if (grant !== null) {
+      grants.push({ ...toLedgerGrant(grant, changes, granteeName), earlier: earlier.get(grant.grantId) ?? [] });
+    }
+  }
+  return { blockNumber: BigInt(Math.max(block, 0)), timestamp, grants };
 }
 
 /** The patient of a grant (its ConsentGranted), or null when the indexer has no such grant. */

@@ -17,6 +17,7 @@ import pg from "pg";
 import { KINDS } from "#sdk/codes.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { forgetDeadSyncCache } from "../../indexer/start.ts";
+import { historyPatientGrants } from "#sdk/history.ts";
 import { indexerClient, schema } from "../../indexer/client.ts";
 import { CHAIN_ID, startAnvil, who } from "../anvil/lib.ts";
 import { type RunningIndexer, caughtUp, deployConsentry, runIndexer, send, stop } from "./lib.ts";
@@ -82,7 +83,18 @@ describe("indexer (Ponder) over PostgreSQL", function () {
     });
     running.push({ stop: () => stop(indexer.child) });
     await caughtUp(indexer, rpc);
-    const orgs = await indexerClient(indexer.url).db.select().from(schema.organization);
+    const client = indexerClient(indexer.url);
+    const orgs = await client.db.select().from(schema.organization);
+    // The patient's list reads Ponder's checkpoint in its own query (indexer/client.ts): on
+    // PostgreSQL too (the table is in the indexer's schema), with or without grants.
+    // (Ponder may still move its checkpoint while the list is read: it lies between two statuses.)
+    const before = await client.status();
+    const list = await historyPatientGrants(client, who.patient.address);
+    const after = await client.status();
+    expect(before.block).to.be.greaterThan(0);
+    expect(list.grants).to.deep.equal([]);
+    expect(Number(list.blockNumber)).to.be.within(before.block, after.block);
+    expect(list.timestamp).to.be.within(before.timestamp, after.timestamp);
     return { names: orgs.map((o) => o.name), indexer };
   }
 
