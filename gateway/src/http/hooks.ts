@@ -1,12 +1,14 @@
 /**
  * What every request meets before a route: FHIR JSON bodies only, the security headers on every
- * response, a bounded URL, CORS for the configured origins only, and FHIR format negotiation.
+ * response, a bounded URL, CORS for the configured origins only, FHIR format negotiation, and gzip
+ * for large answers when the client accepts it.
  */
 import type { FastifyInstance } from "fastify";
 
 import { EMERGENCY_REASON_HEADER_NAME } from "#sdk/codes.ts";
 import { PURPOSE_HEADER_NAME } from "../consent/purpose.ts";
 import { OperationOutcomeError, outcome } from "../fhir/outcomes.ts";
+import { installCompression } from "./compression.ts";
 import { negotiateFormat } from "../fhir/negotiation.ts";
 
 /** Node's limit on the request line and headers (its default, 16 KiB): beyond it, a 431. */
@@ -82,4 +84,7 @@ export function installHttpHooks(
 
   // Only FHIR JSON is served: another format (Accept, _format) or FHIR version is a 406, on every route.
   app.addHook("onRequest", negotiateFormat);
+
+  // Bodies of 1 kB and more gzipped for clients that accept it.
+  installCompression(app);
 }
