@@ -141,10 +141,10 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
 
   /** The patient's linked wallets (did:pkh) when it is held here; else as for a patient not held here. */
   async function heldWallets(patientId: string): Promise<{ kind: "held"; dids: string[] }> {
-    const status = await store.patientStatus(patientId);
-    if (status.kind === "unknown") throw new AnswerAsUnknown("unknown");
-    if (status.kind === "erased") throw new AnswerAsUnknown("erased");
-    const dids = await store.listWallets(patientId);
+    const patient = await store.patientWallets(patientId);
+    if (patient.kind === "unknown") throw new AnswerAsUnknown("unknown");
+    if (patient.kind === "erased") throw new AnswerAsUnknown("erased");
+    const dids = patient.wallets;
     if (walletsOnChain(dids, config.chainId).length === 0) throw new AnswerAsUnknown("unlinked");
     return { kind: "held", dids };
   }

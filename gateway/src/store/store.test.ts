@@ -349,6 +349,7 @@ describe("store", function () {
 
   it("links a wallet to a patient with a single-use, expiring code", async () => {
     await store.putResource(patient("pat-w"));
+    expect(await store.patientWallets("pat-w")).to.deep.equal({ kind: "active", wallets: [] });
     const wallet = "did:pkh:eip155:31337:0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
     const code = await store.createLinkCode("pat-w", { ttlSeconds: 60 });
     expect(code.code).to.match(/^[0-9A-Z]{5}(-[0-9A-Z]{5}){4}$/);
@@ -363,6 +364,9 @@ describe("store", function () {
     await expectOutcome(store.redeemLinkCode(code.code, wallet), 400, /Invalid, expired or already used/);
     expect(await store.findPatientByWallet(wallet)).to.equal("pat-w");
     expect(await store.listWallets("pat-w")).to.deep.equal([linked.did]);
+    expect(await store.patientWallets("pat-w")).to.deep.equal({ kind: "active", wallets: [linked.did] });
+    expect(await store.patientWallets("nobody")).to.deep.equal({ kind: "unknown" });
+    expect(await store.patientWallets("not an id!")).to.deep.equal({ kind: "unknown" });
 
     // Expired codes are refused: a store whose clock is past the expiry.
     const database = await testDatabase();
@@ -380,6 +384,10 @@ describe("store", function () {
     const code3 = await store.createLinkCode("pat-w2");
     await expectOutcome(store.redeemLinkCode(code3.code, wallet), 409, /another patient/);
     await expectOutcome(store.createLinkCode("nobody"), 404, /not held/);
+
+    // An erased patient has none.
+    await store.erasePatient("pat-w");
+    expect(await store.patientWallets("pat-w")).to.deep.equal({ kind: "erased" });
   });
 
   it("refuses to start with a master key other than the database's", async () => {

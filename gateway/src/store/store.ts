@@ -440,6 +440,25 @@ export class Store {
   listWallets(patientId: string): Promise<string[]> {
     return links.listWallets(this.db, patientId);
   }
+
+  /**
+   * `patientStatus` and, for a patient held here, its linked wallets (as `listWallets`), in one
+   * query: what every consent-checked read asks first.
+   */
+  async patientWallets(
+    patientId: string,
+  ): Promise<{ kind: "active"; wallets: string[] } | { kind: "unknown" } | { kind: "erased" }> {
+    if (!isValidId(patientId)) return { kind: "unknown" };
+    const rows = await this.db
+      .select({ erasedAt: patientKeys.erasedAt, did: patientWallets.did })
+      .from(patientKeys)
+      .leftJoin(patientWallets, eq(patientWallets.patientId, patientKeys.patientId))
+      .where(eq(patientKeys.patientId, patientId))
+      .orderBy(patientWallets.linkedAt, patientWallets.did);
+    if (rows.length === 0) return { kind: "unknown" };
+    if (rows[0]!.erasedAt) return { kind: "erased" };
+    return { kind: "active", wallets: rows.flatMap((r) => (r.did === null ? [] : [r.did])) };
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
