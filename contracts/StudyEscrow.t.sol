@@ -343,7 +343,9 @@ contract StudyEscrowFuzzTest is StudyEscrowSetup {
             uint8(IStudyEscrow.ParticipantStatus.Joined),
             "joined"
         );
-        vm.expectRevert(abi.encodeWithSelector(IEarningsEscrow.StudyEscrowInvalidSignature.selector, patient, uint64(1)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IEarningsEscrow.StudyEscrowInvalidSignature.selector, patient, uint64(1))
+        );
         escrow.joinBySig(studyId, patient, deadline, joinSig);
 
         bytes memory leaveSig = _sign(key, escrow.LEAVE_TYPEHASH(), studyId, patient, 1, deadline);
