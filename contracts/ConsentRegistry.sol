@@ -239,6 +239,23 @@ contract ConsentRegistry is IConsentRegistry, OrganizationRegistry {
     }
 
     /// @inheritdoc IConsentRegistry
+    function grantProgrammeConsent(
+        address patient,
+        address grantee,
+        bytes32 programmeKey,
+        uint32 categories,
+        uint64 purpose,
+        uint40 expiresAt
+    ) external onlyRole(STUDY_MANAGER_ROLE) returns (bytes32) {
+        _checkStudyKey(programmeKey);
+        if (patient == address(0)) revert ConsentRegistryInvalidPatient(patient);
+        if (purpose != ConsentCodes.HPAYMT && purpose != ConsentCodes.PUBHLTH) {
+            revert ConsentRegistryUnknownPurpose(purpose);
+        }
+        return _grant(patient, grantee, programmeKey, categories, purpose, 0, expiresAt);
+    }
+
+    /// @inheritdoc IConsentRegistry
     function revokeStudyConsent(
         address patient,
         address grantee,

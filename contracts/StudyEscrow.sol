@@ -1,20 +1,17 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
+import {EarningsEscrow} from "./EarningsEscrow.sol";
 import {IConsentRegistry} from "./interfaces/IConsentRegistry.sol";
 import {IOrganizationRegistry} from "./interfaces/IOrganizationRegistry.sol";
 import {IStudyEscrow} from "./interfaces/IStudyEscrow.sol";
 import {Accreditation} from "./libraries/Accreditation.sol";
 import {ConsentCodes} from "./libraries/ConsentCodes.sol";
-import {SignatureVerifier} from "./libraries/SignatureVerifier.sol";
 
 /// @title StudyEscrow
 /// @notice Research studies that pay patients, through the ConsentRegistry's study grants, for the
@@ -26,22 +23,15 @@ import {SignatureVerifier} from "./libraries/SignatureVerifier.sol";
 ///   signature nonce;
 /// - delivery flags are bitmaps keyed by (study, custodian slot, participant index / 256), one bit
 ///   per delivery, so 256 consecutive participants share a slot and no delivery writes a new one;
-/// - a balance is one slot per (currency, account) holding `amount + 1` once opened (0: closed).
-///   Joining opens the patient's, so a delivery only changes it from non-zero to non-zero; a
-///   withdraw closes it (its storage refund pays for most of the withdraw's own bookkeeping); the
-///   custodian's share is summed in memory and credited once per batch;
-/// - per currency, one slot with the allow flag and the accounted total (unspent budgets plus
-///   unwithdrawn balances), kept exact by funding, reclaims and withdrawals, so that the excess
-///   (tokens sent to the escrow directly) is exactly `balanceOf(escrow) - accounted`.
+/// - balances, currencies, withdrawals and excess recovery are the shared core's
+///   (`EarningsEscrow`); joining opens the patient's balance, so a delivery only changes it from
+///   non-zero to non-zero; the custodian's share is summed in memory and credited once per batch.
 /// Every function that moves tokens or pays deliveries is `nonReentrant` (transient guard) and
 /// follows checks-effects-interactions, but funding, which must measure what it received (to
 /// refuse fee-on-transfer tokens) before crediting it. Join, leave and cancel call only the
 /// registry, which is immutable and trusted, after their own effects.
-contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTransient {
+contract StudyEscrow is IStudyEscrow, EarningsEscrow {
     using SafeERC20 for IERC20;
-
-    /// @notice The role that allows currencies and recovers excess tokens.
-    bytes32 public constant GOVERNANCE_ROLE = keccak256("GOVERNANCE_ROLE");
 
     /// @dev The study's terms as a Join shows them to the patient (EIP-712 struct `Terms`).
     bytes32 private constant TERMS_TYPEHASH = keccak256(
@@ -57,10 +47,6 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
     /// @dev keccak256("EnrolmentAttestation(address patient,uint256 studyId,address custodian,uint256 deadline)")
     bytes32 private constant ATTESTATION_TYPEHASH = keccak256(
         "EnrolmentAttestation(address patient,uint256 studyId,address custodian,uint256 deadline)"
-    );
-    /// @dev keccak256("Withdraw(address patient,address token,uint256 fee,address relayer,uint64 nonce,uint256 deadline)")
-    bytes32 private constant WITHDRAW_TYPEHASH = keccak256(
-        "Withdraw(address patient,address token,uint256 fee,address relayer,uint64 nonce,uint256 deadline)"
     );
     /// @dev keccak256("Leave(uint256 studyId,address patient,uint64 nonce,uint256 deadline)")
     bytes32 public constant LEAVE_TYPEHASH = keccak256(
@@ -83,14 +69,6 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
     uint256 private constant WITHDRAW_LANE = 0;
     /// @dev In `StudyRecord.categories`, above the ten category bits: joins need an attestation.
     uint16 private constant ATTESTED_ENROLMENT = 0x8000;
-
-    /// @dev The allow flag, whether it was ever allowed (listed) and the accounted total of a
-    /// currency, in one slot.
-    struct Currency {
-        uint240 accounted;
-        bool allowed;
-        bool listed;
-    }
 
     /// @dev A study in six slots, packed so that a join reads two of them (a signed join three)
     /// and a delivery batch three:
@@ -131,21 +109,15 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
     mapping(uint256 studyId => mapping(address patient => Participant)) private _participants;
     /// @dev Key: custodian slot << 32 | participant index >> 8; bit: participant index & 255.
     mapping(uint256 studyId => mapping(uint256 key => uint256 bits)) private _delivered;
-    /// @dev `amount + 1` once opened, 0 when closed.
-    mapping(IERC20 token => mapping(address account => uint256 stored)) private _balances;
-    mapping(IERC20 token => Currency) private _currencies;
-    /// @dev Every currency ever allowed: what an excess recovery must leave owed.
-    IERC20[] private _currencyList;
-    /// @dev The most a relayer may take of a signed withdrawal, per currency.
-    mapping(IERC20 token => uint256 cap) private _withdrawFeeCaps;
-
     /// @param registry_ The ConsentRegistry; the escrow needs its STUDY_MANAGER_ROLE.
     /// @param admin Holder of DEFAULT_ADMIN_ROLE (a multisig or timelock in production).
     /// @param governance Holder of GOVERNANCE_ROLE (currencies, excess recovery).
-    constructor(IConsentRegistry registry_, address admin, address governance) EIP712("Consentry StudyEscrow", "1") {
+    constructor(
+        IConsentRegistry registry_,
+        address admin,
+        address governance
+    ) EarningsEscrow(admin, governance) EIP712("Consentry StudyEscrow", "1") {
         _registry = registry_;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        _grantRole(GOVERNANCE_ROLE, governance);
     }
 
     // ------------------------------------------------------------------ studies
@@ -212,7 +184,7 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         if (amount == 0) revert StudyEscrowNothingToReclaim(studyId);
         IERC20 currency = study.currency;
         study.budget = 0;
-        _currencies[currency].accounted -= uint240(amount);
+        _unaccount(currency, amount);
         // To the organization itself, never to the member who asks.
         address researcher = study.researcher;
         emit BudgetReclaimed(studyId, researcher, amount);
@@ -299,99 +271,12 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         batch.patientAmount = price - batch.share;
         batch.budget = study.budget;
 
-        paid = _payDeliveries(batch, patients, _participants[studyId], _delivered[studyId], _balances[currency]);
+        paid = _payDeliveries(batch, patients, _participants[studyId], _delivered[studyId], _balancesIn(currency));
 
         study.budget = uint128(batch.budget);
         custodianAmount = batch.share * paid;
-        if (custodianAmount != 0) _credit(_balances[currency], custodian, custodianAmount);
+        if (custodianAmount != 0) _credit(_balancesIn(currency), custodian, custodianAmount);
         emit DeliveriesReported(studyId, custodian, msg.sender, paid, patients.length - paid, custodianAmount);
-    }
-
-    /// @inheritdoc IStudyEscrow
-    function withdraw(IERC20 token) external nonReentrant returns (uint256 amount) {
-        amount = _withdraw(token, msg.sender);
-        token.safeTransfer(msg.sender, amount);
-    }
-
-    /// @inheritdoc IStudyEscrow
-    function withdrawBySig(
-        IERC20 token,
-        address patient,
-        uint256 fee,
-        uint256 deadline,
-        bytes calldata signature
-    ) external nonReentrant returns (uint256 amount) {
-        uint256 cap = _withdrawFeeCaps[token];
-        if (fee > cap) revert StudyEscrowFeeAboveCap(token, fee, cap);
-        // The relayer is the sender: a signature names the one relayer that may send it and take its fee.
-        _checkSignature(
-            abi.encode(WITHDRAW_TYPEHASH, patient, token, fee, msg.sender),
-            WITHDRAW_LANE,
-            patient,
-            deadline,
-            signature
-        );
-        ++_participants[WITHDRAW_LANE][patient].nonce;
-        amount = _withdraw(token, patient);
-        if (fee >= amount) revert StudyEscrowFeeAboveAmount(fee, amount);
-        emit WithdrawalRelayed(patient, token, msg.sender, fee);
-        if (fee != 0) token.safeTransfer(msg.sender, fee);
-        unchecked {
-            token.safeTransfer(patient, amount - fee);
-        }
-    }
-
-    // ------------------------------------------------------------------ governance
-
-    /// @inheritdoc IStudyEscrow
-    function setCurrencyAllowed(IERC20 token, bool allowed) external onlyRole(GOVERNANCE_ROLE) {
-        if (address(token).code.length == 0) revert StudyEscrowInvalidCurrency(token);
-        Currency storage currency = _currencies[token];
-        currency.allowed = allowed;
-        if (!currency.listed) {
-            currency.listed = true;
-            _currencyList.push(token);
-        }
-        emit CurrencyAllowed(token, allowed, msg.sender);
-    }
-
-    /// @inheritdoc IStudyEscrow
-    function setWithdrawFeeCap(IERC20 token, uint256 cap) external onlyRole(GOVERNANCE_ROLE) {
-        _withdrawFeeCaps[token] = cap;
-        emit WithdrawFeeCapSet(token, cap, msg.sender);
-    }
-
-    /// @inheritdoc IStudyEscrow
-    function recoverExcess(
-        IERC20 token,
-        address to
-    ) external onlyRole(GOVERNANCE_ROLE) nonReentrant returns (uint256 amount) {
-        if (to == address(0)) revert StudyEscrowInvalidRecipient(to);
-        uint256 held = token.balanceOf(address(this));
-        uint256 owed = _currencies[token].accounted;
-        if (held <= owed) revert StudyEscrowNoExcess(token);
-        unchecked {
-            amount = held - owed;
-        }
-        emit ExcessRecovered(token, to, amount, msg.sender);
-        // A token may share its balances with another address (a double-entry token): whatever
-        // `token` is, no currency ever allowed may lose what the escrow holds of it, and `token`
-        // itself must still cover what is owed in it.
-        IERC20[] storage list = _currencyList;
-        uint256 count = list.length;
-        uint256[] memory before = new uint256[](count);
-        for (uint256 i = 0; i < count; ++i) {
-            if (list[i] != token) before[i] = list[i].balanceOf(address(this));
-        }
-        token.safeTransfer(to, amount);
-        for (uint256 i = 0; i < count; ++i) {
-            IERC20 currency = list[i];
-            if (currency == token) continue;
-            uint256 after_ = currency.balanceOf(address(this));
-            if (after_ < before[i]) revert StudyEscrowRecoveryLowersOwed(currency, before[i], after_);
-        }
-        uint256 left = token.balanceOf(address(this));
-        if (left < owed) revert StudyEscrowRecoveryLowersOwed(token, held, left);
     }
 
     // ------------------------------------------------------------------ views
@@ -452,33 +337,6 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         return (_delivered[studyId][key] >> (participant.index & 0xff)) & 1 == 1;
     }
 
-    /// @inheritdoc IStudyEscrow
-    function balanceOf(IERC20 token, address account) external view returns (uint256) {
-        uint256 stored = _balances[token][account];
-        return stored == 0 ? 0 : stored - 1;
-    }
-
-    /// @inheritdoc IStudyEscrow
-    function isCurrencyAllowed(IERC20 token) external view returns (bool) {
-        return _currencies[token].allowed;
-    }
-
-    /// @inheritdoc IStudyEscrow
-    function accounted(IERC20 token) external view returns (uint256) {
-        return _currencies[token].accounted;
-    }
-
-    /// @inheritdoc IStudyEscrow
-    function withdrawFeeCap(IERC20 token) external view returns (uint256) {
-        return _withdrawFeeCaps[token];
-    }
-
-    /// @notice The EIP-712 domain separator of signed joins, leaves, withdrawals and attestations
-    /// (chain id and this contract).
-    function domainSeparator() external view returns (bytes32) {
-        return _domainSeparatorV4();
-    }
-
     // ------------------------------------------------------------------ private paths
 
     /// @dev What a delivery batch reads once and keeps in memory.
@@ -498,7 +356,7 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
     function _createStudy(StudyParams calldata params) private returns (uint256 studyId) {
         address researcher = _callerResearcher();
         IERC20 currency = params.currency;
-        if (!_currencies[currency].allowed) revert StudyEscrowCurrencyNotAllowed(currency);
+        _checkCurrencyAllowed(currency);
         _checkTerms(params);
         studyId = ++_studyCount;
         uint256 custodianCount = _allowCustodians(studyId, params.custodians);
@@ -605,26 +463,11 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         StudyRecord storage study = _studies[studyId];
         uint256 budget = study.budget;
         if (budget + amount > type(uint128).max) revert StudyEscrowBudgetOverflow(studyId, budget, amount);
-        uint256 before = currency.balanceOf(address(this));
-        currency.safeTransferFrom(msg.sender, address(this), amount);
-        uint256 received = currency.balanceOf(address(this)) - before;
-        if (received != amount) revert StudyEscrowFeeOnTransfer(currency, amount, received);
+        _pull(currency, amount);
         // Read again: the budget is only ever changed under this guard or by a delivery report.
         budget = study.budget + amount;
         study.budget = uint128(budget);
-        _currencies[currency].accounted += uint240(amount);
         emit StudyFunded(studyId, msg.sender, amount, budget);
-    }
-
-    /// @dev Applies a permit, ignoring its failure when the allowance already covers `amount`
-    /// (someone may have submitted the same permit first).
-    function _permit(IERC20 currency, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) private {
-        try IERC20Permit(address(currency)).permit(msg.sender, address(this), amount, deadline, v, r, s) {
-            return;
-        } catch {
-            uint256 allowance = currency.allowance(msg.sender, address(this));
-            if (allowance < amount) revert StudyEscrowPermitFailed(currency, msg.sender, allowance, amount);
-        }
     }
 
     /// @dev The one path of every join: direct or signed. It reads the two study slots it needs
@@ -678,8 +521,7 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         }
 
         // Open the patient's balance now, so that a delivery only updates a live slot.
-        mapping(address => uint256) storage balances = _balances[IERC20(address(uint160(terms)))];
-        if (balances[patient] == 0) balances[patient] = 1;
+        _openBalance(IERC20(address(uint160(terms))), patient);
 
         _registry.grantStudyConsent(
             patient,
@@ -726,9 +568,7 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
                 _skip(batch, patient, SkipReason.NotParticipant, IConsentRegistry.Reason.Allowed);
                 continue;
             }
-            uint256 key = batch.keyBase | (participant.index >> 8);
-            uint256 bit = 1 << (participant.index & 0xff);
-            uint256 bits = delivered[key];
+            (uint256 key, uint256 bits, uint256 bit) = _payOnceBit(delivered, batch.keyBase, participant.index);
             if (bits & bit != 0) {
                 _skip(batch, patient, SkipReason.AlreadyDelivered, IConsentRegistry.Reason.Allowed);
                 continue;
@@ -766,29 +606,6 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         emit DeliverySkipped(batch.studyId, patient, batch.custodian, reason, consentReason);
     }
 
-    /// @dev The one path of every withdrawal, direct or signed: closes `account`'s balance of
-    /// `token` (a storage refund) and lowers what the escrow owes in it; the caller transfers.
-    function _withdraw(IERC20 token, address account) private returns (uint256 amount) {
-        mapping(address => uint256) storage balances = _balances[token];
-        uint256 stored = balances[account];
-        if (stored <= 1) revert StudyEscrowNothingToWithdraw(account, token);
-        unchecked {
-            amount = stored - 1;
-        }
-        balances[account] = 0;
-        // `accounted` includes every open balance, so it covers this one.
-        unchecked {
-            _currencies[token].accounted -= uint240(amount);
-        }
-        emit Withdrawn(account, token, amount);
-    }
-
-    /// @dev Adds `amount` to a balance, opening it if closed.
-    function _credit(mapping(address => uint256) storage balances, address account, uint256 amount) private {
-        uint256 stored = balances[account];
-        balances[account] = (stored == 0 ? 1 : stored) + amount;
-    }
-
     /// @dev The Join message's fields before the nonce: the hash of the study's terms, stored at creation.
     function _joinHash(uint256 studyId, address patient) private view returns (bytes memory) {
         return abi.encode(JOIN_TYPEHASH, studyId, patient, _studies[studyId].termsHash);
@@ -804,12 +621,16 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         uint256 deadline,
         bytes calldata signature
     ) private view {
-        if (patient == address(0)) revert StudyEscrowInvalidPatient(patient);
-        if (SignatureVerifier.isExpired(deadline)) revert StudyEscrowSignatureExpired(deadline, block.timestamp);
-        uint64 nonce = _participants[studyId][patient].nonce;
-        if (!SignatureVerifier.isSigned(_domainSeparatorV4(), patient, action, nonce, deadline, signature)) {
-            revert StudyEscrowInvalidSignature(patient, nonce);
-        }
+        _checkSigned(action, patient, _participants[studyId][patient].nonce, deadline, signature);
+    }
+
+    /// @dev Signed withdrawals use the participant nonce of study 0 (`WITHDRAW_LANE`).
+    function _withdrawNonce(address patient) internal view override returns (uint64) {
+        return _participants[WITHDRAW_LANE][patient].nonce;
+    }
+
+    function _useWithdrawNonce(address patient) internal override {
+        ++_participants[WITHDRAW_LANE][patient].nonce;
     }
 
     /// @dev Reverts unless `attestation` is an unexpired EnrolmentAttestation of `patient` for this

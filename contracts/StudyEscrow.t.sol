@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IConsentRegistry} from "./interfaces/IConsentRegistry.sol";
+import {IEarningsEscrow} from "./interfaces/IEarningsEscrow.sol";
 import {IStudyEscrow} from "./interfaces/IStudyEscrow.sol";
 import {ConsentCodes} from "./libraries/ConsentCodes.sol";
 import {RemunerationToken} from "./RemunerationToken.sol";
@@ -342,7 +343,9 @@ contract StudyEscrowFuzzTest is StudyEscrowSetup {
             uint8(IStudyEscrow.ParticipantStatus.Joined),
             "joined"
         );
-        vm.expectRevert(abi.encodeWithSelector(IStudyEscrow.StudyEscrowInvalidSignature.selector, patient, uint64(1)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IEarningsEscrow.StudyEscrowInvalidSignature.selector, patient, uint64(1))
+        );
         escrow.joinBySig(studyId, patient, deadline, joinSig);
 
         bytes memory leaveSig = _sign(key, escrow.LEAVE_TYPEHASH(), studyId, patient, 1, deadline);

@@ -9,7 +9,14 @@
  */
 import { createConfig } from "ponder";
 
-import { auditAnchorAbi, consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "../sdk/generated/abis.ts";
+import {
+  auditAnchorAbi,
+  consentRegistryAbi,
+  preventionBadgeAbi,
+  preventionRewardsAbi,
+  remunerationTokenAbi,
+  studyEscrowAbi,
+} from "../sdk/generated/abis.ts";
 import { getLogsBlockRange, indexerDeployment, indexerEnv } from "./settings.ts";
 
 const env = indexerEnv(process.env);
@@ -22,6 +29,8 @@ if (!registry) throw new Error(`no ConsentRegistry is deployed on chain ${env.ch
 const anchor = on(deployment.AuditAnchor);
 const escrow = on(deployment.StudyEscrow);
 const token = on(deployment.RemunerationToken);
+const rewards = on(deployment.PreventionRewards);
+const badge = on(deployment.PreventionBadge);
 
 export default createConfig({
   database: env.databaseUrl
@@ -42,6 +51,8 @@ export default createConfig({
     AuditAnchor: { chain: "consentry", abi: auditAnchorAbi, ...(anchor ?? unused(startBlock)) },
     StudyEscrow: { chain: "consentry", abi: studyEscrowAbi, ...(escrow ?? unused(startBlock)) },
     RemunerationToken: { chain: "consentry", abi: remunerationTokenAbi, ...(token ?? unused(startBlock)) },
+    PreventionRewards: { chain: "consentry", abi: preventionRewardsAbi, ...(rewards ?? unused(startBlock)) },
+    PreventionBadge: { chain: "consentry", abi: preventionBadgeAbi, ...(badge ?? unused(startBlock)) },
   },
 });
 

@@ -1,8 +1,9 @@
 /**
  * The indexer's tables, shaped for the questions the product asks: a patient's grants (as they
  * stand, and every change), delegates, break-glass openings, an organization's members and offers,
- * studies with their custodians, enrolments, deliveries, funding, balances and withdrawals, and
- * audit anchors. `chainEvent` keeps every event of every contract (the governance logs).
+ * studies with their custodians, enrolments, deliveries, funding, balances and withdrawals,
+ * prevention programmes with their opt-ins, confirmations, reward balances and badges, and audit
+ * anchors. `chainEvent` keeps every event of every contract (the governance logs).
  *
  * Addresses are stored lowercase (Ponder's hex columns); blocks, amounts and times (unix seconds,
  * uint40 on chain) as bigint. Served over SQL over HTTP (`/sql`, `@ponder/client`) and GraphQL (`/graphql`).
@@ -294,6 +295,112 @@ export const withdrawal = onchainTable(
     transactionHash: t.hex().notNull(),
   }),
   (table) => ({ byAccount: index().on(table.account) }),
+);
+
+/** A prevention programme (PreventionRewards) as it stands at the indexed block. */
+export const programme = onchainTable(
+  "programme",
+  (t) => ({
+    programmeId: t.bigint().primaryKey(),
+    payer: t.hex().notNull(),
+    currency: t.hex().notNull(),
+    programmeKey: t.hex().notNull(),
+    purpose: t.bigint().notNull(),
+    category: t.integer().notNull(),
+    codeSystem: t.hex().notNull(),
+    code: t.hex().notNull(),
+    firstPeriodStart: t.bigint().notNull(),
+    periodLength: t.bigint().notNull(),
+    reward: t.bigint().notNull(),
+    /** As the contract has it now: a cancellation brings it forward to its time. */
+    endTime: t.bigint().notNull(),
+    creator: t.hex().notNull(),
+    createdAtBlock: t.bigint().notNull(),
+    /** As of the last ProgrammeFunded (the contract's budget then), less payments and reclaims since. */
+    budget: t.bigint().notNull(),
+    funded: t.bigint().notNull(),
+    paid: t.bigint().notNull(),
+    reclaimed: t.bigint().notNull(),
+    /** Patients opted in now. */
+    participants: t.integer().notNull(),
+    confirmations: t.integer().notNull(),
+    cancelledAtBlock: t.bigint(),
+  }),
+  (table) => ({ byPayer: index().on(table.payer) }),
+);
+
+export const programmeCustodian = onchainTable(
+  "programme_custodian",
+  (t) => ({
+    programmeId: t.bigint().notNull(),
+    custodian: t.hex().notNull(),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.programmeId, table.custodian] }) }),
+);
+
+/** A patient's opt-in to a programme, and its opt-out if it did. */
+export const programmeOptIn = onchainTable(
+  "programme_opt_in",
+  (t) => ({
+    programmeId: t.bigint().notNull(),
+    patient: t.hex().notNull(),
+    active: t.boolean().notNull(),
+    optedInBy: t.hex().notNull(),
+    optedInAtBlock: t.bigint().notNull(),
+    optedOutBy: t.hex(),
+    optedOutAtBlock: t.bigint(),
+  }),
+  (table) => ({
+    pk: primaryKey({ columns: [table.programmeId, table.patient] }),
+    byPatient: index().on(table.patient),
+  }),
+);
+
+/** One reported confirmation: paid, or skipped with the reason. */
+export const confirmation = onchainTable(
+  "confirmation",
+  (t) => ({
+    id: t.text().primaryKey(),
+    programmeId: t.bigint().notNull(),
+    patient: t.hex().notNull(),
+    custodian: t.hex().notNull(),
+    period: t.integer().notNull(),
+    paid: t.boolean().notNull(),
+    amount: t.bigint().notNull(),
+    /** For a skipped confirmation: the contract's and the registry's reason codes. */
+    reason: t.integer(),
+    consentReason: t.integer(),
+    blockNumber: t.bigint().notNull(),
+    timestamp: t.bigint().notNull(),
+  }),
+  (table) => ({ byProgramme: index().on(table.programmeId), byPatient: index().on(table.patient) }),
+);
+
+/** What PreventionRewards owes an account in a token (its own balances, apart from the study escrow's). */
+export const rewardBalance = onchainTable(
+  "reward_balance",
+  (t) => ({
+    account: t.hex().notNull(),
+    token: t.hex().notNull(),
+    amount: t.bigint().notNull(),
+    earned: t.bigint().notNull(),
+    withdrawn: t.bigint().notNull(),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.account, table.token] }) }),
+);
+
+/** A claimed achievement badge (PreventionBadge), and its burning if the patient burnt it. */
+export const badge = onchainTable(
+  "badge",
+  (t) => ({
+    tokenId: t.bigint().primaryKey(),
+    programmeId: t.bigint().notNull(),
+    patient: t.hex().notNull(),
+    period: t.integer().notNull(),
+    claimedAtBlock: t.bigint().notNull(),
+    burnt: t.boolean().notNull(),
+  }),
+  (table) => ({ byPatient: index().on(table.patient) }),
 );
 
 /** An anchored audit batch of a custodian, with its current root (a supersession replaces it). */

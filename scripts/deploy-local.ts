@@ -1,6 +1,6 @@
 /**
  * Deploys every contract through the Ignition modules, writes the addresses where sdk/ reads
- * them (sdk/generated/deployments.json) and seeds the local demo organizations.
+ * them (sdk/generated/deployments.json) and seeds the local demo organizations, study and programme.
  * Run by `npm start` as `hardhat run --network localhost scripts/deploy-local.ts`.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -10,6 +10,7 @@ import { network } from "hardhat";
 import AuditAnchorModule from "../ignition/modules/AuditAnchor.ts";
 import { KINDS, ROLES } from "#sdk/codes.ts";
 import { deployEscrowWithDemoStudy } from "./escrow-demo.ts";
+import { deployPreventionWithDemoProgramme } from "./prevention-demo.ts";
 import { DEMO_ACCOUNTS, DEMO_MEMBERS, DEMO_ORGANIZATIONS } from "#sdk/demo.ts";
 
 const { ethers, ignition } = await network.connect();
@@ -56,6 +57,16 @@ Object.assign(
       hospital: signer("hospital"),
       lab: signer("lab"),
     },
+    addresses.ConsentRegistry!,
+  ),
+);
+
+// Prevention rewards and their badge, with the demo payer and one funded flu-vaccination programme.
+Object.assign(
+  addresses,
+  await deployPreventionWithDemoProgramme(
+    { ethers, ignition },
+    { governance: signer("governance"), payer: signer("payer"), hospital: signer("hospital"), lab: signer("lab") },
     addresses.ConsentRegistry!,
   ),
 );

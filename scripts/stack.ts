@@ -17,6 +17,7 @@ import {
   DEMO_ACCOUNTS,
   DEMO_MEMBERS,
   DEMO_ORGANIZATIONS,
+  DEMO_PAYER,
   DEV_PRIVATE_KEYS,
   LOCAL_CHAIN_ID,
   LOCAL_RPC_URL,
@@ -46,6 +47,7 @@ const say = (msg: string) => console.log(`[stack] ${msg}`);
 function demoAccountLines(): string[] {
   const roleOf = (name: string): string => {
     if (name === "governance") return "governance (accredits organizations)";
+    if (name === DEMO_PAYER.account) return `${DEMO_PAYER.name} (payer organization)`;
     const org = DEMO_ORGANIZATIONS.find((o) => o.account === name);
     if (org) return `${org.name} (${org.kind.toLowerCase()} organization)`;
     const member = DEMO_MEMBERS.find((m) => m.account === name);

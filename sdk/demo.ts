@@ -25,11 +25,12 @@ export const DEMO_ACCOUNTS = {
   labGateway: 7,
   research: 8,
   analyst: 9,
+  payer: 10,
 } as const;
 
 export type DemoAccountName = keyof typeof DEMO_ACCOUNTS;
 
-/** Hardhat's development private keys, by account index (0-9). */
+/** Hardhat's development private keys, by account index (0-10). */
 export const DEV_PRIVATE_KEYS: readonly Hex[] = [
   "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
   "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
@@ -41,6 +42,7 @@ export const DEV_PRIVATE_KEYS: readonly Hex[] = [
   "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
   "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
   "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+  "0xf214f2b2cd398c806f84e317254e0f0b801d0643303237d97a22a48e01628897",
 ];
 
 /**
@@ -63,6 +65,12 @@ export const DEMO_ORGANIZATIONS = [
   { account: "lab", kind: "PROVIDER", name: "Riverside Clinical Lab", gatewayPort: 4002 },
   { account: "research", kind: "RESEARCHER", name: "Example Research Institute", gatewayPort: null },
 ] as const;
+
+/**
+ * The demo payer, accredited by `npm start` after the organizations above (kept apart from them:
+ * it runs no gateway and is in no gateway's test chain), with one prevention programme.
+ */
+export const DEMO_PAYER = { account: "payer", kind: "PAYER", name: "Example Health Insurance" } as const;
 
 export const DEMO_MEMBERS = [
   { account: "clinician", organization: "hospital", role: "CLINICIAN" },

@@ -17,10 +17,24 @@ import {
 } from "viem";
 
 import { KINDS, type KindName } from "./codes.ts";
-import { auditAnchorAbi, consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "./generated/abis.ts";
+import {
+  auditAnchorAbi,
+  consentRegistryAbi,
+  preventionBadgeAbi,
+  preventionRewardsAbi,
+  remunerationTokenAbi,
+  studyEscrowAbi,
+} from "./generated/abis.ts";
 
 /** Every Consentry contract's ABI: raw revert data is decoded against these, in this order. */
-export const CONTRACT_ABIS: readonly Abi[] = [consentRegistryAbi, studyEscrowAbi, auditAnchorAbi, remunerationTokenAbi];
+export const CONTRACT_ABIS: readonly Abi[] = [
+  consentRegistryAbi,
+  studyEscrowAbi,
+  preventionRewardsAbi,
+  preventionBadgeAbi,
+  auditAnchorAbi,
+  remunerationTokenAbi,
+];
 
 /** The kind of organization a purpose needs, in words ("a healthcare provider"). */
 export const KIND_WORDS: Record<KindName, string> = {
@@ -57,7 +71,8 @@ function hours(seconds: number): string {
 export const UNEXPLAINED_PREFIX = "The contract refused the transaction";
 
 /** One sentence for a custom error of any Consentry contract (ConsentRegistry and its
- * OrganizationRegistry, StudyEscrow, AuditAnchor, the remuneration token): the one place these
+ * OrganizationRegistry, StudyEscrow, PreventionRewards and its badge, AuditAnchor, the remuneration
+ * token): the one place these
  * sentences live, for the web app, the gateway and any provider's backend. */
 export function explainContractError(
   errorName: string,
@@ -252,6 +267,67 @@ export function explainContractError(
       return "The relayer's fee would take all of what you withdraw; withdraw later, when you have earned more, or withdraw yourself.";
     case "StudyEscrowRecoveryLowersOwed":
       return "Recovering that token would lower what the escrow holds of a currency it owes (a token sharing its balances with another address); nothing was recovered.";
+    // PreventionRewards (its balances, withdrawals and currencies use the StudyEscrow errors above)
+    case "PreventionRewardsNotPayer":
+      return `${name(a(0))} is neither an active, accredited payer or public-health body nor an ADMIN member of one, so it cannot create prevention programmes.`;
+    case "PreventionRewardsNotManager":
+      return `${name(a(1))} does not manage programme ${String(a(0))}: only its payer organization or an ADMIN member of it does.`;
+    case "PreventionRewardsNotGateway":
+      return `${name(a(0))} is not the gateway of an active, accredited healthcare provider, so it cannot confirm care.`;
+    case "PreventionRewardsCustodianNotAllowed":
+      return `${name(a(1))} is not a provider whose records programme ${String(a(0))} accepts.`;
+    case "PreventionRewardsUnknownProgramme":
+      return `There is no prevention programme ${String(a(0))}.`;
+    case "PreventionRewardsProgrammeClosed":
+      return `Programme ${String(a(0))} ended on ${time(a(1))}.`;
+    case "PreventionRewardsProgrammeNotOver":
+      return `Programme ${String(a(0))} runs until ${time(a(1))}; its budget can be reclaimed after that, or after cancelling it.`;
+    case "PreventionRewardsNotOptedIn":
+      return `${name(a(1))} has not joined programme ${String(a(0))}.`;
+    case "PreventionRewardsInvalidCategory":
+      return "Choose the kind of record (FHIR resource type) that confirms the care.";
+    case "PreventionRewardsInvalidCode":
+      return "Choose the code system and the code of the care that counts.";
+    case "PreventionRewardsInvalidReward":
+      return "The reward per period must be more than zero.";
+    case "PreventionRewardsInvalidSchedule":
+      return "The programme needs a period length, a first period that starts before its end, and an end in the future within ten years.";
+    case "PreventionRewardsInvalidCustodianCount":
+      return `A programme accepts the records of 1 to ${String(a(1))} providers, not ${String(a(0))}.`;
+    case "PreventionRewardsCustodianNotProvider":
+      return `${name(a(0))} is not an active, accredited healthcare provider.`;
+    case "PreventionRewardsDuplicateCustodian":
+      return `${name(a(0))} is listed twice.`;
+    case "PreventionRewardsInvalidPeriod":
+      return `Period ${String(a(1))} of programme ${String(a(0))} has not started yet or lies after the programme's end.`;
+    case "PreventionRewardsBudgetOverflow":
+      return `That amount would take the budget of programme ${String(a(0))} above the largest amount it can hold.`;
+    case "PreventionRewardsNothingToReclaim":
+      return `Programme ${String(a(0))} has no unspent budget to reclaim.`;
+    case "PreventionRewardsEmptyBatch":
+      return "The report confirms no patient.";
+    case "PreventionRewardsProgrammeFull":
+      return `Programme ${String(a(0))} takes no more patients.`;
+    // PreventionBadge (an ERC-721 locked to its owner)
+    case "PreventionBadgeNotConfirmed":
+      return `There is no paid confirmation for ${name(a(1))} in programme ${String(a(0))}, period ${String(a(2))}, so there is no badge to claim yet.`;
+    case "PreventionBadgeAlreadyClaimed":
+      return "You already hold this badge.";
+    case "PreventionBadgeLocked":
+      return "Badges stay with the patient who earned them: they cannot be transferred or approved.";
+    case "PreventionBadgeNotOwner":
+      return `${name(a(1))} does not hold this badge.`;
+    case "ERC721InvalidOwner":
+    case "ERC721IncorrectOwner":
+      return "That account does not hold the badge.";
+    case "ERC721NonexistentToken":
+      return "There is no such badge.";
+    case "ERC721InvalidSender":
+    case "ERC721InvalidReceiver":
+    case "ERC721InsufficientApproval":
+    case "ERC721InvalidApprover":
+    case "ERC721InvalidOperator":
+      return "Badges cannot be transferred.";
     // AuditAnchor
     case "AuditAnchorNotGateway":
       return `${name(a(0))} is not a GATEWAY member of an active, accredited organization, so it cannot anchor audit batches.`;

@@ -358,3 +358,162 @@ export async function historyStudyActivity(indexer: IndexerClient, studyId: bigi
     reclaimed: study[0]?.reclaimed ?? 0n,
   };
 }
+
+/** A prevention programme as the indexer has it (PreventionRewards). */
+export interface ProgrammeListing {
+  id: bigint;
+  payer: Address;
+  currency: Address;
+  programmeKey: Hex;
+  purpose: bigint;
+  /** The criterion's resource type (a ConsentCodes category), code system and code hashes. */
+  category: number;
+  codeSystem: Hex;
+  code: Hex;
+  firstPeriodStart: number;
+  periodLength: number;
+  reward: bigint;
+  endTime: number;
+  budget: bigint;
+  funded: bigint;
+  paid: bigint;
+  reclaimed: bigint;
+  participants: number;
+  confirmations: number;
+  custodians: Address[];
+  cancelled: boolean;
+  /** Whether it is past its end (or cancelled) at the indexed block. */
+  over: boolean;
+}
+
+/** Every prevention programme as it stands at the indexed block (or one payer's). */
+export async function historyProgrammes(
+  indexer: IndexerClient,
+  payer?: Address,
+): Promise<{ blockNumber: bigint; timestamp: number; programmes: ProgrammeListing[] }> {
+  const programmes = indexer.db.select().from(schema.programme);
+  const [at, rows, custodians] = await Promise.all([
+    indexedAt(indexer),
+    (payer ? programmes.where(eq(schema.programme.payer, hex(payer))) : programmes).orderBy(
+      asc(schema.programme.programmeId),
+    ),
+    indexer.db.select().from(schema.programmeCustodian),
+  ]);
+  const byProgramme = new Map<bigint, Address[]>();
+  for (const c of custodians) {
+    byProgramme.set(c.programmeId, [...(byProgramme.get(c.programmeId) ?? []), checksummed(c.custodian)]);
+  }
+  return {
+    ...at,
+    programmes: rows.map((p): ProgrammeListing => ({
+      id: p.programmeId,
+      payer: checksummed(p.payer),
+      currency: checksummed(p.currency),
+      programmeKey: p.programmeKey,
+      purpose: p.purpose,
+      category: p.category,
+      codeSystem: p.codeSystem,
+      code: p.code,
+      firstPeriodStart: Number(p.firstPeriodStart),
+      periodLength: Number(p.periodLength),
+      reward: p.reward,
+      endTime: Number(p.endTime),
+      budget: p.budget,
+      funded: p.funded,
+      paid: p.paid,
+      reclaimed: p.reclaimed,
+      participants: p.participants,
+      confirmations: p.confirmations,
+      custodians: byProgramme.get(p.programmeId) ?? [],
+      cancelled: p.cancelledAtBlock !== null,
+      over: at.timestamp >= Number(p.endTime),
+    })),
+  };
+}
+
+/** A patient's part in prevention programmes: opt-ins, paid confirmations, badges and earnings. */
+export interface PatientPrevention {
+  blockNumber: bigint;
+  timestamp: number;
+  optIns: { programmeId: bigint; active: boolean; optedInAtBlock: bigint; optedOutAtBlock: bigint | null }[];
+  /** Paid confirmations, oldest first. */
+  confirmations: { programmeId: bigint; period: number; custodian: Address; amount: bigint; timestamp: number }[];
+  /** Badges held now (burnt ones left out). */
+  badges: { tokenId: bigint; programmeId: bigint; period: number }[];
+  /** What PreventionRewards owes the patient, and what it earned and withdrew, per token. */
+  balances: { token: Address; amount: bigint; earned: bigint; withdrawn: bigint }[];
+}
+
+export async function historyPatientPrevention(indexer: IndexerClient, patient: Address): Promise<PatientPrevention> {
+  const who = hex(patient);
+  const [at, optIns, confirmations, badges, balances] = await Promise.all([
+    indexedAt(indexer),
+    indexer.db
+      .select()
+      .from(schema.programmeOptIn)
+      .where(eq(schema.programmeOptIn.patient, who))
+      .orderBy(asc(schema.programmeOptIn.programmeId)),
+    indexer.db
+      .select()
+      .from(schema.confirmation)
+      .where(and(eq(schema.confirmation.patient, who), eq(schema.confirmation.paid, true)))
+      .orderBy(asc(schema.confirmation.blockNumber)),
+    indexer.db
+      .select()
+      .from(schema.badge)
+      .where(and(eq(schema.badge.patient, who), eq(schema.badge.burnt, false)))
+      .orderBy(asc(schema.badge.programmeId), asc(schema.badge.period)),
+    indexer.db.select().from(schema.rewardBalance).where(eq(schema.rewardBalance.account, who)),
+  ]);
+  return {
+    ...at,
+    optIns: optIns.map((o) => ({
+      programmeId: o.programmeId,
+      active: o.active,
+      optedInAtBlock: o.optedInAtBlock,
+      optedOutAtBlock: o.optedOutAtBlock,
+    })),
+    confirmations: confirmations.map((c) => ({
+      programmeId: c.programmeId,
+      period: c.period,
+      custodian: checksummed(c.custodian),
+      amount: c.amount,
+      timestamp: Number(c.timestamp),
+    })),
+    badges: badges.map((b) => ({ tokenId: b.tokenId, programmeId: b.programmeId, period: b.period })),
+    balances: balances.map((b) => ({
+      token: checksummed(b.token),
+      amount: b.amount,
+      earned: b.earned,
+      withdrawn: b.withdrawn,
+    })),
+  };
+}
+
+/** A programme's completions for its payer: per period, how many confirmations paid and skipped. */
+export async function historyProgrammeCompletions(
+  indexer: IndexerClient,
+  programmeId: bigint,
+): Promise<{ period: number; paid: number; skipped: number; amount: bigint }[]> {
+  const rows = await indexer.db
+    .select({
+      period: schema.confirmation.period,
+      paid: schema.confirmation.paid,
+      n: count(),
+      amount: sql<string>`sum(${schema.confirmation.amount})`,
+    })
+    .from(schema.confirmation)
+    .where(eq(schema.confirmation.programmeId, programmeId))
+    .groupBy(schema.confirmation.period, schema.confirmation.paid)
+    .orderBy(asc(schema.confirmation.period));
+  const byPeriod = new Map<number, { period: number; paid: number; skipped: number; amount: bigint }>();
+  for (const r of rows) {
+    const entry = byPeriod.get(r.period) ?? { period: r.period, paid: 0, skipped: 0, amount: 0n };
+    if (r.paid) {
+      entry.paid += Number(r.n);
+      entry.amount += BigInt(r.amount ?? 0);
+    } else entry.skipped += Number(r.n);
+    byPeriod.set(r.period, entry);
+  }
+  return [...byPeriod.values()];
+}

@@ -10,3 +10,4 @@ export * from "./escrow.ts";
 export * from "./ledger.ts";
 export * from "./study.ts";
 export * from "./signed-actions.ts";
+export * from "./prevention.ts";

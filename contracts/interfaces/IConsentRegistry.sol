@@ -223,6 +223,21 @@ interface IConsentRegistry is IOrganizationRegistry {
         uint40 expiresAt
     ) external returns (bytes32 grantId);
 
+    /// @notice Grant `patient`'s consent to a prevention programme, by a study manager (the
+    /// PreventionRewards contract), which must have checked that the patient sent or signed the
+    /// opt-in. `programmeKey` is the scope; the purpose is exactly HPAYMT (a PAYER grantee) or
+    /// PUBHLTH (a PUBLIC_HEALTH grantee). Like a study's, the grant is read only by `scopeStatus`
+    /// for that key: it opens no record to the grantee. `revokeStudyConsent` and
+    /// `endStudyConsents` end it.
+    function grantProgrammeConsent(
+        address patient,
+        address grantee,
+        bytes32 programmeKey,
+        uint32 categories,
+        uint64 purpose,
+        uint40 expiresAt
+    ) external returns (bytes32 grantId);
+
     /// @notice Revoke `patient`'s consent to a study, by the study manager (on leave).
     function revokeStudyConsent(address patient, address grantee, bytes32 studyKey) external;
 

@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 import {IConsentRegistry} from "./IConsentRegistry.sol";
+import {IEarningsEscrow} from "./IEarningsEscrow.sol";
 
 /// @title IStudyEscrow
 /// @notice Research studies that pay patients for the use of their data. An accredited RESEARCHER
@@ -21,7 +22,7 @@ import {IConsentRegistry} from "./IConsentRegistry.sol";
 /// are in the study's currency; the escrow's balance of a currency always covers the unspent
 /// budgets plus the unwithdrawn balances in it (`accounted`); anything above is excess that
 /// governance may recover.
-interface IStudyEscrow {
+interface IStudyEscrow is IEarningsEscrow {
     /// @notice A study's life cycle. A study is over when its end time has passed; cancelling ends it
     /// at once (its enrolment deadline and end time become the time of cancellation).
     enum StudyStatus {
@@ -171,16 +172,6 @@ interface IStudyEscrow {
         uint256 skipped,
         uint256 custodianAmount
     );
-    /// @notice `account` withdrew its balance of `token` (`amount`, a relayer's fee included).
-    event Withdrawn(address indexed account, IERC20 indexed token, uint256 amount);
-    /// @notice `relayer` sent `patient`'s signed withdrawal of `token` and took `fee` of it.
-    event WithdrawalRelayed(address indexed patient, IERC20 indexed token, address indexed relayer, uint256 fee);
-    /// @notice Governance set the most a relayer may take of a signed withdrawal in `token`.
-    event WithdrawFeeCapSet(IERC20 indexed token, uint256 cap, address actor);
-    /// @notice Governance allowed (or disallowed) `token` as the currency of new studies.
-    event CurrencyAllowed(IERC20 indexed token, bool allowed, address actor);
-    /// @notice Governance recovered `amount` of `token` sent to the escrow outside any study.
-    event ExcessRecovered(IERC20 indexed token, address indexed to, uint256 amount, address actor);
     /// @notice Every outstanding signature of `patient` for study `studyId` is void; the next nonce is `nonce`.
     event SignaturesCancelled(uint256 indexed studyId, address indexed patient, uint64 nonce);
     /// @notice Study `studyId` takes only joins that a custodian attests (`joinAttested`, `joinBySigAttested`).
@@ -208,12 +199,6 @@ interface IStudyEscrow {
     error StudyEscrowStudyFull(uint256 studyId, uint32 maxParticipants);
     /// @notice The patient is not a current participant of the study.
     error StudyEscrowNotJoined(uint256 studyId, address patient);
-    /// @notice The patient address is zero.
-    error StudyEscrowInvalidPatient(address patient);
-    /// @notice Governance does not allow the token as a study currency.
-    error StudyEscrowCurrencyNotAllowed(IERC20 token);
-    /// @notice The token is not a contract.
-    error StudyEscrowInvalidCurrency(IERC20 token);
     /// @notice The purpose is not a well-formed research purpose (HRESCH or a DUO code).
     error StudyEscrowInvalidPurpose(uint64 purpose);
     /// @notice The categories are empty or contain unknown bits.
@@ -235,28 +220,12 @@ interface IStudyEscrow {
     error StudyEscrowDuplicateCustodian(address custodian);
     /// @notice The custodian's share is above `MAX_CUSTODIAN_SHARE_BPS`.
     error StudyEscrowShareTooHigh(address custodian, uint16 shareBps, uint16 maxShareBps);
-    /// @notice The amount is zero.
-    error StudyEscrowZeroAmount();
     /// @notice The budget would exceed `type(uint128).max`.
     error StudyEscrowBudgetOverflow(uint256 studyId, uint256 budget, uint256 amount);
-    /// @notice The escrow received `received` instead of `expected` (a fee-on-transfer token).
-    error StudyEscrowFeeOnTransfer(IERC20 token, uint256 expected, uint256 received);
-    /// @notice The permit failed and the allowance does not cover the amount.
-    error StudyEscrowPermitFailed(IERC20 token, address owner, uint256 allowance, uint256 amount);
     /// @notice No delivery was reported.
     error StudyEscrowEmptyBatch();
-    /// @notice `account` has nothing to withdraw in `token`.
-    error StudyEscrowNothingToWithdraw(address account, IERC20 token);
     /// @notice The study has no unspent budget.
     error StudyEscrowNothingToReclaim(uint256 studyId);
-    /// @notice The escrow holds no excess of `token`.
-    error StudyEscrowNoExcess(IERC20 token);
-    /// @notice The recipient is the zero address.
-    error StudyEscrowInvalidRecipient(address to);
-    /// @notice The signature's deadline has passed.
-    error StudyEscrowSignatureExpired(uint256 deadline, uint256 timestamp);
-    /// @notice The signature is not the patient's for this action, study and nonce.
-    error StudyEscrowInvalidSignature(address patient, uint64 nonce);
     /// @notice The study takes only joins with a custodian's attestation (`joinAttested`, `joinBySigAttested`).
     error StudyEscrowAttestationRequired(uint256 studyId);
     /// @notice The attestation's deadline has passed.
@@ -264,13 +233,6 @@ interface IStudyEscrow {
     /// @notice The attestation is not signed by an active GATEWAY member of `custodian` (an active
     /// PROVIDER allowed in the study) for this patient and study.
     error StudyEscrowInvalidAttestation(uint256 studyId, address patient, address custodian);
-    /// @notice The signed withdrawal's fee is above what governance allows in `token`.
-    error StudyEscrowFeeAboveCap(IERC20 token, uint256 fee, uint256 cap);
-    /// @notice The signed withdrawal's fee would take all of the `amount` withdrawn (or more).
-    error StudyEscrowFeeAboveAmount(uint256 fee, uint256 amount);
-    /// @notice An excess recovery would have lowered what the escrow holds of `currency` (a token
-    /// sharing its balances with another address), from `before` to `after_`.
-    error StudyEscrowRecoveryLowersOwed(IERC20 currency, uint256 before, uint256 after_);
 
     // ------------------------------------------------------------------ studies
 
@@ -339,7 +301,7 @@ interface IStudyEscrow {
     /// @notice Void every outstanding signature of the caller for study `studyId` (a nonce bump).
     function cancelSignatures(uint256 studyId) external;
 
-    // ------------------------------------------------------------------ deliveries and balances
+    // ------------------------------------------------------------------ deliveries
 
     /// @notice Report the first release of each patient's data to the study by the caller's
     /// custodian. The caller is a GATEWAY member of an allowed custodian. Each delivery pays the
@@ -350,38 +312,6 @@ interface IStudyEscrow {
         uint256 studyId,
         address[] calldata patients
     ) external returns (uint256 paid, uint256 custodianAmount);
-
-    /// @notice Send the caller its whole balance of `token`. This closes the caller's balance slot
-    /// (a storage refund); the next join or payment opens it again.
-    function withdraw(IERC20 token) external returns (uint256 amount);
-
-    /// @notice `withdraw` for a patient without ETH: anyone may send the patient's EIP-712
-    /// `Withdraw(patient, token, fee, relayer, nonce, deadline)` signature (EOA or ERC-1271), and
-    /// the sender must be the `relayer` it names. The patient's whole balance of `token` is
-    /// withdrawn: `fee` goes to the relayer, the rest to the patient. The fee is at most
-    /// `withdrawFeeCap(token)` and below the amount. The nonce is the patient's withdrawal nonce,
-    /// `getParticipant(0, patient).nonce` (no study has id 0), which `cancelSignatures(0)` bumps.
-    function withdrawBySig(
-        IERC20 token,
-        address patient,
-        uint256 fee,
-        uint256 deadline,
-        bytes calldata signature
-    ) external returns (uint256 amount);
-
-    // ------------------------------------------------------------------ governance
-
-    /// @notice Set the most a relayer may take of a signed withdrawal in `token` (0: relayed
-    /// withdrawals pay no fee). Governance only.
-    function setWithdrawFeeCap(IERC20 token, uint256 cap) external;
-
-    /// @notice Allow or disallow `token` as the currency of new studies. Governance only.
-    function setCurrencyAllowed(IERC20 token, bool allowed) external;
-
-    /// @notice Send the escrow's excess of `token` (tokens sent to it outside any study) to `to`.
-    /// Reverts if the escrow would then hold less of any currency ever allowed than before (a token
-    /// sharing balances with another address), or less of `token` than it owes. Governance only.
-    function recoverExcess(IERC20 token, address to) external returns (uint256 amount);
 
     // ------------------------------------------------------------------ views
 
@@ -405,16 +335,4 @@ interface IStudyEscrow {
 
     /// @notice Whether `custodian`'s delivery of `patient`'s data to the study was paid.
     function isDelivered(uint256 studyId, address patient, address custodian) external view returns (bool);
-
-    /// @notice What `account` may withdraw in `token`.
-    function balanceOf(IERC20 token, address account) external view returns (uint256);
-
-    /// @notice Whether `token` may be the currency of new studies.
-    function isCurrencyAllowed(IERC20 token) external view returns (bool);
-
-    /// @notice The unspent budgets plus the unwithdrawn balances in `token`.
-    function accounted(IERC20 token) external view returns (uint256);
-
-    /// @notice The most a relayer may take of a signed withdrawal in `token`.
-    function withdrawFeeCap(IERC20 token) external view returns (uint256);
 }

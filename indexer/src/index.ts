@@ -678,3 +678,215 @@ for (const name of [
     await keep(`RemunerationToken:${name}`, event, context.db);
   });
 }
+
+// ------------------------------------------------------------------ PreventionRewards
+
+ponder.on("PreventionRewards:ProgrammeCreated", async ({ event, context }) => {
+  const { db } = context;
+  await keep("PreventionRewards:ProgrammeCreated", event, db);
+  const a = event.args;
+  await db.insert(schema.programme).values({
+    programmeId: a.programmeId,
+    payer: lower(a.payer),
+    currency: lower(a.currency),
+    programmeKey: a.programmeKey,
+    purpose: a.purpose,
+    category: a.category,
+    codeSystem: a.codeSystem,
+    code: a.code,
+    firstPeriodStart: BigInt(a.firstPeriodStart),
+    periodLength: BigInt(a.periodLength),
+    reward: a.reward,
+    endTime: BigInt(a.endTime),
+    creator: lower(a.creator),
+    createdAtBlock: event.block.number,
+    budget: 0n,
+    funded: 0n,
+    paid: 0n,
+    reclaimed: 0n,
+    participants: 0,
+    confirmations: 0,
+  });
+});
+
+ponder.on("PreventionRewards:ProgrammeCustodianAllowed", async ({ event, context }) => {
+  const { db } = context;
+  await keep("PreventionRewards:ProgrammeCustodianAllowed", event, db);
+  await db
+    .insert(schema.programmeCustodian)
+    .values({ programmeId: event.args.programmeId, custodian: lower(event.args.custodian) })
+    .onConflictDoNothing();
+});
+
+ponder.on("PreventionRewards:ProgrammeFunded", async ({ event, context }) => {
+  const { db } = context;
+  await keep("PreventionRewards:ProgrammeFunded", event, db);
+  const a = event.args;
+  await db
+    .update(schema.programme, { programmeId: a.programmeId })
+    .set((row) => ({ budget: a.budget, funded: row.funded + a.amount }));
+});
+
+ponder.on("PreventionRewards:ProgrammeBudgetReclaimed", async ({ event, context }) => {
+  const { db } = context;
+  await keep("PreventionRewards:ProgrammeBudgetReclaimed", event, db);
+  const a = event.args;
+  await db
+    .update(schema.programme, { programmeId: a.programmeId })
+    .set((row) => ({ budget: row.budget - a.amount, reclaimed: row.reclaimed + a.amount }));
+});
+
+ponder.on("PreventionRewards:ProgrammeCancelled", async ({ event, context }) => {
+  const { db } = context;
+  await keep("PreventionRewards:ProgrammeCancelled", event, db);
+  // As the contract does: the programme ends now.
+  await db
+    .update(schema.programme, { programmeId: event.args.programmeId })
+    .set({ cancelledAtBlock: event.block.number, endTime: seconds(event) });
+});
+
+ponder.on("PreventionRewards:OptedIn", async ({ event, context }) => {
+  const { db } = context;
+  await keep("PreventionRewards:OptedIn", event, db);
+  const a = event.args;
+  const key = { programmeId: a.programmeId, patient: lower(a.patient) };
+  const before = await db.find(schema.programmeOptIn, key);
+  const optedIn = {
+    active: true,
+    optedInBy: lower(a.actor),
+    optedInAtBlock: event.block.number,
+    optedOutBy: null,
+    optedOutAtBlock: null,
+  };
+  await db
+    .insert(schema.programmeOptIn)
+    .values({ ...key, ...optedIn })
+    .onConflictDoUpdate(optedIn);
+  // Opting in again while opted in renews the consent; it takes no second place.
+  if (!before?.active) {
+    await db
+      .update(schema.programme, { programmeId: a.programmeId })
+      .set((row) => ({ participants: row.participants + 1 }));
+  }
+});
+
+ponder.on("PreventionRewards:OptedOut", async ({ event, context }) => {
+  const { db } = context;
+  await keep("PreventionRewards:OptedOut", event, db);
+  const a = event.args;
+  await db
+    .update(schema.programmeOptIn, { programmeId: a.programmeId, patient: lower(a.patient) })
+    .set({ active: false, optedOutBy: lower(a.actor), optedOutAtBlock: event.block.number });
+  await db
+    .update(schema.programme, { programmeId: a.programmeId })
+    .set((row) => ({ participants: row.participants - 1 }));
+});
+
+ponder.on("PreventionRewards:ConfirmationPaid", async ({ event, context }) => {
+  const { db } = context;
+  await keep("PreventionRewards:ConfirmationPaid", event, db);
+  const a = event.args;
+  await db.insert(schema.confirmation).values({
+    id: event.id,
+    programmeId: a.programmeId,
+    patient: lower(a.patient),
+    custodian: lower(a.custodian),
+    period: a.period,
+    paid: true,
+    amount: a.amount,
+    blockNumber: event.block.number,
+    timestamp: seconds(event),
+  });
+  const found = await db.find(schema.programme, { programmeId: a.programmeId });
+  if (!found) return;
+  await db.update(schema.programme, { programmeId: a.programmeId }).set((row) => ({
+    budget: row.budget - a.amount,
+    paid: row.paid + a.amount,
+    confirmations: row.confirmations + 1,
+  }));
+  await db
+    .insert(schema.rewardBalance)
+    .values({ account: lower(a.patient), token: found.currency, amount: a.amount, earned: a.amount, withdrawn: 0n })
+    .onConflictDoUpdate((row) => ({ amount: row.amount + a.amount, earned: row.earned + a.amount }));
+});
+
+ponder.on("PreventionRewards:ConfirmationSkipped", async ({ event, context }) => {
+  const { db } = context;
+  await keep("PreventionRewards:ConfirmationSkipped", event, db);
+  const a = event.args;
+  await db.insert(schema.confirmation).values({
+    id: event.id,
+    programmeId: a.programmeId,
+    patient: lower(a.patient),
+    custodian: lower(a.custodian),
+    period: a.period,
+    paid: false,
+    amount: 0n,
+    reason: a.reason,
+    consentReason: a.consentReason,
+    blockNumber: event.block.number,
+    timestamp: seconds(event),
+  });
+});
+
+ponder.on("PreventionRewards:Withdrawn", async ({ event, context }) => {
+  const { db } = context;
+  await keep("PreventionRewards:Withdrawn", event, db);
+  const a = event.args;
+  await db
+    .insert(schema.rewardBalance)
+    .values({ account: lower(a.account), token: lower(a.token), amount: 0n, earned: 0n, withdrawn: a.amount })
+    .onConflictDoUpdate((row) => ({ amount: 0n, withdrawn: row.withdrawn + a.amount }));
+});
+
+for (const name of [
+  "ConfirmationsReported",
+  "ProgrammeSignaturesCancelled",
+  "WithdrawalRelayed",
+  "WithdrawFeeCapSet",
+  "CurrencyAllowed",
+  "ExcessRecovered",
+  "EIP712DomainChanged",
+  "RoleAdminChanged",
+  "RoleGranted",
+  "RoleRevoked",
+] as const) {
+  ponder.on(`PreventionRewards:${name}`, async ({ event, context }) => {
+    await keep(`PreventionRewards:${name}`, event, context.db);
+  });
+}
+
+// ------------------------------------------------------------------ PreventionBadge
+
+ponder.on("PreventionBadge:BadgeClaimed", async ({ event, context }) => {
+  const { db } = context;
+  await keep("PreventionBadge:BadgeClaimed", event, db);
+  const a = event.args;
+  const claimed = {
+    programmeId: a.programmeId,
+    patient: lower(a.patient),
+    period: a.period,
+    claimedAtBlock: event.block.number,
+    burnt: false,
+  };
+  // A badge burnt and claimed again has the same id.
+  await db
+    .insert(schema.badge)
+    .values({ tokenId: a.tokenId, ...claimed })
+    .onConflictDoUpdate(claimed);
+});
+
+ponder.on("PreventionBadge:Transfer", async ({ event, context }) => {
+  const { db } = context;
+  await keep("PreventionBadge:Transfer", event, db);
+  // Badges never move: a transfer to the zero address is the patient burning one.
+  if (BigInt(event.args.to) === 0n) {
+    await db.update(schema.badge, { tokenId: event.args.tokenId }).set({ burnt: true });
+  }
+});
+
+for (const name of ["Locked", "Unlocked", "Approval", "ApprovalForAll"] as const) {
+  ponder.on(`PreventionBadge:${name}`, async ({ event, context }) => {
+    await keep(`PreventionBadge:${name}`, event, context.db);
+  });
+}

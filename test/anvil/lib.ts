@@ -12,8 +12,22 @@ import { privateKeyToAccount } from "viem/accounts";
 import { DEV_PRIVATE_KEYS } from "#sdk/demo.ts";
 
 export const CHAIN_ID = 31338;
-/** anvil's development keys are Hardhat's (the same mnemonic): one list, in the sdk. */
-export const KEYS = DEV_PRIVATE_KEYS as readonly [Hex, Hex, Hex, Hex, Hex, Hex, Hex, Hex, Hex, Hex];
+/**
+ * anvil's development keys are Hardhat's (the same mnemonic): one list, in the sdk. anvil funds
+ * the first ten (the sdk's list goes on to the demo payer's, #10, which only Hardhat's node funds).
+ */
+export const KEYS = DEV_PRIVATE_KEYS.slice(0, 10) as unknown as readonly [
+  Hex,
+  Hex,
+  Hex,
+  Hex,
+  Hex,
+  Hex,
+  Hex,
+  Hex,
+  Hex,
+  Hex,
+];
 export const who = {
   deployer: privateKeyToAccount(KEYS[0]),
   multisig: privateKeyToAccount(KEYS[1]),

@@ -2450,6 +2450,58 @@ describe("ConsentRegistry", function () {
     });
   });
 
+  describe("programme consents (PreventionRewards)", function () {
+    it("grants HPAYMT to a payer only by a study manager, read by scopeStatus for the key and never by mayUse", async function () {
+      const f = await load();
+      const { registry, patient, payer, researcher, manager, stranger } = f;
+      const expiresAt = (await latest()) + DAY;
+      const immunization = 1 << 5;
+      await expect(
+        registry
+          .connect(stranger)
+          .grantProgrammeConsent(patient.address, payer.address, STUDY_KEY, immunization, HPAYMT, expiresAt),
+      )
+        .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
+        .withArgs(stranger.address, STUDY_MANAGER_ROLE);
+      const r = registry.connect(manager);
+      for (const purpose of [TREAT, HOPERAT, HRESCH, GRU, 10n]) {
+        await expect(
+          r.grantProgrammeConsent(patient.address, payer.address, STUDY_KEY, immunization, purpose, expiresAt),
+        )
+          .to.be.revertedWithCustomError(registry, "ConsentRegistryUnknownPurpose")
+          .withArgs(purpose);
+      }
+      await expect(
+        r.grantProgrammeConsent(patient.address, researcher.address, STUDY_KEY, immunization, HPAYMT, expiresAt),
+      )
+        .to.be.revertedWithCustomError(registry, "ConsentRegistryGranteeNotAccredited")
+        .withArgs(researcher.address, PAYER);
+      await expect(r.grantProgrammeConsent(patient.address, payer.address, STUDY_KEY, immunization, PUBHLTH, expiresAt))
+        .to.be.revertedWithCustomError(registry, "ConsentRegistryGranteeNotAccredited")
+        .withArgs(payer.address, PUBLIC_HEALTH);
+      await expect(
+        r.grantProgrammeConsent(ethers.ZeroAddress, payer.address, STUDY_KEY, immunization, HPAYMT, expiresAt),
+      ).to.be.revertedWithCustomError(registry, "ConsentRegistryInvalidPatient");
+      await expect(
+        r.grantProgrammeConsent(
+          patient.address,
+          payer.address,
+          ethers.toBeHex(5n, 32),
+          immunization,
+          HPAYMT,
+          expiresAt,
+        ),
+      ).to.be.revertedWithCustomError(registry, "ConsentRegistryInvalidScope");
+      await expect(
+        r.grantProgrammeConsent(patient.address, payer.address, STUDY_KEY, immunization, HPAYMT, expiresAt),
+      ).to.emit(registry, "ConsentGranted");
+      const [reason] = await registry.scopeStatus(patient.address, payer.address, STUDY_KEY, 5);
+      expect(reason).to.equal(0n);
+      const [allowed] = await registry.mayUse(patient.address, payer.address, HPAYMT, 5);
+      expect(allowed).to.equal(false);
+    });
+  });
+
   describe("break-glass emergency access", function () {
     it("opens for a CLINICIAN of an active PROVIDER: return value, event, view; ETREAT passes as EmergencyAccess", async function () {
       const f = await load();

@@ -53,18 +53,33 @@ async function deploy(rpc: string, name: string, args: unknown[]): Promise<{ add
   return { address: getAddress(receipt.contractAddress!), block: Number(receipt.blockNumber) };
 }
 
-/** ConsentRegistry, AuditAnchor, StudyEscrow and RemunerationToken; #1 (multisig) holds governance. */
+/**
+ * ConsentRegistry, AuditAnchor, StudyEscrow, PreventionRewards (with its badge) and
+ * RemunerationToken; #1 (multisig) holds governance.
+ */
 export async function deployConsentry(rpc: string): Promise<Required<Omit<Deployment, "StudyCurrency">>> {
   const registry = await deploy(rpc, "ConsentRegistry", [who.multisig.address, who.multisig.address]);
   const anchor = await deploy(rpc, "AuditAnchor", [registry.address]);
   const escrow = await deploy(rpc, "StudyEscrow", [registry.address, who.multisig.address, who.multisig.address]);
+  const rewards = await deploy(rpc, "PreventionRewards", [
+    registry.address,
+    who.multisig.address,
+    who.multisig.address,
+  ]);
+  const badge = await deploy(rpc, "PreventionBadge", [rewards.address]);
   const token = await deploy(rpc, "RemunerationToken", ["Test USD", "TUSD", who.issuer.address, who.issuer.address]);
   const { abi } = artifact("ConsentRegistry");
-  await send(rpc, who.multisig, registry.address, abi, "grantRole", [
-    keccak256(toHex("STUDY_MANAGER_ROLE")),
-    escrow.address,
-  ]);
+  for (const manager of [escrow.address, rewards.address]) {
+    await send(rpc, who.multisig, registry.address, abi, "grantRole", [
+      keccak256(toHex("STUDY_MANAGER_ROLE")),
+      manager,
+    ]);
+  }
   await send(rpc, who.multisig, escrow.address, artifact("StudyEscrow").abi, "setCurrencyAllowed", [
+    token.address,
+    true,
+  ]);
+  await send(rpc, who.multisig, rewards.address, artifact("PreventionRewards").abi, "setCurrencyAllowed", [
     token.address,
     true,
   ]);
@@ -72,6 +87,8 @@ export async function deployConsentry(rpc: string): Promise<Required<Omit<Deploy
     ConsentRegistry: registry.address,
     AuditAnchor: anchor.address,
     StudyEscrow: escrow.address,
+    PreventionRewards: rewards.address,
+    PreventionBadge: badge.address,
     RemunerationToken: token.address,
     deploymentBlock: registry.block,
   };
