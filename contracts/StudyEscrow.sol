@@ -95,7 +95,7 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
     /// @dev A study in six slots, packed so that a join reads two of them (a signed join three)
     /// and a delivery batch three:
     /// researcher|purpose|participants|maxParticipants; currency|enrolmentDeadline|endTime|categories;
-    /// price|budget; status|custodianCount|freed; protocolHash; termsHash. `termsHash` is the
+    /// price|budget; status|custodianCount|freed|funded; protocolHash; termsHash. `termsHash` is the
     /// EIP-712 hash of the `Terms` a Join signs, computed at creation (the terms never change: a
     /// cancellation moves the end time, but no join is possible after it). `participants` counts the indices
     /// ever handed out (never reused: they key the delivery flags), `freed` the participants who
@@ -117,6 +117,8 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         StudyStatus status;
         uint8 custodianCount;
         uint24 freed;
+        /// @dev What every funder (researcher and sponsors) put in and has not reclaimed yet.
+        uint128 funded;
         bytes32 protocolHash;
         bytes32 termsHash;
     }
@@ -134,6 +136,8 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
     /// @dev `amount + 1` once opened, 0 when closed.
     mapping(IERC20 token => mapping(address account => uint256 stored)) private _balances;
     mapping(IERC20 token => Currency) private _currencies;
+    /// @dev Third parties' unreclaimed contributions to a study's budget; key address(0): their sum.
+    mapping(uint256 studyId => mapping(address sponsor => uint256 amount)) private _sponsorships;
     /// @dev Every currency ever allowed: what an excess recovery must leave owed.
     IERC20[] private _currencyList;
     /// @dev The most a relayer may take of a signed withdrawal, per currency.
@@ -206,17 +210,28 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
     function reclaim(uint256 studyId) external nonReentrant returns (uint256 amount) {
         StudyRecord storage study = _requireStudy(studyId);
         _checkManager(studyId, study.researcher);
-        uint40 endTime = study.endTime;
-        if (block.timestamp < endTime) revert StudyEscrowStudyNotOver(studyId, endTime);
-        amount = study.budget;
-        if (amount == 0) revert StudyEscrowNothingToReclaim(studyId);
-        IERC20 currency = study.currency;
-        study.budget = 0;
-        _currencies[currency].accounted -= uint240(amount);
         // To the organization itself, never to the member who asks.
-        address researcher = study.researcher;
-        emit BudgetReclaimed(studyId, researcher, amount);
-        currency.safeTransfer(researcher, amount);
+        amount = _reclaim(studyId, study, study.researcher, study.funded - _sponsorships[studyId][address(0)], true);
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function sponsor(uint256 studyId, uint256 amount) external nonReentrant {
+        StudyRecord storage study = _requireStudy(studyId);
+        uint40 endTime = study.endTime;
+        if (block.timestamp >= endTime) revert StudyEscrowStudyClosed(studyId, study.status, endTime);
+        _fund(studyId, study.currency, amount);
+        _sponsorships[studyId][msg.sender] += amount;
+        _sponsorships[studyId][address(0)] += amount;
+        emit StudySponsored(studyId, msg.sender, amount);
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function reclaimSponsorship(uint256 studyId) external nonReentrant returns (uint256 amount) {
+        StudyRecord storage study = _requireStudy(studyId);
+        uint256 share = _sponsorships[studyId][msg.sender];
+        amount = _reclaim(studyId, study, msg.sender, share, false);
+        _sponsorships[studyId][msg.sender] = 0;
+        _sponsorships[studyId][address(0)] -= share;
     }
 
     // ------------------------------------------------------------------ participants
@@ -439,6 +454,11 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
     }
 
     /// @inheritdoc IStudyEscrow
+    function sponsorshipOf(uint256 studyId, address sponsor_) external view returns (uint256) {
+        return sponsor_ == address(0) ? 0 : _sponsorships[studyId][sponsor_];
+    }
+
+    /// @inheritdoc IStudyEscrow
     function getParticipant(uint256 studyId, address patient) external view returns (Participant memory) {
         return _participants[studyId][patient];
     }
@@ -517,6 +537,7 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
             status: StudyStatus.Open,
             custodianCount: uint8(custodianCount),
             freed: 0,
+            funded: 0,
             protocolHash: params.protocolHash,
             termsHash: keccak256(
                 abi.encode(
@@ -612,8 +633,37 @@ contract StudyEscrow is IStudyEscrow, AccessControl, EIP712, ReentrancyGuardTran
         // Read again: the budget is only ever changed under this guard or by a delivery report.
         budget = study.budget + amount;
         study.budget = uint128(budget);
+        // funded >= budget always (both grow together; deliveries and reclaims only lower budget).
+        uint256 funded = study.funded + amount;
+        if (funded > type(uint128).max) revert StudyEscrowBudgetOverflow(studyId, funded, amount);
+        study.funded = uint128(funded);
         _currencies[currency].accounted += uint240(amount);
         emit StudyFunded(studyId, msg.sender, amount, budget);
+    }
+
+    /// @dev Pays `to`, whose unreclaimed contribution is `share`, its pro-rata part of the unspent
+    /// budget of a study that is over: budget * share / funded, rounded down, and the whole budget
+    /// for the last contribution, so the funders' parts add up to the budget exactly. Reverts when the
+    /// funder has no contribution left; a sponsor whose part rounds to 0 still settles (0 paid).
+    function _reclaim(
+        uint256 studyId,
+        StudyRecord storage study,
+        address to,
+        uint256 share,
+        bool researcher
+    ) private returns (uint256 amount) {
+        uint40 endTime = study.endTime;
+        if (block.timestamp < endTime) revert StudyEscrowStudyNotOver(studyId, endTime);
+        uint256 funded = study.funded;
+        uint256 budget = study.budget;
+        if (share == 0 || (researcher && budget == 0)) revert StudyEscrowNothingToReclaim(studyId);
+        amount = share == funded ? budget : (budget * share) / funded;
+        study.budget = uint128(budget - amount);
+        study.funded = uint128(funded - share);
+        IERC20 currency = study.currency;
+        _currencies[currency].accounted -= uint240(amount);
+        emit BudgetReclaimed(studyId, to, amount);
+        if (amount != 0) currency.safeTransfer(to, amount);
     }
 
     /// @dev Applies a permit, ignoring its failure when the allowance already covers `amount`
