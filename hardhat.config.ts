@@ -67,6 +67,8 @@ const STUDY_ESCROW_FILES = [
   "contracts/ConsentRegistry.killswitch.t.sol",
   "contracts/test/StudyEscrowHandler.sol",
   "contracts/test/StudyEscrowSetup.sol",
+  "contracts/ResearchFund.t.sol",
+  "contracts/test/ResearchFundHandler.sol",
 ];
 
 /** The one compiler of a build profile, with StudyEscrow's own optimizer runs. */
@@ -107,6 +109,8 @@ export default defineConfig({
       default: PROFILE,
       production: PROFILE,
     },
+    // Each ResearchFund deploys a TimelockController: its artifact (ABI, types) for the tests and the sdk.
+    npmFilesToBuild: ["@openzeppelin/contracts/governance/TimelockController.sol"],
   },
   // TypeChain's ethers types serve the contract tests only (the sdk exports viem-typed ABIs); they are
   // generated code, not held to erasableSyntaxOnly.

@@ -5,8 +5,9 @@
  */
 import { measureConsentGas } from "./bench/consent-gas.ts";
 import { measureEscrowGas } from "./bench/escrow-gas.ts";
+import { measureFundGas } from "./bench/fund-gas.ts";
 
-const rows = [...(await measureConsentGas()), ...(await measureEscrowGas())];
+const rows = [...(await measureConsentGas()), ...(await measureEscrowGas()), ...(await measureFundGas())];
 
 let failed = 0;
 console.log("\nConsentry gas benchmark (Hardhat EDR, optimizer on)\n");

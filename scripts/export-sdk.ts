@@ -10,7 +10,14 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** The deployable contracts whose ABIs the sdk exports. */
-export const EXPORTED_CONTRACTS = ["ConsentRegistry", "StudyEscrow", "RemunerationToken", "AuditAnchor"] as const;
+export const EXPORTED_CONTRACTS = [
+  "ConsentRegistry",
+  "StudyEscrow",
+  "RemunerationToken",
+  "AuditAnchor",
+  "ResearchFund",
+  "ResearchFundGovernor",
+] as const;
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const target = `${root}sdk/generated/abis.ts`;
