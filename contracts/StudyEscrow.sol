@@ -73,7 +73,7 @@ contract StudyEscrow is IStudyEscrow, EarningsEscrow {
     /// @dev A study in six slots, packed so that a join reads two of them (a signed join three)
     /// and a delivery batch three:
     /// researcher|purpose|participants|maxParticipants; currency|enrolmentDeadline|endTime|categories;
-    /// price|budget; status|custodianCount|freed; protocolHash; termsHash. `termsHash` is the
+    /// price|budget; status|custodianCount|freed|funded; protocolHash; termsHash. `termsHash` is the
     /// EIP-712 hash of the `Terms` a Join signs, computed at creation (the terms never change: a
     /// cancellation moves the end time, but no join is possible after it). `participants` counts the indices
     /// ever handed out (never reused: they key the delivery flags), `freed` the participants who
@@ -95,6 +95,8 @@ contract StudyEscrow is IStudyEscrow, EarningsEscrow {
         StudyStatus status;
         uint8 custodianCount;
         uint24 freed;
+        /// @dev What every funder (researcher and sponsors) put in and has not reclaimed yet.
+        uint128 funded;
         bytes32 protocolHash;
         bytes32 termsHash;
     }
@@ -109,6 +111,9 @@ contract StudyEscrow is IStudyEscrow, EarningsEscrow {
     mapping(uint256 studyId => mapping(address patient => Participant)) private _participants;
     /// @dev Key: custodian slot << 32 | participant index >> 8; bit: participant index & 255.
     mapping(uint256 studyId => mapping(uint256 key => uint256 bits)) private _delivered;
+    /// @dev Third parties' unreclaimed contributions to a study's budget; key address(0): their sum.
+    mapping(uint256 studyId => mapping(address sponsor => uint256 amount)) private _sponsorships;
+
     /// @param registry_ The ConsentRegistry; the escrow needs its STUDY_MANAGER_ROLE.
     /// @param admin Holder of DEFAULT_ADMIN_ROLE (a multisig or timelock in production).
     /// @param governance Holder of GOVERNANCE_ROLE (currencies, excess recovery).
@@ -178,17 +183,29 @@ contract StudyEscrow is IStudyEscrow, EarningsEscrow {
     function reclaim(uint256 studyId) external nonReentrant returns (uint256 amount) {
         StudyRecord storage study = _requireStudy(studyId);
         _checkManager(studyId, study.researcher);
-        uint40 endTime = study.endTime;
-        if (block.timestamp < endTime) revert StudyEscrowStudyNotOver(studyId, endTime);
-        amount = study.budget;
-        if (amount == 0) revert StudyEscrowNothingToReclaim(studyId);
-        IERC20 currency = study.currency;
-        study.budget = 0;
-        _unaccount(currency, amount);
         // To the organization itself, never to the member who asks.
-        address researcher = study.researcher;
-        emit BudgetReclaimed(studyId, researcher, amount);
-        currency.safeTransfer(researcher, amount);
+        amount = _reclaim(studyId, study, study.researcher, study.funded - _sponsorships[studyId][address(0)], true);
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function sponsor(uint256 studyId, uint256 amount) external nonReentrant {
+        StudyRecord storage study = _requireStudy(studyId);
+        uint40 endTime = study.endTime;
+        if (block.timestamp >= endTime) revert StudyEscrowStudyClosed(studyId, study.status, endTime);
+        _fund(studyId, study.currency, amount);
+        _sponsorships[studyId][msg.sender] += amount;
+        _sponsorships[studyId][address(0)] += amount;
+        emit StudySponsored(studyId, msg.sender, amount);
+    }
+
+    /// @inheritdoc IStudyEscrow
+    function reclaimSponsorship(uint256 studyId) external nonReentrant returns (uint256 amount) {
+        StudyRecord storage study = _requireStudy(studyId);
+        uint256 share = _sponsorships[studyId][msg.sender];
+        // Settled before the transfer (_reclaim reverts, and with it these, when there is nothing).
+        _sponsorships[studyId][msg.sender] = 0;
+        _sponsorships[studyId][address(0)] -= share;
+        amount = _reclaim(studyId, study, msg.sender, share, false);
     }
 
     // ------------------------------------------------------------------ participants
@@ -324,6 +341,11 @@ contract StudyEscrow is IStudyEscrow, EarningsEscrow {
     }
 
     /// @inheritdoc IStudyEscrow
+    function sponsorshipOf(uint256 studyId, address sponsor_) external view returns (uint256) {
+        return sponsor_ == address(0) ? 0 : _sponsorships[studyId][sponsor_];
+    }
+
+    /// @inheritdoc IStudyEscrow
     function getParticipant(uint256 studyId, address patient) external view returns (Participant memory) {
         return _participants[studyId][patient];
     }
@@ -375,6 +397,7 @@ contract StudyEscrow is IStudyEscrow, EarningsEscrow {
             status: StudyStatus.Open,
             custodianCount: uint8(custodianCount),
             freed: 0,
+            funded: 0,
             protocolHash: params.protocolHash,
             termsHash: keccak256(
                 abi.encode(
@@ -467,7 +490,36 @@ contract StudyEscrow is IStudyEscrow, EarningsEscrow {
         // Read again: the budget is only ever changed under this guard or by a delivery report.
         budget = study.budget + amount;
         study.budget = uint128(budget);
+        // funded >= budget always (both grow together; deliveries and reclaims only lower budget).
+        uint256 funded = study.funded + amount;
+        if (funded > type(uint128).max) revert StudyEscrowBudgetOverflow(studyId, funded, amount);
+        study.funded = uint128(funded);
         emit StudyFunded(studyId, msg.sender, amount, budget);
+    }
+
+    /// @dev Pays `to`, whose unreclaimed contribution is `share`, its pro-rata part of the unspent
+    /// budget of a study that is over: budget * share / funded, rounded down, and the whole budget
+    /// for the last contribution, so the funders' parts add up to the budget exactly. Reverts when the
+    /// funder has no contribution left; a sponsor whose part rounds to 0 still settles (0 paid).
+    function _reclaim(
+        uint256 studyId,
+        StudyRecord storage study,
+        address to,
+        uint256 share,
+        bool researcher
+    ) private returns (uint256 amount) {
+        uint40 endTime = study.endTime;
+        if (block.timestamp < endTime) revert StudyEscrowStudyNotOver(studyId, endTime);
+        uint256 funded = study.funded;
+        uint256 budget = study.budget;
+        if (share == 0 || (researcher && budget == 0)) revert StudyEscrowNothingToReclaim(studyId);
+        amount = share == funded ? budget : (budget * share) / funded;
+        study.budget = uint128(budget - amount);
+        study.funded = uint128(funded - share);
+        IERC20 currency = study.currency;
+        _unaccount(currency, amount);
+        emit BudgetReclaimed(studyId, to, amount);
+        if (amount != 0) currency.safeTransfer(to, amount);
     }
 
     /// @dev The one path of every join: direct or signed. It reads the two study slots it needs

@@ -106,12 +106,21 @@ contract StudyEscrowInvariantTest is StudyEscrowSetup {
         handler.recover();
         handler.recover(); // nothing left
         handler.fund(0, 10 ether);
+        handler.sponsor(0, 0, 3 ether);
+        handler.sponsor(0, 1, 1 ether + 1);
+        handler.sponsor(1, 0, 2 ether);
         handler.cancel(1);
+        handler.reclaimSponsorship(1, 1); // not a sponsor of study 1: refused
         handler.reclaim(1);
+        handler.reclaimSponsorship(1, 0);
+        handler.sponsor(1, 1, 1 ether); // cancelled: refused
         handler.warp(1 days);
         for (uint256 i = 0; i < 30; ++i) handler.warp(1 days);
         handler.report(5, 4, 0, 0); // after the end: refused
+        handler.reclaimSponsorship(0, 1);
         handler.reclaim(0);
+        handler.reclaimSponsorship(0, 0); // the last funder: the rest
+        handler.reclaimSponsorship(0, 0); // nothing left: refused
         StudyEscrowHandler.Ghosts memory g = handler.ghosts();
         check(g.deliveriesPaid > 5, "deliveries paid");
         check(g.withdrawals > 4, "withdrawals");
@@ -123,8 +132,10 @@ contract StudyEscrowInvariantTest is StudyEscrowSetup {
         checkEq(g.funds, 1, "funds");
         checkEq(g.cancels, 1, "cancels");
         checkEq(g.reclaims, 2, "reclaims");
+        checkEq(g.sponsorships, 3, "sponsorships (one refused: the study was cancelled)");
+        checkEq(g.sponsorReclaims, 3, "sponsors' reclaims");
         (uint256 kinds, ) = handler.progress();
-        checkEq(kinds, 9, "every kind of action succeeded");
+        checkEq(kinds, 11, "every kind of action succeeded");
         checkEq(escrow.getStudy(studyIds[0]).budget, 0, "reclaimed after the end");
         checkEq(escrow.getStudy(studyIds[1]).budget, 0, "reclaimed after cancellation");
         invariant_escrowBalanceIsBudgetsPlusBalancesPlusDirectSends();

@@ -5,9 +5,15 @@
  */
 import { measureConsentGas } from "./bench/consent-gas.ts";
 import { measureEscrowGas } from "./bench/escrow-gas.ts";
+import { measureFundGas } from "./bench/fund-gas.ts";
 import { measurePreventionGas } from "./bench/prevention-gas.ts";
 
-const rows = [...(await measureConsentGas()), ...(await measureEscrowGas()), ...(await measurePreventionGas())];
+const rows = [
+  ...(await measureConsentGas()),
+  ...(await measureEscrowGas()),
+  ...(await measurePreventionGas()),
+  ...(await measureFundGas()),
+];
 
 let failed = 0;
 console.log("\nConsentry gas benchmark (Hardhat EDR, optimizer on)\n");

@@ -17,6 +17,8 @@ export const EXPORTED_CONTRACTS = [
   "PreventionBadge",
   "RemunerationToken",
   "AuditAnchor",
+  "ResearchFund",
+  "ResearchFundGovernor",
 ] as const;
 
 const root = fileURLToPath(new URL("..", import.meta.url));

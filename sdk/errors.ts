@@ -23,6 +23,8 @@ import {
   preventionBadgeAbi,
   preventionRewardsAbi,
   remunerationTokenAbi,
+  researchFundAbi,
+  researchFundGovernorAbi,
   studyEscrowAbi,
 } from "./generated/abis.ts";
 
@@ -34,6 +36,8 @@ export const CONTRACT_ABIS: readonly Abi[] = [
   preventionBadgeAbi,
   auditAnchorAbi,
   remunerationTokenAbi,
+  researchFundAbi,
+  researchFundGovernorAbi,
 ];
 
 /** The kind of organization a purpose needs, in words ("a healthcare provider"). */
@@ -363,6 +367,93 @@ export function explainContractError(
       return "The faucet gives between 1 and 10,000 tokens at a time.";
     case "RemunerationTokenFaucetUnavailable":
       return "The test-token faucet only works on the local development chain.";
+    // ResearchFund (a DAO per cause) and its Governor
+    case "ResearchFundEmptyCause":
+      return "A research fund needs a cause: say what it funds.";
+    case "ResearchFundCurrencyNotAllowed":
+      return `${name(a(0))} is not a currency the study escrow accepts, so a fund cannot take it.`;
+    case "ResearchFundInvalidGoal":
+      return "The fund's goal must be above zero (and below 2^128 units).";
+    case "ResearchFundInvalidEnd":
+      return `The fund must end after ${time(a(1))} (room for one vote and its timelock) and no later than ${time(a(2))}.`;
+    case "ResearchFundInvalidQuorum":
+      return `The quorum must be between ${String(a(1))} % and ${String(a(2))} %, not ${String(a(0))} %.`;
+    case "ResearchFundInvalidVotingPeriod":
+      return `The voting period must be between ${String(a(1))} and ${String(a(2))} seconds, not ${String(a(0))}.`;
+    case "ResearchFundInvalidTimelockDelay":
+      return `The timelock delay must be between ${String(a(1))} and ${String(a(2))} seconds, not ${String(a(0))}.`;
+    case "ResearchFundNotOpen":
+      return a(1)
+        ? "The members closed this fund: no more contributions or proposals; members redeem their share."
+        : `This fund ended at ${time(a(0))}: no more contributions or proposals; members redeem their share.`;
+    case "ResearchFundStillOpen":
+      return `The fund is open until ${time(a(0))}: before that a member leaves by ragequit, not by redeeming.`;
+    case "ResearchFundZeroAmount":
+      return "The amount must be above zero.";
+    case "ResearchFundGoalExceeded":
+      return `The fund's goal is ${String(a(0))} and it has raised ${String(a(1))}: ${String(a(2))} more would exceed it.`;
+    case "ResearchFundFeeOnTransfer":
+      return `The fund received ${String(a(1))} instead of ${String(a(0))}: tokens that take a fee on transfer are refused.`;
+    case "ResearchFundNotTimelock":
+      return "Only a proposal the members passed, executed by the fund's timelock, can spend or close the fund.";
+    case "ResearchFundSharesNonTransferable":
+      return "Fund shares cannot be transferred: a member leaves by ragequit or redeems after the end.";
+    case "ResearchFundDelegationDisabled":
+      return "Fund shares vote for their holder only; they cannot be delegated.";
+    case "ResearchFundInsufficientShares":
+      return `${name(a(0))} holds ${String(a(2))} shares, not ${String(a(1))}.`;
+    case "ResearchFundVotedForPending":
+      return `${name(a(0))} voted for proposal ${String(a(1))}, which has not executed yet: who votes to spend cannot leave before it is paid.`;
+    case "ResearchFundInsufficientTreasury":
+      return `The proposal spends ${String(a(0))} but the treasury holds only ${String(a(1))} (members left).`;
+    case "ResearchFundCurrencyMismatch":
+      return `Study ${String(a(0))} does not exist or does not pay in the fund's currency.`;
+    case "ResearchFundTermsMismatch":
+      return `Study ${String(a(0))}'s protocol is not the one the proposal named: the members voted for other terms.`;
+    case "ResearchFundNotSponsoring":
+      return `The fund does not sponsor study ${String(a(0))}, or already took back its share.`;
+    case "ResearchFundStudiesOutstanding":
+      return `${String(a(0))} sponsored studies are not settled yet: settle each after its end, then redeem.`;
+    case "ResearchFundGovernorInvalidProposal":
+      return "A fund proposal is one call on the fund, to sponsor an escrow study or to close the fund, while the fund is open.";
+    case "ResearchFundGovernorNotMember":
+      return `${name(a(0))} holds no shares of the fund: only members propose.`;
+    case "ResearchFundGovernorNoVotes":
+      return `${name(a(0))} held no shares before proposal ${String(a(1))} was made, so it cannot vote on it.`;
+    case "GovernorAlreadyCastVote":
+      return `${name(a(0))} has already voted on this proposal.`;
+    case "GovernorNonexistentProposal":
+      return `There is no proposal ${String(a(0))}.`;
+    case "GovernorUnexpectedProposalState":
+      return `Proposal ${String(a(0))} is not in a state that allows this (voting over, not passed, not queued yet, or already executed).`;
+    case "GovernorAlreadyQueuedProposal":
+      return `Proposal ${String(a(0))} is already queued in the timelock.`;
+    case "GovernorInvalidVoteType":
+      return "A vote is For, Against or Abstain.";
+    case "GovernorInvalidProposalLength":
+    case "GovernorInvalidVoteParams":
+    case "GovernorProposalQueueingFailed":
+    case "GovernorProposalQueueingNotRequired":
+    case "GovernorInvalidVotingPeriod":
+    case "GovernorDisabledDeposit":
+    case "GovernorOnlyExecutor":
+    case "GovernorInsufficientProposerVotes":
+    case "GovernorRestrictedProposer":
+      return "The fund's Governor refused this proposal action.";
+    case "GovernorUnableToCancel":
+      return `Proposal ${String(a(0))} can no longer be cancelled by its proposer (voting has started).`;
+    case "GovernorInvalidSignature":
+    case "VotesExpiredSignature":
+      return "The signed vote is invalid or expired; sign again.";
+    case "ERC5805FutureLookup":
+    case "ERC6372InconsistentClock":
+    case "CheckpointUnorderedInsertion":
+      return "The fund's vote records cannot answer for that time yet; try again in a moment.";
+    case "ERC20ExceededSafeSupply":
+    case "SafeCastOverflowedUintDowncast":
+      return "The amount is too large.";
+    case "FailedCall":
+      return "A call the proposal made failed.";
     case "StringTooLong":
     case "InvalidShortString":
       return "A text value is too long.";

@@ -135,6 +135,9 @@ interface IStudyEscrow is IEarningsEscrow {
     event StudyCustodianAllowed(uint256 indexed studyId, address indexed custodian, uint8 slot, uint16 shareBps);
     /// @notice `funder` added `amount` to the study's budget, which is now `budget`.
     event StudyFunded(uint256 indexed studyId, address indexed funder, uint256 amount, uint256 budget);
+    /// @notice `sponsor`, a third party (e.g. a research fund), added `amount` to the study's budget
+    /// (with the `StudyFunded` of the same transaction); it reclaims its part of what is left unspent.
+    event StudySponsored(uint256 indexed studyId, address indexed sponsor, uint256 amount);
     /// @notice The study was cancelled: no more joins, deliveries or funding.
     event StudyCancelled(uint256 indexed studyId, address actor);
     /// @notice The study's unspent budget, `amount`, went back to `to`.
@@ -260,9 +263,19 @@ interface IStudyEscrow is IEarningsEscrow {
     /// @notice Cancel an open study. Study managers only.
     function cancelStudy(uint256 studyId) external;
 
-    /// @notice Send a cancelled or ended study's unspent budget to the researcher organization's own
-    /// address (never to the ADMIN member who asks). Study managers only.
+    /// @notice Send a cancelled or ended study's unspent budget, the researcher's pro-rata part of
+    /// it when sponsors contributed (its funding over all unreclaimed funding), to the researcher
+    /// organization's own address (never to the ADMIN member who asks). Study managers only.
     function reclaim(uint256 studyId) external returns (uint256 amount);
+
+    /// @notice Add `amount` to an open study's budget from the caller's allowance, as a third-party
+    /// sponsor (anyone; e.g. a research fund after its members' vote). Recorded per sponsor.
+    function sponsor(uint256 studyId, uint256 amount) external;
+
+    /// @notice After the study's end (or cancellation), send the caller, a sponsor, its pro-rata part
+    /// of the unspent budget (its sponsorship over all unreclaimed funding; the last funder takes
+    /// the rest). Pays 0 without reverting when nothing is left, so the sponsor's books can settle.
+    function reclaimSponsorship(uint256 studyId) external returns (uint256 amount);
 
     // ------------------------------------------------------------------ participants
 
@@ -329,6 +342,9 @@ interface IStudyEscrow is IEarningsEscrow {
 
     /// @notice The scope of the study's research grants in the registry.
     function studyKey(uint256 studyId) external view returns (bytes32);
+
+    /// @notice What `sponsor` contributed to the study and has not reclaimed.
+    function sponsorshipOf(uint256 studyId, address sponsor) external view returns (uint256);
 
     /// @notice The patient in the study.
     function getParticipant(uint256 studyId, address patient) external view returns (Participant memory);

@@ -51,6 +51,8 @@ contract StudyEscrowHandler is TestBase {
         uint256 reclaims;
         uint256 signedWithdrawals;
         uint256 relayerFees;
+        uint256 sponsorships;
+        uint256 sponsorReclaims;
     }
 
     Ghosts internal g;
@@ -60,6 +62,12 @@ contract StudyEscrowHandler is TestBase {
     /// has not ended (`modelEnd`, moved to the cancellation time by a cancel).
     mapping(uint256 studyId => mapping(address patient => bool)) internal modelGranted;
     mapping(uint256 studyId => uint256) internal modelEnd;
+    /// @dev Two third-party sponsors; what each put in a study and has not reclaimed, and whether
+    /// the researcher reclaimed its part of a study.
+    address internal constant SPONSOR_A = address(0x5905);
+    address internal constant SPONSOR_B = address(0x5906);
+    mapping(uint256 studyId => mapping(address sponsor => uint256)) internal modelSponsored;
+    mapping(uint256 studyId => bool) internal researcherReclaimed;
 
     /// @dev The patients' keys (StudyEscrowSetup.makePatients): patient i signs with BASE + i.
     uint256 internal constant PATIENT_KEY_BASE = 0x9A7E00;
@@ -96,7 +104,7 @@ contract StudyEscrowHandler is TestBase {
     /// @notice How many kinds of action succeeded at least once in this run, and how many
     /// successes in all (the invariant test's end-of-run check: a run that did nothing fails).
     function progress() external view returns (uint256 kinds, uint256 total) {
-        uint256[9] memory counts = [
+        uint256[11] memory counts = [
             g.joins,
             g.leaves,
             g.funds,
@@ -105,7 +113,9 @@ contract StudyEscrowHandler is TestBase {
             g.reports,
             g.withdrawals,
             g.deliveriesPaid,
-            g.signedWithdrawals
+            g.signedWithdrawals,
+            g.sponsorships,
+            g.sponsorReclaims
         ];
         for (uint256 i = 0; i < counts.length; ++i) {
             if (counts[i] != 0) ++kinds;
@@ -192,15 +202,62 @@ contract StudyEscrowHandler is TestBase {
         }
     }
 
+    /// @notice The researcher's reclaim: all the unspent budget while no sponsor has a part in it,
+    /// never more than the budget otherwise.
     function reclaim(uint256 studySeed) external {
         uint256 studyId = _study(studySeed);
         IStudyEscrow.Study memory study = escrow.getStudy(studyId);
-        bool due = block.timestamp >= study.endTime && study.budget != 0;
+        bool due = block.timestamp >= study.endTime && study.budget != 0 && !researcherReclaimed[studyId];
+        bool sponsored = modelSponsored[studyId][SPONSOR_A] + modelSponsored[studyId][SPONSOR_B] != 0;
         uint256 held = token.balanceOf(researcher);
         vm.prank(researcher);
         try escrow.reclaim(studyId) returns (uint256 amount) {
             ++g.reclaims;
-            if (amount != study.budget || token.balanceOf(researcher) != held + amount) g.paidOtherThanModel++;
+            researcherReclaimed[studyId] = true;
+            if (sponsored ? amount > study.budget : amount != study.budget) g.paidOtherThanModel++;
+            if (token.balanceOf(researcher) != held + amount) g.paidOtherThanModel++;
+        } catch {
+            if (due) g.unexpectedReverts++;
+        }
+    }
+
+    /// @notice A third party sponsors an open study (with tokens the researcher hands it).
+    function sponsor(uint256 studySeed, uint256 sponsorSeed, uint256 amount) external {
+        uint256 studyId = _study(studySeed);
+        address who = sponsorSeed % 2 == 0 ? SPONSOR_A : SPONSOR_B;
+        amount = bound(amount, 1, 100 ether);
+        bool open = block.timestamp < escrow.getStudy(studyId).endTime;
+        vm.prank(researcher);
+        token.transfer(who, amount);
+        vm.prank(who);
+        token.approve(address(escrow), amount);
+        vm.prank(who);
+        try escrow.sponsor(studyId, amount) {
+            ++g.sponsorships;
+            modelSponsored[studyId][who] += amount;
+        } catch {
+            if (open) g.unexpectedReverts++;
+        }
+    }
+
+    /// @notice A sponsor takes back its part of the unspent budget: never more than the budget, all
+    /// of it when it is the last funder with a part.
+    function reclaimSponsorship(uint256 studySeed, uint256 sponsorSeed) external {
+        uint256 studyId = _study(studySeed);
+        address who = sponsorSeed % 2 == 0 ? SPONSOR_A : SPONSOR_B;
+        IStudyEscrow.Study memory study = escrow.getStudy(studyId);
+        uint256 share = modelSponsored[studyId][who];
+        bool due = block.timestamp >= study.endTime && share != 0;
+        bool last =
+            (researcherReclaimed[studyId] || study.budget == 0) &&
+                modelSponsored[studyId][who == SPONSOR_A ? SPONSOR_B : SPONSOR_A] == 0;
+        uint256 held = token.balanceOf(who);
+        vm.prank(who);
+        try escrow.reclaimSponsorship(studyId) returns (uint256 amount) {
+            ++g.sponsorReclaims;
+            modelSponsored[studyId][who] = 0;
+            if (last ? amount != study.budget : amount > study.budget) g.paidOtherThanModel++;
+            if (token.balanceOf(who) != held + amount) g.paidOtherThanModel++;
         } catch {
             if (due) g.unexpectedReverts++;
         }

@@ -764,6 +764,119 @@ describe("StudyEscrow", function () {
     });
   });
 
+  describe("sponsor (third-party funding) and pro-rata reclaims", function () {
+    /** The stranger, with 1,000 CRC and an allowance, sponsors study 1 with `amount`. */
+    async function sponsored(f: Fixture, amount: bigint) {
+      await f.token.mint(f.stranger.address, ethers.parseEther("1000"));
+      await f.token.connect(f.stranger).approve(f.escrowAddress, ethers.MaxUint256);
+      return f.escrow.connect(f.stranger).sponsor(f.studyId, amount);
+    }
+
+    it("takes a third party's funding of an open study, recorded per sponsor, with its own event", async function () {
+      const f = await networkHelpers.loadFixture(deployStudyEscrowFixture);
+      const amount = PRICE * 5n;
+      const tx = sponsored(f, amount);
+      await expect(tx)
+        .to.emit(f.escrow, "StudyFunded")
+        .withArgs(f.studyId, f.stranger.address, amount, BUDGET + amount);
+      await expect(tx).to.emit(f.escrow, "StudySponsored").withArgs(f.studyId, f.stranger.address, amount);
+      expect((await f.escrow.getStudy(f.studyId)).budget).to.equal(BUDGET + amount);
+      expect(await f.escrow.sponsorshipOf(f.studyId, f.stranger.address)).to.equal(amount);
+      expect(await f.escrow.sponsorshipOf(f.studyId, f.researcher.address)).to.equal(0n);
+      expect(await f.escrow.sponsorshipOf(f.studyId, ethers.ZeroAddress)).to.equal(0n);
+      await expectAccounted(f, [1n], []);
+    });
+
+    it("splits the unspent budget pro rata between researcher and sponsor, to the last unit", async function () {
+      const f = await networkHelpers.loadFixture(deployStudyEscrowFixture);
+      // 100 CRC by the researcher, 50 by the sponsor; one delivery spends 10: 140 left to share.
+      const sponsorship = PRICE * 5n;
+      await sponsored(f, sponsorship);
+      await joined(f, f.patient);
+      await f.escrow.connect(f.hospitalGateway).reportDeliveries(f.studyId, [f.patient.address]);
+      await expect(f.escrow.connect(f.stranger).reclaimSponsorship(f.studyId))
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowStudyNotOver")
+        .withArgs(f.studyId, f.params.endTime);
+      await time.increaseTo(f.params.endTime);
+      const unspent = BUDGET + sponsorship - PRICE;
+      const sponsorPart = (unspent * sponsorship) / (BUDGET + sponsorship); // rounded down
+      const tx = f.escrow.connect(f.stranger).reclaimSponsorship(f.studyId);
+      await expect(tx).to.emit(f.escrow, "BudgetReclaimed").withArgs(f.studyId, f.stranger.address, sponsorPart);
+      await expect(tx).to.changeTokenBalances(
+        ethers,
+        f.token,
+        [f.escrowAddress, f.stranger],
+        [-sponsorPart, sponsorPart],
+      );
+      // The researcher, the last funder, takes the rest: the parts add up to the unspent budget.
+      await expect(f.escrow.connect(f.researchAdmin).reclaim(f.studyId))
+        .to.emit(f.escrow, "BudgetReclaimed")
+        .withArgs(f.studyId, f.researcher.address, unspent - sponsorPart);
+      expect((await f.escrow.getStudy(f.studyId)).budget).to.equal(0n);
+      expect(unspent - sponsorPart).to.be.lessThanOrEqual((unspent * BUDGET) / (BUDGET + sponsorship) + 1n);
+      await expect(f.escrow.connect(f.stranger).reclaimSponsorship(f.studyId))
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowNothingToReclaim")
+        .withArgs(f.studyId);
+      await expect(f.escrow.connect(f.researcher).reclaim(f.studyId))
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowNothingToReclaim")
+        .withArgs(f.studyId);
+      await expectAccounted(f, [1n], [f.patient.address, f.hospital.address]);
+    });
+
+    it("pays the researcher first its own part only, the sponsor the rest, after a cancellation", async function () {
+      const f = await networkHelpers.loadFixture(deployStudyEscrowFixture);
+      const sponsorship = 7n; // odd amounts: the researcher's part rounds down
+      await sponsored(f, sponsorship);
+      await f.escrow.connect(f.researcher).cancelStudy(f.studyId);
+      await expect(f.escrow.connect(f.researcher).reclaim(f.studyId))
+        .to.emit(f.escrow, "BudgetReclaimed")
+        .withArgs(f.studyId, f.researcher.address, BUDGET);
+      await expect(f.escrow.connect(f.stranger).reclaimSponsorship(f.studyId))
+        .to.emit(f.escrow, "BudgetReclaimed")
+        .withArgs(f.studyId, f.stranger.address, sponsorship);
+      expect(await f.escrow.sponsorshipOf(f.studyId, f.stranger.address)).to.equal(0n);
+      await expectAccounted(f, [1n], []);
+    });
+
+    it("refuses a sponsorship of a closed or unknown study, of zero, and a reclaim by a non-sponsor", async function () {
+      const f = await networkHelpers.loadFixture(deployStudyEscrowFixture);
+      await expect(sponsored(f, 0n)).to.be.revertedWithCustomError(f.escrow, "StudyEscrowZeroAmount");
+      await expect(f.escrow.connect(f.stranger).sponsor(5n, PRICE))
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowUnknownStudy")
+        .withArgs(5n);
+      await time.increaseTo(f.params.endTime);
+      await expect(f.escrow.connect(f.stranger).sponsor(f.studyId, PRICE))
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowStudyClosed")
+        .withArgs(f.studyId, OPEN, f.params.endTime);
+      await expect(f.escrow.connect(f.stranger).reclaimSponsorship(f.studyId))
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowNothingToReclaim")
+        .withArgs(f.studyId);
+      await expect(f.escrow.connect(f.stranger).reclaimSponsorship(5n))
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowUnknownStudy")
+        .withArgs(5n);
+    });
+
+    it("settles a sponsor with 0 when the budget was spent to the last unit", async function () {
+      const f = await networkHelpers.loadFixture(deployStudyEscrowFixture);
+      const params = await paramsFor(f);
+      await f.escrow.connect(f.researcher).createStudy(params, PRICE - 1n);
+      await f.token.mint(f.stranger.address, PRICE);
+      await f.token.connect(f.stranger).approve(f.escrowAddress, PRICE);
+      await f.escrow.connect(f.stranger).sponsor(2n, 1n);
+      await f.escrow.connect(f.patient).join(2n);
+      await f.escrow.connect(f.hospitalGateway).reportDeliveries(2n, [f.patient.address]);
+      expect((await f.escrow.getStudy(2n)).budget).to.equal(0n);
+      await time.increaseTo(params.endTime);
+      await expect(f.escrow.connect(f.stranger).reclaimSponsorship(2n))
+        .to.emit(f.escrow, "BudgetReclaimed")
+        .withArgs(2n, f.stranger.address, 0n);
+      expect(await f.escrow.sponsorshipOf(2n, f.stranger.address)).to.equal(0n);
+      await expect(f.escrow.connect(f.researcher).reclaim(2n))
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowNothingToReclaim")
+        .withArgs(2n);
+    });
+  });
+
   describe("join", function () {
     it("joins: the research grant in the registry, the participant, the count; pays nothing", async function () {
       const f = await networkHelpers.loadFixture(deployStudyEscrowFixture);

@@ -1,0 +1,70 @@
+/**
+ * Gas of a ResearchFund's budgeted paths, deployed through the Ignition module on Hardhat's
+ * in-process EDR chain: a member's first contribution, a vote on a proposal, and a redemption after
+ * the end. Each budget is set from the one-slot floor (21,000 per transaction, 22,100 for a new
+ * storage slot written cold, 5,000 for a cold non-zero to non-zero write, 2,100 per cold read) and
+ * justified beside its row. `scripts/bench-gas.ts` prints the rows with the others.
+ */
+import { network } from "hardhat";
+
+import ResearchFundModule from "../../ignition/modules/ResearchFund.ts";
+import type { GasRow } from "./escrow-gas.ts";
+
+const DAY = 86_400;
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- Ignition returns untyped contracts */
+export async function measureFundGas(): Promise<GasRow[]> {
+  const { ethers, ignition } = await network.connect();
+  const [, alice, bob] = await ethers.getSigners();
+  const end = (await ethers.provider.getBlock("latest"))!.timestamp + 60 * DAY;
+  const deployed = await ignition.deploy(ResearchFundModule, {
+    parameters: { ResearchFundModule: { cause: "Rare disease X", end, votingPeriod: DAY, timelockDelay: DAY } },
+  });
+  const token = deployed.remunerationToken as any;
+  const fund = deployed.researchFund as any;
+  const fundAddress = await fund.getAddress();
+  const governor = (await ethers.getContractAt("ResearchFundGovernor", await fund.governor())) as any;
+  const gasOf = async (tx: Promise<any>): Promise<bigint> => (await (await tx).wait()).gasUsed as bigint;
+  const amount = ethers.parseEther("100");
+  for (const member of [alice!, bob!]) {
+    await (await token.mint(member.address, amount)).wait();
+    await (await token.connect(member).approve(fundAddress, ethers.MaxUint256)).wait();
+  }
+  await (await fund.connect(alice).contribute(amount)).wait();
+
+  const rows: GasRow[] = [];
+  // bob's first contribution (not the fund's first: `raised` and the fund's token balance are
+  // already non-zero; each member is its own delegate without a stored delegation). Floor: 21,000
+  // + 4 new slots (share balance, votes checkpoint length and entry, total-supply checkpoint entry)
+  // 88,400 + 5 non-zero writes (raised, supply, supply checkpoint length, two token balances)
+  // 25,000 + the token calls and 4 events ~15,000: ~150,000; budget 160,000.
+  rows.push({
+    what: "fund: contribute (first of member)",
+    gas: await gasOf(fund.connect(bob).contribute(amount)),
+    budget: 160_000n,
+  });
+
+  const calldata = fund.interface.encodeFunctionData("close");
+  await (await governor.connect(alice).propose([fundAddress], [0n], [calldata], "Close")).wait();
+  const id = await governor.hashProposal([fundAddress], [0n], [calldata], ethers.id("Close"));
+  await ethers.provider.send("evm_increaseTime", [2]);
+  await ethers.provider.send("evm_mine", []);
+  await (await governor.connect(alice).castVote(id, 1)).wait();
+  // bob's vote For, the second on the proposal: 21,000 + 2 new slots (hasVoted, bob's latest For
+  // vote, which keeps him from ragequitting) 44,200 + forVotes non-zero write 5,000 + the
+  // cross-contract snapshot reads (~10,000) and the event: ~85,000; budget 95,000.
+  rows.push({
+    what: "fund: vote (For, second voter)",
+    gas: await gasOf(governor.connect(bob).castVote(id, 1)),
+    budget: 95_000n,
+  });
+
+  await ethers.provider.send("evm_increaseTime", [60 * DAY]);
+  await ethers.provider.send("evm_mine", []);
+  // alice's redemption, not the last, to an address holding none of the token (the worst case).
+  // Floor: 21,000 + 3 new slots (her votes and the total supply checkpointed at a new time, her token
+  // balance) 66,300 + 5 non-zero writes (supply, 2 checkpoint lengths, the fund's token balance,
+  // her share balance cleared) 25,000 + the token calls and 3 events ~20,000: ~132,000; budget 140,000.
+  rows.push({ what: "fund: redeem (after the end)", gas: await gasOf(fund.connect(alice).redeem()), budget: 140_000n });
+  return rows;
+}

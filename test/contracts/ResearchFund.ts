@@ -1,0 +1,586 @@
+/**
+ * ResearchFund (a DAO per cause) with its Governor and TimelockController: creation within bounds,
+ * contributions for non-transferable self-delegated shares, proposals that sponsor a StudyEscrow
+ * study through the timelock, ragequit before a passed proposal executes (Moloch v2), closing and
+ * dissolution with pro-rata redemption; every refusal with its custom error and arguments.
+ */
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import { expect } from "chai";
+import { network } from "hardhat";
+
+import ResearchFundModule from "../../ignition/modules/ResearchFund.ts";
+import type {
+  ConsentRegistry,
+  RemunerationToken,
+  ResearchFund,
+  ResearchFundGovernor,
+  StudyEscrow,
+  TimelockController,
+} from "../../types/ethers-contracts/index.js";
+
+const { ethers, ignition, networkHelpers } = await network.connect();
+const { time } = networkHelpers;
+
+const DAY = 86_400;
+const HOUR = 3_600;
+const PROVIDER = 1;
+const RESEARCHER = 2;
+const HMB = 8n;
+const CATEGORIES = (1 << 1) | (1 << 2);
+const PRICE = ethers.parseEther("10");
+const PROTOCOL = ethers.id("protocol v1 + ethics approval");
+const GOAL = ethers.parseEther("1000");
+const VOTING_PERIOD = 3 * DAY;
+const TIMELOCK_DELAY = 2 * DAY;
+const QUORUM_PERCENT = 20;
+
+// IGovernor.ProposalState and GovernorCountingSimple.VoteType
+const ACTIVE = 1n;
+const SUCCEEDED = 4n;
+const QUEUED = 5n;
+const EXECUTED = 7n;
+const AGAINST = 0;
+const FOR = 1;
+
+/**
+ * The escrow stack and one fund through the Ignition module (cause "Rare disease X", goal 1,000
+ * CRC, 60 days, quorum 20 %, 3-day votes, 2-day timelock); an accredited researcher with study 1
+ * (funded with 100 CRC, open 30 days); alice, bob and carol hold 500 CRC each with an allowance.
+ */
+async function deployResearchFundFixture() {
+  const [deployer, researcher, hospital, alice, bob, carol, stranger] = await ethers.getSigners();
+  const end = (await time.latest()) + 60 * DAY;
+  const deployed = await ignition.deploy(ResearchFundModule, {
+    parameters: {
+      ResearchFundModule: {
+        cause: "Rare disease X",
+        end,
+        goal: GOAL,
+        quorumPercent: QUORUM_PERCENT,
+        votingPeriod: VOTING_PERIOD,
+        timelockDelay: TIMELOCK_DELAY,
+      },
+    },
+  });
+  const escrow = deployed.studyEscrow as unknown as StudyEscrow;
+  const token = deployed.remunerationToken as unknown as RemunerationToken;
+  const fund = deployed.researchFund as unknown as ResearchFund;
+  const registry = (await ethers.getContractAt(
+    "ConsentRegistry",
+    await escrow.registry(),
+  )) as unknown as ConsentRegistry;
+  const governor = (await ethers.getContractAt(
+    "ResearchFundGovernor",
+    await fund.governor(),
+  )) as unknown as ResearchFundGovernor;
+  const timelock = (await ethers.getContractAt(
+    "TimelockController",
+    await fund.timelock(),
+  )) as unknown as TimelockController;
+
+  await registry.accredit(hospital.address, PROVIDER, "St. Example Hospital", "", ethers.ZeroHash);
+  await registry.accredit(researcher.address, RESEARCHER, "Example Research Institute", "", ethers.ZeroHash);
+  const escrowAddress = await escrow.getAddress();
+  const fundAddress = await fund.getAddress();
+  await token.mint(researcher.address, ethers.parseEther("1000"));
+  await token.connect(researcher).approve(escrowAddress, ethers.MaxUint256);
+  for (const member of [alice, bob, carol, stranger]) {
+    await token.mint(member.address, ethers.parseEther("500"));
+    await token.connect(member).approve(fundAddress, ethers.MaxUint256);
+  }
+  const now = await time.latest();
+  const params = {
+    currency: await token.getAddress(),
+    purpose: HMB,
+    categories: CATEGORIES,
+    price: PRICE,
+    maxParticipants: 3,
+    enrolmentDeadline: now + 7 * DAY,
+    endTime: now + 30 * DAY,
+    protocolHash: PROTOCOL,
+    custodians: [{ custodian: hospital.address, shareBps: 0 }],
+    attestedEnrolment: false,
+  };
+  await escrow.connect(researcher).createStudy(params, PRICE * 10n);
+  return {
+    deployer,
+    researcher,
+    hospital,
+    alice,
+    bob,
+    carol,
+    stranger,
+    escrow,
+    token,
+    fund,
+    governor,
+    timelock,
+    registry,
+    fundAddress,
+    escrowAddress,
+    end,
+    params,
+    studyId: 1n,
+  };
+}
+
+type Fixture = Awaited<ReturnType<typeof deployResearchFundFixture>>;
+
+/** alice, bob and carol contribute 100, 100 and 200 CRC; one second passes so their shares vote. */
+async function withMembers(f: Fixture) {
+  await f.fund.connect(f.alice).contribute(ethers.parseEther("100"));
+  await f.fund.connect(f.bob).contribute(ethers.parseEther("100"));
+  await f.fund.connect(f.carol).contribute(ethers.parseEther("200"));
+  await time.increase(1);
+}
+
+function sponsorCall(f: Fixture, studyId: bigint, amount: bigint, protocolHash = PROTOCOL) {
+  return f.fund.interface.encodeFunctionData("sponsorStudy", [studyId, amount, protocolHash]);
+}
+
+type Proposal = { targets: string[]; values: bigint[]; calldatas: string[]; description: string; id: bigint };
+
+/** `proposer` proposes one call on the fund; returns the proposal with its id. */
+async function propose(f: Fixture, proposer: HardhatEthersSigner, calldata: string, description = "Fund study 1") {
+  const p = { targets: [f.fundAddress], values: [0n], calldatas: [calldata], description };
+  const id = await f.governor.hashProposal(p.targets, p.values, p.calldatas, ethers.id(description));
+  await f.governor.connect(proposer).propose(p.targets, p.values, p.calldatas, description);
+  return { ...p, id } as Proposal;
+}
+
+const descriptionHash = (p: Proposal) => ethers.id(p.description);
+
+/** The proposal passes (alice and carol vote For, 300 of 400) and is queued in the timelock. */
+async function passAndQueue(f: Fixture, p: Proposal) {
+  await time.increase(1);
+  await f.governor.connect(f.alice).castVote(p.id, FOR);
+  await f.governor.connect(f.carol).castVote(p.id, FOR);
+  await time.increase(VOTING_PERIOD);
+  await f.governor.queue(p.targets, p.values, p.calldatas, descriptionHash(p));
+}
+
+async function execute(f: Fixture, p: Proposal) {
+  return f.governor.execute(p.targets, p.values, p.calldatas, descriptionHash(p));
+}
+
+/** Fresh, valid constructor parameters (times relative to the latest block), with overrides. */
+async function fundParams(f: Fixture, overrides: Record<string, unknown> = {}) {
+  return {
+    cause: "Cohort Y",
+    currency: await f.token.getAddress(),
+    goal: GOAL,
+    end: (await time.latest()) + 30 * DAY,
+    quorumPercent: 10,
+    votingPeriod: DAY,
+    timelockDelay: DAY,
+    ...overrides,
+  };
+}
+
+describe("ResearchFund", function () {
+  describe("creation (Ignition module)", function () {
+    it("deploys the Governor and the timelock, wired: the Governor proposes, anyone executes, nobody administers", async function () {
+      const f = await networkHelpers.loadFixture(deployResearchFundFixture);
+      const governorAddress = await f.governor.getAddress();
+      const timelockAddress = await f.timelock.getAddress();
+      expect(await f.governor.fund()).to.equal(f.fundAddress);
+      expect(await f.governor.token()).to.equal(f.fundAddress);
+      expect(await f.governor.timelock()).to.equal(timelockAddress);
+      expect(await f.timelock.hasRole(await f.timelock.PROPOSER_ROLE(), governorAddress)).to.equal(true);
+      expect(await f.timelock.hasRole(await f.timelock.CANCELLER_ROLE(), governorAddress)).to.equal(true);
+      expect(await f.timelock.hasRole(await f.timelock.EXECUTOR_ROLE(), ethers.ZeroAddress)).to.equal(true);
+      const admin = await f.timelock.DEFAULT_ADMIN_ROLE();
+      for (const account of [f.fundAddress, f.deployer.address, governorAddress]) {
+        expect(await f.timelock.hasRole(admin, account)).to.equal(false);
+      }
+      expect(await f.timelock.getMinDelay()).to.equal(TIMELOCK_DELAY);
+      expect(await f.governor.votingPeriod()).to.equal(VOTING_PERIOD);
+      expect(await f.governor.votingDelay()).to.equal(0n);
+      expect(await f.governor.quorumPercent()).to.equal(QUORUM_PERCENT);
+      expect(await f.governor.CLOCK_MODE()).to.equal("mode=timestamp");
+      const info = await f.fund.info();
+      expect([info.cause, info.goal, info.end, info.raised, info.closed]).to.deep.equal([
+        "Rare disease X",
+        GOAL,
+        BigInt(f.end),
+        0n,
+        false,
+      ]);
+      expect(await f.fund.decimals()).to.equal(18n);
+      expect(await f.fund.isOpen()).to.equal(true);
+    });
+
+    it("announces the fund with its settings (FundCreated)", async function () {
+      const f = await networkHelpers.loadFixture(deployResearchFundFixture);
+      const p = await fundParams(f);
+      const created = await ethers.deployContract("ResearchFund", [f.escrowAddress, p], f.stranger);
+      const receipt = await created.deploymentTransaction()!.wait();
+      const event = receipt!.logs.map((log) => f.fund.interface.parseLog(log)).find((e) => e?.name === "FundCreated");
+      expect(event?.args.creator).to.equal(f.stranger.address);
+      expect(event?.args.cause).to.equal("Cohort Y");
+      expect(event?.args.governor).to.equal(await created.governor());
+      expect(event?.args.timelock).to.equal(await created.timelock());
+      expect([event?.args.goal, event?.args.end, event?.args.quorumPercent]).to.deep.equal([GOAL, BigInt(p.end), 10n]);
+    });
+
+    it("refuses settings outside the bounds, each with its own error", async function () {
+      const f = await networkHelpers.loadFixture(deployResearchFundFixture);
+      const factory = await ethers.getContractFactory("ResearchFund");
+      const deploy = async (overrides: Record<string, unknown>) =>
+        factory.deploy(f.escrowAddress, await fundParams(f, overrides));
+      await expect(deploy({ cause: "" })).to.be.revertedWithCustomError(factory, "ResearchFundEmptyCause");
+      await expect(deploy({ currency: f.fundAddress }))
+        .to.be.revertedWithCustomError(factory, "ResearchFundCurrencyNotAllowed")
+        .withArgs(f.fundAddress);
+      await expect(deploy({ goal: 0n }))
+        .to.be.revertedWithCustomError(factory, "ResearchFundInvalidGoal")
+        .withArgs(0n);
+      await expect(deploy({ quorumPercent: 3 }))
+        .to.be.revertedWithCustomError(factory, "ResearchFundInvalidQuorum")
+        .withArgs(3, 4, 100);
+      await expect(deploy({ quorumPercent: 101 }))
+        .to.be.revertedWithCustomError(factory, "ResearchFundInvalidQuorum")
+        .withArgs(101, 4, 100);
+      await expect(deploy({ votingPeriod: HOUR - 1 }))
+        .to.be.revertedWithCustomError(factory, "ResearchFundInvalidVotingPeriod")
+        .withArgs(HOUR - 1, HOUR, 30 * DAY);
+      await expect(deploy({ timelockDelay: 30 * DAY + 1 }))
+        .to.be.revertedWithCustomError(factory, "ResearchFundInvalidTimelockDelay")
+        .withArgs(30 * DAY + 1, HOUR, 30 * DAY);
+      // The end must leave room for one vote and one timelock delay.
+      const soon = (await time.latest()) + 2 * DAY;
+      await expect(deploy({ end: soon })).to.be.revertedWithCustomError(factory, "ResearchFundInvalidEnd");
+      await expect(deploy({ end: (await time.latest()) + 3_651 * DAY })).to.be.revertedWithCustomError(
+        factory,
+        "ResearchFundInvalidEnd",
+      );
+    });
+  });
+
+  describe("contribute", function () {
+    it("mints shares 1:1, self-delegated: they vote from the next second", async function () {
+      const f = await networkHelpers.loadFixture(deployResearchFundFixture);
+      const amount = ethers.parseEther("100");
+      const tx = f.fund.connect(f.alice).contribute(amount);
+      await expect(tx).to.emit(f.fund, "Contributed").withArgs(f.alice.address, amount, amount);
+      await expect(tx).to.changeTokenBalances(ethers, f.token, [f.alice, f.fund], [-amount, amount]);
+      expect(await f.fund.balanceOf(f.alice.address)).to.equal(amount);
+      expect(await f.fund.delegates(f.alice.address)).to.equal(f.alice.address);
+      expect(await f.fund.getVotes(f.alice.address)).to.equal(amount);
+      await f.fund.connect(f.alice).contribute(amount);
+      expect((await f.fund.info()).raised).to.equal(amount * 2n);
+      expect(await f.fund.getVotes(f.alice.address)).to.equal(amount * 2n);
+    });
+
+    it("refuses zero, beyond the goal, and after the end", async function () {
+      const f = await networkHelpers.loadFixture(deployResearchFundFixture);
+      await expect(f.fund.connect(f.alice).contribute(0n)).to.be.revertedWithCustomError(
+        f.fund,
+        "ResearchFundZeroAmount",
+      );
+      await f.fund.connect(f.alice).contribute(ethers.parseEther("500"));
+      await f.fund.connect(f.bob).contribute(ethers.parseEther("400"));
+      await expect(f.fund.connect(f.carol).contribute(ethers.parseEther("100") + 1n))
+        .to.be.revertedWithCustomError(f.fund, "ResearchFundGoalExceeded")
+        .withArgs(GOAL, ethers.parseEther("900"), ethers.parseEther("100") + 1n);
+      await f.fund.connect(f.carol).contribute(ethers.parseEther("100")); // exactly the goal
+      await time.increaseTo(f.end);
+      await expect(f.fund.connect(f.stranger).contribute(1n))
+        .to.be.revertedWithCustomError(f.fund, "ResearchFundNotOpen")
+        .withArgs(f.end, false);
+    });
+
+    it("attack: shares cannot be transferred, approved away or delegated", async function () {
+      const f = await networkHelpers.loadFixture(deployResearchFundFixture);
+      await withMembers(f);
+      await expect(f.fund.connect(f.alice).transfer(f.stranger.address, 1n)).to.be.revertedWithCustomError(
+        f.fund,
+        "ResearchFundSharesNonTransferable",
+      );
+      await f.fund.connect(f.alice).approve(f.stranger.address, 1n);
+      await expect(
+        f.fund.connect(f.stranger).transferFrom(f.alice.address, f.stranger.address, 1n),
+      ).to.be.revertedWithCustomError(f.fund, "ResearchFundSharesNonTransferable");
+      await expect(f.fund.connect(f.alice).delegate(f.bob.address)).to.be.revertedWithCustomError(
+        f.fund,
+        "ResearchFundDelegationDisabled",
+      );
+      await expect(f.fund.connect(f.stranger).delegate(f.stranger.address)).to.be.revertedWithCustomError(
+        f.fund,
+        "ResearchFundDelegationDisabled",
+      );
+    });
+  });
+
+  describe("proposals: sponsoring a study through the timelock", function () {
+    it("three members fund, a proposal passes, executes after the timelock and sponsors the study", async function () {
+      const f = await networkHelpers.loadFixture(deployResearchFundFixture);
+      await withMembers(f);
+      const amount = ethers.parseEther("150");
+      const p = await propose(f, f.bob, sponsorCall(f, f.studyId, amount));
+      expect(await f.governor.state(p.id)).to.equal(0n); // Pending in its own second
+      await time.increase(1);
+      expect(await f.governor.state(p.id)).to.equal(ACTIVE);
+      await f.governor.connect(f.alice).castVote(p.id, FOR);
+      await f.governor.connect(f.carol).castVote(p.id, FOR);
+      await f.governor.connect(f.bob).castVote(p.id, AGAINST);
+      const votes = await f.governor.proposalVotes(p.id);
+      expect([votes.againstVotes, votes.forVotes]).to.deep.equal([ethers.parseEther("100"), ethers.parseEther("300")]);
+      await time.increase(VOTING_PERIOD);
+      expect(await f.governor.state(p.id)).to.equal(SUCCEEDED);
+      await f.governor.queue(p.targets, p.values, p.calldatas, descriptionHash(p));
+      expect(await f.governor.state(p.id)).to.equal(QUEUED);
+
+      // attack: executing before the timelock's delay, through the Governor or the timelock itself
+      await expect(execute(f, p)).to.be.revertedWithCustomError(f.timelock, "TimelockUnexpectedOperationState");
+      // GovernorTimelockControl's salt: the Governor's address (left-aligned) xor the description hash
+      const salt = ethers.toBeHex((BigInt(await f.governor.getAddress()) << 96n) ^ BigInt(descriptionHash(p)), 32);
+      const operation = await f.timelock.hashOperationBatch(p.targets, p.values, p.calldatas, ethers.ZeroHash, salt);
+      expect(await f.timelock.isOperationPending(operation)).to.equal(true);
+      expect(await f.timelock.isOperationReady(operation)).to.equal(false);
+      await expect(
+        f.timelock.connect(f.stranger).executeBatch(p.targets, p.values, p.calldatas, ethers.ZeroHash, salt),
+      ).to.be.revertedWithCustomError(f.timelock, "TimelockUnexpectedOperationState");
+      await time.increase(TIMELOCK_DELAY);
+      const budget = (await f.escrow.getStudy(f.studyId)).budget;
+      const tx = execute(f, p);
+      await expect(tx).to.emit(f.fund, "SponsoredStudy").withArgs(f.studyId, amount, PROTOCOL);
+      await expect(tx).to.emit(f.escrow, "StudySponsored").withArgs(f.studyId, f.fundAddress, amount);
+      await expect(tx).to.changeTokenBalances(ethers, f.token, [f.fund, f.escrow], [-amount, amount]);
+      expect(await f.governor.state(p.id)).to.equal(EXECUTED);
+      expect((await f.escrow.getStudy(f.studyId)).budget).to.equal(budget + amount);
+      expect(await f.escrow.sponsorshipOf(f.studyId, f.fundAddress)).to.equal(amount);
+      expect((await f.fund.info()).outstandingStudies).to.equal(1n);
+    });
+
+    it("attack: a non-member cannot propose nor vote; shares bought after the proposal do not vote", async function () {
+      const f = await networkHelpers.loadFixture(deployResearchFundFixture);
+      await withMembers(f);
+      const call = sponsorCall(f, f.studyId, PRICE);
+      await expect(
+        f.governor.connect(f.stranger).propose([f.fundAddress], [0n], [call], "mine"),
+      ).to.be.revertedWithCustomError(f.governor, "ResearchFundGovernorNotMember");
+      const p = await propose(f, f.alice, call);
+      await expect(f.governor.connect(f.stranger).castVote(p.id, FOR))
+        .to.be.revertedWithCustomError(f.governor, "ResearchFundGovernorNoVotes")
+        .withArgs(f.stranger.address, p.id);
+      // flash contribution: the stranger buys 500 shares after the proposal, and bob buys more
+      await f.fund.connect(f.stranger).contribute(ethers.parseEther("500"));
+      await f.fund.connect(f.bob).contribute(ethers.parseEther("100"));
+      await time.increase(1);
+      await expect(f.governor.connect(f.stranger).castVote(p.id, FOR))
+        .to.be.revertedWithCustomError(f.governor, "ResearchFundGovernorNoVotes")
+        .withArgs(f.stranger.address, p.id);
+      await f.governor.connect(f.bob).castVote(p.id, AGAINST);
+      expect((await f.governor.proposalVotes(p.id)).againstVotes).to.equal(ethers.parseEther("100")); // not 200
+      // the quorum is 20 % of the shares before the proposal (400), not after (1,000)
+      expect(await f.governor.quorum(await f.governor.proposalSnapshot(p.id))).to.equal(ethers.parseEther("80"));
+    });
+
+    it("attack: a proposal to pay anything other than an escrow study is refused", async function () {
+      const f = await networkHelpers.loadFixture(deployResearchFundFixture);
+      await withMembers(f);
+      const tokenAddress = await f.token.getAddress();
+      const timelockAddress = await f.timelock.getAddress();
+      const pay = f.token.interface.encodeFunctionData("transfer", [f.alice.address, PRICE]);
+      const ragequit = f.fund.interface.encodeFunctionData("ragequit", [1n]);
+      const delay = f.timelock.interface.encodeFunctionData("updateDelay", [0n]);
+      const sponsor = sponsorCall(f, f.studyId, PRICE);
+      const refused: [string[], bigint[], string[]][] = [
+        [[tokenAddress], [0n], [pay]], // the currency, to a member
+        [[timelockAddress], [0n], [delay]], // the timelock's own delay
+        [[f.fundAddress], [0n], [ragequit]], // another function of the fund
+        [[f.fundAddress], [1n], [sponsor]], // with ETH
+        [
+          [f.fundAddress, f.fundAddress],
+          [0n, 0n],
+          [sponsor, sponsor],
+        ], // two calls
+        [[f.fundAddress], [0n], [sponsor + "00"]], // trailing bytes
+      ];
+      for (const [targets, values, calldatas] of refused) {
+        await expect(
+          f.governor.connect(f.alice).propose(targets, values, calldatas, "x"),
+        ).to.be.revertedWithCustomError(f.governor, "ResearchFundGovernorInvalidProposal");
+      }
+      // Only the timelock may call sponsorStudy or close.
+      await expect(f.fund.connect(f.alice).sponsorStudy(f.studyId, PRICE, PROTOCOL))
+        .to.be.revertedWithCustomError(f.fund, "ResearchFundNotTimelock")
+        .withArgs(f.alice.address);
+      await expect(f.fund.connect(f.alice).close())
+        .to.be.revertedWithCustomError(f.fund, "ResearchFundNotTimelock")
+        .withArgs(f.alice.address);
+    });
+
+    it("attack: a passed proposal naming other study terms, or an unknown study, does not execute", async function () {
+      const f = await networkHelpers.loadFixture(deployResearchFundFixture);
+      await withMembers(f);
+      const other = ethers.id("another protocol");
+      const p = await propose(f, f.alice, sponsorCall(f, f.studyId, PRICE, other), "wrong terms");
+      const q = await propose(f, f.alice, sponsorCall(f, 9n, PRICE), "unknown study");
+      await time.increase(1);
+      for (const proposal of [p, q]) {
+        await f.governor.connect(f.alice).castVote(proposal.id, FOR);
+        await f.governor.connect(f.carol).castVote(proposal.id, FOR);
+      }
+      await time.increase(VOTING_PERIOD);
+      for (const proposal of [p, q]) {
+        await f.governor.queue(proposal.targets, proposal.values, proposal.calldatas, descriptionHash(proposal));
+      }
+      await time.increase(TIMELOCK_DELAY);
+      await expect(execute(f, p))
+        .to.be.revertedWithCustomError(f.fund, "ResearchFundTermsMismatch")
+        .withArgs(f.studyId, other, PROTOCOL);
+      await expect(execute(f, q))
+        .to.be.revertedWithCustomError(f.fund, "ResearchFundCurrencyMismatch")
+        .withArgs(9n, ethers.ZeroAddress);
+    });
+  });
+
+  describe("ragequit (Moloch v2)", function () {
+    it("a member against a queued proposal leaves with its share of the whole treasury before it executes", async function () {
+      const f = await networkHelpers.loadFixture(deployResearchFundFixture);
+      await withMembers(f);
+      const amount = ethers.parseEther("150");
+      const p = await propose(f, f.alice, sponsorCall(f, f.studyId, amount));
+      await passAndQueue(f, p);
+      // bob (who did not vote For) leaves with 100/400 of 400 before the proposal executes
+      const shares = ethers.parseEther("100");
+      expect(await f.fund.previewShare(shares)).to.equal(ethers.parseEther("100"));
+      const tx = f.fund.connect(f.bob).ragequit(shares);
+      await expect(tx).to.emit(f.fund, "RageQuit").withArgs(f.bob.address, shares, ethers.parseEther("100"));
+      await expect(tx).to.changeTokenBalances(ethers, f.token, [f.bob, f.fund], [shares, -shares]);
+      expect(await f.fund.totalSupply()).to.equal(ethers.parseEther("300"));
+      // attack: ragequit twice
+      await expect(f.fund.connect(f.bob).ragequit(1n))
+        .to.be.revertedWithCustomError(f.fund, "ResearchFundInsufficientShares")
+        .withArgs(f.bob.address, 1n, 0n);
+      // attack: a For voter leaves before paying its part: refused while the proposal may execute
+      await expect(f.fund.connect(f.alice).ragequit(1n))
+        .to.be.revertedWithCustomError(f.fund, "ResearchFundVotedForPending")
+        .withArgs(f.alice.address, p.id);
+      // the queued proposal still executes: the remaining members pay for it
+      await time.increase(TIMELOCK_DELAY);
+      await execute(f, p);
+      expect(await f.token.balanceOf(f.fundAddress)).to.equal(ethers.parseEther("150"));
+      // executed: alice may leave now, with 100/300 of what is left
+      await expect(f.fund.connect(f.alice).ragequit(ethers.parseEther("100")))
+        .to.emit(f.fund, "RageQuit")
+        .withArgs(f.alice.address, ethers.parseEther("100"), ethers.parseEther("50"));
+    });
+
+    it("a queued proposal the treasury no longer covers after ragequits does not execute", async function () {
+      const f = await networkHelpers.loadFixture(deployResearchFundFixture);
+      await withMembers(f);
+      const amount = ethers.parseEther("350");
+      const p = await propose(f, f.carol, sponsorCall(f, f.studyId, amount));
+      await time.increase(1);
+      await f.governor.connect(f.carol).castVote(p.id, FOR);
+      await time.increase(VOTING_PERIOD);
+      await f.governor.queue(p.targets, p.values, p.calldatas, descriptionHash(p));
+      await f.fund.connect(f.bob).ragequit(ethers.parseEther("100"));
+      await time.increase(TIMELOCK_DELAY);
+      await expect(execute(f, p))
+        .to.be.revertedWithCustomError(f.fund, "ResearchFundInsufficientTreasury")
+        .withArgs(amount, ethers.parseEther("300"));
+    });
+
+    it("refuses zero shares, and ragequit after the end (members redeem then)", async function () {
+      const f = await networkHelpers.loadFixture(deployResearchFundFixture);
+      await withMembers(f);
+      await expect(f.fund.connect(f.alice).ragequit(0n))
+        .to.be.revertedWithCustomError(f.fund, "ResearchFundInsufficientShares")
+        .withArgs(f.alice.address, 0n, ethers.parseEther("100"));
+      await time.increaseTo(f.end);
+      await expect(f.fund.connect(f.alice).ragequit(1n))
+        .to.be.revertedWithCustomError(f.fund, "ResearchFundNotOpen")
+        .withArgs(f.end, false);
+    });
+  });
+
+  describe("dissolution and redemption", function () {
+    it("attack: redeem before dissolution is refused", async function () {
+      const f = await networkHelpers.loadFixture(deployResearchFundFixture);
+      await withMembers(f);
+      await expect(f.fund.connect(f.alice).redeem())
+        .to.be.revertedWithCustomError(f.fund, "ResearchFundStillOpen")
+        .withArgs(f.end);
+    });
+
+    it("members vote to close; after the sponsored study ends and settles, each redeems its share of what is left", async function () {
+      const f = await networkHelpers.loadFixture(deployResearchFundFixture);
+      await withMembers(f);
+      const amount = ethers.parseEther("100");
+      const sponsor = await propose(f, f.alice, sponsorCall(f, f.studyId, amount));
+      await passAndQueue(f, sponsor);
+      await time.increase(TIMELOCK_DELAY);
+      await execute(f, sponsor);
+      const close = await propose(f, f.alice, f.fund.interface.encodeFunctionData("close"), "Goal reached: close");
+      await passAndQueue(f, close);
+      await time.increase(TIMELOCK_DELAY);
+      await expect(execute(f, close)).to.emit(f.fund, "Closed");
+      expect(await f.fund.isOpen()).to.equal(false);
+      await expect(
+        f.governor.connect(f.alice).propose([f.fundAddress], [0n], [sponsorCall(f, f.studyId, 1n)], "after"),
+      ).to.be.revertedWithCustomError(f.governor, "ResearchFundGovernorInvalidProposal");
+      await expect(f.fund.connect(f.alice).contribute(1n))
+        .to.be.revertedWithCustomError(f.fund, "ResearchFundNotOpen")
+        .withArgs(f.end, true);
+      // The study is still running: redeeming waits for its settlement.
+      await expect(f.fund.connect(f.alice).redeem())
+        .to.be.revertedWithCustomError(f.fund, "ResearchFundStudiesOutstanding")
+        .withArgs(1n);
+      await expect(f.fund.settleStudy(f.studyId))
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowStudyNotOver")
+        .withArgs(f.studyId, f.params.endTime);
+      await time.increaseTo(f.params.endTime);
+      // Nothing was spent: the fund takes back 100/200 of the 200 CRC budget.
+      await expect(f.fund.connect(f.stranger).settleStudy(f.studyId))
+        .to.emit(f.fund, "SettledStudy")
+        .withArgs(f.studyId, amount);
+      await expect(f.fund.settleStudy(f.studyId))
+        .to.be.revertedWithCustomError(f.fund, "ResearchFundNotSponsoring")
+        .withArgs(f.studyId);
+      // 400 CRC for 400 shares: 100, 100, 200
+      for (const [member, expected] of [
+        [f.alice, ethers.parseEther("100")],
+        [f.bob, ethers.parseEther("100")],
+        [f.carol, ethers.parseEther("200")],
+      ] as const) {
+        await expect(f.fund.connect(member).redeem())
+          .to.emit(f.fund, "Redeemed")
+          .withArgs(member.address, expected, expected);
+      }
+      expect(await f.token.balanceOf(f.fundAddress)).to.equal(0n);
+      expect(await f.fund.totalSupply()).to.equal(0n);
+      await expect(f.fund.connect(f.alice).redeem())
+        .to.be.revertedWithCustomError(f.fund, "ResearchFundInsufficientShares")
+        .withArgs(f.alice.address, 0n, 0n);
+    });
+
+    it("redeem rounding with 3 members: nobody takes more than its share rounded up, the last empties the fund", async function () {
+      const f = await networkHelpers.loadFixture(deployResearchFundFixture);
+      await f.fund.connect(f.alice).contribute(10n);
+      await f.fund.connect(f.bob).contribute(10n);
+      await f.fund.connect(f.carol).contribute(13n);
+      await f.token.connect(f.stranger).transfer(f.fundAddress, 1n); // 34 for 33 shares
+      await time.increaseTo(f.end);
+      const pot = 34n;
+      const supply = 33n;
+      const paid: bigint[] = [];
+      for (const [member, shares] of [
+        [f.alice, 10n],
+        [f.bob, 10n],
+        [f.carol, 13n],
+      ] as const) {
+        const before = await f.token.balanceOf(member.address);
+        await f.fund.connect(member).redeem();
+        const got = (await f.token.balanceOf(member.address)) - before;
+        expect(got).to.be.lessThanOrEqual((pot * shares + supply - 1n) / supply);
+        paid.push(got);
+      }
+      expect(paid).to.deep.equal([10n, 10n, 14n]);
+      expect(await f.token.balanceOf(f.fundAddress)).to.equal(0n);
+    });
+  });
+});
