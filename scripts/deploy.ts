@@ -133,6 +133,8 @@ const addresses = {
   ConsentRegistry: await deployed.consentRegistry.getAddress(),
   AuditAnchor: await deployed.auditAnchor.getAddress(),
   StudyEscrow: await deployed.studyEscrow.getAddress(),
+  PreventionRewards: await deployed.preventionRewards.getAddress(),
+  PreventionBadge: await deployed.preventionBadge.getAddress(),
   StudyCurrency: ethers.getAddress(module.currency!),
   deploymentBlock: deploymentBlock!,
 };

@@ -5,17 +5,17 @@ const GOVERNANCE_ROLE = keccak256(toHex("GOVERNANCE_ROLE"));
 const STUDY_MANAGER_ROLE = keccak256(toHex("STUDY_MANAGER_ROLE"));
 
 /**
- * Consentry on a real network (`npm run deploy -- --network <name>`): ConsentRegistry, AuditAnchor
- * and StudyEscrow, with no demo token and no faucet. Parameters (a file in ignition/parameters/,
+ * Consentry on a real network (`npm run deploy -- --network <name>`): ConsentRegistry, AuditAnchor,
+ * StudyEscrow, PreventionRewards and its PreventionBadge, with no demo token and no faucet. Parameters (a file in ignition/parameters/,
  * every one required):
  * - admin: DEFAULT_ADMIN_ROLE holder of the registry and the escrow (a multisig or timelock).
  * - governance: GOVERNANCE_ROLE holder of both (accreditation, break-glass policy, currencies;
  *   a multisig or timelock).
- * - currency: the ERC-20 studies are funded in (an existing stablecoin on that chain).
+ * - currency: the ERC-20 studies and prevention programmes are funded in (an existing stablecoin).
  *
  * The deployer holds roles only for the duration of the deployment: the registry's and the
- * escrow's admin roles (to make the escrow a study manager, to hand over roles) and the escrow's
- * governance role (to allow the currency).
+ * escrows' admin roles (to make both escrows study managers, to hand over roles) and their
+ * governance roles (to allow the currency).
  * Both are handed to `admin`/`governance` and renounced by the deployer in the same deployment, so
  * a finished deployment leaves the deployer key with no power at all.
  */
@@ -29,8 +29,33 @@ export default buildModule("ConsentryModule", (m) => {
   const auditAnchor = m.contract("AuditAnchor", [consentRegistry]);
   const studyEscrow = m.contract("StudyEscrow", [consentRegistry, deployer, deployer]);
 
+  const preventionRewards = m.contract("PreventionRewards", [consentRegistry, deployer, deployer]);
+  const preventionBadge = m.contract("PreventionBadge", [preventionRewards]);
+
   const manager = m.call(consentRegistry, "grantRole", [STUDY_MANAGER_ROLE, studyEscrow], {
     id: "GrantEscrowStudyManager",
+  });
+  const rewardsManager = m.call(consentRegistry, "grantRole", [STUDY_MANAGER_ROLE, preventionRewards], {
+    id: "GrantRewardsStudyManager",
+  });
+  const rewardsAllowed = m.call(preventionRewards, "setCurrencyAllowed", [currency, true], {
+    id: "AllowRewardsCurrency",
+  });
+  const rewardsGovernance = m.call(preventionRewards, "grantRole", [GOVERNANCE_ROLE, governance], {
+    id: "GrantRewardsGovernance",
+    after: [rewardsAllowed],
+  });
+  const rewardsGovernanceRenounced = m.call(preventionRewards, "renounceRole", [GOVERNANCE_ROLE, deployer], {
+    id: "RenounceDeployerRewardsGovernance",
+    after: [rewardsGovernance],
+  });
+  const rewardsAdmin = m.call(preventionRewards, "grantRole", [zeroHash, admin], {
+    id: "GrantRewardsAdmin",
+    after: [rewardsGovernanceRenounced],
+  });
+  m.call(preventionRewards, "renounceRole", [zeroHash, deployer], {
+    id: "RenounceDeployerRewardsAdmin",
+    after: [rewardsAdmin],
   });
   const allowed = m.call(studyEscrow, "setCurrencyAllowed", [currency, true], { id: "AllowCurrency" });
 
@@ -52,12 +77,12 @@ export default buildModule("ConsentryModule", (m) => {
   });
   const registryAdmin = m.call(consentRegistry, "grantRole", [zeroHash, admin], {
     id: "GrantRegistryAdmin",
-    after: [manager],
+    after: [manager, rewardsManager],
   });
   m.call(consentRegistry, "renounceRole", [zeroHash, deployer], {
     id: "RenounceDeployerRegistryAdmin",
     after: [registryAdmin],
   });
 
-  return { consentRegistry, auditAnchor, studyEscrow };
+  return { consentRegistry, auditAnchor, studyEscrow, preventionRewards, preventionBadge };
 });

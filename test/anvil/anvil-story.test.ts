@@ -25,7 +25,7 @@ import { createSiweMessage } from "viem/siwe";
 import { generateSyntheticData, syntheticTransactionBundle } from "../../gateway/src/dev/synthetic.ts";
 import { categoriesToMask, encodePurpose, purposeScope, ROLES } from "#sdk/codes.ts";
 import { custodianShare } from "#sdk/escrow.ts";
-import { consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
+import { consentRegistryAbi, preventionRewardsAbi, remunerationTokenAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
 import { CHAIN_ID, KEYS, deployStablecoin, freePort, run, start, startAnvil, stop, who } from "./lib.ts";
 import { type RunningIndexer, caughtUp, runIndexer } from "../indexer/lib.ts";
 import type { Deployment } from "#sdk/deployments.ts";
@@ -45,7 +45,13 @@ describe("deploy anywhere: Consentry on anvil (chain 31338), configured by envir
   let gatewayUrl: string;
   let stablecoin: Address;
   let indexer: RunningIndexer | undefined;
-  let deployed: { ConsentRegistry: Address; AuditAnchor: Address; StudyEscrow: Address; deploymentBlock: number };
+  let deployed: {
+    ConsentRegistry: Address;
+    AuditAnchor: Address;
+    StudyEscrow: Address;
+    PreventionRewards: Address;
+    deploymentBlock: number;
+  };
   let patientId: string;
   const client = () => createPublicClient({ transport: http(rpc) });
   const journal = path.resolve("ignition/deployments/consentry-31338");
@@ -114,9 +120,18 @@ describe("deploy anywhere: Consentry on anvil (chain 31338), configured by envir
     ).to.equal(true);
     const governanceRole = keccak256(toHex("GOVERNANCE_ROLE"));
     const adminRole = `0x${"00".repeat(32)}` as Hex;
+    expect(
+      await c.readContract({
+        address: deployed.PreventionRewards,
+        abi: preventionRewardsAbi,
+        functionName: "isCurrencyAllowed",
+        args: [stablecoin],
+      }),
+    ).to.equal(true);
     for (const [address, abi] of [
       [deployed.ConsentRegistry, consentRegistryAbi],
       [deployed.StudyEscrow, studyEscrowAbi],
+      [deployed.PreventionRewards, preventionRewardsAbi],
     ] as const) {
       for (const role of [governanceRole, adminRole]) {
         const has = (account: Address) =>

@@ -282,6 +282,53 @@ describe("PreventionRewards", function () {
       await expectAccounted(f, [1n], []);
     });
 
+    it("creates and funds by permit in one transaction; refuses a zero amount and a budget above uint128", async function () {
+      const f = await loadFixture(deployPreventionFixture);
+      await f.token.connect(f.publicHealth).approve(f.rewardsAddress, 0n);
+      const deadline = (await time.latest()) + DAY;
+      const raw = await f.publicHealth.signTypedData(
+        { name: await f.token.name(), version: "1", chainId: f.domain.chainId, verifyingContract: f.tokenAddress },
+        PERMIT_TYPES,
+        {
+          owner: f.publicHealth.address,
+          spender: f.rewardsAddress,
+          value: REWARD,
+          nonce: await f.token.nonces(f.publicHealth.address),
+          deadline,
+        },
+      );
+      const sig = ethers.Signature.from(raw);
+      await expect(
+        f.rewards.connect(f.publicHealth).createProgrammeWithPermit(f.params, REWARD, deadline, sig.v, sig.r, sig.s),
+      )
+        .to.emit(f.rewards, "ProgrammeFunded")
+        .withArgs(2n, f.publicHealth.address, REWARD, REWARD);
+      await expectAccounted(f, [1n, 2n], []);
+      await expect(f.rewards.connect(f.payer).fund(f.programmeId, 0n)).to.be.revertedWithCustomError(
+        f.rewards,
+        "StudyEscrowZeroAmount",
+      );
+      const max = (1n << 128n) - 1n;
+      await f.token.mint(f.payer.address, max);
+      await expect(f.rewards.connect(f.payer).fund(f.programmeId, max))
+        .to.be.revertedWithCustomError(f.rewards, "PreventionRewardsBudgetOverflow")
+        .withArgs(f.programmeId, BUDGET, max);
+    });
+
+    it("tells the period of a time, from the first period's start", async function () {
+      const f = await loadFixture(deployPreventionFixture);
+      const start = BigInt(f.params.firstPeriodStart);
+      expect(await f.rewards.periodAt(f.programmeId, start)).to.equal(0n);
+      expect(await f.rewards.periodAt(f.programmeId, start + BigInt(YEAR) - 1n)).to.equal(0n);
+      expect(await f.rewards.periodAt(f.programmeId, start + BigInt(YEAR))).to.equal(1n);
+      await expect(f.rewards.periodAt(f.programmeId, start - 1n))
+        .to.be.revertedWithCustomError(f.rewards, "PreventionRewardsInvalidPeriod")
+        .withArgs(f.programmeId, 0);
+      await expect(f.rewards.periodAt(5n, start))
+        .to.be.revertedWithCustomError(f.rewards, "PreventionRewardsUnknownProgramme")
+        .withArgs(5n);
+    });
+
     it("refuses a creator that is not a payer or public-health body, and bad terms", async function () {
       const f = await loadFixture(deployPreventionFixture);
       for (const caller of [f.researcher, f.stranger, f.hospital]) {

@@ -21,9 +21,22 @@ import { registryAddress } from "../../_lib/wagmi.ts";
 const REVOKED_ALL =
   "Every consent is revoked, every delegate appointment ended and every signature not yet sent is void.";
 
+/**
+ * A prevention programme's consent (PreventionRewards writes it when she opts in): a programme-
+ * scoped grant for payment or public health, which opens no record; the payer learns only whether
+ * her care met the programme's criterion.
+ */
+function inProgramme(grant: LedgerGrant): boolean {
+  const purpose = decodePurpose(grant.purpose)?.purpose;
+  return Boolean(grant.studyKey) && (purpose === "HPAYMT" || purpose === "PUBHLTH");
+}
+
 function revokedWords(grant: LedgerGrant): string {
   const { revoked, patient } = grant;
   if (!revoked) return "";
+  if (inProgramme(grant) && !revoked.all) {
+    return revoked.at > 0 ? "You left the prevention programme." : "Ended when you left the prevention programme.";
+  }
   // A study's consent ends when she leaves the study (the study's escrow revokes it for her).
   if (grant.studyKey && !revoked.all) return revoked.at > 0 ? "You left the study." : "Ended when you left the study.";
   const byPatient = isAddressEqual(revoked.by, patient);
@@ -119,8 +132,14 @@ function GrantItem({ grant, now, name }: { grant: LedgerGrant; now: number; name
         {state === "expired" ? `Ended on ${formatDate(grant.expiresAt)}. ` : null}
         {grant.revoked && grant.revoked.at > 0 ? `Ended on ${formatDate(grant.revoked.at)}. ` : null}
         {grant.revoked ? `${revokedWords(grant)} ` : null}
-        {revocable ? `It opens your records at every hospital and lab that holds them, for ${who} only. ` : null}
-        {grant.studyKey ? "Part of a research study you joined (see Research studies below). " : null}
+        {revocable && !inProgramme(grant)
+          ? `It opens your records at every hospital and lab that holds them, for ${who} only. `
+          : null}
+        {inProgramme(grant)
+          ? `Part of a prevention programme you joined: it opens no record; ${who} learns only whether your care met the programme's criterion. `
+          : grant.studyKey
+            ? "Part of a research study you joined (see Research studies below). "
+            : null}
         {byOther ? "Given for you by someone you appointed to act for you." : null}
       </p>
       {grant.earlier && grant.earlier.length > 0 ? <EarlierConsents earlier={grant.earlier} who={who} /> : null}
