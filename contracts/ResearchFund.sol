@@ -50,6 +50,8 @@ contract ResearchFund is IResearchFund, ERC20Votes, ReentrancyGuardTransient {
     string private _cause;
     uint256 private _raised;
     bool private _closed;
+    /// @dev Set by the first sponsorship: from then on no contribution is taken.
+    bool private _spending;
     uint256 private _outstanding;
     /// @dev 1: sponsoring, not settled.
     mapping(uint256 studyId => uint256) private _sponsoring;
@@ -71,7 +73,8 @@ contract ResearchFund is IResearchFund, ERC20Votes, ReentrancyGuardTransient {
         TimelockController timelock_ = new TimelockController(
             params.timelockDelay,
             new address[](0),
-            new address[](1), // address(0): anyone executes a proposal that is ready
+            new address[](0), // the governor alone executes (through its execute, open to anyone), so
+            // that a proposal past its execution window (ResearchFundGovernor) never executes
             address(this)
         );
         ResearchFundGovernor governor_ = new ResearchFundGovernor(
@@ -82,6 +85,7 @@ contract ResearchFund is IResearchFund, ERC20Votes, ReentrancyGuardTransient {
         );
         timelock_.grantRole(timelock_.PROPOSER_ROLE(), address(governor_));
         timelock_.grantRole(timelock_.CANCELLER_ROLE(), address(governor_));
+        timelock_.grantRole(timelock_.EXECUTOR_ROLE(), address(governor_));
         timelock_.renounceRole(timelock_.DEFAULT_ADMIN_ROLE(), address(this));
         _governor = address(governor_);
         _timelock = address(timelock_);
@@ -106,8 +110,12 @@ contract ResearchFund is IResearchFund, ERC20Votes, ReentrancyGuardTransient {
     function contribute(uint256 amount) external nonReentrant {
         _checkOpen();
         if (amount == 0) revert ResearchFundZeroAmount();
+        if (_spending) revert ResearchFundSpendingStarted();
+        // Against the shares held now, not all ever raised: money that left by ragequit no longer
+        // counts toward the goal (else a contribution taken back at once would close the fund).
+        uint256 supply = totalSupply();
+        if (supply + amount > _goal) revert ResearchFundGoalExceeded(_goal, supply, amount);
         uint256 raised = _raised;
-        if (raised + amount > _goal) revert ResearchFundGoalExceeded(_goal, raised, amount);
         IERC20 currency_ = _currency;
         uint256 before = currency_.balanceOf(address(this));
         currency_.safeTransferFrom(msg.sender, address(this), amount);
@@ -154,6 +162,7 @@ contract ResearchFund is IResearchFund, ERC20Votes, ReentrancyGuardTransient {
         }
         uint256 balance = currency_.balanceOf(address(this));
         if (amount > balance) revert ResearchFundInsufficientTreasury(amount, balance);
+        _spending = true;
         if (_sponsoring[studyId] == 0) {
             _sponsoring[studyId] = 1;
             ++_outstanding;

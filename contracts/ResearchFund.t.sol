@@ -62,6 +62,7 @@ contract ResearchFundInvariantTest is StudyEscrowSetup {
         ResearchFundHandler.Ghosts memory g = handler.ghosts();
         checkEq(g.overpaid, 0, "a payout above the member's share");
         checkEq(g.unexpectedReverts, 0, "an allowed action reverted");
+        checkEq(g.unexpectedSuccesses, 0, "a refused action succeeded");
     }
 
     function afterInvariant() public view {

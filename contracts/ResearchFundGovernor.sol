@@ -20,25 +20,33 @@ import {IResearchFund} from "./interfaces/IResearchFund.sol";
 /// - voting delay 0 but votes are read one second before the proposal's snapshot, so shares bought
 ///   in the proposal's own second (or after) never vote on it (no flash contribution);
 /// - a vote of zero weight is refused (a non-member cannot vote);
-/// - it records each member's latest For vote, so that the fund refuses that member's ragequit
-///   while the proposal may still execute (Moloch v2: who voted to spend cannot leave before paying).
+/// - a vote weighs what the member held then or holds now, whichever is less: who left by ragequit
+///   after a proposal was made does not vote on it;
+/// - a For vote locks the member in until the proposal can no longer execute (its deadline, the
+///   timelock's delay and QUEUE_GRACE), so that the fund refuses that member's ragequit while the
+///   proposal may still execute (Moloch v2: who voted to spend cannot leave before paying); past
+///   that window the proposal never executes.
 contract ResearchFundGovernor is Governor, GovernorCountingSimple, GovernorVotes, GovernorTimelockControl {
-    /// @notice How long after its timelock's ETA a queued proposal still locks its For voters.
+    /// @notice How long after its voting deadline and the timelock's delay a passed proposal may
+    /// still execute (and locks its For voters in); after that it never executes.
     uint256 public constant QUEUE_GRACE = 7 days;
 
     /// @notice The proposal is not one call on the fund to `sponsorStudy` or `close`, or the fund is not open.
     error ResearchFundGovernorInvalidProposal();
     /// @notice `account` holds no shares: only members propose.
     error ResearchFundGovernorNotMember(address account);
-    /// @notice `account` had no shares at the proposal: only members vote.
+    /// @notice `account` had no shares at the proposal (or holds none now): only members vote.
     error ResearchFundGovernorNoVotes(address account, uint256 proposalId);
+    /// @notice The proposal's execution window closed at `closedAt`: it no longer executes.
+    error ResearchFundGovernorExpired(uint256 proposalId, uint256 closedAt);
 
     IResearchFund private immutable _fund;
     uint32 private immutable _votingPeriod;
     uint8 private immutable _quorumPercent;
 
-    /// @dev The proposal with the latest deadline that each member voted For.
-    mapping(address member => uint256 proposalId) private _lastFor;
+    /// @dev Per member: until when its For votes lock it in, and the proposal that set that time.
+    mapping(address member => uint256 until) private _lockedUntil;
+    mapping(address member => uint256 proposalId) private _lockedBy;
 
     constructor(
         IResearchFund fund_,
@@ -74,13 +82,15 @@ contract ResearchFundGovernor is Governor, GovernorCountingSimple, GovernorVotes
 
     /// @notice The proposal that `member` voted For and that may still execute (0: none), which
     /// keeps the member from ragequitting.
+    /// Every For vote counts until its proposal's execution window closes, whatever became of it:
+    /// a later For vote on a proposal that fails early must not release an earlier one that passed.
     function pendingForVote(address member) external view returns (uint256 proposalId) {
-        proposalId = _lastFor[member];
-        if (proposalId == 0) return 0;
-        ProposalState s = state(proposalId);
-        if (s == ProposalState.Active || s == ProposalState.Succeeded) return proposalId;
-        if (s == ProposalState.Queued && block.timestamp < proposalEta(proposalId) + QUEUE_GRACE) return proposalId;
-        return 0;
+        return block.timestamp < _lockedUntil[member] ? _lockedBy[member] : 0;
+    }
+
+    /// @notice When the proposal's execution window closes (it executes only before).
+    function executionClosesAt(uint256 proposalId) public view returns (uint256) {
+        return proposalDeadline(proposalId) + TimelockController(payable(timelock())).getMinDelay() + QUEUE_GRACE;
     }
 
     /// @notice The fund whose shares vote here.
@@ -126,7 +136,9 @@ contract ResearchFundGovernor is Governor, GovernorCountingSimple, GovernorVotes
         uint256 timepoint,
         bytes memory params
     ) internal view override(Governor, GovernorVotes) returns (uint256) {
-        return super._getVotes(account, timepoint - 1, params);
+        uint256 then = super._getVotes(account, timepoint - 1, params);
+        uint256 now_ = token().getVotes(account);
+        return then < now_ ? then : now_;
     }
 
     function _countVote(
@@ -138,8 +150,11 @@ contract ResearchFundGovernor is Governor, GovernorCountingSimple, GovernorVotes
     ) internal override(Governor, GovernorCountingSimple) returns (uint256) {
         if (totalWeight == 0) revert ResearchFundGovernorNoVotes(account, proposalId);
         if (support == uint8(VoteType.For)) {
-            uint256 last = _lastFor[account];
-            if (last == 0 || proposalDeadline(proposalId) >= proposalDeadline(last)) _lastFor[account] = proposalId;
+            uint256 until = executionClosesAt(proposalId);
+            if (until > _lockedUntil[account]) {
+                _lockedUntil[account] = until;
+                _lockedBy[account] = proposalId;
+            }
         }
         return super._countVote(proposalId, account, support, totalWeight, params);
     }
@@ -161,6 +176,8 @@ contract ResearchFundGovernor is Governor, GovernorCountingSimple, GovernorVotes
         bytes[] memory calldatas,
         bytes32 descriptionHash
     ) internal override(Governor, GovernorTimelockControl) {
+        uint256 closesAt = executionClosesAt(proposalId);
+        if (block.timestamp >= closesAt) revert ResearchFundGovernorExpired(proposalId, closesAt);
         super._executeOperations(proposalId, targets, values, calldatas, descriptionHash);
     }
 

@@ -149,7 +149,9 @@ contract StudyEscrow is IStudyEscrow, EarningsEscrow {
 
     /// @inheritdoc IStudyEscrow
     function fund(uint256 studyId, uint256 amount) external nonReentrant {
-        _fund(studyId, _openStudyForManager(studyId), amount);
+        IERC20 currency = _openStudyForManager(studyId);
+        _checkUnspent(studyId, false);
+        _fund(studyId, currency, amount);
     }
 
     /// @inheritdoc IStudyEscrow
@@ -162,6 +164,7 @@ contract StudyEscrow is IStudyEscrow, EarningsEscrow {
         bytes32 s
     ) external nonReentrant {
         IERC20 currency = _openStudyForManager(studyId);
+        _checkUnspent(studyId, false);
         _permit(currency, amount, deadline, v, r, s);
         _fund(studyId, currency, amount);
     }
@@ -192,6 +195,7 @@ contract StudyEscrow is IStudyEscrow, EarningsEscrow {
         StudyRecord storage study = _requireStudy(studyId);
         uint40 endTime = study.endTime;
         if (block.timestamp >= endTime) revert StudyEscrowStudyClosed(studyId, study.status, endTime);
+        _checkUnspent(studyId, true);
         _fund(studyId, study.currency, amount);
         _sponsorships[studyId][msg.sender] += amount;
         _sponsorships[studyId][address(0)] += amount;
@@ -478,6 +482,16 @@ contract StudyEscrow is IStudyEscrow, EarningsEscrow {
             revert StudyEscrowInvalidSchedule(deadline, endTime, block.timestamp);
         }
         if (params.protocolHash == bytes32(0)) revert StudyEscrowMissingProtocolHash();
+    }
+
+    /// @dev Once a sponsor takes part, money comes in only while none is spent: the unspent budget
+    /// goes back pro rata to what each funder put in (`_reclaim`), and money put in after some was
+    /// spent would pay the earlier funders' part of the spending.
+    function _checkUnspent(uint256 studyId, bool sponsoring) private view {
+        StudyRecord storage study = _studies[studyId];
+        if ((sponsoring || _sponsorships[studyId][address(0)] != 0) && study.budget != study.funded) {
+            revert StudyEscrowFundingSpent(studyId, study.budget, study.funded);
+        }
     }
 
     /// @dev Pulls `amount` from the caller into the study's budget, refusing fee-on-transfer tokens.

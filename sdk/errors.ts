@@ -391,7 +391,7 @@ export function explainContractError(
     case "ResearchFundZeroAmount":
       return "The amount must be above zero.";
     case "ResearchFundGoalExceeded":
-      return `The fund's goal is ${String(a(0))} and it has raised ${String(a(1))}: ${String(a(2))} more would exceed it.`;
+      return `The fund's goal is ${String(a(0))} and its members hold ${String(a(1))}: ${String(a(2))} more would exceed it.`;
     case "ResearchFundFeeOnTransfer":
       return `The fund received ${String(a(1))} instead of ${String(a(0))}: tokens that take a fee on transfer are refused.`;
     case "ResearchFundNotTimelock":
@@ -419,7 +419,13 @@ export function explainContractError(
     case "ResearchFundGovernorNotMember":
       return `${name(a(0))} holds no shares of the fund: only members propose.`;
     case "ResearchFundGovernorNoVotes":
-      return `${name(a(0))} held no shares before proposal ${String(a(1))} was made, so it cannot vote on it.`;
+      return `${name(a(0))} held no shares before proposal ${String(a(1))} was made, or has left the fund since, so it cannot vote on it.`;
+    case "ResearchFundGovernorExpired":
+      return `Proposal ${String(a(0))} could be carried out only until ${time(a(1))}; it can no longer be.`;
+    case "ResearchFundSpendingStarted":
+      return "The fund has already paid for a study, so it takes no more contributions.";
+    case "StudyEscrowFundingSpent":
+      return `Study ${String(a(0))} has already spent part of its funding (${String(a(1))} of ${String(a(2))} is left): a sponsor can join, and the researcher add to a sponsored study, only before any is spent.`;
     case "GovernorAlreadyCastVote":
       return `${name(a(0))} has already voted on this proposal.`;
     case "GovernorNonexistentProposal":

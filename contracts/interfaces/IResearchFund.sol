@@ -78,7 +78,7 @@ interface IResearchFund {
     error ResearchFundStillOpen(uint40 end);
     /// @notice The amount is zero.
     error ResearchFundZeroAmount();
-    /// @notice The contribution would raise more than the goal.
+    /// @notice The contribution would take the shares held (`raised`) above the goal.
     error ResearchFundGoalExceeded(uint256 goal, uint256 raised, uint256 amount);
     /// @notice The fund received `received` instead of `expected` (a fee-on-transfer token).
     error ResearchFundFeeOnTransfer(uint256 expected, uint256 received);
@@ -103,8 +103,12 @@ interface IResearchFund {
     error ResearchFundNotSponsoring(uint256 studyId);
     /// @notice `count` studies the fund sponsored are not settled yet (`settleStudy` after their end).
     error ResearchFundStudiesOutstanding(uint256 count);
+    /// @notice The fund has sponsored a study: it takes no more contributions (a newcomer's money
+    /// would pay for the members' earlier spending, since a share is worth its part of the treasury).
+    error ResearchFundSpendingStarted();
 
-    /// @notice Deposit `amount` of the currency (from the caller's allowance) for as many shares.
+    /// @notice Deposit `amount` of the currency (from the caller's allowance) for as many shares,
+    /// while the fund is open, has sponsored no study yet, and its shares stay within the goal.
     /// The caller's shares vote from the next second on (each member is its own delegate).
     function contribute(uint256 amount) external;
 

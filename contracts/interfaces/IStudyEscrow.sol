@@ -229,6 +229,11 @@ interface IStudyEscrow is IEarningsEscrow {
     error StudyEscrowEmptyBatch();
     /// @notice The study has no unspent budget.
     error StudyEscrowNothingToReclaim(uint256 studyId);
+    /// @notice Part of the study's funding is spent (`budget` of `funded` is left): a sponsor joins
+    /// only before that, and the researcher adds to a sponsored study only before that (the unspent
+    /// budget is shared back pro rata to what each funder put in, which is fair only when all of it
+    /// was put in before any was spent).
+    error StudyEscrowFundingSpent(uint256 studyId, uint256 budget, uint256 funded);
     /// @notice The study takes only joins with a custodian's attestation (`joinAttested`, `joinBySigAttested`).
     error StudyEscrowAttestationRequired(uint256 studyId);
     /// @notice The attestation's deadline has passed.
@@ -254,7 +259,8 @@ interface IStudyEscrow is IEarningsEscrow {
         bytes32 s
     ) external returns (uint256 studyId);
 
-    /// @notice Add `amount` to an open study's budget from the caller's allowance. Study managers only.
+    /// @notice Add `amount` to an open study's budget from the caller's allowance. Study managers
+    /// only; to a sponsored study only before any of its budget is spent.
     function fund(uint256 studyId, uint256 amount) external;
 
     /// @notice `fund` through an EIP-2612 permit (wrapped as in `createStudyWithPermit`).
@@ -269,7 +275,8 @@ interface IStudyEscrow is IEarningsEscrow {
     function reclaim(uint256 studyId) external returns (uint256 amount);
 
     /// @notice Add `amount` to an open study's budget from the caller's allowance, as a third-party
-    /// sponsor (anyone; e.g. a research fund after its members' vote). Recorded per sponsor.
+    /// sponsor (anyone; e.g. a research fund after its members' vote), before any of the study's
+    /// budget is spent. Recorded per sponsor.
     function sponsor(uint256 studyId, uint256 amount) external;
 
     /// @notice After the study's end (or cancellation), send the caller, a sponsor, its pro-rata part

@@ -67,6 +67,10 @@ contract StudyEscrowHandler is TestBase {
     address internal constant SPONSOR_A = address(0x5905);
     address internal constant SPONSOR_B = address(0x5906);
     mapping(uint256 studyId => mapping(address sponsor => uint256)) internal modelSponsored;
+    /// @dev All ever put into a study (its budget at the start, then funds and sponsorships): while
+    /// the study is open, its budget below this means some is spent, and then a sponsored study
+    /// takes no more money.
+    mapping(uint256 studyId => uint256) internal modelFunded;
     mapping(uint256 studyId => bool) internal researcherReclaimed;
 
     /// @dev The patients' keys (StudyEscrowSetup.makePatients): patient i signs with BASE + i.
@@ -94,6 +98,7 @@ contract StudyEscrowHandler is TestBase {
         // participant records; from here on the model follows only the actions.
         for (uint256 s = 0; s < studies_.length; ++s) {
             modelEnd[studies_[s]] = escrow_.getStudy(studies_[s]).endTime;
+            modelFunded[studies_[s]] = escrow_.getStudy(studies_[s]).budget;
             for (uint256 p = 0; p < patients_.length; ++p) {
                 modelGranted[studies_[s]][patients_[p]] =
                     escrow_.getParticipant(studies_[s], patients_[p]).status == IStudyEscrow.ParticipantStatus.Joined;
@@ -181,12 +186,16 @@ contract StudyEscrowHandler is TestBase {
     function fund(uint256 studySeed, uint256 amount) external {
         uint256 studyId = _study(studySeed);
         amount = bound(amount, 1, 100 ether);
-        bool open = block.timestamp < escrow.getStudy(studyId).endTime;
+        IStudyEscrow.Study memory study = escrow.getStudy(studyId);
+        bool sponsored = modelSponsored[studyId][SPONSOR_A] + modelSponsored[studyId][SPONSOR_B] != 0;
+        bool allowed = block.timestamp < study.endTime && (!sponsored || study.budget == modelFunded[studyId]);
         vm.prank(researcher);
         try escrow.fund(studyId, amount) {
             ++g.funds;
+            modelFunded[studyId] += amount;
+            if (!allowed) g.paidOtherThanModel++;
         } catch {
-            if (open) g.unexpectedReverts++;
+            if (allowed) g.unexpectedReverts++;
         }
     }
 
@@ -226,7 +235,8 @@ contract StudyEscrowHandler is TestBase {
         uint256 studyId = _study(studySeed);
         address who = sponsorSeed % 2 == 0 ? SPONSOR_A : SPONSOR_B;
         amount = bound(amount, 1, 100 ether);
-        bool open = block.timestamp < escrow.getStudy(studyId).endTime;
+        IStudyEscrow.Study memory study = escrow.getStudy(studyId);
+        bool allowed = block.timestamp < study.endTime && study.budget == modelFunded[studyId];
         vm.prank(researcher);
         token.transfer(who, amount);
         vm.prank(who);
@@ -235,8 +245,10 @@ contract StudyEscrowHandler is TestBase {
         try escrow.sponsor(studyId, amount) {
             ++g.sponsorships;
             modelSponsored[studyId][who] += amount;
+            modelFunded[studyId] += amount;
+            if (!allowed) g.paidOtherThanModel++;
         } catch {
-            if (open) g.unexpectedReverts++;
+            if (allowed) g.unexpectedReverts++;
         }
     }
 

@@ -3084,6 +3084,27 @@ export const studyEscrowAbi = [
         "type": "uint256"
       },
       {
+        "internalType": "uint256",
+        "name": "budget",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "funded",
+        "type": "uint256"
+      }
+    ],
+    "name": "StudyEscrowFundingSpent",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "studyId",
+        "type": "uint256"
+      },
+      {
         "internalType": "address",
         "name": "patient",
         "type": "address"
@@ -10099,6 +10120,11 @@ export const researchFundAbi = [
     "type": "error"
   },
   {
+    "inputs": [],
+    "name": "ResearchFundSpendingStarted",
+    "type": "error"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint40",
@@ -11517,6 +11543,22 @@ export const researchFundGovernorAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "proposalId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "closedAt",
+        "type": "uint256"
+      }
+    ],
+    "name": "ResearchFundGovernorExpired",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "ResearchFundGovernorInvalidProposal",
     "type": "error"
@@ -12138,6 +12180,25 @@ export const researchFundGovernorAbi = [
       }
     ],
     "stateMutability": "payable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "proposalId",
+        "type": "uint256"
+      }
+    ],
+    "name": "executionClosesAt",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {

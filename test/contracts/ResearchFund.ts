@@ -179,7 +179,7 @@ async function fundParams(f: Fixture, overrides: Record<string, unknown> = {}) {
 
 describe("ResearchFund", function () {
   describe("creation (Ignition module)", function () {
-    it("deploys the Governor and the timelock, wired: the Governor proposes, anyone executes, nobody administers", async function () {
+    it("deploys the Governor and the timelock, wired: the Governor proposes and executes (anyone may ask it to), nobody administers", async function () {
       const f = await networkHelpers.loadFixture(deployResearchFundFixture);
       const governorAddress = await f.governor.getAddress();
       const timelockAddress = await f.timelock.getAddress();
@@ -188,7 +188,9 @@ describe("ResearchFund", function () {
       expect(await f.governor.timelock()).to.equal(timelockAddress);
       expect(await f.timelock.hasRole(await f.timelock.PROPOSER_ROLE(), governorAddress)).to.equal(true);
       expect(await f.timelock.hasRole(await f.timelock.CANCELLER_ROLE(), governorAddress)).to.equal(true);
-      expect(await f.timelock.hasRole(await f.timelock.EXECUTOR_ROLE(), ethers.ZeroAddress)).to.equal(true);
+      // The Governor alone executes (its execute is open to anyone): a proposal past its window never does.
+      expect(await f.timelock.hasRole(await f.timelock.EXECUTOR_ROLE(), governorAddress)).to.equal(true);
+      expect(await f.timelock.hasRole(await f.timelock.EXECUTOR_ROLE(), ethers.ZeroAddress)).to.equal(false);
       const admin = await f.timelock.DEFAULT_ADMIN_ROLE();
       for (const account of [f.fundAddress, f.deployer.address, governorAddress]) {
         expect(await f.timelock.hasRole(admin, account)).to.equal(false);
@@ -284,6 +286,9 @@ describe("ResearchFund", function () {
         .to.be.revertedWithCustomError(f.fund, "ResearchFundGoalExceeded")
         .withArgs(GOAL, ethers.parseEther("900"), ethers.parseEther("100") + 1n);
       await f.fund.connect(f.carol).contribute(ethers.parseEther("100")); // exactly the goal
+      // attack (review M3): a contribution taken back at once does not close the fund to others
+      await f.fund.connect(f.carol).ragequit(ethers.parseEther("100"));
+      await f.fund.connect(f.stranger).contribute(ethers.parseEther("100"));
       await time.increaseTo(f.end);
       await expect(f.fund.connect(f.stranger).contribute(1n))
         .to.be.revertedWithCustomError(f.fund, "ResearchFundNotOpen")
@@ -340,7 +345,7 @@ describe("ResearchFund", function () {
       expect(await f.timelock.isOperationReady(operation)).to.equal(false);
       await expect(
         f.timelock.connect(f.stranger).executeBatch(p.targets, p.values, p.calldatas, ethers.ZeroHash, salt),
-      ).to.be.revertedWithCustomError(f.timelock, "TimelockUnexpectedOperationState");
+      ).to.be.revertedWithCustomError(f.timelock, "AccessControlUnauthorizedAccount");
       await time.increase(TIMELOCK_DELAY);
       const budget = (await f.escrow.getStudy(f.studyId)).budget;
       const tx = execute(f, p);
@@ -351,6 +356,11 @@ describe("ResearchFund", function () {
       expect((await f.escrow.getStudy(f.studyId)).budget).to.equal(budget + amount);
       expect(await f.escrow.sponsorshipOf(f.studyId, f.fundAddress)).to.equal(amount);
       expect((await f.fund.info()).outstandingStudies).to.equal(1n);
+      // attack (review M2): once the fund has paid for a study, a newcomer's money would pay for it too
+      await expect(f.fund.connect(f.alice).contribute(1n)).to.be.revertedWithCustomError(
+        f.fund,
+        "ResearchFundSpendingStarted",
+      );
     });
 
     it("attack: a non-member cannot propose nor vote; shares bought after the proposal do not vote", async function () {
@@ -463,7 +473,13 @@ describe("ResearchFund", function () {
       await time.increase(TIMELOCK_DELAY);
       await execute(f, p);
       expect(await f.token.balanceOf(f.fundAddress)).to.equal(ethers.parseEther("150"));
-      // executed: alice may leave now, with 100/300 of what is left
+      // executed: alice may leave once the proposal's execution window has closed (a For vote locks
+      // its voter in until then, whatever became of the proposal), with 100/300 of what is left
+      await expect(f.fund.connect(f.alice).ragequit(1n)).to.be.revertedWithCustomError(
+        f.fund,
+        "ResearchFundVotedForPending",
+      );
+      await time.increaseTo(await f.governor.executionClosesAt(p.id));
       await expect(f.fund.connect(f.alice).ragequit(ethers.parseEther("100")))
         .to.emit(f.fund, "RageQuit")
         .withArgs(f.alice.address, ethers.parseEther("100"), ethers.parseEther("50"));
@@ -483,6 +499,53 @@ describe("ResearchFund", function () {
       await expect(execute(f, p))
         .to.be.revertedWithCustomError(f.fund, "ResearchFundInsufficientTreasury")
         .withArgs(amount, ethers.parseEther("300"));
+    });
+
+    it("attack (review H2): a member who left after a proposal was made cannot vote on it with its old weight", async function () {
+      const f = await networkHelpers.loadFixture(deployResearchFundFixture);
+      await withMembers(f);
+      const p = await propose(f, f.bob, sponsorCall(f, f.studyId, ethers.parseEther("150")));
+      await time.increase(1);
+      await f.fund.connect(f.bob).ragequit(ethers.parseEther("100"));
+      await expect(f.governor.connect(f.bob).castVote(p.id, FOR))
+        .to.be.revertedWithCustomError(f.governor, "ResearchFundGovernorNoVotes")
+        .withArgs(f.bob.address, p.id);
+      // part of its shares gone: it votes with what it holds now
+      await f.fund.connect(f.carol).ragequit(ethers.parseEther("150"));
+      await f.governor.connect(f.carol).castVote(p.id, AGAINST);
+      expect((await f.governor.proposalVotes(p.id)).againstVotes).to.equal(ethers.parseEther("50"));
+    });
+
+    it("attack (review M1): a later For vote on a proposal that fails does not release an earlier one that passed", async function () {
+      const f = await networkHelpers.loadFixture(deployResearchFundFixture);
+      await withMembers(f);
+      const p1 = await propose(f, f.alice, sponsorCall(f, f.studyId, ethers.parseEther("150")));
+      await passAndQueue(f, p1); // alice and carol For
+      // alice proposes junk and votes For; carol against: it fails at its deadline, before p1 can execute
+      const p2 = await propose(f, f.alice, sponsorCall(f, f.studyId, ethers.parseEther("1")), "Junk");
+      await time.increase(1);
+      await f.governor.connect(f.alice).castVote(p2.id, FOR);
+      await f.governor.connect(f.carol).castVote(p2.id, AGAINST);
+      await time.increase(VOTING_PERIOD);
+      expect(await f.governor.state(p2.id)).to.equal(3n); // Defeated
+      await expect(f.fund.connect(f.alice).ragequit(1n)).to.be.revertedWithCustomError(
+        f.fund,
+        "ResearchFundVotedForPending",
+      );
+    });
+
+    it("a passed proposal not executed within its window never executes, and no longer locks its voters", async function () {
+      const f = await networkHelpers.loadFixture(deployResearchFundFixture);
+      await withMembers(f);
+      const p = await propose(f, f.alice, sponsorCall(f, f.studyId, ethers.parseEther("150")));
+      await passAndQueue(f, p);
+      const closesAt = await f.governor.executionClosesAt(p.id);
+      await time.increaseTo(closesAt);
+      await expect(execute(f, p))
+        .to.be.revertedWithCustomError(f.governor, "ResearchFundGovernorExpired")
+        .withArgs(p.id, closesAt);
+      await f.fund.connect(f.alice).ragequit(ethers.parseEther("100"));
+      expect(await f.token.balanceOf(f.fundAddress)).to.equal(ethers.parseEther("300"));
     });
 
     it("refuses zero shares, and ragequit after the end (members redeem then)", async function () {

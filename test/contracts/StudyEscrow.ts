@@ -856,6 +856,34 @@ describe("StudyEscrow", function () {
         .withArgs(5n);
     });
 
+    it("attack (review H1): money comes into a sponsored study only while none is spent, so no funder pays for another's spending", async function () {
+      const f = await networkHelpers.loadFixture(deployStudyEscrowFixture);
+      // Spent first, then a sponsor: refused (its money would pay the researcher's part of the spending).
+      await joined(f, f.patient);
+      await f.escrow.connect(f.hospitalGateway).reportDeliveries(f.studyId, [f.patient.address]);
+      await expect(sponsored(f, PRICE * 5n))
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowFundingSpent")
+        .withArgs(f.studyId, BUDGET - PRICE, BUDGET);
+      // A study nobody sponsors: the researcher still adds to it after spending (it is the only funder).
+      await f.escrow.connect(f.researcher).fund(f.studyId, PRICE);
+
+      // Sponsored before anything was spent: the researcher may add then, not once spending began.
+      const params = await paramsFor(f);
+      await f.escrow.connect(f.researcher).createStudy(params, BUDGET);
+      await f.escrow.connect(f.stranger).sponsor(2n, PRICE * 5n);
+      await f.escrow.connect(f.researcher).fund(2n, PRICE);
+      await f.escrow.connect(f.patient).join(2n);
+      await f.escrow.connect(f.hospitalGateway).reportDeliveries(2n, [f.patient.address]);
+      const funded = BUDGET + PRICE * 6n;
+      await expect(f.escrow.connect(f.researcher).fund(2n, PRICE))
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowFundingSpent")
+        .withArgs(2n, funded - PRICE, funded);
+      await expect(f.escrow.connect(f.stranger).sponsor(2n, PRICE)).to.be.revertedWithCustomError(
+        f.escrow,
+        "StudyEscrowFundingSpent",
+      );
+    });
+
     it("settles a sponsor with 0 when the budget was spent to the last unit", async function () {
       const f = await networkHelpers.loadFixture(deployStudyEscrowFixture);
       const params = await paramsFor(f);
