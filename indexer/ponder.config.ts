@@ -9,7 +9,15 @@
  */
 import { createConfig } from "ponder";
 
-import { auditAnchorAbi, consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "../sdk/generated/abis.ts";
+import {
+  auditAnchorAbi,
+  consentRegistryAbi,
+  remunerationTokenAbi,
+  researchFundAbi,
+  researchFundGovernorAbi,
+  studyEscrowAbi,
+  timelockControllerAbi,
+} from "../sdk/generated/abis.ts";
 import { getLogsBlockRange, indexerDeployment, indexerEnv } from "./settings.ts";
 
 const env = indexerEnv(process.env);
@@ -22,6 +30,9 @@ if (!registry) throw new Error(`no ConsentRegistry is deployed on chain ${env.ch
 const anchor = on(deployment.AuditAnchor);
 const escrow = on(deployment.StudyEscrow);
 const token = on(deployment.RemunerationToken);
+const fund = on(deployment.ResearchFund);
+const fundGovernor = on(deployment.ResearchFundGovernor);
+const fundTimelock = on(deployment.ResearchFundTimelock);
 
 export default createConfig({
   database: env.databaseUrl
@@ -42,6 +53,18 @@ export default createConfig({
     AuditAnchor: { chain: "consentry", abi: auditAnchorAbi, ...(anchor ?? unused(startBlock)) },
     StudyEscrow: { chain: "consentry", abi: studyEscrowAbi, ...(escrow ?? unused(startBlock)) },
     RemunerationToken: { chain: "consentry", abi: remunerationTokenAbi, ...(token ?? unused(startBlock)) },
+    // The deployment's research fund, its Governor and timelock (the local demo's; a fund is a contract of its own).
+    ResearchFund: { chain: "consentry", abi: researchFundAbi, ...(fund ?? unused(startBlock)) },
+    ResearchFundGovernor: {
+      chain: "consentry",
+      abi: researchFundGovernorAbi,
+      ...(fundGovernor ?? unused(startBlock)),
+    },
+    ResearchFundTimelock: {
+      chain: "consentry",
+      abi: timelockControllerAbi,
+      ...(fundTimelock ?? unused(startBlock)),
+    },
   },
 });
 

@@ -17,6 +17,8 @@ export const EXPORTED_CONTRACTS = [
   "AuditAnchor",
   "ResearchFund",
   "ResearchFundGovernor",
+  // Each ResearchFund's timelock (OpenZeppelin's, built from node_modules: hardhat.config.ts npmFilesToBuild).
+  "TimelockController",
 ] as const;
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -31,7 +33,10 @@ export function renderAbis(): string {
     "",
   ];
   for (const name of EXPORTED_CONTRACTS) {
-    const artifact = `${root}artifacts/contracts/${name}.sol/${name}.json`;
+    const own = `${root}artifacts/contracts/${name}.sol/${name}.json`;
+    const artifact = existsSync(own)
+      ? own
+      : `${root}artifacts/@openzeppelin/contracts/governance/${name}.sol/${name}.json`;
     if (!existsSync(artifact)) continue;
     const { abi } = JSON.parse(readFileSync(artifact, "utf8")) as { abi: unknown };
     parts.push(`export const ${lowerFirst(name)}Abi = ${JSON.stringify(abi, null, 2)} as const;`, "");

@@ -11,7 +11,16 @@ import generated from "./generated/deployments.json" with { type: "json" };
  * The deployed contracts. StudyCurrency is the stablecoin a real deployment allows studies to be
  * funded in; RemunerationToken is the demo token (and faucet) of the local development chain only.
  */
-export type ContractName = "ConsentRegistry" | "StudyEscrow" | "RemunerationToken" | "AuditAnchor" | "StudyCurrency";
+export type ContractName =
+  | "ConsentRegistry"
+  | "StudyEscrow"
+  | "RemunerationToken"
+  | "AuditAnchor"
+  | "StudyCurrency"
+  /** The local demo's research fund, its Governor and timelock (any fund is a contract of its own). */
+  | "ResearchFund"
+  | "ResearchFundGovernor"
+  | "ResearchFundTimelock";
 export type Deployment = Partial<Record<ContractName, Address>> & {
   /** The block of the ConsentRegistry's deployment: event scans start here, not at block 0. */
   deploymentBlock?: number;
