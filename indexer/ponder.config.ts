@@ -9,15 +9,8 @@
  */
 import { createConfig } from "ponder";
 
-import {
-  auditAnchorAbi,
-  consentRegistryAbi,
-  remunerationTokenAbi,
-  researchFundAbi,
-  researchFundGovernorAbi,
-  studyEscrowAbi,
-  timelockControllerAbi,
-} from "../sdk/generated/abis.ts";
+import { auditAnchorAbi, consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "../sdk/generated/abis.ts";
+import { researchFundAbi, researchFundGovernorAbi, timelockControllerAbi } from "../sdk/generated/fund-abis.ts";
 import { getLogsBlockRange, indexerDeployment, indexerEnv } from "./settings.ts";
 
 const env = indexerEnv(process.env);

@@ -21,10 +21,10 @@ import {
   auditAnchorAbi,
   consentRegistryAbi,
   remunerationTokenAbi,
-  researchFundAbi,
-  researchFundGovernorAbi,
+  researchFundErrorsAbi,
+  researchFundGovernorErrorsAbi,
   studyEscrowAbi,
-  timelockControllerAbi,
+  timelockControllerErrorsAbi,
 } from "./generated/abis.ts";
 
 /** Every Consentry contract's ABI: raw revert data is decoded against these, in this order. */
@@ -33,9 +33,10 @@ export const CONTRACT_ABIS: readonly Abi[] = [
   studyEscrowAbi,
   auditAnchorAbi,
   remunerationTokenAbi,
-  researchFundAbi,
-  researchFundGovernorAbi,
-  timelockControllerAbi,
+  // The research funds' errors only: their whole ABIs would weigh on every page's bundle.
+  researchFundErrorsAbi,
+  researchFundGovernorErrorsAbi,
+  timelockControllerErrorsAbi,
 ];
 
 /** The kind of organization a purpose needs, in words ("a healthcare provider"). */

@@ -7,7 +7,7 @@ import schema from "ponder:schema";
 import { and, count, eq, gt, isNull, sql } from "ponder";
 import { decodeFunctionData } from "viem";
 
-import { researchFundAbi } from "../../sdk/generated/abis.ts";
+import { researchFundAbi } from "../../sdk/generated/fund-abis.ts";
 
 type Hex = `0x${string}`;
 const lower = (a: string) => a.toLowerCase() as Hex;

@@ -31,13 +31,8 @@ import {
   historyProposalVotes,
   historyStudySponsors,
 } from "#sdk/funds.ts";
-import {
-  consentRegistryAbi,
-  remunerationTokenAbi,
-  researchFundAbi,
-  researchFundGovernorAbi,
-  studyEscrowAbi,
-} from "#sdk/generated/abis.ts";
+import { consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
+import { researchFundAbi, researchFundGovernorAbi } from "#sdk/generated/fund-abis.ts";
 import { indexerClient } from "../../indexer/client.ts";
 import { startAnvil, who } from "../anvil/lib.ts";
 import { type RunningIndexer, caughtUp, deployConsentry, runIndexer, send, stop } from "./lib.ts";
