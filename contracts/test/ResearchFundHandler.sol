@@ -30,6 +30,7 @@ contract ResearchFundHandler is TestBase {
         uint256 overpaid;
         uint256 unexpectedReverts;
         uint256 payouts;
+        uint256 directSends;
     }
 
     Ghosts internal g;
@@ -111,6 +112,7 @@ contract ResearchFundHandler is TestBase {
 
     function sendDirect(uint256 amount) external {
         token.mint(address(fund), bound(amount, 1, 10 ether));
+        ++g.directSends;
     }
 
     /// @notice A passed proposal sponsors the study with part of the treasury.
