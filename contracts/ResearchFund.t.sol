@@ -67,7 +67,8 @@ contract ResearchFundInvariantTest is StudyEscrowSetup {
 
     function afterInvariant() public view {
         ResearchFundHandler.Ghosts memory g = handler.ghosts();
-        check(g.contributions > 0, "the run did hardly anything");
+        // Money came in, by contribution or direct send (a run of 50 calls without either: ~4e-6).
+        check(g.contributions + g.directSends > 0, "the run did hardly anything");
     }
 
     /// @notice A scripted run through every action: contributions, a sponsorship, a ragequit, the

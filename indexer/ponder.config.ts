@@ -17,6 +17,7 @@ import {
   remunerationTokenAbi,
   studyEscrowAbi,
 } from "../sdk/generated/abis.ts";
+import { researchFundAbi, researchFundGovernorAbi, timelockControllerAbi } from "../sdk/generated/fund-abis.ts";
 import { getLogsBlockRange, indexerDeployment, indexerEnv } from "./settings.ts";
 
 const env = indexerEnv(process.env);
@@ -31,6 +32,9 @@ const escrow = on(deployment.StudyEscrow);
 const token = on(deployment.RemunerationToken);
 const rewards = on(deployment.PreventionRewards);
 const badge = on(deployment.PreventionBadge);
+const fund = on(deployment.ResearchFund);
+const fundGovernor = on(deployment.ResearchFundGovernor);
+const fundTimelock = on(deployment.ResearchFundTimelock);
 
 export default createConfig({
   database: env.databaseUrl
@@ -53,6 +57,18 @@ export default createConfig({
     RemunerationToken: { chain: "consentry", abi: remunerationTokenAbi, ...(token ?? unused(startBlock)) },
     PreventionRewards: { chain: "consentry", abi: preventionRewardsAbi, ...(rewards ?? unused(startBlock)) },
     PreventionBadge: { chain: "consentry", abi: preventionBadgeAbi, ...(badge ?? unused(startBlock)) },
+    // The deployment's research fund, its Governor and timelock (the local demo's; a fund is a contract of its own).
+    ResearchFund: { chain: "consentry", abi: researchFundAbi, ...(fund ?? unused(startBlock)) },
+    ResearchFundGovernor: {
+      chain: "consentry",
+      abi: researchFundGovernorAbi,
+      ...(fundGovernor ?? unused(startBlock)),
+    },
+    ResearchFundTimelock: {
+      chain: "consentry",
+      abi: timelockControllerAbi,
+      ...(fundTimelock ?? unused(startBlock)),
+    },
   },
 });
 

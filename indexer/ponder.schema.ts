@@ -431,6 +431,116 @@ export const auditSupersession = onchainTable("audit_supersession", (t) => ({
 }));
 
 /** Every event of every contract, decoded (bigints as decimal strings): the governance logs. */
+// ------------------------------------------------------------------ research funds (a DAO per cause)
+
+/** A research fund as it stands: its settings (FundCreated), what it raised, whether it closed. */
+export const researchFund = onchainTable("research_fund", (t) => ({
+  address: t.hex().primaryKey(),
+  creator: t.hex().notNull(),
+  currency: t.hex().notNull(),
+  governor: t.hex().notNull(),
+  timelock: t.hex().notNull(),
+  cause: t.text().notNull(),
+  goal: t.bigint().notNull(),
+  end: t.bigint().notNull(),
+  quorumPercent: t.integer().notNull(),
+  votingPeriod: t.integer().notNull(),
+  timelockDelay: t.integer().notNull(),
+  /** Contributions in all (never lowered); shares now (contributions less ragequits and redemptions). */
+  raised: t.bigint().notNull(),
+  shares: t.bigint().notNull(),
+  /** Sent to studies, and taken back from them (settlements). */
+  sponsored: t.bigint().notNull(),
+  settled: t.bigint().notNull(),
+  closedAtBlock: t.bigint(),
+  createdAtBlock: t.bigint().notNull(),
+  createdAt: t.bigint().notNull(),
+}));
+
+/** A member of a fund: its shares now and what it put in and took out. */
+export const fundMember = onchainTable(
+  "fund_member",
+  (t) => ({
+    fund: t.hex().notNull(),
+    member: t.hex().notNull(),
+    shares: t.bigint().notNull(),
+    contributed: t.bigint().notNull(),
+    withdrawn: t.bigint().notNull(),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.fund, table.member] }), byMember: index().on(table.member) }),
+);
+
+/** Money into and out of a fund: "contributed", "ragequit" or "redeemed" (shares burnt for `amount`). */
+export const fundMovement = onchainTable(
+  "fund_movement",
+  (t) => ({
+    id: t.text().primaryKey(),
+    fund: t.hex().notNull(),
+    member: t.hex().notNull(),
+    kind: t.text().notNull(),
+    shares: t.bigint().notNull(),
+    amount: t.bigint().notNull(),
+    blockNumber: t.bigint().notNull(),
+    timestamp: t.bigint().notNull(),
+  }),
+  (table) => ({ byFund: index().on(table.fund), byMember: index().on(table.member) }),
+);
+
+/** A proposal of a fund's Governor, as it stands. `studyId`/`amount` for a sponsorship, null for a close. */
+export const fundProposal = onchainTable(
+  "fund_proposal",
+  (t) => ({
+    proposalId: t.bigint().primaryKey(),
+    governor: t.hex().notNull(),
+    proposer: t.hex().notNull(),
+    /** "sponsorStudy" | "close" (a Governor takes nothing else). */
+    action: t.text().notNull(),
+    studyId: t.bigint(),
+    amount: t.bigint(),
+    protocolHash: t.hex(),
+    description: t.text().notNull(),
+    voteStart: t.bigint().notNull(),
+    voteEnd: t.bigint().notNull(),
+    forVotes: t.bigint().notNull(),
+    againstVotes: t.bigint().notNull(),
+    abstainVotes: t.bigint().notNull(),
+    /** The timelock's ETA once queued. */
+    eta: t.bigint(),
+    executedAtBlock: t.bigint(),
+    canceledAtBlock: t.bigint(),
+    createdAtBlock: t.bigint().notNull(),
+  }),
+  (table) => ({ byGovernor: index().on(table.governor), byStudy: index().on(table.studyId) }),
+);
+
+export const fundVote = onchainTable(
+  "fund_vote",
+  (t) => ({
+    proposalId: t.bigint().notNull(),
+    voter: t.hex().notNull(),
+    /** 0 Against, 1 For, 2 Abstain */
+    support: t.integer().notNull(),
+    weight: t.bigint().notNull(),
+    reason: t.text().notNull(),
+    blockNumber: t.bigint().notNull(),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.proposalId, table.voter] }), byVoter: index().on(table.voter) }),
+);
+
+/** Third-party funding of a study (StudySponsored): which fund (or other sponsor) paid for it. */
+export const studySponsorship = onchainTable(
+  "study_sponsorship",
+  (t) => ({
+    id: t.text().primaryKey(),
+    studyId: t.bigint().notNull(),
+    sponsor: t.hex().notNull(),
+    amount: t.bigint().notNull(),
+    blockNumber: t.bigint().notNull(),
+    timestamp: t.bigint().notNull(),
+  }),
+  (table) => ({ byStudy: index().on(table.studyId), bySponsor: index().on(table.sponsor) }),
+);
+
 export const chainEvent = onchainTable(
   "chain_event",
   (t) => ({

@@ -1,6 +1,7 @@
 /**
  * Deploys every contract through the Ignition modules, writes the addresses where sdk/ reads
- * them (sdk/generated/deployments.json) and seeds the local demo organizations, study and programme.
+ * them (sdk/generated/deployments.json) and seeds the local demo organizations, study, programme
+ * and fund.
  * Run by `npm start` as `hardhat run --network localhost scripts/deploy-local.ts`.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -11,6 +12,7 @@ import AuditAnchorModule from "../ignition/modules/AuditAnchor.ts";
 import { KINDS, ROLES } from "#sdk/codes.ts";
 import { deployEscrowWithDemoStudy } from "./escrow-demo.ts";
 import { deployPreventionWithDemoProgramme } from "./prevention-demo.ts";
+import { deployDemoFund } from "./fund-demo.ts";
 import { DEMO_ACCOUNTS, DEMO_MEMBERS, DEMO_ORGANIZATIONS } from "#sdk/demo.ts";
 
 const { ethers, ignition } = await network.connect();
@@ -70,6 +72,8 @@ Object.assign(
     addresses.ConsentRegistry!,
   ),
 );
+// One research fund (a DAO per cause) that sponsors the escrow's studies by its members' vote.
+Object.assign(addresses, await deployDemoFund({ ethers, ignition }, addresses.StudyEscrow));
 
 const file = new URL("../sdk/generated/deployments.json", import.meta.url);
 const all = JSON.parse(readFileSync(file, "utf8")) as Record<string, Record<string, string>>;

@@ -18,7 +18,11 @@ export type ContractName =
   | "PreventionBadge"
   | "RemunerationToken"
   | "AuditAnchor"
-  | "StudyCurrency";
+  | "StudyCurrency"
+  /** The local demo's research fund, its Governor and timelock (any fund is a contract of its own). */
+  | "ResearchFund"
+  | "ResearchFundGovernor"
+  | "ResearchFundTimelock";
 export type Deployment = Partial<Record<ContractName, Address>> & {
   /** The block of the ConsentRegistry's deployment: event scans start here, not at block 0. */
   deploymentBlock?: number;

@@ -23,9 +23,10 @@ import {
   preventionBadgeAbi,
   preventionRewardsAbi,
   remunerationTokenAbi,
-  researchFundAbi,
-  researchFundGovernorAbi,
+  researchFundErrorsAbi,
+  researchFundGovernorErrorsAbi,
   studyEscrowAbi,
+  timelockControllerErrorsAbi,
 } from "./generated/abis.ts";
 
 /** Every Consentry contract's ABI: raw revert data is decoded against these, in this order. */
@@ -36,8 +37,10 @@ export const CONTRACT_ABIS: readonly Abi[] = [
   preventionBadgeAbi,
   auditAnchorAbi,
   remunerationTokenAbi,
-  researchFundAbi,
-  researchFundGovernorAbi,
+  // The research funds' errors only: their whole ABIs would weigh on every page's bundle.
+  researchFundErrorsAbi,
+  researchFundGovernorErrorsAbi,
+  timelockControllerErrorsAbi,
 ];
 
 /** The kind of organization a purpose needs, in words ("a healthcare provider"). */
@@ -458,6 +461,16 @@ export function explainContractError(
     case "ERC20ExceededSafeSupply":
     case "SafeCastOverflowedUintDowncast":
       return "The amount is too large.";
+    case "TimelockUnexpectedOperationState":
+      return "The proposal is not ready in the fund's timelock: it executes only once the timelock delay has passed, and only once.";
+    case "TimelockInsufficientDelay":
+      return `The timelock needs a delay of at least ${String(a(1))} seconds, not ${String(a(0))}.`;
+    case "TimelockUnauthorizedCaller":
+      return `${name(a(0))} may not do this in the fund's timelock: only the fund's Governor schedules.`;
+    case "TimelockUnexecutedPredecessor":
+      return "An earlier timelock operation this one depends on has not executed yet.";
+    case "TimelockInvalidOperationLength":
+      return "The timelock operation's targets, values and calls do not match in length.";
     case "FailedCall":
       return "A call the proposal made failed.";
     case "StringTooLong":

@@ -67,4 +67,6 @@ export const CONSOLES = [
       s.kind === "RESEARCHER" && s.active && (s.role === "ORGANIZATION" || s.role === "ADMIN" || s.role === "ANALYST"),
   },
   { href: "/governance", label: "Governance", usable: (s: AccountStanding) => s.governance },
+  // Anyone may contribute to a research fund; members propose, vote and redeem there.
+  { href: "/funds", label: "Research funds", usable: () => true },
 ] as const;

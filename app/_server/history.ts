@@ -24,6 +24,15 @@ import {
   historyStudyActivity,
   indexerClient,
 } from "#sdk/history.ts";
+import {
+  historyFundMembers,
+  historyFundMovements,
+  historyFundProposals,
+  historyFunds,
+  historyMemberFunds,
+  historyProposalVotes,
+  historyStudySponsors,
+} from "#sdk/funds.ts";
 import { LOCAL_DEV_CHAIN } from "../_lib/local-dev.ts";
 import type { HistoryAnswer, Indexed } from "../_lib/wire.ts";
 
@@ -80,6 +89,12 @@ function studyId(params: URLSearchParams): bigint {
   return BigInt(value);
 }
 
+function proposalId(params: URLSearchParams): bigint {
+  const value = params.get("proposal") ?? "";
+  if (!/^[0-9]{1,78}$/.test(value)) throw new HistoryRequestError(400, "proposal must be a proposal id (a number).");
+  return BigInt(value);
+}
+
 /** A list: its parameters checked (before the indexer is asked anything), then read. */
 interface List<A> {
   parse(params: URLSearchParams): A;
@@ -115,6 +130,14 @@ const LISTS: Readonly<Record<string, List<never>>> = {
   "membership-offers": list(offersQuery, historyMembershipOffers),
   studies: list(none, historyStudies),
   "study-activity": list(studyId, historyStudyActivity),
+  // Research funds (a DAO per cause), and which fund sponsored a study.
+  funds: list(none, historyFunds),
+  "member-funds": list((p) => address(p, "member"), historyMemberFunds),
+  "fund-members": list((p) => address(p, "fund"), historyFundMembers),
+  "fund-movements": list((p) => address(p, "fund"), historyFundMovements),
+  "fund-proposals": list((p) => address(p, "governor"), historyFundProposals),
+  "proposal-votes": list(proposalId, historyProposalVotes),
+  "study-sponsors": list(studyId, historyStudySponsors),
 } as unknown as Record<string, List<never>>;
 
 /** The answer to GET /api/history/<list>?<params>. */

@@ -32,6 +32,7 @@ contract ResearchFundHandler is TestBase {
         /// @dev Actions that succeeded where the rules refuse them.
         uint256 unexpectedSuccesses;
         uint256 payouts;
+        uint256 directSends;
     }
 
     Ghosts internal g;
@@ -116,6 +117,7 @@ contract ResearchFundHandler is TestBase {
 
     function sendDirect(uint256 amount) external {
         token.mint(address(fund), bound(amount, 1, 10 ether));
+        ++g.directSends;
     }
 
     /// @notice A passed proposal sponsors the study with part of the treasury.

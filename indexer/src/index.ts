@@ -5,6 +5,9 @@
 import { ponder } from "ponder:registry";
 import schema from "ponder:schema";
 import { and, count, eq, gt, isNull, sql } from "ponder";
+import { decodeFunctionData } from "viem";
+
+import { researchFundAbi } from "../../sdk/generated/fund-abis.ts";
 
 type Hex = `0x${string}`;
 const lower = (a: string) => a.toLowerCase() as Hex;
@@ -888,5 +891,233 @@ ponder.on("PreventionBadge:Transfer", async ({ event, context }) => {
 for (const name of ["Locked", "Unlocked", "Approval", "ApprovalForAll"] as const) {
   ponder.on(`PreventionBadge:${name}`, async ({ event, context }) => {
     await keep(`PreventionBadge:${name}`, event, context.db);
+  });
+}
+
+// ------------------------------------------------------------------ StudyEscrow: third-party sponsors
+
+ponder.on("StudyEscrow:StudySponsored", async ({ event, context }) => {
+  const { db } = context;
+  await keep("StudyEscrow:StudySponsored", event, db);
+  const a = event.args;
+  await db.insert(schema.studySponsorship).values({
+    id: event.id,
+    studyId: a.studyId,
+    sponsor: lower(a.sponsor),
+    amount: a.amount,
+    blockNumber: event.block.number,
+    timestamp: seconds(event),
+  });
+});
+
+// ------------------------------------------------------------------ ResearchFund (a DAO per cause)
+
+ponder.on("ResearchFund:FundCreated", async ({ event, context }) => {
+  const { db } = context;
+  await keep("ResearchFund:FundCreated", event, db);
+  const a = event.args;
+  await db.insert(schema.researchFund).values({
+    address: lower(event.log.address),
+    creator: lower(a.creator),
+    currency: lower(a.currency),
+    governor: lower(a.governor),
+    timelock: lower(a.timelock),
+    cause: a.cause,
+    goal: a.goal,
+    end: BigInt(a.end),
+    quorumPercent: a.quorumPercent,
+    votingPeriod: a.votingPeriod,
+    timelockDelay: a.timelockDelay,
+    raised: 0n,
+    shares: 0n,
+    sponsored: 0n,
+    settled: 0n,
+    createdAtBlock: event.block.number,
+    createdAt: seconds(event),
+  });
+});
+
+/** A member's shares and money in or out of the fund that emitted `event`. */
+async function fundMove(
+  event: AnyEvent & { log: { address: Hex } },
+  db: Parameters<Parameters<typeof ponder.on<"ResearchFund:Contributed">>[1]>[0]["context"]["db"],
+  member: Hex,
+  kind: "contributed" | "ragequit" | "redeemed",
+  shares: bigint,
+  amount: bigint,
+) {
+  const fund = lower(event.log.address);
+  const into = kind === "contributed";
+  await db
+    .insert(schema.fundMember)
+    .values({ fund, member: lower(member), shares, contributed: amount, withdrawn: 0n })
+    .onConflictDoUpdate((row) =>
+      into
+        ? { shares: row.shares + shares, contributed: row.contributed + amount }
+        : { shares: row.shares - shares, withdrawn: row.withdrawn + amount },
+    );
+  await db
+    .update(schema.researchFund, { address: fund })
+    .set((row) =>
+      into ? { raised: row.raised + amount, shares: row.shares + shares } : { shares: row.shares - shares },
+    );
+  await db.insert(schema.fundMovement).values({
+    id: event.id,
+    fund,
+    member: lower(member),
+    kind,
+    shares,
+    amount,
+    blockNumber: event.block.number,
+    timestamp: seconds(event),
+  });
+}
+
+ponder.on("ResearchFund:Contributed", async ({ event, context }) => {
+  await keep("ResearchFund:Contributed", event, context.db);
+  await fundMove(event, context.db, event.args.member, "contributed", event.args.amount, event.args.amount);
+});
+
+ponder.on("ResearchFund:RageQuit", async ({ event, context }) => {
+  await keep("ResearchFund:RageQuit", event, context.db);
+  await fundMove(event, context.db, event.args.member, "ragequit", event.args.shares, event.args.amount);
+});
+
+ponder.on("ResearchFund:Redeemed", async ({ event, context }) => {
+  await keep("ResearchFund:Redeemed", event, context.db);
+  await fundMove(event, context.db, event.args.member, "redeemed", event.args.shares, event.args.amount);
+});
+
+ponder.on("ResearchFund:SponsoredStudy", async ({ event, context }) => {
+  await keep("ResearchFund:SponsoredStudy", event, context.db);
+  await context.db
+    .update(schema.researchFund, { address: lower(event.log.address) })
+    .set((row) => ({ sponsored: row.sponsored + event.args.amount }));
+});
+
+ponder.on("ResearchFund:SettledStudy", async ({ event, context }) => {
+  await keep("ResearchFund:SettledStudy", event, context.db);
+  await context.db
+    .update(schema.researchFund, { address: lower(event.log.address) })
+    .set((row) => ({ settled: row.settled + event.args.amount }));
+});
+
+ponder.on("ResearchFund:Closed", async ({ event, context }) => {
+  await keep("ResearchFund:Closed", event, context.db);
+  await context.db
+    .update(schema.researchFund, { address: lower(event.log.address) })
+    .set({ closedAtBlock: event.block.number });
+});
+
+for (const name of [
+  "Transfer",
+  "Approval",
+  "DelegateChanged",
+  "DelegateVotesChanged",
+  "EIP712DomainChanged",
+] as const) {
+  ponder.on(`ResearchFund:${name}`, async ({ event, context }) => {
+    await keep(`ResearchFund:${name}`, event, context.db);
+  });
+}
+
+// ------------------------------------------------------------------ ResearchFundGovernor
+
+ponder.on("ResearchFundGovernor:ProposalCreated", async ({ event, context }) => {
+  await keep("ResearchFundGovernor:ProposalCreated", event, context.db);
+  const a = event.args;
+  // A fund's Governor takes one call on the fund: sponsorStudy(studyId, amount, protocolHash) or close().
+  const call = decodeFunctionData({ abi: researchFundAbi, data: a.calldatas[0]! });
+  const sponsor = call.functionName === "sponsorStudy" ? (call.args as readonly [bigint, bigint, Hex]) : null;
+  await context.db.insert(schema.fundProposal).values({
+    proposalId: a.proposalId,
+    governor: lower(event.log.address),
+    proposer: lower(a.proposer),
+    action: call.functionName,
+    studyId: sponsor?.[0] ?? null,
+    amount: sponsor?.[1] ?? null,
+    protocolHash: sponsor?.[2] ?? null,
+    description: a.description,
+    voteStart: a.voteStart,
+    voteEnd: a.voteEnd,
+    forVotes: 0n,
+    againstVotes: 0n,
+    abstainVotes: 0n,
+    createdAtBlock: event.block.number,
+  });
+});
+
+/** A vote: its row and the proposal's tally. */
+async function countVote(
+  event: AnyEvent,
+  db: Parameters<Parameters<typeof ponder.on<"ResearchFundGovernor:VoteCast">>[1]>[0]["context"]["db"],
+  a: { voter: Hex; proposalId: bigint; support: number; weight: bigint; reason: string },
+) {
+  await db.insert(schema.fundVote).values({
+    proposalId: a.proposalId,
+    voter: lower(a.voter),
+    support: a.support,
+    weight: a.weight,
+    reason: a.reason,
+    blockNumber: event.block.number,
+  });
+  await db.update(schema.fundProposal, { proposalId: a.proposalId }).set((row) => ({
+    forVotes: row.forVotes + (a.support === 1 ? a.weight : 0n),
+    againstVotes: row.againstVotes + (a.support === 0 ? a.weight : 0n),
+    abstainVotes: row.abstainVotes + (a.support === 2 ? a.weight : 0n),
+  }));
+}
+
+ponder.on("ResearchFundGovernor:VoteCast", async ({ event, context }) => {
+  await keep("ResearchFundGovernor:VoteCast", event, context.db);
+  await countVote(event, context.db, event.args);
+});
+
+ponder.on("ResearchFundGovernor:VoteCastWithParams", async ({ event, context }) => {
+  await keep("ResearchFundGovernor:VoteCastWithParams", event, context.db);
+  await countVote(event, context.db, event.args);
+});
+
+ponder.on("ResearchFundGovernor:ProposalQueued", async ({ event, context }) => {
+  await keep("ResearchFundGovernor:ProposalQueued", event, context.db);
+  await context.db
+    .update(schema.fundProposal, { proposalId: event.args.proposalId })
+    .set({ eta: event.args.etaSeconds });
+});
+
+ponder.on("ResearchFundGovernor:ProposalExecuted", async ({ event, context }) => {
+  await keep("ResearchFundGovernor:ProposalExecuted", event, context.db);
+  await context.db
+    .update(schema.fundProposal, { proposalId: event.args.proposalId })
+    .set({ executedAtBlock: event.block.number });
+});
+
+ponder.on("ResearchFundGovernor:ProposalCanceled", async ({ event, context }) => {
+  await keep("ResearchFundGovernor:ProposalCanceled", event, context.db);
+  await context.db
+    .update(schema.fundProposal, { proposalId: event.args.proposalId })
+    .set({ canceledAtBlock: event.block.number });
+});
+
+for (const name of ["TimelockChange", "EIP712DomainChanged"] as const) {
+  ponder.on(`ResearchFundGovernor:${name}`, async ({ event, context }) => {
+    await keep(`ResearchFundGovernor:${name}`, event, context.db);
+  });
+}
+
+// ------------------------------------------------------------------ ResearchFundTimelock (kept only: the proposals say it all)
+
+for (const name of [
+  "CallScheduled",
+  "CallExecuted",
+  "CallSalt",
+  "Cancelled",
+  "MinDelayChange",
+  "RoleAdminChanged",
+  "RoleGranted",
+  "RoleRevoked",
+] as const) {
+  ponder.on(`ResearchFundTimelock:${name}`, async ({ event, context }) => {
+    await keep(`ResearchFundTimelock:${name}`, event, context.db);
   });
 }

@@ -55,7 +55,9 @@ async function deploy(rpc: string, name: string, args: unknown[]): Promise<{ add
 
 /**
  * ConsentRegistry, AuditAnchor, StudyEscrow, PreventionRewards (with its badge) and
- * RemunerationToken; #1 (multisig) holds governance.
+ * RemunerationToken; #1 (multisig) holds governance; a ResearchFund in the token (cause "Test
+ * cause", goal 10^24, a year, quorum 20 %, 1-hour votes and timelock) with its Governor and
+ * TimelockController.
  */
 export async function deployConsentry(rpc: string): Promise<Required<Omit<Deployment, "StudyCurrency">>> {
   const registry = await deploy(rpc, "ConsentRegistry", [who.multisig.address, who.multisig.address]);
@@ -83,6 +85,25 @@ export async function deployConsentry(rpc: string): Promise<Required<Omit<Deploy
     token.address,
     true,
   ]);
+  const latest = await createPublicClient({ transport: http(rpc) }).getBlock({ blockTag: "latest" });
+  const fund = await deploy(rpc, "ResearchFund", [
+    escrow.address,
+    {
+      cause: "Test cause",
+      currency: token.address,
+      goal: 10n ** 24n,
+      end: Number(latest.timestamp) + 365 * 86_400,
+      quorumPercent: 20,
+      votingPeriod: 3_600,
+      timelockDelay: 3_600,
+    },
+  ]);
+  const fundView = (functionName: "governor" | "timelock") =>
+    createPublicClient({ transport: http(rpc) }).readContract({
+      address: fund.address,
+      abi: artifact("ResearchFund").abi,
+      functionName,
+    }) as Promise<Address>;
   return {
     ConsentRegistry: registry.address,
     AuditAnchor: anchor.address,
@@ -90,6 +111,9 @@ export async function deployConsentry(rpc: string): Promise<Required<Omit<Deploy
     PreventionRewards: rewards.address,
     PreventionBadge: badge.address,
     RemunerationToken: token.address,
+    ResearchFund: fund.address,
+    ResearchFundGovernor: getAddress(await fundView("governor")),
+    ResearchFundTimelock: getAddress(await fundView("timelock")),
     deploymentBlock: registry.block,
   };
 }
