@@ -25,7 +25,8 @@ export interface ConfigIo {
   cwd(): string;
   /**
    * The contract addresses known for a chain (default: sdk/generated/deployments.json), used when
-   * CONSENT_REGISTRY_ADDRESS / AUDIT_ANCHOR_ADDRESS / STUDY_ESCROW_ADDRESS are not set.
+   * CONSENT_REGISTRY_ADDRESS / AUDIT_ANCHOR_ADDRESS / STUDY_ESCROW_ADDRESS /
+   * PREVENTION_REWARDS_ADDRESS are not set.
    */
   deployment?(chainId: number): Deployment | undefined;
 }
@@ -107,6 +108,8 @@ export interface GatewayConfig extends StorageConfig {
   auditAnchorAddress: Address;
   /** StudyEscrow, when deployed: study joins are relayed to it. */
   studyEscrowAddress: Address | undefined;
+  /** PreventionRewards, when deployed: the custodian confirms prevention programmes' criteria to it. */
+  preventionRewardsAddress: Address | undefined;
   /** Audit verification and the relay's grant check read events from this block (default: the registry's deployment block, from the sdk). */
   eventsFromBlock: number;
   /**
@@ -283,7 +286,7 @@ class Reader {
   /** A contract address from NAME, else from the known deployment on the chain. */
   contract(
     name: VariableName,
-    contract: "ConsentRegistry" | "AuditAnchor" | "StudyEscrow",
+    contract: "ConsentRegistry" | "AuditAnchor" | "StudyEscrow" | "PreventionRewards",
     chainId: number | undefined,
     required: boolean,
   ): Address | undefined {
@@ -466,6 +469,7 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
   const consentRegistryAddress = r.contract("CONSENT_REGISTRY_ADDRESS", "ConsentRegistry", chainId, true);
   const auditAnchorAddress = r.contract("AUDIT_ANCHOR_ADDRESS", "AuditAnchor", chainId, true);
   const studyEscrowAddress = r.contract("STUDY_ESCROW_ADDRESS", "StudyEscrow", chainId, false);
+  const preventionRewardsAddress = r.contract("PREVENTION_REWARDS_ADDRESS", "PreventionRewards", chainId, false);
   let indexerUrl: string | undefined;
   const indexerRaw = r.get("INDEXER_URL");
   if (indexerRaw !== undefined) {
@@ -611,6 +615,7 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
     consentRegistryAddress: consentRegistryAddress!,
     auditAnchorAddress: auditAnchorAddress!,
     studyEscrowAddress,
+    preventionRewardsAddress,
     eventsFromBlock: eventsFromBlock!,
     indexerUrl,
     custodianAddress: custodianAddress!,
