@@ -8,9 +8,11 @@ import { KINDS } from "#sdk/codes.ts";
 import { consentRegistryAbi, preventionRewardsAbi, remunerationTokenAbi } from "#sdk/generated/abis.ts";
 import { CVX_SYSTEM, criterionHash } from "#sdk/prevention.ts";
 import { listAudit } from "../audit/log.ts";
+import { runPreventionConfirm } from "../cli/prevention-confirm.ts";
 import { generateSyntheticData, syntheticTransactionBundle } from "../dev/synthetic.ts";
 import { rawRows } from "../store/database.ts";
 import { testChain } from "../testing/chain.ts";
+import { TEST_ADMIN_TOKEN } from "../testing/fixtures.ts";
 import { ADMIN, FHIR, testGateway, type TestGateway } from "../testing/gateway.ts";
 
 const DAY = 86_400;
@@ -192,6 +194,39 @@ describe("POST /prevention/programmes/{id}/confirmations: the custodian runs the
     // Refused runs are audited too, as failures.
     const failed = (await runEvents()).filter((e) => e.outcome === "4");
     expect(failed.map((e) => e.outcomeDesc).join("\n")).to.match(/programme 999 does not exist/);
+  });
+
+  it("npm run prevention:confirm asks the running gateway (cron): a summary line, exit 0; a refusal exits 1", async () => {
+    await gw.app.listen({ host: "127.0.0.1", port: 0 });
+    const address = gw.app.server.address() as { port: number };
+    const env = { GATEWAY_PUBLIC_URL: `http://127.0.0.1:${address.port}`, GATEWAY_ADMIN_TOKEN: TEST_ADMIN_TOKEN };
+    const lines: string[] = [];
+    const run = (argv: string[], e: Record<string, string> = env) =>
+      runPreventionConfirm(e, argv, (l) => lines.push(l));
+    const before = (await runEvents()).length;
+
+    expect(await run(["--programme", String(programmeId)]), lines.join("\n")).to.equal(0);
+    expect(lines.at(-1)).to.match(
+      new RegExp(
+        `^prevention programme ${programmeId}, period 0 \\(block \\d+\\): 0 confirmed, 0 skipped, 1 not meeting the criterion$`,
+      ),
+    );
+    expect(await runEvents()).to.have.length(before + 1); // audited by the gateway
+    expect(await run(["--programme", String(programmeId), "--period", "0", "--json"])).to.equal(0);
+    expect(JSON.parse(lines.at(-1)!)).to.include({ programmeId: String(programmeId), period: 0, confirmed: 0 });
+    expect(await balance(patients["ana"]!.wallet)).to.equal(REWARD);
+
+    expect(await run(["--programme", "999"])).to.equal(1);
+    expect(lines.at(-1)).to.match(/answered 404: Prevention programme 999 does not exist/);
+    expect(
+      await run(["--programme", "1"], { ...env, GATEWAY_ADMIN_TOKEN: "x".repeat(20) + "abcdefghij0123456789" }),
+    ).to.equal(1);
+    expect(lines.at(-1)).to.match(/answered 401/);
+    expect(await run([])).to.equal(64);
+    expect(await run(["--programme", "1", "--programme", "2"])).to.equal(64);
+    expect(await run(["--programme", "1"], {})).to.equal(78);
+    expect(lines.at(-1)).to.match(/GATEWAY_ADMIN_TOKEN: is required/);
+    expect(lines.join("\n")).not.to.contain(TEST_ADMIN_TOKEN);
   });
 
   it("answers 503 when PREVENTION_REWARDS_ADDRESS is not configured", async () => {
