@@ -25,6 +25,7 @@ import { registerAuthRoutes } from "./routes/auth.ts";
 import type { AppConfig, RouteContext } from "./routes/context.ts";
 import { registerReadRoutes } from "./routes/fhir-read.ts";
 import { registerIngestRoutes } from "./routes/ingest.ts";
+import { registerPreventionRoutes } from "./routes/prevention.ts";
 import { registerRelayRoutes } from "./routes/relay.ts";
 import { registerResearchRoutes } from "./routes/research.ts";
 import { registerServiceRoutes } from "./routes/service.ts";
@@ -122,5 +123,6 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   registerReadRoutes(app, context);
   registerRelayRoutes(app, context);
   registerResearchRoutes(app, context);
+  registerPreventionRoutes(app, context);
   return app;
 }

@@ -53,6 +53,7 @@ describe("server: a complete gateway on a real socket", function () {
       CONSENT_REGISTRY_ADDRESS: t.registry,
       AUDIT_ANCHOR_ADDRESS: t.auditAnchor,
       STUDY_ESCROW_ADDRESS: t.studyEscrow,
+      PREVENTION_REWARDS_ADDRESS: t.preventionRewards,
       CUSTODIAN_ADDRESS: t.actors.hospital.address,
       GATEWAY_CUSTODIAN_NAME: "St. Example Hospital",
       GATEWAY_PRIVATE_KEY: t.actors.hospitalGateway.privateKey,

@@ -418,6 +418,7 @@ async function main(): Promise<number> {
         CONSENT_REGISTRY_ADDRESS: t.registry,
         AUDIT_ANCHOR_ADDRESS: t.auditAnchor,
         STUDY_ESCROW_ADDRESS: t.studyEscrow,
+        PREVENTION_REWARDS_ADDRESS: t.preventionRewards,
         GATEWAY_LOG_LEVEL: "warn",
         GATEWAY_ANCHOR_INTERVAL_SECONDS: "0",
       },

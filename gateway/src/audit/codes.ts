@@ -138,6 +138,7 @@ export const GATEWAY_OPERATION = {
   "relay-withdraw": "signed withdrawal relayed",
   "enrolment-attestation": "custodian attested a patient's study enrolment",
   "research-export": "de-identified research export",
+  "prevention-confirm": "prevention criterion confirmed to the payer's programme (no record released)",
   "erase-patient": "patient erased",
 } as const;
 export type GatewayOperation = keyof typeof GATEWAY_OPERATION;

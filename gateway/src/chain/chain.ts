@@ -39,6 +39,8 @@ export interface ChainOptions {
   consentRegistry: Address;
   auditAnchor: Address;
   studyEscrow?: Address | undefined;
+  /** PreventionRewards, when deployed: prevention confirmations are reported to it. */
+  preventionRewards?: Address | undefined;
   /** The custodian's GATEWAY member key. */
   gatewayKey: Hex;
   /** The custodian organization the key is a GATEWAY member of. */
@@ -198,6 +200,7 @@ export class GatewayChain {
   readonly consentRegistry: Address;
   readonly auditAnchor: Address;
   readonly studyEscrow: Address | undefined;
+  readonly preventionRewards: Address | undefined;
   readonly custodian: Address;
   readonly eventsFromBlock: bigint;
   readonly indexer: IndexerClient | undefined;
@@ -222,6 +225,7 @@ export class GatewayChain {
     this.consentRegistry = getAddress(options.consentRegistry);
     this.auditAnchor = getAddress(options.auditAnchor);
     this.studyEscrow = options.studyEscrow ? getAddress(options.studyEscrow) : undefined;
+    this.preventionRewards = options.preventionRewards ? getAddress(options.preventionRewards) : undefined;
     this.custodian = getAddress(options.custodian);
     this.eventsFromBlock = options.eventsFromBlock ?? 0n;
     this.indexer = options.indexer;
@@ -311,6 +315,7 @@ export class GatewayChain {
       ["CONSENT_REGISTRY_ADDRESS", this.consentRegistry],
       ["AUDIT_ANCHOR_ADDRESS", this.auditAnchor],
       ["STUDY_ESCROW_ADDRESS", this.studyEscrow],
+      ["PREVENTION_REWARDS_ADDRESS", this.preventionRewards],
     ];
     for (const [variable, address] of contracts) {
       if (address === undefined) continue;

@@ -208,6 +208,28 @@ describe("config", () => {
     expect(loadConfig({ ...VALID, GATEWAY_PRIVATE_KEY: pk }, io()).gatewayPrivateKey?.reveal()).to.equal(pk);
   });
 
+  it("takes the PreventionRewards from PREVENTION_REWARDS_ADDRESS or the sdk deployment, validated, optional", () => {
+    const rewards = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0";
+    expect(loadConfig(VALID, io()).preventionRewardsAddress).to.equal(undefined);
+    expect(loadConfig({ ...VALID, PREVENTION_REWARDS_ADDRESS: rewards }, io()).preventionRewardsAddress).to.equal(
+      rewards,
+    );
+    const known: ConfigIo = {
+      ...io(),
+      deployment: (chainId) =>
+        chainId === 31337 ? { ConsentRegistry: REGISTRY, AuditAnchor: ANCHOR, PreventionRewards: rewards } : undefined,
+    };
+    expect(loadConfig(VALID, known).preventionRewardsAddress).to.equal(rewards);
+    expect(problems({ ...VALID, PREVENTION_REWARDS_ADDRESS: "0x1234" })["PREVENTION_REWARDS_ADDRESS"]).to.match(
+      /20-byte address/,
+    );
+    expect(
+      problems({ ...VALID, PREVENTION_REWARDS_ADDRESS: rewards.toLowerCase().replace("fe", "FE") })[
+        "PREVENTION_REWARDS_ADDRESS"
+      ],
+    ).to.match(/EIP-55/);
+  });
+
   it("flags unknown GATEWAY_* variables as likely typos", () => {
     expect(problems({ ...VALID, GATEWAY_PROT: "8080" })["GATEWAY_PROT"]).to.match(/misspelt/);
   });
@@ -237,6 +259,7 @@ describe("config", () => {
     expect(p["CONSENT_REGISTRY_ADDRESS"]).to.match(/no ConsentRegistry deployment is known for chain 11155111/);
     expect(p["AUDIT_ANCHOR_ADDRESS"]).to.match(/no AuditAnchor deployment/);
     expect(p["STUDY_ESCROW_ADDRESS"]).to.equal(undefined); // optional
+    expect(p["PREVENTION_REWARDS_ADDRESS"]).to.equal(undefined); // optional
     expect(problems({ ...VALID, AUDIT_ANCHOR_ADDRESS: "0x1234" })["AUDIT_ANCHOR_ADDRESS"]).to.match(/20-byte address/);
     expect(
       problems({ ...VALID, CONSENT_REGISTRY_ADDRESS: `0x${"0".repeat(40)}` })["CONSENT_REGISTRY_ADDRESS"],

@@ -25,7 +25,8 @@ export interface ConfigIo {
   cwd(): string;
   /**
    * The contract addresses known for a chain (default: sdk/generated/deployments.json), used when
-   * CONSENT_REGISTRY_ADDRESS / AUDIT_ANCHOR_ADDRESS / STUDY_ESCROW_ADDRESS are not set.
+   * CONSENT_REGISTRY_ADDRESS / AUDIT_ANCHOR_ADDRESS / STUDY_ESCROW_ADDRESS /
+   * PREVENTION_REWARDS_ADDRESS are not set.
    */
   deployment?(chainId: number): Deployment | undefined;
 }
@@ -107,6 +108,8 @@ export interface GatewayConfig extends StorageConfig {
   auditAnchorAddress: Address;
   /** StudyEscrow, when deployed: study joins are relayed to it. */
   studyEscrowAddress: Address | undefined;
+  /** PreventionRewards, when deployed: the custodian confirms prevention programmes' criteria to it. */
+  preventionRewardsAddress: Address | undefined;
   /** Audit verification and the relay's grant check read events from this block (default: the registry's deployment block, from the sdk). */
   eventsFromBlock: number;
   /**
@@ -283,7 +286,7 @@ class Reader {
   /** A contract address from NAME, else from the known deployment on the chain. */
   contract(
     name: VariableName,
-    contract: "ConsentRegistry" | "AuditAnchor" | "StudyEscrow",
+    contract: "ConsentRegistry" | "AuditAnchor" | "StudyEscrow" | "PreventionRewards",
     chainId: number | undefined,
     required: boolean,
   ): Address | undefined {
@@ -424,15 +427,8 @@ function readBearerToken(r: Reader, name: VariableName, description: string): Se
   return undefined;
 }
 
-export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
-  const r = new Reader(env, io);
-
-  for (const name of Object.keys(env)) {
-    if (name.startsWith("GATEWAY_") && !KNOWN_VARIABLES.includes(name)) {
-      r.fail(name, "is not a gateway setting (misspelt?)");
-    }
-  }
-
+/** GATEWAY_HOST, GATEWAY_PORT and GATEWAY_PUBLIC_URL (derived from them on loopback). */
+function readAddress(r: Reader): { host: string; port: number | undefined; publicUrl: string | undefined } {
   const host = r.get("GATEWAY_HOST") ?? DEFAULTS.host;
   if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) r.fail("GATEWAY_HOST", "must be a host name or IP address");
   const port = r.int("GATEWAY_PORT");
@@ -456,6 +452,38 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
       else publicUrl = `${u.origin}${u.pathname.replace(/\/+$/, "")}`;
     }
   }
+  return { host, port, publicUrl };
+}
+
+export interface PreventionConfirmConfig {
+  /** The gateway's base URL (GATEWAY_PUBLIC_URL, or http://{host}:{port} on loopback). */
+  publicUrl: string;
+  adminToken: Secret<string>;
+}
+
+/**
+ * What `npm run prevention:confirm` needs: where the running gateway answers and its admin token
+ * (the confirmations are sent by the gateway, the one process that sends the custodian's
+ * transactions, and audited there).
+ */
+export function loadPreventionConfirmConfig(env: Env, io: ConfigIo = nodeIo): PreventionConfirmConfig {
+  const r = new Reader(env, io);
+  const { publicUrl } = readAddress(r);
+  const adminToken = readBearerToken(r, "GATEWAY_ADMIN_TOKEN", "the gateway's admin token");
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return { publicUrl: publicUrl!, adminToken: adminToken! };
+}
+
+export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
+  const r = new Reader(env, io);
+
+  for (const name of Object.keys(env)) {
+    if (name.startsWith("GATEWAY_") && !KNOWN_VARIABLES.includes(name)) {
+      r.fail(name, "is not a gateway setting (misspelt?)");
+    }
+  }
+
+  const { host, port, publicUrl } = readAddress(r);
 
   let rpcUrl: string | undefined;
   const rpcRaw = r.required("RPC_URL", "JSON-RPC endpoint of the chain holding the consent registry");
@@ -466,6 +494,7 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
   const consentRegistryAddress = r.contract("CONSENT_REGISTRY_ADDRESS", "ConsentRegistry", chainId, true);
   const auditAnchorAddress = r.contract("AUDIT_ANCHOR_ADDRESS", "AuditAnchor", chainId, true);
   const studyEscrowAddress = r.contract("STUDY_ESCROW_ADDRESS", "StudyEscrow", chainId, false);
+  const preventionRewardsAddress = r.contract("PREVENTION_REWARDS_ADDRESS", "PreventionRewards", chainId, false);
   let indexerUrl: string | undefined;
   const indexerRaw = r.get("INDEXER_URL");
   if (indexerRaw !== undefined) {
@@ -611,6 +640,7 @@ export function loadConfig(env: Env, io: ConfigIo = nodeIo): GatewayConfig {
     consentRegistryAddress: consentRegistryAddress!,
     auditAnchorAddress: auditAnchorAddress!,
     studyEscrowAddress,
+    preventionRewardsAddress,
     eventsFromBlock: eventsFromBlock!,
     indexerUrl,
     custodianAddress: custodianAddress!,

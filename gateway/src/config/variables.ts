@@ -65,6 +65,10 @@ export const VARIABLES = {
     doc: "the StudyEscrow: enables `/relay/join`, `/relay/leave`, `/relay/withdraw`, `/enrolment-attestations` and research exports",
     shown: "`sdk/generated/deployments.json` for `CHAIN_ID`; optional",
   },
+  PREVENTION_REWARDS_ADDRESS: {
+    doc: "the PreventionRewards: enables `POST /prevention/programmes/{programmeId}/confirmations` (and `npm run prevention:confirm`), the custodian's confirmations that a patient's care met a programme's criterion",
+    shown: "`sdk/generated/deployments.json` for `CHAIN_ID`; optional",
+  },
   INDEXER_URL: {
     doc: "the indexer (`npm run indexer`, indexer/) that lists come from: `GET /fhir/Consent` (a patient's grants) and a study's participants in research exports; the gateway never scans the chain's logs for a list. Access decisions and audit verification still read the chain at the latest block",
     shown: "none: those lists answer 503 (an OperationOutcome that says to set it); everything else works",

@@ -15,7 +15,8 @@
  *   the demo wallets alice (#1) and bob (#2) through link codes and Sign-In with Ethereum;
  * - then it serves, with the custodian's GATEWAY member key (hospital #5, lab #7).
  * Overrides from the environment: RPC_URL, GATEWAY_LOG_LEVEL, GATEWAY_CORS_ORIGINS,
- * GATEWAY_ANCHOR_INTERVAL_SECONDS, CONSENT_REGISTRY_ADDRESS, AUDIT_ANCHOR_ADDRESS, STUDY_ESCROW_ADDRESS.
+ * GATEWAY_ANCHOR_INTERVAL_SECONDS, CONSENT_REGISTRY_ADDRESS, AUDIT_ANCHOR_ADDRESS, STUDY_ESCROW_ADDRESS,
+ * PREVENTION_REWARDS_ADDRESS.
  */
 import type { Bundle } from "@medplum/fhirtypes";
 import type { FastifyInstance } from "fastify";
@@ -93,6 +94,7 @@ const OVERRIDABLE = [
   "CONSENT_REGISTRY_ADDRESS",
   "AUDIT_ANCHOR_ADDRESS",
   "STUDY_ESCROW_ADDRESS",
+  "PREVENTION_REWARDS_ADDRESS",
   "INDEXER_URL",
 ] as const;
 

@@ -152,6 +152,8 @@ describe("prevention confirmations: the lab's gateway confirms vaccinations to P
     expect(first.skipped).to.deep.equal([]);
     expect(first.notMet).to.equal(2); // ben (before the period) and cy (another vaccine)
     expect(first.transactions).to.have.length(1);
+    expect(first.reported.map((r) => r.patient)).to.deep.equal([wallets["ana"]]);
+    expect(first.reported[0]!.patientId).to.match(/^[A-Za-z0-9\-.]{1,64}$/);
     expect(await balance(wallets["ana"]!)).to.equal(REWARD);
     for (const name of ["ben", "cy", "dee", "eve"]) expect(await balance(wallets[name]!)).to.equal(0n);
 
@@ -160,6 +162,14 @@ describe("prevention confirmations: the lab's gateway confirms vaccinations to P
     expect(again.paid).to.deep.equal([]);
     expect(again.transactions).to.deep.equal([]);
     expect(await balance(wallets["ana"]!)).to.equal(REWARD);
+  });
+
+  it("confirms the period the latest block falls in when none is given, naming the patients it reported", async () => {
+    const job = new PreventionConfirmations(gw.store, gw.chain, rewards);
+    const current = await job.confirm(programmeId);
+    expect(current.period).to.equal(0);
+    expect(current.reported).to.deep.equal([]); // ana was reported and paid by the test above
+    expect(current.paid).to.deep.equal([]);
   });
 
   it("refuses a period that has not started and an unknown programme", async () => {

@@ -6,7 +6,8 @@
  * the criterion was met.
  *
  * 1. The programme is read at the latest block: it must exist and not be over, this gateway's
- *    custodian must be one of its custodians, and the period must have started before its end.
+ *    custodian must be one of its custodians, and the period (by default the one that block falls
+ *    in) must have started before its end.
  * 2. The candidates are this gateway's linked wallets on this chain (its own table, never a log
  *    scan) that the contract counts as opted in, not yet confirmed for the period, and whose
  *    consent for the programme (registry `scopeStatus` with the programme key and the criterion's
@@ -22,7 +23,7 @@ import type { CodeableConcept, Coding } from "@medplum/fhirtypes";
 import { like } from "drizzle-orm";
 import { type Address, type Hex, getAddress, keccak256, parseEventLogs, toHex } from "viem";
 
-import { CONFIRMATION_SKIP_REASONS, programmeKey } from "#sdk/prevention.ts";
+import { CONFIRMATION_SKIP_REASONS, periodAt, programmeKey } from "#sdk/prevention.ts";
 import { CATEGORIES, CATEGORY_NAMES } from "#sdk/codes.ts";
 import { consentRegistryAbi, preventionRewardsAbi } from "#sdk/generated/abis.ts";
 import type { BlockRef, GatewayChain } from "../chain/chain.ts";
@@ -113,11 +114,18 @@ export function meetsCriterion(record: AnyRecord, criterion: Criterion, from: nu
 export interface ConfirmationResult {
   programmeId: bigint;
   period: number;
+  /** The programme's purpose of use (a ConsentCodes purpose, as the registry encodes it). */
+  purpose: bigint;
   /** Wallets reported and paid now; wallets reported and skipped, with the contract's reason. */
   paid: Address[];
   skipped: Array<{ patient: Address; reason: string }>;
   /** Linked, opted-in patients whose records here do not meet the criterion in the period. */
   notMet: number;
+  /**
+   * The patients (this gateway's patient ids) whose confirmation was sent to the contract, paid or
+   * skipped there: what the payer learnt of them is that the criterion was met.
+   */
+  reported: Array<{ patient: Address; patientId: string }>;
   transactions: Hex[];
   block: BlockRef;
 }
@@ -133,7 +141,8 @@ export class PreventionConfirmations {
     this.#rewards = getAddress(rewards);
   }
 
-  async confirm(programmeId: bigint, period: number): Promise<ConfirmationResult> {
+  /** Confirms the programme's `period`, by default the period the latest block falls in. */
+  async confirm(programmeId: bigint, requestedPeriod?: number): Promise<ConfirmationResult> {
     const chain = this.#chain;
     const block = await chain.latestBlock();
     const at = { blockNumber: block.number };
@@ -162,6 +171,10 @@ export class PreventionConfirmations {
     if (!custodians.some((c) => c.toLowerCase() === chain.custodian.toLowerCase())) {
       throw forbidden(`This custodian (${chain.custodian}) does not confirm for programme ${programmeId}`);
     }
+    if (requestedPeriod === undefined && block.timestamp < programme.firstPeriodStart) {
+      throw conflict(`The first period of programme ${programmeId} has not started`);
+    }
+    const period = requestedPeriod ?? periodAt(programme.firstPeriodStart, programme.periodLength, block.timestamp);
     const from = programme.firstPeriodStart + period * programme.periodLength;
     const to = from + programme.periodLength;
     if (from > block.timestamp || from >= programme.endTime) {
@@ -216,6 +229,7 @@ export class PreventionConfirmations {
 
     let notMet = 0;
     const qualified: Address[] = [];
+    const patientIdOf = new Map(candidates.map((c) => [c.wallet, c.patientId]));
     for (const c of candidates) {
       const refs = await this.#store.compartmentRefs([c.patientId], [resourceType as never]);
       let met = false;
@@ -259,6 +273,17 @@ export class PreventionConfirmations {
         }
       }
     }
-    return { programmeId, period, paid, skipped, notMet, transactions, block };
+    const disclosed = reported.map((patient) => ({ patient, patientId: patientIdOf.get(patient)! }));
+    return {
+      programmeId,
+      period,
+      purpose: BigInt(programme.purpose),
+      paid,
+      skipped,
+      notMet,
+      reported: disclosed,
+      transactions,
+      block,
+    };
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The test chain: one in-process Hardhat EDR network per test process, with every contract
  * deployed through the Ignition modules (ConsentRegistry, AuditAnchor, StudyEscrow and its
- * token) and the demo organizations of sdk/demo.ts accredited, as `npm start` does.
+ * token, PreventionRewards) and the demo organizations of sdk/demo.ts accredited, as `npm start` does.
  * Tests reach it with viem over `custom(provider)`: the same code paths as over RPC_URL.
  *
  * Suites share it, so they act with fresh patients (`newAccount`) and, when they need the
@@ -28,6 +28,7 @@ import {
 } from "viem";
 import { type LocalAccount, generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import AuditAnchorModule from "../../../ignition/modules/AuditAnchor.ts";
+import PreventionRewardsModule from "../../../ignition/modules/PreventionRewards.ts";
 import StudyEscrowModule from "../../../ignition/modules/StudyEscrow.ts";
 import { DEMO_ACCOUNTS, DEMO_MEMBERS, DEMO_ORGANIZATIONS, DEV_PRIVATE_KEYS } from "#sdk/demo.ts";
 import { KINDS, ROLES } from "#sdk/codes.ts";
@@ -38,7 +39,8 @@ export type DemoName = keyof typeof DEMO_ACCOUNTS;
 const GatewayTestModule = buildModule("GatewayTestModule", (m) => {
   const { auditAnchor, consentRegistry } = m.useModule(AuditAnchorModule);
   const { studyEscrow, remunerationToken } = m.useModule(StudyEscrowModule);
-  return { auditAnchor, consentRegistry, studyEscrow, remunerationToken };
+  const { preventionRewards } = m.useModule(PreventionRewardsModule);
+  return { auditAnchor, consentRegistry, studyEscrow, remunerationToken, preventionRewards };
 });
 
 export interface TestChain {
@@ -49,6 +51,8 @@ export interface TestChain {
   registry: Address;
   auditAnchor: Address;
   studyEscrow: Address;
+  /** A PreventionRewards (the sdk's 31337 entry names one: a gateway started on this chain checks it). */
+  preventionRewards: Address;
   token: Address;
   /** The demo actors (Hardhat accounts #0-#9) as local accounts that sign. */
   actors: Record<DemoName, LocalAccount & { privateKey: Hex }>;
@@ -197,6 +201,7 @@ export async function deployTestChain(options: DeployTestChainOptions = {}): Pro
     registry,
     auditAnchor: (await deployed.auditAnchor.getAddress()) as Address,
     studyEscrow: (await deployed.studyEscrow.getAddress()) as Address,
+    preventionRewards: (await deployed.preventionRewards.getAddress()) as Address,
     token: (await deployed.remunerationToken.getAddress()) as Address,
     actors,
     write,

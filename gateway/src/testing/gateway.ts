@@ -6,7 +6,7 @@
  */
 import type { Bundle, Patient } from "@medplum/fhirtypes";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
-import type { Hex } from "viem";
+import type { Address, Hex } from "viem";
 import type { LocalAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
 import { buildApp, type AppConfig } from "../app.ts";
@@ -59,6 +59,8 @@ export interface TestGatewayOptions {
    * /research/). null: no indexer (lists answer 503).
    */
   indexer?: IndexerClient | null;
+  /** The PreventionRewards (PREVENTION_REWARDS_ADDRESS); default: none (the test chain deploys none). */
+  preventionRewards?: Address;
 }
 
 /** Reads that list through the indexer: `read` waits until it has the chain's latest block. */
@@ -87,6 +89,7 @@ export async function testGateway(options: TestGatewayOptions = {}): Promise<Tes
     consentRegistry: t.registry,
     auditAnchor: t.auditAnchor,
     studyEscrow: t.studyEscrow,
+    preventionRewards: options.preventionRewards,
     gatewayKey,
     custodian: organization.address,
     indexer,
