@@ -5,6 +5,7 @@ import { createServer } from "node:net";
 import { expect } from "chai";
 import { createPublicClient, http } from "viem";
 
+import { DEMO_ORGANIZATIONS } from "#sdk/demo.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { contractAddress } from "#sdk/deployments.ts";
 
@@ -62,9 +63,11 @@ describe("npm start (scripts/stack.ts)", function () {
       expect(await client.getChainId()).to.equal(31337);
       const registry = contractAddress(31337, "ConsentRegistry");
       expect(await client.getCode({ address: registry })).to.match(/^0x[0-9a-f]{100,}/);
+      // The demo organizations and the demo payer of the prevention programme.
       expect(
         await client.readContract({ address: registry, abi: consentRegistryAbi, functionName: "organizationCount" }),
-      ).to.equal(3n);
+      ).to.equal(BigInt(DEMO_ORGANIZATIONS.length + 1));
+      expect(DEMO_ORGANIZATIONS.length).to.equal(3);
       const app = await fetch("http://127.0.0.1:3000/");
       expect(app.status, "web app").to.equal(200);
       expect(await app.text()).to.match(/Consentry/);
