@@ -21,11 +21,13 @@
  */
 import type { CodeableConcept, Coding } from "@medplum/fhirtypes";
 import { like } from "drizzle-orm";
-import { type Address, type Hex, getAddress, keccak256, parseEventLogs, toHex } from "viem";
+import { type Address, type Hex, getAddress, parseEventLogs } from "viem";
 
-import { CONFIRMATION_SKIP_REASONS, periodAt, programmeKey } from "#sdk/prevention.ts";
+import { DID_PKH_EIP155_PREFIX, parseDidPkh } from "#sdk/did-pkh.ts";
+import { CONFIRMATION_SKIP_REASONS, criterionHash, periodAt, programmeKey } from "#sdk/prevention.ts";
 import { CATEGORIES, CATEGORY_NAMES } from "#sdk/codes.ts";
-import { consentRegistryAbi, preventionRewardsAbi } from "#sdk/generated/abis.ts";
+import { consentRegistryAbi } from "#sdk/generated/abis.ts";
+import { preventionRewardsAbi } from "#sdk/generated/prevention-abis.ts";
 import type { BlockRef, GatewayChain } from "../chain/chain.ts";
 import { conflict, forbidden, notFound } from "../fhir/outcomes.ts";
 import { patientWallets } from "../store/schema.ts";
@@ -92,8 +94,6 @@ function whenOf(record: AnyRecord): number | undefined {
   return undefined;
 }
 
-const hashText = (text: string) => keccak256(toHex(text));
-
 /** Whether `record` meets the criterion within [from, to) (unix seconds). */
 export function meetsCriterion(record: AnyRecord, criterion: Criterion, from: number, to: number): boolean {
   if (record.resourceType !== criterion.resourceType) return false;
@@ -103,8 +103,8 @@ export function meetsCriterion(record: AnyRecord, criterion: Criterion, from: nu
     (c) =>
       c.system !== undefined &&
       c.code !== undefined &&
-      hashText(c.system) === criterion.codeSystem &&
-      hashText(c.code) === criterion.code,
+      criterionHash(c.system) === criterion.codeSystem &&
+      criterionHash(c.code) === criterion.code,
   );
   if (!coded) return false;
   const when = whenOf(record);
@@ -185,14 +185,14 @@ export class PreventionConfirmations {
     const criterion: Criterion = { resourceType, codeSystem: programme.codeSystem, code: programme.code };
 
     const key = programmeKey(this.#rewards, programmeId);
-    const prefix = `did:pkh:eip155:${chain.chainId}:`;
+    const prefix = `${DID_PKH_EIP155_PREFIX}${chain.chainId}:`;
     const linked = await this.#store.db
       .select({ did: patientWallets.did, patientId: patientWallets.patientId })
       .from(patientWallets)
       .where(like(patientWallets.did, `${prefix}%`));
     const candidates: Array<{ wallet: Address; patientId: string }> = [];
     for (const { did, patientId } of linked) {
-      const wallet = getAddress(did.slice(prefix.length));
+      const wallet = parseDidPkh(did).address;
       const [enrolment, confirmed, consent] = await Promise.all([
         chain.read((c) =>
           c.readContract({
