@@ -9,14 +9,8 @@
  */
 import { createConfig } from "ponder";
 
-import {
-  auditAnchorAbi,
-  consentRegistryAbi,
-  preventionBadgeAbi,
-  preventionRewardsAbi,
-  remunerationTokenAbi,
-  studyEscrowAbi,
-} from "../sdk/generated/abis.ts";
+import { auditAnchorAbi, consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "../sdk/generated/abis.ts";
+import { preventionBadgeAbi, preventionRewardsAbi } from "../sdk/generated/prevention-abis.ts";
 import { researchFundAbi, researchFundGovernorAbi, timelockControllerAbi } from "../sdk/generated/fund-abis.ts";
 import { getLogsBlockRange, indexerDeployment, indexerEnv } from "./settings.ts";
 

@@ -20,8 +20,8 @@ import { KINDS, type KindName } from "./codes.ts";
 import {
   auditAnchorAbi,
   consentRegistryAbi,
-  preventionBadgeAbi,
-  preventionRewardsAbi,
+  preventionBadgeErrorsAbi,
+  preventionRewardsErrorsAbi,
   remunerationTokenAbi,
   researchFundErrorsAbi,
   researchFundGovernorErrorsAbi,
@@ -33,8 +33,9 @@ import {
 export const CONTRACT_ABIS: readonly Abi[] = [
   consentRegistryAbi,
   studyEscrowAbi,
-  preventionRewardsAbi,
-  preventionBadgeAbi,
+  // Prevention rewards: their errors only (their whole ABIs would weigh on every page's bundle).
+  preventionRewardsErrorsAbi,
+  preventionBadgeErrorsAbi,
   auditAnchorAbi,
   remunerationTokenAbi,
   // The research funds' errors only: their whole ABIs would weigh on every page's bundle.

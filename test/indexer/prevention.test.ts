@@ -15,12 +15,8 @@ import { type Address, type Hex, type PublicClient, createPublicClient, http, to
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
 import { KINDS, ROLES } from "#sdk/codes.ts";
-import {
-  consentRegistryAbi,
-  preventionBadgeAbi,
-  preventionRewardsAbi,
-  remunerationTokenAbi,
-} from "#sdk/generated/abis.ts";
+import { consentRegistryAbi, remunerationTokenAbi } from "#sdk/generated/abis.ts";
+import { preventionBadgeAbi, preventionRewardsAbi } from "#sdk/generated/prevention-abis.ts";
 import {
   historyPatientPrevention,
   historyProgrammeCompletions,

@@ -3,7 +3,8 @@ import { expect } from "chai";
 import type { Address } from "viem";
 
 import { KINDS } from "#sdk/codes.ts";
-import { consentRegistryAbi, preventionRewardsAbi, remunerationTokenAbi } from "#sdk/generated/abis.ts";
+import { consentRegistryAbi, remunerationTokenAbi } from "#sdk/generated/abis.ts";
+import { preventionRewardsAbi } from "#sdk/generated/prevention-abis.ts";
 import { CVX_SYSTEM, criterionHash } from "#sdk/prevention.ts";
 import { generateSyntheticData, syntheticTransactionBundle } from "../dev/synthetic.ts";
 import { ADMIN, FHIR, testGateway, type TestGateway } from "../testing/gateway.ts";

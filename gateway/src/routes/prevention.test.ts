@@ -5,7 +5,8 @@ import type { LightMyRequestResponse } from "fastify";
 import type { Address } from "viem";
 
 import { KINDS } from "#sdk/codes.ts";
-import { consentRegistryAbi, preventionRewardsAbi, remunerationTokenAbi } from "#sdk/generated/abis.ts";
+import { consentRegistryAbi, remunerationTokenAbi } from "#sdk/generated/abis.ts";
+import { preventionRewardsAbi } from "#sdk/generated/prevention-abis.ts";
 import { CVX_SYSTEM, criterionHash } from "#sdk/prevention.ts";
 import { listAudit } from "../audit/log.ts";
 import { runPreventionConfirm } from "../cli/prevention-confirm.ts";
