@@ -13,6 +13,7 @@ export default tseslint.config(
       "artifacts/**",
       "cache/**",
       "coverage/**",
+      ".plain-build/**",
       "types/**",
       "ignition/deployments/**",
       "sdk/generated/**",

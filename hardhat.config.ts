@@ -1,10 +1,12 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
 import { configVariable, defineConfig } from "hardhat/config";
-import type { HttpNetworkUserConfig } from "hardhat/types/config";
+import type { HttpNetworkUserConfig, SolidityCompilerConfig } from "hardhat/types/config";
+import type { HardhatPlugin } from "hardhat/types/plugins";
 
 /** The one Solidity version of the project; the `solc` npm package is pinned to exactly this. */
 export const SOLC_VERSION = "0.8.30";
@@ -86,6 +88,46 @@ const PROFILE = {
 };
 
 /**
+ * Hardhat puts root files into one solc job only when their compiler configs are the same object,
+ * and it resolves each override into an object of its own: the ten files above, with identical
+ * settings, were ten jobs, each compiling StudyEscrow, ConsentRegistry and their imports again
+ * (over half of every build). After resolution this makes identical overrides one object, so they
+ * share one job. The bytecode is the same: a contract's output depends on its own sources and settings.
+ */
+const shareIdenticalOverrides: HardhatPlugin = {
+  id: "consentry:share-identical-overrides",
+  hookHandlers: {
+    config: async () => ({
+      default: async () => ({
+        resolveUserConfig: async (userConfig, resolveConfigurationVariable, next) => {
+          const resolved = await next(userConfig, resolveConfigurationVariable);
+          for (const profile of Object.values(resolved.solidity.profiles)) {
+            const shared = new Map<string, SolidityCompilerConfig>();
+            for (const [file, config] of Object.entries(profile.overrides)) {
+              const key = JSON.stringify(config);
+              const first = shared.get(key);
+              if (first === undefined) shared.set(key, config);
+              else profile.overrides[file] = first;
+            }
+          }
+          return resolved;
+        },
+      }),
+    }),
+    // Hardhat runs one solc at a time on two cores (os.cpus() - 1); the jobs are separate processes.
+    solidity: async () => ({
+      default: async () => ({
+        build: async (context, rootFilePaths, options, next) =>
+          await next(context, rootFilePaths, {
+            ...options,
+            concurrency: options?.concurrency ?? availableParallelism(),
+          }),
+      }),
+    }),
+  },
+};
+
+/**
  * A network of `npm run deploy -- --network <name>`. Nothing secret is in this file: the RPC URL
  * (which often embeds a provider's API key) and the deployer's key are configuration variables,
  * read from the environment or from the encrypted hardhat-keystore (`npx hardhat keystore set
@@ -103,7 +145,7 @@ function remote(prefix: string, chainId: number | undefined): HttpNetworkUserCon
 }
 
 export default defineConfig({
-  plugins: [hardhatToolboxMochaEthers],
+  plugins: [hardhatToolboxMochaEthers, shareIdenticalOverrides],
   solidity: {
     // `hardhat ignition deploy` builds with the production profile, which by default drops viaIR and
     // the optimizer runs (StudyEscrow then fails with "Stack too deep") and would deploy bytecode
