@@ -5,6 +5,10 @@
  * .data/indexer/, a fresh index for every fresh chain) on 127.0.0.1:42069, caught up before anything
  * reads it, the demo gateways and the web app (both read their lists from the indexer, INDEXER_URL).
  * Ctrl-C stops every child and leaves nothing behind.
+ *
+ *   node scripts/stack.ts [--no-app]
+ *
+ * --no-app: everything but the web app's dev server (the browser tests serve their production build).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readdirSync, rmSync } from "node:fs";
@@ -36,6 +40,7 @@ const HOST = "127.0.0.1";
 /** Where the app and the gateways read their lists (histories) from. */
 const INDEXER_URL = `http://${HOST}:${INDEXER_PORT}`;
 const hardhatCli = fileURLToPath(new URL("../node_modules/hardhat/dist/src/cli.js", import.meta.url));
+const WITH_APP = !process.argv.includes("--no-app");
 const children: ChildProcess[] = [];
 let stopping = false;
 
@@ -199,7 +204,7 @@ try {
   if (!(await portFree(INDEXER_PORT))) {
     throw new Error(`port ${INDEXER_PORT} on ${HOST} is taken (indexer): stop whatever uses it and retry.`);
   }
-  if (!(await portFree(APP_PORT))) {
+  if (WITH_APP && !(await portFree(APP_PORT))) {
     throw new Error(`port ${APP_PORT} on ${HOST} is taken (web app): stop whatever uses it and retry.`);
   }
   if (!(await portFree(CHAIN_PORT))) {
@@ -209,8 +214,10 @@ try {
   }
   // The web app's dev server starts first, beside everything else: it compiles a page only when
   // asked, and it is first asked once the contracts are deployed (their addresses are in the sdk).
-  say(`starting the web app (next dev) on ${HOST}:${APP_PORT} ...`);
-  start("web app", [nextCli, "dev", "-H", HOST, "-p", String(APP_PORT)], { log: "web-app", env: { INDEXER_URL } });
+  if (WITH_APP) {
+    say(`starting the web app (next dev) on ${HOST}:${APP_PORT} ...`);
+    start("web app", [nextCli, "dev", "-H", HOST, "-p", String(APP_PORT)], { log: "web-app", env: { INDEXER_URL } });
+  }
   say("compiling contracts ...");
   await runToEnd("hardhat build", [hardhatCli, "build", "--quiet"]);
   say(`starting the local chain (Hardhat node, chainId ${LOCAL_CHAIN_ID}) on ${HOST}:${CHAIN_PORT} ...`);
@@ -264,21 +271,23 @@ try {
   await Promise.all([
     waitForIndexer(300_000),
     ...GATEWAYS.map((gateway) => waitForHttp(`http://${HOST}:${gateway.port}/healthz`, 180_000)),
-    waitForHttp(`http://${HOST}:${APP_PORT}/`, 300_000),
+    ...(WITH_APP ? [waitForHttp(`http://${HOST}:${APP_PORT}/`, 300_000)] : []),
   ]);
   say("ready (the logs of the chain, the indexer, the gateways and the web app: .data/logs/):");
   say(`  chain      ${LOCAL_RPC_URL}  (chainId ${LOCAL_CHAIN_ID})`);
   say("  contracts  sdk/generated/deployments.json");
   say(`  indexer    ${INDEXER_URL}  (lists and logs; INDEXER_URL of the gateways and the web app)`);
   for (const gateway of GATEWAYS) say(`  gateway    http://${HOST}:${gateway.port}/fhir  (${gateway.name})`);
-  say(`  web app    http://${HOST}:${APP_PORT}`);
+  if (WITH_APP) say(`  web app    http://${HOST}:${APP_PORT}`);
   say(
     "demo accounts (Hardhat's public development keys: local chain only, never for value); the app's development wallet signs with them, or import them into a wallet of your own:",
   );
   for (const line of demoAccountLines()) say(`  ${line}`);
-  say(
-    `Open http://${HOST}:${APP_PORT} in a browser, nothing to install: connect the "Consentry development wallet" and follow the tour on the home page.`,
-  );
+  if (WITH_APP) {
+    say(
+      `Open http://${HOST}:${APP_PORT} in a browser, nothing to install: connect the "Consentry development wallet" and follow the tour on the home page.`,
+    );
+  }
   say("Press Ctrl-C to stop everything.");
 } catch (error) {
   console.error(`[stack] error: ${(error as Error).message}`);

@@ -5,10 +5,12 @@
  * only. A patient whose wallet starts on chain 1 and does not know chain 31338 connects, is asked to
  * switch, the app adds the chain to the wallet (EIP-3085) and switches; the patient grants and
  * revokes, each transaction linked to the explorer. The app's lists come from an indexer of that
- * chain (indexer/start.ts), at the INDEXER_URL given to `next start`.
+ * chain (indexer/start.ts), at the INDEXER_URL given to `next start`. That build, for a chain other
+ * than the local development chain, holds nothing of the development wallet: neither its code nor
+ * Hardhat's development keys (issue 16).
  */
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -17,14 +19,24 @@ import { type Browser, type Page, chromium } from "playwright-core";
 import { type Address, createPublicClient, defineChain, http } from "viem";
 
 import { findChromium } from "../../scripts/lib/chromium.ts";
+import { DEV_PRIVATE_KEYS } from "#sdk/demo.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import type { Deployment } from "#sdk/deployments.ts";
 import { CHAIN_ID, KEYS, deployStablecoin, freePort, run, start, startAnvil, stop, who } from "../anvil/lib.ts";
 import { type RunningIndexer, caughtUp, runIndexer } from "../indexer/lib.ts";
-import { HOST, NEXT_CLI, answers } from "./lib/processes.ts";
+import { HOST, NEXT_CLI, ROOT, answers } from "./lib/processes.ts";
 import { WALLET_ICON, WALLET_NAME, installTestWallet, walletRpc } from "./lib/wallet.ts";
 
 const EXPLORER = "https://explorer.consortium.example";
+const DIST_DIR = ".next/chain-31338";
+
+function* files(dir: string): Generator<string> {
+  for (const name of readdirSync(dir)) {
+    const file = path.join(dir, name);
+    if (statSync(file).isDirectory()) yield* files(file);
+    else if (/\.(js|html|json|rsc)$/.test(name)) yield file; // source maps hold the sources, not the build
+  }
+}
 
 describe("the app built for anvil (chain 31338): a patient grants and revokes there", function () {
   this.timeout(900_000);
@@ -77,7 +89,7 @@ describe("the app built for anvil (chain 31338): a patient grants and revokes th
 
     const appEnv = {
       NEXT_TELEMETRY_DISABLED: "1",
-      CONSENTRY_NEXT_DIST_DIR: ".next/chain-31338",
+      CONSENTRY_NEXT_DIST_DIR: DIST_DIR,
       NEXT_PUBLIC_CONSENTRY_CHAIN_ID: String(CHAIN_ID),
       NEXT_PUBLIC_CONSENTRY_CHAIN_NAME: "Consortium Test Chain",
       NEXT_PUBLIC_CONSENTRY_RPC_URL: rpc,
@@ -174,5 +186,34 @@ describe("the app built for anvil (chain 31338): a patient grants and revokes th
       ).length;
     expect(await events("ConsentGranted")).to.equal(1);
     expect(await events("ConsentRevoked")).to.equal(1);
+  });
+
+  it("is a build that contains neither the development wallet nor the development keys", () => {
+    const dist = path.join(ROOT, DIST_DIR);
+    // What marks the wallet's and the tour's code (their own sentences) and every key, without 0x.
+    const markers = [
+      "The development wallet",
+      "installDevWallet",
+      "Try Consentry in three stories",
+      ...DEV_PRIVATE_KEYS.map((k) => k.slice(2)),
+    ];
+    let scanned = 0;
+    for (const dir of [path.join(dist, "static"), path.join(dist, "server")]) {
+      for (const file of files(dir)) {
+        scanned++;
+        const text = readFileSync(file, "utf8");
+        for (const marker of markers) {
+          expect(text.includes(marker), `${file.slice(ROOT.length)} contains ${marker}`).to.equal(false);
+        }
+      }
+    }
+    expect(scanned, "files scanned in the build").to.be.greaterThan(20);
+
+    // The same check finds the wallet in the build for the local chain (so it can fail): its chunk exists.
+    const local = path.join(ROOT, ".next/static");
+    if (existsSync(local)) {
+      const found = [...files(local)].some((f) => readFileSync(f, "utf8").includes(markers[0]!));
+      expect(found, "the local build has the development wallet").to.equal(true);
+    }
   });
 });

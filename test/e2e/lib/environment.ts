@@ -94,7 +94,12 @@ export async function startEnvironment(options: { stackEnv?: (appPort: number) =
       // A stack someone already runs (`npm start`): leave it as it was found.
       snapshot = (await publicClient.request({ method: "evm_snapshot" } as never)) as Hex;
     } else {
-      stack = startProcess("the stack (node scripts/stack.ts)", ["scripts/stack.ts"], options.stackEnv?.(port) ?? {});
+      // The app is this environment's production build, not the stack's dev server.
+      stack = startProcess(
+        "the stack (node scripts/stack.ts --no-app)",
+        ["scripts/stack.ts", "--no-app"],
+        options.stackEnv?.(port) ?? {},
+      );
       await waitFor(stack, async () => stack!.output().includes("Press Ctrl-C to stop everything."), 900_000);
     }
     timings.stack = (performance.now() - t) / 1000;
