@@ -4,7 +4,7 @@
  * and fund.
  * Run by `npm start` as `hardhat run --network localhost scripts/deploy-local.ts`.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 
 import { network } from "hardhat";
 
@@ -13,6 +13,7 @@ import { KINDS, ROLES } from "#sdk/codes.ts";
 import { deployEscrowWithDemoStudy } from "./escrow-demo.ts";
 import { deployPreventionWithDemoProgramme } from "./prevention-demo.ts";
 import { deployDemoFund } from "./fund-demo.ts";
+import { writeFileAtomically } from "./lib/files.ts";
 import { DEMO_ACCOUNTS, DEMO_MEMBERS, DEMO_ORGANIZATIONS } from "#sdk/demo.ts";
 
 const { ethers, ignition } = await network.connect();
@@ -78,5 +79,5 @@ Object.assign(addresses, await deployDemoFund({ ethers, ignition }, addresses.St
 const file = new URL("../sdk/generated/deployments.json", import.meta.url);
 const all = JSON.parse(readFileSync(file, "utf8")) as Record<string, Record<string, string>>;
 all[String(chainId)] = addresses;
-writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
+writeFileAtomically(file, `${JSON.stringify(all, null, 2)}\n`);
 console.log(`addresses written to sdk/generated/deployments.json for chain ${chainId}`);

@@ -18,9 +18,11 @@
  * From a terminal it asks for confirmation (unless --yes); without one it proceeds (CI, scripts).
  * Accrediting the first organizations is a separate step: scripts/accredit.ts.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
+
+import { writeFileAtomically } from "./lib/files.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -142,7 +144,7 @@ const file = new URL("../sdk/generated/deployments.json", import.meta.url);
 const all = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
 all[String(chainId)] = addresses;
 const sorted = Object.fromEntries(Object.entries(all).sort(([a], [b]) => Number(a) - Number(b)));
-writeFileSync(file, `${JSON.stringify(sorted, null, 2)}\n`);
+writeFileAtomically(file, `${JSON.stringify(sorted, null, 2)}\n`);
 console.log(`\n${JSON.stringify(addresses, null, 2)}`);
 console.log(
   `written to sdk/generated/deployments.json for chain ${chainId}; next: scripts/accredit.ts (docs/runbook.md)`,
