@@ -1,4 +1,5 @@
 export * from "./codes.ts";
+export * from "./chain-reader.ts";
 export * from "./consent.ts";
 export * from "./deployments.ts";
 export * from "./did-pkh.ts";
