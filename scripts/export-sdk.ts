@@ -1,6 +1,6 @@
 /**
- * Writes sdk/generated/abis.ts (and fund-abis.ts, prevention-abis.ts: see OWN_FILE) from the Hardhat build ("do
- * not edit", `as const`), so that the app, the gateway and any provider backend take ABIs from the
+ * Writes sdk/generated/abis.ts (and fund-abis.ts, prevention-abis.ts: see OWN_FILE; error-abis.ts:
+ * see ERRORS_FILE) from the Hardhat build ("do not edit", `as const`), so that the app, the gateway and any provider backend take ABIs from the
  * compiler, never retyped by hand.
  * `--check` exits non-zero when the committed file differs from what the build gives (npm test
  * runs it after compiling).
@@ -30,7 +30,7 @@ const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 
 /**
  * Contracts whose whole ABIs go to a generated file of their own, which only their pages, the
- * gateway's job, the indexer and the tests import; sdk/generated/abis.ts carries their errors only
+ * gateway's job, the indexer and the tests import; ERRORS_FILE carries their errors only
  * (`<name>ErrorsAbi`, for sdk/errors.ts). The bundler keeps a generated module whole, so this keeps
  * the patient portal's first load within bench:app's budget.
  */
@@ -42,6 +42,11 @@ const OWN_FILE: Record<string, string> = {
   PreventionBadge: "prevention-abis.ts",
 };
 const OWN_FILES = [...new Set(Object.values(OWN_FILE))];
+/**
+ * The errors of the OWN_FILE contracts, which only sdk/errors.ts imports: the web app loads that
+ * module (and so this file) only when a refusal has to be explained, never in a page's first load.
+ */
+const ERRORS_FILE = "error-abis.ts";
 
 /** sdk/generated/abis.ts and each of OWN_FILES, rendered from the build's artifacts (by file name). */
 export function renderAbis(): Map<string, string> {
@@ -51,7 +56,7 @@ export function renderAbis(): Map<string, string> {
     "",
   ];
   const parts = new Map<string, string[]>([["abis.ts", [...header]]]);
-  for (const file of OWN_FILES) parts.set(file, [...header]);
+  for (const file of [...OWN_FILES, ERRORS_FILE]) parts.set(file, [...header]);
   for (const name of EXPORTED_CONTRACTS) {
     const own = `${root}artifacts/contracts/${name}.sol/${name}.json`;
     const artifact = existsSync(own)
@@ -64,7 +69,7 @@ export function renderAbis(): Map<string, string> {
     if (file !== undefined) {
       const errors = (abi as { type: string }[]).filter((item) => item.type === "error");
       parts
-        .get("abis.ts")!
+        .get(ERRORS_FILE)!
         .push(`export const ${lowerFirst(name)}ErrorsAbi = ${JSON.stringify(errors, null, 2)} as const;`, "");
       parts.get(file)!.push(full, "");
     } else {
@@ -84,7 +89,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         process.exit(1);
       }
     }
-    console.log(`sdk/generated/abis.ts, ${OWN_FILES.join(", ")} match the build`);
+    console.log(`sdk/generated/abis.ts, ${[...OWN_FILES, ERRORS_FILE].join(", ")} match the build`);
   } else {
     for (const [file, text] of files) {
       writeFileSync(file, text);

@@ -108,6 +108,14 @@ export const ALL_CATEGORIES_MASK = (1 << CATEGORY_NAMES.length) - 1;
 export const KINDS = { PROVIDER: 1, RESEARCHER: 2, PAYER: 3, PUBLIC_HEALTH: 4 } as const;
 export type KindName = keyof typeof KINDS;
 
+/** The kind of organization in words ("a healthcare provider"). */
+export const KIND_WORDS: Record<KindName, string> = {
+  PROVIDER: "healthcare provider",
+  RESEARCHER: "research organization",
+  PAYER: "payer",
+  PUBLIC_HEALTH: "public-health body",
+};
+
 /** Member roles; 0 is the organization's own address. */
 export const ROLES = { ORGANIZATION: 0, ADMIN: 1, CLINICIAN: 2, GATEWAY: 3, ANALYST: 4 } as const;
 export type RoleName = keyof typeof ROLES;

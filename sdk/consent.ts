@@ -3,8 +3,9 @@
  * before a record leaves it. It reads ConsentRegistry at one block, the chain's latest unless
  * told otherwise, and returns the decision with its reason.
  */
-import type { Address, Hash, PublicClient } from "viem";
+import type { Address, Hash } from "viem";
 
+import type { ChainReader } from "./chain-reader.ts";
 import { consentRegistryAbi } from "./generated/abis.ts";
 import {
   CONSENT_REASONS,
@@ -53,14 +54,14 @@ export interface ConsentDecision {
 }
 
 /** The latest block number, never from viem's cache (a cached number could serve a stale read). */
-export async function latestBlockNumber(client: PublicClient): Promise<bigint> {
+export async function latestBlockNumber(client: ChainReader): Promise<bigint> {
   return client.getBlockNumber({ cacheTime: 0 });
 }
 
 /** Bits 8-15 of a purpose: the use flags, which the registry takes from its own record. */
 const USE_FLAGS_MASK = 0xff00n;
 
-export async function verifyConsent(client: PublicClient, query: ConsentQuery): Promise<ConsentDecision> {
+export async function verifyConsent(client: ChainReader, query: ConsentQuery): Promise<ConsentDecision> {
   const blockNumber = query.blockNumber ?? (await latestBlockNumber(client));
   const stated = typeof query.purpose === "bigint" ? query.purpose : encodePurpose(query.purpose);
   const purpose = stated & ~USE_FLAGS_MASK;

@@ -2,7 +2,10 @@
  * Reverts of the Consentry contracts in plain words: a custom error's name and arguments (decoded
  * with `decodeErrorResult` over every contract's ABI when a wallet or node hands back only raw revert
  * data) turned into one sentence a patient can act on. Wallet and transport failures get a
- * sentence too; anything unknown falls back to viem's short message.
+ * sentence too (./words.ts); anything unknown falls back to viem's short message.
+ *
+ * This sentence table and the error ABIs weigh on a web page: the app loads this module with a
+ * dynamic `import()` only when a refusal has to be explained (app/_lib/tx.ts).
  */
 import {
   type Abi,
@@ -10,47 +13,36 @@ import {
   BaseError,
   ContractFunctionRevertedError,
   type Hex,
-  UserRejectedRequestError,
   decodeErrorResult,
   isHex,
   zeroAddress,
 } from "viem";
 
-import { KINDS, type KindName } from "./codes.ts";
+import { KIND_WORDS, KINDS, type KindName } from "./codes.ts";
+import { auditAnchorAbi, consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "./generated/abis.ts";
 import {
-  auditAnchorAbi,
-  consentRegistryAbi,
   preventionBadgeErrorsAbi,
   preventionRewardsErrorsAbi,
-  remunerationTokenAbi,
   researchFundErrorsAbi,
   researchFundGovernorErrorsAbi,
-  studyEscrowAbi,
   timelockControllerErrorsAbi,
-} from "./generated/abis.ts";
+} from "./generated/error-abis.ts";
+import { explainWalletError, shortAddress } from "./words.ts";
 
 /** Every Consentry contract's ABI: raw revert data is decoded against these, in this order. */
 export const CONTRACT_ABIS: readonly Abi[] = [
   consentRegistryAbi,
   studyEscrowAbi,
-  // Prevention rewards: their errors only (their whole ABIs would weigh on every page's bundle).
+  // Prevention rewards: their errors only (their whole ABIs are in generated/prevention-abis.ts).
   preventionRewardsErrorsAbi,
   preventionBadgeErrorsAbi,
   auditAnchorAbi,
   remunerationTokenAbi,
-  // The research funds' errors only: their whole ABIs would weigh on every page's bundle.
+  // The research funds' errors only (their whole ABIs are in generated/fund-abis.ts).
   researchFundErrorsAbi,
   researchFundGovernorErrorsAbi,
   timelockControllerErrorsAbi,
 ];
-
-/** The kind of organization a purpose needs, in words ("a healthcare provider"). */
-export const KIND_WORDS: Record<KindName, string> = {
-  PROVIDER: "healthcare provider",
-  RESEARCHER: "research organization",
-  PAYER: "payer",
-  PUBLIC_HEALTH: "public-health body",
-};
 
 export interface ExplainOptions {
   /** A name for an address (an organization's name, "you"); default: the shortened address. */
@@ -64,10 +56,6 @@ export interface ExplainOptions {
 export interface DecodedRevert {
   errorName: string;
   args: readonly unknown[];
-}
-
-export function shortAddress(address: string): string {
-  return address.length > 12 ? `${address.slice(0, 6)}…${address.slice(-4)}` : address;
 }
 
 function hours(seconds: number): string {
@@ -508,28 +496,10 @@ export function decodeRevert(error: unknown, abis: readonly Abi[] = CONTRACT_ABI
   return null;
 }
 
-/** One sentence for anything a simulate, a wallet request or a transaction threw. */
+/** One sentence for anything a simulate, a wallet request or a transaction threw: a contract's
+ * refusal in its own words, anything else as `explainWalletError` says it. */
 export function explainTransactionError(error: unknown, options: ExplainOptions = {}): string {
   const revert = decodeRevert(error, options.abis);
   if (revert) return explainContractError(revert.errorName, revert.args, options);
-  if (error instanceof BaseError) {
-    if (error.walk((e) => e instanceof UserRejectedRequestError || (e as { code?: unknown }).code === 4001)) {
-      return "You cancelled the request in your wallet.";
-    }
-    if (error.walk((e) => (e as { name?: string }).name === "InsufficientFundsError")) {
-      return "Your account does not have enough funds to pay the network fee.";
-    }
-    if (error.walk((e) => (e as { name?: string }).name === "ChainMismatchError")) {
-      return "Your wallet is on another network; switch networks and try again.";
-    }
-    if (error.walk((e) => (e as { name?: string }).name === "HttpRequestError")) {
-      return "The blockchain node could not be reached; check your connection and try again.";
-    }
-    if (error.walk((e) => e instanceof ContractFunctionRevertedError)) {
-      return "The contract refused the transaction without giving a reason.";
-    }
-    return error.shortMessage || error.message;
-  }
-  if ((error as { code?: unknown } | null)?.code === 4001) return "You cancelled the request in your wallet.";
-  return error instanceof Error ? error.message : String(error);
+  return explainWalletError(error);
 }

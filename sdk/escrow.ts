@@ -4,8 +4,9 @@
  * gateway share. The EIP-712 typed data of relayed joins and leaves is in `study.ts`; ABIs come
  * from `generated/abis.ts`.
  */
-import { type Address, encodeAbiParameters, type Hex, keccak256, type PublicClient } from "viem";
+import { type Address, encodeAbiParameters, type Hex, keccak256 } from "viem";
 
+import type { ChainReader } from "./chain-reader.ts";
 import { remunerationTokenAbi, studyEscrowAbi } from "./generated/abis.ts";
 
 /** The most a study's custodian may take of each price, and the most custodians per study. */
@@ -40,7 +41,7 @@ export function custodianShare(price: bigint, shareBps: number): { custodian: bi
 }
 
 /** What a study is now, with its status in words and whether it still takes joins and deliveries. */
-export async function readStudy(client: PublicClient, escrow: Address, studyId: bigint) {
+export async function readStudy(client: ChainReader, escrow: Address, studyId: bigint) {
   const [study, block] = await Promise.all([
     client.readContract({ address: escrow, abi: studyEscrowAbi, functionName: "getStudy", args: [studyId] }),
     client.getBlock(),
@@ -56,7 +57,7 @@ export async function readStudy(client: PublicClient, escrow: Address, studyId: 
 }
 
 /** What `account` may withdraw from the escrow in the study's currency, and the token's symbol. */
-export async function readEarnings(client: PublicClient, escrow: Address, token: Address, account: Address) {
+export async function readEarnings(client: ChainReader, escrow: Address, token: Address, account: Address) {
   const [amount, symbol, decimals] = await Promise.all([
     client.readContract({ address: escrow, abi: studyEscrowAbi, functionName: "balanceOf", args: [token, account] }),
     client.readContract({ address: token, abi: remunerationTokenAbi, functionName: "symbol" }),
@@ -92,7 +93,7 @@ export interface StudyListing {
 
 /** Every study of the escrow (ids 1..studyCount) at one block, with the chain's time then. */
 export async function readStudies(
-  client: PublicClient,
+  client: ChainReader,
   escrow: Address,
 ): Promise<{ blockNumber: bigint; timestamp: number; studies: StudyListing[] }> {
   const block = await client.getBlock({ blockTag: "latest" });
@@ -154,7 +155,7 @@ export interface StudyActivity {
 }
 
 export async function readStudyActivity(
-  client: PublicClient,
+  client: ChainReader,
   escrow: Address,
   studyId: bigint,
   fromBlock = 0n,
@@ -197,7 +198,7 @@ export async function readStudyActivity(
  * What a signed withdrawal needs: the patient's withdrawal nonce (`getParticipant(0, patient)`),
  * the most a relayer may take in `token` (governance's cap) and the patient's balance.
  */
-export async function readWithdrawal(client: PublicClient, escrow: Address, token: Address, patient: Address) {
+export async function readWithdrawal(client: ChainReader, escrow: Address, token: Address, patient: Address) {
   const [participant, feeCap, amount] = await Promise.all([
     client.readContract({ address: escrow, abi: studyEscrowAbi, functionName: "getParticipant", args: [0n, patient] }),
     client.readContract({ address: escrow, abi: studyEscrowAbi, functionName: "withdrawFeeCap", args: [token] }),
@@ -207,7 +208,7 @@ export async function readWithdrawal(client: PublicClient, escrow: Address, toke
 }
 
 /** An ERC-20's symbol and decimals, for amounts in words. */
-export async function readTokenInfo(client: PublicClient, token: Address) {
+export async function readTokenInfo(client: ChainReader, token: Address) {
   const [symbol, decimals] = await Promise.all([
     client.readContract({ address: token, abi: remunerationTokenAbi, functionName: "symbol" }),
     client.readContract({ address: token, abi: remunerationTokenAbi, functionName: "decimals" }),
@@ -228,7 +229,7 @@ export const permitTypes = {
 
 /** EIP-2612 typed data for a permit of `value` of `token` to `spender`, from the token's own EIP-5267 domain. */
 export async function permitTypedData(
-  client: PublicClient,
+  client: ChainReader,
   {
     token,
     owner,

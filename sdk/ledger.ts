@@ -9,8 +9,9 @@
  * indexer test compares with, and the gateway's Consent listing without INDEXER_URL
  * (docs/architecture.md, "Reads and decisions").
  */
-import { type Address, type Hex, type PublicClient, isAddressEqual } from "viem";
+import { type Address, type Hex, isAddressEqual } from "viem";
 
+import type { ChainReader } from "./chain-reader.ts";
 import { EMERGENCY_REASON_ON_CHAIN, KINDS, ORGANIZATION_STATUS, type KindName } from "./codes.ts";
 import { type GrantRecord, type GrantState, toFhirConsent } from "./fhir.ts";
 import { consentRegistryAbi } from "./generated/abis.ts";
@@ -161,7 +162,7 @@ export interface EmergencyEntry {
   openedAtBlock: bigint;
 }
 
-async function pin(client: PublicClient, query: LedgerQuery) {
+async function pin(client: ChainReader, query: LedgerQuery) {
   const blockNumber = query.blockNumber ?? (await client.getBlockNumber({ cacheTime: 0 }));
   const fromBlock = query.fromBlock ?? 0n;
   /** The registry's events from `fromBlock` up to the pinned block, for getContractEvents. */
@@ -188,7 +189,7 @@ export interface PatientGrants {
 
 /** Every grant the patient ever had, as it stands at one block. */
 export async function readPatientGrants(
-  client: PublicClient,
+  client: ChainReader,
   query: LedgerQuery & { patient: Address },
 ): Promise<PatientGrants> {
   const { blockNumber, events: base } = await pin(client, query);
@@ -372,7 +373,7 @@ export function toConsentBundle(records: readonly GrantRecord[], timestamp = new
 
 /** The patient's delegates that are still appointed (expired ones included, removed ones not). */
 export function readDelegates(
-  client: PublicClient,
+  client: ChainReader,
   query: LedgerQuery & { patient: Address },
 ): Promise<DelegateEntry[]> {
   return readAppointments(client, query, { patient: query.patient });
@@ -380,7 +381,7 @@ export function readDelegates(
 
 /** The patients who appointed `delegate` and have not removed it (expired terms included). */
 export function readPatientsActedFor(
-  client: PublicClient,
+  client: ChainReader,
   query: LedgerQuery & { delegate: Address },
 ): Promise<DelegateEntry[]> {
   return readAppointments(client, query, { delegate: query.delegate });
@@ -388,7 +389,7 @@ export function readPatientsActedFor(
 
 /** The (patient, delegate) pairs of DelegateAppointed events matching `args`, with their current expiry. */
 async function readAppointments(
-  client: PublicClient,
+  client: ChainReader,
   query: LedgerQuery,
   args: { patient: Address } | { delegate: Address },
 ): Promise<DelegateEntry[]> {
@@ -403,7 +404,7 @@ async function readAppointments(
 }
 
 async function withExpiry(
-  client: PublicClient,
+  client: ChainReader,
   registry: Address,
   blockNumber: bigint,
   pairs: { patient: Address; delegate: Address }[],
@@ -424,7 +425,7 @@ async function withExpiry(
 
 /** Emergency (break-glass) access to the patient's data that is open at the block. */
 export async function readOpenEmergencies(
-  client: PublicClient,
+  client: ChainReader,
   query: LedgerQuery & { patient: Address },
 ): Promise<EmergencyEntry[]> {
   const { blockNumber, events } = await pin(client, query);
@@ -465,7 +466,7 @@ export async function readOpenEmergencies(
 }
 
 /** Every organization ever accredited, in accreditation order, with its current status. */
-export async function readOrganizations(client: PublicClient, query: LedgerQuery): Promise<Organization[]> {
+export async function readOrganizations(client: ChainReader, query: LedgerQuery): Promise<Organization[]> {
   const { blockNumber } = await pin(client, query);
   const read = { address: query.registry, abi: consentRegistryAbi, blockNumber } as const;
   const count = await client.readContract({ ...read, functionName: "organizationCount" });
@@ -511,7 +512,7 @@ export interface EmergencyLogEntry extends EmergencyEntry {
 }
 
 /** Every break-glass opening ever (all patients), newest first: for governance oversight. */
-export async function readEmergencyLog(client: PublicClient, query: LedgerQuery): Promise<EmergencyLogEntry[]> {
+export async function readEmergencyLog(client: ChainReader, query: LedgerQuery): Promise<EmergencyLogEntry[]> {
   const { blockNumber, events: base } = await pin(client, query);
   const [opened, closed, block] = await Promise.all([
     client.getContractEvents({ ...base, eventName: "EmergencyAccessOpened" }),
@@ -570,7 +571,7 @@ export interface MembershipOfferEntry {
  * or to a member, from the MembershipOffered / MembershipOfferWithdrawn / MemberAdded events. An
  * offer binds the member to nothing until it accepts it. */
 export async function readMembershipOffers(
-  client: PublicClient,
+  client: ChainReader,
   query: LedgerQuery & ({ organization: Address; member?: Address } | { organization?: Address; member: Address }),
 ): Promise<MembershipOfferEntry[]> {
   const { events: base } = await pin(client, query);
@@ -597,7 +598,7 @@ export async function readMembershipOffers(
 
 /** The current members of an organization, from its MemberAdded / MemberRemoved events. */
 export async function readMembers(
-  client: PublicClient,
+  client: ChainReader,
   query: LedgerQuery & { organization: Address },
 ): Promise<MemberEntry[]> {
   const { events: base } = await pin(client, query);

@@ -1,7 +1,7 @@
 "use client";
 import { useConnect, useConnectors } from "wagmi";
 
-import { explainTransactionError } from "#sdk/errors.ts";
+import { explainWalletError } from "#sdk/words.ts";
 import { useMounted } from "../_lib/clock.ts";
 import { DEV_WALLET_RDNS } from "../_lib/wagmi.ts";
 
@@ -66,7 +66,7 @@ function ConnectCard({ searching = false }: { searching?: boolean }) {
         </p>
       ) : null}
       <p className="tx-status tx-error" role="status" aria-live="polite">
-        {connect.isError ? `Could not connect: ${explainTransactionError(connect.error)}` : null}
+        {connect.isError ? `Could not connect: ${explainWalletError(connect.error)}` : null}
       </p>
     </section>
   );

@@ -5,7 +5,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { useConnect, useConnection, useConnectors } from "wagmi";
 
 import { DEMO_ACCOUNTS, DEV_PRIVATE_KEYS, DEV_WALLET_ROLES, type DemoAccountName } from "#sdk/demo.ts";
-import { explainTransactionError } from "#sdk/errors.ts";
+import { explainWalletError } from "#sdk/words.ts";
 import { devWallet, installDevWallet } from "../_lib/dev-wallet.ts";
 import { DEV_WALLET_RDNS, appChain } from "../_lib/wagmi.ts";
 
@@ -147,7 +147,7 @@ export default function Tour() {
       }
       router.push(step.path);
     } catch (error) {
-      setProblem(`Could not start this step: ${explainTransactionError(error)}`);
+      setProblem(`Could not start this step: ${explainWalletError(error)}`);
     }
   }
 

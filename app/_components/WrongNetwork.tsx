@@ -1,7 +1,7 @@
 "use client";
 import { useConnection, useSwitchChain } from "wagmi";
 
-import { explainTransactionError } from "#sdk/errors.ts";
+import { explainWalletError } from "#sdk/words.ts";
 import { appChain } from "../_lib/wagmi.ts";
 
 /** Shown while the wallet is on another network than the registry's, with one button to switch. */
@@ -30,7 +30,7 @@ export function WrongNetwork() {
         Switch network
       </button>
       <p className="tx-status tx-error" role="status" aria-live="polite">
-        {switchChain.isError ? `Could not switch: ${explainTransactionError(switchChain.error)}` : null}
+        {switchChain.isError ? `Could not switch: ${explainWalletError(switchChain.error)}` : null}
       </p>
     </section>
   );

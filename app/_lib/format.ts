@@ -4,7 +4,7 @@ import type { GrantState } from "#sdk/fhir.ts";
 import { type LedgerGrant, grantState } from "#sdk/ledger.ts";
 import { formatDate } from "./dates.ts";
 
-export { shortAddress } from "#sdk/errors.ts";
+export { shortAddress } from "#sdk/words.ts";
 
 /** "Lab results" from "lab results". */
 export const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

@@ -1,6 +1,6 @@
 /**
- * Reading the ledger, thin over wagmi and the indexer's lists (./history.ts): the chain's public
- * client, refreshing every read when a block arrives, the organizations of the registry and the
+ * Reading the ledger, thin over wagmi and the indexer's lists (./history.ts): the chain's reads,
+ * refreshing every read when a block arrives, the organizations of the registry and the
  * custodians among them that publish a gateway, and the patient's lists (grants, delegates, the
  * patients an account acts for, open emergency access). Each list carries `lag` when the indexer
  * is behind the chain; after the user's own transaction it is read again once the indexer has
@@ -8,8 +8,17 @@
  */
 import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo } from "react";
-import { type Address, isAddressEqual } from "viem";
-import { useBlockNumber, usePublicClient } from "wagmi";
+import { type Address, type Chain, type Client, type PublicActions, type Transport, isAddressEqual } from "viem";
+import {
+  estimateContractGas,
+  getBalance,
+  getBlock,
+  getBlockNumber,
+  getContractEvents,
+  getGasPrice,
+  readContract,
+} from "viem/actions";
+import { useBlockNumber, useClient } from "wagmi";
 
 import {
   type DelegateEntry,
@@ -36,9 +45,40 @@ export function useRefreshOnNewBlock(): void {
   }, [blockNumber, queryClient]);
 }
 
-/** The public client of the app's chain (reads never go through the wallet). */
+/** The reads the app makes: the sdk's (`ChainReader`) and a join's fee estimate. */
+export type LedgerClient<C extends Chain = Chain> = Pick<
+  PublicActions<Transport, C>,
+  | "readContract"
+  | "getContractEvents"
+  | "getBlock"
+  | "getBlockNumber"
+  | "estimateContractGas"
+  | "getGasPrice"
+  | "getBalance"
+>;
+
+/**
+ * Only the reads the app makes, bound to `client`. wagmi's `usePublicClient` would extend the
+ * client with every public action viem has (ENS, multicall, signature checks that bring secp256k1,
+ * …): about 40 kB gzip in the first load of every page, none of it used.
+ */
+function ledgerActions<C extends Chain>(client: Client<Transport, C>): LedgerClient<C> {
+  return {
+    readContract: (args) => readContract(client, args),
+    getContractEvents: (args) => getContractEvents(client, args),
+    getBlock: (args) => getBlock(client, args),
+    getBlockNumber: (args) => getBlockNumber(client, args),
+    // As viem's own publicActions: its chain parameter does not narrow through the generic here.
+    estimateContractGas: (args) => estimateContractGas(client, args as never),
+    getGasPrice: () => getGasPrice(client),
+    getBalance: (args) => getBalance(client, args),
+  };
+}
+
+/** The app's chain, for reads (reads never go through the wallet). */
 export function useLedgerClient() {
-  return usePublicClient({ chainId: appChain.id });
+  const client = useClient({ chainId: appChain.id });
+  return useMemo(() => (client ? ledgerActions(client) : undefined), [client]);
 }
 
 /** The organizations of the registry (from the indexer), with a lookup by address. */

@@ -1,6 +1,8 @@
 /**
  * The life of one contract transaction, thin over wagmi: validate → [sign a permit or a relayed
- * action] → simulate → sign → pending → confirmed | failed, with reverts in plain words.
+ * action] → simulate → sign → pending → confirmed | failed, with reverts in plain words. The
+ * sentences of the contracts' refusals (sdk/errors.ts, with the error ABIs) load only when a
+ * transaction fails, by a dynamic import: they are no part of any page's first load.
  */
 import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useState } from "react";
@@ -15,8 +17,8 @@ import {
 import { useConfig, useConnection } from "wagmi";
 import { simulateContract, waitForTransactionReceipt, writeContract } from "wagmi/actions";
 
-import { explainTransactionError } from "#sdk/errors.ts";
 import { consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
+import { explainWalletError } from "#sdk/words.ts";
 import { formatDateTime } from "./dates.ts";
 import { capitalize } from "./format.ts";
 import { refreshWhenIndexed } from "./history.ts";
@@ -77,15 +79,25 @@ export function useTx() {
   const { nameOf } = useOrganizations();
   const [status, setStatus] = useState<TxStatus>({ phase: "idle" });
 
+  /**
+   * The failure in one sentence. Until it is ready the status stays where the action was
+   * (checking, signing or pending): the line never shows a raw error first, and a screen reader
+   * hears the outcome once, in its final words.
+   */
   const explain = useCallback(
-    (error: unknown) =>
-      capitalize(
-        explainTransactionError(error, {
-          nameOf: (a) => (address && isAddressEqual(a, address) ? "your account" : nameOf(a)),
-          formatTime: formatDateTime,
-          abis: ERROR_ABIS,
-        }),
-      ),
+    async (error: unknown) => {
+      const sentence = await import("#sdk/errors.ts").then(
+        ({ explainTransactionError }) =>
+          explainTransactionError(error, {
+            nameOf: (a) => (address && isAddressEqual(a, address) ? "your account" : nameOf(a)),
+            formatTime: formatDateTime,
+            abis: ERROR_ABIS,
+          }),
+        // The sentences could not be loaded (the connection dropped): what the wallet or node said.
+        () => explainWalletError(error),
+      );
+      return capitalize(sentence);
+    },
     [address, nameOf],
   );
 
@@ -122,7 +134,7 @@ export function useTx() {
         await refreshWhenIndexed(queryClient, receipt.blockNumber);
         return true;
       } catch (error) {
-        setStatus({ phase: "failed", message: explain(error), ...(hash ? { hash } : {}) });
+        setStatus({ phase: "failed", message: await explain(error), ...(hash ? { hash } : {}) });
         return false;
       }
     },

@@ -7,7 +7,7 @@ import { useCallback, useEffect, useState } from "react";
 import type { Address } from "viem";
 import { useConfig } from "wagmi";
 
-import { explainTransactionError } from "#sdk/errors.ts";
+import { explainWalletError } from "#sdk/words.ts";
 import {
   GatewayError,
   type GatewaySession,
@@ -40,7 +40,7 @@ export function useGatewaySession(origin: string | null, address: Address, custo
       const session = await signInToGateway(config, origin, address, custodianName);
       setState({ phase: "signed-in", session });
     } catch (err) {
-      const message = err instanceof GatewayError ? err.message : explainTransactionError(err);
+      const message = err instanceof GatewayError ? err.message : explainWalletError(err);
       setState({ phase: "failed", message });
     }
   }, [config, origin, address, custodianName]);

@@ -290,9 +290,27 @@ describe("patient portal (browser, end to end)", function () {
     // She names the person; the portal shows the name, and the address only under "Details".
     await page.getByLabel("Their name").fill("Bob");
     await address.fill(alice.address);
+    // Every text the form's status line shows. The refusals' sentences load only when one is needed
+    // (a dynamic import in app/_lib/tx.ts): the line must go from the check straight to the sentence,
+    // never through a raw error first, so that a screen reader hears one outcome in its final words.
+    await page
+      .getByRole("form", { name: "Appoint a delegate" })
+      .locator(".tx-status")
+      .evaluate((line) => {
+        const shown: string[] = [];
+        (window as unknown as { delegateStatus: string[] }).delegateStatus = shown;
+        new MutationObserver(() => {
+          const text = line.textContent ?? "";
+          if (shown.at(-1) !== text) shown.push(text);
+        }).observe(line, { subtree: true, childList: true, characterData: true });
+      });
     await page.getByRole("button", { name: "Appoint delegate" }).click();
-    await page.getByText("You cannot appoint yourself as your own delegate; enter someone else's address.").waitFor();
+    const refusal = "You cannot appoint yourself as your own delegate; enter someone else's address.";
+    await page.getByText(refusal).waitFor();
     expect(sentCount(), "a transaction was sent although the simulation reverted").to.equal(sentBefore);
+    expect(await page.evaluate(() => (window as unknown as { delegateStatus: string[] }).delegateStatus)).to.deep.equal(
+      ["Checking that this will work…", `Not done: ${refusal}`],
+    );
 
     await address.fill("0x12");
     await page.getByRole("button", { name: "Appoint delegate" }).click();

@@ -7,6 +7,7 @@ import {
   CATEGORIES,
   CATEGORY_NAMES,
   type CategoryName,
+  KIND_WORDS,
   PURPOSES,
   type PurposeName,
   categoriesToMask,
@@ -14,7 +15,6 @@ import {
   encodePurpose,
   purposeScope,
 } from "#sdk/codes.ts";
-import { KIND_WORDS } from "#sdk/errors.ts";
 import { grantState } from "#sdk/ledger.ts";
 import { ErrorSummary, type FieldProblem } from "../../_components/ErrorSummary.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";

@@ -2,8 +2,7 @@
 import { type FormEvent, useId, useState } from "react";
 import { isHex, keccak256, toHex } from "viem";
 
-import { KINDS, type KindName } from "#sdk/codes.ts";
-import { KIND_WORDS } from "#sdk/errors.ts";
+import { KIND_WORDS, KINDS, type KindName } from "#sdk/codes.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { findOrganization } from "#sdk/ledger.ts";
 import { AddressField } from "../../_components/AddressField.tsx";

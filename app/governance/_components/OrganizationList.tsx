@@ -2,7 +2,7 @@
 import { useId, useRef, useState } from "react";
 import { stringToHex } from "viem";
 
-import { KIND_WORDS } from "#sdk/errors.ts";
+import { KIND_WORDS } from "#sdk/codes.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import type { Organization } from "#sdk/ledger.ts";
 import { ConfirmDialog, type ConfirmDialogHandle } from "../../_components/ConfirmDialog.tsx";

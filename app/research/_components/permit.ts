@@ -3,10 +3,11 @@
  * no fee), and the escrow's `createStudyWithPermit` / `fundWithPermit` applies it and pulls the
  * funds in the same transaction as the study action.
  */
-import { type Address, type PublicClient, parseSignature } from "viem";
+import { type Address, parseSignature } from "viem";
 import type { Config } from "wagmi";
 import { signTypedData } from "wagmi/actions";
 
+import type { ChainReader } from "#sdk/chain-reader.ts";
 import { permitTypedData } from "#sdk/escrow.ts";
 import { remunerationTokenAbi } from "#sdk/generated/abis.ts";
 import { formatAmount } from "../../_lib/amounts.ts";
@@ -23,7 +24,7 @@ const PERMIT_LIFETIME_SECONDS = 30 * 60;
  */
 export async function signFundingPermit(
   config: Config,
-  client: PublicClient,
+  client: ChainReader,
   step: Step,
   { token, owner, spender, value }: { token: TokenInfo; owner: Address; spender: Address; value: bigint },
 ) {
