@@ -374,6 +374,8 @@ export function explainContractError(
     // ResearchFund (a DAO per cause) and its Governor
     case "ResearchFundEmptyCause":
       return "A research fund needs a cause: say what it funds.";
+    case "ResearchFundCauseTooLong":
+      return `The cause is ${String(a(0))} bytes long; keep it to ${String(a(1))} (a short heading, not a document).`;
     case "ResearchFundCurrencyNotAllowed":
       return `${name(a(0))} is not a currency the study escrow accepts, so a fund cannot take it.`;
     case "ResearchFundInvalidGoal":
