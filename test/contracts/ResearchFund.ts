@@ -10,6 +10,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 
 import ResearchFundModule from "../../ignition/modules/ResearchFund.ts";
+import { FUND_BOUNDS } from "#sdk/fund-settings.ts";
 import type {
   ConsentRegistry,
   RemunerationToken,
@@ -327,6 +328,31 @@ describe("ResearchFund", function () {
       await expect(
         create({ quorumPercent: 100, votingPeriod: 30 * DAY, timelockDelay: HOUR, end: latest + 40 * DAY }),
       ).to.emit(f.factory, "FundCreated");
+    });
+
+    it("has the bounds the sdk checks before anything is signed (sdk/fund-settings.ts)", async function () {
+      const f = await networkHelpers.loadFixture(deployResearchFundFixture);
+      expect({
+        maxCauseBytes: await f.fund.MAX_CAUSE_BYTES(),
+        minQuorumPercent: await f.fund.MIN_QUORUM_PERCENT(),
+        maxQuorumPercent: await f.fund.MAX_QUORUM_PERCENT(),
+        minVotingPeriod: await f.fund.MIN_VOTING_PERIOD(),
+        maxVotingPeriod: await f.fund.MAX_VOTING_PERIOD(),
+        minTimelockDelay: await f.fund.MIN_TIMELOCK_DELAY(),
+        maxTimelockDelay: await f.fund.MAX_TIMELOCK_DELAY(),
+        maxDuration: await f.fund.MAX_DURATION(),
+      }).to.deep.equal(
+        Object.fromEntries(
+          Object.entries(FUND_BOUNDS)
+            .filter(([name]) => name !== "maxGoal")
+            .map(([name, value]) => [name, BigInt(value)]),
+        ),
+      );
+      // The goal's bound is the type's: 2^128 - 1 is taken, one more is refused (above).
+      await expect(f.factory.createFund(await fundParams(f, { goal: FUND_BOUNDS.maxGoal }))).to.emit(
+        f.factory,
+        "FundCreated",
+      );
     });
 
     it("attack: a fund deployed outside the factory is not one of its funds, and a Governor a stranger deploys for a real fund holds no power", async function () {
