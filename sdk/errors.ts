@@ -409,7 +409,8 @@ export function explainContractError(
     case "ResearchFundInsufficientShares":
       return `${name(a(0))} holds ${String(a(2))} shares, not ${String(a(1))}.`;
     case "ResearchFundVotedForPending":
-      return `${name(a(0))} voted for proposal ${String(a(1))}, which has not executed yet: who votes to spend cannot leave before it is paid.`;
+      // The proposal's id is a 78-digit hash: the sentence names the rule, not the number.
+      return `${name(a(0))} voted for a proposal that has not been carried out yet: who votes to spend cannot leave before it is paid.`;
     case "ResearchFundInsufficientTreasury":
       return `The proposal spends ${String(a(0))} but the treasury holds only ${String(a(1))} (members left).`;
     case "ResearchFundCurrencyMismatch":
