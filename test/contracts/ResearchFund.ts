@@ -247,6 +247,7 @@ describe("ResearchFund", function () {
       expect(await f.factory.isFund(event!.args.fund)).to.equal(true);
       expect(await f.factory.fundCount()).to.equal(before + 1n);
       expect(await created.escrow()).to.equal(f.escrowAddress);
+      expect(await f.factory.escrow()).to.equal(f.escrowAddress);
       // The creator holds no share and no role; nor does the factory.
       expect(await created.balanceOf(f.stranger.address)).to.equal(0n);
       const timelock = (await ethers.getContractAt(
