@@ -12,14 +12,16 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IResearchFund} from "./interfaces/IResearchFund.sol";
+import {IResearchFundGovernorDeployer, IResearchFundTimelockDeployer} from "./interfaces/IResearchFundFactory.sol";
 import {IStudyEscrow} from "./interfaces/IStudyEscrow.sol";
 import {ResearchFundGovernor} from "./ResearchFundGovernor.sol";
 
 /// @title ResearchFund
 /// @notice A research fund for one cause (a DAO per cause): the share token, the treasury and the
-/// rules of contributing, ragequitting and redeeming. Its constructor deploys the fund's Governor
-/// and TimelockController, gives the Governor the timelock's proposer and canceller roles (anyone
-/// executes) and keeps no role for itself or its creator.
+/// rules of contributing, ragequitting and redeeming. Created by the ResearchFundFactory. Its
+/// constructor has the fund's Governor and TimelockController deployed (by the two deployers that
+/// hold their creation code), gives the Governor the timelock's proposer, canceller and executor
+/// roles (anyone asks the Governor to execute) and keeps no role for itself or its creator.
 /// @dev Why the fund, not the timelock, holds the treasury: ragequit and redeem pay a member at once,
 /// pro rata, which a timelock could only do through a proposal. The timelock is the only account
 /// that may spend (`sponsorStudy`) or close, and the Governor only lets it do those two things.
@@ -38,6 +40,8 @@ contract ResearchFund is IResearchFund, ERC20Votes, ReentrancyGuardTransient {
     uint32 public constant MIN_TIMELOCK_DELAY = 1 hours;
     uint32 public constant MAX_TIMELOCK_DELAY = 30 days;
     uint256 public constant MAX_DURATION = 3_650 days;
+    /// @notice The longest cause, in bytes of UTF-8: a heading in every list of funds, not a document.
+    uint256 public constant MAX_CAUSE_BYTES = 200;
 
     IStudyEscrow private immutable _escrow;
     IERC20 private immutable _currency;
@@ -58,9 +62,13 @@ contract ResearchFund is IResearchFund, ERC20Votes, ReentrancyGuardTransient {
 
     /// @param escrow_ The StudyEscrow whose studies the fund may sponsor.
     /// @param params The cause, currency, goal, end and governance settings (within the bounds).
+    /// @param timelocks Deploys the fund's TimelockController (administered by this fund until it renounces).
+    /// @param governors Deploys the fund's Governor.
     constructor(
         IStudyEscrow escrow_,
-        FundParams memory params
+        FundParams memory params,
+        IResearchFundTimelockDeployer timelocks,
+        IResearchFundGovernorDeployer governors
     ) ERC20("Consentry Research Fund Share", "CRFS") EIP712("Consentry ResearchFund", "1") {
         _checkParams(escrow_, params);
         _escrow = escrow_;
@@ -70,38 +78,22 @@ contract ResearchFund is IResearchFund, ERC20Votes, ReentrancyGuardTransient {
         _goal = params.goal;
         _cause = params.cause;
 
-        TimelockController timelock_ = new TimelockController(
-            params.timelockDelay,
-            new address[](0),
-            new address[](0), // the governor alone executes (through its execute, open to anyone), so
-            // that a proposal past its execution window (ResearchFundGovernor) never executes
-            address(this)
-        );
-        ResearchFundGovernor governor_ = new ResearchFundGovernor(
+        // No proposer or executor yet and this fund its only admin: the governor alone executes
+        // (through its execute, open to anyone), so that a proposal past its execution window
+        // (ResearchFundGovernor) never executes.
+        TimelockController timelock_ = TimelockController(payable(timelocks.deployTimelock(params.timelockDelay)));
+        address governor_ = governors.deployGovernor(
             this,
-            timelock_,
+            address(timelock_),
             params.votingPeriod,
             params.quorumPercent
         );
-        timelock_.grantRole(timelock_.PROPOSER_ROLE(), address(governor_));
-        timelock_.grantRole(timelock_.CANCELLER_ROLE(), address(governor_));
-        timelock_.grantRole(timelock_.EXECUTOR_ROLE(), address(governor_));
+        timelock_.grantRole(timelock_.PROPOSER_ROLE(), governor_);
+        timelock_.grantRole(timelock_.CANCELLER_ROLE(), governor_);
+        timelock_.grantRole(timelock_.EXECUTOR_ROLE(), governor_);
         timelock_.renounceRole(timelock_.DEFAULT_ADMIN_ROLE(), address(this));
-        _governor = address(governor_);
+        _governor = governor_;
         _timelock = address(timelock_);
-
-        emit FundCreated(
-            msg.sender,
-            params.currency,
-            address(governor_),
-            address(timelock_),
-            params.cause,
-            params.goal,
-            params.end,
-            params.quorumPercent,
-            params.votingPeriod,
-            params.timelockDelay
-        );
     }
 
     // ------------------------------------------------------------------ members
@@ -284,7 +276,9 @@ contract ResearchFund is IResearchFund, ERC20Votes, ReentrancyGuardTransient {
     }
 
     function _checkParams(IStudyEscrow escrow_, FundParams memory p) private view {
-        if (bytes(p.cause).length == 0) revert ResearchFundEmptyCause();
+        uint256 causeBytes = bytes(p.cause).length;
+        if (causeBytes == 0) revert ResearchFundEmptyCause();
+        if (causeBytes > MAX_CAUSE_BYTES) revert ResearchFundCauseTooLong(causeBytes, MAX_CAUSE_BYTES);
         if (!escrow_.isCurrencyAllowed(p.currency)) revert ResearchFundCurrencyNotAllowed(p.currency);
         if (p.goal == 0 || p.goal > type(uint128).max) revert ResearchFundInvalidGoal(p.goal);
         if (p.quorumPercent < MIN_QUORUM_PERCENT || p.quorumPercent > MAX_QUORUM_PERCENT) {

@@ -3,6 +3,9 @@ pragma solidity 0.8.30;
 
 import {IResearchFund} from "./interfaces/IResearchFund.sol";
 import {ResearchFund} from "./ResearchFund.sol";
+import {ResearchFundFactory} from "./ResearchFundFactory.sol";
+import {ResearchFundGovernorDeployer} from "./ResearchFundGovernorDeployer.sol";
+import {ResearchFundTimelockDeployer} from "./ResearchFundTimelockDeployer.sol";
 import {ResearchFundHandler} from "./test/ResearchFundHandler.sol";
 import {StudyEscrowSetup} from "./test/StudyEscrowSetup.sol";
 
@@ -19,17 +22,25 @@ contract ResearchFundInvariantTest is StudyEscrowSetup {
     function setUp() public override {
         super.setUp();
         uint256 studyId = createStudy(1 ether, 10, 10 ether);
-        fund = new ResearchFund(
+        ResearchFundFactory factory = new ResearchFundFactory(
             escrow,
-            IResearchFund.FundParams({
-                cause: "Rare disease X",
-                currency: token,
-                goal: 1_000 ether,
-                end: uint40(block.timestamp + 40 days),
-                quorumPercent: 20,
-                votingPeriod: 1 days,
-                timelockDelay: 1 days
-            })
+            new ResearchFundTimelockDeployer(),
+            new ResearchFundGovernorDeployer()
+        );
+        fund = ResearchFund(
+            address(
+                factory.createFund(
+                    IResearchFund.FundParams({
+                        cause: "Rare disease X",
+                        currency: token,
+                        goal: 1_000 ether,
+                        end: uint40(block.timestamp + 40 days),
+                        quorumPercent: 20,
+                        votingPeriod: 1 days,
+                        timelockDelay: 1 days
+                    })
+                )
+            )
         );
         handler = new ResearchFundHandler(
             fund,

@@ -2,16 +2,25 @@
  * The indexer's Ponder configuration: one chain (CHAIN_ID at RPC_URL) and every Consentry contract
  * on it, from its deployment block, with the ABIs the sdk generates (sdk/generated/abis.ts).
  *
+ * Research funds are found, not listed: every fund, its Governor and its timelock that the
+ * deployment's ResearchFundFactory announced (FundCreated), Ponder's factory pattern.
+ *
  * Addresses: CONSENTRY_DEPLOYMENT (a JSON object shaped like an entry of
  * sdk/generated/deployments.json) when set, else the sdk's deployment for CHAIN_ID. The database:
  * PostgreSQL when DATABASE_URL is set, else PGlite in INDEXER_DATA_DIR (set by indexer/start.ts
  * to a folder of its own per chain instance: a fresh chain gets a fresh index).
  */
-import { createConfig } from "ponder";
+import { createConfig, factory } from "ponder";
+import { getAbiItem } from "viem";
 
 import { auditAnchorAbi, consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "../sdk/generated/abis.ts";
 import { preventionBadgeAbi, preventionRewardsAbi } from "../sdk/generated/prevention-abis.ts";
-import { researchFundAbi, researchFundGovernorAbi, timelockControllerAbi } from "../sdk/generated/fund-abis.ts";
+import {
+  researchFundAbi,
+  researchFundFactoryAbi,
+  researchFundGovernorAbi,
+  timelockControllerAbi,
+} from "../sdk/generated/fund-abis.ts";
 import { getLogsBlockRange, indexerDeployment, indexerEnv } from "./settings.ts";
 
 const env = indexerEnv(process.env);
@@ -26,9 +35,13 @@ const escrow = on(deployment.StudyEscrow);
 const token = on(deployment.RemunerationToken);
 const rewards = on(deployment.PreventionRewards);
 const badge = on(deployment.PreventionBadge);
-const fund = on(deployment.ResearchFund);
-const fundGovernor = on(deployment.ResearchFundGovernor);
-const fundTimelock = on(deployment.ResearchFundTimelock);
+const fundFactory = on(deployment.ResearchFundFactory) ?? unused(startBlock);
+const fundCreated = getAbiItem({ abi: researchFundFactoryAbi, name: "FundCreated" });
+/** The contracts the factory's FundCreated names in `parameter`, from the factory's first block. */
+const createdByFactory = (parameter: "fund" | "governor" | "timelock") => ({
+  address: factory({ address: fundFactory.address, event: fundCreated, parameter }),
+  startBlock,
+});
 
 export default createConfig({
   database: env.databaseUrl
@@ -51,18 +64,11 @@ export default createConfig({
     RemunerationToken: { chain: "consentry", abi: remunerationTokenAbi, ...(token ?? unused(startBlock)) },
     PreventionRewards: { chain: "consentry", abi: preventionRewardsAbi, ...(rewards ?? unused(startBlock)) },
     PreventionBadge: { chain: "consentry", abi: preventionBadgeAbi, ...(badge ?? unused(startBlock)) },
-    // The deployment's research fund, its Governor and timelock (the local demo's; a fund is a contract of its own).
-    ResearchFund: { chain: "consentry", abi: researchFundAbi, ...(fund ?? unused(startBlock)) },
-    ResearchFundGovernor: {
-      chain: "consentry",
-      abi: researchFundGovernorAbi,
-      ...(fundGovernor ?? unused(startBlock)),
-    },
-    ResearchFundTimelock: {
-      chain: "consentry",
-      abi: timelockControllerAbi,
-      ...(fundTimelock ?? unused(startBlock)),
-    },
+    // Every research fund anyone created through the factory, with its Governor and timelock.
+    ResearchFundFactory: { chain: "consentry", abi: researchFundFactoryAbi, ...fundFactory },
+    ResearchFund: { chain: "consentry", abi: researchFundAbi, ...createdByFactory("fund") },
+    ResearchFundGovernor: { chain: "consentry", abi: researchFundGovernorAbi, ...createdByFactory("governor") },
+    ResearchFundTimelock: { chain: "consentry", abi: timelockControllerAbi, ...createdByFactory("timelock") },
   },
 });
 

@@ -527,6 +527,22 @@ export const fundVote = onchainTable(
   (table) => ({ pk: primaryKey({ columns: [table.proposalId, table.voter] }), byVoter: index().on(table.voter) }),
 );
 
+/** A study a fund sponsored (SponsoredStudy), and what it took back when settling it (SettledStudy). */
+export const fundStudy = onchainTable(
+  "fund_study",
+  (t) => ({
+    fund: t.hex().notNull(),
+    studyId: t.bigint().notNull(),
+    /** Sent in all by the fund's passed proposals. */
+    amount: t.bigint().notNull(),
+    /** Taken back when settled (null: not settled yet). */
+    settledAmount: t.bigint(),
+    settledAtBlock: t.bigint(),
+    sponsoredAtBlock: t.bigint().notNull(),
+  }),
+  (table) => ({ pk: primaryKey({ columns: [table.fund, table.studyId] }), byStudy: index().on(table.studyId) }),
+);
+
 /** Third-party funding of a study (StudySponsored): which fund (or other sponsor) paid for it. */
 export const studySponsorship = onchainTable(
   "study_sponsorship",

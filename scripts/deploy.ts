@@ -137,6 +137,7 @@ const addresses = {
   StudyEscrow: await deployed.studyEscrow.getAddress(),
   PreventionRewards: await deployed.preventionRewards.getAddress(),
   PreventionBadge: await deployed.preventionBadge.getAddress(),
+  ResearchFundFactory: await deployed.researchFundFactory.getAddress(),
   StudyCurrency: ethers.getAddress(module.currency!),
   deploymentBlock: deploymentBlock!,
 };

@@ -18,6 +18,7 @@ export const EXPORTED_CONTRACTS = [
   "PreventionBadge",
   "RemunerationToken",
   "AuditAnchor",
+  "ResearchFundFactory",
   "ResearchFund",
   "ResearchFundGovernor",
   // Each ResearchFund's timelock (OpenZeppelin's, built from node_modules: hardhat.config.ts npmFilesToBuild).
@@ -31,10 +32,11 @@ const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 /**
  * Contracts whose whole ABIs go to a generated file of their own, which only their pages, the
  * gateway's job, the indexer and the tests import; ERRORS_FILE carries their errors only
- * (`<name>ErrorsAbi`, for sdk/errors.ts). The bundler keeps a generated module whole, so this keeps
+ * (`<name>ErrorsAbi`, for sdk/errors.ts, when they have any). The bundler keeps a generated module whole, so this keeps
  * the patient portal's first load within bench:app's budget.
  */
 const OWN_FILE: Record<string, string> = {
+  ResearchFundFactory: "fund-abis.ts",
   ResearchFund: "fund-abis.ts",
   ResearchFundGovernor: "fund-abis.ts",
   TimelockController: "fund-abis.ts",
@@ -68,9 +70,12 @@ export function renderAbis(): Map<string, string> {
     const file = OWN_FILE[name];
     if (file !== undefined) {
       const errors = (abi as { type: string }[]).filter((item) => item.type === "error");
-      parts
-        .get(ERRORS_FILE)!
-        .push(`export const ${lowerFirst(name)}ErrorsAbi = ${JSON.stringify(errors, null, 2)} as const;`, "");
+      // A contract with no error of its own (the factory: its funds' errors come back through it) has none to export.
+      if (errors.length > 0) {
+        parts
+          .get(ERRORS_FILE)!
+          .push(`export const ${lowerFirst(name)}ErrorsAbi = ${JSON.stringify(errors, null, 2)} as const;`, "");
+      }
       parts.get(file)!.push(full, "");
     } else {
       parts.get("abis.ts")!.push(full, "");

@@ -1,8 +1,10 @@
 /**
- * The research-fund part of `npm start`: deploys one demo ResearchFund (with its Governor and
- * TimelockController) through the Ignition module, in the escrow's RemunerationToken, reusing the
- * StudyEscrow deployment. Nobody has contributed yet: the demo's members do that from the app (or
- * the end-to-end walk). Called by `scripts/deploy-local.ts` after the escrow:
+ * The research-fund part of `npm start`: deploys the ResearchFundFactory (with its two deployers)
+ * and creates one demo ResearchFund through it (`createFund`, as anyone does from the app; the fund
+ * has its Governor and TimelockController deployed) with the Ignition module, in the escrow's
+ * RemunerationToken, reusing the StudyEscrow deployment. Nobody has contributed yet: the demo's
+ * members do that from the app (or the end-to-end walk). Called by `scripts/deploy-local.ts` after
+ * the escrow:
  *
  *   Object.assign(addresses, await deployDemoFund(connection, addresses.StudyEscrow));
  */
@@ -25,7 +27,12 @@ export const DEMO_FUND = {
 export async function deployDemoFund(
   { ethers, ignition }: Pick<Connection, "ethers" | "ignition">,
   escrow?: string,
-): Promise<{ ResearchFund: string; ResearchFundGovernor: string; ResearchFundTimelock: string }> {
+): Promise<{
+  ResearchFundFactory: string;
+  ResearchFund: string;
+  ResearchFundGovernor: string;
+  ResearchFundTimelock: string;
+}> {
   const end = (await ethers.provider.getBlock("latest"))!.timestamp + DEMO_FUND.durationDays * 86_400;
   const { cause, goal, quorumPercent, votingPeriod, timelockDelay } = DEMO_FUND;
   const deployed = await ignition.deploy(ResearchFundModule, {
@@ -37,10 +44,12 @@ export async function deployDemoFund(
     throw new Error(`the demo fund uses the StudyEscrow at ${fundEscrow}, not ${escrow}`);
   }
   const addresses = {
+    ResearchFundFactory: await deployed.researchFundFactory.getAddress(),
     ResearchFund: await fund.getAddress(),
     ResearchFundGovernor: await fund.governor(),
     ResearchFundTimelock: await fund.timelock(),
   };
+  console.log(`ResearchFundFactory ${addresses.ResearchFundFactory}`);
   console.log(`ResearchFund     ${addresses.ResearchFund} (${cause.split(":")[0]})`);
   console.log(`ResearchFundGovernor ${addresses.ResearchFundGovernor}`);
   return addresses;

@@ -19,7 +19,9 @@ export type ContractName =
   | "RemunerationToken"
   | "AuditAnchor"
   | "StudyCurrency"
-  /** The local demo's research fund, its Governor and timelock (any fund is a contract of its own). */
+  /** Where anyone creates a research fund; the indexer finds every fund through its FundCreated. */
+  | "ResearchFundFactory"
+  /** The local demo's research fund (created through the factory), its Governor and timelock. */
   | "ResearchFund"
   | "ResearchFundGovernor"
   | "ResearchFundTimelock";

@@ -362,6 +362,8 @@ export function explainContractError(
     // ResearchFund (a DAO per cause) and its Governor
     case "ResearchFundEmptyCause":
       return "A research fund needs a cause: say what it funds.";
+    case "ResearchFundCauseTooLong":
+      return `The cause is ${String(a(0))} bytes long; keep it to ${String(a(1))} (a short heading, not a document).`;
     case "ResearchFundCurrencyNotAllowed":
       return `${name(a(0))} is not a currency the study escrow accepts, so a fund cannot take it.`;
     case "ResearchFundInvalidGoal":
@@ -395,7 +397,8 @@ export function explainContractError(
     case "ResearchFundInsufficientShares":
       return `${name(a(0))} holds ${String(a(2))} shares, not ${String(a(1))}.`;
     case "ResearchFundVotedForPending":
-      return `${name(a(0))} voted for proposal ${String(a(1))}, which has not executed yet: who votes to spend cannot leave before it is paid.`;
+      // The proposal's id is a 78-digit hash: the sentence names the rule, not the number.
+      return `${name(a(0))} voted for a proposal that has not been carried out yet: who votes to spend cannot leave before it is paid.`;
     case "ResearchFundInsufficientTreasury":
       return `The proposal spends ${String(a(0))} but the treasury holds only ${String(a(1))} (members left).`;
     case "ResearchFundCurrencyMismatch":

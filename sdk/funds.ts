@@ -84,6 +84,16 @@ export interface FundVoteEntry {
   reason: string;
 }
 
+/** A study a fund paid for by a passed proposal, and what the fund took back when settling it. */
+export interface FundStudyEntry {
+  fund: Address;
+  studyId: bigint;
+  /** Sent in all. */
+  amount: bigint;
+  /** Taken back by `settleStudy` (null: not settled yet; the fund's members redeem only after). */
+  settledAmount: bigint | null;
+}
+
 /** A third party's funding of a study, with the fund's cause when the sponsor is a known fund. */
 export interface StudySponsorEntry {
   studyId: bigint;
@@ -119,7 +129,7 @@ function toFund(row: FundRow, now: number): FundListing {
   };
 }
 
-/** Every indexed fund, newest first. */
+/** Every fund anyone created through the deployment's ResearchFundFactory, newest first. */
 export async function historyFunds(indexer: IndexerClient): Promise<FundListing[]> {
   const [status, rows] = await Promise.all([
     indexer.status(),
@@ -236,6 +246,21 @@ export async function historyProposalVotes(indexer: IndexerClient, proposalId: b
     support: r.support,
     weight: r.weight,
     reason: r.reason,
+  }));
+}
+
+/** The studies a fund sponsored, in the order it first did. */
+export async function historyFundStudies(indexer: IndexerClient, fund: Address): Promise<FundStudyEntry[]> {
+  const rows = await indexer.db
+    .select()
+    .from(schema.fundStudy)
+    .where(eq(schema.fundStudy.fund, hex(fund)))
+    .orderBy(asc(schema.fundStudy.sponsoredAtBlock), asc(schema.fundStudy.studyId));
+  return rows.map((r) => ({
+    fund: getAddress(r.fund),
+    studyId: r.studyId,
+    amount: r.amount,
+    settledAmount: r.settledAmount,
   }));
 }
 

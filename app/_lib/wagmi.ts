@@ -99,6 +99,9 @@ export const escrowAddress: Address | null = deployedOn(appChain.id, "StudyEscro
 export const tokenAddress: Address | null =
   deployedOn(appChain.id, "StudyCurrency") ?? deployedOn(appChain.id, "RemunerationToken");
 
+/** The ResearchFundFactory on the app's chain (where anyone creates a research fund); null if not deployed. */
+export const fundFactoryAddress: Address | null = deployedOn(appChain.id, "ResearchFundFactory");
+
 export function getConfig() {
   return createConfig({
     chains: [appChain],

@@ -28,6 +28,7 @@ import {
   historyFundMembers,
   historyFundMovements,
   historyFundProposals,
+  historyFundStudies,
   historyFunds,
   historyMemberFunds,
   historyProposalVotes,
@@ -136,6 +137,7 @@ const LISTS: Readonly<Record<string, List<never>>> = {
   "fund-members": list((p) => address(p, "fund"), historyFundMembers),
   "fund-movements": list((p) => address(p, "fund"), historyFundMovements),
   "fund-proposals": list((p) => address(p, "governor"), historyFundProposals),
+  "fund-studies": list((p) => address(p, "fund"), historyFundStudies),
   "proposal-votes": list(proposalId, historyProposalVotes),
   "study-sponsors": list(studyId, historyStudySponsors),
 } as unknown as Record<string, List<never>>;

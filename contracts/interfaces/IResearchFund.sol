@@ -16,7 +16,7 @@ import {IStudyEscrow} from "./IStudyEscrow.sol";
 interface IResearchFund {
     /// @notice What a creator chooses, each checked against the bounds below.
     struct FundParams {
-        /// @dev What the fund is for (a rare disease, a cohort), shown to contributors.
+        /// @dev What the fund is for (a rare disease, a cohort), shown to contributors; 1 to 200 bytes.
         string cause;
         /// @dev The currency; the StudyEscrow must allow it as a study currency.
         IERC20 currency;
@@ -32,19 +32,6 @@ interface IResearchFund {
         uint32 timelockDelay;
     }
 
-    /// @notice The fund was created by `creator` with its Governor and TimelockController.
-    event FundCreated(
-        address indexed creator,
-        IERC20 indexed currency,
-        address governor,
-        address timelock,
-        string cause,
-        uint256 goal,
-        uint40 end,
-        uint8 quorumPercent,
-        uint32 votingPeriod,
-        uint32 timelockDelay
-    );
     /// @notice `member` deposited `amount` and received as many shares; the fund raised `raised` in all.
     event Contributed(address indexed member, uint256 amount, uint256 raised);
     /// @notice The fund sponsored study `studyId` of the escrow with `amount` (a passed proposal).
@@ -60,6 +47,8 @@ interface IResearchFund {
 
     /// @notice The cause is empty.
     error ResearchFundEmptyCause();
+    /// @notice The cause is `length` bytes long, more than `max`.
+    error ResearchFundCauseTooLong(uint256 length, uint256 max);
     /// @notice The StudyEscrow does not allow `currency`.
     error ResearchFundCurrencyNotAllowed(IERC20 currency);
     /// @notice The goal is zero or above 2^128 - 1.

@@ -6,7 +6,8 @@ const STUDY_MANAGER_ROLE = keccak256(toHex("STUDY_MANAGER_ROLE"));
 
 /**
  * Consentry on a real network (`npm run deploy -- --network <name>`): ConsentRegistry, AuditAnchor,
- * StudyEscrow, PreventionRewards and its PreventionBadge, with no demo token and no faucet. Parameters (a file in ignition/parameters/,
+ * StudyEscrow, PreventionRewards and its PreventionBadge, the ResearchFundFactory (with the deployers
+ * of each fund's timelock and Governor; it holds no role), with no demo token and no faucet. Parameters (a file in ignition/parameters/,
  * every one required):
  * - admin: DEFAULT_ADMIN_ROLE holder of the registry and the escrow (a multisig or timelock).
  * - governance: GOVERNANCE_ROLE holder of both (accreditation, break-glass policy, currencies;
@@ -31,6 +32,13 @@ export default buildModule("ConsentryModule", (m) => {
 
   const preventionRewards = m.contract("PreventionRewards", [consentRegistry, deployer, deployer]);
   const preventionBadge = m.contract("PreventionBadge", [preventionRewards]);
+
+  // Anyone creates a research fund here; nothing to hand over (no role, no owner).
+  const researchFundFactory = m.contract("ResearchFundFactory", [
+    studyEscrow,
+    m.contract("ResearchFundTimelockDeployer"),
+    m.contract("ResearchFundGovernorDeployer"),
+  ]);
 
   const manager = m.call(consentRegistry, "grantRole", [STUDY_MANAGER_ROLE, studyEscrow], {
     id: "GrantEscrowStudyManager",
@@ -84,5 +92,5 @@ export default buildModule("ConsentryModule", (m) => {
     after: [registryAdmin],
   });
 
-  return { consentRegistry, auditAnchor, studyEscrow, preventionRewards, preventionBadge };
+  return { consentRegistry, auditAnchor, studyEscrow, preventionRewards, preventionBadge, researchFundFactory };
 });

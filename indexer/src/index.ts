@@ -910,14 +910,14 @@ ponder.on("StudyEscrow:StudySponsored", async ({ event, context }) => {
   });
 });
 
-// ------------------------------------------------------------------ ResearchFund (a DAO per cause)
+// ------------------------------------------------------------------ ResearchFundFactory and its funds (a DAO per cause)
 
-ponder.on("ResearchFund:FundCreated", async ({ event, context }) => {
+ponder.on("ResearchFundFactory:FundCreated", async ({ event, context }) => {
   const { db } = context;
-  await keep("ResearchFund:FundCreated", event, db);
+  await keep("ResearchFundFactory:FundCreated", event, db);
   const a = event.args;
   await db.insert(schema.researchFund).values({
-    address: lower(event.log.address),
+    address: lower(a.fund),
     creator: lower(a.creator),
     currency: lower(a.currency),
     governor: lower(a.governor),
@@ -990,16 +990,24 @@ ponder.on("ResearchFund:Redeemed", async ({ event, context }) => {
 
 ponder.on("ResearchFund:SponsoredStudy", async ({ event, context }) => {
   await keep("ResearchFund:SponsoredStudy", event, context.db);
+  const fund = lower(event.log.address);
+  const { studyId, amount } = event.args;
+  await context.db.update(schema.researchFund, { address: fund }).set((row) => ({ sponsored: row.sponsored + amount }));
   await context.db
-    .update(schema.researchFund, { address: lower(event.log.address) })
-    .set((row) => ({ sponsored: row.sponsored + event.args.amount }));
+    .insert(schema.fundStudy)
+    .values({ fund, studyId, amount, sponsoredAtBlock: event.block.number })
+    .onConflictDoUpdate((row) => ({ amount: row.amount + amount }));
 });
 
 ponder.on("ResearchFund:SettledStudy", async ({ event, context }) => {
   await keep("ResearchFund:SettledStudy", event, context.db);
+  const fund = lower(event.log.address);
   await context.db
-    .update(schema.researchFund, { address: lower(event.log.address) })
+    .update(schema.researchFund, { address: fund })
     .set((row) => ({ settled: row.settled + event.args.amount }));
+  await context.db
+    .update(schema.fundStudy, { fund, studyId: event.args.studyId })
+    .set({ settledAmount: event.args.amount, settledAtBlock: event.block.number });
 });
 
 ponder.on("ResearchFund:Closed", async ({ event, context }) => {

@@ -26,6 +26,7 @@ import { generateSyntheticData, syntheticTransactionBundle } from "../../gateway
 import { categoriesToMask, encodePurpose, purposeScope, ROLES } from "#sdk/codes.ts";
 import { custodianShare } from "#sdk/escrow.ts";
 import { consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
+import { researchFundFactoryAbi } from "#sdk/generated/fund-abis.ts";
 import { preventionRewardsAbi } from "#sdk/generated/prevention-abis.ts";
 import { CHAIN_ID, KEYS, deployStablecoin, freePort, run, start, startAnvil, stop, who } from "./lib.ts";
 import { type RunningIndexer, caughtUp, runIndexer } from "../indexer/lib.ts";
@@ -51,6 +52,7 @@ describe("deploy anywhere: Consentry on anvil (chain 31338), configured by envir
     AuditAnchor: Address;
     StudyEscrow: Address;
     PreventionRewards: Address;
+    ResearchFundFactory: Address;
     deploymentBlock: number;
   };
   let patientId: string;
@@ -119,6 +121,14 @@ describe("deploy anywhere: Consentry on anvil (chain 31338), configured by envir
         args: [stablecoin],
       }),
     ).to.equal(true);
+    // The research-fund factory is there, on this escrow (it holds no role: nothing to hand over).
+    expect(
+      await c.readContract({
+        address: deployed.ResearchFundFactory,
+        abi: researchFundFactoryAbi,
+        functionName: "escrow",
+      }),
+    ).to.equal(deployed.StudyEscrow);
     const governanceRole = keccak256(toHex("GOVERNANCE_ROLE"));
     const adminRole = `0x${"00".repeat(32)}` as Hex;
     expect(

@@ -1,5 +1,6 @@
 /**
- * ResearchFund (a DAO per cause) with its Governor and TimelockController: creation within bounds,
+ * ResearchFund (a DAO per cause) with its Governor and TimelockController: creation by anyone through
+ * the ResearchFundFactory within bounds,
  * contributions for non-transferable self-delegated shares, proposals that sponsor a StudyEscrow
  * study through the timelock, ragequit before a passed proposal executes (Moloch v2), closing and
  * dissolution with pro-rata redemption; every refusal with its custom error and arguments.
@@ -9,11 +10,15 @@ import { expect } from "chai";
 import { network } from "hardhat";
 
 import ResearchFundModule from "../../ignition/modules/ResearchFund.ts";
+import { FUND_BOUNDS } from "#sdk/fund-settings.ts";
 import type {
   ConsentRegistry,
   RemunerationToken,
   ResearchFund,
+  ResearchFundFactory,
   ResearchFundGovernor,
+  ResearchFundGovernorDeployer,
+  ResearchFundTimelockDeployer,
   StudyEscrow,
   TimelockController,
 } from "../../types/ethers-contracts/index.js";
@@ -43,7 +48,7 @@ const AGAINST = 0;
 const FOR = 1;
 
 /**
- * The escrow stack and one fund through the Ignition module (cause "Rare disease X", goal 1,000
+ * The escrow stack, the factory and one fund created through it by the Ignition module (cause "Rare disease X", goal 1,000
  * CRC, 60 days, quorum 20 %, 3-day votes, 2-day timelock); an accredited researcher with study 1
  * (funded with 100 CRC, open 30 days); alice, bob and carol hold 500 CRC each with an allowance.
  */
@@ -65,6 +70,7 @@ async function deployResearchFundFixture() {
   const escrow = deployed.studyEscrow as unknown as StudyEscrow;
   const token = deployed.remunerationToken as unknown as RemunerationToken;
   const fund = deployed.researchFund as unknown as ResearchFund;
+  const factory = deployed.researchFundFactory as unknown as ResearchFundFactory;
   const registry = (await ethers.getContractAt(
     "ConsentRegistry",
     await escrow.registry(),
@@ -113,6 +119,7 @@ async function deployResearchFundFixture() {
     escrow,
     token,
     fund,
+    factory,
     governor,
     timelock,
     registry,
@@ -178,7 +185,7 @@ async function fundParams(f: Fixture, overrides: Record<string, unknown> = {}) {
 }
 
 describe("ResearchFund", function () {
-  describe("creation (Ignition module)", function () {
+  describe("creation (the factory, through the Ignition module)", function () {
     it("deploys the Governor and the timelock, wired: the Governor proposes and executes (anyone may ask it to), nobody administers", async function () {
       const f = await networkHelpers.loadFixture(deployResearchFundFixture);
       const governorAddress = await f.governor.getAddress();
@@ -212,50 +219,194 @@ describe("ResearchFund", function () {
       expect(await f.fund.isOpen()).to.equal(true);
     });
 
-    it("announces the fund with its settings (FundCreated)", async function () {
+    it("announces the fund with its settings (FundCreated): anyone creates one, and gets no power over it", async function () {
       const f = await networkHelpers.loadFixture(deployResearchFundFixture);
       const p = await fundParams(f);
-      const created = await ethers.deployContract("ResearchFund", [f.escrowAddress, p], f.stranger);
-      const receipt = await created.deploymentTransaction()!.wait();
-      const event = receipt!.logs.map((log) => f.fund.interface.parseLog(log)).find((e) => e?.name === "FundCreated");
-      expect(event?.args.creator).to.equal(f.stranger.address);
-      expect(event?.args.cause).to.equal("Cohort Y");
-      expect(event?.args.governor).to.equal(await created.governor());
-      expect(event?.args.timelock).to.equal(await created.timelock());
-      expect([event?.args.goal, event?.args.end, event?.args.quorumPercent]).to.deep.equal([GOAL, BigInt(p.end), 10n]);
+      const before = await f.factory.fundCount();
+      const tx = f.factory.connect(f.stranger).createFund(p);
+      const receipt = await (await tx).wait();
+      const event = receipt!.logs
+        .map((log) => f.factory.interface.parseLog(log))
+        .find((e) => e?.name === "FundCreated");
+      const created = (await ethers.getContractAt("ResearchFund", event!.args.fund)) as unknown as ResearchFund;
+      await expect(tx)
+        .to.emit(f.factory, "FundCreated")
+        .withArgs(
+          event!.args.fund,
+          f.stranger.address,
+          p.currency,
+          await created.governor(),
+          await created.timelock(),
+          "Cohort Y",
+          GOAL,
+          p.end,
+          10,
+          DAY,
+          DAY,
+        );
+      expect(await f.factory.isFund(event!.args.fund)).to.equal(true);
+      expect(await f.factory.fundCount()).to.equal(before + 1n);
+      expect(await created.escrow()).to.equal(f.escrowAddress);
+      expect(await f.factory.escrow()).to.equal(f.escrowAddress);
+      // The creator holds no share and no role; nor does the factory.
+      expect(await created.balanceOf(f.stranger.address)).to.equal(0n);
+      const timelock = (await ethers.getContractAt(
+        "TimelockController",
+        await created.timelock(),
+      )) as unknown as TimelockController;
+      const factoryAddress = await f.factory.getAddress();
+      for (const role of [
+        await timelock.DEFAULT_ADMIN_ROLE(),
+        await timelock.PROPOSER_ROLE(),
+        await timelock.CANCELLER_ROLE(),
+        await timelock.EXECUTOR_ROLE(),
+      ]) {
+        for (const account of [f.stranger.address, factoryAddress, event!.args.fund]) {
+          expect(await timelock.hasRole(role, account)).to.equal(false);
+        }
+      }
+      expect(await timelock.hasRole(await timelock.PROPOSER_ROLE(), await created.governor())).to.equal(true);
     });
 
     it("refuses settings outside the bounds, each with its own error", async function () {
       const f = await networkHelpers.loadFixture(deployResearchFundFixture);
-      const factory = await ethers.getContractFactory("ResearchFund");
-      const deploy = async (overrides: Record<string, unknown>) =>
-        factory.deploy(f.escrowAddress, await fundParams(f, overrides));
-      await expect(deploy({ cause: "" })).to.be.revertedWithCustomError(factory, "ResearchFundEmptyCause");
-      await expect(deploy({ currency: f.fundAddress }))
-        .to.be.revertedWithCustomError(factory, "ResearchFundCurrencyNotAllowed")
+      const create = async (overrides: Record<string, unknown>) => f.factory.createFund(await fundParams(f, overrides));
+      // The fund's constructor refuses; its error comes back from createFund.
+      const fund = f.fund;
+      await expect(create({ cause: "" })).to.be.revertedWithCustomError(fund, "ResearchFundEmptyCause");
+      // attack: a cause is a heading in every list of funds, not a document
+      await expect(create({ cause: "x".repeat(201) }))
+        .to.be.revertedWithCustomError(fund, "ResearchFundCauseTooLong")
+        .withArgs(201, 200);
+      await expect(create({ cause: "é".repeat(101) })) // 202 bytes of UTF-8
+        .to.be.revertedWithCustomError(fund, "ResearchFundCauseTooLong")
+        .withArgs(202, 200);
+      await expect(create({ currency: f.fundAddress }))
+        .to.be.revertedWithCustomError(fund, "ResearchFundCurrencyNotAllowed")
         .withArgs(f.fundAddress);
-      await expect(deploy({ goal: 0n }))
-        .to.be.revertedWithCustomError(factory, "ResearchFundInvalidGoal")
+      await expect(create({ goal: 0n }))
+        .to.be.revertedWithCustomError(fund, "ResearchFundInvalidGoal")
         .withArgs(0n);
-      await expect(deploy({ quorumPercent: 3 }))
-        .to.be.revertedWithCustomError(factory, "ResearchFundInvalidQuorum")
+      await expect(create({ goal: 2n ** 128n }))
+        .to.be.revertedWithCustomError(fund, "ResearchFundInvalidGoal")
+        .withArgs(2n ** 128n);
+      await expect(create({ quorumPercent: 3 }))
+        .to.be.revertedWithCustomError(fund, "ResearchFundInvalidQuorum")
         .withArgs(3, 4, 100);
-      await expect(deploy({ quorumPercent: 101 }))
-        .to.be.revertedWithCustomError(factory, "ResearchFundInvalidQuorum")
+      await expect(create({ quorumPercent: 101 }))
+        .to.be.revertedWithCustomError(fund, "ResearchFundInvalidQuorum")
         .withArgs(101, 4, 100);
-      await expect(deploy({ votingPeriod: HOUR - 1 }))
-        .to.be.revertedWithCustomError(factory, "ResearchFundInvalidVotingPeriod")
+      await expect(create({ votingPeriod: HOUR - 1 }))
+        .to.be.revertedWithCustomError(fund, "ResearchFundInvalidVotingPeriod")
         .withArgs(HOUR - 1, HOUR, 30 * DAY);
-      await expect(deploy({ timelockDelay: 30 * DAY + 1 }))
-        .to.be.revertedWithCustomError(factory, "ResearchFundInvalidTimelockDelay")
+      await expect(create({ votingPeriod: 30 * DAY + 1 }))
+        .to.be.revertedWithCustomError(fund, "ResearchFundInvalidVotingPeriod")
         .withArgs(30 * DAY + 1, HOUR, 30 * DAY);
-      // The end must leave room for one vote and one timelock delay.
+      await expect(create({ timelockDelay: HOUR - 1 }))
+        .to.be.revertedWithCustomError(fund, "ResearchFundInvalidTimelockDelay")
+        .withArgs(HOUR - 1, HOUR, 30 * DAY);
+      await expect(create({ timelockDelay: 30 * DAY + 1 }))
+        .to.be.revertedWithCustomError(fund, "ResearchFundInvalidTimelockDelay")
+        .withArgs(30 * DAY + 1, HOUR, 30 * DAY);
+      // The end must leave room for one vote and one timelock delay, and be within ten years.
       const soon = (await time.latest()) + 2 * DAY;
-      await expect(deploy({ end: soon })).to.be.revertedWithCustomError(factory, "ResearchFundInvalidEnd");
-      await expect(deploy({ end: (await time.latest()) + 3_651 * DAY })).to.be.revertedWithCustomError(
-        factory,
+      await expect(create({ end: soon })).to.be.revertedWithCustomError(fund, "ResearchFundInvalidEnd");
+      await expect(create({ end: (await time.latest()) + 3_651 * DAY })).to.be.revertedWithCustomError(
+        fund,
         "ResearchFundInvalidEnd",
       );
+      // At the bounds themselves a fund is created.
+      const latest = await time.latest();
+      await expect(
+        create({
+          cause: "x".repeat(200),
+          quorumPercent: 4,
+          votingPeriod: HOUR,
+          timelockDelay: 30 * DAY,
+          end: latest + 1 + HOUR + 30 * DAY + 1,
+        }),
+      ).to.emit(f.factory, "FundCreated");
+      await expect(
+        create({ quorumPercent: 100, votingPeriod: 30 * DAY, timelockDelay: HOUR, end: latest + 40 * DAY }),
+      ).to.emit(f.factory, "FundCreated");
+    });
+
+    it("has the bounds the sdk checks before anything is signed (sdk/fund-settings.ts)", async function () {
+      const f = await networkHelpers.loadFixture(deployResearchFundFixture);
+      expect({
+        maxCauseBytes: await f.fund.MAX_CAUSE_BYTES(),
+        minQuorumPercent: await f.fund.MIN_QUORUM_PERCENT(),
+        maxQuorumPercent: await f.fund.MAX_QUORUM_PERCENT(),
+        minVotingPeriod: await f.fund.MIN_VOTING_PERIOD(),
+        maxVotingPeriod: await f.fund.MAX_VOTING_PERIOD(),
+        minTimelockDelay: await f.fund.MIN_TIMELOCK_DELAY(),
+        maxTimelockDelay: await f.fund.MAX_TIMELOCK_DELAY(),
+        maxDuration: await f.fund.MAX_DURATION(),
+      }).to.deep.equal(
+        Object.fromEntries(
+          Object.entries(FUND_BOUNDS)
+            .filter(([name]) => name !== "maxGoal")
+            .map(([name, value]) => [name, BigInt(value)]),
+        ),
+      );
+      // The goal's bound is the type's: 2^128 - 1 is taken, one more is refused (above).
+      await expect(f.factory.createFund(await fundParams(f, { goal: FUND_BOUNDS.maxGoal }))).to.emit(
+        f.factory,
+        "FundCreated",
+      );
+    });
+
+    it("attack: a fund deployed outside the factory is not one of its funds, and a Governor a stranger deploys for a real fund holds no power", async function () {
+      const f = await networkHelpers.loadFixture(deployResearchFundFixture);
+      await withMembers(f);
+      // The same code, deployed directly with the factory's own deployers: not listed.
+      const direct = await ethers.deployContract(
+        "ResearchFund",
+        [f.escrowAddress, await fundParams(f), await f.factory.timelockDeployer(), await f.factory.governorDeployer()],
+        f.stranger,
+      );
+      expect(await f.factory.isFund(await direct.getAddress())).to.equal(false);
+      expect(await f.factory.isFund(f.stranger.address)).to.equal(false);
+
+      // The deployers serve anyone, but what they deploy for a stranger is bound to nothing: a Governor
+      // over the real fund's shares and timelock cannot schedule there (only the fund's own Governor
+      // was made a proposer, and nobody administers the timelock).
+      const governors = (await ethers.getContractAt(
+        "ResearchFundGovernorDeployer",
+        await f.factory.governorDeployer(),
+      )) as unknown as ResearchFundGovernorDeployer;
+      const timelockAddress = await f.timelock.getAddress();
+      const args = [f.fundAddress, timelockAddress, HOUR, 4] as const;
+      const rogueAddress = await governors.connect(f.stranger).deployGovernor.staticCall(...args);
+      await governors.connect(f.stranger).deployGovernor(...args);
+      const rogue = (await ethers.getContractAt(
+        "ResearchFundGovernor",
+        rogueAddress,
+      )) as unknown as ResearchFundGovernor;
+      const steal = sponsorCall(f, f.studyId, ethers.parseEther("400"));
+      const description = "Send everything to study 1";
+      await rogue.connect(f.alice).propose([f.fundAddress], [0n], [steal], description);
+      const id = await rogue.hashProposal([f.fundAddress], [0n], [steal], ethers.id(description));
+      await time.increase(1);
+      await rogue.connect(f.alice).castVote(id, FOR);
+      await rogue.connect(f.carol).castVote(id, FOR);
+      await time.increase(HOUR);
+      await expect(rogue.queue([f.fundAddress], [0n], [steal], ethers.id(description)))
+        .to.be.revertedWithCustomError(f.timelock, "AccessControlUnauthorizedAccount")
+        .withArgs(rogueAddress, await f.timelock.PROPOSER_ROLE());
+      await expect(f.timelock.connect(f.stranger).grantRole(await f.timelock.PROPOSER_ROLE(), f.stranger.address))
+        .to.be.revertedWithCustomError(f.timelock, "AccessControlUnauthorizedAccount")
+        .withArgs(f.stranger.address, await f.timelock.DEFAULT_ADMIN_ROLE());
+      // A timelock the deployer makes for a stranger is the stranger's, not any fund's.
+      const timelocks = (await ethers.getContractAt(
+        "ResearchFundTimelockDeployer",
+        await f.factory.timelockDeployer(),
+      )) as unknown as ResearchFundTimelockDeployer;
+      const own = await timelocks.connect(f.stranger).deployTimelock.staticCall(HOUR);
+      await timelocks.connect(f.stranger).deployTimelock(HOUR);
+      const ownTimelock = (await ethers.getContractAt("TimelockController", own)) as unknown as TimelockController;
+      expect(await ownTimelock.hasRole(await ownTimelock.DEFAULT_ADMIN_ROLE(), f.stranger.address)).to.equal(true);
+      expect(own).to.not.equal(timelockAddress);
     });
   });
 

@@ -2,10 +2,12 @@
  * The indexer's research funds against the chain's truth: on a real local chain (anvil), three
  * members contribute, a proposal to sponsor a study passes, waits in the timelock and executes, a
  * member against it ragequits first; the fund, member, movement, proposal, vote and sponsorship
- * tables (and the sdk's readers over them) are compared with the contracts' views.
+ * tables (and the sdk's readers over them) are compared with the contracts' views. Funds are found
+ * through the factory: one created after the indexer started shows up with its members and
+ * proposals, and a fund deployed outside the factory does not.
  */
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -15,7 +17,9 @@ import {
   type Hex,
   type PublicClient,
   createPublicClient,
+  createWalletClient,
   encodeFunctionData,
+  getAddress,
   http,
   keccak256,
   toHex,
@@ -26,16 +30,17 @@ import {
   historyFundMembers,
   historyFundMovements,
   historyFundProposals,
+  historyFundStudies,
   historyFunds,
   historyMemberFunds,
   historyProposalVotes,
   historyStudySponsors,
 } from "#sdk/funds.ts";
 import { consentRegistryAbi, remunerationTokenAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
-import { researchFundAbi, researchFundGovernorAbi } from "#sdk/generated/fund-abis.ts";
+import { researchFundAbi, researchFundFactoryAbi, researchFundGovernorAbi } from "#sdk/generated/fund-abis.ts";
 import { indexerClient } from "../../indexer/client.ts";
 import { startAnvil, who } from "../anvil/lib.ts";
-import { type RunningIndexer, caughtUp, deployConsentry, runIndexer, send, stop } from "./lib.ts";
+import { type RunningIndexer, caughtUp, createFund, deployConsentry, runIndexer, send, stop } from "./lib.ts";
 
 const LICENCE = `0x${"00".repeat(32)}` as Hex;
 const UNIT = 10n ** 18n;
@@ -224,5 +229,97 @@ describe("indexer (Ponder): research funds, proposals, votes and sponsorships", 
       args: [1n, deployment.ResearchFund],
     });
     expect(onChain).to.equal(150n * UNIT);
+    // And from the fund's side: the studies it paid for, not settled yet (its outstanding count).
+    expect(await historyFundStudies(client, deployment.ResearchFund)).to.deep.equal([
+      { fund: deployment.ResearchFund, studyId: 1n, amount: 150n * UNIT, settledAmount: null },
+    ]);
+    expect((await read<readonly unknown[]>("info"))[5]).to.equal(1n);
+  });
+
+  it("finds a fund anyone creates through the factory after it started, with its members and proposals; not one deployed outside it", async () => {
+    // bob (a patient) creates a fund; carol contributes and proposes to close it.
+    const second = await createFund(rpc, bob, deployment.ResearchFundFactory, {
+      cause: "Second cause: created after the indexer started",
+      currency: deployment.RemunerationToken,
+      goal: 500n * UNIT,
+      quorumPercent: 50,
+    });
+    // The same code deployed directly (with the factory's own deployers) is not one of its funds.
+    const factoryView = (functionName: "timelockDeployer" | "governorDeployer") =>
+      chain.readContract({ address: deployment.ResearchFundFactory, abi: researchFundFactoryAbi, functionName });
+    const wallet = createWalletClient({ account: carol, transport: http(rpc) });
+    const { bytecode } = JSON.parse(readFileSync("artifacts/contracts/ResearchFund.sol/ResearchFund.json", "utf8")) as {
+      bytecode: Hex;
+    };
+    const latest = Number((await chain.getBlock({ blockTag: "latest" })).timestamp);
+    const directHash = await wallet.deployContract({
+      abi: researchFundAbi,
+      bytecode,
+      chain: null,
+      args: [
+        deployment.StudyEscrow,
+        {
+          cause: "Outside the factory",
+          currency: deployment.RemunerationToken,
+          goal: UNIT,
+          end: latest + 30 * 86_400,
+          quorumPercent: 20,
+          votingPeriod: 3_600,
+          timelockDelay: 3_600,
+        },
+        await factoryView("timelockDeployer"),
+        await factoryView("governorDeployer"),
+      ],
+    });
+    const direct = (await chain.waitForTransactionReceipt({ hash: directHash })).contractAddress!;
+    await send(rpc, who.issuer, deployment.RemunerationToken, remunerationTokenAbi, "mint", [
+      carol.address,
+      300n * UNIT,
+    ]);
+    for (const target of [second.fund, direct]) {
+      await send(rpc, carol, deployment.RemunerationToken, remunerationTokenAbi, "approve", [target, 100n * UNIT]);
+      await send(rpc, carol, target, researchFundAbi, "contribute", [target === direct ? UNIT : 100n * UNIT]);
+    }
+    await wait(1);
+    const close = encodeFunctionData({ abi: researchFundAbi, functionName: "close" });
+    await send(rpc, carol, second.governor, researchFundGovernorAbi, "propose", [
+      [second.fund],
+      [0n],
+      [close],
+      "Close: the cause is funded elsewhere",
+    ]);
+    await caughtUp(indexer!, rpc);
+
+    const client = indexerClient(indexer!.url);
+    const funds = await historyFunds(client);
+    expect(funds.map((f) => f.address)).to.deep.equal([second.fund, deployment.ResearchFund]); // newest first
+    expect(funds[0]).to.deep.include({
+      creator: bob.address,
+      governor: second.governor,
+      timelock: second.timelock,
+      cause: "Second cause: created after the indexer started",
+      goal: 500n * UNIT,
+      quorumPercent: 50,
+      raised: 100n * UNIT,
+      shares: 100n * UNIT,
+      open: true,
+    });
+    expect(
+      await chain.readContract({
+        address: deployment.ResearchFundFactory,
+        abi: researchFundFactoryAbi,
+        functionName: "fundCount",
+      }),
+    ).to.equal(BigInt(funds.length));
+    expect((await historyFundMembers(client, second.fund)).map((m) => [m.member, m.shares])).to.deep.equal([
+      [carol.address, 100n * UNIT],
+    ]);
+    const [proposal] = await historyFundProposals(client, second.governor);
+    expect(proposal).to.deep.include({ action: "close", studyId: null, proposer: carol.address });
+    // carol's positions: both factory funds, not the one outside it.
+    expect((await historyMemberFunds(client, carol.address)).map((p) => p.fund.address).sort()).to.deep.equal(
+      [deployment.ResearchFund, second.fund].sort(),
+    );
+    expect(funds.map((f) => f.address)).to.not.include(getAddress(direct));
   });
 });

@@ -15,6 +15,7 @@ import {
   getAddress,
   http,
   keccak256,
+  parseEventLogs,
   toHex,
 } from "viem";
 import type { LocalAccount } from "viem/accounts";
@@ -55,9 +56,9 @@ async function deploy(rpc: string, name: string, args: unknown[]): Promise<{ add
 
 /**
  * ConsentRegistry, AuditAnchor, StudyEscrow, PreventionRewards (with its badge) and
- * RemunerationToken; #1 (multisig) holds governance; a ResearchFund in the token (cause "Test
- * cause", goal 10^24, a year, quorum 20 %, 1-hour votes and timelock) with its Governor and
- * TimelockController.
+ * RemunerationToken; #1 (multisig) holds governance; the ResearchFundFactory with its two
+ * deployers, and one fund created through it by the deployer (`createFund` below: cause "Test
+ * cause" in the token).
  */
 export async function deployConsentry(rpc: string): Promise<Required<Omit<Deployment, "StudyCurrency">>> {
   const registry = await deploy(rpc, "ConsentRegistry", [who.multisig.address, who.multisig.address]);
@@ -85,25 +86,10 @@ export async function deployConsentry(rpc: string): Promise<Required<Omit<Deploy
     token.address,
     true,
   ]);
-  const latest = await createPublicClient({ transport: http(rpc) }).getBlock({ blockTag: "latest" });
-  const fund = await deploy(rpc, "ResearchFund", [
-    escrow.address,
-    {
-      cause: "Test cause",
-      currency: token.address,
-      goal: 10n ** 24n,
-      end: Number(latest.timestamp) + 365 * 86_400,
-      quorumPercent: 20,
-      votingPeriod: 3_600,
-      timelockDelay: 3_600,
-    },
-  ]);
-  const fundView = (functionName: "governor" | "timelock") =>
-    createPublicClient({ transport: http(rpc) }).readContract({
-      address: fund.address,
-      abi: artifact("ResearchFund").abi,
-      functionName,
-    }) as Promise<Address>;
+  const timelocks = await deploy(rpc, "ResearchFundTimelockDeployer", []);
+  const governors = await deploy(rpc, "ResearchFundGovernorDeployer", []);
+  const factory = await deploy(rpc, "ResearchFundFactory", [escrow.address, timelocks.address, governors.address]);
+  const fund = await createFund(rpc, who.deployer, factory.address, { cause: "Test cause", currency: token.address });
   return {
     ConsentRegistry: registry.address,
     AuditAnchor: anchor.address,
@@ -111,10 +97,44 @@ export async function deployConsentry(rpc: string): Promise<Required<Omit<Deploy
     PreventionRewards: rewards.address,
     PreventionBadge: badge.address,
     RemunerationToken: token.address,
-    ResearchFund: fund.address,
-    ResearchFundGovernor: getAddress(await fundView("governor")),
-    ResearchFundTimelock: getAddress(await fundView("timelock")),
+    ResearchFundFactory: factory.address,
+    ResearchFund: fund.fund,
+    ResearchFundGovernor: fund.governor,
+    ResearchFundTimelock: fund.timelock,
     deploymentBlock: registry.block,
+  };
+}
+
+/**
+ * `account` creates a fund through the factory (goal 10^24, a year from the latest block, quorum
+ * 20 %, 1-hour votes and timelock, unless `params` says otherwise); its FundCreated names it.
+ */
+export async function createFund(
+  rpc: string,
+  account: LocalAccount,
+  factory: Address,
+  params: { cause: string; currency: Address } & Partial<Record<"goal" | "end" | "quorumPercent", bigint | number>>,
+): Promise<{ fund: Address; governor: Address; timelock: Address }> {
+  const chain = createPublicClient({ transport: http(rpc) });
+  const latest = await chain.getBlock({ blockTag: "latest" });
+  const { abi } = artifact("ResearchFundFactory");
+  const receipt = await send(rpc, account, factory, abi, "createFund", [
+    {
+      goal: 10n ** 24n,
+      end: Number(latest.timestamp) + 365 * 86_400,
+      quorumPercent: 20,
+      votingPeriod: 3_600,
+      timelockDelay: 3_600,
+      ...params,
+    },
+  ]);
+  const [created] = parseEventLogs({ abi, logs: receipt.logs, eventName: "FundCreated" }) as unknown as [
+    { args: { fund: Address; governor: Address; timelock: Address } },
+  ];
+  return {
+    fund: getAddress(created.args.fund),
+    governor: getAddress(created.args.governor),
+    timelock: getAddress(created.args.timelock),
   };
 }
 

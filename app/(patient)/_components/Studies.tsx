@@ -7,12 +7,14 @@ import { simulateContract } from "wagmi/actions";
 
 import { decodePurpose } from "#sdk/codes.ts";
 import { PARTICIPANT_STATUS, type ParticipantStatus, type StudyListing, readWithdrawal } from "#sdk/escrow.ts";
+import type { StudySponsorEntry } from "#sdk/funds.ts";
 import { studyEscrowAbi } from "#sdk/generated/abis.ts";
 import { ListLag } from "../../_components/ListLag.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatEstimate } from "../../_lib/amounts.ts";
 import { nowSeconds } from "../../_lib/clock.ts";
 import { formatDate } from "../../_lib/dates.ts";
+import { useHistory } from "../../_lib/history.ts";
 import { shortAddress } from "../../_lib/format.ts";
 import { LEDGER_KEY, useLedgerClient, useOrganizations } from "../../_lib/ledger.ts";
 import { RESEARCH_PURPOSE_MEANING } from "../../_lib/researchPurposes.ts";
@@ -295,6 +297,7 @@ function StudyItem({
           {study.statusName === "Cancelled" ? "Cancelled on " : ""}
           {formatDate(study.endTime)}
         </dd>
+        {status !== "None" ? <StudySponsors study={study} amountOf={amountOf} /> : null}
       </dl>
       <details className="details">
         <summary>Details</summary>
@@ -374,6 +377,37 @@ function StudyItem({
       ) : null}
       <TxStatusLine status={tx.status} confirmed={confirmed} />
     </li>
+  );
+}
+
+/** Who paid for a study the patient takes part in besides its researcher: the research funds (by
+ * their cause) that sponsored it by their members' vote. */
+function StudySponsors({
+  study,
+  amountOf,
+}: {
+  study: StudyListing;
+  amountOf: (amount: bigint, token: Address) => string;
+}) {
+  const { data } = useHistory<StudySponsorEntry[]>("study-sponsors", { study: study.id.toString() });
+  if (!data || data.length === 0) return null;
+  const bySponsor = new Map<Address, { cause: string | null; amount: bigint }>();
+  for (const s of data) {
+    const seen = bySponsor.get(s.sponsor);
+    bySponsor.set(s.sponsor, { cause: s.cause, amount: (seen?.amount ?? 0n) + s.amount });
+  }
+  return (
+    <>
+      <dt>Also paid for by</dt>
+      <dd>
+        {[...bySponsor].map(([sponsor, { cause, amount }], i) => (
+          <span key={sponsor}>
+            {i > 0 ? "; " : ""}
+            {cause ? `the research fund “${cause}”` : shortAddress(sponsor)} ({amountOf(amount, study.currency)})
+          </span>
+        ))}
+      </dd>
+    </>
   );
 }
 
