@@ -637,4 +637,30 @@ describe("PreventionRewards", function () {
       await expect(f.badge.locked(id)).to.be.revertedWithCustomError(f.badge, "ERC721NonexistentToken");
     });
   });
+
+  describe("attacks of the security review", function () {
+    it("L1: pays a confirmation of a period that ended before the patient opted in (OPEN)", async function () {
+      const f = await loadFixture(deployPreventionFixture);
+      await time.increase(YEAR); // period 0 is over
+      await f.rewards.connect(f.patient).optIn(f.programmeId);
+      await expect(f.rewards.connect(f.hospitalGateway).reportConfirmations(f.programmeId, 0, [f.patient.address]))
+        .to.emit(f.rewards, "ConfirmationPaid")
+        .withArgs(f.programmeId, f.patient.address, f.hospital.address, 0, REWARD);
+    });
+
+    for (const revocation of ["revokeAll", "cancelSignatures"] as const) {
+      it(`L2: an opt-in signature not yet submitted survives the registry's ${revocation} (OPEN)`, async function () {
+        const f = await loadFixture(deployPreventionFixture);
+        const deadline = (await time.latest()) + DAY;
+        const sig = await signOptIn(f, f.patient, f.programmeId, 0n, deadline);
+        await f.registry.connect(f.patient)[revocation]();
+        await expect(f.rewards.connect(f.relayer).optInBySig(f.programmeId, f.patient.address, deadline, sig)).to.emit(
+          f.rewards,
+          "OptedIn",
+        );
+        const [reason] = await f.registry.scopeStatus(f.patient.address, f.payer.address, f.key, IMMUNIZATION);
+        expect(reason).to.equal(ALLOWED);
+      });
+    }
+  });
 });
