@@ -20,8 +20,8 @@ import {ConsentCodes} from "./libraries/ConsentCodes.sol";
 /// @dev Storage is laid out for the hot paths, as in StudyEscrow:
 /// - a programme is seven slots (`ProgrammeRecord`); an opt-in reads the first two (a signed one
 ///   also the terms hash), a confirmation batch reads the first three once and writes the budget once;
-/// - a patient is one slot per (programme, patient), written at opt-in: its index, standing and
-///   signature nonce (programme 0: the lane of signed withdrawals);
+/// - a patient is one slot per (programme, patient), written at opt-in: its index, standing,
+///   signature nonce (programme 0: the lane of signed withdrawals) and latest opt-in time;
 /// - confirmation flags are bitmaps keyed by (programme, period, index / 256), one bit per
 ///   (patient, period): 256 consecutive patients share a slot.
 /// Funding, reporting, reclaiming and withdrawing are `nonReentrant`; opt-in, opt-out and cancel
@@ -76,6 +76,7 @@ contract PreventionRewards is IPreventionRewards, EarningsEscrow {
     struct Batch {
         uint256 programmeId;
         uint32 period;
+        uint256 periodEnd;
         address custodian;
         address payer;
         uint8 category;
@@ -238,6 +239,7 @@ contract PreventionRewards is IPreventionRewards, EarningsEscrow {
         Batch memory batch;
         batch.programmeId = programmeId;
         batch.period = period;
+        batch.periodEnd = start + programme.periodLength;
         batch.custodian = custodian;
         batch.payer = payer;
         batch.category = programme.category;
@@ -448,6 +450,8 @@ contract PreventionRewards is IPreventionRewards, EarningsEscrow {
             programme.participants = participants + 1;
         }
         current.status = EnrolmentStatus.OptedIn;
+        // Periods that ended before now were not in the programme (again, after an opt-out).
+        current.optedInAt = uint40(block.timestamp);
         if (signed) ++current.nonce;
         _enrolments[programmeId][patient] = current;
 
@@ -493,6 +497,10 @@ contract PreventionRewards is IPreventionRewards, EarningsEscrow {
             Enrolment memory enrolment = enrolments[patient];
             if (enrolment.status != EnrolmentStatus.OptedIn) {
                 _skip(batch, patient, SkipReason.NotOptedIn, IConsentRegistry.Reason.Allowed);
+                continue;
+            }
+            if (enrolment.optedInAt >= batch.periodEnd) {
+                _skip(batch, patient, SkipReason.PeriodBeforeOptIn, IConsentRegistry.Reason.Allowed);
                 continue;
             }
             (uint256 key, uint256 bits, uint256 bit) = _payOnceBit(confirmed, batch.keyBase, enrolment.index);

@@ -253,6 +253,39 @@ contract PreventionRewardsFuzzTest is PreventionRewardsSetup {
         }
     }
 
+    /// @dev A confirmation pays only for a period that ends after the patient's latest opt-in,
+    /// whenever it opted in, and after an opt-out and a new opt-in (the review's L1).
+    function testFuzz_noPayForAPeriodBeforeTheOptIn(uint32 firstRaw, uint32 againRaw, bool optOutAndIn) public {
+        uint256 programmeId = createProgramme(REWARD, 100 ether, 4);
+        // Times from the programme and the warps, never block.timestamp after a warp (via-IR may
+        // re-read or keep it where the test does not expect).
+        uint256 start = rewards.getProgramme(programmeId).firstPeriodStart;
+        address patient = patients[0];
+        uint256 optedInAt = start + bound(firstRaw, 0, 4 * PERIOD - 2);
+        vm.warp(optedInAt);
+        optInAs(patient, programmeId);
+        if (optOutAndIn) {
+            vm.prank(patient);
+            rewards.optOut(programmeId);
+            optedInAt += bound(againRaw, 0, start + 4 * PERIOD - 2 - optedInAt);
+            vm.warp(optedInAt);
+            optInAs(patient, programmeId);
+        }
+        checkEq(rewards.getEnrolment(programmeId, patient).optedInAt, optedInAt, "opt-in time");
+        vm.warp(start + 4 * PERIOD - 1); // every period has started
+        address[] memory batch = new address[](1);
+        batch[0] = patient;
+        uint256 paid = 0;
+        for (uint32 period = 0; period < 4; ++period) {
+            bool inProgramme = start + (uint256(period) + 1) * PERIOD > optedInAt;
+            checkEq(confirm(HOSPITAL_GATEWAY, programmeId, period, batch), inProgramme ? 1 : 0, "paid iff in");
+            checkEq(rewards.isConfirmed(programmeId, patient, period), inProgramme, "flag");
+            if (inProgramme) ++paid;
+        }
+        checkEq(rewardBalance(patient), paid * REWARD, "balance");
+        checkEq(paid, 4 - (optedInAt - start) / PERIOD, "periods from the opt-in's on");
+    }
+
     /// @dev A report never pays beyond the budget, whatever the reward and the funding.
     function testFuzz_neverBeyondBudget(uint128 rewardRaw, uint8 fundedRaw, uint128 dust, uint8 patientsRaw) public {
         uint128 reward = uint128(bound(rewardRaw, 1, 1e24));

@@ -40,7 +40,13 @@ export const ENROLMENT_STATUS = ["None", "OptedIn", "OptedOut"] as const;
 export type EnrolmentStatus = (typeof ENROLMENT_STATUS)[number];
 
 /** IPreventionRewards.SkipReason, by index. */
-export const CONFIRMATION_SKIP_REASONS = ["NotOptedIn", "AlreadyPaid", "BudgetExhausted", "NoActiveConsent"] as const;
+export const CONFIRMATION_SKIP_REASONS = [
+  "NotOptedIn",
+  "AlreadyPaid",
+  "BudgetExhausted",
+  "NoActiveConsent",
+  "PeriodBeforeOptIn",
+] as const;
 
 /** The most custodians a programme may allow (PreventionRewards.MAX_CUSTODIANS). */
 export const MAX_PROGRAMME_CUSTODIANS = 16;
