@@ -33,9 +33,12 @@ contract PreventionRewards is IPreventionRewards, EarningsEscrow {
     bytes32 private constant TERMS_TYPEHASH = keccak256(
         "Terms(address payer,uint8 category,bytes32 codeSystem,bytes32 code,uint128 reward,address currency,uint40 endTime)"
     );
-    /// @dev The OptIn message carries the programme's terms (a nested `Terms` struct), hashed once at creation.
+    /// @dev The OptIn message carries the programme's terms (a nested `Terms` struct, hashed once at
+    /// creation) and the patient's revocation nonce in the ConsentRegistry (`registryNonce`), which
+    /// a revoke-all or a signature cancellation there moves on: neither leaves an opt-in signature
+    /// that could create the programme's consent again.
     bytes32 public constant OPT_IN_TYPEHASH = keccak256(
-        "OptIn(uint256 programmeId,address patient,Terms terms,uint64 nonce,uint256 deadline)"
+        "OptIn(uint256 programmeId,address patient,Terms terms,uint64 registryNonce,uint64 nonce,uint256 deadline)"
         "Terms(address payer,uint8 category,bytes32 codeSystem,bytes32 code,uint128 reward,address currency,uint40 endTime)"
     );
     /// @dev keccak256("OptOut(uint256 programmeId,address patient,uint64 nonce,uint256 deadline)")
@@ -189,7 +192,13 @@ contract PreventionRewards is IPreventionRewards, EarningsEscrow {
     /// @inheritdoc IPreventionRewards
     function optInBySig(uint256 programmeId, address patient, uint256 deadline, bytes calldata signature) external {
         _checkSignature(
-            abi.encode(OPT_IN_TYPEHASH, programmeId, patient, _programmes[programmeId].termsHash),
+            abi.encode(
+                OPT_IN_TYPEHASH,
+                programmeId,
+                patient,
+                _programmes[programmeId].termsHash,
+                _registry.revocationNonce(patient)
+            ),
             programmeId,
             patient,
             deadline,

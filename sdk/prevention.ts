@@ -2,8 +2,10 @@
  * Prevention programmes (PreventionRewards, PreventionBadge): the EIP-712 typed data of a
  * patient's signed opt-in and opt-out, ready for viem's `signTypedData` (the type strings match
  * OPT_IN_TYPEHASH and OPT_OUT_TYPEHASH in PreventionRewards.sol; the nonce is the patient's
- * per-programme nonce, `getEnrolment(programmeId, patient).nonce`), the programme's registry
- * scope, a criterion's on-chain hashes and a badge's token id.
+ * per-programme nonce, `getEnrolment(programmeId, patient).nonce`, and an opt-in's
+ * `registryNonce` the patient's `ConsentRegistry.revocationNonce`, which a revoke-all or a
+ * signature cancellation in the registry moves on, voiding the opt-in signature), the programme's
+ * registry scope, a criterion's on-chain hashes and a badge's token id.
  */
 import { type Address, type Hex, encodeAbiParameters, keccak256, toHex } from "viem";
 
@@ -15,6 +17,7 @@ export const preventionTypes = {
     { name: "programmeId", type: "uint256" },
     { name: "patient", type: "address" },
     { name: "terms", type: "Terms" },
+    { name: "registryNonce", type: "uint64" },
     { name: "nonce", type: "uint64" },
     { name: "deadline", type: "uint256" },
   ],

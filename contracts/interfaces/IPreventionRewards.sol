@@ -239,7 +239,9 @@ interface IPreventionRewards is IEarningsEscrow {
 
     /// @notice `optIn` by anyone, with the patient's EIP-712 `OptIn` signature over the programme,
     /// the patient, the programme's terms (payer, category, code system, code, reward, currency,
-    /// end), its nonce for this programme and a deadline.
+    /// end), its revocation nonce in the ConsentRegistry (`ConsentRegistry.revocationNonce`: a
+    /// revoke-all or a signature cancellation there voids the signature), its nonce for this
+    /// programme and a deadline.
     function optInBySig(uint256 programmeId, address patient, uint256 deadline, bytes calldata signature) external;
 
     /// @notice Opt out: revokes the caller's consent for the programme at once and uses up its

@@ -156,6 +156,7 @@ async function signOptIn(
   programmeId: bigint,
   nonce: bigint,
   deadline: number,
+  registryNonce?: bigint,
 ) {
   const p = await f.rewards.getProgramme(programmeId);
   return signer.signTypedData(f.domain, OPT_IN_TYPES, {
@@ -170,6 +171,7 @@ async function signOptIn(
       currency: p.currency,
       endTime: p.endTime,
     },
+    registryNonce: registryNonce ?? (await f.registry.revocationNonce(signer.address)),
     nonce,
     deadline,
   });
@@ -681,17 +683,30 @@ describe("PreventionRewards", function () {
     });
 
     for (const revocation of ["revokeAll", "cancelSignatures"] as const) {
-      it(`L2: an opt-in signature not yet submitted survives the registry's ${revocation} (OPEN)`, async function () {
+      it(`L2: the registry's ${revocation} voids an opt-in signature not yet submitted`, async function () {
         const f = await loadFixture(deployPreventionFixture);
         const deadline = (await time.latest()) + DAY;
         const sig = await signOptIn(f, f.patient, f.programmeId, 0n, deadline);
+        expect(await f.registry.revocationNonce(f.patient.address)).to.equal(0n);
         await f.registry.connect(f.patient)[revocation]();
-        await expect(f.rewards.connect(f.relayer).optInBySig(f.programmeId, f.patient.address, deadline, sig)).to.emit(
-          f.rewards,
-          "OptedIn",
-        );
+        expect(await f.registry.revocationNonce(f.patient.address)).to.equal(1n);
+        await expect(f.rewards.connect(f.relayer).optInBySig(f.programmeId, f.patient.address, deadline, sig))
+          .to.be.revertedWithCustomError(f.rewards, "StudyEscrowInvalidSignature")
+          .withArgs(f.patient.address, 0n);
         const [reason] = await f.registry.scopeStatus(f.patient.address, f.payer.address, f.key, IMMUNIZATION);
-        expect(reason).to.equal(ALLOWED);
+        expect(reason).to.equal(NO_GRANT);
+        expect((await f.rewards.getEnrolment(f.programmeId, f.patient.address)).status).to.equal(0n);
+        // A signature given after the revocation (the registry's new nonce) opts her in.
+        const fresh = await signOptIn(f, f.patient, f.programmeId, 0n, deadline);
+        await expect(
+          f.rewards.connect(f.relayer).optInBySig(f.programmeId, f.patient.address, deadline, fresh),
+        ).to.emit(f.rewards, "OptedIn");
+        // A signature naming an older registry nonce never passes.
+        await f.rewards.connect(f.patient).optOut(f.programmeId);
+        const stale = await signOptIn(f, f.patient, f.programmeId, 2n, deadline, 0n);
+        await expect(
+          f.rewards.connect(f.relayer).optInBySig(f.programmeId, f.patient.address, deadline, stale),
+        ).to.be.revertedWithCustomError(f.rewards, "StudyEscrowInvalidSignature");
       });
     }
   });
