@@ -1,16 +1,11 @@
 "use client";
-import { useQuery } from "@tanstack/react-query";
 import type { Address } from "viem";
 
-import { remunerationTokenAbi } from "#sdk/generated/abis.ts";
-import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
+import { AccountFunds } from "../../_components/AccountFunds.tsx";
 import { WalletGate } from "../../_components/WalletGate.tsx";
-import { formatAmount } from "../../_lib/amounts.ts";
-import { LEDGER_KEY, useLedgerClient, useOrganizations, useRefreshOnNewBlock } from "../../_lib/ledger.ts";
+import { useOrganizations, useRefreshOnNewBlock } from "../../_lib/ledger.ts";
 import { useAccountStanding } from "../../_lib/roles.ts";
-import { useTokens } from "../../_lib/studies.ts";
-import { call, useTx } from "../../_lib/tx.ts";
-import { appChain, escrowAddress, isLocalDevChain, tokenAddress } from "../../_lib/wagmi.ts";
+import { appChain, escrowAddress, tokenAddress } from "../../_lib/wagmi.ts";
 import { CreateStudyForm } from "./CreateStudyForm.tsx";
 import { OrganizationStudies } from "./OrganizationStudies.tsx";
 
@@ -58,53 +53,9 @@ function Console({ account }: { account: Address }) {
           take the organization&apos;s own address or an ADMIN member.
         </p>
       )}
-      {manages ? <Funds account={account} /> : null}
+      {manages ? <AccountFunds account={account} use="to fund studies with" /> : null}
       {manages ? <CreateStudyForm account={account} /> : null}
       <OrganizationStudies account={account} researcher={researcher} manages={manages} />
     </>
-  );
-}
-
-/** The account's balance of the study currency, with the local chain's test faucet. */
-function Funds({ account }: { account: Address }) {
-  const client = useLedgerClient();
-  const { tokenOf } = useTokens([tokenAddress!]);
-  const token = tokenOf(tokenAddress!);
-  const tx = useTx();
-  const { data: balance } = useQuery({
-    queryKey: [LEDGER_KEY, "token-balance", tokenAddress, account],
-    enabled: !!client,
-    queryFn: () =>
-      client!.readContract({
-        address: tokenAddress!,
-        abi: remunerationTokenAbi,
-        functionName: "balanceOf",
-        args: [account],
-      }),
-  });
-  const faucetAmount = token ? 1_000n * 10n ** BigInt(token.decimals) : 0n;
-  return (
-    <section className="card" aria-labelledby="funds-heading">
-      <h2 id="funds-heading">Your funds</h2>
-      <p>
-        <span className="amount">
-          {balance !== undefined && token ? `${formatAmount(balance, token.decimals)} ${token.symbol}` : "…"}
-        </span>{" "}
-        in your account, to fund studies with.
-      </p>
-      {isLocalDevChain && token ? (
-        <div className="actions">
-          <button
-            type="button"
-            className="button small"
-            disabled={tx.busy}
-            onClick={() => void tx.run(() => call(tokenAddress!, remunerationTokenAbi, "faucet", [faucetAmount]))}
-          >
-            Get 1,000 {token.symbol} of test money (local chain only)
-          </button>
-          <TxStatusLine status={tx.status} confirmed={`1,000 ${token.symbol} added to your account.`} />
-        </div>
-      ) : null}
-    </section>
   );
 }
