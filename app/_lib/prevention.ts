@@ -90,6 +90,15 @@ export function periodBounds(
   return { start, end: start + programme.periodLength };
 }
 
+/** "between 1 September 2026 and 31 August 2027": a period's first and last day. */
+export function periodBetween(
+  programme: Pick<ProgrammeListing, "firstPeriodStart" | "periodLength">,
+  period: number,
+): string {
+  const { start, end } = periodBounds(programme, period);
+  return `between ${formatDate(start)} and ${formatDate(end - 1)}`;
+}
+
 /** "1 September 2026 to 31 August 2027": a period's first and last day. */
 export function periodWords(
   programme: Pick<ProgrammeListing, "firstPeriodStart" | "periodLength">,

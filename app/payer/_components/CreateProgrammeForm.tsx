@@ -144,10 +144,14 @@ export function CreateProgrammeForm({ account }: { account: Address }) {
             onChange={(e) => setActionId(e.target.value)}
             aria-describedby={`${id}-action-help`}
           >
-            {PREVENTIVE_ACTIONS.map((a) => (
-              <option key={a.id} value={a.id}>
-                {capitalize(a.words)}: {a.display} ({a.codeName})
-              </option>
+            {[...new Set(PREVENTIVE_ACTIONS.map((a) => a.words))].map((words) => (
+              <optgroup key={words} label={capitalize(words)}>
+                {PREVENTIVE_ACTIONS.filter((a) => a.words === words).map((a) => (
+                  <option key={a.id} value={a.id}>
+                    {a.display} ({a.codeName})
+                  </option>
+                ))}
+              </optgroup>
             ))}
           </select>
           <p id={`${id}-action-help`} className="help">

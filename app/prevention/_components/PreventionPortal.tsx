@@ -22,6 +22,7 @@ import {
   badgeAddress,
   codeWords,
   periodLengthWords,
+  periodBetween,
   periodOf,
   periodWords,
   rewardsAddress,
@@ -218,7 +219,7 @@ function ProgrammeItem({
   const headingId = `${id}-heading`;
 
   const join = () => {
-    setConfirmed(`You joined ${label}. ${payerName} now pays you when ${custodians} confirm your care.`);
+    setConfirmed(`You joined ${label}. ${payerName} pays you once your care is confirmed.`);
     return tx.run(() => call(rewardsAddress!, preventionRewardsAbi, "optIn", [p.id]));
   };
   const leave = () => {
@@ -253,8 +254,8 @@ function ProgrammeItem({
         <dt>What counts</dt>
         <dd>
           {capitalize(words)} ({codeWords(p)})
-          {period !== null ? ` between ${periodWords(p, period)}` : ` from ${formatDate(p.firstPeriodStart)}`}, as
-          recorded by {custodians}.
+          {period !== null ? ` ${periodBetween(p, period)}` : ` from ${formatDate(p.firstPeriodStart)}`}, as recorded by{" "}
+          {custodians}.
         </dd>
         <dt>Reward</dt>
         <dd>
@@ -268,7 +269,7 @@ function ProgrammeItem({
             <dd>
               {standing?.confirmed
                 ? `Confirmed: you earned ${reward}.`
-                : `Not confirmed yet. ${custodians} check their records and confirm it.`}
+                : `Not confirmed yet. ${custodians} will check ${custodianNames.length === 1 ? "its" : "their"} records and confirm it.`}
             </dd>
           </>
         ) : null}
@@ -346,9 +347,9 @@ function ProgrammeItem({
         outcome={outcome}
       >
         <p id={`${id}-join-public`}>
-          <strong>This becomes public.</strong> Each time {custodians} confirm your care, anyone who looks at your
-          wallet address can learn that you had {words} in that {periodLengthWords(p.periodLength)}. They do not learn
-          your name or see your records.
+          <strong>This becomes public.</strong> Each time your care is confirmed, anyone who looks at your wallet
+          address can learn that you had {words} in that {periodLengthWords(p.periodLength)}. They do not learn your
+          name or see your records.
         </p>
         <p>
           Joining gives {payerName} your consent to learn only whether your care met this goal, until{" "}
