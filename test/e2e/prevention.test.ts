@@ -35,6 +35,7 @@ import {
   shoot,
   startEnvironment,
 } from "./lib/environment.ts";
+import { describeFocus, tabTo } from "./lib/keyboard.ts";
 import { ROOT } from "./lib/processes.ts";
 import { devAccount, publicClient } from "./lib/wallet.ts";
 
@@ -203,17 +204,26 @@ describe("prevention rewards: payer console and the patient's programmes (browse
     await mine.getByText("10 CRC for each year in which it is confirmed.").waitFor();
     await shoot(page, "prevention-patient-phone", PHONE);
 
+    // By keyboard only: Tab to her Join button, Enter opens the dialog with the way out focused
+    // (Enter there does not join), Escape closes it, and Shift+Tab reaches the join itself.
     const sent = patient.sentCount();
-    await mine.getByRole("button", { name: `Join… programme ${programmeId}` }).click();
+    await tabTo(page, new RegExp(`^button: Join… programme ${programmeId}$`));
+    await page.keyboard.press("Enter");
     const dialog = page.getByRole("dialog", { name: `Join programme ${programmeId}?` });
     await dialog.waitFor();
-    // The way out has focus: Enter does not join.
-    expect(await page.evaluate(() => document.activeElement?.textContent)).to.equal("Not now");
+    expect(await describeFocus(page)).to.equal("button: Not now");
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden" });
+    expect(await describeFocus(page)).to.equal(`button: Join… programme ${programmeId}`);
+    await page.keyboard.press("Enter");
+    await dialog.waitFor();
     expect(await dialog.innerText()).to.match(
       /This becomes public\. Each time your care is confirmed, anyone who looks at your wallet address can learn that you had a flu vaccination in that year\./,
     );
     expect(patient.sentCount()).to.equal(sent);
-    await dialog.getByRole("button", { name: "Join the programme" }).click();
+    await page.keyboard.press("Shift+Tab");
+    expect(await describeFocus(page)).to.equal("button: Join the programme");
+    await page.keyboard.press("Enter");
     // The item's status line (the dialogs' own lines say the same, hidden once they close).
     await mine.getByText(`You joined programme ${programmeId}.`, { exact: false }).first().waitFor();
     expect(patient.sentCount()).to.equal(sent + 1);
