@@ -20,8 +20,8 @@ import {ConsentCodes} from "./libraries/ConsentCodes.sol";
 /// @dev Storage is laid out for the hot paths, as in StudyEscrow:
 /// - a programme is seven slots (`ProgrammeRecord`); an opt-in reads the first two (a signed one
 ///   also the terms hash), a confirmation batch reads the first three once and writes the budget once;
-/// - a patient is one slot per (programme, patient), written at opt-in: its index, standing and
-///   signature nonce (programme 0: the lane of signed withdrawals);
+/// - a patient is one slot per (programme, patient), written at opt-in: its index, standing,
+///   signature nonce (programme 0: the lane of signed withdrawals) and latest opt-in time;
 /// - confirmation flags are bitmaps keyed by (programme, period, index / 256), one bit per
 ///   (patient, period): 256 consecutive patients share a slot.
 /// Funding, reporting, reclaiming and withdrawing are `nonReentrant`; opt-in, opt-out and cancel
@@ -33,9 +33,12 @@ contract PreventionRewards is IPreventionRewards, EarningsEscrow {
     bytes32 private constant TERMS_TYPEHASH = keccak256(
         "Terms(address payer,uint8 category,bytes32 codeSystem,bytes32 code,uint128 reward,address currency,uint40 endTime)"
     );
-    /// @dev The OptIn message carries the programme's terms (a nested `Terms` struct), hashed once at creation.
+    /// @dev The OptIn message carries the programme's terms (a nested `Terms` struct, hashed once at
+    /// creation) and the patient's revocation nonce in the ConsentRegistry (`registryNonce`), which
+    /// a revoke-all or a signature cancellation there moves on: neither leaves an opt-in signature
+    /// that could create the programme's consent again.
     bytes32 public constant OPT_IN_TYPEHASH = keccak256(
-        "OptIn(uint256 programmeId,address patient,Terms terms,uint64 nonce,uint256 deadline)"
+        "OptIn(uint256 programmeId,address patient,Terms terms,uint64 registryNonce,uint64 nonce,uint256 deadline)"
         "Terms(address payer,uint8 category,bytes32 codeSystem,bytes32 code,uint128 reward,address currency,uint40 endTime)"
     );
     /// @dev keccak256("OptOut(uint256 programmeId,address patient,uint64 nonce,uint256 deadline)")
@@ -76,6 +79,7 @@ contract PreventionRewards is IPreventionRewards, EarningsEscrow {
     struct Batch {
         uint256 programmeId;
         uint32 period;
+        uint256 periodEnd;
         address custodian;
         address payer;
         uint8 category;
@@ -188,7 +192,13 @@ contract PreventionRewards is IPreventionRewards, EarningsEscrow {
     /// @inheritdoc IPreventionRewards
     function optInBySig(uint256 programmeId, address patient, uint256 deadline, bytes calldata signature) external {
         _checkSignature(
-            abi.encode(OPT_IN_TYPEHASH, programmeId, patient, _programmes[programmeId].termsHash),
+            abi.encode(
+                OPT_IN_TYPEHASH,
+                programmeId,
+                patient,
+                _programmes[programmeId].termsHash,
+                _registry.revocationNonce(patient)
+            ),
             programmeId,
             patient,
             deadline,
@@ -238,6 +248,7 @@ contract PreventionRewards is IPreventionRewards, EarningsEscrow {
         Batch memory batch;
         batch.programmeId = programmeId;
         batch.period = period;
+        batch.periodEnd = start + programme.periodLength;
         batch.custodian = custodian;
         batch.payer = payer;
         batch.category = programme.category;
@@ -448,6 +459,8 @@ contract PreventionRewards is IPreventionRewards, EarningsEscrow {
             programme.participants = participants + 1;
         }
         current.status = EnrolmentStatus.OptedIn;
+        // Periods that ended before now were not in the programme (again, after an opt-out).
+        current.optedInAt = uint40(block.timestamp);
         if (signed) ++current.nonce;
         _enrolments[programmeId][patient] = current;
 
@@ -493,6 +506,10 @@ contract PreventionRewards is IPreventionRewards, EarningsEscrow {
             Enrolment memory enrolment = enrolments[patient];
             if (enrolment.status != EnrolmentStatus.OptedIn) {
                 _skip(batch, patient, SkipReason.NotOptedIn, IConsentRegistry.Reason.Allowed);
+                continue;
+            }
+            if (enrolment.optedInAt >= batch.periodEnd) {
+                _skip(batch, patient, SkipReason.PeriodBeforeOptIn, IConsentRegistry.Reason.Allowed);
                 continue;
             }
             (uint256 key, uint256 bits, uint256 bit) = _payOnceBit(confirmed, batch.keyBase, enrolment.index);

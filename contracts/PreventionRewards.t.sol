@@ -253,6 +253,39 @@ contract PreventionRewardsFuzzTest is PreventionRewardsSetup {
         }
     }
 
+    /// @dev A confirmation pays only for a period that ends after the patient's latest opt-in,
+    /// whenever it opted in, and after an opt-out and a new opt-in (the review's L1).
+    function testFuzz_noPayForAPeriodBeforeTheOptIn(uint32 firstRaw, uint32 againRaw, bool optOutAndIn) public {
+        uint256 programmeId = createProgramme(REWARD, 100 ether, 4);
+        // Times from the programme and the warps, never block.timestamp after a warp (via-IR may
+        // re-read or keep it where the test does not expect).
+        uint256 start = rewards.getProgramme(programmeId).firstPeriodStart;
+        address patient = patients[0];
+        uint256 optedInAt = start + bound(firstRaw, 0, 4 * PERIOD - 2);
+        vm.warp(optedInAt);
+        optInAs(patient, programmeId);
+        if (optOutAndIn) {
+            vm.prank(patient);
+            rewards.optOut(programmeId);
+            optedInAt += bound(againRaw, 0, start + 4 * PERIOD - 2 - optedInAt);
+            vm.warp(optedInAt);
+            optInAs(patient, programmeId);
+        }
+        checkEq(rewards.getEnrolment(programmeId, patient).optedInAt, optedInAt, "opt-in time");
+        vm.warp(start + 4 * PERIOD - 1); // every period has started
+        address[] memory batch = new address[](1);
+        batch[0] = patient;
+        uint256 paid = 0;
+        for (uint32 period = 0; period < 4; ++period) {
+            bool inProgramme = start + (uint256(period) + 1) * PERIOD > optedInAt;
+            checkEq(confirm(HOSPITAL_GATEWAY, programmeId, period, batch), inProgramme ? 1 : 0, "paid iff in");
+            checkEq(rewards.isConfirmed(programmeId, patient, period), inProgramme, "flag");
+            if (inProgramme) ++paid;
+        }
+        checkEq(rewardBalance(patient), paid * REWARD, "balance");
+        checkEq(paid, 4 - (optedInAt - start) / PERIOD, "periods from the opt-in's on");
+    }
+
     /// @dev A report never pays beyond the budget, whatever the reward and the funding.
     function testFuzz_neverBeyondBudget(uint128 rewardRaw, uint8 fundedRaw, uint128 dust, uint8 patientsRaw) public {
         uint128 reward = uint128(bound(rewardRaw, 1, 1e24));
@@ -304,6 +337,56 @@ contract PreventionRewardsFuzzTest is PreventionRewardsSetup {
         );
     }
 
+    /// @dev Whether the patient revokes everything or cancels its signatures in the registry
+    /// (directly or by a relayed signature), an opt-in signature given before no longer opts it
+    /// in, and no consent for the programme exists afterwards (the review's L2).
+    function testFuzz_registryRevocationVoidsOptInSignatures(uint256 keyRaw, uint8 way) public {
+        uint256 programmeId = createProgramme(REWARD, 10 ether, 4);
+        uint256 key = bound(keyRaw, 1, 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140);
+        address patient = vm.addr(key);
+        vm.assume(patient != PAYER && patient != address(this) && patient.code.length == 0);
+        uint256 deadline = block.timestamp + 1 days;
+        bytes memory sig = _signOptIn(key, programmeId, patient, 0, deadline);
+        uint256 kind = way % 3;
+        if (kind == 0) {
+            vm.prank(patient);
+            registry.revokeAll();
+        } else if (kind == 1) {
+            vm.prank(patient);
+            registry.cancelSignatures();
+        } else {
+            bytes32 structHash = keccak256(
+                abi.encode(registry.CANCEL_SIGNATURES_TYPEHASH(), patient, registry.revocationNonce(patient), deadline)
+            );
+            bytes32 digest = keccak256(abi.encodePacked("\x19\x01", registry.domainSeparator(), structHash));
+            (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
+            registry.cancelSignaturesBySig(patient, deadline, abi.encodePacked(r, s, v));
+        }
+        vm.expectRevert(
+            abi.encodeWithSelector(IEarningsEscrow.StudyEscrowInvalidSignature.selector, patient, uint64(0))
+        );
+        rewards.optInBySig(programmeId, patient, deadline, sig);
+        (IConsentRegistry.Reason reason, ) = registry.scopeStatus(
+            patient,
+            PAYER,
+            rewards.programmeKey(programmeId),
+            ConsentCodes.CAT_IMMUNIZATION
+        );
+        check(reason != IConsentRegistry.Reason.Allowed, "no consent for the programme");
+        checkEq(
+            uint8(rewards.getEnrolment(programmeId, patient).status),
+            uint8(IPreventionRewards.EnrolmentStatus.None),
+            "not opted in"
+        );
+        // A signature given after it opts the patient in.
+        rewards.optInBySig(programmeId, patient, deadline, _signOptIn(key, programmeId, patient, 0, deadline));
+        checkEq(
+            uint8(rewards.getEnrolment(programmeId, patient).status),
+            uint8(IPreventionRewards.EnrolmentStatus.OptedIn),
+            "opted in"
+        );
+    }
+
     function _signOptIn(
         uint256 key,
         uint256 programmeId,
@@ -327,7 +410,15 @@ contract PreventionRewardsFuzzTest is PreventionRewardsSetup {
             )
         );
         bytes32 structHash = keccak256(
-            abi.encode(rewards.OPT_IN_TYPEHASH(), programmeId, patient, terms, nonce, deadline)
+            abi.encode(
+                rewards.OPT_IN_TYPEHASH(),
+                programmeId,
+                patient,
+                terms,
+                registry.revocationNonce(patient),
+                nonce,
+                deadline
+            )
         );
         bytes32 digest = keccak256(abi.encodePacked("\x19\x01", rewards.domainSeparator(), structHash));
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);

@@ -3,7 +3,8 @@
  * through the Ignition module (reusing the ConsentRegistry and the RemunerationToken), accredits
  * the demo payer "Example Health Insurance" as a PAYER, and seeds one funded programme: a flu
  * vaccination (CVX 141, influenza seasonal injectable, in an Immunization record) confirmed by the
- * demo hospital or lab, rewarded once a year. Idempotent: a chain that already has a programme is
+ * demo hospital or lab, rewarded once a year, its periods running from 1 September (the flu season's
+ * start; the lab's demo gateway records alice's flu vaccination of this season, gateway/src/dev/gateway.ts). Idempotent: a chain that already has a programme is
  * left as it is. Called by `scripts/deploy-local.ts` after the escrow:
  *
  *   Object.assign(addresses, await deployPreventionWithDemoProgramme(connection, { governance, payer, hospital, lab }, addresses.ConsentRegistry));
@@ -14,7 +15,7 @@ import type { network } from "hardhat";
 import PreventionRewardsModule from "../ignition/modules/PreventionRewards.ts";
 import { KINDS } from "#sdk/codes.ts";
 import { DEMO_PAYER } from "#sdk/demo.ts";
-import { CVX_SYSTEM, criterionHash } from "#sdk/prevention.ts";
+import { CVX_SYSTEM, criterionHash, fluSeasonStart } from "#sdk/prevention.ts";
 import type {
   ConsentRegistry,
   PreventionBadge,
@@ -77,7 +78,8 @@ export async function deployPreventionWithDemoProgramme(
     category: DEMO_PROGRAMME.category,
     codeSystem: criterionHash(DEMO_PROGRAMME.codeSystem),
     code: criterionHash(DEMO_PROGRAMME.code),
-    firstPeriodStart: now,
+    // Period 0 is this flu season (from 1 September), so a vaccination given this season counts.
+    firstPeriodStart: fluSeasonStart(now),
     periodLength: DEMO_PROGRAMME.periodDays * 86_400,
     reward: DEMO_PROGRAMME.reward,
     endTime: now + DEMO_PROGRAMME.durationDays * 86_400,

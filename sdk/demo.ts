@@ -58,6 +58,7 @@ export const DEV_WALLET_ROLES: readonly { account: DemoAccountName; label: strin
   { account: "research", label: "Example Research Institute" },
   { account: "analyst", label: "analyst at Example Research Institute" },
   { account: "governance", label: "governance" },
+  { account: "payer", label: "Example Health Insurance (payer)" },
 ];
 
 export const DEMO_ORGANIZATIONS = [

@@ -2,8 +2,10 @@
  * Prevention programmes (PreventionRewards, PreventionBadge): the EIP-712 typed data of a
  * patient's signed opt-in and opt-out, ready for viem's `signTypedData` (the type strings match
  * OPT_IN_TYPEHASH and OPT_OUT_TYPEHASH in PreventionRewards.sol; the nonce is the patient's
- * per-programme nonce, `getEnrolment(programmeId, patient).nonce`), the programme's registry
- * scope, a criterion's on-chain hashes and a badge's token id.
+ * per-programme nonce, `getEnrolment(programmeId, patient).nonce`, and an opt-in's
+ * `registryNonce` the patient's `ConsentRegistry.revocationNonce`, which a revoke-all or a
+ * signature cancellation in the registry moves on, voiding the opt-in signature), the programme's
+ * registry scope, a criterion's on-chain hashes and a badge's token id.
  */
 import { type Address, type Hex, encodeAbiParameters, keccak256, toHex } from "viem";
 
@@ -15,6 +17,7 @@ export const preventionTypes = {
     { name: "programmeId", type: "uint256" },
     { name: "patient", type: "address" },
     { name: "terms", type: "Terms" },
+    { name: "registryNonce", type: "uint64" },
     { name: "nonce", type: "uint64" },
     { name: "deadline", type: "uint256" },
   ],
@@ -40,7 +43,13 @@ export const ENROLMENT_STATUS = ["None", "OptedIn", "OptedOut"] as const;
 export type EnrolmentStatus = (typeof ENROLMENT_STATUS)[number];
 
 /** IPreventionRewards.SkipReason, by index. */
-export const CONFIRMATION_SKIP_REASONS = ["NotOptedIn", "AlreadyPaid", "BudgetExhausted", "NoActiveConsent"] as const;
+export const CONFIRMATION_SKIP_REASONS = [
+  "NotOptedIn",
+  "AlreadyPaid",
+  "BudgetExhausted",
+  "NoActiveConsent",
+  "PeriodBeforeOptIn",
+] as const;
 
 /** The most custodians a programme may allow (PreventionRewards.MAX_CUSTODIANS). */
 export const MAX_PROGRAMME_CUSTODIANS = 16;
@@ -76,4 +85,105 @@ export function badgeId(programmeId: bigint, period: number, patient: Address): 
 export function periodAt(firstPeriodStart: number, periodLength: number, timestamp: number): number {
   if (timestamp < firstPeriodStart) throw new RangeError("the time is before the programme's first period");
   return Math.floor((timestamp - firstPeriodStart) / periodLength);
+}
+
+/** LOINC (laboratory tests and observations), as FHIR names it. */
+export const LOINC_SYSTEM = "http://loinc.org";
+/** SNOMED CT (clinical terms, among them procedures), as FHIR names it. */
+export const SNOMED_SYSTEM = "http://snomed.info/sct";
+
+/** A preventive action a programme can reward: one code of a code system, in one resource type. */
+export interface PreventiveAction {
+  /** A stable key (form values, tests). */
+  id: string;
+  /** What counts, for a patient, as a noun phrase: "a flu vaccination". */
+  words: string;
+  /** The FHIR resource type that records it (a ConsentCodes category). */
+  resourceType: "Immunization" | "Observation" | "Procedure";
+  system: string;
+  code: string;
+  /** The code's display in its system. */
+  display: string;
+  /** The code as people cite it: "CVX 141". */
+  codeName: string;
+}
+
+/**
+ * The short list of preventive actions the payer console offers (a programme rewards one code):
+ * seasonal flu vaccines (CVX), the HbA1c test of people with diabetes (LOINC 4548-4) and
+ * colorectal cancer screening by colonoscopy (SNOMED CT 73761001). The contract holds only the
+ * hashes of the system and the code; `findPreventiveAction` names a programme's criterion again.
+ */
+export const PREVENTIVE_ACTIONS: readonly PreventiveAction[] = [
+  {
+    id: "flu-141",
+    words: "a flu vaccination",
+    resourceType: "Immunization",
+    system: CVX_SYSTEM,
+    code: "141",
+    display: "Influenza, seasonal, injectable",
+    codeName: "CVX 141",
+  },
+  {
+    id: "flu-140",
+    words: "a flu vaccination",
+    resourceType: "Immunization",
+    system: CVX_SYSTEM,
+    code: "140",
+    display: "Influenza, seasonal, injectable, preservative free",
+    codeName: "CVX 140",
+  },
+  {
+    id: "flu-150",
+    words: "a flu vaccination",
+    resourceType: "Immunization",
+    system: CVX_SYSTEM,
+    code: "150",
+    display: "Influenza, injectable, quadrivalent, preservative free",
+    codeName: "CVX 150",
+  },
+  {
+    id: "flu-158",
+    words: "a flu vaccination",
+    resourceType: "Immunization",
+    system: CVX_SYSTEM,
+    code: "158",
+    display: "Influenza, injectable, quadrivalent, contains preservative",
+    codeName: "CVX 158",
+  },
+  {
+    id: "hba1c",
+    words: "an HbA1c blood test (long-term blood sugar)",
+    resourceType: "Observation",
+    system: LOINC_SYSTEM,
+    code: "4548-4",
+    display: "Hemoglobin A1c/Hemoglobin.total in Blood",
+    codeName: "LOINC 4548-4",
+  },
+  {
+    id: "colonoscopy",
+    words: "a bowel cancer screening by colonoscopy",
+    resourceType: "Procedure",
+    system: SNOMED_SYSTEM,
+    code: "73761001",
+    display: "Colonoscopy",
+    codeName: "SNOMED CT 73761001",
+  },
+];
+
+let actionsByHash: Map<string, PreventiveAction> | undefined;
+
+/** The preventive action of a criterion as the contract holds it (hashes of system and code), if listed. */
+export function findPreventiveAction(codeSystem: Hex, code: Hex): PreventiveAction | undefined {
+  actionsByHash ??= new Map(
+    PREVENTIVE_ACTIONS.map((a) => [`${criterionHash(a.system)}:${criterionHash(a.code)}`, a] as const),
+  );
+  return actionsByHash.get(`${codeSystem.toLowerCase()}:${code.toLowerCase()}`);
+}
+
+/** The start (00:00 UTC) of the flu season a time falls in: the latest 1 September at or before it. */
+export function fluSeasonStart(timestamp: number): number {
+  const now = new Date(timestamp * 1000);
+  const year = now.getUTCMonth() >= 8 ? now.getUTCFullYear() : now.getUTCFullYear() - 1;
+  return Date.UTC(year, 8, 1) / 1000;
 }

@@ -6,7 +6,7 @@ import { useConnection } from "wagmi";
 import { useMounted } from "../_lib/clock.ts";
 import { CONSOLES, useAccountStanding } from "../_lib/roles.ts";
 
-/** Patient · Provider · Research · Governance · Research funds: every console is reachable; those the connected
+/** Patient · Prevention · Provider · Research · Governance · Research funds · Payer: every console is reachable; those the connected
  * account can act in are marked (the contracts decide in the end). */
 export function SiteNav() {
   const pathname = usePathname();

@@ -54,6 +54,8 @@ export function useAccountStanding(account: Address | undefined) {
 /** The consoles, and whether an account's standing lets it act in each. */
 export const CONSOLES = [
   { href: "/", label: "Patient", usable: () => true },
+  // A patient's prevention programmes (any account that is no organization's).
+  { href: "/prevention", label: "Prevention", usable: (s: AccountStanding) => s.organization === null },
   {
     href: "/provider",
     label: "Provider",
@@ -69,4 +71,12 @@ export const CONSOLES = [
   { href: "/governance", label: "Governance", usable: (s: AccountStanding) => s.governance },
   // Anyone may contribute to a research fund; members propose, vote and redeem there.
   { href: "/funds", label: "Research funds", usable: () => true },
+  {
+    href: "/payer",
+    label: "Payer",
+    usable: (s: AccountStanding) =>
+      (s.kind === "PAYER" || s.kind === "PUBLIC_HEALTH") &&
+      s.active &&
+      (s.role === "ORGANIZATION" || s.role === "ADMIN"),
+  },
 ] as const;

@@ -19,7 +19,10 @@ import {
   historyOpenEmergencies,
   historyOrganizations,
   historyPatientGrants,
+  historyPatientPrevention,
   historyPatientsActedFor,
+  historyProgrammeCompletions,
+  historyProgrammes,
   historyStudies,
   historyStudyActivity,
   indexerClient,
@@ -90,6 +93,14 @@ function studyId(params: URLSearchParams): bigint {
   return BigInt(value);
 }
 
+function programmeId(params: URLSearchParams): bigint {
+  const value = params.get("programme") ?? "";
+  if (!/^[0-9]{1,30}$/.test(value)) {
+    throw new HistoryRequestError(400, "programme must be a programme number (1, 2, …).");
+  }
+  return BigInt(value);
+}
+
 function proposalId(params: URLSearchParams): bigint {
   const value = params.get("proposal") ?? "";
   if (!/^[0-9]{1,78}$/.test(value)) throw new HistoryRequestError(400, "proposal must be a proposal id (a number).");
@@ -131,6 +142,13 @@ const LISTS: Readonly<Record<string, List<never>>> = {
   "membership-offers": list(offersQuery, historyMembershipOffers),
   studies: list(none, historyStudies),
   "study-activity": list(studyId, historyStudyActivity),
+  // Prevention programmes: every one (or one payer's), a patient's part in them, a programme's completions.
+  programmes: list(
+    (p) => optionalAddress(p, "payer"),
+    (ix, payer) => historyProgrammes(ix, payer),
+  ),
+  "patient-prevention": list((p) => address(p, "patient"), historyPatientPrevention),
+  "programme-completions": list(programmeId, historyProgrammeCompletions),
   // Research funds (a DAO per cause), and which fund sponsored a study.
   funds: list(none, historyFunds),
   "member-funds": list((p) => address(p, "member"), historyMemberFunds),

@@ -35,7 +35,9 @@ interface IPreventionRewards is IEarningsEscrow {
         NotOptedIn,
         AlreadyPaid,
         BudgetExhausted,
-        NoActiveConsent
+        NoActiveConsent,
+        /// @dev The period ended before the patient's latest opt-in: care then was not in the programme.
+        PeriodBeforeOptIn
     }
 
     /// @notice What a payer declares when creating a programme.
@@ -78,12 +80,14 @@ interface IPreventionRewards is IEarningsEscrow {
         uint8 custodianCount;
     }
 
-    /// @notice A patient in a programme: its index (fixed at its first opt-in), its standing and
-    /// the nonce of its next signature for this programme (programme 0: signed withdrawals).
+    /// @notice A patient in a programme: its index (fixed at its first opt-in), its standing, the
+    /// nonce of its next signature for this programme (programme 0: signed withdrawals) and the
+    /// time of its latest opt-in (a period that ended at or before it is never paid).
     struct Enrolment {
         uint32 index;
         EnrolmentStatus status;
         uint64 nonce;
+        uint40 optedInAt;
     }
 
     // ------------------------------------------------------------------ events
@@ -235,7 +239,9 @@ interface IPreventionRewards is IEarningsEscrow {
 
     /// @notice `optIn` by anyone, with the patient's EIP-712 `OptIn` signature over the programme,
     /// the patient, the programme's terms (payer, category, code system, code, reward, currency,
-    /// end), its nonce for this programme and a deadline.
+    /// end), its revocation nonce in the ConsentRegistry (`ConsentRegistry.revocationNonce`: a
+    /// revoke-all or a signature cancellation there voids the signature), its nonce for this
+    /// programme and a deadline.
     function optInBySig(uint256 programmeId, address patient, uint256 deadline, bytes calldata signature) external;
 
     /// @notice Opt out: revokes the caller's consent for the programme at once and uses up its
@@ -254,9 +260,12 @@ interface IPreventionRewards is IEarningsEscrow {
     /// @notice Report that each patient's records at the caller's custodian meet the programme's
     /// criterion in `period`. The caller is a GATEWAY member of an allowed custodian; the period
     /// has started and starts before the programme's end. Each confirmation pays the reward unless
-    /// the patient has not opted in, the period was already paid for the patient, the budget
-    /// cannot cover it, or the patient's consent is not in force now; such confirmations are
-    /// skipped with a `ConfirmationSkipped` event, so a retried report pays nothing more.
+    /// the patient has not opted in, the period ended at or before the patient's latest opt-in
+    /// (a payer pays for care while the patient is in the programme; after an opt-out and a new
+    /// opt-in, only periods that end after the new one count), the period was already paid for
+    /// the patient, the budget cannot cover it, or the patient's consent is not in force now; such
+    /// confirmations are skipped with a `ConfirmationSkipped` event, so a retried report pays
+    /// nothing more.
     function reportConfirmations(
         uint256 programmeId,
         uint32 period,

@@ -53,6 +53,9 @@ contract PreventionRewardsHandler is TestBase {
     /// opted out nor revoked all since, and the programme has not ended (`modelEnd`).
     mapping(uint256 programmeId => mapping(address patient => bool)) internal modelConsent;
     mapping(uint256 programmeId => uint256) internal modelEnd;
+    /// @dev The model: when each patient last opted in to each programme; a period that ended at
+    /// or before it is never paid.
+    mapping(uint256 programmeId => mapping(address patient => uint256)) internal modelOptedInAt;
 
     /// @dev The key of `patients[0]` (StudyEscrowSetup.makePatients: the patient made i-th signs
     /// with 0x9A7E00 + i); patient i of this handler signs with `keyBase + i`.
@@ -81,9 +84,10 @@ contract PreventionRewardsHandler is TestBase {
         for (uint256 p = 0; p < programmes_.length; ++p) {
             modelEnd[programmes_[p]] = rewards_.getProgramme(programmes_[p]).endTime;
             for (uint256 i = 0; i < patients_.length; ++i) {
+                IPreventionRewards.Enrolment memory enrolment = rewards_.getEnrolment(programmes_[p], patients_[i]);
                 modelConsent[programmes_[p]][patients_[i]] =
-                    rewards_.getEnrolment(programmes_[p], patients_[i]).status ==
-                    IPreventionRewards.EnrolmentStatus.OptedIn;
+                    enrolment.status == IPreventionRewards.EnrolmentStatus.OptedIn;
+                modelOptedInAt[programmes_[p]][patients_[i]] = enrolment.optedInAt;
             }
         }
     }
@@ -121,6 +125,7 @@ contract PreventionRewardsHandler is TestBase {
         try rewards.optIn(programmeId) {
             ++g.optIns;
             modelConsent[programmeId][patient] = true;
+            modelOptedInAt[programmeId][patient] = block.timestamp;
             if (!open) g.unexpectedReverts++;
         } catch {
             if (open) g.unexpectedReverts++;
@@ -252,8 +257,8 @@ contract PreventionRewardsHandler is TestBase {
 
     /// @notice A report of up to 12 confirmations (patients may repeat) by one custodian's gateway
     /// for a period up to the current one, checked against the model: a confirmation pays iff the
-    /// patient is opted in, its period is not yet paid (also earlier in the batch), the model's
-    /// consent is in force, and the budget still covers the reward.
+    /// patient is opted in, its period ends after its latest opt-in, is not yet paid (also earlier
+    /// in the batch), the model's consent is in force, and the budget still covers the reward.
     function report(
         uint256 seed,
         uint256 size,
@@ -280,7 +285,8 @@ contract PreventionRewardsHandler is TestBase {
             bool paid = rewards.isConfirmed(programmeId, batch[i], period);
             for (uint256 j = 0; j < i && !paid; ++j) paid = pays[j] && batch[j] == batch[i];
             bool consent = modelConsent[programmeId][batch[i]] && block.timestamp < modelEnd[programmeId];
-            if (optedIn && !paid && consent && budget >= programme.reward) {
+            bool inProgramme = start + programme.periodLength > modelOptedInAt[programmeId][batch[i]];
+            if (optedIn && inProgramme && !paid && consent && budget >= programme.reward) {
                 pays[i] = true;
                 budget -= programme.reward;
                 ++expectedPaid;

@@ -85,8 +85,16 @@ describe("server: a complete gateway on a real socket", function () {
           adminToken: TEST_ADMIN_TOKEN,
           linkCodeToken: TEST_LINK_CODE_TOKEN,
           wallets: { alice: t.actors.alice, bob: t.actors.bob },
+          fluVaccination: true,
         });
         expect(seeded.ingested).to.be.greaterThan(50);
+        // alice's flu vaccination of this season (the demo prevention programme's record), given now.
+        const [flu] = await (
+          await store.recordsByRef([{ resourceType: "Immunization", id: `demo-flu-${seeded.linked["alice"]}` }])
+        )();
+        expect(flu).to.deep.include({ resourceType: "Immunization", status: "completed" });
+        const given = Date.parse((flu as { occurrenceDateTime?: string }).occurrenceDateTime ?? "");
+        expect(Math.abs(given - Date.now())).to.be.below(10 * 60_000);
         linked = seeded.linked;
         // Seeding twice changes nothing.
         expect(
@@ -97,6 +105,7 @@ describe("server: a complete gateway on a real socket", function () {
             adminToken: TEST_ADMIN_TOKEN,
             linkCodeToken: TEST_LINK_CODE_TOKEN,
             wallets: { alice: t.actors.alice },
+            fluVaccination: true,
           }),
         ).to.deep.equal({
           ingested: 0,

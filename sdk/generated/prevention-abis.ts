@@ -1610,6 +1610,11 @@ export const preventionRewardsAbi = [
             "internalType": "uint64",
             "name": "nonce",
             "type": "uint64"
+          },
+          {
+            "internalType": "uint40",
+            "name": "optedInAt",
+            "type": "uint40"
           }
         ],
         "internalType": "struct IPreventionRewards.Enrolment",

@@ -41,6 +41,7 @@ const NOT_OPTED_IN = 0;
 const ALREADY_PAID = 1;
 const BUDGET_EXHAUSTED = 2;
 const NO_ACTIVE_CONSENT = 3;
+const PERIOD_BEFORE_OPT_IN = 4;
 const ALLOWED = 0;
 const EXPIRED = 10;
 const NO_GRANT = 7;
@@ -155,6 +156,7 @@ async function signOptIn(
   programmeId: bigint,
   nonce: bigint,
   deadline: number,
+  registryNonce?: bigint,
 ) {
   const p = await f.rewards.getProgramme(programmeId);
   return signer.signTypedData(f.domain, OPT_IN_TYPES, {
@@ -169,6 +171,7 @@ async function signOptIn(
       currency: p.currency,
       endTime: p.endTime,
     },
+    registryNonce: registryNonce ?? (await f.registry.revocationNonce(signer.address)),
     nonce,
     deadline,
   });
@@ -636,5 +639,75 @@ describe("PreventionRewards", function () {
       expect(await f.badge.hasBadge(f.programmeId, 0, f.patient.address)).to.equal(false);
       await expect(f.badge.locked(id)).to.be.revertedWithCustomError(f.badge, "ERC721NonexistentToken");
     });
+  });
+
+  describe("attacks of the security review", function () {
+    it("L1: refuses a confirmation of a period that ended before the opt-in, also after an opt-out and a new opt-in", async function () {
+      const f = await loadFixture(deployPreventionFixture);
+      await time.increase(YEAR); // period 0 is over
+      await f.rewards.connect(f.patient).optIn(f.programmeId);
+      const optedInAt = await time.latest();
+      expect((await f.rewards.getEnrolment(f.programmeId, f.patient.address)).optedInAt).to.equal(optedInAt);
+      const tx = f.rewards.connect(f.hospitalGateway).reportConfirmations(f.programmeId, 0, [f.patient.address]);
+      await expect(tx)
+        .to.emit(f.rewards, "ConfirmationSkipped")
+        .withArgs(f.programmeId, f.patient.address, f.hospital.address, 0, PERIOD_BEFORE_OPT_IN, ALLOWED);
+      await expect(tx).not.to.emit(f.rewards, "ConfirmationPaid");
+      expect(await f.rewards.isConfirmed(f.programmeId, f.patient.address, 0)).to.equal(false);
+      expect((await f.rewards.getProgramme(f.programmeId)).budget).to.equal(BUDGET);
+      // The period she opted in during counts.
+      await expect(f.rewards.connect(f.hospitalGateway).reportConfirmations(f.programmeId, 1, [f.patient.address]))
+        .to.emit(f.rewards, "ConfirmationPaid")
+        .withArgs(f.programmeId, f.patient.address, f.hospital.address, 1, REWARD);
+
+      // patient2: in during period 0, out for all of period 1, in again in period 2.
+      await f.token.connect(f.payer).approve(f.rewardsAddress, ethers.MaxUint256);
+      const now = await time.latest();
+      await f.rewards
+        .connect(f.payer)
+        .createProgramme({ ...f.params, firstPeriodStart: now, endTime: now + 3 * YEAR }, REWARD * 4n);
+      await f.rewards.connect(f.patient2).optIn(2n);
+      await f.rewards.connect(f.patient2).optOut(2n);
+      await time.increase(2 * YEAR);
+      await f.rewards.connect(f.patient2).optIn(2n);
+      for (const period of [0, 1]) {
+        await expect(f.rewards.connect(f.labGateway).reportConfirmations(2n, period, [f.patient2.address]))
+          .to.emit(f.rewards, "ConfirmationSkipped")
+          .withArgs(2n, f.patient2.address, f.lab.address, period, PERIOD_BEFORE_OPT_IN, ALLOWED);
+      }
+      await expect(f.rewards.connect(f.labGateway).reportConfirmations(2n, 2, [f.patient2.address]))
+        .to.emit(f.rewards, "ConfirmationPaid")
+        .withArgs(2n, f.patient2.address, f.lab.address, 2, REWARD);
+      expect(await f.rewards.balanceOf(f.tokenAddress, f.patient2.address)).to.equal(REWARD);
+      await expectAccounted(f, [1n, 2n], [f.patient.address, f.patient2.address]);
+    });
+
+    for (const revocation of ["revokeAll", "cancelSignatures"] as const) {
+      it(`L2: the registry's ${revocation} voids an opt-in signature not yet submitted`, async function () {
+        const f = await loadFixture(deployPreventionFixture);
+        const deadline = (await time.latest()) + DAY;
+        const sig = await signOptIn(f, f.patient, f.programmeId, 0n, deadline);
+        expect(await f.registry.revocationNonce(f.patient.address)).to.equal(0n);
+        await f.registry.connect(f.patient)[revocation]();
+        expect(await f.registry.revocationNonce(f.patient.address)).to.equal(1n);
+        await expect(f.rewards.connect(f.relayer).optInBySig(f.programmeId, f.patient.address, deadline, sig))
+          .to.be.revertedWithCustomError(f.rewards, "StudyEscrowInvalidSignature")
+          .withArgs(f.patient.address, 0n);
+        const [reason] = await f.registry.scopeStatus(f.patient.address, f.payer.address, f.key, IMMUNIZATION);
+        expect(reason).to.equal(NO_GRANT);
+        expect((await f.rewards.getEnrolment(f.programmeId, f.patient.address)).status).to.equal(0n);
+        // A signature given after the revocation (the registry's new nonce) opts her in.
+        const fresh = await signOptIn(f, f.patient, f.programmeId, 0n, deadline);
+        await expect(
+          f.rewards.connect(f.relayer).optInBySig(f.programmeId, f.patient.address, deadline, fresh),
+        ).to.emit(f.rewards, "OptedIn");
+        // A signature naming an older registry nonce never passes.
+        await f.rewards.connect(f.patient).optOut(f.programmeId);
+        const stale = await signOptIn(f, f.patient, f.programmeId, 2n, deadline, 0n);
+        await expect(
+          f.rewards.connect(f.relayer).optInBySig(f.programmeId, f.patient.address, deadline, stale),
+        ).to.be.revertedWithCustomError(f.rewards, "StudyEscrowInvalidSignature");
+      });
+    }
   });
 });

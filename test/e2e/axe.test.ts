@@ -16,7 +16,7 @@ import type { DemoAccountName } from "#sdk/demo.ts";
 import { DESKTOP, type Environment, PHONE, connect, pageProblems, startEnvironment } from "./lib/environment.ts";
 import { devAccount, publicClient, walletOf } from "./lib/wallet.ts";
 
-const ROUTES = ["/", "/provider", "/research", "/governance", "/funds"] as const;
+const ROUTES = ["/", "/prevention", "/provider", "/research", "/governance", "/payer", "/funds"] as const;
 const TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"];
 
 /** Who is connected on which routes: each role on its console, the patient everywhere. */
@@ -27,6 +27,7 @@ const ROLES: { who: DemoAccountName; routes: readonly string[] }[] = [
   { who: "research", routes: ["/research"] },
   { who: "analyst", routes: ["/research"] },
   { who: "governance", routes: ["/governance"] },
+  { who: "payer", routes: ["/payer"] },
 ];
 
 async function violations(page: Page, label: string): Promise<string[]> {

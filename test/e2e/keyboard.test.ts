@@ -23,36 +23,11 @@ import { consentRegistryAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
 import { fleschReadingEase, sentencesOf } from "../../scripts/lib/readability.ts";
 import { type Environment, type WalletPage, startEnvironment } from "./lib/environment.ts";
 import { PlainLanguageLog } from "./lib/plain-language.ts";
+import { describeFocus, tabTo } from "./lib/keyboard.ts";
 import { ROOT } from "./lib/processes.ts";
 import { WALLET_NAME, devAccount, publicClient, walletOf } from "./lib/wallet.ts";
 
 const alice = devAccount("alice");
-
-/** What the keyboard is on: role, accessible name as the page gives it, and the text inside. */
-async function describeFocus(page: Page): Promise<string> {
-  return page.evaluate(() => {
-    const el = document.activeElement as HTMLElement | null;
-    if (!el || el === document.body) return "(page)";
-    const label =
-      el.getAttribute("aria-label") ??
-      ((el as HTMLInputElement).labels?.[0]?.textContent || null) ??
-      el.textContent ??
-      "";
-    return `${el.getAttribute("role") ?? el.tagName.toLowerCase()}: ${label.replace(/\s+/g, " ").trim()}`;
-  });
-}
-
-/** Presses Tab until the focused element's description matches (keyboard only: no clicks, no .focus()). */
-async function tabTo(page: Page, match: RegExp, max = 250): Promise<void> {
-  const seen: string[] = [];
-  for (let i = 0; i < max; i++) {
-    await page.keyboard.press("Tab");
-    const now = await describeFocus(page);
-    if (match.test(now)) return;
-    seen.push(now);
-  }
-  expect.fail(`Tab never reached ${match}; went through:\n${seen.slice(-60).join("\n")}`);
-}
 
 /** The accessibility snapshot of the focused element (role and name as assistive technology gets them). */
 const focusedSnapshot = (page: Page) => page.locator(":focus").ariaSnapshot();

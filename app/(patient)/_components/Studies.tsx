@@ -6,9 +6,10 @@ import { useConfig } from "wagmi";
 import { simulateContract } from "wagmi/actions";
 
 import { decodePurpose } from "#sdk/codes.ts";
-import { PARTICIPANT_STATUS, type ParticipantStatus, type StudyListing, readWithdrawal } from "#sdk/escrow.ts";
+import { PARTICIPANT_STATUS, type ParticipantStatus, type StudyListing } from "#sdk/escrow.ts";
 import type { StudySponsorEntry } from "#sdk/funds.ts";
 import { studyEscrowAbi } from "#sdk/generated/abis.ts";
+import { Earnings } from "../../_components/Earnings.tsx";
 import { ListLag } from "../../_components/ListLag.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatEstimate } from "../../_lib/amounts.ts";
@@ -26,14 +27,7 @@ import {
   useStudies,
   useTokens,
 } from "../../_lib/studies.ts";
-import {
-  type Relayer,
-  SIGNATURE_LIFETIME_SECONDS,
-  type WithdrawQuote,
-  signAndRelay,
-  useRelayers,
-  withdrawQuote,
-} from "../../_lib/relay.ts";
+import { SIGNATURE_LIFETIME_SECONDS, signAndRelay, useRelayers } from "../../_lib/relay.ts";
 import { call, useTx } from "../../_lib/tx.ts";
 import { appChain, escrowAddress } from "../../_lib/wagmi.ts";
 
@@ -58,26 +52,6 @@ function useParticipation(patient: Address, studies: readonly StudyListing[]) {
         studies.map((s, i) => [s.id, PARTICIPANT_STATUS[entries[i]!.status] ?? ("None" as ParticipantStatus)]),
       );
     },
-  });
-}
-
-function useEarnings(patient: Address, currencies: readonly Address[]) {
-  const client = useLedgerClient();
-  return useQuery({
-    queryKey: [LEDGER_KEY, "earnings", escrowAddress, patient, currencies],
-    enabled: !!client && !!escrowAddress && currencies.length > 0,
-    queryFn: () =>
-      Promise.all(
-        currencies.map(async (token) => ({
-          token,
-          amount: await client!.readContract({
-            address: escrowAddress!,
-            abi: studyEscrowAbi,
-            functionName: "balanceOf",
-            args: [token, patient],
-          }),
-        })),
-      ),
   });
 }
 
@@ -159,7 +133,14 @@ export function Studies({ patient }: { patient: Address }) {
           ))}
         </ul>
       )}
-      <Earnings patient={patient} currencies={currencies} amountOf={tokens.amountOf} />
+      <Earnings
+        patient={patient}
+        escrow={escrowAddress}
+        currencies={currencies}
+        amountOf={tokens.amountOf}
+        relayed
+        nothingYet="You are paid each time a hospital or lab sends your data to a study you are in."
+      />
     </section>
   );
 }
@@ -407,118 +388,6 @@ function StudySponsors({
           </span>
         ))}
       </dd>
-    </>
-  );
-}
-
-function Earnings({
-  patient,
-  currencies,
-  amountOf,
-}: {
-  patient: Address;
-  currencies: readonly Address[];
-  amountOf: (amount: bigint, token: Address) => string;
-}) {
-  const { data = [] } = useEarnings(patient, currencies);
-  const tx = useTx();
-  const config = useConfig();
-  const client = useLedgerClient();
-  const [withdrawn, setWithdrawn] = useState("");
-  const owed = data.filter((e) => e.amount > 0n);
-  // A wallet without ETH cannot pay a transaction's fee: a gateway relays the withdrawal instead,
-  // for a fee in the token that the patient sees, and signs for, first.
-  const relayers = useRelayers();
-  const { data: noEth = false } = useQuery({
-    queryKey: [LEDGER_KEY, "eth", patient],
-    enabled: !!client,
-    queryFn: async () => (await client!.getBalance({ address: patient })) === 0n,
-  });
-  const { data: offer } = useQuery({
-    queryKey: ["withdraw-quote", relayers.map((r) => r.origin)],
-    enabled: noEth && relayers.length > 0,
-    queryFn: async (): Promise<{ via: Relayer; quote: WithdrawQuote } | null> => {
-      for (const via of relayers) {
-        const quote = await withdrawQuote(via);
-        if (quote) return { via, quote };
-      }
-      return null;
-    },
-  });
-
-  const withdrawBySignature = (token: Address, amount: bigint, text: string) => {
-    if (!offer) return;
-    const { via, quote } = offer;
-    setWithdrawn(`${amountOf(amount - quote.fee, token)} (${text} less the fee of ${amountOf(quote.fee, token)})`);
-    void tx.run(async (step) => {
-      const { nonce, feeCap } = await readWithdrawal(client!, escrowAddress!, token, patient);
-      if (quote.fee > feeCap) {
-        throw new Error(
-          `${via.name} asks ${amountOf(quote.fee, token)} to send it for you, more than anyone may take for this (${amountOf(feeCap, token)}).`,
-        );
-      }
-      const deadline = BigInt(nowSeconds() + SIGNATURE_LIFETIME_SECONDS);
-      return signAndRelay(
-        config,
-        step,
-        via,
-        "withdraw",
-        { patient, token, fee: quote.fee, relayer: quote.relayer, nonce, deadline },
-        `Sign the withdrawal in your wallet: ${via.name} takes ${amountOf(quote.fee, token)}…`,
-      );
-    });
-  };
-  return (
-    <>
-      <h3 id="earnings-heading">Your earnings</h3>
-      {owed.length === 0 ? (
-        <p>Nothing to withdraw. You are paid each time a hospital or lab sends your data to a study you are in.</p>
-      ) : (
-        <ul className="plain rows" aria-labelledby="earnings-heading">
-          {owed.map((e) => {
-            const text = amountOf(e.amount, e.token);
-            const relayed = noEth && offer && offer.quote.fee < e.amount ? offer : null;
-            if (relayed) {
-              return (
-                <li key={e.token} className="row">
-                  <span className="amount">{text}</span>
-                  <span className="help">
-                    Your account has nothing to pay the processing fee with: {relayed.via.name} sends the withdrawal for
-                    you and takes {amountOf(relayed.quote.fee, e.token)}; you receive{" "}
-                    {amountOf(e.amount - relayed.quote.fee, e.token)}.
-                  </span>
-                  <button
-                    type="button"
-                    className="button small primary"
-                    disabled={tx.busy}
-                    onClick={() => withdrawBySignature(e.token, e.amount, text)}
-                  >
-                    Withdraw for a fee of {amountOf(relayed.quote.fee, e.token)}
-                    <span className="visually-hidden"> {text}</span>
-                  </button>
-                </li>
-              );
-            }
-            return (
-              <li key={e.token} className="row">
-                <span className="amount">{text}</span>
-                <button
-                  type="button"
-                  className="button small primary"
-                  disabled={tx.busy}
-                  onClick={() => {
-                    setWithdrawn(text);
-                    void tx.run(() => call(escrowAddress!, studyEscrowAbi, "withdraw", [e.token]));
-                  }}
-                >
-                  Withdraw<span className="visually-hidden"> {text}</span>
-                </button>
-              </li>
-            );
-          })}
-        </ul>
-      )}
-      <TxStatusLine status={tx.status} confirmed={`${withdrawn} sent to your account.`} />
     </>
   );
 }

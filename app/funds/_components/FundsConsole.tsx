@@ -14,7 +14,7 @@ import type { FundListing, FundMemberEntry, FundProposalEntry, FundStudyEntry } 
 import { remunerationTokenAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
 import { researchFundErrorsAbi } from "#sdk/generated/error-abis.ts";
 import { researchFundAbi, researchFundFactoryAbi, researchFundGovernorAbi } from "#sdk/generated/fund-abis.ts";
-import { CurrencyBalance } from "../../_components/CurrencyBalance.tsx";
+import { AccountFunds } from "../../_components/AccountFunds.tsx";
 import { ListLag } from "../../_components/ListLag.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { WalletGate } from "../../_components/WalletGate.tsx";
@@ -75,7 +75,7 @@ function Console({ account }: { account: Address }) {
   }
   return (
     <>
-      <CurrencyBalance account={account} heading="Your money" use="to contribute to research funds with." />
+      <AccountFunds account={account} heading="Your money" use="to contribute to research funds with" />
       <CreateFundForm />
       <FundList account={account} />
     </>

@@ -1,7 +1,7 @@
 "use client";
 import type { Address } from "viem";
 
-import { CurrencyBalance } from "../../_components/CurrencyBalance.tsx";
+import { AccountFunds } from "../../_components/AccountFunds.tsx";
 import { WalletGate } from "../../_components/WalletGate.tsx";
 import { useOrganizations, useRefreshOnNewBlock } from "../../_lib/ledger.ts";
 import { useAccountStanding } from "../../_lib/roles.ts";
@@ -53,7 +53,7 @@ function Console({ account }: { account: Address }) {
           take the organization&apos;s own address or an ADMIN member.
         </p>
       )}
-      {manages ? <CurrencyBalance account={account} heading="Your funds" use="to fund studies with." /> : null}
+      {manages ? <AccountFunds account={account} use="to fund studies with" /> : null}
       {manages ? <CreateStudyForm account={account} /> : null}
       <OrganizationStudies account={account} researcher={researcher} manages={manages} />
     </>

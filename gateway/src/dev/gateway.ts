@@ -12,13 +12,15 @@
  * - PGlite data in the git-ignored .data/<custodian>/;
  * - on first start, a deterministic synthetic data set (seed "consentry-demo", five patients)
  *   ingested through the gateway's own transaction route, and the first two patients linked to
- *   the demo wallets alice (#1) and bob (#2) through link codes and Sign-In with Ethereum;
+ *   the demo wallets alice (#1) and bob (#2) through link codes and Sign-In with Ethereum; the
+ *   lab also records alice's flu vaccination of this season (CVX 141, dated at that start), the
+ *   record the demo prevention programme's confirmation finds;
  * - then it serves, with the custodian's GATEWAY member key (hospital #5, lab #7).
  * Overrides from the environment: RPC_URL, GATEWAY_LOG_LEVEL, GATEWAY_CORS_ORIGINS,
  * GATEWAY_ANCHOR_INTERVAL_SECONDS, CONSENT_REGISTRY_ADDRESS, AUDIT_ANCHOR_ADDRESS, STUDY_ESCROW_ADDRESS,
  * PREVENTION_REWARDS_ADDRESS.
  */
-import type { Bundle } from "@medplum/fhirtypes";
+import type { Bundle, Immunization } from "@medplum/fhirtypes";
 import type { FastifyInstance } from "fastify";
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from "node:fs";
@@ -29,6 +31,7 @@ import type { Hex } from "viem";
 import { privateKeyToAccount, type LocalAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
 import { DEMO_ACCOUNTS, DEMO_ORGANIZATIONS, DEV_PRIVATE_KEYS, LOCAL_CHAIN_ID, LOCAL_RPC_URL } from "#sdk/demo.ts";
+import { CVX_SYSTEM } from "#sdk/prevention.ts";
 import { ConfigError, loadConfig, type Env, type GatewayConfig } from "../config/config.ts";
 import { generateSyntheticData, syntheticTransactionBundle } from "./synthetic.ts";
 import { startGateway, stopOnSignals } from "../server.ts";
@@ -154,6 +157,27 @@ export interface SeedResult {
 }
 
 /**
+ * The demo's preventive care: a seasonal flu vaccination (CVX 141, influenza, seasonal, injectable)
+ * given to `patientId` at `custodianName` at `at`, the record that the demo prevention programme
+ * (scripts/prevention-demo.ts: CVX 141, periods from 1 September) confirms for that patient.
+ */
+export function demoFluVaccination(patientId: string, custodianName: string, at: Date): Immunization {
+  return {
+    resourceType: "Immunization",
+    id: `demo-flu-${patientId}`.slice(0, 64),
+    status: "completed",
+    vaccineCode: {
+      coding: [{ system: CVX_SYSTEM, code: "141", display: "Influenza, seasonal, injectable" }],
+      text: "Flu vaccine (seasonal)",
+    },
+    patient: { reference: `Patient/${patientId}` },
+    occurrenceDateTime: at.toISOString(),
+    primarySource: true,
+    performer: [{ actor: { display: custodianName } }],
+  };
+}
+
+/**
  * Seeds a demo gateway once, through its own routes (so that every write is audited as in
  * production): the synthetic data set by the admin token, then the first patients linked to
  * the demo wallets by a link code (the link-code token's) redeemed after Sign-In with Ethereum.
@@ -169,6 +193,8 @@ export async function seedDemo(
     /** The link-code issuer's token (not the admin token). */
     linkCodeToken: string;
     wallets: Record<string, LocalAccount>;
+    /** Record the first patient's flu vaccination of this season (`demoFluVaccination`), once. */
+    fluVaccination?: boolean;
   },
 ): Promise<SeedResult> {
   const data = generateSyntheticData({ seed: DEMO_SEED, custodian: options.custodianName, patients: DEMO_PATIENTS });
@@ -184,6 +210,26 @@ export async function seedDemo(
     });
     if (res.statusCode !== 200) throw new Error(`seeding failed: ${res.statusCode} ${res.body.slice(0, 300)}`);
     ingested = data.resources.length;
+  }
+  if (options.fluVaccination) {
+    // Its own check, so that a data set seeded before this record existed gets it too.
+    const patientId = data.patients[0]!.id!;
+    const vaccination = demoFluVaccination(patientId, options.custodianName, store.now());
+    const held = await store.compartmentRefs([patientId], ["Immunization"]);
+    if (!held.some((r) => r.id === vaccination.id)) {
+      const res = await app.inject({
+        method: "POST",
+        url: "/fhir",
+        headers: { ...admin, "content-type": "application/fhir+json" },
+        payload: JSON.stringify({
+          resourceType: "Bundle",
+          type: "transaction",
+          entry: [{ resource: vaccination, request: { method: "PUT", url: `Immunization/${vaccination.id}` } }],
+        } satisfies Bundle),
+      });
+      if (res.statusCode !== 200) throw new Error(`seeding the vaccination failed: ${res.body.slice(0, 300)}`);
+      ingested += 1;
+    }
   }
   const linked: Record<string, string> = {};
   const url = new URL(options.publicUrl);
@@ -304,6 +350,7 @@ async function main(): Promise<void> {
         adminToken: config.adminToken.reveal(),
         linkCodeToken: config.linkCodeToken.reveal(),
         wallets,
+        fluVaccination: custodian === "lab",
       });
     },
   });

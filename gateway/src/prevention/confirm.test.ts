@@ -63,7 +63,9 @@ describe("prevention confirmations: the lab's gateway confirms vaccinations to P
   let gw: TestGateway;
   let rewards: Address;
   let programmeId: bigint;
+  let payer: Awaited<ReturnType<TestGateway["t"]["newAccount"]>>;
   const wallets: Record<string, Address> = {};
+  const accounts: Record<string, Awaited<ReturnType<TestGateway["t"]["newAccount"]>>> = {};
 
   before(async () => {
     gw = await testGateway({ custodian: "lab", indexer: null });
@@ -77,7 +79,7 @@ describe("prevention confirmations: the lab's gateway confirms vaccinations to P
     });
     await t.write(governance, t.registry, consentRegistryAbi, "grantRole", [role, rewards]);
     await t.write(governance, rewards, preventionRewardsAbi, "setCurrencyAllowed", [t.token, true]);
-    const payer = await t.newAccount();
+    payer = await t.newAccount();
     await t.registryWrite(governance, "accredit", [
       payer.address,
       KINDS.PAYER,
@@ -85,8 +87,8 @@ describe("prevention confirmations: the lab's gateway confirms vaccinations to P
       "",
       `0x${"00".repeat(32)}`,
     ]);
-    await t.write(governance, t.token, remunerationTokenAbi, "mint", [payer.address, 2n * REWARD]);
-    await t.write(payer, t.token, remunerationTokenAbi, "approve", [rewards, 2n * REWARD]);
+    await t.write(governance, t.token, remunerationTokenAbi, "mint", [payer.address, 3n * REWARD]);
+    await t.write(payer, t.token, remunerationTokenAbi, "approve", [rewards, 3n * REWARD]);
     const now = await t.now();
     await t.write(payer, rewards, preventionRewardsAbi, "createProgramme", [
       {
@@ -131,6 +133,7 @@ describe("prevention confirmations: the lab's gateway confirms vaccinations to P
     for (const [i, name] of names.entries()) {
       const wallet = await t.newAccount();
       wallets[name] = wallet.address;
+      accounts[name] = wallet;
       await gw.link(data.patients[i]!.id!, wallet);
       if (name !== "dee") await t.write(wallet, rewards, preventionRewardsAbi, "optIn", [programmeId]);
       if (name === "eve") await t.write(wallet, rewards, preventionRewardsAbi, "optOut", [programmeId]);
@@ -171,6 +174,39 @@ describe("prevention confirmations: the lab's gateway confirms vaccinations to P
     expect(current.period).to.equal(0);
     expect(current.reported).to.deep.equal([]); // ana was reported and paid by the test above
     expect(current.paid).to.deep.equal([]);
+  });
+
+  it("does not report a period that ended before the patient opted in (the contract would skip it)", async () => {
+    const { t } = gw;
+    // Period 0 of this programme ran from 90 to 30 days ago: ben's vaccination (60 days ago) is in
+    // it, but ben opts in only now.
+    const now = await t.now();
+    await t.write(payer, rewards, preventionRewardsAbi, "createProgramme", [
+      {
+        currency: t.token,
+        category: 5,
+        codeSystem: FLU.codeSystem,
+        code: FLU.code,
+        firstPeriodStart: now - 90 * DAY,
+        periodLength: 60 * DAY,
+        reward: REWARD,
+        endTime: now + YEAR,
+        custodians: [t.actors.lab.address],
+      },
+      REWARD,
+    ]);
+    const late = await t.client.readContract({
+      address: rewards,
+      abi: preventionRewardsAbi,
+      functionName: "programmeCount",
+    });
+    await t.write(accounts["ben"]!, rewards, preventionRewardsAbi, "optIn", [late]);
+    const job = new PreventionConfirmations(gw.store, gw.chain, rewards);
+    const result = await job.confirm(late, 0);
+    expect(result.reported).to.deep.equal([]);
+    expect(result.skipped).to.deep.equal([]);
+    expect(result.transactions).to.deep.equal([]);
+    expect(await balance(wallets["ben"]!)).to.equal(0n);
   });
 
   it("refuses a period that has not started and an unknown programme", async () => {

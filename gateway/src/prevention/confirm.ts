@@ -9,9 +9,10 @@
  *    custodian must be one of its custodians, and the period (by default the one that block falls
  *    in) must have started before its end.
  * 2. The candidates are this gateway's linked wallets on this chain (its own table, never a log
- *    scan) that the contract counts as opted in, not yet confirmed for the period, and whose
- *    consent for the programme (registry `scopeStatus` with the programme key and the criterion's
- *    category) is in force at that block.
+ *    scan) that the contract counts as opted in since before the period's end (a period that ended
+ *    before the latest opt-in is not paid), not yet confirmed for the period, and whose consent for
+ *    the programme (registry `scopeStatus` with the programme key and the criterion's category) is
+ *    in force at that block.
  * 3. A candidate qualifies when one of its records of the criterion's resource type is done
  *    (Immunization completed, Procedure completed, Observation or DiagnosticReport final, amended
  *    or corrected), carries a coding whose system and code hash to the criterion's (keccak256 of
@@ -222,7 +223,7 @@ export class PreventionConfirmations {
           }),
         ),
       ]);
-      if (enrolment.status === OPTED_IN && !confirmed && consent[0] === ALLOWED_REASON) {
+      if (enrolment.status === OPTED_IN && enrolment.optedInAt < to && !confirmed && consent[0] === ALLOWED_REASON) {
         candidates.push({ wallet, patientId });
       }
     }

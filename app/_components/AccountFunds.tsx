@@ -1,5 +1,6 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
+import { useId } from "react";
 import type { Address } from "viem";
 
 import { remunerationTokenAbi } from "#sdk/generated/abis.ts";
@@ -11,11 +12,20 @@ import { isLocalDevChain, tokenAddress } from "../_lib/wagmi.ts";
 import { TxStatusLine } from "./TxStatusLine.tsx";
 
 /**
- * The account's balance of the deployment's currency (studies and research funds take it), with
- * the local chain's test faucet. `heading` names the card ("Your funds"); `use` says what the money
- * is for ("to fund studies with.").
+ * The account's balance of the deployment's currency (studies, programmes and research funds take
+ * it), with the local chain's test faucet. `use`: what the money is for ("to fund studies with");
+ * `heading` names the card (default "Your funds").
  */
-export function CurrencyBalance({ account, heading, use }: { account: Address; heading: string; use: string }) {
+export function AccountFunds({
+  account,
+  use,
+  heading = "Your funds",
+}: {
+  account: Address;
+  use: string;
+  heading?: string;
+}) {
+  const headingId = useId();
   const client = useLedgerClient();
   const { tokenOf } = useTokens([tokenAddress!]);
   const token = tokenOf(tokenAddress!);
@@ -33,13 +43,13 @@ export function CurrencyBalance({ account, heading, use }: { account: Address; h
   });
   const faucetAmount = token ? 1_000n * 10n ** BigInt(token.decimals) : 0n;
   return (
-    <section className="card" aria-labelledby="funds-heading">
-      <h2 id="funds-heading">{heading}</h2>
+    <section className="card" aria-labelledby={headingId}>
+      <h2 id={headingId}>{heading}</h2>
       <p>
         <span className="amount">
           {balance !== undefined && token ? `${formatAmount(balance, token.decimals)} ${token.symbol}` : "…"}
         </span>{" "}
-        in your account, {use}
+        in your account, {use}.
       </p>
       {isLocalDevChain && token ? (
         <div className="actions">

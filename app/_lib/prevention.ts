@@ -1,0 +1,141 @@
+/**
+ * Prevention programmes (PreventionRewards, PreventionBadge), shared by the patient's page
+ * (/prevention) and the payer console (/payer), and by no page of the first load of `/`: the
+ * contracts' addresses, the lists from the indexer (sdk/history.ts through the app's server) and
+ * a programme's criterion and periods in words.
+ */
+import type { Address } from "viem";
+
+import { CATEGORIES, CATEGORY_NAMES, type CategoryName } from "#sdk/codes.ts";
+import { deploymentFor } from "#sdk/deployments.ts";
+import type { PatientPrevention, ProgrammeListing } from "#sdk/history.ts";
+import { type PreventiveAction, findPreventiveAction } from "#sdk/prevention.ts";
+import { formatDate } from "./dates.ts";
+import { useHistory } from "./history.ts";
+import { appChain } from "./wagmi.ts";
+
+function deployed(name: "PreventionRewards" | "PreventionBadge"): Address | null {
+  try {
+    return deploymentFor(appChain.id)[name] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** PreventionRewards on the app's chain; null if not deployed. */
+export const rewardsAddress: Address | null = deployed("PreventionRewards");
+/** PreventionBadge on the app's chain; null if not deployed. */
+export const badgeAddress: Address | null = deployed("PreventionBadge");
+
+export type { PatientPrevention, ProgrammeListing };
+
+/** Every programme, or one payer's, as the indexer had them at its block's time (`timestamp`). */
+export function useProgrammes(payer?: Address) {
+  return useHistory<{ blockNumber: bigint; timestamp: number; programmes: ProgrammeListing[] }>(
+    "programmes",
+    rewardsAddress ? (payer ? { payer } : {}) : null,
+  );
+}
+
+/** The patient's opt-ins, paid confirmations, badges and balances in the programmes. */
+export function usePatientPrevention(patient: Address | undefined) {
+  return useHistory<PatientPrevention>("patient-prevention", rewardsAddress && patient ? { patient } : null);
+}
+
+/** A programme's confirmations per period: how many were paid (and for how much) and skipped. */
+export function useProgrammeCompletions(programmeId: bigint) {
+  return useHistory<{ period: number; paid: number; skipped: number; amount: bigint }[]>(
+    "programme-completions",
+    rewardsAddress ? { programme: programmeId.toString() } : null,
+  );
+}
+
+/** The FHIR resource type of a programme's criterion (its ConsentCodes category index). */
+export function criterionType(programme: Pick<ProgrammeListing, "category">): CategoryName | undefined {
+  return CATEGORY_NAMES.find((name) => CATEGORIES[name].bit === programme.category);
+}
+
+/** The programme's preventive action, when it is one the app knows (sdk PREVENTIVE_ACTIONS). */
+export function programmeAction(
+  programme: Pick<ProgrammeListing, "codeSystem" | "code">,
+): PreventiveAction | undefined {
+  return findPreventiveAction(programme.codeSystem, programme.code);
+}
+
+/** What counts, as a noun phrase: "a flu vaccination", or the record type for a code the app does not know. */
+export function actionWords(programme: Pick<ProgrammeListing, "codeSystem" | "code" | "category">): string {
+  const action = programmeAction(programme);
+  if (action) return action.words;
+  const type = criterionType(programme);
+  return type ? `a coded record among your ${CATEGORIES[type].display}` : "a coded record";
+}
+
+/** The code it counts, as people cite it ("CVX 141"), or "a code this app does not list". */
+export function codeWords(programme: Pick<ProgrammeListing, "codeSystem" | "code">): string {
+  return programmeAction(programme)?.codeName ?? "a code this app does not list";
+}
+
+/** The period `timestamp` falls in, or null before the first period. */
+export function periodOf(programme: Pick<ProgrammeListing, "firstPeriodStart" | "periodLength">, timestamp: number) {
+  if (timestamp < programme.firstPeriodStart) return null;
+  return Math.floor((timestamp - programme.firstPeriodStart) / programme.periodLength);
+}
+
+/** A period's first second and the first second after it. */
+export function periodBounds(
+  programme: Pick<ProgrammeListing, "firstPeriodStart" | "periodLength">,
+  period: number,
+): { start: number; end: number } {
+  const start = programme.firstPeriodStart + period * programme.periodLength;
+  return { start, end: start + programme.periodLength };
+}
+
+/** "between 1 September 2026 and 31 August 2027": a period's first and last day. */
+export function periodBetween(
+  programme: Pick<ProgrammeListing, "firstPeriodStart" | "periodLength">,
+  period: number,
+): string {
+  const { start, end } = periodBounds(programme, period);
+  return `between ${formatDate(start)} and ${formatDate(end - 1)}`;
+}
+
+/** "1 September 2026 to 31 August 2027": a period's first and last day. */
+export function periodWords(
+  programme: Pick<ProgrammeListing, "firstPeriodStart" | "periodLength">,
+  period: number,
+): string {
+  const { start, end } = periodBounds(programme, period);
+  return `${formatDate(start)} to ${formatDate(end - 1)}`;
+}
+
+const DAY = 86_400;
+
+/** The period lengths the payer console offers, and how a period of each is said. */
+export const PERIOD_LENGTHS = [
+  { days: 365, words: "year" },
+  { days: 182, words: "half year" },
+  { days: 91, words: "quarter" },
+  { days: 30, words: "month" },
+] as const;
+
+/** "year", "quarter", or "period of 10 days". */
+export function periodLengthWords(seconds: number): string {
+  const known = PERIOD_LENGTHS.find((p) => p.days * DAY === seconds);
+  if (known) return known.words;
+  const days = seconds / DAY;
+  return Number.isInteger(days) ? `period of ${days} ${days === 1 ? "day" : "days"}` : `period of ${seconds} seconds`;
+}
+
+/** The state of a programme on its badge. */
+export function programmeState(programme: Pick<ProgrammeListing, "cancelled" | "over">): string {
+  return programme.cancelled ? "Cancelled" : programme.over ? "Ended" : "Open";
+}
+
+/** A date field's "2027-03-03" → the start of that day in the browser's time zone, unix seconds; null if not a date. */
+export function startOfDay(value: string): number | null {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!match) return null;
+  const day = new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
+  if (Number.isNaN(day.getTime()) || day.getFullYear() > 9999) return null;
+  return Math.floor(day.getTime() / 1000);
+}
