@@ -360,7 +360,14 @@ function FundItem({
     if (await tx.run(() => call(fund.address, researchFundAbi, "contribute", [parsed]))) setContribution("");
   };
   const leave = async () => {
-    setConfirmed(`You left the fund with your share, ${amount(share ?? 0n)}.`);
+    // Read now, not from the list's last refresh: a study settled a block ago changed the treasury.
+    const now = await client!.readContract({
+      address: fund.address,
+      abi: researchFundAbi,
+      functionName: "previewShare",
+      args: [shares],
+    });
+    setConfirmed(`You left the fund with your share, ${amount(now)}.`);
     await tx.run(() =>
       fund.open
         ? call(fund.address, researchFundAbi, "ragequit", [shares])
