@@ -41,6 +41,11 @@ const HOST = "127.0.0.1";
 const INDEXER_URL = `http://${HOST}:${INDEXER_PORT}`;
 const hardhatCli = fileURLToPath(new URL("../node_modules/hardhat/dist/src/cli.js", import.meta.url));
 const WITH_APP = !process.argv.includes("--no-app");
+const unknownArguments = process.argv.slice(2).filter((arg) => arg !== "--no-app");
+if (unknownArguments.length > 0) {
+  console.error(`[stack] unknown argument ${unknownArguments.join(" ")}: the one option is --no-app`);
+  process.exit(2);
+}
 const children: ChildProcess[] = [];
 let stopping = false;
 
