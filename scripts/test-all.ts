@@ -103,6 +103,8 @@ interface Result {
   status: "passed" | "FAILED" | "SKIPPED";
   seconds: number;
   note?: string;
+  /** Ran beside the first lane of its phase (its output printed when it ended). */
+  beside: boolean;
 }
 
 /** Runs a command; with `capture`, its output is kept and returned instead of printed. */
@@ -132,7 +134,7 @@ function run(
 async function runStep(step: Step, capture: boolean): Promise<Result> {
   if (step.skip) {
     console.log(`\n=== ${step.name}: SKIPPED — ${step.skip}\n`);
-    return { name: step.name, status: "SKIPPED", seconds: 0, note: step.skip };
+    return { name: step.name, status: "SKIPPED", seconds: 0, note: step.skip, beside: capture };
   }
   const title = `=== ${step.name}: ${step.command.join(" ")}`;
   if (!capture) console.log(`\n${title}\n`);
@@ -140,7 +142,7 @@ async function runStep(step: Step, capture: boolean): Promise<Result> {
   const { code, output } = await run(step.command, step.env ?? {}, capture);
   const seconds = (performance.now() - started) / 1000;
   if (capture) console.log(`\n${title} (ran beside the step above; its output)\n\n${output}`);
-  return { name: step.name, status: code === 0 ? "passed" : "FAILED", seconds };
+  return { name: step.name, status: code === 0 ? "passed" : "FAILED", seconds, beside: capture };
 }
 
 const started = performance.now();
@@ -165,19 +167,9 @@ const passed = results.filter((r) => r.status === "passed").length;
 const failed = results.filter((r) => r.status === "FAILED").length;
 const skipped = results.filter((r) => r.status === "SKIPPED").length;
 console.log("\nConsentry test summary (steps side by side are marked |)");
-const inLane = new Set(
-  phases.flatMap((p) =>
-    "lanes" in p
-      ? p.lanes
-          .slice(1)
-          .flat()
-          .map((s) => s.name)
-      : [],
-  ),
-);
 for (const r of results) {
   console.log(
-    `  ${r.status.padEnd(8)} ${inLane.has(r.name) ? "|" : " "} ${r.name.padEnd(40)} ${r.seconds.toFixed(1).padStart(6)} s${r.note ? `  (${r.note})` : ""}`,
+    `  ${r.status.padEnd(8)} ${r.beside ? "|" : " "} ${r.name.padEnd(40)} ${r.seconds.toFixed(1).padStart(6)} s${r.note ? `  (${r.note})` : ""}`,
   );
 }
 if (skipped > 0) console.log(`\n  WARNING: ${skipped} step(s) skipped — see above.`);
