@@ -1,16 +1,13 @@
 "use client";
-import { type FormEvent, useId, useRef, useState } from "react";
+import { useId } from "react";
 import type { Address } from "viem";
-import { useConfig } from "wagmi";
 
 import { preventionRewardsAbi } from "#sdk/generated/prevention-abis.ts";
-import { ConfirmDialog, type ConfirmDialogHandle } from "../../_components/ConfirmDialog.tsx";
+import { BudgetActions } from "../../_components/BudgetActions.tsx";
 import { ListLag } from "../../_components/ListLag.tsx";
-import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
-import { parseAmount } from "../../_lib/amounts.ts";
 import { formatDate } from "../../_lib/dates.ts";
 import { capitalize, shortAddress } from "../../_lib/format.ts";
-import { useLedgerClient, useOrganizations } from "../../_lib/ledger.ts";
+import { useOrganizations } from "../../_lib/ledger.ts";
 import {
   type ProgrammeListing,
   actionWords,
@@ -24,8 +21,7 @@ import {
   useProgrammes,
 } from "../../_lib/prevention.ts";
 import { type TokenInfo, useTokens } from "../../_lib/studies.ts";
-import { call, useTx } from "../../_lib/tx.ts";
-import { signFundingPermit } from "../../research/_components/permit.ts";
+import { call } from "../../_lib/tx.ts";
 
 /** The payer's programmes, newest first: who takes part, what was confirmed and paid, and what a manager can do. */
 export function PayerProgrammes({ account, payer, manages }: { account: Address; payer: Address; manages: boolean }) {
@@ -158,120 +154,34 @@ function ProgrammeActions({
   token: TokenInfo | undefined;
   label: string;
 }) {
-  const id = useId();
-  const config = useConfig();
-  const client = useLedgerClient();
-  const tx = useTx();
-  const dialog = useRef<ConfirmDialogHandle>(null);
-  const [topUp, setTopUp] = useState("");
-  const [error, setError] = useState("");
-  const [confirmed, setConfirmed] = useState("Done.");
-  const open = !p.cancelled && now < p.endTime;
-
-  async function onTopUp(event: FormEvent) {
-    event.preventDefault();
-    const amount = parseAmount(topUp, token?.decimals ?? 18, "amount");
-    if (typeof amount !== "bigint" || !token) {
-      setError(typeof amount !== "bigint" ? amount.error : "The currency is still loading.");
-      tx.fail("An answer needs correcting: see the message under it.");
-      return;
-    }
-    setError("");
-    setConfirmed(`Added ${topUp.trim()} ${token.symbol} to ${label}.`);
-    const ok = await tx.run(async (step) => {
-      const permit = await signFundingPermit(config, client!, step, {
-        token,
-        owner: account,
-        spender: rewardsAddress!,
-        value: amount,
-      });
-      return call(rewardsAddress!, preventionRewardsAbi, "fundWithPermit", [
-        p.id,
-        amount,
-        permit.deadline,
-        permit.v,
-        permit.r,
-        permit.s,
-      ]);
-    });
-    if (ok) setTopUp("");
-  }
-
   return (
-    <>
-      {open ? (
-        <form noValidate onSubmit={onTopUp} className="inline-form top-up" aria-label={`Top up ${label}`}>
-          <div className="field">
-            <label htmlFor={`${id}-amount`}>
-              Top up {label} ({token?.symbol ?? "…"})
-            </label>
-            <input
-              id={`${id}-amount`}
-              type="text"
-              inputMode="decimal"
-              value={topUp}
-              onChange={(e) => setTopUp(e.target.value)}
-              aria-invalid={!!error}
-              aria-describedby={`${id}-amount-error`}
-            />
-            <p id={`${id}-amount-error`} className="field-error">
-              {error}
-            </p>
-          </div>
-          <button type="submit" className="button" disabled={tx.busy}>
-            Top up<span className="visually-hidden"> {label}</span>
-          </button>
-        </form>
-      ) : null}
-      <div className="actions">
-        {open ? (
-          <button
-            type="button"
-            className="button danger"
-            disabled={tx.busy}
-            onClick={() => {
-              tx.reset();
-              dialog.current?.open();
-            }}
-          >
-            Cancel {label}…
-          </button>
-        ) : null}
-        {!open && p.budget > 0n ? (
-          <button
-            type="button"
-            className="button primary"
-            disabled={tx.busy}
-            onClick={() => {
-              setConfirmed(`The unspent budget of ${label} is back in your organization's account.`);
-              void tx.run(() => call(rewardsAddress!, preventionRewardsAbi, "reclaim", [p.id]));
-            }}
-          >
-            Reclaim the unspent budget<span className="visually-hidden"> of {label}</span>
-          </button>
-        ) : null}
-      </div>
-      <TxStatusLine status={tx.status} confirmed={confirmed} />
-      <ConfirmDialog
-        ref={dialog}
-        title={`Cancel ${label}?`}
-        confirmLabel="Yes, cancel the programme"
-        cancelLabel="Keep it"
-        // The way out first: Enter must not cancel a programme.
-        cancelFirst
-        onConfirm={() => {
-          setConfirmed(`${capitalize(label)} is cancelled.`);
-          return tx.run(() => call(rewardsAddress!, preventionRewardsAbi, "cancelProgramme", [p.id]));
-        }}
-        tx={tx}
-        confirmed={confirmed}
-      >
-        <p>
-          The programme ends now: nobody can join any more, no further confirmation is paid, and the members&apos;
-          consents for it end. What members earned stays theirs. You can then reclaim the unspent budget. This cannot be
-          undone.
-        </p>
-      </ConfirmDialog>
-    </>
+    <BudgetActions
+      account={account}
+      token={token}
+      label={label}
+      noun="programme"
+      open={!p.cancelled && now < p.endTime}
+      budget={p.budget}
+      escrow={rewardsAddress!}
+      reclaimedTo="your organization's account"
+      fundWithPermit={(amount, permit) =>
+        call(rewardsAddress!, preventionRewardsAbi, "fundWithPermit", [
+          p.id,
+          amount,
+          permit.deadline,
+          permit.v,
+          permit.r,
+          permit.s,
+        ])
+      }
+      cancel={() => call(rewardsAddress!, preventionRewardsAbi, "cancelProgramme", [p.id])}
+      reclaim={() => call(rewardsAddress!, preventionRewardsAbi, "reclaim", [p.id])}
+    >
+      <p>
+        The programme ends now: nobody can join any more, no further confirmation is paid, and the members&apos;
+        consents for it end. What members earned stays theirs. You can then reclaim the unspent budget. This cannot be
+        undone.
+      </p>
+    </BudgetActions>
   );
 }

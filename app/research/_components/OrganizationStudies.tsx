@@ -1,23 +1,19 @@
 "use client";
-import { type FormEvent, useId, useRef, useState } from "react";
+import { useId } from "react";
 import { type Address, isAddressEqual } from "viem";
-import { useConfig } from "wagmi";
 
 import type { StudyActivity, StudyListing } from "#sdk/escrow.ts";
 import { studyEscrowAbi } from "#sdk/generated/abis.ts";
-import { ConfirmDialog, type ConfirmDialogHandle } from "../../_components/ConfirmDialog.tsx";
+import { BudgetActions } from "../../_components/BudgetActions.tsx";
 import { ListLag } from "../../_components/ListLag.tsx";
-import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
-import { parseAmount } from "../../_lib/amounts.ts";
 import { formatDate } from "../../_lib/dates.ts";
-import { capitalize, shortAddress } from "../../_lib/format.ts";
+import { shortAddress } from "../../_lib/format.ts";
 import { useHistory } from "../../_lib/history.ts";
-import { useLedgerClient, useOrganizations } from "../../_lib/ledger.ts";
+import { useOrganizations } from "../../_lib/ledger.ts";
 import { type TokenInfo, studyPurposeWords, studyScopeWords, useStudies, useTokens } from "../../_lib/studies.ts";
-import { call, useTx } from "../../_lib/tx.ts";
+import { call } from "../../_lib/tx.ts";
 import { escrowAddress } from "../../_lib/wagmi.ts";
 import { DatasetDownload } from "./DatasetDownload.tsx";
-import { signFundingPermit } from "./permit.ts";
 
 /** The organization's studies, newest first: enrolment, spend, and what a manager can do. */
 export function OrganizationStudies({
@@ -146,119 +142,33 @@ function StudyActions({
   token: TokenInfo | undefined;
   label: string;
 }) {
-  const id = useId();
-  const config = useConfig();
-  const client = useLedgerClient();
-  const tx = useTx();
-  const dialog = useRef<ConfirmDialogHandle>(null);
-  const [topUp, setTopUp] = useState("");
-  const [error, setError] = useState("");
-  const [confirmed, setConfirmed] = useState("Done.");
-  const open = study.statusName === "Open" && now < study.endTime;
-
-  async function onTopUp(event: FormEvent) {
-    event.preventDefault();
-    const amount = parseAmount(topUp, token?.decimals ?? 18, "amount");
-    if (typeof amount !== "bigint" || !token) {
-      setError(typeof amount !== "bigint" ? amount.error : "The currency is still loading.");
-      tx.fail("An answer needs correcting: see the message under it.");
-      return;
-    }
-    setError("");
-    setConfirmed(`Added ${topUp.trim()} ${token.symbol} to ${label}.`);
-    const ok = await tx.run(async (step) => {
-      const permit = await signFundingPermit(config, client!, step, {
-        token,
-        owner: account,
-        spender: escrowAddress!,
-        value: amount,
-      });
-      return call(escrowAddress!, studyEscrowAbi, "fundWithPermit", [
-        study.id,
-        amount,
-        permit.deadline,
-        permit.v,
-        permit.r,
-        permit.s,
-      ]);
-    });
-    if (ok) setTopUp("");
-  }
-
   return (
-    <>
-      {open ? (
-        <form noValidate onSubmit={onTopUp} className="inline-form top-up" aria-label={`Top up ${label}`}>
-          <div className="field">
-            <label htmlFor={`${id}-amount`}>
-              Top up {label} ({token?.symbol ?? "…"})
-            </label>
-            <input
-              id={`${id}-amount`}
-              type="text"
-              inputMode="decimal"
-              value={topUp}
-              onChange={(e) => setTopUp(e.target.value)}
-              aria-invalid={!!error}
-              aria-describedby={`${id}-amount-error`}
-            />
-            <p id={`${id}-amount-error`} className="field-error">
-              {error}
-            </p>
-          </div>
-          <button type="submit" className="button" disabled={tx.busy}>
-            Top up<span className="visually-hidden"> {label}</span>
-          </button>
-        </form>
-      ) : null}
-      <div className="actions">
-        {open ? (
-          <button
-            type="button"
-            className="button danger"
-            disabled={tx.busy}
-            onClick={() => {
-              tx.reset();
-              dialog.current?.open();
-            }}
-          >
-            Cancel {label}…
-          </button>
-        ) : null}
-        {!open && study.budget > 0n ? (
-          <button
-            type="button"
-            className="button primary"
-            disabled={tx.busy}
-            onClick={() => {
-              setConfirmed(`The unspent budget of ${label} is back in your account.`);
-              void tx.run(() => call(escrowAddress!, studyEscrowAbi, "reclaim", [study.id]));
-            }}
-          >
-            Reclaim the unspent budget<span className="visually-hidden"> of {label}</span>
-          </button>
-        ) : null}
-      </div>
-      <TxStatusLine status={tx.status} confirmed={confirmed} />
-      <ConfirmDialog
-        ref={dialog}
-        title={`Cancel ${label}?`}
-        confirmLabel="Yes, cancel the study"
-        cancelLabel="Keep it"
-        // The way out first: Enter must not cancel a study.
-        cancelFirst
-        onConfirm={() => {
-          setConfirmed(`${capitalize(label)} is cancelled.`);
-          return tx.run(() => call(escrowAddress!, studyEscrowAbi, "cancelStudy", [study.id]));
-        }}
-        tx={tx}
-        confirmed={confirmed}
-      >
-        <p>
-          The study ends now: nobody can join any more, no further delivery is paid, and the participants&apos; consents
-          for it end. You can then reclaim the unspent budget. This cannot be undone.
-        </p>
-      </ConfirmDialog>
-    </>
+    <BudgetActions
+      account={account}
+      token={token}
+      label={label}
+      noun="study"
+      open={study.statusName === "Open" && now < study.endTime}
+      budget={study.budget}
+      escrow={escrowAddress!}
+      reclaimedTo="your account"
+      fundWithPermit={(amount, permit) =>
+        call(escrowAddress!, studyEscrowAbi, "fundWithPermit", [
+          study.id,
+          amount,
+          permit.deadline,
+          permit.v,
+          permit.r,
+          permit.s,
+        ])
+      }
+      cancel={() => call(escrowAddress!, studyEscrowAbi, "cancelStudy", [study.id])}
+      reclaim={() => call(escrowAddress!, studyEscrowAbi, "reclaim", [study.id])}
+    >
+      <p>
+        The study ends now: nobody can join any more, no further delivery is paid, and the participants&apos; consents
+        for it end. You can then reclaim the unspent budget. This cannot be undone.
+      </p>
+    </BudgetActions>
   );
 }
