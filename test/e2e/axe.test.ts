@@ -5,19 +5,17 @@
  * every route (a patient may wander). The patient has a consent and a delegate so that her lists
  * are not empty. Real stack, production build, Debian's Chromium.
  */
-import { AxeBuilder } from "@axe-core/playwright";
 import { expect } from "chai";
-import type { Page } from "playwright-core";
 import type { LocalAccount } from "viem";
 
 import { categoriesToMask, encodePurpose } from "#sdk/codes.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import type { DemoAccountName } from "#sdk/demo.ts";
-import { DESKTOP, type Environment, PHONE, connect, pageProblems, startEnvironment } from "./lib/environment.ts";
+import { violations } from "./lib/axe.ts";
+import { type Environment, connect, pageProblems, startEnvironment } from "./lib/environment.ts";
 import { devAccount, publicClient, walletOf } from "./lib/wallet.ts";
 
 const ROUTES = ["/", "/prevention", "/provider", "/research", "/governance", "/payer", "/funds"] as const;
-const TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"];
 
 /** Who is connected on which routes: each role on its console, the patient everywhere. */
 const ROLES: { who: DemoAccountName; routes: readonly string[] }[] = [
@@ -29,24 +27,6 @@ const ROLES: { who: DemoAccountName; routes: readonly string[] }[] = [
   { who: "governance", routes: ["/governance"] },
   { who: "payer", routes: ["/payer"] },
 ];
-
-async function violations(page: Page, label: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const viewport of [PHONE, DESKTOP]) {
-    await page.setViewportSize(viewport);
-    await page.waitForTimeout(200);
-    const result = await new AxeBuilder({ page }).withTags(TAGS).analyze();
-    for (const v of result.violations) {
-      found.push(
-        `${label} at ${viewport.width} px: ${v.id} (${v.impact}): ${v.help}\n    ${v.nodes
-          .slice(0, 3)
-          .map((n) => n.target.join(" "))
-          .join("\n    ")}`,
-      );
-    }
-  }
-  return found;
-}
 
 describe("axe-core: no WCAG 2.2 A/AA violation on any route, in any role (browser, end to end)", function () {
   this.timeout(1_200_000);

@@ -16,7 +16,6 @@
  *   until the study is over; after its end the study is settled and each member redeems its share;
  * - axe-core finds no WCAG 2.2 A/AA violation at each stage, and no page scrolls sideways at phone width.
  */
-import { AxeBuilder } from "@axe-core/playwright";
 import { expect } from "chai";
 import type { Locator, Page } from "playwright-core";
 import { type Address, type LocalAccount, parseEther } from "viem";
@@ -33,12 +32,13 @@ import {
   shoot,
   startEnvironment,
 } from "./lib/environment.ts";
+import { violations } from "./lib/axe.ts";
+import { describeFocus, tabTo } from "./lib/keyboard.ts";
 import { devAccount, publicClient } from "./lib/wallet.ts";
 
 const CAUSE = "Cohort Z: long-term outcomes of a rare kidney disease";
 const HOUR = 3_600;
 const DAY = 86_400;
-const TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"];
 
 const alice = devAccount("alice");
 const bob = devAccount("bob");
@@ -48,40 +48,6 @@ const insurer = devAccount("payer");
 async function advance(seconds: number) {
   await publicClient.request({ method: "evm_increaseTime", params: [seconds] } as never);
   await publicClient.request({ method: "evm_mine", params: [] } as never);
-}
-
-async function axe(page: Page, label: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const viewport of [PHONE, DESKTOP]) {
-    await page.setViewportSize(viewport);
-    await page.waitForTimeout(200);
-    const result = await new AxeBuilder({ page }).withTags(TAGS).analyze();
-    for (const v of result.violations) {
-      found.push(`${label} at ${viewport.width} px: ${v.id} (${v.impact}): ${v.help}\n    ${v.nodes[0]?.target}`);
-    }
-  }
-  return found;
-}
-
-/** What the keyboard is on: role or tag, and its accessible text. */
-const describeFocus = (page: Page) =>
-  page.evaluate(() => {
-    const el = document.activeElement as HTMLElement | null;
-    if (!el || el === document.body) return "(page)";
-    const label = el.getAttribute("aria-label") ?? el.textContent ?? "";
-    return `${el.getAttribute("role") ?? el.tagName.toLowerCase()}: ${label.replace(/\s+/g, " ").trim()}`;
-  });
-
-/** Presses Tab until the focused element matches (keyboard only: no clicks, no .focus()). */
-async function tabTo(page: Page, match: RegExp, max = 300): Promise<void> {
-  const seen: string[] = [];
-  for (let i = 0; i < max; i++) {
-    await page.keyboard.press("Tab");
-    const now = await describeFocus(page);
-    if (match.test(now)) return;
-    seen.push(now);
-  }
-  expect.fail(`Tab never reached ${match}; went through:\n${seen.slice(-40).join("\n")}`);
 }
 
 describe("research funds: create, contribute, vote, sponsor a study, dissolve and redeem (browser, end to end)", function () {
@@ -266,7 +232,7 @@ describe("research funds: create, contribute, vote, sponsor a study, dissolve an
     await proposalItem(insurerPage, description)
       .getByText(/Voting until/)
       .waitFor();
-    await tabTo(insurerPage, new RegExp(`^button: Vote for “${description}”`));
+    await tabTo(insurerPage, new RegExp(`^button: Vote for “${description}”`), 300);
     await insurerPage.keyboard.press("Enter");
     await insurerPage.waitForFunction(
       () =>
@@ -313,7 +279,7 @@ describe("research funds: create, contribute, vote, sponsor a study, dissolve an
     expect(await balance(fund)).to.equal(parseEther("100"));
     await item.getByText("Study 1: 300 CRC").waitFor();
     await item.getByText("This fund has paid for a study, so it takes no more contributions.").waitFor();
-    expect(await axe(page, "/funds after a sponsorship")).to.deep.equal([]);
+    expect(await violations(page, "/funds after a sponsorship")).to.deep.equal([]);
     await shoot(page, "funds-member-desktop", DESKTOP);
     await shoot(page, "funds-member-phone", PHONE);
   });
@@ -404,7 +370,7 @@ describe("research funds: create, contribute, vote, sponsor a study, dissolve an
       expect(await shares(account.address)).to.equal(0n);
     }
     expect(await balance(fund)).to.equal(0n);
-    expect(await axe(page, "/funds after dissolution")).to.deep.equal([]);
+    expect(await violations(page, "/funds after dissolution")).to.deep.equal([]);
     await shoot(page, "funds-dissolved-phone", PHONE);
   });
 });
