@@ -52,13 +52,23 @@ export function dateFieldValue(daysFromNow: number): string {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
 }
 
-/** A date field's "2027-03-03" → the end of that day in the browser's time zone, unix seconds; null if not a date. */
-export function endOfDay(value: string): number | null {
+/** A date field's "2027-03-03" at a time of that day in the browser's time zone, unix seconds; null if not a date. */
+function dateFieldAt(value: string, hours: number, minutes: number, seconds: number): number | null {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
   if (!match) return null;
-  const day = new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]), 23, 59, 59);
+  const day = new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]), hours, minutes, seconds);
   if (Number.isNaN(day.getTime()) || day.getFullYear() > 9999) return null;
   return Math.floor(day.getTime() / 1000);
+}
+
+/** A date field's "2027-03-03" → the start of that day in the browser's time zone, unix seconds; null if not a date. */
+export function startOfDay(value: string): number | null {
+  return dateFieldAt(value, 0, 0, 0);
+}
+
+/** A date field's "2027-03-03" → the end of that day in the browser's time zone, unix seconds; null if not a date. */
+export function endOfDay(value: string): number | null {
+  return dateFieldAt(value, 23, 59, 59);
 }
 
 /** An end date picked in a date field: the end of that day (unix seconds), or what is wrong with it in words. */

@@ -7,25 +7,16 @@
 import type { Address } from "viem";
 
 import { CATEGORIES, CATEGORY_NAMES, type CategoryName } from "#sdk/codes.ts";
-import { deploymentFor } from "#sdk/deployments.ts";
 import type { PatientPrevention, ProgrammeListing } from "#sdk/history.ts";
-import { type PreventiveAction, findPreventiveAction } from "#sdk/prevention.ts";
+import { type PreventiveAction, findPreventiveAction, periodAt } from "#sdk/prevention.ts";
 import { formatDate } from "./dates.ts";
 import { useHistory } from "./history.ts";
-import { appChain } from "./wagmi.ts";
-
-function deployed(name: "PreventionRewards" | "PreventionBadge"): Address | null {
-  try {
-    return deploymentFor(appChain.id)[name] ?? null;
-  } catch {
-    return null;
-  }
-}
+import { appChain, deployedOn } from "./wagmi.ts";
 
 /** PreventionRewards on the app's chain; null if not deployed. */
-export const rewardsAddress: Address | null = deployed("PreventionRewards");
+export const rewardsAddress: Address | null = deployedOn(appChain.id, "PreventionRewards");
 /** PreventionBadge on the app's chain; null if not deployed. */
-export const badgeAddress: Address | null = deployed("PreventionBadge");
+export const badgeAddress: Address | null = deployedOn(appChain.id, "PreventionBadge");
 
 export type { PatientPrevention, ProgrammeListing };
 
@@ -78,7 +69,7 @@ export function codeWords(programme: Pick<ProgrammeListing, "codeSystem" | "code
 /** The period `timestamp` falls in, or null before the first period. */
 export function periodOf(programme: Pick<ProgrammeListing, "firstPeriodStart" | "periodLength">, timestamp: number) {
   if (timestamp < programme.firstPeriodStart) return null;
-  return Math.floor((timestamp - programme.firstPeriodStart) / programme.periodLength);
+  return periodAt(programme.firstPeriodStart, programme.periodLength, timestamp);
 }
 
 /** A period's first second and the first second after it. */
@@ -129,13 +120,4 @@ export function periodLengthWords(seconds: number): string {
 /** The state of a programme on its badge. */
 export function programmeState(programme: Pick<ProgrammeListing, "cancelled" | "over">): string {
   return programme.cancelled ? "Cancelled" : programme.over ? "Ended" : "Open";
-}
-
-/** A date field's "2027-03-03" → the start of that day in the browser's time zone, unix seconds; null if not a date. */
-export function startOfDay(value: string): number | null {
-  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  if (!match) return null;
-  const day = new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
-  if (Number.isNaN(day.getTime()) || day.getFullYear() > 9999) return null;
-  return Math.floor(day.getTime() / 1000);
 }

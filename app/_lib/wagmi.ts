@@ -80,7 +80,8 @@ export const DEV_WALLET_ENABLED = (process.env.NEXT_PUBLIC_CONSENTRY_CHAIN_ID ??
 export const DEV_WALLET_NAME = "Consentry development wallet";
 export const DEV_WALLET_RDNS = "org.consentry.devwallet";
 
-function deployedOn(chainId: number, name: ContractName): Address | null {
+/** A contract of the deployment on `chainId`, from sdk/generated/deployments.json; null if not deployed. */
+export function deployedOn(chainId: number, name: ContractName): Address | null {
   try {
     return deploymentFor(chainId)[name] ?? null;
   } catch {
