@@ -372,6 +372,46 @@ contract StudyEscrowFuzzTest is StudyEscrowSetup {
         checkEq(escrow.getParticipant(studyId, patient).nonce, 2, "nonce");
     }
 
+    /// @dev Attack (security finding): a Join the patient signed, then a revoke-all or a signature
+    /// cancellation of hers in the registry (directly or by signature), and a relayer submits the
+    /// old Join. Today it still joins and grants the study's consent again.
+    function testFuzz_registryRevocationVoidsJoinSignatures(uint256 keyRaw, uint8 way) public {
+        uint256 studyId = createStudy(PRICE, 12, 10 ether);
+        uint256 key = bound(keyRaw, 1, 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140);
+        address patient = vm.addr(key);
+        vm.assume(patient != RESEARCHER && patient != address(this) && patient.code.length == 0);
+        uint256 deadline = block.timestamp + 1 days;
+        bytes memory sig = _sign(key, escrow.JOIN_TYPEHASH(), studyId, patient, 0, deadline);
+        uint256 kind = way % 3;
+        if (kind == 0) {
+            vm.prank(patient);
+            registry.revokeAll();
+        } else if (kind == 1) {
+            vm.prank(patient);
+            registry.cancelSignatures();
+        } else {
+            bytes32 structHash = keccak256(
+                abi.encode(registry.CANCEL_SIGNATURES_TYPEHASH(), patient, registry.revocationNonce(patient), deadline)
+            );
+            bytes32 digest = keccak256(abi.encodePacked("\x19\x01", registry.domainSeparator(), structHash));
+            (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
+            registry.cancelSignaturesBySig(patient, deadline, abi.encodePacked(r, s, v));
+        }
+        escrow.joinBySig(studyId, patient, deadline, sig);
+        (IConsentRegistry.Reason reason, ) = registry.scopeStatus(
+            patient,
+            RESEARCHER,
+            escrow.studyKey(studyId),
+            ConsentCodes.CAT_OBSERVATION
+        );
+        check(reason == IConsentRegistry.Reason.Allowed, "the old Join granted the study's consent again");
+        checkEq(
+            uint8(escrow.getParticipant(studyId, patient).status),
+            uint8(IStudyEscrow.ParticipantStatus.Joined),
+            "joined by the old signature"
+        );
+    }
+
     /// @dev The faucet works on chain 31337 only.
     function testFuzz_faucetOnlyOnLocalChain(uint64 chainIdRaw, uint256 amount) public {
         uint256 chainId = chainIdRaw % 2 == 0 ? 31337 : bound(chainIdRaw, 1, type(uint32).max);

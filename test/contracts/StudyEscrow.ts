@@ -1073,6 +1073,27 @@ describe("StudyEscrow", function () {
         await f.escrow.connect(f.relayer).joinBySig(f.studyId, f.patient.address, deadline, next);
         expect(await f.escrow.getParticipant(f.studyId, f.patient.address)).to.deep.equal([0n, BigInt(JOINED), 2n]);
       });
+
+      it("attack (security finding): a Join signed before a revoke-all or a signature cancellation in the registry still joins", async function () {
+        for (const revoke of ["revokeAll", "cancelSignatures"] as const) {
+          const f = await networkHelpers.loadFixture(deployStudyEscrowFixture);
+          const deadline = (await time.latest()) + DAY;
+          const sig = await signJoin(f, f.patient, f.studyId, 0n, deadline);
+          await f.registry.connect(f.patient)[revoke]();
+          // Today the relayer's submission of the old signature joins and grants the consent again.
+          await expect(f.escrow.connect(f.relayer).joinBySig(f.studyId, f.patient.address, deadline, sig)).to.emit(
+            f.registry,
+            "ConsentGranted",
+          );
+          const [reason] = await f.registry.scopeStatus(
+            f.patient.address,
+            f.researcher.address,
+            await f.escrow.studyKey(f.studyId),
+            1,
+          );
+          expect(reason, revoke).to.equal(0n);
+        }
+      });
     });
   });
 
@@ -1911,6 +1932,21 @@ describe("StudyEscrow", function () {
       const plain = await attest(f, f.hospitalGateway, f.patient3.address, f.studyId, f.hospital.address);
       await f.escrow.connect(f.patient3).joinAttested(f.studyId, plain);
       expect((await f.escrow.getParticipant(f.studyId, f.patient3.address)).status).to.equal(JOINED);
+    });
+
+    it("attack (security finding): the custodian relays a Join signed before the patient's revoke-all in the registry", async function () {
+      const f = await networkHelpers.loadFixture(attestedStudyFixture);
+      const deadline = (await time.latest()) + DAY;
+      const sig = await signJoin(f, f.patient, f.attestedId, 0n, deadline);
+      const attestation = await attest(f, f.hospitalGateway, f.patient.address, f.attestedId, f.hospital.address);
+      await f.registry.connect(f.patient).revokeAll();
+      // Today the gateway's submission of the old signature joins and grants the consent again.
+      await expect(
+        f.escrow
+          .connect(f.hospitalGateway)
+          .joinBySigAttested(f.attestedId, f.patient.address, deadline, sig, attestation),
+      ).to.emit(f.registry, "ConsentGranted");
+      expect((await f.escrow.getParticipant(f.attestedId, f.patient.address)).status).to.equal(JOINED);
     });
   });
 
