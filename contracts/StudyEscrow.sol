@@ -40,8 +40,11 @@ contract StudyEscrow is IStudyEscrow, EarningsEscrow {
     /// @dev The Join message carries the study's terms (a nested `Terms` struct), so that the
     /// wallet shows what the patient agrees to and a signature means those terms only. The escrow
     /// hashes the terms once, at creation (`StudyRecord.termsHash`), and a join reads that hash.
+    /// It also carries the patient's revocation nonce in the ConsentRegistry (`registryNonce`),
+    /// which a revoke-all or a signature cancellation there moves on: neither leaves a Join
+    /// signature that could create the study's consent again.
     bytes32 public constant JOIN_TYPEHASH = keccak256(
-        "Join(uint256 studyId,address patient,Terms terms,uint64 nonce,uint256 deadline)"
+        "Join(uint256 studyId,address patient,Terms terms,uint64 registryNonce,uint64 nonce,uint256 deadline)"
         "Terms(address researcher,uint64 purpose,uint32 categories,uint128 price,uint40 endTime,bytes32 protocolHash)"
     );
     /// @dev keccak256("EnrolmentAttestation(address patient,uint256 studyId,address custodian,uint256 deadline)")
@@ -614,7 +617,7 @@ contract StudyEscrow is IStudyEscrow, EarningsEscrow {
         bytes32 key = _studyKey(studyId);
         // The patient may already have revoked the grant (or all grants) in the registry itself.
         bytes32 grantId = keccak256(abi.encode(patient, researcher, key));
-        if (_registry.getGrant(grantId).expiresAt != 0) _registry.revokeStudyConsent(patient, researcher, key);
+        if (_grantExpiry(grantId) != 0) _registry.revokeStudyConsent(patient, researcher, key);
         emit StudyLeft(studyId, patient, msg.sender);
     }
 
@@ -672,9 +675,35 @@ contract StudyEscrow is IStudyEscrow, EarningsEscrow {
         emit DeliverySkipped(batch.studyId, patient, batch.custodian, reason, consentReason);
     }
 
-    /// @dev The Join message's fields before the nonce: the hash of the study's terms, stored at creation.
+    /// @dev The Join message's fields before the nonce: the hash of the study's terms, stored at
+    /// creation, and the patient's current revocation nonce in the registry.
     function _joinHash(uint256 studyId, address patient) private view returns (bytes memory) {
-        return abi.encode(JOIN_TYPEHASH, studyId, patient, _studies[studyId].termsHash);
+        return
+            abi.encode(
+                JOIN_TYPEHASH,
+                studyId,
+                patient,
+                _studies[studyId].termsHash,
+                _registry.revocationNonce(patient)
+            );
+    }
+
+    /// @dev `_registry.getGrant(grantId).expiresAt` (0: no grant, or revoked), read as the fourth
+    /// word of what the registry returns, without decoding the whole `Grant` (the registry is
+    /// immutable and trusted, and its getter does not revert; a returned tuple shorter than four
+    /// words makes `returndatacopy` revert). It keeps the escrow under EIP-170's size limit.
+    function _grantExpiry(bytes32 grantId) private view returns (uint256 expiresAt) {
+        IConsentRegistry registry_ = _registry;
+        bytes4 selector = IConsentRegistry.getGrant.selector;
+        assembly ("memory-safe") {
+            mstore(0, selector)
+            mstore(4, grantId)
+            if iszero(staticcall(gas(), registry_, 0, 0x24, 0, 0)) {
+                revert(0, 0)
+            }
+            returndatacopy(0, 0x60, 0x20)
+            expiresAt := mload(0)
+        }
     }
 
     /// @dev Reverts unless `patient` signed `action` (the EIP-712 struct's words before its nonce

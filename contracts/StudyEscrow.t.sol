@@ -374,7 +374,8 @@ contract StudyEscrowFuzzTest is StudyEscrowSetup {
 
     /// @dev Attack (security finding): a Join the patient signed, then a revoke-all or a signature
     /// cancellation of hers in the registry (directly or by signature), and a relayer submits the
-    /// old Join. Today it still joins and grants the study's consent again.
+    /// old Join: refused, since the Join binds the registry's revocation nonce; no consent for the
+    /// study comes back. A Join signed after it joins.
     function testFuzz_registryRevocationVoidsJoinSignatures(uint256 keyRaw, uint8 way) public {
         uint256 studyId = createStudy(PRICE, 12, 10 ether);
         uint256 key = bound(keyRaw, 1, 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140);
@@ -397,6 +398,9 @@ contract StudyEscrowFuzzTest is StudyEscrowSetup {
             (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
             registry.cancelSignaturesBySig(patient, deadline, abi.encodePacked(r, s, v));
         }
+        vm.expectRevert(
+            abi.encodeWithSelector(IEarningsEscrow.StudyEscrowInvalidSignature.selector, patient, uint64(0))
+        );
         escrow.joinBySig(studyId, patient, deadline, sig);
         (IConsentRegistry.Reason reason, ) = registry.scopeStatus(
             patient,
@@ -404,11 +408,18 @@ contract StudyEscrowFuzzTest is StudyEscrowSetup {
             escrow.studyKey(studyId),
             ConsentCodes.CAT_OBSERVATION
         );
-        check(reason == IConsentRegistry.Reason.Allowed, "the old Join granted the study's consent again");
+        check(reason != IConsentRegistry.Reason.Allowed, "no consent for the study");
+        checkEq(
+            uint8(escrow.getParticipant(studyId, patient).status),
+            uint8(IStudyEscrow.ParticipantStatus.None),
+            "not joined"
+        );
+        // A Join signed after it joins.
+        escrow.joinBySig(studyId, patient, deadline, _sign(key, escrow.JOIN_TYPEHASH(), studyId, patient, 0, deadline));
         checkEq(
             uint8(escrow.getParticipant(studyId, patient).status),
             uint8(IStudyEscrow.ParticipantStatus.Joined),
-            "joined by the old signature"
+            "joined"
         );
     }
 
@@ -452,7 +463,9 @@ contract StudyEscrowFuzzTest is StudyEscrowSetup {
                     study.protocolHash
                 )
             );
-            structHash = keccak256(abi.encode(typehash, studyId, patient, termsHash, nonce, deadline));
+            structHash = keccak256(
+                abi.encode(typehash, studyId, patient, termsHash, registry.revocationNonce(patient), nonce, deadline)
+            );
         } else {
             structHash = keccak256(abi.encode(typehash, studyId, patient, nonce, deadline));
         }

@@ -43,6 +43,7 @@ const MESSAGES: { [A in SignedAction]: SignedActionMessages[A] } = {
   join: {
     studyId: 2n ** 130n,
     patient: patient.address,
+    registryNonce: 5n,
     nonce: 0n,
     deadline: 1_900_000_000n,
     terms: {

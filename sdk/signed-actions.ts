@@ -18,9 +18,9 @@ import {
   revokeTypedData,
 } from "./eip712.ts";
 import {
+  type JoinMessage,
   type StudyActionMessage,
   type StudyEscrowDomainInput,
-  type StudyTerms,
   type WithdrawMessage,
   joinTypedData,
   leaveTypedData,
@@ -91,7 +91,8 @@ export const SIGNED_ACTIONS = {
     primaryType: "Join",
     functionName: "joinBySig",
     nonce: "escrow",
-    // The signed terms are not sent: the escrow holds them (their hash) and checks the signature against them.
+    // The signed terms and registry nonce are not sent: the escrow holds the terms (their hash),
+    // reads the patient's revocation nonce in the registry, and checks the signature against both.
     fields: { studyId: uint(256) },
     args: ["studyId", "patient", "deadline", "signature"],
   },
@@ -128,7 +129,7 @@ export interface SignedActionMessages {
   revoke: Signed & { grantee: Address; scope: Hex };
   "revoke-all": Signed;
   "cancel-signatures": Signed;
-  join: StudyActionMessage & { terms: StudyTerms };
+  join: JoinMessage;
   leave: StudyActionMessage;
   withdraw: WithdrawMessage;
 }

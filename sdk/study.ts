@@ -6,7 +6,9 @@
  * A Join carries the study's terms as the escrow holds them (`getStudy`) as a nested `Terms`
  * struct: the wallet shows the patient every field, and the signature is worth nothing for a study
  * with other terms. The escrow hashes the terms once, when the study is created, and a join reads
- * that hash (StudyEscrow.TERMS_TYPEHASH); what the wallet signs is the same either way.
+ * that hash (StudyEscrow.TERMS_TYPEHASH); what the wallet signs is the same either way. A Join's
+ * `registryNonce` is the patient's `ConsentRegistry.revocationNonce`, which a revoke-all or a
+ * signature cancellation in the registry moves on, voiding the Join signature.
  */
 import type { Address } from "viem";
 
@@ -18,6 +20,7 @@ export const studyTypes = {
     { name: "studyId", type: "uint256" },
     { name: "patient", type: "address" },
     { name: "terms", type: "Terms" },
+    { name: "registryNonce", type: "uint64" },
     { name: "nonce", type: "uint64" },
     { name: "deadline", type: "uint256" },
   ],
@@ -90,7 +93,14 @@ export interface StudyTerms {
   protocolHash: `0x${string}`;
 }
 
-export function joinTypedData(domain: StudyEscrowDomainInput, message: StudyActionMessage & { terms: StudyTerms }) {
+/** What a patient signs to join: the study's terms and the registry's revocation nonce besides the action's fields. */
+export interface JoinMessage extends StudyActionMessage {
+  terms: StudyTerms;
+  /** The patient's `ConsentRegistry.revocationNonce` now. */
+  registryNonce: bigint;
+}
+
+export function joinTypedData(domain: StudyEscrowDomainInput, message: JoinMessage) {
   const { terms, ...action } = message;
   return {
     domain: studyEscrowDomain(domain),

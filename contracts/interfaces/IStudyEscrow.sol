@@ -293,8 +293,9 @@ interface IStudyEscrow is IEarningsEscrow {
 
     /// @notice `join` by anyone, with the patient's EIP-712 `Join` signature (EOA or ERC-1271) over
     /// the study, the patient, the study's terms as the escrow holds them (researcher, purpose,
-    /// categories, price, end time, protocol hash), its nonce for this study (`getParticipant`)
-    /// and a deadline.
+    /// categories, price, end time, protocol hash), its revocation nonce in the ConsentRegistry
+    /// (`ConsentRegistry.revocationNonce`: a revoke-all or a signature cancellation there voids the
+    /// signature), its nonce for this study (`getParticipant`) and a deadline.
     function joinBySig(uint256 studyId, address patient, uint256 deadline, bytes calldata signature) external;
 
     /// @notice `join`, with a custodian's attestation that it holds the caller's records (needed

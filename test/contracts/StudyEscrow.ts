@@ -189,7 +189,10 @@ async function paramsFor(f: Fixture, overrides: Partial<Params> = {}): Promise<P
   return { ...f.params, enrolmentDeadline: now + 7 * DAY, endTime: now + 30 * DAY, ...overrides };
 }
 
-/** The patient's Join signature over the study's terms as the escrow holds them (or `terms`). */
+/**
+ * The patient's Join signature over the study's terms as the escrow holds them (or `terms`) and
+ * the patient's revocation nonce in the registry now (or `registryNonce`).
+ */
 async function signJoin(
   f: Fixture,
   signer: HardhatEthersSigner,
@@ -204,6 +207,7 @@ async function signJoin(
     endTime: bigint;
     protocolHash: string;
   }> = {},
+  registryNonce?: bigint,
 ) {
   const study = await f.escrow.getStudy(studyId);
   return signer.signTypedData(f.domain, JOIN_TYPES, {
@@ -218,6 +222,7 @@ async function signJoin(
       protocolHash: study.protocolHash,
       ...terms,
     },
+    registryNonce: registryNonce ?? (await f.registry.revocationNonce(signer.address)),
     nonce,
     deadline,
   });
@@ -281,7 +286,7 @@ describe("StudyEscrow", function () {
       expect(await escrow.MAX_STUDY_DURATION()).to.equal(3_650n * 86_400n);
       expect(await escrow.JOIN_TYPEHASH()).to.equal(
         ethers.id(
-          "Join(uint256 studyId,address patient,Terms terms,uint64 nonce,uint256 deadline)" +
+          "Join(uint256 studyId,address patient,Terms terms,uint64 registryNonce,uint64 nonce,uint256 deadline)" +
             "Terms(address researcher,uint64 purpose,uint32 categories,uint128 price,uint40 endTime,bytes32 protocolHash)",
         ),
       );
@@ -1016,6 +1021,7 @@ describe("StudyEscrow", function () {
           studyId: f.studyId,
           patient: walletAddress,
           terms,
+          registryNonce: 0n,
           nonce: 0n,
           deadline,
         });
@@ -1026,6 +1032,7 @@ describe("StudyEscrow", function () {
           studyId: f.studyId,
           patient: walletAddress,
           terms,
+          registryNonce: 0n,
           nonce: 1n,
           deadline,
         });
@@ -1074,24 +1081,29 @@ describe("StudyEscrow", function () {
         expect(await f.escrow.getParticipant(f.studyId, f.patient.address)).to.deep.equal([0n, BigInt(JOINED), 2n]);
       });
 
-      it("attack (security finding): a Join signed before a revoke-all or a signature cancellation in the registry still joins", async function () {
+      it("attack (security finding): a Join signed before a revoke-all or a signature cancellation in the registry is refused", async function () {
         for (const revoke of ["revokeAll", "cancelSignatures"] as const) {
           const f = await networkHelpers.loadFixture(deployStudyEscrowFixture);
           const deadline = (await time.latest()) + DAY;
           const sig = await signJoin(f, f.patient, f.studyId, 0n, deadline);
           await f.registry.connect(f.patient)[revoke]();
-          // Today the relayer's submission of the old signature joins and grants the consent again.
-          await expect(f.escrow.connect(f.relayer).joinBySig(f.studyId, f.patient.address, deadline, sig)).to.emit(
-            f.registry,
-            "ConsentGranted",
-          );
+          // The Join binds the registry's revocation nonce, which the revocation moved on.
+          await expect(f.escrow.connect(f.relayer).joinBySig(f.studyId, f.patient.address, deadline, sig))
+            .to.be.revertedWithCustomError(f.escrow, "StudyEscrowInvalidSignature")
+            .withArgs(f.patient.address, 0n);
           const [reason] = await f.registry.scopeStatus(
             f.patient.address,
             f.researcher.address,
             await f.escrow.studyKey(f.studyId),
             1,
           );
-          expect(reason, revoke).to.equal(0n);
+          expect(reason, revoke).to.not.equal(0n);
+          expect((await f.escrow.getParticipant(f.studyId, f.patient.address)).status, revoke).to.equal(0n);
+          // A Join signed after the revocation joins.
+          const again = await signJoin(f, f.patient, f.studyId, 0n, deadline);
+          await expect(f.escrow.connect(f.relayer).joinBySig(f.studyId, f.patient.address, deadline, again))
+            .to.emit(f.escrow, "StudyJoined")
+            .withArgs(f.studyId, f.patient.address, f.relayer.address);
         }
       });
     });
@@ -1640,7 +1652,14 @@ describe("StudyEscrow", function () {
       const sdkSigned = await f.patient.signTypedData(
         f.domain,
         { Join: [...studyTypes.Join], Terms: [...studyTypes.Terms] },
-        { studyId: f.studyId, patient: f.patient.address, terms, nonce: 0n, deadline: (await time.latest()) + DAY },
+        {
+          studyId: f.studyId,
+          patient: f.patient.address,
+          terms,
+          registryNonce: 0n,
+          nonce: 0n,
+          deadline: (await time.latest()) + DAY,
+        },
       );
       expect(sdkSigned).to.equal(await signJoin(f, f.patient, f.studyId, 0n, (await time.latest()) + DAY));
     });
@@ -1934,19 +1953,28 @@ describe("StudyEscrow", function () {
       expect((await f.escrow.getParticipant(f.studyId, f.patient3.address)).status).to.equal(JOINED);
     });
 
-    it("attack (security finding): the custodian relays a Join signed before the patient's revoke-all in the registry", async function () {
+    it("attack (security finding): a custodian cannot relay a Join signed before the patient's revoke-all in the registry", async function () {
       const f = await networkHelpers.loadFixture(attestedStudyFixture);
       const deadline = (await time.latest()) + DAY;
       const sig = await signJoin(f, f.patient, f.attestedId, 0n, deadline);
       const attestation = await attest(f, f.hospitalGateway, f.patient.address, f.attestedId, f.hospital.address);
       await f.registry.connect(f.patient).revokeAll();
-      // Today the gateway's submission of the old signature joins and grants the consent again.
+      const relayOld = f.escrow
+        .connect(f.hospitalGateway)
+        .joinBySigAttested(f.attestedId, f.patient.address, deadline, sig, attestation);
+      await expect(relayOld)
+        .to.be.revertedWithCustomError(f.escrow, "StudyEscrowInvalidSignature")
+        .withArgs(f.patient.address, 0n);
+      expect((await f.escrow.getParticipant(f.attestedId, f.patient.address)).status).to.equal(0n);
+      // Signed after the revoke-all, the same attestation joins.
+      const again = await signJoin(f, f.patient, f.attestedId, 0n, deadline);
       await expect(
         f.escrow
           .connect(f.hospitalGateway)
-          .joinBySigAttested(f.attestedId, f.patient.address, deadline, sig, attestation),
-      ).to.emit(f.registry, "ConsentGranted");
-      expect((await f.escrow.getParticipant(f.attestedId, f.patient.address)).status).to.equal(JOINED);
+          .joinBySigAttested(f.attestedId, f.patient.address, deadline, again, attestation),
+      )
+        .to.emit(f.escrow, "StudyJoined")
+        .withArgs(f.attestedId, f.patient.address, f.hospitalGateway.address);
     });
   });
 
