@@ -90,8 +90,11 @@ async function registryNonce(config: Config, patient: Address): Promise<bigint> 
   return BigInt(nonce);
 }
 
-/** The patient's nonce for Revoke, RevokeAll and CancelSignatures signatures (a lane of their own). */
-async function revocationNonce(config: Config, patient: Address): Promise<bigint> {
+/**
+ * The patient's nonce for Revoke, RevokeAll and CancelSignatures signatures (a lane of their own);
+ * a study's Join binds it too (`registryNonce`), so that a revocation voids a Join not yet sent.
+ */
+export async function revocationNonce(config: Config, patient: Address): Promise<bigint> {
   return readContract(config, {
     address: registryAddress!,
     abi: consentRegistryAbi,

@@ -27,7 +27,7 @@ import {
   useStudies,
   useTokens,
 } from "../../_lib/studies.ts";
-import { SIGNATURE_LIFETIME_SECONDS, signAndRelay, useRelayers } from "../../_lib/relay.ts";
+import { SIGNATURE_LIFETIME_SECONDS, revocationNonce, signAndRelay, useRelayers } from "../../_lib/relay.ts";
 import { call, useTx } from "../../_lib/tx.ts";
 import { appChain, escrowAddress } from "../../_lib/wagmi.ts";
 
@@ -217,13 +217,15 @@ function StudyItem({
         functionName: "getStudy",
         args: [study.id],
       });
+      // Her revocation nonce in the registry: a revoke-all or a cancellation before it is sent voids it.
+      const registryNonce = await revocationNonce(config, patient);
       const deadline = BigInt(nowSeconds() + SIGNATURE_LIFETIME_SECONDS);
       return signAndRelay(
         config,
         step,
         relayVia,
         "join",
-        { studyId: study.id, patient, nonce, deadline, terms },
+        { studyId: study.id, patient, nonce, deadline, terms, registryNonce },
         "Sign the request to join in your wallet (no fee)…",
       );
     });

@@ -310,7 +310,26 @@ describe("relaying signed consent actions", function () {
       args: [studyId],
     });
     const deadline = BigInt(now + 600);
-    const joinMessage = { studyId, patient: patient.address, nonce: 0n, deadline, terms };
+    // A Join signed before the patient cancels her signatures in the registry is void: the gateway
+    // cannot send it (the Join binds the registry's revocation nonce).
+    const early = {
+      studyId,
+      patient: patient.address,
+      registryNonce: await revocationNonceOf(patient.address),
+      nonce: 0n,
+      deadline,
+      terms,
+    };
+    const earlyJoin = await patient.signTypedData!(signedActionTypedData("join", escrowDomain, early));
+    const cancel = await patient.signTypedData!(
+      cancelSignaturesTypedData(domain(), { patient: patient.address, nonce: early.registryNonce, deadline }),
+    );
+    expect(
+      (await post("cancel-signatures", { patient: patient.address, deadline: deadline.toString(), signature: cancel }))
+        .statusCode,
+    ).to.equal(200);
+    said(await post("join", relayBody("join", early, earlyJoin)), 422, /StudyEscrowInvalidSignature/);
+    const joinMessage = { ...early, registryNonce: await revocationNonceOf(patient.address) };
     const join = await patient.signTypedData!(signedActionTypedData("join", escrowDomain, joinMessage));
     const joined = await post("join", relayBody("join", joinMessage, join));
     await withinGasLimit(joined, "join");
@@ -344,7 +363,14 @@ describe("relaying signed consent actions", function () {
     );
     const stranger = gw.t.unfundedAccount();
     const strangerJoin = await stranger.signTypedData!(
-      joinTypedData(escrowDomain, { studyId, patient: stranger.address, nonce: 0n, deadline, terms }),
+      joinTypedData(escrowDomain, {
+        studyId,
+        patient: stranger.address,
+        registryNonce: 0n,
+        nonce: 0n,
+        deadline,
+        terms,
+      }),
     );
     said(
       await post("join", {
@@ -420,7 +446,14 @@ describe("relaying signed consent actions", function () {
     expect(terms.attestedEnrolment).to.equal(true);
     const deadline = BigInt(now + 600);
     const join = await patient.signTypedData!(
-      joinTypedData(escrowDomain, { studyId, patient: patient.address, nonce: 0n, deadline, terms }),
+      joinTypedData(escrowDomain, {
+        studyId,
+        patient: patient.address,
+        registryNonce: await revocationNonceOf(patient.address),
+        nonce: 0n,
+        deadline,
+        terms,
+      }),
     );
     const joined = await post("join", {
       studyId: studyId.toString(),
@@ -444,7 +477,14 @@ describe("relaying signed consent actions", function () {
     // A throw-away address is attested by no one: not relayed here, and refused on-chain without.
     const stranger = gw.t.unfundedAccount();
     const strangerJoin = await stranger.signTypedData!(
-      joinTypedData(escrowDomain, { studyId, patient: stranger.address, nonce: 0n, deadline, terms }),
+      joinTypedData(escrowDomain, {
+        studyId,
+        patient: stranger.address,
+        registryNonce: 0n,
+        nonce: 0n,
+        deadline,
+        terms,
+      }),
     );
     said(
       await post("join", {
