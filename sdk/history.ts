@@ -14,12 +14,22 @@
 import { and, asc, count, desc, eq, sql } from "ponder";
 import type { Address, Hex } from "viem";
 
-import { type IndexerClient, checkpointStatus, indexedCheckpoint, indexerClient, schema } from "../indexer/client.ts";
+import {
+  type IndexerClient,
+  type RawRow,
+  checkpointStatus,
+  indexedCheckpoint,
+  indexerClient,
+  rawRows,
+  rowDecoder,
+  schema,
+} from "../indexer/client.ts";
 // The indexer keeps addresses in lower case; the chain readers give them checksummed.
 import { eip55 as checksummed } from "./eip55.ts";
 import { EMERGENCY_REASON_ON_CHAIN, KINDS, type KindName } from "./codes.ts";
 import type { StudyActivity, StudyListing } from "./escrow.ts";
 import {
+  type CurrentGrant,
   type DelegateEntry,
   type EmergencyEntry,
   type EmergencyLogEntry,
@@ -67,9 +77,8 @@ function toGrantChange(row: ChangeRow): GrantChange {
   };
 }
 
-/** `changes`: the patient's rows of grant_change, for the time of a revocation and the earlier versions. */
-function toLedgerGrant(row: GrantRow, changes: readonly ChangeRow[] = [], granteeName?: string | null): LedgerGrant {
-  const revokedAt = changes.find((c) => c.blockNumber === row.revokedAtBlock)?.timestamp;
+/** A grant's row as it stands (no history: see toLedgerGrant). */
+function toCurrentGrant(row: GrantRow, granteeName?: string | null): CurrentGrant {
   return {
     ...(granteeName ? { granteeName } : {}),
     grantId: row.grantId,
@@ -86,43 +95,86 @@ function toLedgerGrant(row: GrantRow, changes: readonly ChangeRow[] = [], grante
     revoked:
       row.revokedAtBlock === null
         ? null
-        : {
-            by: checksummed(row.revokedBy!),
-            all: row.revokedAll === true,
-            atBlock: row.revokedAtBlock,
-            at: revokedAt === undefined ? 0 : Number(revokedAt),
-          },
+        : { by: checksummed(row.revokedBy!), all: row.revokedAll === true, atBlock: row.revokedAtBlock },
   };
 }
 
+/** `changes`: the patient's rows of grant_change, for the time of a revocation and the earlier versions. */
+function toLedgerGrant(row: GrantRow, changes: readonly ChangeRow[] = [], granteeName?: string | null): LedgerGrant {
+  const grant = toCurrentGrant(row, granteeName);
+  if (grant.revoked === null) return { ...grant, revoked: null };
+  const revokedAt = changes.find((c) => c.blockNumber === row.revokedAtBlock)?.timestamp;
+  return { ...grant, revoked: { ...grant.revoked, at: revokedAt === undefined ? 0 : Number(revokedAt) } };
+}
+
+const grantRow = rowDecoder(schema.consentGrant, "grantId");
+const changeRow = rowDecoder(schema.grantChange, "id");
+
 /**
- * Every grant the patient ever had, as the indexer has it, newest first (as `readPatientGrants`).
- * Two queries, sent together: the grants with their grantees' names and the indexer's block (read
- * in the same statement, so the block is the one the grants were read at), and the grants' changes.
+ * The patient's grants with their grantees' names and the indexer's block, newest first: one
+ * query, the checkpoint's one row joined to the patient's grants (a row even when there is none),
+ * so the block is the one the grants were read at. Decoded here (see rawRows).
  */
-export async function historyPatientGrants(indexer: IndexerClient, patient: Address): Promise<PatientGrants> {
+async function patientGrantRows(
+  indexer: IndexerClient,
+  patient: Address,
+): Promise<{ block: number; timestamp: number; rows: { grant: GrantRow; granteeName: string | null }[] }> {
   const indexed = indexedCheckpoint(indexer.db);
-  const [rows, changes] = await Promise.all([
-    // The checkpoint's one row, joined to the patient's grants: a row even when there is none.
+  const raw = await rawRows(
+    indexer.db,
     indexer.db
+      // Column names: the checkpoint, the grant's, and the organization's `name` (none of the grant's).
       .select({ checkpoint: indexed.checkpoint, grant: schema.consentGrant, granteeName: schema.organization.name })
       .from(indexed)
       .leftJoin(schema.consentGrant, eq(schema.consentGrant.patient, hex(patient)))
       .leftJoin(schema.organization, eq(schema.organization.address, schema.consentGrant.grantee))
       .orderBy(desc(schema.consentGrant.grantedAtBlock)),
-    indexer.db
-      .select()
-      .from(schema.grantChange)
-      .where(eq(schema.grantChange.patient, hex(patient))),
-  ]);
-  const { block, timestamp } = checkpointStatus(rows[0]?.checkpoint ?? null);
-  const earlier = earlierGrants(changes.map(toGrantChange));
-  const grants: PatientGrants["grants"] = [];
-  for (const { grant, granteeName } of rows) {
-    if (grant !== null) {
-      grants.push({ ...toLedgerGrant(grant, changes, granteeName), earlier: earlier.get(grant.grantId) ?? [] });
-    }
+  );
+  const { block, timestamp } = checkpointStatus((raw[0]?.["checkpoint"] as string | null | undefined) ?? null);
+  const rows: { grant: GrantRow; granteeName: string | null }[] = [];
+  for (const r of raw) {
+    const grant = grantRow(r);
+    if (grant !== null) rows.push({ grant, granteeName: (r["name"] as string | null) ?? null });
   }
+  return { block, timestamp, rows };
+}
+
+/**
+ * Every grant the patient ever had, as the indexer has it, newest first (as `readPatientGrants`).
+ * Two queries, sent together: the grants with their grantees' names and the indexer's block, and
+ * the grants' changes (the time of each revocation, the earlier versions of each grant).
+ */
+export async function historyPatientGrants(indexer: IndexerClient, patient: Address): Promise<PatientGrants> {
+  const [{ block, timestamp, rows }, rawChanges] = await Promise.all([
+    patientGrantRows(indexer, patient),
+    rawRows(
+      indexer.db,
+      indexer.db
+        .select()
+        .from(schema.grantChange)
+        .where(eq(schema.grantChange.patient, hex(patient))),
+    ),
+  ]);
+  const changes = rawChanges.map((r: RawRow) => changeRow(r)!);
+  const earlier = earlierGrants(changes.map(toGrantChange));
+  const grants: PatientGrants["grants"] = rows.map(({ grant, granteeName }) => ({
+    ...toLedgerGrant(grant, changes, granteeName),
+    earlier: earlier.get(grant.grantId) ?? [],
+  }));
+  return { blockNumber: BigInt(Math.max(block, 0)), timestamp, grants };
+}
+
+/**
+ * Every grant the patient ever had as it stands now, without its history (no revocation times, no
+ * earlier versions), newest first: one query instead of historyPatientGrants's two, for a list
+ * that shows grants as they are (the gateway's FHIR Consents).
+ */
+export async function historyPatientCurrentGrants(
+  indexer: IndexerClient,
+  patient: Address,
+): Promise<{ blockNumber: bigint; timestamp: number; grants: CurrentGrant[] }> {
+  const { block, timestamp, rows } = await patientGrantRows(indexer, patient);
+  const grants = rows.map(({ grant, granteeName }) => toCurrentGrant(grant, granteeName));
   return { blockNumber: BigInt(Math.max(block, 0)), timestamp, grants };
 }
 

@@ -70,6 +70,16 @@ export interface LedgerGrant {
   earlier?: EarlierGrant[];
 }
 
+/**
+ * A grant as it stands, without its history: what a list of current consents needs (its state,
+ * scope and grantee), not when a revocation happened or what the grant replaced. Every
+ * {@link LedgerGrant} is one.
+ */
+export type CurrentGrant = Omit<LedgerGrant, "revoked" | "earlier"> & {
+  /** Null while the grant lives. `all`: voided by a revoke-all. */
+  revoked: Omit<NonNullable<LedgerGrant["revoked"]>, "at"> | null;
+};
+
 /** An earlier consent under a grant id, before a later grant replaced it. */
 export interface EarlierGrant {
   purpose: bigint;
@@ -321,7 +331,7 @@ export async function readPatientGrants(
 
 /** How a grant stands at `now` (unix seconds), as the contract's check would see it. A clock may lag
  * the chain: pass the later of the two (e.g. `Math.max(clock, PatientGrants.timestamp)`). */
-export function grantState(grant: Pick<LedgerGrant, "revoked" | "validFrom" | "expiresAt">, now: number): GrantState {
+export function grantState(grant: Pick<CurrentGrant, "revoked" | "validFrom" | "expiresAt">, now: number): GrantState {
   if (grant.revoked) return "revoked";
   if (now >= grant.expiresAt) return "expired";
   if (now < grant.validFrom) return "not-yet-valid";
@@ -330,7 +340,7 @@ export function grantState(grant: Pick<LedgerGrant, "revoked" | "validFrom" | "e
 
 /** A ledger grant as the sdk's `GrantRecord`, ready for `toFhirConsent`. */
 export function toGrantRecord(
-  grant: LedgerGrant,
+  grant: CurrentGrant,
   context: { chainId: number; registry: Address; now: number; granteeName?: string },
 ): GrantRecord {
   return {

@@ -79,6 +79,9 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   installHttpHooks(app, { securityHeaders, corsOrigins: config.corsOrigins });
 
   const recorder = new AuditRecorder(store, config, app.log);
+  // After every other onSend hook (compression included): an answer leaves once its AuditEvents are committed.
+  app.decorateRequest("auditCommit", null);
+  app.addHook("onSend", recorder.gate);
   app.decorate("audit", { flush: () => recorder.flush() });
   app.addHook("onClose", async () => recorder.flush());
   const guard = new StaticTokenGuard({

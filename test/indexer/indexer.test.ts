@@ -193,6 +193,17 @@ describe("indexer (Ponder) on a real chain", function () {
     expect(names.filter(Boolean)).to.have.length.greaterThan(0);
     expect(grants.grants.map((g) => g.granteeName)).to.deep.equal(names);
     expect(grants.blockNumber).to.equal(chainGrants.blockNumber);
+    // As they stand (the gateway's Consents): the same grants in one query, without when a
+    // revocation happened or what a grant replaced.
+    const current = await history.historyPatientCurrentGrants(ix, who.patient.address);
+    expect(current.grants).to.deep.equal(
+      grants.grants.map(({ earlier: _, revoked, ...grant }) => ({
+        ...grant,
+        revoked: revoked && { by: revoked.by, all: revoked.all, atBlock: revoked.atBlock },
+      })),
+    );
+    expect(current.grants.filter((g) => g.revoked !== null)).to.have.length.greaterThan(0);
+    expect(current.blockNumber).to.equal(grants.blockNumber);
     expect(await history.historyDelegates(ix, who.patient.address)).to.deep.equal(
       await readDelegates(chain, { ...q, patient: who.patient.address }),
     );

@@ -3,8 +3,12 @@
  * data, whatever happens. Success is committed before the response leaves (if that write fails,
  * nothing is sent); a failure is recorded with its outcome; a reader's repeated refusals on one
  * patient fold into one AuditEvent with a count (./fold.ts).
+ *
+ * A success's events commit while the answer is serialized and compressed: the answer is held at
+ * the end of its onSend hooks ({@link AuditRecorder.gate}) until the COMMIT has returned, and if it
+ * failed, the answer is dropped (its body and every header it set) for the error handler's 500.
  */
-import type { FastifyBaseLogger, FastifyRequest } from "fastify";
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from "fastify";
 
 import { formatDidPkh } from "#sdk/did-pkh.ts";
 import { asOperationOutcomeError, outcomeText } from "../fhir/outcomes.ts";
@@ -13,6 +17,16 @@ import type { Store } from "../store/store.ts";
 import { type AuditInput, buildAuditEvent } from "./events.ts";
 import { RefusalFolder } from "./fold.ts";
 import { appendAudit, appendAudits } from "./log.ts";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The request's success AuditEvents being committed; its answer leaves once they are (AuditRecorder.gate). */
+    auditCommit: Promise<unknown> | null;
+  }
+}
+
+/** Headers an answer dropped for a failed audit keeps (CORS, so that the 500 is readable; Vary). */
+const KEPT_ON_AUDIT_FAILURE = /^(access-control-|vary$)/;
 
 export class AuditRecorder {
   readonly #store: Store;
@@ -82,7 +96,8 @@ export class AuditRecorder {
 
   /**
    * Runs `fn` and writes one AuditEvent for the request whatever happens: success before the
-   * response leaves (if that write fails, nothing is sent), failure with its outcome.
+   * response leaves (committed while the answer is serialized and compressed, held by the gate;
+   * if that write fails, nothing is sent), failure with its outcome.
    */
   readonly audited = async <T>(request: FastifyRequest, audit: AuditContext, fn: () => Promise<T>): Promise<T> => {
     let result: T;
@@ -110,9 +125,9 @@ export class AuditRecorder {
       }
       throw err;
     }
-    // Committed before the response leaves: no record is released without its AuditEvent. The
-    // request's events (one more per `alsoFor` patient) are group-committed with other requests'
-    // (./log.ts), all of them or none.
+    // Committed before the response leaves (the gate holds it): no record is released without its
+    // AuditEvent. The request's events (one more per `alsoFor` patient) are group-committed with
+    // other requests' (./log.ts), all of them or none.
     const note = (audit.refused ?? audit.note)?.slice(0, 1000);
     const outcome = audit.refused !== undefined ? "minorFailure" : "success";
     if (audit.refused !== undefined && request.requester && audit.patientId !== undefined && !audit.alsoFor) {
@@ -123,13 +138,37 @@ export class AuditRecorder {
       );
       return result;
     }
-    await appendAudits(this.#store.db, [
+    const committing = appendAudits(this.#store.db, [
       buildAuditEvent(this.#input(request, audit, outcome, note)),
       ...(audit.alsoFor ?? []).map((patientId) =>
         buildAuditEvent(this.#input(request, { ...audit, patientId }, outcome, note)),
       ),
     ]);
+    // Awaited by the gate, before anything is sent (this only keeps an unsent one from being unhandled).
+    committing.catch(() => undefined);
+    request.auditCommit = request.auditCommit === null ? committing : Promise.all([request.auditCommit, committing]);
     return result;
+  };
+
+  /**
+   * The last onSend hook (after compression): holds the answer until the request's success
+   * AuditEvents are committed. If that failed, nothing of the answer leaves: its headers are
+   * removed (an ETag, a Location, its Content-Encoding) and the error goes to the error handler,
+   * which answers 500 (unknown errors: a generic body).
+   */
+  readonly gate = async (request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> => {
+    const commit = request.auditCommit;
+    if (commit === null) return payload;
+    request.auditCommit = null;
+    try {
+      await commit;
+    } catch (err) {
+      for (const name of Object.keys(reply.getHeaders())) {
+        if (!KEPT_ON_AUDIT_FAILURE.test(name)) reply.removeHeader(name);
+      }
+      throw err;
+    }
+    return payload;
   };
 
   #agent(request: FastifyRequest, audit: AuditContext): AuditInput["agent"] {

@@ -464,7 +464,15 @@ describe("consent-checked reads", function () {
     const [observation] =
       bundleOf(await gw.read(patientToken, `/fhir/Observation?patient=${patientId}&_count=1`)).entry ?? [];
     const url = `/fhir/Observation/${observation!.resource!.id}`;
-    expect((await gw.read(patientToken, url)).statusCode).to.equal(200);
+    const read = await gw.read(patientToken, url);
+    expect(read.statusCode).to.equal(200);
+    expect(read.headers["etag"]).to.be.a("string");
+    // A search large enough to be gzipped (the answer is compressed while its AuditEvent commits).
+    const search = `/fhir/Observation?patient=${patientId}&_count=20`;
+    const gzip = { headers: { "accept-encoding": "gzip" } };
+    const listed = await gw.read(patientToken, search, "TREAT", gzip);
+    expect(listed.statusCode).to.equal(200);
+    expect(listed.headers["content-encoding"]).to.equal("gzip");
     const db = gw.store.db;
     await db.execute(sql`CREATE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'audit storage unavailable (test)'; END $$`);
@@ -475,6 +483,15 @@ describe("consent-checked reads", function () {
       expect(res.statusCode).to.equal(500);
       expect(res.body).not.to.contain(observation!.resource!.id);
       expect((res.json() as OperationOutcome).resourceType).to.equal("OperationOutcome");
+      // Nothing of the answer: not its version (ETag), not its date.
+      expect(res.headers["etag"]).to.equal(undefined);
+      expect(res.headers["last-modified"]).to.equal(undefined);
+      const search500 = await gw.read(patientToken, search, "TREAT", gzip);
+      expect(search500.statusCode).to.equal(500);
+      expect(search500.headers["content-encoding"]).to.equal(undefined);
+      expect((search500.json() as OperationOutcome).resourceType).to.equal("OperationOutcome");
+      expect(search500.body).not.to.contain(observation!.resource!.id);
+      expect(search500.headers["cache-control"]).to.equal("no-store");
     } finally {
       await db.execute(sql`DROP TRIGGER test_refuse_audit ON audit_events`);
       await db.execute(sql`DROP FUNCTION test_refuse_audit()`);

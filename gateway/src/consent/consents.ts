@@ -12,8 +12,8 @@
 import type { Consent } from "@medplum/fhirtypes";
 import { type Address, type Hex, isAddressEqual } from "viem";
 import { toFhirConsent } from "#sdk/fhir.ts";
-import { type IndexerClient, historyGrantPatient, historyPatientGrants, indexedAt } from "#sdk/history.ts";
-import { type LedgerGrant, type PatientGrants, toGrantRecord } from "#sdk/ledger.ts";
+import { type IndexerClient, historyGrantPatient, historyPatientCurrentGrants, indexedAt } from "#sdk/history.ts";
+import { type CurrentGrant, toGrantRecord } from "#sdk/ledger.ts";
 import { serviceUnavailable } from "../fhir/outcomes.ts";
 import type { GatewayChain } from "../chain/chain.ts";
 
@@ -66,20 +66,21 @@ export interface IndexedBlock {
 }
 
 /**
- * Every grant of the patient's wallets, as the indexer has them, newest first, with the grantees'
- * registered names, and the block the indexer had reached (the earliest of its answers).
+ * Every grant of the patient's wallets as it stands (a Consent shows no grant's history), as the
+ * indexer has them, newest first, with the grantees' registered names, and the block the indexer
+ * had reached (the earliest of its answers).
  */
 export async function readGrants(
   chain: GatewayChain,
   wallets: readonly Address[],
-): Promise<{ grants: LedgerGrant[]; indexed: IndexedBlock }> {
+): Promise<{ grants: CurrentGrant[]; indexed: IndexedBlock }> {
   const all = await fromIndexer(chain, (indexer) =>
-    Promise.all(wallets.map((patient) => historyPatientGrants(indexer, patient))),
+    Promise.all(wallets.map((patient) => historyPatientCurrentGrants(indexer, patient))),
   );
   const grants = all
     .flatMap((p) => p.grants)
     .sort((a, b) => (a.grantedAtBlock === b.grantedAtBlock ? 0 : a.grantedAtBlock > b.grantedAtBlock ? -1 : 1));
-  const earliest = all.reduce<PatientGrants | undefined>(
+  const earliest = all.reduce<(typeof all)[number] | undefined>(
     (min, p) => (min === undefined || p.blockNumber < min.blockNumber ? p : min),
     undefined,
   );
@@ -87,7 +88,7 @@ export async function readGrants(
 }
 
 /** Grants to `organization` only (what a grantee may see of a patient's consents). */
-export function grantsTo(grants: readonly LedgerGrant[], organization: Address): LedgerGrant[] {
+export function grantsTo<G extends CurrentGrant>(grants: readonly G[], organization: Address): G[] {
   return grants.filter((g) => isAddressEqual(g.grantee, organization));
 }
 
@@ -97,7 +98,7 @@ export function grantsTo(grants: readonly LedgerGrant[], organization: Address):
  */
 export function toConsents(
   chain: GatewayChain,
-  grants: readonly LedgerGrant[],
+  grants: readonly CurrentGrant[],
   at: { timestamp: number },
   patientId: string,
   /** The gateway's clock (unix seconds). */

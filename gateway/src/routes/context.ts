@@ -102,7 +102,8 @@ export interface RouteContext {
   limitByIp(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   /**
    * Runs `fn` and writes one AuditEvent for the request whatever happens: success before the
-   * response leaves (if that write fails, nothing is sent), failure with its outcome.
+   * response leaves (committed while the answer is serialized; if that write fails, nothing is
+   * sent), failure with its outcome.
    */
   audited<T>(request: FastifyRequest, audit: AuditContext, fn: () => Promise<T>): Promise<T>;
   limiters: { address: RateLimiter; ip: RateLimiter; unrelated: RateLimiter };
