@@ -14,6 +14,7 @@
  */
 import type { Abi } from "viem";
 import { consentRegistryAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
+import { preventionRewardsAbi } from "#sdk/generated/prevention-abis.ts";
 import {
   type ParsedRelayBody,
   RelayBodyError,
@@ -42,6 +43,11 @@ export type RelayEffect =
 export interface RelayPolicy {
   /** Relayed only for patients linked here (what it names in the refusal), or for anyone. */
   linkedOnly: string | null;
+  /**
+   * Prevention opt-ins: relayed only into programmes that list this gateway's custodian among
+   * those that confirm (the custodian pays gas only for programmes it serves).
+   */
+  servedProgrammesOnly?: true;
   budget: RelayBudget;
   effect: RelayEffect;
   /** In words, when the effect is missing ("nothing to revoke"). */
@@ -108,6 +114,28 @@ const POLICIES = {
     priced: true,
     gasLimit: { eoa: 130_000n, contractWallet: 170_000n },
   },
+  "prevention-opt-in": {
+    linkedOnly: "Prevention opt-ins",
+    servedProgrammesOnly: true,
+    budget: "shared",
+    effect: "simulation",
+    gasLimit: { eoa: 170_000n, contractWallet: 210_000n },
+  },
+  "prevention-opt-out": {
+    // Leaving is never blocked: anyone's, from the revocations' budget (as a study's leave).
+    linkedOnly: null,
+    budget: "revocation",
+    effect: "simulation",
+    gasLimit: { eoa: 75_000n, contractWallet: 110_000n },
+  },
+  "prevention-withdraw": {
+    // As a study withdrawal: anyone's, for the gateway's price out of the withdrawal.
+    linkedOnly: null,
+    budget: "shared",
+    effect: "simulation",
+    priced: true,
+    gasLimit: { eoa: 160_000n, contractWallet: 200_000n },
+  },
 } as const satisfies Record<SignedAction, RelayPolicy>;
 
 export const RELAY_ACTIONS = Object.fromEntries(
@@ -139,5 +167,6 @@ export type RelayAction = SignedAction;
 
 /** The ABI of a row's contract. */
 export function abiOf(spec: RelayActionSpec): Abi {
+  if (spec.contract === "prevention") return preventionRewardsAbi;
   return spec.contract === "registry" ? consentRegistryAbi : studyEscrowAbi;
 }
