@@ -134,7 +134,7 @@ const POLICIES = {
     budget: "shared",
     effect: "simulation",
     priced: true,
-    gasLimit: { eoa: 160_000n, contractWallet: 200_000n },
+    gasLimit: { eoa: 130_000n, contractWallet: 170_000n },
   },
 } as const satisfies Record<SignedAction, RelayPolicy>;
 
