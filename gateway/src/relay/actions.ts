@@ -6,8 +6,9 @@
  *
  * Gas limits are per signer kind: an EOA's signature is checked by ecrecover; a contract wallet's
  * by its own `isValidSignature` (ERC-1271), whose cost the wallet chooses. The limits are the most
- * gas measured for each action (relay.test.ts and relay-budget.test.ts check every relay against
- * them; a patient's first signature costs about 17,000 more, its nonce's slot going from zero)
+ * gas measured for each action (relay.test.ts, relay-budget.test.ts and relay-prevention.test.ts
+ * check every relay against them; a patient's first signature costs about 17,000 more, its
+ * nonce's slot going from zero)
  * with about a third more as headroom, and for contract wallets 35,000-40,000 more for the
  * wallet's own check (a minimal ERC-1271 wallet takes about 7,300): a wallet whose check burns
  * gas makes the gateway pay at most about twice an honest relay (gateway/README.md, "Relaying").
