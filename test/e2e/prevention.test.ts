@@ -91,7 +91,10 @@ describe("prevention rewards: payer console and the patient's programmes (browse
     page.locator("li.study", { has: page.getByRole("heading", { name: new RegExp(`^Programme ${id}:`) }) });
 
   before(async function () {
-    environment = await startEnvironment();
+    // The app's origin may call the gateways (the relayed opt-in and opt-out).
+    environment = await startEnvironment({
+      stackEnv: (port) => ({ GATEWAY_CORS_ORIGINS: `http://127.0.0.1:${port},http://localhost:${port}` }),
+    });
     if (!environment) {
       console.warn("    SKIPPED: no Chromium (set CHROMIUM_PATH or apt-get install chromium)");
       this.skip();
