@@ -8,7 +8,6 @@ import { type Address, encodeAbiParameters, type Hex, keccak256 } from "viem";
 
 import type { ChainReader } from "./chain-reader.ts";
 import { remunerationTokenAbi, studyEscrowAbi } from "./generated/abis.ts";
-import { preventionRewardsAbi } from "./generated/prevention-abis.ts";
 
 /** The most a study's custodian may take of each price, and the most custodians per study. */
 export const MAX_CUSTODIAN_SHARE_BPS = 3_000;
@@ -206,25 +205,6 @@ export async function readWithdrawal(client: ChainReader, escrow: Address, token
     client.readContract({ address: escrow, abi: studyEscrowAbi, functionName: "balanceOf", args: [token, patient] }),
   ]);
   return { nonce: BigInt(participant.nonce), feeCap, amount };
-}
-
-/**
- * The same for prevention rewards (PreventionRewards shares the accounting core and its Withdraw
- * type; its lane of signed withdrawals is programme 0's nonce, `getEnrolment(0, patient)`).
- */
-export async function readPreventionWithdrawal(
-  client: ChainReader,
-  rewards: Address,
-  token: Address,
-  patient: Address,
-) {
-  const read = { address: rewards, abi: preventionRewardsAbi } as const;
-  const [enrolment, feeCap, amount] = await Promise.all([
-    client.readContract({ ...read, functionName: "getEnrolment", args: [0n, patient] }),
-    client.readContract({ ...read, functionName: "withdrawFeeCap", args: [token] }),
-    client.readContract({ ...read, functionName: "balanceOf", args: [token, patient] }),
-  ]);
-  return { nonce: BigInt(enrolment.nonce), feeCap, amount };
 }
 
 /** An ERC-20's symbol and decimals, for amounts in words. */

@@ -130,8 +130,7 @@ export function optOutTypedData(domain: PreventionDomainInput, message: Programm
 /**
  * A withdrawal of prevention rewards relayed by `relayer` for `fee` (PreventionRewards.withdrawBySig):
  * the accounting core's Withdraw type, as for research earnings, in the PreventionRewards' domain;
- * the nonce is `getEnrolment(0, patient).nonce` (programme 0: the lane of signed withdrawals;
- * escrow.ts `readPreventionWithdrawal`).
+ * the nonce is `getEnrolment(0, patient).nonce` (programme 0: the lane of signed withdrawals).
  */
 export function preventionWithdrawTypedData(domain: PreventionDomainInput, message: WithdrawMessage) {
   return {

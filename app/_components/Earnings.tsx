@@ -49,8 +49,8 @@ function useEarnings(escrow: Address | null, patient: Address, currencies: reado
  * How a gateway sends this escrow's signed withdrawal: the row of the sdk's table of signed actions
  * (`withdraw` for the StudyEscrow, `prevention-withdraw` for PreventionRewards: the same Withdraw,
  * in each contract's own domain) and the reader of the patient's nonce and the fee cap there
- * (sdk/escrow.ts `readWithdrawal` or `readPreventionWithdrawal`), passed in by the page so that
- * one escrow's ABI does not load with the other's page.
+ * (sdk/escrow.ts `readWithdrawal`, app/_lib/prevention.ts `readPreventionWithdrawal`), passed in
+ * by the page so that PreventionRewards' ABI does not load with the patient portal.
  */
 export interface RelayedWithdrawal {
   action: "withdraw" | "prevention-withdraw";

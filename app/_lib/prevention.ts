@@ -9,6 +9,7 @@ import type { Address, Hash } from "viem";
 import type { Config } from "wagmi";
 import { readContract, simulateContract } from "wagmi/actions";
 
+import type { ChainReader } from "#sdk/chain-reader.ts";
 import { CATEGORIES, CATEGORY_NAMES, type CategoryName } from "#sdk/codes.ts";
 import { preventionRewardsAbi } from "#sdk/generated/prevention-abis.ts";
 import type { PatientPrevention, ProgrammeListing } from "#sdk/history.ts";
@@ -127,6 +128,27 @@ export function periodLengthWords(seconds: number): string {
 /** The state of a programme on its badge. */
 export function programmeState(programme: Pick<ProgrammeListing, "cancelled" | "over">): string {
   return programme.cancelled ? "Cancelled" : programme.over ? "Ended" : "Open";
+}
+
+/**
+ * What a signed withdrawal of prevention rewards needs, as sdk/escrow.ts `readWithdrawal` reads it
+ * for research earnings: the patient's nonce in the lane of signed withdrawals (programme 0's,
+ * `getEnrolment(0, patient)`), the fee cap and the balance. Here, not in the sdk's escrow.ts, so
+ * that PreventionRewards' ABI stays out of the patient portal's first load (`/`).
+ */
+export async function readPreventionWithdrawal(
+  client: ChainReader,
+  rewards: Address,
+  token: Address,
+  patient: Address,
+): Promise<{ nonce: bigint; feeCap: bigint; amount: bigint }> {
+  const read = { address: rewards, abi: preventionRewardsAbi } as const;
+  const [enrolment, feeCap, amount] = await Promise.all([
+    client.readContract({ ...read, functionName: "getEnrolment", args: [0n, patient] }),
+    client.readContract({ ...read, functionName: "withdrawFeeCap", args: [token] }),
+    client.readContract({ ...read, functionName: "balanceOf", args: [token, patient] }),
+  ]);
+  return { nonce: BigInt(enrolment.nonce), feeCap, amount };
 }
 
 /** The patient's nonce for signatures in a programme (programme 0: signed withdrawals). */

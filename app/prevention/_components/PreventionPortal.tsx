@@ -4,7 +4,6 @@ import { useId, useRef, useState } from "react";
 import type { Address } from "viem";
 import { useConfig } from "wagmi";
 
-import { readPreventionWithdrawal } from "#sdk/escrow.ts";
 import { preventionBadgeAbi, preventionRewardsAbi } from "#sdk/generated/prevention-abis.ts";
 import { ENROLMENT_STATUS, type EnrolmentStatus } from "#sdk/prevention.ts";
 import { ConfirmDialog, type ConfirmDialogHandle } from "../../_components/ConfirmDialog.tsx";
@@ -27,6 +26,7 @@ import {
   periodBetween,
   periodOf,
   periodWords,
+  readPreventionWithdrawal,
   relayOptIn,
   relayOptOut,
   rewardsAddress,
