@@ -250,7 +250,8 @@ export function explainContractError(
     case "StudyEscrowSignatureExpired":
       return `The signature expired at ${time(a(0))}; sign again.`;
     case "StudyEscrowInvalidSignature":
-      return "The signature is not the patient's for this study, or it was already used or cancelled; sign again.";
+      // The accounting core's error: a study's signatures and a prevention programme's alike.
+      return "The signature is not the patient's for this study or programme, or it was already used or cancelled (an opt-in signature also by a revoke-all); sign again.";
     case "StudyEscrowAttestationRequired":
       return `Study ${String(a(0))} takes only patients whose hospital or lab confirms it holds their records: join through that custodian's gateway.`;
     case "StudyEscrowAttestationExpired":

@@ -9,6 +9,8 @@
  */
 import { type Address, type Hex, encodeAbiParameters, keccak256, toHex } from "viem";
 
+import { type WithdrawMessage, studyTypes } from "./study.ts";
+
 export const PREVENTION_REWARDS_DOMAIN_NAME = "Consentry PreventionRewards";
 export const PREVENTION_REWARDS_DOMAIN_VERSION = "1";
 
@@ -60,6 +62,82 @@ export function preventionRewardsDomain({ chainId, rewards }: { chainId: number;
     version: PREVENTION_REWARDS_DOMAIN_VERSION,
     chainId,
     verifyingContract: rewards,
+  } as const;
+}
+
+export interface PreventionDomainInput {
+  chainId: number;
+  rewards: Address;
+}
+
+/** A signed opt-out (and what an opt-in adds to it): the nonce is `getEnrolment(programmeId, patient).nonce`. */
+export interface ProgrammeActionMessage {
+  programmeId: bigint;
+  patient: Address;
+  nonce: bigint;
+  deadline: bigint;
+}
+
+/** The programme's terms an OptIn signs, as `getProgramme(programmeId)` returns them (extra fields ignored). */
+export interface ProgrammeTerms {
+  payer: Address;
+  category: number | bigint;
+  codeSystem: Hex;
+  code: Hex;
+  reward: bigint;
+  currency: Address;
+  endTime: number | bigint;
+}
+
+export interface OptInMessage extends ProgrammeActionMessage {
+  terms: ProgrammeTerms;
+  /** The patient's `ConsentRegistry.revocationNonce` (a revoke-all or a cancellation there voids the signature). */
+  registryNonce: bigint;
+}
+
+/** A signed opt-in (PreventionRewards.optInBySig): the wallet shows the programme's terms. */
+export function optInTypedData(domain: PreventionDomainInput, message: OptInMessage) {
+  const { terms, ...action } = message;
+  return {
+    domain: preventionRewardsDomain(domain),
+    types: { OptIn: preventionTypes.OptIn, Terms: preventionTypes.Terms },
+    primaryType: "OptIn",
+    message: {
+      ...action,
+      terms: {
+        payer: terms.payer,
+        category: Number(terms.category),
+        codeSystem: terms.codeSystem,
+        code: terms.code,
+        reward: terms.reward,
+        currency: terms.currency,
+        endTime: Number(terms.endTime),
+      },
+    },
+  } as const;
+}
+
+/** A signed opt-out (PreventionRewards.optOutBySig). */
+export function optOutTypedData(domain: PreventionDomainInput, message: ProgrammeActionMessage) {
+  return {
+    domain: preventionRewardsDomain(domain),
+    types: { OptOut: preventionTypes.OptOut },
+    primaryType: "OptOut",
+    message,
+  } as const;
+}
+
+/**
+ * A withdrawal of prevention rewards relayed by `relayer` for `fee` (PreventionRewards.withdrawBySig):
+ * the accounting core's Withdraw type, as for research earnings, in the PreventionRewards' domain;
+ * the nonce is `getEnrolment(0, patient).nonce` (programme 0: the lane of signed withdrawals).
+ */
+export function preventionWithdrawTypedData(domain: PreventionDomainInput, message: WithdrawMessage) {
+  return {
+    domain: preventionRewardsDomain(domain),
+    types: { Withdraw: studyTypes.Withdraw },
+    primaryType: "Withdraw",
+    message,
   } as const;
 }
 

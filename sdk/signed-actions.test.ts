@@ -7,6 +7,7 @@ import { verifyTypedData } from "viem";
 
 import { DEV_PRIVATE_KEYS } from "./demo.ts";
 import { consentRegistryAbi, studyEscrowAbi } from "./generated/abis.ts";
+import { preventionRewardsAbi } from "./generated/prevention-abis.ts";
 import {
   RelayBodyError,
   SIGNED_ACTIONS,
@@ -20,7 +21,8 @@ import {
 
 const registry: Address = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 const escrow: Address = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512";
-const domain = { chainId: 31337, registry, escrow };
+const prevention: Address = "0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9";
+const domain = { chainId: 31337, registry, escrow, prevention };
 const patient = privateKeyToAccount(DEV_PRIVATE_KEYS[3]!);
 const other: Address = "0x70997970C51812dC3A010c7D01b50e20d4DC79c8";
 const token: Address = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0";
@@ -57,6 +59,31 @@ const MESSAGES: { [A in SignedAction]: SignedActionMessages[A] } = {
   },
   leave: { studyId: 7n, patient: patient.address, nonce: 1n, deadline: 1_900_000_000n },
   withdraw: { patient: patient.address, token, fee: 10n ** 17n, relayer: other, nonce: 0n, deadline: 1_900_000_000n },
+  "prevention-opt-in": {
+    programmeId: 3n,
+    patient: patient.address,
+    registryNonce: 2n,
+    nonce: 1n,
+    deadline: 1_900_000_000n,
+    terms: {
+      payer: other,
+      category: 5,
+      codeSystem: scope,
+      code: `0x${"cd".repeat(32)}`,
+      reward: 10n ** 18n,
+      currency: token,
+      endTime: 1_950_000_000,
+    },
+  },
+  "prevention-opt-out": { programmeId: 3n, patient: patient.address, nonce: 2n, deadline: 1_900_000_000n },
+  "prevention-withdraw": {
+    patient: patient.address,
+    token,
+    fee: 10n ** 16n,
+    relayer: other,
+    nonce: 4n,
+    deadline: 1_900_000_000n,
+  },
 };
 
 const ACTIONS = Object.keys(SIGNED_ACTIONS) as SignedAction[];
@@ -89,16 +116,24 @@ function typehashStrings(contract: string): string[] {
 describe("the sdk's table of signed actions", () => {
   for (const action of ACTIONS) {
     const spec = SIGNED_ACTIONS[action];
-    const abi: Abi = spec.contract === "registry" ? consentRegistryAbi : studyEscrowAbi;
+    const abi: Abi =
+      spec.contract === "registry"
+        ? consentRegistryAbi
+        : spec.contract === "prevention"
+          ? preventionRewardsAbi
+          : studyEscrowAbi;
 
     it(`${action}: signs the type the contract hashes`, () => {
       const typed = signedActionTypedData(action, domain, MESSAGES[action]);
       expect(typed.primaryType).to.equal(spec.primaryType);
-      // The escrow's signed withdrawal lives in its accounting core, EarningsEscrow.
+      // The escrows' signed withdrawal lives in their accounting core, EarningsEscrow.
       const strings =
         spec.contract === "registry"
           ? typehashStrings("ConsentRegistry")
-          : [...typehashStrings("StudyEscrow"), ...typehashStrings("EarningsEscrow")];
+          : [
+              ...typehashStrings(spec.contract === "prevention" ? "PreventionRewards" : "StudyEscrow"),
+              ...typehashStrings("EarningsEscrow"),
+            ];
       expect(strings).to.include(
         encodeType(typed.types as Record<string, readonly { name: string; type: string }[]>, typed.primaryType),
       );
@@ -163,6 +198,27 @@ describe("the sdk's table of signed actions", () => {
     expect(() => parseRelayBody("revoke", { ...relayBody("revoke", MESSAGES.revoke, "0x12"), scope: "0x12" }))
       .to.throw(RelayBodyError)
       .with.property("field", "scope");
+  });
+
+  it("a withdrawal signed for prevention rewards is worth nothing to the StudyEscrow (their own domains)", async () => {
+    const message = MESSAGES["prevention-withdraw"];
+    const signature = await patient.signTypedData(
+      signedActionTypedData("prevention-withdraw", domain, message) as unknown as Parameters<
+        typeof patient.signTypedData
+      >[0],
+    );
+    const asStudy = signedActionTypedData("withdraw", domain, message);
+    expect(asStudy.domain.verifyingContract).to.equal(escrow);
+    expect(
+      await verifyTypedData({
+        address: patient.address,
+        signature,
+        ...(asStudy as unknown as Omit<Parameters<typeof verifyTypedData>[0], "address" | "signature">),
+      }),
+    ).to.equal(false);
+    expect(() =>
+      signedActionTypedData("prevention-opt-out", { chainId: 1, registry }, MESSAGES["prevention-opt-out"]),
+    ).to.throw(/PreventionRewards' address/);
   });
 
   it("passes small integers to viem as numbers and large ones as bigints", () => {

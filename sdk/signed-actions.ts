@@ -5,7 +5,8 @@
  * receives. The app signs and posts through `signedActionTypedData` + `relayBody`; the gateway reads
  * the body back with `parseRelayBody` and calls the function with `relayCallArgs`; the tests use
  * the same three. A new signed action is one row here (and its policy row in the gateway's
- * relay/actions.ts).
+ * relay/actions.ts). The prevention rows (`prevention-opt-in`, `prevention-opt-out`,
+ * `prevention-withdraw`) are PreventionRewards' signed opt-in, opt-out and withdrawal.
  */
 import { type Address, type Hex, getAddress, isAddress } from "viem";
 
@@ -26,6 +27,14 @@ import {
   leaveTypedData,
   withdrawTypedData,
 } from "./study.ts";
+import {
+  type OptInMessage,
+  type PreventionDomainInput,
+  type ProgrammeActionMessage,
+  optInTypedData,
+  optOutTypedData,
+  preventionWithdrawTypedData,
+} from "./prevention.ts";
 
 /** A body field beyond `patient`, `nonce`, `deadline` and `signature`. */
 type FieldKind = "address" | "bytes32" | { uint: 32 | 40 | 64 | 256 };
@@ -33,13 +42,17 @@ type FieldKind = "address" | "bytes32" | { uint: 32 | 40 | 64 | 256 };
 /**
  * Whose nonce a signature spends: the registry's Grant lane (`patientState`), its revocation lane
  * (`revocationNonce`: revoke, revoke-all and cancel-signatures, so that no grant signature can make
- * a signed revocation fail), the escrow's per-study nonce (`getParticipant(studyId, patient)`), or
- * the escrow's withdrawal lane (`getParticipant(0, patient)`).
+ * a signed revocation fail), the escrow's per-study nonce (`getParticipant(studyId, patient)`),
+ * the escrow's withdrawal lane (`getParticipant(0, patient)`), PreventionRewards' per-programme
+ * nonce (`getEnrolment(programmeId, patient)`), or its withdrawal lane (`getEnrolment(0, patient)`).
+ * A signed opt-in also binds the registry's revocation nonce (`registryNonce`), which the contract
+ * reads itself: the body does not carry it.
  */
-export type NonceLane = "registry" | "registry-revocation" | "escrow" | "escrow-withdraw";
+export type NonceLane =
+  "registry" | "registry-revocation" | "escrow" | "escrow-withdraw" | "programme" | "prevention-withdraw";
 
 export interface SignedActionSpec {
-  contract: "registry" | "escrow";
+  contract: "registry" | "escrow" | "prevention";
   /** The EIP-712 primary type the patient signs. */
   primaryType: string;
   /** The function a relayer calls with the signature. */
@@ -113,6 +126,32 @@ export const SIGNED_ACTIONS = {
     fields: { token: "address", fee: uint(256) },
     args: ["token", "patient", "fee", "deadline", "signature"],
   },
+  "prevention-opt-in": {
+    contract: "prevention",
+    primaryType: "OptIn",
+    functionName: "optInBySig",
+    nonce: "programme",
+    // Neither the terms nor the registry nonce are sent: the contract reads both and checks the signature against them.
+    fields: { programmeId: uint(256) },
+    args: ["programmeId", "patient", "deadline", "signature"],
+  },
+  "prevention-opt-out": {
+    contract: "prevention",
+    primaryType: "OptOut",
+    functionName: "optOutBySig",
+    nonce: "programme",
+    fields: { programmeId: uint(256) },
+    args: ["programmeId", "patient", "deadline", "signature"],
+  },
+  "prevention-withdraw": {
+    contract: "prevention",
+    primaryType: "Withdraw",
+    functionName: "withdrawBySig",
+    nonce: "prevention-withdraw",
+    // The accounting core's withdrawal, as `withdraw` but in PreventionRewards' domain and nonce lane.
+    fields: { token: "address", fee: uint(256) },
+    args: ["token", "patient", "fee", "deadline", "signature"],
+  },
 } as const satisfies Record<string, SignedActionSpec>;
 
 export type SignedAction = keyof typeof SIGNED_ACTIONS;
@@ -132,6 +171,9 @@ export interface SignedActionMessages {
   join: JoinMessage;
   leave: StudyActionMessage;
   withdraw: WithdrawMessage;
+  "prevention-opt-in": OptInMessage;
+  "prevention-opt-out": ProgrammeActionMessage;
+  "prevention-withdraw": WithdrawMessage;
 }
 
 /** The contracts a signature is bound to (the EIP-712 domains' verifying contracts). */
@@ -139,6 +181,8 @@ export interface SignedActionDomain {
   chainId: number;
   registry?: Address;
   escrow?: Address;
+  /** The PreventionRewards (its prevention rows). */
+  prevention?: Address;
 }
 
 function registryDomain(domain: SignedActionDomain): RegistryDomainInput {
@@ -151,6 +195,11 @@ function escrowDomain(domain: SignedActionDomain): StudyEscrowDomainInput {
   return { chainId: domain.chainId, escrow: domain.escrow };
 }
 
+function preventionDomain(domain: SignedActionDomain): PreventionDomainInput {
+  if (!domain.prevention) throw new Error("a prevention action needs the PreventionRewards' address");
+  return { chainId: domain.chainId, rewards: domain.prevention };
+}
+
 /** The typed data of each action, as viem's `signTypedData` takes it. */
 export interface SignedActionTypedData {
   grant: ReturnType<typeof grantTypedData>;
@@ -160,6 +209,9 @@ export interface SignedActionTypedData {
   join: ReturnType<typeof joinTypedData>;
   leave: ReturnType<typeof leaveTypedData>;
   withdraw: ReturnType<typeof withdrawTypedData>;
+  "prevention-opt-in": ReturnType<typeof optInTypedData>;
+  "prevention-opt-out": ReturnType<typeof optOutTypedData>;
+  "prevention-withdraw": ReturnType<typeof preventionWithdrawTypedData>;
 }
 
 /** The typed data the wallet signs for `action` (viem's `signTypedData` / `verifyTypedData`). */
@@ -187,6 +239,12 @@ function typedData(action: SignedAction, domain: SignedActionDomain, m: SignedAc
       return leaveTypedData(escrowDomain(domain), m as StudyActionMessage);
     case "withdraw":
       return withdrawTypedData(escrowDomain(domain), m as WithdrawMessage);
+    case "prevention-opt-in":
+      return optInTypedData(preventionDomain(domain), m as OptInMessage);
+    case "prevention-opt-out":
+      return optOutTypedData(preventionDomain(domain), m as ProgrammeActionMessage);
+    case "prevention-withdraw":
+      return preventionWithdrawTypedData(preventionDomain(domain), m as WithdrawMessage);
     default:
       throw new Error(`unknown signed action ${String(action)}`);
   }

@@ -4,7 +4,7 @@ import { useId, useState } from "react";
 import type { Address } from "viem";
 import { useConfig } from "wagmi";
 
-import { readWithdrawal } from "#sdk/escrow.ts";
+import type { readWithdrawal } from "#sdk/escrow.ts";
 import { studyEscrowAbi } from "#sdk/generated/abis.ts";
 import { nowSeconds } from "../_lib/clock.ts";
 import { LEDGER_KEY, useLedgerClient } from "../_lib/ledger.ts";
@@ -46,24 +46,36 @@ function useEarnings(escrow: Address | null, patient: Address, currencies: reado
 }
 
 /**
+ * How a gateway sends this escrow's signed withdrawal: the row of the sdk's table of signed actions
+ * (`withdraw` for the StudyEscrow, `prevention-withdraw` for PreventionRewards: the same Withdraw,
+ * in each contract's own domain) and the reader of the patient's nonce and the fee cap there
+ * (sdk/escrow.ts `readWithdrawal`, app/_lib/prevention.ts `readPreventionWithdrawal`), passed in
+ * by the page so that PreventionRewards' ABI does not load with the patient portal.
+ */
+export interface RelayedWithdrawal {
+  action: "withdraw" | "prevention-withdraw";
+  read: typeof readWithdrawal;
+}
+
+/**
  * The patient's earnings held by one escrow (the StudyEscrow's research earnings, or the
  * prevention rewards), each with its Withdraw button. `relayed`: a patient whose account holds no
  * ETH may have a gateway send the withdrawal for a fee in the token, which she sees and signs
- * first (the gateways relay the StudyEscrow's signed withdrawals only).
+ * first (`relayed` says how; without it, she withdraws herself only).
  */
 export function Earnings({
   patient,
   escrow,
   currencies,
   amountOf,
-  relayed: relayable = false,
+  relayed: relayable,
   nothingYet,
 }: {
   patient: Address;
   escrow: Address | null;
   currencies: readonly Address[];
   amountOf: (amount: bigint, token: Address) => string;
-  relayed?: boolean;
+  relayed?: RelayedWithdrawal;
   /** After "Nothing to withdraw.": how she earns here. */
   nothingYet: string;
 }) {
@@ -79,12 +91,12 @@ export function Earnings({
   const relayers = useRelayers();
   const { data: noEth = false } = useQuery({
     queryKey: [LEDGER_KEY, "eth", patient],
-    enabled: !!client && relayable,
+    enabled: !!client && !!relayable,
     queryFn: async () => (await client!.getBalance({ address: patient })) === 0n,
   });
   const { data: offer } = useQuery({
     queryKey: ["withdraw-quote", relayers.map((r) => r.origin)],
-    enabled: relayable && noEth && relayers.length > 0,
+    enabled: !!relayable && noEth && relayers.length > 0,
     queryFn: async (): Promise<{ via: Relayer; quote: WithdrawQuote } | null> => {
       for (const via of relayers) {
         const quote = await withdrawQuote(via);
@@ -95,11 +107,11 @@ export function Earnings({
   });
 
   const withdrawBySignature = (token: Address, amount: bigint, text: string) => {
-    if (!offer || !escrow) return;
+    if (!offer || !escrow || !relayable) return;
     const { via, quote } = offer;
     setWithdrawn(`${amountOf(amount - quote.fee, token)} (${text} less the fee of ${amountOf(quote.fee, token)})`);
     void tx.run(async (step) => {
-      const { nonce, feeCap } = await readWithdrawal(client!, escrow, token, patient);
+      const { nonce, feeCap } = await relayable.read(client!, escrow, token, patient);
       if (quote.fee > feeCap) {
         throw new Error(
           `${via.name} asks ${amountOf(quote.fee, token)} to send it for you, more than anyone may take for this (${amountOf(feeCap, token)}).`,
@@ -110,7 +122,7 @@ export function Earnings({
         config,
         step,
         via,
-        "withdraw",
+        relayable.action,
         { patient, token, fee: quote.fee, relayer: quote.relayer, nonce, deadline },
         `Sign the withdrawal in your wallet: ${via.name} takes ${amountOf(quote.fee, token)}…`,
       );
@@ -125,7 +137,7 @@ export function Earnings({
         <ul className="plain rows" aria-labelledby={headingId}>
           {owed.map((e) => {
             const text = amountOf(e.amount, e.token);
-            const relayed = relayable && noEth && offer && offer.quote.fee < e.amount ? offer : null;
+            const relayed = !!relayable && noEth && offer && offer.quote.fee < e.amount ? offer : null;
             if (relayed) {
               return (
                 <li key={e.token} className="row">

@@ -2,19 +2,27 @@
  * Prevention programmes (PreventionRewards, PreventionBadge), shared by the patient's page
  * (/prevention) and the payer console (/payer), and by no page of the first load of `/`: the
  * contracts' addresses, the lists from the indexer (sdk/history.ts through the app's server) and
- * a programme's criterion and periods in words.
+ * a programme's criterion and periods in words, and the gasless opt-in and opt-out (signed by the
+ * patient, sent by a custodian's gateway through ./relay.ts).
  */
-import type { Address } from "viem";
+import type { Address, Hash } from "viem";
+import type { Config } from "wagmi";
+import { readContract, simulateContract } from "wagmi/actions";
 
+import type { ChainReader } from "#sdk/chain-reader.ts";
 import { CATEGORIES, CATEGORY_NAMES, type CategoryName } from "#sdk/codes.ts";
+import { preventionRewardsAbi } from "#sdk/generated/prevention-abis.ts";
 import type { PatientPrevention, ProgrammeListing } from "#sdk/history.ts";
 import { type PreventiveAction, findPreventiveAction, periodAt } from "#sdk/prevention.ts";
+import { nowSeconds } from "./clock.ts";
 import { formatDate } from "./dates.ts";
 import { useHistory } from "./history.ts";
-import { appChain, deployedOn } from "./wagmi.ts";
+import { type Relayer, SIGNATURE_LIFETIME_SECONDS, revocationNonce, signAndRelay } from "./relay.ts";
+import type { Step } from "./tx.ts";
+import { appChain, deployedOn, rewardsAddress } from "./wagmi.ts";
 
 /** PreventionRewards on the app's chain; null if not deployed. */
-export const rewardsAddress: Address | null = deployedOn(appChain.id, "PreventionRewards");
+export { rewardsAddress };
 /** PreventionBadge on the app's chain; null if not deployed. */
 export const badgeAddress: Address | null = deployedOn(appChain.id, "PreventionBadge");
 
@@ -120,4 +128,96 @@ export function periodLengthWords(seconds: number): string {
 /** The state of a programme on its badge. */
 export function programmeState(programme: Pick<ProgrammeListing, "cancelled" | "over">): string {
   return programme.cancelled ? "Cancelled" : programme.over ? "Ended" : "Open";
+}
+
+/**
+ * What a signed withdrawal of prevention rewards needs, as sdk/escrow.ts `readWithdrawal` reads it
+ * for research earnings: the patient's nonce in the lane of signed withdrawals (programme 0's,
+ * `getEnrolment(0, patient)`), the fee cap and the balance. Here, not in the sdk's escrow.ts, so
+ * that PreventionRewards' ABI stays out of the patient portal's first load (`/`).
+ */
+export async function readPreventionWithdrawal(
+  client: ChainReader,
+  rewards: Address,
+  token: Address,
+  patient: Address,
+): Promise<{ nonce: bigint; feeCap: bigint; amount: bigint }> {
+  const read = { address: rewards, abi: preventionRewardsAbi } as const;
+  const [enrolment, feeCap, amount] = await Promise.all([
+    client.readContract({ ...read, functionName: "getEnrolment", args: [0n, patient] }),
+    client.readContract({ ...read, functionName: "withdrawFeeCap", args: [token] }),
+    client.readContract({ ...read, functionName: "balanceOf", args: [token, patient] }),
+  ]);
+  return { nonce: BigInt(enrolment.nonce), feeCap, amount };
+}
+
+/** The patient's nonce for signatures in a programme (programme 0: signed withdrawals). */
+async function programmeNonce(config: Config, programmeId: bigint, patient: Address): Promise<bigint> {
+  const { nonce } = await readContract(config, {
+    address: rewardsAddress!,
+    abi: preventionRewardsAbi,
+    functionName: "getEnrolment",
+    args: [programmeId, patient],
+    chainId: appChain.id,
+  });
+  return BigInt(nonce);
+}
+
+/**
+ * An opt-in signed by the patient and relayed by `relayer` (a custodian that confirms for the
+ * programme and holds her record): the same checks as a direct opt-in first, then the wallet shows
+ * the programme's terms as the contract holds them; the signature also binds her registry
+ * revocation nonce, so a revoke-all before it is sent voids it.
+ */
+export async function relayOptIn(
+  config: Config,
+  step: Step,
+  relayer: Relayer,
+  patient: Address,
+  programmeId: bigint,
+): Promise<{ relayed: Hash }> {
+  const at = { address: rewardsAddress!, abi: preventionRewardsAbi, chainId: appChain.id } as const;
+  await simulateContract(config, { ...at, functionName: "optIn", args: [programmeId], account: patient });
+  const [terms, registryNonce, nonce] = await Promise.all([
+    readContract(config, { ...at, functionName: "getProgramme", args: [programmeId] }),
+    revocationNonce(config, patient),
+    programmeNonce(config, programmeId, patient),
+  ]);
+  const deadline = BigInt(nowSeconds() + SIGNATURE_LIFETIME_SECONDS);
+  return signAndRelay(
+    config,
+    step,
+    relayer,
+    "prevention-opt-in",
+    { programmeId, patient, terms, registryNonce, nonce, deadline },
+    "Sign the request to join in your wallet (no fee)…",
+  );
+}
+
+/** An opt-out signed by the patient and relayed (any custodian's gateway relays one). */
+export async function relayOptOut(
+  config: Config,
+  step: Step,
+  relayer: Relayer,
+  patient: Address,
+  programmeId: bigint,
+): Promise<{ relayed: Hash }> {
+  await simulateContract(config, {
+    address: rewardsAddress!,
+    abi: preventionRewardsAbi,
+    functionName: "optOut",
+    args: [programmeId],
+    account: patient,
+    chainId: appChain.id,
+  });
+  const nonce = await programmeNonce(config, programmeId, patient);
+  const deadline = BigInt(nowSeconds() + SIGNATURE_LIFETIME_SECONDS);
+  return signAndRelay(
+    config,
+    step,
+    relayer,
+    "prevention-opt-out",
+    { programmeId, patient, nonce, deadline },
+    "Sign the request to leave in your wallet (no fee)…",
+  );
 }

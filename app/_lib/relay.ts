@@ -1,8 +1,11 @@
 "use client";
 /**
  * The gasless path: the patient signs an EIP-712 consent action in the wallet (no fee), and a
- * custodian's gateway (its URL is on-chain) sends it and pays the network fee. Grants and study
- * joins are relayed only by a custodian that holds the patient's record; revocations by any.
+ * custodian's gateway (its URL is on-chain) sends it and pays the network fee. Grants, study
+ * joins and prevention opt-ins are relayed only by a custodian that holds the patient's record (an
+ * opt-in only by one that confirms for the programme); revocations, leaving and opting out by any.
+ * The prevention page's relayed opt-in and opt-out are in ./prevention.ts (with that
+ * contract's ABI, which no page of the first load of `/` needs).
  */
 import type { Address, Hash, Hex } from "viem";
 import type { Config } from "wagmi";
@@ -15,7 +18,7 @@ import { nowSeconds } from "./clock.ts";
 import { reach, refusal } from "./gateway.ts";
 import { type Custodian, useCustodians } from "./ledger.ts";
 import type { Step } from "./tx.ts";
-import { appChain, escrowAddress, registryAddress } from "./wagmi.ts";
+import { appChain, escrowAddress, registryAddress, rewardsAddress } from "./wagmi.ts";
 
 /** How long a signature stays valid for the relaying gateway (Grant signatures: see `relayGrant`). */
 export const SIGNATURE_LIFETIME_SECONDS = 15 * 60;
@@ -71,7 +74,12 @@ export async function signAndRelay<A extends SignedAction>(
     account: message.patient,
     ...(signedActionTypedData(
       action,
-      { chainId: appChain.id, registry: registryAddress ?? undefined, escrow: escrowAddress ?? undefined },
+      {
+        chainId: appChain.id,
+        registry: registryAddress ?? undefined,
+        escrow: escrowAddress ?? undefined,
+        prevention: rewardsAddress ?? undefined,
+      },
       message,
     ) as Parameters<typeof signTypedData>[1]),
   });
@@ -92,7 +100,8 @@ async function registryNonce(config: Config, patient: Address): Promise<bigint> 
 
 /**
  * The patient's nonce for Revoke, RevokeAll and CancelSignatures signatures (a lane of their own);
- * a study's Join binds it too (`registryNonce`), so that a revocation voids a Join not yet sent.
+ * a study's Join and a prevention OptIn sign it too (`registryNonce`), so that a revocation voids a
+ * signature not yet sent.
  */
 export async function revocationNonce(config: Config, patient: Address): Promise<bigint> {
   return readContract(config, {

@@ -93,6 +93,8 @@ export function deployedOn(chainId: number, name: ContractName): Address | null 
 export const registryAddress: Address | null = deployedOn(appChain.id, "ConsentRegistry");
 /** The StudyEscrow on the app's chain; null if not deployed. */
 export const escrowAddress: Address | null = deployedOn(appChain.id, "StudyEscrow");
+/** PreventionRewards on the app's chain; null if not deployed (app/_lib/prevention.ts names it too). */
+export const rewardsAddress: Address | null = deployedOn(appChain.id, "PreventionRewards");
 /**
  * The currency studies are funded in: the stablecoin of a real deployment, or the demo token of the
  * local development chain; null if not deployed.

@@ -11,6 +11,8 @@
  *   the lab's admin token; the demo data's flu vaccination of this season at the lab);
  * - she sees the confirmation, withdraws the reward (her token balance rises by exactly it),
  *   claims the badge after its dialog, and leaves the programme;
+ * - she joins again without a fee (she signs the OptIn with the programme's terms in her wallet,
+ *   after the same dialog; the lab's gateway sends it and pays) and leaves without a fee the same way;
  * - the payer follows the completions per period and the budget left, cancels and reclaims.
  * Every step is asserted on-chain; both pages are shot at phone and desktop width (no sideways scroll).
  */
@@ -41,6 +43,7 @@ import { devAccount, publicClient } from "./lib/wallet.ts";
 
 const payerAccount = devAccount("payer");
 const alice = devAccount("alice");
+const labGateway = devAccount("labGateway");
 const REWARD = parseEther("10");
 const BUDGET = parseEther("50");
 const IMMUNIZATION = 5;
@@ -88,7 +91,10 @@ describe("prevention rewards: payer console and the patient's programmes (browse
     page.locator("li.study", { has: page.getByRole("heading", { name: new RegExp(`^Programme ${id}:`) }) });
 
   before(async function () {
-    environment = await startEnvironment();
+    // The app's origin may call the gateways (the relayed opt-in and opt-out).
+    environment = await startEnvironment({
+      stackEnv: (port) => ({ GATEWAY_CORS_ORIGINS: `http://127.0.0.1:${port},http://localhost:${port}` }),
+    });
     if (!environment) {
       console.warn("    SKIPPED: no Chromium (set CHROMIUM_PATH or apt-get install chromium)");
       this.skip();
@@ -331,6 +337,73 @@ describe("prevention rewards: payer console and the patient's programmes (browse
       args: [programmeId, alice.address],
     });
     expect(enrolment.status).to.equal(OPTED_OUT);
+  });
+
+  it("alice: joins again without a fee (signed, sent by the lab's gateway) after the same dialog, and leaves without a fee", async () => {
+    const page = patient.page;
+    const mine = item(page, programmeId);
+    const ethBefore = await publicClient.getBalance({ address: alice.address });
+    const sent = patient.sentCount();
+    await mine.getByText("No fee for you: you only sign the request, and Riverside Clinical Lab sends it").waitFor();
+    await mine
+      .getByRole("button", { name: `Join without a fee… programme ${programmeId}, through Riverside Clinical Lab` })
+      .click();
+    const dialog = page.getByRole("dialog", { name: `Join programme ${programmeId}?` });
+    await dialog.waitFor();
+    const said = await dialog.innerText();
+    expect(said).to.match(/This becomes public\. Each time your care is confirmed/);
+    expect(said).to.contain("You sign the request in your wallet, and Riverside Clinical Lab sends it and pays");
+    expect(patient.walletLog).to.not.include("signed typed data OptIn");
+    await dialog.getByRole("button", { name: "Join the programme" }).click();
+    await mine
+      .getByText(`You joined programme ${programmeId}; Riverside Clinical Lab paid the fee.`, { exact: false })
+      .first()
+      .waitFor({ timeout: 30_000 });
+    expect(patient.walletLog).to.include("signed typed data OptIn");
+    expect(patient.sentCount(), "the patient sent a transaction herself").to.equal(sent);
+    expect(await publicClient.getBalance({ address: alice.address })).to.equal(ethBefore);
+    const optIns = await publicClient.getContractEvents({
+      address: rewards,
+      abi: preventionRewardsAbi,
+      eventName: "OptedIn",
+      args: { programmeId, patient: alice.address },
+      fromBlock: 0n,
+      strict: true,
+    });
+    expect(optIns).to.have.length(2);
+    expect(optIns[1]!.args.actor).to.equal(labGateway.address);
+    const enrolment = await publicClient.readContract({
+      address: rewards,
+      abi: preventionRewardsAbi,
+      functionName: "getEnrolment",
+      args: [programmeId, alice.address],
+    });
+    expect(enrolment.status).to.equal(OPTED_IN);
+    const [reason] = await publicClient.readContract({
+      address: registry,
+      abi: consentRegistryAbi,
+      functionName: "scopeStatus",
+      args: [alice.address, payerAccount.address, programmeKey(rewards, programmeId), IMMUNIZATION],
+    });
+    expect(reason).to.equal(ALLOWED);
+    await mine.getByText("You take part").waitFor();
+
+    await mine
+      .getByRole("button", { name: `Leave without a fee programme ${programmeId}, through Riverside Clinical Lab` })
+      .click();
+    await mine
+      .getByText(`You left programme ${programmeId}; Riverside Clinical Lab paid the fee.`, { exact: false })
+      .first()
+      .waitFor({ timeout: 30_000 });
+    expect(patient.walletLog).to.include("signed typed data OptOut");
+    expect(patient.sentCount()).to.equal(sent);
+    const left = await publicClient.readContract({
+      address: rewards,
+      abi: preventionRewardsAbi,
+      functionName: "getEnrolment",
+      args: [programmeId, alice.address],
+    });
+    expect(left.status).to.equal(OPTED_OUT);
   });
 
   it("payer: follows the completions and the budget left, cancels and reclaims", async () => {

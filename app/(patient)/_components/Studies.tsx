@@ -6,10 +6,10 @@ import { useConfig } from "wagmi";
 import { simulateContract } from "wagmi/actions";
 
 import { decodePurpose } from "#sdk/codes.ts";
-import { PARTICIPANT_STATUS, type ParticipantStatus, type StudyListing } from "#sdk/escrow.ts";
+import { PARTICIPANT_STATUS, type ParticipantStatus, type StudyListing, readWithdrawal } from "#sdk/escrow.ts";
 import type { StudySponsorEntry } from "#sdk/funds.ts";
 import { studyEscrowAbi } from "#sdk/generated/abis.ts";
-import { Earnings } from "../../_components/Earnings.tsx";
+import { Earnings, type RelayedWithdrawal } from "../../_components/Earnings.tsx";
 import { ListLag } from "../../_components/ListLag.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatEstimate } from "../../_lib/amounts.ts";
@@ -30,6 +30,9 @@ import {
 import { SIGNATURE_LIFETIME_SECONDS, revocationNonce, signAndRelay, useRelayers } from "../../_lib/relay.ts";
 import { call, useTx } from "../../_lib/tx.ts";
 import { appChain, escrowAddress } from "../../_lib/wagmi.ts";
+
+/** Research earnings: a gateway may send their signed withdrawal (the StudyEscrow's row). */
+const STUDY_WITHDRAWAL: RelayedWithdrawal = { action: "withdraw", read: readWithdrawal };
 
 function useParticipation(patient: Address, studies: readonly StudyListing[]) {
   const client = useLedgerClient();
@@ -138,7 +141,7 @@ export function Studies({ patient }: { patient: Address }) {
         escrow={escrowAddress}
         currencies={currencies}
         amountOf={tokens.amountOf}
-        relayed
+        relayed={STUDY_WITHDRAWAL}
         nothingYet="You are paid each time a hospital or lab sends your data to a study you are in."
       />
     </section>

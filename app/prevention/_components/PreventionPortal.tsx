@@ -2,11 +2,12 @@
 import { useQuery } from "@tanstack/react-query";
 import { useId, useRef, useState } from "react";
 import type { Address } from "viem";
+import { useConfig } from "wagmi";
 
 import { preventionBadgeAbi, preventionRewardsAbi } from "#sdk/generated/prevention-abis.ts";
 import { ENROLMENT_STATUS, type EnrolmentStatus } from "#sdk/prevention.ts";
 import { ConfirmDialog, type ConfirmDialogHandle } from "../../_components/ConfirmDialog.tsx";
-import { Earnings } from "../../_components/Earnings.tsx";
+import { Earnings, type RelayedWithdrawal } from "../../_components/Earnings.tsx";
 import { ListLag } from "../../_components/ListLag.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { WalletGate } from "../../_components/WalletGate.tsx";
@@ -25,13 +26,20 @@ import {
   periodBetween,
   periodOf,
   periodWords,
+  readPreventionWithdrawal,
+  relayOptIn,
+  relayOptOut,
   rewardsAddress,
   usePatientPrevention,
   useProgrammes,
 } from "../../_lib/prevention.ts";
+import { type Relayer, useRelayers } from "../../_lib/relay.ts";
 import { useTokens } from "../../_lib/studies.ts";
 import { call, useTx } from "../../_lib/tx.ts";
 import { appChain } from "../../_lib/wagmi.ts";
+
+/** Prevention rewards: a gateway may send their signed withdrawal (PreventionRewards' row). */
+const PREVENTION_WITHDRAWAL: RelayedWithdrawal = { action: "prevention-withdraw", read: readPreventionWithdrawal };
 
 /** The patient's prevention programmes: what becomes public, the programmes, her earnings and badges. */
 export function PreventionPortal() {
@@ -150,6 +158,7 @@ function Programmes({ patient }: { patient: Address }) {
           escrow={rewardsAddress}
           currencies={currencies}
           amountOf={tokens.amountOf}
+          relayed={PREVENTION_WITHDRAWAL}
           nothingYet="You are paid when your hospital or lab confirms care that a programme you are in rewards."
         />
         <Badges part={part} programmes={programmes} />
@@ -199,6 +208,7 @@ function ProgrammeItem({
   amountOf: (amount: bigint, token: Address) => string;
 }) {
   const id = useId();
+  const config = useConfig();
   const tx = useTx();
   const joinDialog = useRef<ConfirmDialogHandle>(null);
   const badgeDialog = useRef<ConfirmDialogHandle>(null);
@@ -217,14 +227,39 @@ function ProgrammeItem({
   const unclaimed = paid.filter((c) => !badges.some((b) => b.period === c.period));
   const custodians = custodianNames.join(" or ");
   const headingId = `${id}-heading`;
+  // The gasless path: joining through a gateway of a custodian that confirms for this programme
+  // (it relays only for its own patients); leaving through any custodian's gateway.
+  const gateways = useRelayers(p.custodians);
+  const anyGateway = useRelayers()[0];
+  const [chosenRelay, setRelay] = useState("");
+  const relayVia = gateways.find((g) => g.address === chosenRelay) ?? gateways[0];
+  const leaveVia = relayVia ?? anyGateway;
+  // Which way the dialog's "Join the programme" joins: from her wallet, or signed and relayed.
+  const [joinVia, setJoinVia] = useState<Relayer | undefined>(undefined);
 
   const join = () => {
-    setConfirmed(`You joined ${label}. ${payerName} pays you once your care is confirmed.`);
-    return tx.run(() => call(rewardsAddress!, preventionRewardsAbi, "optIn", [p.id]));
+    const via = joinVia;
+    setConfirmed(
+      `You joined ${label}${via ? `; ${via.name} paid the fee` : ""}. ${payerName} pays you once your care is confirmed.`,
+    );
+    return tx.run((step) =>
+      via ? relayOptIn(config, step, via, patient, p.id) : call(rewardsAddress!, preventionRewardsAbi, "optIn", [p.id]),
+    );
   };
-  const leave = () => {
-    setConfirmed(`You left ${label}. ${payerName} no longer has your consent for it.`);
-    void tx.run(() => call(rewardsAddress!, preventionRewardsAbi, "optOut", [p.id]));
+  const openJoin = (via: Relayer | undefined) => {
+    tx.reset();
+    setJoinVia(via);
+    joinDialog.current?.open();
+  };
+  const leave = (via?: Relayer) => {
+    setConfirmed(
+      `You left ${label}${via ? `; ${via.name} paid the fee` : ""}. ${payerName} no longer has your consent for it.`,
+    );
+    void tx.run((step) =>
+      via
+        ? relayOptOut(config, step, via, patient, p.id)
+        : call(rewardsAddress!, preventionRewardsAbi, "optOut", [p.id]),
+    );
   };
   const claim = () => {
     if (badgePeriod === null) return Promise.resolve(false);
@@ -287,31 +322,86 @@ function ProgrammeItem({
         ) : null}
       </dl>
       {status === "OptedIn" ? (
-        <div className="actions">
-          <button type="button" className="button danger" disabled={tx.busy} onClick={leave}>
-            Leave<span className="visually-hidden"> {label}</span>
-          </button>
-        </div>
-      ) : open ? (
         <>
           <div className="actions">
-            <button
-              type="button"
-              className="button primary"
-              disabled={tx.busy}
-              aria-describedby={`${id}-join-help`}
-              onClick={() => {
-                tx.reset();
-                joinDialog.current?.open();
-              }}
-            >
-              Join…<span className="visually-hidden"> {label}</span>
+            <button type="button" className="button danger" disabled={tx.busy} onClick={() => leave()}>
+              Leave<span className="visually-hidden"> {label}</span>
             </button>
+            {leaveVia ? (
+              <button
+                type="button"
+                className="button"
+                disabled={tx.busy}
+                aria-describedby={`${id}-leave-relayed`}
+                onClick={() => leave(leaveVia)}
+              >
+                Leave without a fee
+                <span className="visually-hidden">
+                  {" "}
+                  {label}, through {leaveVia.name}
+                </span>
+              </button>
+            ) : null}
           </div>
-          <p className="help" id={`${id}-join-help`}>
-            You send the request from your wallet and pay the processing fee yourself
-            {fee ? `: about ${fee}` : ""}. Joining makes each confirmation of your care public (see above).
-          </p>
+          {leaveVia ? (
+            <p className="help" id={`${id}-leave-relayed`}>
+              Without a fee, you only sign the request, and {leaveVia.name} sends it for you.
+            </p>
+          ) : null}
+        </>
+      ) : open ? (
+        <>
+          <p className="join-ways">{relayVia ? "Two ways to join:" : "To join:"}</p>
+          <ul className="plain join-options">
+            <li>
+              <button
+                type="button"
+                className="button primary"
+                disabled={tx.busy}
+                aria-describedby={`${id}-join-help`}
+                onClick={() => openJoin(undefined)}
+              >
+                Join…<span className="visually-hidden"> {label}</span>
+              </button>
+              <p className="help" id={`${id}-join-help`}>
+                You send the request from your wallet and pay the processing fee yourself
+                {fee ? `: about ${fee}` : ""}. Joining makes each confirmation of your care public (see above).
+              </p>
+            </li>
+            {relayVia ? (
+              <li>
+                {gateways.length > 1 ? (
+                  <label className="inline-select">
+                    <span>Who sends it for you</span>
+                    <select value={relayVia.address} onChange={(e) => setRelay(e.target.value)}>
+                      {gateways.map((g) => (
+                        <option key={g.address} value={g.address}>
+                          {g.name}
+                        </option>
+                      ))}
+                    </select>
+                  </label>
+                ) : null}
+                <button
+                  type="button"
+                  className="button"
+                  disabled={tx.busy}
+                  aria-describedby={`${id}-join-relayed`}
+                  onClick={() => openJoin(relayVia)}
+                >
+                  Join without a fee…
+                  <span className="visually-hidden">
+                    {" "}
+                    {label}, through {relayVia.name}
+                  </span>
+                </button>
+                <p className="help" id={`${id}-join-relayed`}>
+                  No fee for you: you only sign the request, and {relayVia.name} sends it and pays the processing fee.
+                  It works if you are a patient there.
+                </p>
+              </li>
+            ) : null}
+          </ul>
         </>
       ) : null}
       {unclaimed.length > 0 ? (
@@ -355,6 +445,9 @@ function ProgrammeItem({
           Joining gives {payerName} your consent to learn only whether your care met this goal, until{" "}
           {formatDate(p.endTime)}. It opens none of your records to them. You can leave at any time.
         </p>
+        {joinVia ? (
+          <p>You sign the request in your wallet, and {joinVia.name} sends it and pays the processing fee.</p>
+        ) : null}
       </ConfirmDialog>
       <ConfirmDialog
         ref={badgeDialog}

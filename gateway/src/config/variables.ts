@@ -66,7 +66,7 @@ export const VARIABLES = {
     shown: "`sdk/generated/deployments.json` for `CHAIN_ID`; optional",
   },
   PREVENTION_REWARDS_ADDRESS: {
-    doc: "the PreventionRewards: enables `POST /prevention/programmes/{programmeId}/confirmations` (and `npm run prevention:confirm`), the custodian's confirmations that a patient's care met a programme's criterion",
+    doc: "the PreventionRewards: enables `POST /prevention/programmes/{programmeId}/confirmations` (and `npm run prevention:confirm`), the custodian's confirmations that a patient's care met a programme's criterion, and `/relay/prevention-opt-in`, `/relay/prevention-opt-out`, `/relay/prevention-withdraw`",
     shown: "`sdk/generated/deployments.json` for `CHAIN_ID`; optional",
   },
   INDEXER_URL: {

@@ -6,14 +6,16 @@
  *
  * Gas limits are per signer kind: an EOA's signature is checked by ecrecover; a contract wallet's
  * by its own `isValidSignature` (ERC-1271), whose cost the wallet chooses. The limits are the most
- * gas measured for each action (relay.test.ts and relay-budget.test.ts check every relay against
- * them; a patient's first signature costs about 17,000 more, its nonce's slot going from zero)
+ * gas measured for each action (relay.test.ts, relay-budget.test.ts and relay-prevention.test.ts
+ * check every relay against them; a patient's first signature costs about 17,000 more, its
+ * nonce's slot going from zero)
  * with about a third more as headroom, and for contract wallets 35,000-40,000 more for the
  * wallet's own check (a minimal ERC-1271 wallet takes about 7,300): a wallet whose check burns
  * gas makes the gateway pay at most about twice an honest relay (gateway/README.md, "Relaying").
  */
 import type { Abi } from "viem";
 import { consentRegistryAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
+import { preventionRewardsAbi } from "#sdk/generated/prevention-abis.ts";
 import {
   type ParsedRelayBody,
   RelayBodyError,
@@ -42,6 +44,11 @@ export type RelayEffect =
 export interface RelayPolicy {
   /** Relayed only for patients linked here (what it names in the refusal), or for anyone. */
   linkedOnly: string | null;
+  /**
+   * Prevention opt-ins: relayed only into programmes that list this gateway's custodian among
+   * those that confirm (the custodian pays gas only for programmes it serves).
+   */
+  servedProgrammesOnly?: true;
   budget: RelayBudget;
   effect: RelayEffect;
   /** In words, when the effect is missing ("nothing to revoke"). */
@@ -108,6 +115,28 @@ const POLICIES = {
     priced: true,
     gasLimit: { eoa: 130_000n, contractWallet: 170_000n },
   },
+  "prevention-opt-in": {
+    linkedOnly: "Prevention opt-ins",
+    servedProgrammesOnly: true,
+    budget: "shared",
+    effect: "simulation",
+    gasLimit: { eoa: 170_000n, contractWallet: 210_000n },
+  },
+  "prevention-opt-out": {
+    // Leaving is never blocked: anyone's, from the revocations' budget (as a study's leave).
+    linkedOnly: null,
+    budget: "revocation",
+    effect: "simulation",
+    gasLimit: { eoa: 75_000n, contractWallet: 110_000n },
+  },
+  "prevention-withdraw": {
+    // As a study withdrawal: anyone's, for the gateway's price out of the withdrawal.
+    linkedOnly: null,
+    budget: "shared",
+    effect: "simulation",
+    priced: true,
+    gasLimit: { eoa: 130_000n, contractWallet: 170_000n },
+  },
 } as const satisfies Record<SignedAction, RelayPolicy>;
 
 export const RELAY_ACTIONS = Object.fromEntries(
@@ -139,5 +168,6 @@ export type RelayAction = SignedAction;
 
 /** The ABI of a row's contract. */
 export function abiOf(spec: RelayActionSpec): Abi {
+  if (spec.contract === "prevention") return preventionRewardsAbi;
   return spec.contract === "registry" ? consentRegistryAbi : studyEscrowAbi;
 }

@@ -17,6 +17,16 @@
  *   POST /relay/withdraw            StudyEscrow.withdrawBySig anyone, for a fee of at least this
  *                                   gateway's price (GET /relay/withdraw says it and the relayer
  *                                   address the patient signs), taken from the withdrawal
+ *   POST /relay/prevention-opt-in   PreventionRewards.optInBySig  patients linked here only, and only
+ *                                   into a programme that lists this custodian among those that
+ *                                   confirm (403 otherwise: the custodian pays for what it serves)
+ *   POST /relay/prevention-opt-out  PreventionRewards.optOutBySig anyone (leaving is never
+ *                                   blocked), from the revocations' budget
+ *   POST /relay/prevention-withdraw PreventionRewards.withdrawBySig as /relay/withdraw (the same
+ *                                   price and relayer, told by GET /relay/withdraw)
+ *
+ * The route of a row is /relay/{its name in the sdk's table}: the prevention rows are named
+ * `prevention-…` there, so their routes are flat like the others' (no /relay/prevention/… tree).
  *
  * Each call is simulated first (a revert is a 422 naming the contract's error in plain words, and
  * costs nothing), then its gas is estimated: above the row's limit for the signer's kind (EOA or
@@ -32,9 +42,10 @@
  * patient it claimed to be as a detail, and stays out of that patient's access log.
  */
 import type { FastifyInstance } from "fastify";
-import type { Address } from "viem";
+import { type Address, getAddress } from "viem";
 import { historyPatientGrants } from "#sdk/history.ts";
 import { consentRegistryAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
+import { preventionRewardsAbi } from "#sdk/generated/prevention-abis.ts";
 import { didPkhOf } from "../auth/tokens.ts";
 import { fromIndexerAt } from "../consent/consents.ts";
 import type { GatewayOperation } from "../audit/codes.ts";
@@ -62,6 +73,38 @@ export function registerRelayRoutes(app: FastifyInstance, ctx: RouteContext): vo
   function escrow(): Address {
     if (!chain.studyEscrow) throw notImplemented("This gateway has no StudyEscrow configured (STUDY_ESCROW_ADDRESS)");
     return chain.studyEscrow;
+  }
+
+  function rewards(): Address {
+    if (!chain.preventionRewards) {
+      throw notImplemented("This gateway has no PreventionRewards configured (PREVENTION_REWARDS_ADDRESS)");
+    }
+    return chain.preventionRewards;
+  }
+
+  /** The contract a row's call goes to. */
+  function contractOf(spec: RelayActionSpec): Address {
+    if (spec.contract === "prevention") return rewards();
+    return spec.contract === "registry" ? chain.consentRegistry : escrow();
+  }
+
+  /**
+   * A programme this custodian confirms for, or a 403 saying so. An unknown programme lists no
+   * custodian: the simulation refuses it then, in the contract's words.
+   */
+  async function checkServedProgramme(programmeId: bigint): Promise<void> {
+    const custodians = await chain.read((c) =>
+      c.readContract({
+        address: rewards(),
+        abi: preventionRewardsAbi,
+        functionName: "programmeCustodians",
+        args: [programmeId],
+      }),
+    );
+    if (custodians.length === 0 || custodians.some((c) => getAddress(c) === chain.custodian)) return;
+    throw forbidden(
+      `${config.custodianName} relays opt-ins only into the prevention programmes it confirms care for; programme ${programmeId} is confirmed by other custodians (${custodians.join(", ")}): opt in yourself, or through one of their gateways`,
+    );
   }
 
   async function checkNonce(spec: RelayActionSpec, patient: Address, body: ParsedRelayBody): Promise<void> {
@@ -95,6 +138,25 @@ export function registerRelayRoutes(app: FastifyInstance, ctx: RouteContext): vo
       if (signed !== BigInt(nonce)) {
         throw conflict(
           `The signature was made for revocation nonce ${signed}, but the patient's current revocation nonce is ${nonce}: sign again`,
+        );
+      }
+      return;
+    }
+    if (spec.nonce === "programme" || spec.nonce === "prevention-withdraw") {
+      const programmeId = spec.nonce === "programme" ? (body.fields["programmeId"] as bigint) : 0n;
+      const enrolment = await chain.read((c) =>
+        c.readContract({
+          address: rewards(),
+          abi: preventionRewardsAbi,
+          functionName: "getEnrolment",
+          args: [programmeId, patient],
+        }),
+      );
+      if (signed !== BigInt(enrolment.nonce)) {
+        const lane =
+          programmeId === 0n ? "withdrawal nonce for prevention rewards" : `nonce for programme ${programmeId}`;
+        throw conflict(
+          `The signature was made for nonce ${signed}, but the patient's current ${lane} is ${enrolment.nonce}: sign again`,
         );
       }
       return;
@@ -147,6 +209,7 @@ export function registerRelayRoutes(app: FastifyInstance, ctx: RouteContext): vo
         const body = parseBody(action, request.body);
         const { patient } = body;
         const studyId = body.fields["studyId"] as bigint | undefined;
+        const programmeId = body.fields["programmeId"] as bigint | undefined;
         const fee = body.fields["fee"] as bigint | undefined;
         const patientDid = didPkhOf(config.chainId, patient);
         // Until the chain accepts the signature, the attempt is the sender's (its address only).
@@ -163,15 +226,20 @@ export function registerRelayRoutes(app: FastifyInstance, ctx: RouteContext): vo
               `${spec.linkedOnly} are relayed only for patients of ${config.custodianName}; ${patient} is not linked to a patient here`,
             );
           }
-          const address = spec.contract === "registry" ? chain.consentRegistry : escrow();
-          const studyDetail =
-            spec.contract === "escrow" && studyId !== undefined ? [{ type: "study", value: studyId.toString() }] : [];
+          const address = contractOf(spec);
+          const subjectDetail =
+            spec.contract === "escrow" && studyId !== undefined
+              ? [{ type: "study", value: studyId.toString() }]
+              : programmeId !== undefined
+                ? [{ type: "programme", value: programmeId.toString() }]
+                : [];
+          if (spec.servedProgrammesOnly && programmeId !== undefined) await checkServedProgramme(programmeId);
           if (spec.priced && (fee ?? 0n) < BigInt(config.relayWithdrawFee)) {
             throw unprocessable(
               `${config.custodianName}'s gateway relays a withdrawal for a fee of at least ${BigInt(config.relayWithdrawFee)} (in the currency's smallest unit); the signature offers ${fee ?? 0n}: sign again with that fee, or withdraw yourself`,
             );
           }
-          audit.details = [{ type: "claimed-signer", value: patientDid }, ...studyDetail];
+          audit.details = [{ type: "claimed-signer", value: patientDid }, ...subjectDetail];
           await checkNonce(spec, patient, body);
           let args = relayCallArgs(action, body);
           let functionName = spec.functionName;
@@ -211,7 +279,7 @@ export function registerRelayRoutes(app: FastifyInstance, ctx: RouteContext): vo
                 // The chain accepted the signature: from here on, the patient acted.
                 audit.agent = { kind: "humanUser", did: patientDid, display: "signed, relayed by the gateway" };
                 audit.patientId = patientId;
-                audit.details = studyDetail;
+                audit.details = subjectDetail;
                 if (estimate > gasLimit) {
                   throw unprocessable(
                     `${action} for ${patient} needs about ${gas(estimate)} gas; this gateway pays at most ${gas(gasLimit)} gas for ${action} ${contractWallet ? "signed by a contract wallet (its isValidSignature included)" : "signed by an account"}: send the transaction yourself`,
@@ -257,7 +325,8 @@ export function registerRelayRoutes(app: FastifyInstance, ctx: RouteContext): vo
 
   // What a relayed withdrawal costs here, and the relayer address the patient signs for.
   app.get("/relay/withdraw", { onRequest: ctx.limitByIp }, async (_request, reply) => {
-    escrow();
+    // The same for research earnings and prevention rewards (/relay/withdraw, /relay/prevention-withdraw).
+    if (!chain.preventionRewards) escrow();
     return reply
       .type("application/json")
       .header("cache-control", "no-store")
