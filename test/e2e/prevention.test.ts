@@ -415,6 +415,8 @@ describe("prevention rewards: payer console and the patient's programmes (browse
     const row = panel
       .getByRole("table", { name: `Completions of programme ${programmeId}, per period` })
       .locator("tbody tr");
+    // The table comes from the indexer, after the programme's own line above.
+    await row.first().waitFor();
     expect(await row.count()).to.equal(1);
     expect((await row.first().innerText()).replace(/\s+/g, " ").trim()).to.match(
       /^1 September \d{4} to 31 August \d{4} 1 0 10 CRC$/,

@@ -72,7 +72,7 @@ function ProgrammePanel({
 }) {
   const id = useId();
   const { nameOf } = useOrganizations();
-  const { data: completions } = useProgrammeCompletions(p.id);
+  const { data: completions, isError: completionsUnread } = useProgrammeCompletions(p.id);
   const amount = (a: bigint) => amountOf(a, p.currency);
   const rewardsLeft = p.reward > 0n ? p.budget / p.reward : 0n;
   const state = programmeState(p);
@@ -110,7 +110,16 @@ function ProgrammePanel({
           {p.reclaimed > 0n ? `, reclaimed ${amount(p.reclaimed)}` : ""}
         </dd>
       </dl>
-      {completions && completions.length > 0 ? (
+      {completions === undefined ? (
+        // Not "No confirmation yet" while the list is read: the members line above may count one.
+        completionsUnread ? (
+          <p className="muted">The completions could not be read just now. Reload the page to try again.</p>
+        ) : (
+          <p className="muted" aria-busy="true">
+            Reading the completions…
+          </p>
+        )
+      ) : completions.length > 0 ? (
         <div className="table-scroll">
           <table className="data-table" aria-label={`Completions of ${label}, per period`}>
             <thead>
