@@ -11,6 +11,7 @@ import type { StudySponsorEntry } from "#sdk/funds.ts";
 import { studyEscrowAbi } from "#sdk/generated/abis.ts";
 import { Earnings, type RelayedWithdrawal } from "../../_components/Earnings.tsx";
 import { ListLag } from "../../_components/ListLag.tsx";
+import { RelayerChoice } from "../../_components/RelayerChoice.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { formatEstimate } from "../../_lib/amounts.ts";
 import { nowSeconds } from "../../_lib/clock.ts";
@@ -320,18 +321,7 @@ function StudyItem({
             )}
             {relayVia ? (
               <li>
-                {gateways.length > 1 ? (
-                  <label className="inline-select">
-                    <span>Who sends it for you</span>
-                    <select value={relayVia.address} onChange={(e) => setRelay(e.target.value)}>
-                      {gateways.map((g) => (
-                        <option key={g.address} value={g.address}>
-                          {g.name}
-                        </option>
-                      ))}
-                    </select>
-                  </label>
-                ) : null}
+                <RelayerChoice gateways={gateways} chosen={relayVia} onChoose={setRelay} />
                 <button
                   type="button"
                   className={attested ? "button primary" : "button"}

@@ -9,6 +9,7 @@ import { ENROLMENT_STATUS, type EnrolmentStatus } from "#sdk/prevention.ts";
 import { ConfirmDialog, type ConfirmDialogHandle } from "../../_components/ConfirmDialog.tsx";
 import { Earnings, type RelayedWithdrawal } from "../../_components/Earnings.tsx";
 import { ListLag } from "../../_components/ListLag.tsx";
+import { RelayerChoice } from "../../_components/RelayerChoice.tsx";
 import { TxStatusLine } from "../../_components/TxStatusLine.tsx";
 import { WalletGate } from "../../_components/WalletGate.tsx";
 import { formatEstimate } from "../../_lib/amounts.ts";
@@ -370,18 +371,7 @@ function ProgrammeItem({
             </li>
             {relayVia ? (
               <li>
-                {gateways.length > 1 ? (
-                  <label className="inline-select">
-                    <span>Who sends it for you</span>
-                    <select value={relayVia.address} onChange={(e) => setRelay(e.target.value)}>
-                      {gateways.map((g) => (
-                        <option key={g.address} value={g.address}>
-                          {g.name}
-                        </option>
-                      ))}
-                    </select>
-                  </label>
-                ) : null}
+                <RelayerChoice gateways={gateways} chosen={relayVia} onChoose={setRelay} />
                 <button
                   type="button"
                   className="button"
