@@ -3,11 +3,12 @@ import { expect } from "chai";
 import type { Address } from "viem";
 
 import { KINDS } from "#sdk/codes.ts";
-import { consentRegistryAbi, remunerationTokenAbi } from "#sdk/generated/abis.ts";
+import { remunerationTokenAbi } from "#sdk/generated/abis.ts";
 import { preventionRewardsAbi } from "#sdk/generated/prevention-abis.ts";
 import { CVX_SYSTEM, criterionHash } from "#sdk/prevention.ts";
 import { generateSyntheticData, syntheticTransactionBundle } from "../dev/synthetic.ts";
 import { ADMIN, FHIR, testGateway, type TestGateway } from "../testing/gateway.ts";
+import { deployPreventionRewards } from "../testing/chain.ts";
 import { type Criterion, PreventionConfirmations, meetsCriterion } from "./confirm.ts";
 
 const DAY = 86_400;
@@ -71,14 +72,7 @@ describe("prevention confirmations: the lab's gateway confirms vaccinations to P
     gw = await testGateway({ custodian: "lab", indexer: null });
     const { t } = gw;
     const { governance, lab } = t.actors;
-    rewards = await t.deploy(governance, "PreventionRewards", [t.registry, governance.address, governance.address]);
-    const role = await t.client.readContract({
-      address: t.registry,
-      abi: consentRegistryAbi,
-      functionName: "STUDY_MANAGER_ROLE",
-    });
-    await t.write(governance, t.registry, consentRegistryAbi, "grantRole", [role, rewards]);
-    await t.write(governance, rewards, preventionRewardsAbi, "setCurrencyAllowed", [t.token, true]);
+    rewards = await deployPreventionRewards(t);
     payer = await t.newAccount();
     await t.registryWrite(governance, "accredit", [
       payer.address,

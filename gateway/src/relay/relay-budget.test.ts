@@ -3,7 +3,6 @@
  * whose isValidSignature burns gas), nor spend its hourly budget so that a patient's revocation
  * is refused. Attacks over HTTP against the real app, on the real chain.
  */
-import type { OperationOutcome } from "@medplum/fhirtypes";
 import { expect } from "chai";
 import { sql } from "drizzle-orm";
 import type { LightMyRequestResponse } from "fastify";
@@ -22,14 +21,7 @@ import { consentRegistryAbi } from "#sdk/generated/abis.ts";
 import { rawRows } from "../store/database.ts";
 import { ADMIN, testGateway, type TestGateway } from "../testing/gateway.ts";
 import { RELAY_ACTIONS } from "./actions.ts";
-
-function said(res: LightMyRequestResponse, status: number, text: RegExp): OperationOutcome {
-  expect(res.statusCode, res.body.slice(0, 600)).to.equal(status);
-  const body = res.json() as OperationOutcome;
-  expect(body.resourceType).to.equal("OperationOutcome");
-  expect((body.issue ?? []).map((i) => `${i.details?.text} ${i.diagnostics ?? ""}`).join("\n")).to.match(text);
-  return body;
-}
+import { said } from "../testing/outcomes.ts";
 
 describe("relay gas and budgets", function () {
   this.timeout(300_000);

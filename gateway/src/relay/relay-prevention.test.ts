@@ -1,4 +1,3 @@
-import type { OperationOutcome } from "@medplum/fhirtypes";
 import { expect } from "chai";
 import type { LightMyRequestResponse } from "fastify";
 import type { Address, Hex } from "viem";
@@ -17,21 +16,14 @@ import {
   signedActionTypedData,
 } from "#sdk/signed-actions.ts";
 import { listAudit } from "../audit/log.ts";
-import { testChain } from "../testing/chain.ts";
+import { deployPreventionRewards, testChain } from "../testing/chain.ts";
 import { testGateway, type TestGateway } from "../testing/gateway.ts";
 import { RELAY_ACTIONS } from "./actions.ts";
+import { said } from "../testing/outcomes.ts";
 
 const DAY = 86_400;
 const YEAR = 365 * DAY;
 const REWARD = 10n ** 18n;
-
-function said(res: LightMyRequestResponse, status: number, text: RegExp): OperationOutcome {
-  expect(res.statusCode, res.body.slice(0, 600)).to.equal(status);
-  const body = res.json() as OperationOutcome;
-  expect(body.resourceType).to.equal("OperationOutcome");
-  expect((body.issue ?? []).map((i) => `${i.details?.text} ${i.diagnostics ?? ""}`).join("\n")).to.match(text);
-  return body;
-}
 
 describe("relaying signed prevention opt-ins, opt-outs and withdrawals", function () {
   this.timeout(240_000);
@@ -68,14 +60,7 @@ describe("relaying signed prevention opt-ins, opt-outs and withdrawals", functio
   before(async () => {
     const t = await testChain();
     const { governance, lab, hospital } = t.actors;
-    rewards = await t.deploy(governance, "PreventionRewards", [t.registry, governance.address, governance.address]);
-    const role = await t.client.readContract({
-      address: t.registry,
-      abi: consentRegistryAbi,
-      functionName: "STUDY_MANAGER_ROLE",
-    });
-    await t.write(governance, t.registry, consentRegistryAbi, "grantRole", [role, rewards]);
-    await t.write(governance, rewards, preventionRewardsAbi, "setCurrencyAllowed", [t.token, true]);
+    rewards = await deployPreventionRewards(t);
     await t.write(governance, rewards, preventionRewardsAbi, "setWithdrawFeeCap", [t.token, 10n ** 18n]);
     gw = await testGateway({ custodian: "lab", preventionRewards: rewards });
     payer = await t.newAccount();

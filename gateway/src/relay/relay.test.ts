@@ -1,4 +1,4 @@
-import type { Bundle, Consent, OperationOutcome } from "@medplum/fhirtypes";
+import type { Bundle, Consent } from "@medplum/fhirtypes";
 import { expect } from "chai";
 import { sql } from "drizzle-orm";
 import type { LightMyRequestResponse } from "fastify";
@@ -14,14 +14,7 @@ import { listAudit } from "../audit/log.ts";
 import { RELAY_ACTIONS } from "./actions.ts";
 import { rawRows } from "../store/database.ts";
 import { testGateway, type TestGateway } from "../testing/gateway.ts";
-
-function said(res: LightMyRequestResponse, status: number, text: RegExp): OperationOutcome {
-  expect(res.statusCode, res.body.slice(0, 600)).to.equal(status);
-  const body = res.json() as OperationOutcome;
-  expect(body.resourceType).to.equal("OperationOutcome");
-  expect((body.issue ?? []).map((i) => `${i.details?.text} ${i.diagnostics ?? ""}`).join("\n")).to.match(text);
-  return body;
-}
+import { said } from "../testing/outcomes.ts";
 
 describe("relaying signed consent actions", function () {
   this.timeout(180_000);

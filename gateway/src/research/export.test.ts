@@ -12,16 +12,10 @@ import { assertValidFhir } from "../fhir/validation.ts";
 import { rawRows } from "../store/database.ts";
 import { ADMIN, FHIR, testGateway, type TestGateway } from "../testing/gateway.ts";
 import { pseudonym } from "./deidentify.ts";
+import { said } from "../testing/outcomes.ts";
 
 const PRICE = 10n ** 18n;
 const SHARE_BPS = 1_000;
-
-function said(res: LightMyRequestResponse, status: number, text: RegExp): void {
-  expect(res.statusCode, res.body.slice(0, 600)).to.equal(status);
-  const body = res.json() as OperationOutcome;
-  expect(body.resourceType).to.equal("OperationOutcome");
-  expect((body.issue ?? []).map((i) => `${i.details?.text} ${i.diagnostics ?? ""}`).join("\n")).to.match(text);
-}
 
 /** The text without UUIDs and runs of 16 or more hex digits (ids, pseudonyms, hashes). */
 const withoutHexIds = (text: string) =>

@@ -1,31 +1,24 @@
-import type { AuditEvent, Bundle, Immunization, OperationOutcome } from "@medplum/fhirtypes";
+import type { AuditEvent, Bundle, Immunization } from "@medplum/fhirtypes";
 import { expect } from "chai";
 import { sql } from "drizzle-orm";
-import type { LightMyRequestResponse } from "fastify";
 import type { Address } from "viem";
 
 import { KINDS } from "#sdk/codes.ts";
-import { consentRegistryAbi, remunerationTokenAbi } from "#sdk/generated/abis.ts";
+import { remunerationTokenAbi } from "#sdk/generated/abis.ts";
 import { preventionRewardsAbi } from "#sdk/generated/prevention-abis.ts";
 import { CVX_SYSTEM, criterionHash } from "#sdk/prevention.ts";
 import { listAudit } from "../audit/log.ts";
 import { runPreventionConfirm } from "../cli/prevention-confirm.ts";
 import { generateSyntheticData, syntheticTransactionBundle } from "../dev/synthetic.ts";
 import { rawRows } from "../store/database.ts";
-import { testChain } from "../testing/chain.ts";
+import { deployPreventionRewards, testChain } from "../testing/chain.ts";
 import { TEST_ADMIN_TOKEN } from "../testing/fixtures.ts";
 import { ADMIN, FHIR, testGateway, type TestGateway } from "../testing/gateway.ts";
+import { said } from "../testing/outcomes.ts";
 
 const DAY = 86_400;
 const YEAR = 365 * DAY;
 const REWARD = 10n ** 18n;
-
-function said(res: LightMyRequestResponse, status: number, text: RegExp): void {
-  expect(res.statusCode, res.body.slice(0, 600)).to.equal(status);
-  const body = res.json() as OperationOutcome;
-  expect(body.resourceType).to.equal("OperationOutcome");
-  expect((body.issue ?? []).map((i) => `${i.details?.text} ${i.diagnostics ?? ""}`).join("\n")).to.match(text);
-}
 
 const isConfirmation = (event: AuditEvent) => event.subtype?.some((s) => s.code === "prevention-confirm") === true;
 
@@ -66,14 +59,7 @@ describe("POST /prevention/programmes/{id}/confirmations: the custodian runs the
   before(async () => {
     const t = await testChain();
     const { governance, lab, hospital } = t.actors;
-    rewards = await t.deploy(governance, "PreventionRewards", [t.registry, governance.address, governance.address]);
-    const role = await t.client.readContract({
-      address: t.registry,
-      abi: consentRegistryAbi,
-      functionName: "STUDY_MANAGER_ROLE",
-    });
-    await t.write(governance, t.registry, consentRegistryAbi, "grantRole", [role, rewards]);
-    await t.write(governance, rewards, preventionRewardsAbi, "setCurrencyAllowed", [t.token, true]);
+    rewards = await deployPreventionRewards(t);
     const payer = await t.newAccount();
     await t.registryWrite(governance, "accredit", [
       payer.address,

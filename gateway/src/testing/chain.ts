@@ -33,6 +33,7 @@ import StudyEscrowModule from "../../../ignition/modules/StudyEscrow.ts";
 import { DEMO_ACCOUNTS, DEMO_MEMBERS, DEMO_ORGANIZATIONS, DEV_PRIVATE_KEYS } from "#sdk/demo.ts";
 import { KINDS, ROLES } from "#sdk/codes.ts";
 import { consentRegistryAbi } from "#sdk/generated/abis.ts";
+import { preventionRewardsAbi } from "#sdk/generated/prevention-abis.ts";
 
 export type DemoName = keyof typeof DEMO_ACCOUNTS;
 
@@ -228,4 +229,22 @@ export async function deployTestChain(options: DeployTestChainOptions = {}): Pro
     },
     now: async () => Number((await client.getBlock({ blockTag: "latest" })).timestamp),
   };
+}
+
+/**
+ * A PreventionRewards of a test file's own (its programmes and enrolments from scratch), set up as
+ * the deployment's: the registry's study-manager role (it creates the programmes' consents) and the
+ * test token allowed as a currency.
+ */
+export async function deployPreventionRewards(t: TestChain): Promise<Address> {
+  const { governance } = t.actors;
+  const rewards = await t.deploy(governance, "PreventionRewards", [t.registry, governance.address, governance.address]);
+  const role = await t.client.readContract({
+    address: t.registry,
+    abi: consentRegistryAbi,
+    functionName: "STUDY_MANAGER_ROLE",
+  });
+  await t.write(governance, t.registry, consentRegistryAbi, "grantRole", [role, rewards]);
+  await t.write(governance, rewards, preventionRewardsAbi, "setCurrencyAllowed", [t.token, true]);
+  return rewards;
 }
