@@ -223,11 +223,41 @@ describe("audit log", function () {
       const entries = await Promise.all(
         Array.from({ length: 60 }, (_, i) => writers[i % 3]!.append([buildAuditEvent(input({ patientId: `p-${i}` }))])),
       );
-      expect(new Set(entries.map(([e]) => e!.seq)).size).to.equal(60);
-      expect(await verifyChain(db)).to.deep.include({ ok: true, entries: 60 });
+      // Rounds in which every writer's last entry is no longer the log's end when it writes again.
+      for (let round = 0; round < 5; round++) {
+        for (const [w, writer] of writers.entries()) {
+          entries.push(await writer.append([buildAuditEvent(input({ patientId: `r-${round}-${w}` }))]));
+        }
+      }
+      expect(new Set(entries.map(([e]) => e!.seq)).size).to.equal(75);
+      expect(writers.reduce((n, w) => n + w.stats.locked, 0)).to.be.at.least(15);
+      expect(await verifyChain(db)).to.deep.include({ ok: true, entries: 75 });
     } finally {
       await Promise.all(instances.map((d) => d.close()));
     }
+  });
+
+  it("writes a batch in one statement after its own last entry, and the locked way when the log ends elsewhere", async () => {
+    const writer = new AuditWriter(db);
+    const one = async () => (await writer.append([buildAuditEvent(input())]))[0]!;
+    await one(); // the first batch: the locked way (the writer does not know where the log ends)
+    await one();
+    await one();
+    expect(writer.stats).to.include({ transactions: 3, locked: 1 });
+    // Another writer appends (a caller's own transaction): this writer's next batch finds out and
+    // chains after that entry instead.
+    const foreign = await db.transaction((tx) => appendAudit(tx, buildAuditEvent(input())));
+    const after = await one();
+    expect(after.prevHash).to.equal(foreign.hash);
+    expect(after.seq).to.equal(5);
+    expect(writer.stats).to.include({ transactions: 4, locked: 2 });
+    // The log emptied underneath it (a test's fresh store): it starts again from the genesis hash.
+    await freshStore();
+    const restarted = await one();
+    expect(restarted).to.include({ seq: 1, prevHash: GENESIS_HASH });
+    await one();
+    expect(writer.stats).to.include({ transactions: 6, locked: 3 });
+    expect(await verifyChain(db)).to.deep.include({ ok: true, entries: 2 });
   });
 
   it("refuses to group-commit on a transaction, and appends atomically inside one", async () => {

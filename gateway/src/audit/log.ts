@@ -4,11 +4,17 @@
  *   hash_n = sha256(prev_hash_n || canonicalJson(event_n)),  prev_hash_n = hash_{n-1} (bytes),
  *   prev_hash_1 = 32 zero bytes; seq is gapless (1, 2, 3, …).
  *
- * Appends are serialized by a table lock (SHARE ROW EXCLUSIVE: readers go on), so several
- * gateway instances on one PostgreSQL build one chain. Appends outside a caller's transaction
- * are group-committed: queued per process and database, written by one transaction per batch
- * (one lock, one read of the last hash, one multi-row INSERT, one COMMIT = one fsync), each
- * caller's promise settling only once that COMMIT has returned. A database trigger refuses UPDATE,
+ * Appends outside a caller's transaction are group-committed: queued per process and database,
+ * and written one batch at a time, each caller's promise settling only once its batch is
+ * committed (one fsync per batch). The writer remembers where the chain ended after its last
+ * batch, so a batch is one statement: a multi-row INSERT that writes only if the log still ends
+ * there (that entry with that hash, nothing after it) and otherwise writes nothing. The first
+ * batch, and any batch whose guess was wrong (another writer appended in between: another
+ * gateway instance on one PostgreSQL, a caller's own transaction, the erasure CLI), is written the
+ * locked way: a transaction that takes a table lock (SHARE ROW EXCLUSIVE: readers go on), reads
+ * the last hash and inserts. Either way several writers build one gapless chain, committed in
+ * seq order: a writer only ever chains after an entry it has seen committed, and two writers
+ * that chain after the same one collide on seq, the primary key. A database trigger refuses UPDATE,
  * DELETE and TRUNCATE; verifyChain() detects what a privileged user could still do (edit or
  * delete rows, with or without recomputing hashes). Removing the newest entries leaves a valid
  * shorter chain: that is caught against a head anchored elsewhere (`expectedHead`, on-chain).
@@ -17,7 +23,7 @@ import type { AuditEvent } from "@medplum/fhirtypes";
 import { and, asc, desc, eq, gt, is, lt, lte, sql } from "drizzle-orm";
 import { PgTransaction } from "drizzle-orm/pg-core";
 import { createHash } from "node:crypto";
-import type { GatewayDb } from "../store/database.ts";
+import { type GatewayDb, rawRows } from "../store/database.ts";
 import { auditEvents } from "../store/schema.ts";
 import { canonicalJson } from "./canonical.ts";
 import { auditPatientId } from "./events.ts";
@@ -61,6 +67,8 @@ function toEntry(row: typeof auditEvents.$inferSelect): AuditEntry {
 /** An event checked and put in its stored form: everything but its place in the chain. */
 interface PreparedEvent {
   stored: AuditEvent;
+  /** `stored` as JSON (what the jsonb column receives). */
+  json: string;
   canonical: string;
   recorded: Date;
   patientId: string | null;
@@ -76,7 +84,7 @@ function prepare(event: AuditEvent): PreparedEvent {
   let json = JSON.stringify(event);
   if (/\\u(0000|d[89a-f])/i.test(json)) json = JSON.stringify(event, storableText);
   const stored = JSON.parse(json) as AuditEvent;
-  return { stored, canonical: canonicalJson(stored), recorded, patientId: auditPatientId(stored) };
+  return { stored, json, canonical: canonicalJson(stored), recorded, patientId: auditPatientId(stored) };
 }
 
 /** A string as jsonb stores it: lone surrogates as U+FFFD, NUL as U+2400 (SYMBOL FOR NULL). */
@@ -111,14 +119,7 @@ async function appendIn(tx: GatewayDb, take: () => readonly PreparedEvent[]): Pr
     .from(auditEvents)
     .orderBy(sql`${auditEvents.seq} DESC`)
     .limit(1);
-  let seq = last?.seq ?? 0;
-  let prevHash = last?.hash ?? GENESIS_HASH;
-  const rows = events.map((e) => {
-    const hash = chainHash(prevHash, e.canonical);
-    const row = { seq: ++seq, recordedAt: e.recorded, patientId: e.patientId, prevHash, hash, event: e.stored };
-    prevHash = hash;
-    return row;
-  });
+  const rows = chained(last ?? { seq: 0, hash: GENESIS_HASH }, events);
   try {
     // One INSERT per batch (a caller's own events may exceed it: bounded by the bind parameters).
     for (let i = 0; i < rows.length; i += INSERT_ROWS)
@@ -127,6 +128,76 @@ async function appendIn(tx: GatewayDb, take: () => readonly PreparedEvent[]): Pr
     throw new InsertRefused(err);
   }
   return rows.map(toEntry);
+}
+
+/** Where the chain ends: its newest entry (seq 0 and the genesis hash when it is empty). */
+interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+/** The events as the rows that follow `head`. */
+function chained(head: ChainHead, events: readonly PreparedEvent[]) {
+  let seq = head.seq;
+  let prevHash = head.hash;
+  return events.map((e) => {
+    const hash = chainHash(prevHash, e.canonical);
+    const row = { seq: ++seq, recordedAt: e.recorded, patientId: e.patientId, prevHash, hash, event: e.stored };
+    prevHash = hash;
+    return row;
+  });
+}
+
+/**
+ * Appends `events` after `head` in one statement (its own transaction), if the log still ends at
+ * `head`: that entry is there with that hash and none follows it (seq is gapless: no entry
+ * head.seq + 1; asked by equality, an index probe, as PGlite keeps no statistics for a planner
+ * that would scan the table for a range). Returns the entries written, or null when the log ends
+ * elsewhere (nothing written). A writer that chains after the same entry at the same moment makes
+ * this statement fail on seq (the primary key): also null, nothing written.
+ */
+async function appendAfter(
+  db: GatewayDb,
+  head: ChainHead,
+  events: readonly PreparedEvent[],
+): Promise<AuditEntry[] | null> {
+  if (events.length > INSERT_ROWS) return null; // more than one statement's bind parameters: the locked way
+  const rows = chained(head, events);
+  const values = sql.join(
+    rows.map(
+      (r, i) =>
+        sql`(${r.seq}::bigint, ${r.recordedAt.toISOString()}::timestamptz, ${r.patientId}::text, ${r.prevHash}::text, ${r.hash}::text, ${events[i]!.json}::jsonb)`,
+    ),
+    sql`, `,
+  );
+  let written: { seq: unknown }[];
+  try {
+    written = await rawRows<{ seq: unknown }>(
+      db,
+      sql`INSERT INTO audit_events (seq, recorded_at, patient_id, prev_hash, hash, event)
+        SELECT * FROM (VALUES ${values}) AS v
+        WHERE EXISTS (SELECT 1 FROM audit_events WHERE seq = ${head.seq}::bigint AND hash = ${head.hash}::text)
+          AND NOT EXISTS (SELECT 1 FROM audit_events WHERE seq = ${head.seq + 1}::bigint)
+        RETURNING seq`,
+    );
+  } catch (err) {
+    if (isSeqTaken(err)) return null;
+    throw new InsertRefused(err);
+  }
+  if (written.length === 0) return null;
+  if (written.length !== rows.length) throw new Error(`audit: ${written.length} of ${rows.length} entries written`);
+  return rows.map(toEntry);
+}
+
+/** Whether `err` is PostgreSQL's unique violation of audit_events' primary key (seq). */
+function isSeqTaken(err: unknown): boolean {
+  let e = err;
+  for (let depth = 0; depth < 4 && typeof e === "object" && e !== null; depth++) {
+    const { code, constraint } = e as { code?: unknown; constraint?: unknown };
+    if (code === "23505" && constraint === "audit_events_pkey") return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /** How many events one group commit writes at most (a caller's events are never split). */
@@ -140,9 +211,10 @@ interface Waiting {
 
 /**
  * Group commit of the audit log for one database (one per process: {@link auditWriterFor}).
- * Callers queue; one writer transaction at a time, once it holds the table lock, takes every
- * waiting caller's events (up to `maxBatch`, whole callers only), chains them and commits them at once; each caller's promise
- * settles only after that COMMIT (durable then: fsync on PGlite, synchronous_commit on a server).
+ * Callers queue; one batch at a time takes every waiting caller's events (up to `maxBatch`, whole
+ * callers only), chains them and commits them at once (in one statement after the entry the
+ * writer last wrote, else the locked way: see the top of this file); each caller's promise
+ * settles only after that commit (durable then: fsync on PGlite, synchronous_commit on a server).
  * A batch that fails rejects its callers and the queue goes on with the next. When the database
  * refused the INSERT itself (nothing was committed), the batch is split in halves and retried,
  * so that one event the database cannot store fails its own caller only.
@@ -150,10 +222,15 @@ interface Waiting {
 export class AuditWriter {
   readonly #db: GatewayDb;
   readonly #maxBatch: number;
+  /** Where the chain ended after this writer's last batch; null: unknown (first batch, after a failure). */
+  #head: ChainHead | null = null;
   #queue: Waiting[] = [];
   #draining = false;
-  /** Transactions run and the largest batch written (diagnostics, tests). */
-  readonly stats = { transactions: 0, committed: 0, largestBatch: 0 };
+  /**
+   * Batches written (`transactions`), of them the ones written the locked way (`locked`), entries
+   * committed and the largest batch (diagnostics, tests).
+   */
+  readonly stats = { transactions: 0, locked: 0, committed: 0, largestBatch: 0 };
 
   constructor(db: GatewayDb, options: { maxBatch?: number } = {}) {
     if (is(db, PgTransaction)) throw new TypeError("AuditWriter: needs the database, not a transaction");
@@ -203,9 +280,11 @@ export class AuditWriter {
   }
 
   /**
-   * Commits one batch and settles its callers; never throws. Without `fixed`, the batch is taken
-   * from the queue once the transaction holds the table lock: whoever queued while BEGIN and LOCK
-   * waited (for the database, or for another gateway instance) is in it.
+   * Commits one batch and settles its callers; never throws. After the entry this writer last
+   * wrote, in one statement when the log still ends there; otherwise the locked way, and then,
+   * without `fixed`, the batch is taken from the queue once the transaction holds the table lock:
+   * whoever queued while BEGIN and LOCK waited (for the database, or for another gateway instance)
+   * is in it.
    */
   async #commit(fixed?: Waiting[]): Promise<void> {
     let batch = fixed;
@@ -216,9 +295,15 @@ export class AuditWriter {
       return all;
     };
     this.stats.transactions++;
-    let entries: AuditEntry[];
+    const head = this.#head;
+    this.#head = null; // unknown until this batch is known to be committed
+    let entries: AuditEntry[] | null = null;
     try {
-      entries = await this.#db.transaction((tx) => appendIn(tx, events));
+      if (head !== null) entries = await appendAfter(this.#db, head, events());
+      if (entries === null) {
+        this.stats.locked++;
+        entries = await this.#db.transaction((tx) => appendIn(tx, events));
+      }
     } catch (err) {
       // Failed before the batch was taken (BEGIN or LOCK): the callers waiting now fail with it,
       // so that a database that is gone never leaves the queue stuck.
@@ -234,6 +319,8 @@ export class AuditWriter {
       return;
     }
     this.stats.committed += entries.length;
+    const last = entries.at(-1)!;
+    this.#head = { seq: last.seq, hash: last.hash };
     let i = 0;
     for (const w of batch!) {
       w.resolve(entries.slice(i, i + w.events.length));
