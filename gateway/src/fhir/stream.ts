@@ -6,6 +6,7 @@
  * No entry: no `entry` element (FHIR has no empty arrays).
  */
 import type { Bundle, BundleEntry } from "@medplum/fhirtypes";
+import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 
 export function bundleStream(head: Omit<Bundle, "entry">, entries: Iterable<BundleEntry>): Readable {
@@ -22,4 +23,32 @@ export function bundleStream(head: Omit<Bundle, "entry">, entries: Iterable<Bund
     yield "]}";
   }
   return Readable.from(chunks(), { objectMode: false });
+}
+
+/**
+ * A resource's JSON as bytes, the same text as JSON.stringify. A Bundle's entries are serialized
+ * one by one into a buffer, so that a large answer (a patient's 100 Consents are 190 kB) never
+ * exists as one string: V8 puts a string that large in its old generation, which only a full
+ * collection frees, and a gateway answering such lists filled it with them (a pause of 40 to 80 ms
+ * every few hundred answers, measured by bench:indexer). The entries' strings die young.
+ */
+export function jsonBytes(resource: object): Buffer {
+  const entries = (resource as { entry?: unknown }).entry;
+  if (!Array.isArray(entries) || entries.length === 0) return Buffer.from(JSON.stringify(resource));
+  // The Bundle's own elements with a marker where its entries go (in the key's own place).
+  const marker = `"${randomUUID()}"`;
+  const [before, after] = JSON.stringify({ ...resource, entry: JSON.parse(marker) as string }).split(marker) as [
+    string,
+    string,
+  ];
+  const parts = [`${before}[`];
+  for (let i = 0; i < entries.length; i++)
+    parts.push(i === 0 ? JSON.stringify(entries[i]) : `,${JSON.stringify(entries[i])}`);
+  parts.push(`]${after}`);
+  let size = 0;
+  for (const part of parts) size += Buffer.byteLength(part);
+  const bytes = Buffer.allocUnsafe(size);
+  let offset = 0;
+  for (const part of parts) offset += bytes.write(part, offset);
+  return bytes;
 }

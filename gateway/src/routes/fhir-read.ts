@@ -42,7 +42,7 @@ import {
   truncate,
 } from "../fhir/resources.ts";
 import { intParam, parseParams, patientParam, rawQuery, searchUrl, searchset } from "../fhir/search.ts";
-import { bundleStream } from "../fhir/stream.ts";
+import { bundleStream, jsonBytes } from "../fhir/stream.ts";
 import { DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_SIZE } from "../store/store.ts";
 import type { AuditContext, Requester, RouteContext } from "./context.ts";
 
@@ -200,8 +200,8 @@ export function registerReadRoutes(app: FastifyInstance, ctx: RouteContext): voi
   /** The 404 of a patient not held here (the id is the caller's own input). */
   const patientNotHeld = (patientId: string) => notFound(`Patient/${patientId} is not held by this gateway`);
 
-  function sendFhir(reply: FastifyReply, body: unknown): FastifyReply {
-    return reply.type(FHIR_JSON).send(body);
+  function sendFhir(reply: FastifyReply, body: object): FastifyReply {
+    return reply.type(FHIR_JSON).send(jsonBytes(body));
   }
 
   // ---------------------------------------------------------------- Consent (listed by the indexer)

@@ -77,6 +77,8 @@ export class Store {
   #keys: KeyState;
   /** Built once: the read of every consent-checked request (a named statement on PostgreSQL). */
   #fetchSealedQuery: ReturnType<typeof fetchSealedQuery> | undefined;
+  /** Built once: Store.patientWallets' read, made by every read that names a patient. */
+  #patientWalletsQuery: ReturnType<typeof patientWalletsQuery> | undefined;
 
   private constructor(database: Database, keys: KeyState, now: () => Date) {
     this.database = database;
@@ -449,12 +451,8 @@ export class Store {
     patientId: string,
   ): Promise<{ kind: "active"; wallets: string[] } | { kind: "unknown" } | { kind: "erased" }> {
     if (!isValidId(patientId)) return { kind: "unknown" };
-    const rows = await this.db
-      .select({ erasedAt: patientKeys.erasedAt, did: patientWallets.did })
-      .from(patientKeys)
-      .leftJoin(patientWallets, eq(patientWallets.patientId, patientKeys.patientId))
-      .where(eq(patientKeys.patientId, patientId))
-      .orderBy(patientWallets.linkedAt, patientWallets.did);
+    this.#patientWalletsQuery ??= patientWalletsQuery(this.db);
+    const rows = await this.#patientWalletsQuery.execute({ patientId });
     if (rows.length === 0) return { kind: "unknown" };
     if (rows[0]!.erasedAt) return { kind: "erased" };
     return { kind: "active", wallets: rows.flatMap((r) => (r.did === null ? [] : [r.did])) };
@@ -492,6 +490,20 @@ function fetchSealedQuery(db: GatewayDb) {
     .innerJoin(patientKeys, eq(patientKeys.patientId, resources.patientId))
     .where(and(eq(resources.resourceType, sql.placeholder("type")), eq(resources.id, sql.placeholder("id"))))
     .prepare("consentry_fetch_sealed");
+}
+
+/**
+ * Store.patientWallets' query, prepared: the patient's erasure mark and linked wallets (did:pkh,
+ * oldest link first; one row with a null wallet when it has none, no row when it is not held).
+ */
+function patientWalletsQuery(db: GatewayDb) {
+  return db
+    .select({ erasedAt: patientKeys.erasedAt, did: patientWallets.did })
+    .from(patientKeys)
+    .leftJoin(patientWallets, eq(patientWallets.patientId, patientKeys.patientId))
+    .where(eq(patientKeys.patientId, sql.placeholder("patientId")))
+    .orderBy(patientWallets.linkedAt, patientWallets.did)
+    .prepare("consentry_patient_wallets");
 }
 
 /** A stored record as read, still encrypted (see Store.fetchSealed): only Store.unseal opens it. */
