@@ -178,7 +178,7 @@ describe("relaying signed prevention opt-ins, opt-outs and withdrawals", functio
       ),
       403,
       new RegExp(
-        `opt-ins only into the prevention programmes it confirms care for; programme ${hospitalProgramme} is confirmed by other custodians \\(${gw.t.actors.hospital.address}\\)`,
+        `opt-ins only into the prevention programmes it confirms care for; programme ${hospitalProgramme} is confirmed by other custodians: St\\. Example Hospital \\(${gw.t.actors.hospital.address}\\)\\. Opt in yourself`,
       ),
     );
     expect((await enrolment(hospitalProgramme, patient.address)).status).to.equal(0);

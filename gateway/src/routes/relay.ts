@@ -102,8 +102,22 @@ export function registerRelayRoutes(app: FastifyInstance, ctx: RouteContext): vo
       }),
     );
     if (custodians.length === 0 || custodians.some((c) => getAddress(c) === chain.custodian)) return;
+    // Named as the registry knows them, so that the patient can tell whose gateway to use.
+    const named = await Promise.all(
+      custodians.map(async (custodian) => {
+        const { name } = await chain.read((c) =>
+          c.readContract({
+            address: chain.consentRegistry,
+            abi: consentRegistryAbi,
+            functionName: "getOrganization",
+            args: [custodian],
+          }),
+        );
+        return name === "" ? custodian : `${name} (${custodian})`;
+      }),
+    );
     throw forbidden(
-      `${config.custodianName} relays opt-ins only into the prevention programmes it confirms care for; programme ${programmeId} is confirmed by other custodians (${custodians.join(", ")}): opt in yourself, or through one of their gateways`,
+      `${config.custodianName} relays opt-ins only into the prevention programmes it confirms care for; programme ${programmeId} is confirmed by other custodians: ${named.join(", ")}. Opt in yourself, or through one of their gateways`,
     );
   }
 
