@@ -1,11 +1,17 @@
-import type { Bundle } from "@medplum/fhirtypes";
+import type { Bundle, BundleEntry } from "@medplum/fhirtypes";
 import { expect } from "chai";
 
 import { bundleStream, jsonBytes } from "./stream.ts";
 
-const consent = (i: number) => ({
+const consent = (i: number): BundleEntry => ({
   fullUrl: `https://gw.example/fhir/Consent/${i}`,
-  resource: { resourceType: "Consent", id: String(i), status: "active", note: 'größer als — \u2028 \ud83d\ude00 "q"' },
+  resource: {
+    resourceType: "Consent",
+    id: String(i),
+    status: "active",
+    scope: { text: 'größer als — \u2028 \ud83d\ude00 "q"' },
+    category: [{ text: "Patient Consent" }],
+  },
   search: { mode: "match" },
 });
 
