@@ -10,19 +10,28 @@ import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 
 export function bundleStream(head: Omit<Bundle, "entry">, entries: Iterable<BundleEntry>): Readable {
-  function* chunks(): Generator<string> {
-    const iterator = entries[Symbol.iterator]();
-    let next = iterator.next();
-    const start = JSON.stringify(head);
-    if (next.done) {
-      yield start;
-      return;
-    }
-    yield `${start.slice(0, -1)},"entry":[${JSON.stringify(next.value)}`;
-    for (next = iterator.next(); !next.done; next = iterator.next()) yield `,${JSON.stringify(next.value)}`;
-    yield "]}";
+  return Readable.from(bundleChunks(head, entries), { objectMode: false });
+}
+
+/**
+ * A Bundle's JSON in pieces: its own elements, with the entries in the place of its `entry` key
+ * (last when it has none), one piece per entry. No entry: the Bundle's own elements as they are.
+ */
+function* bundleChunks(bundle: object, entries: Iterable<unknown>): Generator<string> {
+  const iterator = entries[Symbol.iterator]();
+  let next = iterator.next();
+  if (next.done) {
+    yield JSON.stringify(bundle);
+    return;
   }
-  return Readable.from(chunks(), { objectMode: false });
+  const marker = `"${randomUUID()}"`;
+  const [before, after] = JSON.stringify({ ...bundle, entry: JSON.parse(marker) as string }).split(marker) as [
+    string,
+    string,
+  ];
+  yield `${before}[${JSON.stringify(next.value)}`;
+  for (next = iterator.next(); !next.done; next = iterator.next()) yield `,${JSON.stringify(next.value)}`;
+  yield `]${after}`;
 }
 
 /**
@@ -36,16 +45,7 @@ export function bundleStream(head: Omit<Bundle, "entry">, entries: Iterable<Bund
 export function jsonBytes(resource: object): Buffer {
   const entries = (resource as { entry?: unknown }).entry;
   if (!Array.isArray(entries) || entries.length === 0) return Buffer.from(JSON.stringify(resource));
-  // The Bundle's own elements with a marker where its entries go (in the key's own place).
-  const marker = `"${randomUUID()}"`;
-  const [before, after] = JSON.stringify({ ...resource, entry: JSON.parse(marker) as string }).split(marker) as [
-    string,
-    string,
-  ];
-  const parts = [`${before}[`];
-  for (let i = 0; i < entries.length; i++)
-    parts.push(i === 0 ? JSON.stringify(entries[i]) : `,${JSON.stringify(entries[i])}`);
-  parts.push(`]${after}`);
+  const parts = [...bundleChunks(resource, entries)];
   let size = 0;
   for (const part of parts) size += Buffer.byteLength(part);
   const bytes = Buffer.allocUnsafe(size);
