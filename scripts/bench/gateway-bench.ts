@@ -52,6 +52,7 @@ import { categoriesToMask, encodePurpose, purposeScope, type CategoryName, type 
 import { LOCAL_CHAIN_ID } from "#sdk/demo.ts";
 import { LOAD_SPEC_VARIABLE, MEASURING, type LoadResult, type LoadSpec } from "./gateway-load.ts";
 import { signIn } from "./sign-in.ts";
+import { percentile } from "./timed.ts";
 
 const HOST = "127.0.0.1";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -343,11 +344,6 @@ function ratio(a: number, b: number, digits = 1): string {
 /** A share of one core as a percentage ("-" when unknown). */
 function pct(share: number | undefined): string {
   return share === undefined ? "-" : `${(share * 100).toFixed(0)}%`;
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 // ---------------------------------------------------------------------------- main

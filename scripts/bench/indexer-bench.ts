@@ -21,8 +21,10 @@
  *   HTTP with a SIWE bearer token, logging warnings only and no audit anchoring) reading through
  *   the indexer (INDEXER_URL), and, while the gateway still had one, its log-scan path (now
  *   removed: the figure is shown as n/a).
- * The timed reads run in a process of their own too (scripts/bench/indexer-reads.ts), as a reader
- * would: not in this one, whose heap holds the seeding of 100,000 transactions.
+ * The timed reads run in processes of their own too, as their readers would: not in this one, whose
+ * heap holds the seeding of 100,000 transactions. The current grants from an app server's
+ * (scripts/bench/indexer-reads.ts: the sdk, and with it Ponder's framework), the FHIR search from a
+ * FHIR client's, which loads nothing but fetch (scripts/bench/fhir-reads.ts).
  *
  * Budgets (exit 1 when one is missed): through the indexer, p99 ≤ 20 ms for both reads, and the
  * p99 at 100,000 events ≤ 1.5 × the p99 at 10,000 (flat in the chain's history).
@@ -57,7 +59,9 @@ import {
 import { startIndexer } from "../../indexer/start.ts";
 import { CHAIN_ID, KEYS, who } from "../../test/anvil/lib.ts";
 import { deployConsentry } from "../../test/indexer/lib.ts";
-import type { Latency, ReadsInput, ReadsOutput } from "./indexer-reads.ts";
+import type { FhirReadsInput, FhirReadsOutput } from "./fhir-reads.ts";
+import type { ReadsInput, ReadsOutput } from "./indexer-reads.ts";
+import type { Latency } from "./timed.ts";
 import { signIn } from "./sign-in.ts";
 
 const HOST = "127.0.0.1";
@@ -378,10 +382,10 @@ function enrolments(world: World, studyId: bigint, from: number, count: number):
 }
 
 // ---------------------------------------------------------------------------- measuring
-/** The timed reads, in a fresh process (scripts/bench/indexer-reads.ts). */
-async function timedReads(input: ReadsInput): Promise<ReadsOutput> {
+/** One reader's timed reads, in a fresh process (`script` prints its result as its last line). */
+async function timedReads<I, O>(script: string, input: I): Promise<O> {
   const child = track(
-    spawn(process.execPath, ["scripts/bench/indexer-reads.ts", JSON.stringify(input)], {
+    spawn(process.execPath, [script, JSON.stringify(input)], {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "inherit"],
     }),
@@ -389,8 +393,8 @@ async function timedReads(input: ReadsInput): Promise<ReadsOutput> {
   let out = "";
   child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  if (code !== 0) throw new Error(`the timed reads failed (exit ${code})`);
-  return JSON.parse(out.trim().split("\n").at(-1)!) as ReadsOutput;
+  if (code !== 0) throw new Error(`the timed reads of ${script} failed (exit ${code})`);
+  return JSON.parse(out.trim().split("\n").at(-1)!) as O;
 }
 
 interface RunningIndexer {
@@ -601,20 +605,27 @@ async function measureStage(
     PORT.gateway,
   );
   try {
-    const reads = await timedReads({
-      indexerUrl: indexer.url,
-      rpcUrl,
-      registry: world.registry,
-      patient: world.heavy.address,
-      consentUrl: `${gateway.url}/fhir/Consent?patient=${gateway.patientId}`,
-      headers: {
-        authorization: `Bearer ${gateway.token}`,
-        accept: "application/fhir+json",
-        "x-purpose-of-use": "TREAT",
-      },
-      samples: SAMPLES,
-      expectedGrants: HEAVY_GRANTS,
-    }).catch(async (error: unknown) => {
+    const reads = await (async () => {
+      const grants = await timedReads<ReadsInput, ReadsOutput>("scripts/bench/indexer-reads.ts", {
+        indexerUrl: indexer.url,
+        rpcUrl,
+        registry: world.registry,
+        patient: world.heavy.address,
+        samples: SAMPLES,
+        expectedGrants: HEAVY_GRANTS,
+      });
+      const fhir = await timedReads<FhirReadsInput, FhirReadsOutput>("scripts/bench/fhir-reads.ts", {
+        url: `${gateway.url}/fhir/Consent?patient=${gateway.patientId}`,
+        headers: {
+          authorization: `Bearer ${gateway.token}`,
+          accept: "application/fhir+json",
+          "x-purpose-of-use": "TREAT",
+        },
+        samples: SAMPLES,
+        expectedEntries: HEAVY_GRANTS,
+      });
+      return { ...grants, ...fhir };
+    })().catch(async (error: unknown) => {
       // What the indexer holds, to tell a seeding fault from an indexing one.
       const ix = indexerClient(indexer.url);
       const counts = await Promise.all(
