@@ -8,7 +8,9 @@
  *   (POST /relay/join), and joins the demo study directly;
  * - the researcher downloads the study's de-identified dataset through the lab's gateway (signed in
  *   with Ethereum), which reports alice's delivery to the escrow before releasing her data;
- * - she withdraws, and her token balance rises by exactly the price less the lab's share;
+ * - with no ETH left for a fee, she withdraws through a gateway's relay, and her token balance rises by
+ *   exactly the price less the lab's share and the gateway's fee (a direct withdrawal is walked in
+ *   ./prevention.test.ts);
  * - the researcher sees enrolment and spend, tops up with a permit, cancels and reclaims;
  * - governance (#0) accredits an organization, suspends and reinstates it; a clinician (#4) opens
  *   break-glass access after a confirmation, governance sees it in the log, and the clinician closes it;
@@ -291,8 +293,9 @@ describe("research, governance and provider consoles (browser, end to end)", fun
     expect(paid?.args.custodian).to.equal(lab);
   });
 
-  it("patient: after the delivery was reported, withdraws exactly the price less the lab's share", async () => {
+  it("patient: after the delivery was reported, with no ETH for a fee, withdraws through a gateway: the price less the lab's share and the gateway's fee", async () => {
     const share = PRICE - (PRICE * LAB_SHARE_BPS) / 10_000n;
+    expect(share).to.equal(parseEther("4.5"));
     expect(
       await publicClient.readContract({
         address: escrow,
@@ -302,15 +305,46 @@ describe("research, governance and provider consoles (browser, end to end)", fun
       }),
     ).to.equal(share);
 
-    const page = patient.page;
-    const before = await tokenBalance(alice.address);
-    const withdraw = page.getByRole("button", { name: "Withdraw 4.5 CRC" });
-    await withdraw.waitFor({ timeout: 20_000 });
-    await withdraw.click();
-    await page.getByText("4.5 CRC sent to your account.").waitFor();
-    expect((await tokenBalance(alice.address)) - before).to.equal(share);
-    expect(share).to.equal(parseEther("4.5"));
-    await page.getByText("Nothing to withdraw.", { exact: false }).waitFor();
+    // An account without ETH cannot pay a withdrawal's fee: the portal offers a gateway's relay
+    // instead, for its price in the study currency (GATEWAY_RELAY_WITHDRAW_FEE, 0.1 CRC by default).
+    const eth = await publicClient.getBalance({ address: alice.address });
+    await publicClient.request({ method: "hardhat_setBalance", params: [alice.address, "0x0"] } as never);
+    try {
+      const page = patient.page;
+      await page.reload();
+      const before = await tokenBalance(alice.address);
+      const sentBefore = patient.sentCount();
+      await page
+        .getByText(
+          /^Your account has nothing to pay the processing fee with: .+ sends the withdrawal for you and takes 0\.1 CRC; you receive 4\.4 CRC\.$/,
+        )
+        .waitFor({ timeout: 20_000 });
+      await page.getByRole("button", { name: "Withdraw for a fee of 0.1 CRC 4.5 CRC" }).click();
+      await page
+        .getByText("4.4 CRC (4.5 CRC less the fee of 0.1 CRC) sent to your account.")
+        .waitFor({ timeout: 30_000 });
+      expect(patient.walletLog).to.include("signed typed data Withdraw");
+      expect(patient.sentCount(), "the patient sent a transaction herself").to.equal(sentBefore);
+      const fee = parseEther("0.1");
+      expect((await tokenBalance(alice.address)) - before).to.equal(share - fee);
+      const [relayed] = await publicClient.getContractEvents({
+        address: escrow,
+        abi: studyEscrowAbi,
+        eventName: "WithdrawalRelayed",
+        args: { patient: alice.address },
+        fromBlock: 0n,
+        strict: true,
+      });
+      expect(relayed!.args.fee).to.equal(fee);
+      expect([devAccount("hospitalGateway").address, labGateway.address]).to.include(relayed!.args.relayer);
+      expect(await publicClient.getBalance({ address: alice.address })).to.equal(0n);
+      await page.getByText("Nothing to withdraw.", { exact: false }).waitFor();
+    } finally {
+      await publicClient.request({
+        method: "hardhat_setBalance",
+        params: [alice.address, `0x${eth.toString(16)}`],
+      } as never);
+    }
   });
 
   it("patient: leaves the demo study; its research grant is revoked", async () => {
