@@ -4,7 +4,9 @@
  * each signing for real with its Hardhat development key), the chain's clock moved with
  * evm_increaseTime and evm_mine:
  * - bob creates a fund from /funds: the form refuses settings outside the contract's bounds before
- *   anything is signed, then the factory creates it and the indexer lists it beside the demo fund;
+ *   anything is signed, then the factory creates it and the indexer lists it beside the demo fund
+ *   and an accredited organization's; each says who created it, and a reader's own funds come
+ *   first, then the organization's, then the rest;
  * - three members (alice and bob, patients, and Example Health Insurance as a foundation) draw test
  *   money and contribute; alice also joins the demo study from her portal;
  * - alice proposes to fund the demo study (StudyEscrow.sponsor through the fund's sponsorStudy);
@@ -34,15 +36,20 @@ import {
 } from "./lib/environment.ts";
 import { violations } from "./lib/axe.ts";
 import { describeFocus, tabTo } from "./lib/keyboard.ts";
-import { devAccount, publicClient } from "./lib/wallet.ts";
+import { devAccount, publicClient, walletOf } from "./lib/wallet.ts";
 
 const CAUSE = "Cohort Z: long-term outcomes of a rare kidney disease";
+const DEMO_CAUSE = "Example syndrome: research into a rare disease, funded by patients and foundations";
 const HOUR = 3_600;
 const DAY = 86_400;
+
+const INSTITUTE_CAUSE = "Example Research Institute: a registry of rare kidney diseases";
 
 const alice = devAccount("alice");
 const bob = devAccount("bob");
 const insurer = devAccount("payer");
+/** Example Research Institute's own account (an accredited organization). */
+const institute = devAccount("research");
 
 /** Moves the local chain's clock and mines a block (the pages re-read on every block). */
 async function advance(seconds: number) {
@@ -69,6 +76,18 @@ describe("research funds: create, contribute, vote, sponsor a study, dissolve an
   /** The fund's card on `page`, found by its cause. */
   const fundItem = (page: Page, cause = CAUSE): Locator =>
     page.locator("li.grant", { has: page.getByRole("heading", { name: cause, exact: true }) });
+  /** Waits until the funds listed on `page` are `causes`, in this order (the list follows new blocks). */
+  async function fundOrder(page: Page, causes: readonly string[]): Promise<void> {
+    const headings = page
+      .locator("section", { has: page.getByRole("heading", { name: "All research funds" }) })
+      .locator(":scope > ul > li.grant h3");
+    let listed: string[] = [];
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline; await page.waitForTimeout(200)) {
+      listed = await headings.allTextContents();
+      if (JSON.stringify(listed) === JSON.stringify(causes)) return;
+    }
+    expect(listed, "the funds listed, in order").to.deep.equal(causes);
+  }
   const proposalItem = (page: Page, description: string | RegExp): Locator =>
     fundItem(page).locator("li.grant", { has: page.getByText(description) });
 
@@ -115,6 +134,26 @@ describe("research funds: create, contribute, vote, sponsor a study, dissolve an
   });
 
   it("bob creates a fund: settings outside the bounds are refused in words before anything is signed", async () => {
+    // An accredited organization's fund, created before bob's (straight from its account).
+    const institutes = walletOf(institute);
+    const hash = await institutes.writeContract({
+      address: factory,
+      abi: researchFundFactoryAbi,
+      functionName: "createFund",
+      args: [
+        {
+          currency: token,
+          cause: INSTITUTE_CAUSE,
+          goal: parseEther("20000"),
+          end: Math.floor(Date.now() / 1000) + 365 * DAY,
+          quorumPercent: 25,
+          votingPeriod: 2 * DAY,
+          timelockDelay: 2 * DAY,
+        },
+      ],
+    });
+    expect((await publicClient.waitForTransactionReceipt({ hash })).status).to.equal("success");
+
     const wallet = await fundsPage("bob", bob);
     const { page } = wallet;
     // The demo fund the seed created through the factory is listed.
@@ -165,6 +204,9 @@ describe("research funds: create, contribute, vote, sponsor a study, dissolve an
       })
       .waitFor();
     await item.getByText("you", { exact: true }).waitFor(); // created by
+    await fundItem(page, INSTITUTE_CAUSE).getByText("Example Research Institute, an accredited organization").waitFor();
+    // bob's own fund first, then the organization's (older), then the demo fund (created by an account).
+    await fundOrder(page, [CAUSE, INSTITUTE_CAUSE, DEMO_CAUSE]);
     // The fund's address, from the list's own data: the newest fund is the factory's last.
     const logs = await publicClient.getContractEvents({
       address: factory,
@@ -188,6 +230,16 @@ describe("research funds: create, contribute, vote, sponsor a study, dissolve an
       ["insurer", insurer, "200"],
     ] as const) {
       const { page } = await fundsPage(name, account);
+      if (name === "alice") {
+        // Before she takes part: the organization's fund above bob's newer one, and who created each.
+        await fundItem(page)
+          .getByText(/^the account 0x[0-9a-fA-F]{4}…[0-9a-fA-F]{4}, not an accredited organization$/)
+          .waitFor();
+        await fundItem(page, INSTITUTE_CAUSE)
+          .getByText("Example Research Institute, an accredited organization")
+          .waitFor();
+        await fundOrder(page, [INSTITUTE_CAUSE, CAUSE, DEMO_CAUSE]);
+      }
       await page.getByRole("button", { name: /^Get 1,000 CRC of test money/ }).click();
       await page.getByText("1,000 CRC added to your account.").waitFor();
       const item = fundItem(page);
@@ -202,6 +254,8 @@ describe("research funds: create, contribute, vote, sponsor a study, dissolve an
       await item.getByText(`${amount} CRC (worth ${amount} CRC now)`).waitFor();
     }
     expect(await balance(fund)).to.equal(parseEther("400"));
+    // Now a member, alice sees bob's fund first.
+    await fundOrder(pages.get("alice")!.page, [CAUSE, INSTITUTE_CAUSE, DEMO_CAUSE]);
 
     // alice joins the demo study from her portal (she will see who paid for it).
     const { page } = pages.get("alice")!;

@@ -10,6 +10,7 @@ import {
   utf8Bytes,
   FUND_BOUNDS,
 } from "#sdk/fund-settings.ts";
+import { type FundCreator, fundCreator, orderFunds } from "#sdk/fund-order.ts";
 import type { FundListing, FundMemberEntry, FundProposalEntry, FundStudyEntry } from "#sdk/funds.ts";
 import { remunerationTokenAbi, studyEscrowAbi } from "#sdk/generated/abis.ts";
 import { researchFundErrorsAbi } from "#sdk/generated/error-abis.ts";
@@ -23,7 +24,7 @@ import { nowSeconds } from "../../_lib/clock.ts";
 import { dateFieldValue, endOfDay, formatDate, formatDateTime } from "../../_lib/dates.ts";
 import { shortAddress } from "../../_lib/format.ts";
 import { useHistory } from "../../_lib/history.ts";
-import { LEDGER_KEY, useLedgerClient, useRefreshOnNewBlock } from "../../_lib/ledger.ts";
+import { LEDGER_KEY, useLedgerClient, useOrganizations, useRefreshOnNewBlock } from "../../_lib/ledger.ts";
 import { useTokens } from "../../_lib/studies.ts";
 import { call, useTx } from "../../_lib/tx.ts";
 import { appChain, escrowAddress, fundFactoryAddress, tokenAddress } from "../../_lib/wagmi.ts";
@@ -274,6 +275,7 @@ function FundList({ account }: { account: Address }) {
   const funds = useHistory<FundListing[]>("funds", {});
   const mine = useHistory<{ fund: FundListing; position: FundMemberEntry }[]>("member-funds", { member: account });
   const now = useChainTime();
+  const { organizations } = useOrganizations();
   let content;
   if (funds.isPending) content = <p aria-busy="true">Reading the research funds…</p>;
   else if (funds.error) content = <p role="alert">{funds.error.message}</p>;
@@ -283,10 +285,16 @@ function FundList({ account }: { account: Address }) {
       <>
         <ListLag lag={funds.lag} />
         <ul className="grants plain">
-          {funds.data.map((fund) => (
+          {orderFunds(
+            funds.data,
+            account,
+            (mine.data ?? []).map((m) => m.fund.address),
+            organizations,
+          ).map((fund) => (
             <FundItem
               key={fund.address}
               fund={fund}
+              creator={fundCreator(fund, account, organizations)}
               account={account}
               now={now}
               position={mine.data?.find((m) => m.fund.address === fund.address)?.position}
@@ -298,18 +306,35 @@ function FundList({ account }: { account: Address }) {
   return (
     <section aria-labelledby="all-funds-heading">
       <h2 id="all-funds-heading">All research funds</h2>
+      <p className="help">
+        Anyone may create a fund and name its cause. Funds you take part in come first, then those of accredited
+        organizations; each says who created it.
+      </p>
       {content}
     </section>
   );
 }
 
+/** Who created a fund, in words: an organization by its name, anyone else as an account. */
+function creatorWords(creator: FundCreator): string {
+  if (creator.kind === "you") return "you";
+  if (creator.kind === "organization") {
+    return creator.active
+      ? `${creator.name}, an accredited organization`
+      : `${creator.name}, an organization whose accreditation is suspended`;
+  }
+  return `the account ${shortAddress(creator.address)}, not an accredited organization`;
+}
+
 function FundItem({
   fund,
+  creator,
   account,
   now,
   position,
 }: {
   fund: FundListing;
+  creator: FundCreator;
   account: Address;
   now: number | undefined;
   position: FundMemberEntry | undefined;
@@ -414,7 +439,7 @@ function FundItem({
           {fund.settled > 0n ? ` (${amount(fund.settled)} came back unspent)` : ""}
         </dd>
         <dt>Created by</dt>
-        <dd>{fund.creator === account ? "you" : shortAddress(fund.creator)}</dd>
+        <dd>{creatorWords(creator)}</dd>
         <dt>Your shares</dt>
         <dd>{member ? `${amount(shares)} (worth ${amount(share ?? 0n)} now)` : "none"}</dd>
       </dl>
