@@ -28,8 +28,9 @@ export function fundCreator(
 
 /**
  * `funds` (newest first, as the indexer lists them) in the order a reader sees them: the ones it
- * created or holds shares of (`mine`), then those created by an accredited organization whose
- * accreditation is active, then the rest, each group in the order given.
+ * created or took part in (`mine`: the funds it contributed to, left or not), then those created by
+ * an accredited organization whose accreditation is active, then the rest, each group in the order
+ * given.
  */
 export function orderFunds<F extends Pick<FundListing, "address" | "creator">>(
   funds: readonly F[],
