@@ -383,21 +383,7 @@ contract StudyEscrowFuzzTest is StudyEscrowSetup {
         vm.assume(patient != RESEARCHER && patient != address(this) && patient.code.length == 0);
         uint256 deadline = block.timestamp + 1 days;
         bytes memory sig = _sign(key, escrow.JOIN_TYPEHASH(), studyId, patient, 0, deadline);
-        uint256 kind = way % 3;
-        if (kind == 0) {
-            vm.prank(patient);
-            registry.revokeAll();
-        } else if (kind == 1) {
-            vm.prank(patient);
-            registry.cancelSignatures();
-        } else {
-            bytes32 structHash = keccak256(
-                abi.encode(registry.CANCEL_SIGNATURES_TYPEHASH(), patient, registry.revocationNonce(patient), deadline)
-            );
-            bytes32 digest = keccak256(abi.encodePacked("\x19\x01", registry.domainSeparator(), structHash));
-            (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
-            registry.cancelSignaturesBySig(patient, deadline, abi.encodePacked(r, s, v));
-        }
+        voidSignaturesInRegistry(key, way, deadline);
         vm.expectRevert(
             abi.encodeWithSelector(IEarningsEscrow.StudyEscrowInvalidSignature.selector, patient, uint64(0))
         );

@@ -98,6 +98,28 @@ abstract contract StudyEscrowSetup is TestBase {
         (paid, ) = escrow.reportDeliveries(studyId, batch);
     }
 
+    /// @dev The patient of `key` voids the signatures it gave before, in the registry, one of three
+    /// ways (`way` % 3): revoke-all, cancelSignatures, or cancelSignaturesBySig (its signature, sent
+    /// by this contract, valid until `deadline`).
+    function voidSignaturesInRegistry(uint256 key, uint256 way, uint256 deadline) internal {
+        address patient = vm.addr(key);
+        uint256 kind = way % 3;
+        if (kind == 0) {
+            vm.prank(patient);
+            registry.revokeAll();
+        } else if (kind == 1) {
+            vm.prank(patient);
+            registry.cancelSignatures();
+        } else {
+            bytes32 structHash = keccak256(
+                abi.encode(registry.CANCEL_SIGNATURES_TYPEHASH(), patient, registry.revocationNonce(patient), deadline)
+            );
+            bytes32 digest = keccak256(abi.encodePacked("\x19\x01", registry.domainSeparator(), structHash));
+            (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
+            registry.cancelSignaturesBySig(patient, deadline, abi.encodePacked(r, s, v));
+        }
+    }
+
     function balanceIn(address account) internal view returns (uint256) {
         return escrow.balanceOf(token, account);
     }
