@@ -87,6 +87,26 @@ describe("prevention rewards: payer console and the patient's programmes (browse
       functionName: "getProgramme",
       args: [id],
     });
+  /** alice's enrolment in the programme, as PreventionRewards has it. */
+  const enrolmentStatus = async () =>
+    (
+      await publicClient.readContract({
+        address: rewards,
+        abi: preventionRewardsAbi,
+        functionName: "getEnrolment",
+        args: [programmeId, alice.address],
+      })
+    ).status;
+  /** Whether the registry lets the payer read alice's immunizations for the programme, and why. */
+  const payerScope = async () =>
+    (
+      await publicClient.readContract({
+        address: registry,
+        abi: consentRegistryAbi,
+        functionName: "scopeStatus",
+        args: [alice.address, payerAccount.address, programmeKey(rewards, programmeId), IMMUNIZATION],
+      })
+    )[0];
   const item = (page: Page, id: bigint) =>
     page.locator("li.study", { has: page.getByRole("heading", { name: new RegExp(`^Programme ${id}:`) }) });
 
@@ -234,20 +254,8 @@ describe("prevention rewards: payer console and the patient's programmes (browse
     await mine.getByText(`You joined programme ${programmeId}.`, { exact: false }).first().waitFor();
     expect(patient.sentCount()).to.equal(sent + 1);
 
-    const enrolment = await publicClient.readContract({
-      address: rewards,
-      abi: preventionRewardsAbi,
-      functionName: "getEnrolment",
-      args: [programmeId, alice.address],
-    });
-    expect(enrolment.status).to.equal(OPTED_IN);
-    const [reason] = await publicClient.readContract({
-      address: registry,
-      abi: consentRegistryAbi,
-      functionName: "scopeStatus",
-      args: [alice.address, payerAccount.address, programmeKey(rewards, programmeId), IMMUNIZATION],
-    });
-    expect(reason).to.equal(ALLOWED);
+    expect(await enrolmentStatus()).to.equal(OPTED_IN);
+    expect(await payerScope()).to.equal(ALLOWED);
     await mine.getByText("You take part").waitFor();
     await mine.getByText("Not confirmed yet. Riverside Clinical Lab will check its records and confirm it.").waitFor();
   });
@@ -330,13 +338,7 @@ describe("prevention rewards: payer console and the patient's programmes (browse
 
     await mine.getByRole("button", { name: `Leave programme ${programmeId}` }).click();
     await mine.getByText(`You left programme ${programmeId}.`, { exact: false }).first().waitFor();
-    const enrolment = await publicClient.readContract({
-      address: rewards,
-      abi: preventionRewardsAbi,
-      functionName: "getEnrolment",
-      args: [programmeId, alice.address],
-    });
-    expect(enrolment.status).to.equal(OPTED_OUT);
+    expect(await enrolmentStatus()).to.equal(OPTED_OUT);
   });
 
   it("alice: joins again without a fee (signed, sent by the lab's gateway) after the same dialog, and leaves without a fee", async () => {
@@ -372,20 +374,8 @@ describe("prevention rewards: payer console and the patient's programmes (browse
     });
     expect(optIns).to.have.length(2);
     expect(optIns[1]!.args.actor).to.equal(labGateway.address);
-    const enrolment = await publicClient.readContract({
-      address: rewards,
-      abi: preventionRewardsAbi,
-      functionName: "getEnrolment",
-      args: [programmeId, alice.address],
-    });
-    expect(enrolment.status).to.equal(OPTED_IN);
-    const [reason] = await publicClient.readContract({
-      address: registry,
-      abi: consentRegistryAbi,
-      functionName: "scopeStatus",
-      args: [alice.address, payerAccount.address, programmeKey(rewards, programmeId), IMMUNIZATION],
-    });
-    expect(reason).to.equal(ALLOWED);
+    expect(await enrolmentStatus()).to.equal(OPTED_IN);
+    expect(await payerScope()).to.equal(ALLOWED);
     await mine.getByText("You take part").waitFor();
 
     await mine
@@ -397,13 +387,7 @@ describe("prevention rewards: payer console and the patient's programmes (browse
       .waitFor({ timeout: 30_000 });
     expect(patient.walletLog).to.include("signed typed data OptOut");
     expect(patient.sentCount()).to.equal(sent);
-    const left = await publicClient.readContract({
-      address: rewards,
-      abi: preventionRewardsAbi,
-      functionName: "getEnrolment",
-      args: [programmeId, alice.address],
-    });
-    expect(left.status).to.equal(OPTED_OUT);
+    expect(await enrolmentStatus()).to.equal(OPTED_OUT);
   });
 
   it("payer: follows the completions and the budget left, cancels and reclaims", async () => {
